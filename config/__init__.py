@@ -1,0 +1,13 @@
+"""Settings and logging. Imports nothing else of the project."""
+
+from config.logging import REDACTED, RedactSecretsFilter, configure_logging
+from config.settings import ConfigError, Settings, load_settings
+
+__all__ = [
+    "REDACTED",
+    "ConfigError",
+    "RedactSecretsFilter",
+    "Settings",
+    "configure_logging",
+    "load_settings",
+]
