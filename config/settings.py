@@ -54,7 +54,8 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL of the store; default: SQLite file in the data folder."
     )
     broker_url: str | None = Field(
-        None, description="Celery broker URL; default: kombu filesystem transport in the data folder."
+        None,
+        description="Celery broker URL; default: kombu filesystem transport in the data folder.",
     )
     broker_visibility_timeout: int = Field(
         3600, ge=60, description="Seconds before an unacknowledged task is redelivered (Redis)."
@@ -68,20 +69,32 @@ class Settings(BaseSettings):
     sf_domain: str = Field("login", description="`login`, `test` or a My Domain such as `acme.my`.")
     sf_consumer_key: str | None = Field(None, description="Connected app consumer key.")
     sf_consumer_secret: SecretStr | None = Field(None, description="Connected app consumer secret.")
-    sf_private_key_file: Path | None = Field(None, description="PEM private key for the JWT bearer flow.")
+    sf_private_key_file: Path | None = Field(
+        None, description="PEM private key for the JWT bearer flow."
+    )
     sf_instance_url: str | None = Field(None, description="Instance URL for a ready access token.")
-    sf_access_token: SecretStr | None = Field(None, description="A ready access token (session id).")
+    sf_access_token: SecretStr | None = Field(
+        None, description="A ready access token (session id)."
+    )
     sf_refresh_token: SecretStr | None = Field(None, description="OAuth refresh token.")
     sf_login_url: str | None = Field(
-        None, description="Base URL of the login/token endpoint; default https://{domain}.salesforce.com."
+        None,
+        description="Base URL of the login/token endpoint; default https://{domain}.salesforce.com.",
     )
     sf_api_version: str = Field("59.0", description="Salesforce REST API version.")
     sf_api_usage_max_percent: float = Field(
-        80.0, gt=0, le=100, description="Stop a run as `throttled` above this share of the API allowance."
+        80.0,
+        gt=0,
+        le=100,
+        description="Stop a run as `throttled` above this share of the API allowance.",
     )
     sf_connect_timeout: float = Field(5.0, gt=0, description="Seconds to connect to Salesforce.")
-    sf_read_timeout: float = Field(60.0, gt=0, description="Seconds to wait for a Salesforce response.")
-    sf_retry_attempts: int = Field(5, ge=1, description="Attempts per Salesforce call for transient errors.")
+    sf_read_timeout: float = Field(
+        60.0, gt=0, description="Seconds to wait for a Salesforce response."
+    )
+    sf_retry_attempts: int = Field(
+        5, ge=1, description="Attempts per Salesforce call for transient errors."
+    )
     sf_retry_max_wait: float = Field(30.0, gt=0, description="Cap in seconds of one backoff wait.")
     sf_alias_fields: Annotated[list[str], NoDecode] = Field(
         default_factory=list, description="Account fields whose values become ingest aliases."
@@ -94,8 +107,12 @@ class Settings(BaseSettings):
     # --- mapping -------------------------------------------------------------------------
     alias_include_account_id: bool = Field(True, description="The account id is an ingest alias.")
     alias_include_suborgs: bool = Field(True, description="Child accounts become ingest aliases.")
-    contract_start_field: str = Field("CloseDate", description="Opportunity field for the contract start.")
-    contract_end_field: str | None = Field(None, description="Opportunity field for the contract end.")
+    contract_start_field: str = Field(
+        "CloseDate", description="Opportunity field for the contract start."
+    )
+    contract_end_field: str | None = Field(
+        None, description="Opportunity field for the contract end."
+    )
     contract_term_field: str | None = Field(
         None, description="Opportunity field with the term in months (used when no end field)."
     )
@@ -104,20 +121,26 @@ class Settings(BaseSettings):
     # --- sync ----------------------------------------------------------------------------
     poll_interval: int = Field(300, ge=1, description="Seconds between beat-driven polls.")
     sync_lookback_seconds: int = Field(600, ge=0, description="Seconds re-read before the cursor.")
-    sync_start: datetime | None = Field(None, description="First cursor (ISO 8601); default: everything.")
+    sync_start: datetime | None = Field(
+        None, description="First cursor (ISO 8601); default: everything."
+    )
     sync_lease_seconds: int = Field(120, ge=5, description="Lease length of a running poll.")
 
     # --- usage ---------------------------------------------------------------------------
     usage_sweep_interval: int = Field(60, ge=1, description="Seconds between pending-usage sweeps.")
     usage_max_age_days: int = Field(34, ge=1, description="Oldest accepted event, in days.")
-    usage_max_future_hours: int = Field(24, ge=0, description="Furthest-ahead accepted event, in hours.")
+    usage_max_future_hours: int = Field(
+        24, ge=0, description="Furthest-ahead accepted event, in hours."
+    )
     usage_max_properties_bytes: int = Field(
         16384, ge=2, description="Largest accepted `properties` object, JSON-encoded."
     )
 
     # --- tasks ---------------------------------------------------------------------------
     task_max_retries: int = Field(5, ge=0, description="Retries of a transient task failure.")
-    task_retry_backoff_max: int = Field(600, ge=1, description="Cap in seconds of a task retry delay.")
+    task_retry_backoff_max: int = Field(
+        600, ge=1, description="Cap in seconds of a task retry delay."
+    )
 
     @field_validator("sf_alias_fields", mode="before")
     @classmethod

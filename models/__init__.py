@@ -1,0 +1,35 @@
+"""The internal store: tables, sessions, migrations and the operations that keep its invariants.
+
+Knows nothing of Salesforce or Celery.
+"""
+
+from models.engine import Store, open_store
+from models.errors import (
+    AliasConflict,
+    AliasLimitExceeded,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StoreError,
+    StoreNotMigrated,
+    StoreUnavailable,
+    UniqueFieldConflict,
+    UnknownFieldKey,
+)
+from models.types import Entity
+
+__all__ = [
+    "AliasConflict",
+    "AliasLimitExceeded",
+    "Conflict",
+    "Entity",
+    "InvalidInput",
+    "NotFound",
+    "Store",
+    "StoreError",
+    "StoreNotMigrated",
+    "StoreUnavailable",
+    "UniqueFieldConflict",
+    "UnknownFieldKey",
+    "open_store",
+]

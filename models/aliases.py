@@ -1,0 +1,190 @@
+"""Ingest aliases: one owner each, and usage keyed on an alias follows its owner.
+
+Attaching an alias attributes every stored usage event keyed on it to the customer in the
+same transaction; moving it moves them; removing it detaches them (pending again).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from models.dialect import insert, is_postgres
+from models.errors import AliasConflict, AliasLimitExceeded, InvalidInput, NotFound
+from models.tables import (
+    MAX_ALIAS,
+    MAX_ALIASES_PER_CUSTOMER,
+    Customer,
+    IngestAlias,
+    UsageEvent,
+)
+
+_CHUNK = 500
+
+
+def validate_alias(alias: str) -> str:
+    if not isinstance(alias, str) or not 1 <= len(alias) <= MAX_ALIAS:
+        raise InvalidInput(f"an ingest alias has 1 to {MAX_ALIAS} characters: {alias[:40]!r}...")
+    return alias
+
+
+def _lock_customer(session: Session, customer_id: uuid.UUID) -> None:
+    # Serialises alias changes per customer so the 2,000-alias limit holds under concurrency.
+    query = select(Customer.id).where(Customer.id == customer_id)
+    if is_postgres(session):
+        query = query.with_for_update()
+    if session.scalar(query) is None:
+        raise NotFound(f"no customer {customer_id}")
+
+
+def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]
+
+
+def add_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[str]) -> list[str]:
+    """Attach aliases to a customer; returns those newly attached.
+
+    Re-adding an alias the customer already holds is a no-op; one held by another customer
+    raises `AliasConflict` naming the holder, and nothing of the call is applied.
+    """
+    wanted = list(dict.fromkeys(validate_alias(a) for a in aliases))
+    if not wanted:
+        return []
+    with session.begin_nested():
+        _lock_customer(session, customer_id)
+        added: list[str] = []
+        for chunk in _chunks(wanted):
+            stmt = (
+                insert(session, IngestAlias)
+                .values([{"alias": a, "customer_id": customer_id} for a in chunk])
+                .on_conflict_do_nothing(index_elements=["alias"])
+                .returning(IngestAlias.alias)
+            )
+            new = list(session.scalars(stmt))
+            added.extend(new)
+            if len(new) < len(chunk):
+                owners = alias_owners(session, chunk)
+                for alias in chunk:
+                    holder = owners.get(alias)
+                    if holder != customer_id:
+                        raise AliasConflict(alias, holder)
+        _check_limit_and_attribute(session, customer_id, added)
+    return added
+
+
+def _check_limit_and_attribute(
+    session: Session, customer_id: uuid.UUID, added: Sequence[str]
+) -> None:
+    if added:
+        count = session.scalar(
+            select(func.count())
+            .select_from(IngestAlias)
+            .where(IngestAlias.customer_id == customer_id)
+        )
+        if count is not None and count > MAX_ALIASES_PER_CUSTOMER:
+            raise AliasLimitExceeded(
+                f"customer {customer_id} would hold {count} ingest aliases; "
+                f"the limit is {MAX_ALIASES_PER_CUSTOMER}"
+            )
+        _attribute(session, added, customer_id)
+
+
+def _attribute(session: Session, aliases: Sequence[str], customer_id: uuid.UUID | None) -> None:
+    for chunk in _chunks(list(aliases)):
+        session.execute(
+            update(UsageEvent)
+            .where(UsageEvent.customer_key.in_(chunk))
+            .values(customer_id=customer_id)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def remove_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[str]) -> list[str]:
+    """Detach aliases from a customer; their usage becomes pending again."""
+    wanted = list(dict.fromkeys(aliases))
+    if not wanted:
+        return []
+    _lock_customer(session, customer_id)
+    owners = alias_owners(session, wanted)
+    missing = [a for a in wanted if owners.get(a) != customer_id]
+    if missing:
+        raise NotFound(f"customer {customer_id} does not hold alias {missing[0]!r}")
+    for chunk in _chunks(wanted):
+        session.execute(
+            delete(IngestAlias)
+            .where(IngestAlias.customer_id == customer_id, IngestAlias.alias.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+    for chunk in _chunks(wanted):
+        session.execute(
+            update(UsageEvent)
+            .where(UsageEvent.customer_key.in_(chunk), UsageEvent.customer_id == customer_id)
+            .values(customer_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    return wanted
+
+
+def move_alias(session: Session, alias: str, to_customer_id: uuid.UUID) -> uuid.UUID | None:
+    """Move an alias to another customer (attaching it if unowned); its usage follows.
+
+    Returns the previous owner. Used where the source of truth says the alias moved (an
+    account re-parented in Salesforce); `add_aliases` never moves silently.
+    """
+    validate_alias(alias)
+    _lock_customer(session, to_customer_id)
+    previous = alias_owners(session, [alias]).get(alias)
+    if previous == to_customer_id:
+        return previous
+    if previous is None:
+        add_aliases(session, to_customer_id, [alias])
+        return None
+    session.execute(
+        update(IngestAlias).where(IngestAlias.alias == alias).values(customer_id=to_customer_id)
+    )
+    _attribute(session, [alias], to_customer_id)
+    return previous
+
+
+def replace_aliases(
+    session: Session, customer_id: uuid.UUID, aliases: Iterable[str]
+) -> tuple[list[str], list[str]]:
+    """Make the customer's aliases exactly `aliases`; returns (added, removed)."""
+    wanted = list(dict.fromkeys(aliases))
+    current = set(aliases_of(session, customer_id))
+    removed = [a for a in current if a not in set(wanted)]
+    if removed:
+        remove_aliases(session, customer_id, removed)
+    added = add_aliases(session, customer_id, [a for a in wanted if a not in current])
+    return added, removed
+
+
+def alias_owners(session: Session, aliases: Iterable[str]) -> dict[str, uuid.UUID]:
+    out: dict[str, uuid.UUID] = {}
+    for chunk in _chunks(list(aliases)):
+        rows = session.execute(
+            select(IngestAlias.alias, IngestAlias.customer_id).where(IngestAlias.alias.in_(chunk))
+        )
+        out.update(dict(rows.tuples().all()))
+    return out
+
+
+def aliases_of(session: Session, customer_id: uuid.UUID) -> list[str]:
+    return list(
+        session.scalars(
+            select(IngestAlias.alias)
+            .where(IngestAlias.customer_id == customer_id)
+            .order_by(IngestAlias.created_at, IngestAlias.alias)
+        )
+    )
+
+
+def list_aliases(session: Session, customer_id: uuid.UUID | None = None) -> list[IngestAlias]:
+    query = select(IngestAlias).order_by(IngestAlias.customer_id, IngestAlias.alias)
+    if customer_id is not None:
+        query = query.where(IngestAlias.customer_id == customer_id)
+    return list(session.scalars(query))

@@ -1,0 +1,115 @@
+"""Customers: created with their aliases and custom fields in one transaction."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from models.aliases import add_aliases
+from models.errors import InvalidInput, NotFound
+from models.fields import find_by_field, set_fields
+from models.tables import MAX_CUSTOMER_NAME, Customer, IngestAlias, UsageEvent
+from models.types import Entity, utcnow
+
+
+def validate_name(name: str, what: str = "customer") -> str:
+    name = name.strip() if isinstance(name, str) else name
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_CUSTOMER_NAME:
+        raise InvalidInput(f"a {what} name has 1 to {MAX_CUSTOMER_NAME} characters")
+    return name
+
+
+def create_customer(
+    session: Session,
+    name: str,
+    *,
+    aliases: Iterable[str] = (),
+    custom_fields: Mapping[str, str] | None = None,
+    customer_id: uuid.UUID | None = None,
+) -> Customer:
+    """Create a customer with its aliases and custom fields, all or nothing.
+
+    A unique custom field value held by another customer raises `UniqueFieldConflict`; an
+    alias held by another customer raises `AliasConflict`.
+    """
+    customer = Customer(id=customer_id or uuid.uuid4(), name=validate_name(name))
+    with session.begin_nested():
+        session.add(customer)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise InvalidInput(f"customer {customer.id} cannot be created") from exc
+        set_fields(session, Entity.CUSTOMER, customer.id, dict(custom_fields or {}))
+        add_aliases(session, customer.id, aliases)
+        attribute_own_id(session, customer.id)
+    return customer
+
+
+def attribute_own_id(session: Session, customer_id: uuid.UUID) -> None:
+    """Usage keyed on the customer's own id belongs to it."""
+    session.execute(
+        update(UsageEvent)
+        .where(UsageEvent.customer_key == str(customer_id), UsageEvent.customer_id.is_(None))
+        .values(customer_id=customer_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def get_customer(session: Session, customer_id: uuid.UUID) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None:
+        raise NotFound(f"no customer {customer_id}")
+    return customer
+
+
+def find_customer(
+    session: Session,
+    *,
+    customer_id: uuid.UUID | None = None,
+    alias: str | None = None,
+    field: tuple[str, str] | None = None,
+) -> Customer | None:
+    """Find a customer by id, by an alias, or by a (unique) custom field value."""
+    if customer_id is not None:
+        return session.get(Customer, customer_id)
+    if alias is not None:
+        owner = session.scalar(select(IngestAlias.customer_id).where(IngestAlias.alias == alias))
+        return session.get(Customer, owner) if owner else None
+    if field is not None:
+        holder = find_by_field(session, Entity.CUSTOMER, field[0], field[1])
+        return session.get(Customer, holder) if holder else None
+    raise InvalidInput("find a customer by id, alias or custom field")
+
+
+def rename_customer(session: Session, customer: Customer, name: str) -> bool:
+    """Rename; returns whether the name changed."""
+    name = validate_name(name)
+    if customer.name == name:
+        return False
+    customer.name = name
+    customer.updated_at = utcnow()
+    session.flush()
+    return True
+
+
+def list_customers(session: Session, *, limit: int = 1000, offset: int = 0) -> list[Customer]:
+    return list(
+        session.scalars(
+            select(Customer).order_by(Customer.created_at, Customer.id).limit(limit).offset(offset)
+        )
+    )
+
+
+def count_customers(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Customer)) or 0
+
+
+def set_customer_fields(
+    session: Session, customer_id: uuid.UUID, values: Mapping[str, str]
+) -> None:
+    get_customer(session, customer_id)
+    set_fields(session, Entity.CUSTOMER, customer_id, values)

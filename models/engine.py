@@ -1,0 +1,179 @@
+"""Engine, sessions and migrations of the store; the one place database errors are translated."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from models.errors import Conflict, InvalidInput, StoreError, StoreNotMigrated, StoreUnavailable
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+# SQLSTATEs that mean "try again": serialization failure, deadlock, lock timeout, and the
+# connection classes.
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57014"}
+
+
+def normalize_url(url: str) -> str:
+    """Point plain PostgreSQL URLs at psycopg 3, the driver sfsync ships with."""
+    return re.sub(r"^(postgres|postgresql)://", "postgresql+psycopg://", url)
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for the store URL, with SQLite set up for several processes (WAL, busy wait)."""
+    url = normalize_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, parsed.database, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite's implicit BEGIN is
+        # DEFERRED, and a deferred reader that later writes fails with SQLITE_BUSY instead
+        # of waiting).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        # IMMEDIATE takes the write lock up front, so concurrent writers queue on the busy
+        # timeout instead of failing on a lock upgrade.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error is worth retrying."""
+    if isinstance(exc, OperationalError):
+        return True
+    if isinstance(exc, DBAPIError):
+        sqlstate = getattr(exc.orig, "sqlstate", None)
+        if sqlstate in _TRANSIENT_SQLSTATES or exc.connection_invalidated:
+            return True
+    return False
+
+
+def constraint_name(exc: IntegrityError) -> str:
+    """The name (PostgreSQL) or the failing columns (SQLite) of the violated constraint."""
+    diag = getattr(exc.orig, "diag", None)
+    name = getattr(diag, "constraint_name", None)
+    if name:
+        return str(name)
+    message = str(exc.orig)
+    match = re.search(r"constraint failed: (.+)$", message, re.MULTILINE)
+    return match.group(1).strip() if match else message
+
+
+def translate(exc: BaseException) -> StoreError:
+    """Turn a database exception into the store's own error."""
+    if isinstance(exc, IntegrityError):
+        name = constraint_name(exc)
+        if "UNIQUE" in str(exc.orig).upper() or "duplicate key" in str(exc.orig):
+            return Conflict(f"already exists ({name})")
+        return InvalidInput(f"rejected by the store's rule {name}")
+    if is_transient(exc):
+        return StoreUnavailable(f"database temporarily unavailable: {type(exc.orig).__name__}")  # type: ignore[attr-defined]
+    return StoreError(f"database error: {type(exc).__name__}")
+
+
+class Store:
+    """The store: an engine and its session factory."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = normalize_url(url)
+        self.engine = make_engine(self.url, **engine_kwargs)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on error.
+
+        Database exceptions leave as `StoreError`s (`raise ... from exc`).
+        """
+        with self._sessions() as session:
+            try:
+                with session.begin():
+                    yield session
+            except DBAPIError as exc:
+                raise translate(exc) from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- migrations ----------------------------------------------------------------------
+    def _alembic_config(self) -> AlembicConfig:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        return cfg
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration."""
+        cfg = self._alembic_config()
+        with self.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def ensure_migrated(self, *, auto: bool) -> None:
+        """Upgrade (`auto`) or raise `StoreNotMigrated` when the schema is behind."""
+        try:
+            current = self.current_revision()
+        except OperationalError as exc:
+            raise StoreUnavailable(f"cannot reach the store: {_safe_url(self.url)}") from exc
+        if current == self.head_revision():
+            return
+        if auto:
+            self.upgrade()
+            return
+        raise StoreNotMigrated(
+            f"the store at {_safe_url(self.url)} is behind its migrations "
+            f"(at {current or 'nothing'}); run `sfsync db upgrade`"
+        )
+
+
+def _safe_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def open_store(database_url: str, *, auto_migrate: bool | None = None) -> Store:
+    """Open the store; SQLite migrates itself, others must be upgraded explicitly."""
+    store = Store(database_url)
+    auto = store.dialect == "sqlite" if auto_migrate is None else auto_migrate
+    store.ensure_migrated(auto=auto)
+    return store

@@ -1,0 +1,84 @@
+"""Errors raised by the store.
+
+::
+
+    StoreError
+     ├── NotFound                    no such customer / contract / dead letter / run
+     ├── Conflict                    a unique rule holds against this write
+     │    ├── AliasConflict          the alias belongs to another customer
+     │    └── UniqueFieldConflict    another entity holds this unique custom field value
+     ├── InvalidInput                a value breaks a rule of the billing model
+     │    ├── UnknownFieldKey        no such custom field key is registered
+     │    └── AliasLimitExceeded     more than 2,000 aliases on one customer
+     ├── StoreNotMigrated            the database is behind its migrations
+     └── StoreUnavailable            transient: lock timeout, deadlock, lost connection (retry)
+
+Database exceptions are translated in `models.engine.translate_db_errors`, the one place
+that knows the constraint names.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+
+class StoreError(Exception):
+    """Base class of every store error."""
+
+
+class NotFound(StoreError):
+    """The requested entity does not exist."""
+
+
+class Conflict(StoreError):
+    """A uniqueness rule holds against this write."""
+
+
+class AliasConflict(Conflict):
+    """The ingest alias is held by another customer."""
+
+    def __init__(self, alias: str, holder_id: uuid.UUID | None) -> None:
+        self.alias = alias
+        self.holder_id = holder_id
+        holder = f"customer {holder_id}" if holder_id else "another customer"
+        super().__init__(f"alias {alias!r} already belongs to {holder}")
+
+
+class UniqueFieldConflict(Conflict):
+    """Another entity already holds this value of a unique custom field."""
+
+    def __init__(self, entity: str, key: str, value: str, holder_id: uuid.UUID | None) -> None:
+        self.entity = entity
+        self.key = key
+        self.value = value
+        self.holder_id = holder_id
+        holder = f"{entity} {holder_id}" if holder_id else f"another {entity}"
+        super().__init__(f"{entity} custom field {key}={value!r} is already held by {holder}")
+
+
+class InvalidInput(StoreError, ValueError):
+    """A value breaks a rule of the billing model."""
+
+
+class UnknownFieldKey(InvalidInput):
+    """The custom field key is not registered for the entity."""
+
+    def __init__(self, entity: str, key: str) -> None:
+        self.entity = entity
+        self.key = key
+        super().__init__(
+            f"unknown {entity} custom field key {key!r}; register it with "
+            f"`sfsync fields add-key {entity} {key}`"
+        )
+
+
+class AliasLimitExceeded(InvalidInput):
+    """A customer may hold at most 2,000 ingest aliases."""
+
+
+class StoreNotMigrated(StoreError):
+    """The database schema is behind the code's migrations."""
+
+
+class StoreUnavailable(StoreError):
+    """A transient database failure (lock timeout, deadlock, lost connection); retry."""

@@ -1,0 +1,282 @@
+"""The store's tables (SQLAlchemy 2.0, typed). Every invariant is a constraint here.
+
+Constraint names are fixed because `models.engine.translate_db_errors` maps them to errors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from models.types import (
+    ContractStatus,
+    DeadLetterSource,
+    DeadLetterStatus,
+    Entity,
+    Money,
+    RunStatus,
+    RunTrigger,
+    Stream,
+    UTCDateTime,
+    WritebackStatus,
+    utcnow,
+)
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+MAX_CUSTOMER_NAME = 160
+MAX_FIELD_VALUE = 200
+MAX_ALIAS = 128
+MAX_ALIASES_PER_CUSTOMER = 2000
+MAX_EVENT_KEY = 128
+
+
+def _enum(cls: type[Any], length: int = 32) -> Enum:
+    # Stored as plain strings (no native enum type): adding a value needs no DDL.
+    return Enum(
+        cls,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    name: Mapped[str] = mapped_column(String(MAX_CUSTOMER_NAME))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("length(name) BETWEEN 1 AND 160", name="name_length"),)
+
+
+class CustomFieldKey(Base):
+    __tablename__ = "custom_field_keys"
+
+    entity: Mapped[Entity] = mapped_column(_enum(Entity, 16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    enforce_uniqueness: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        # Target of the values' composite foreign key, which copies the flag faithfully.
+        Index("uq_custom_field_keys_flag", "entity", "key", "enforce_uniqueness", unique=True),
+    )
+
+
+class CustomFieldValue(Base):
+    """A value of a registered key on one entity; unique keys are unique by partial index."""
+
+    __tablename__ = "custom_field_values"
+
+    entity: Mapped[Entity] = mapped_column(_enum(Entity, 16), primary_key=True)
+    entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[str] = mapped_column(String(MAX_FIELD_VALUE))
+    # Copied from the key and held equal to it by the composite foreign key below, so the
+    # partial unique index can enforce uniqueness without looking at another table.
+    is_unique: Mapped[bool] = mapped_column(Boolean)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["entity", "key", "is_unique"],
+            [
+                "custom_field_keys.entity",
+                "custom_field_keys.key",
+                "custom_field_keys.enforce_uniqueness",
+            ],
+            name="fk_custom_field_values_key",
+        ),
+        CheckConstraint("length(value) <= 200", name="value_length"),
+        Index(
+            "uq_custom_field_values_unique_value",
+            "entity",
+            "key",
+            "value",
+            unique=True,
+            sqlite_where=text("is_unique"),
+            postgresql_where=text("is_unique"),
+        ),
+    )
+
+
+class IngestAlias(Base):
+    """An alias has one owner: it is the primary key."""
+
+    __tablename__ = "ingest_aliases"
+
+    alias: Mapped[str] = mapped_column(String(MAX_ALIAS), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("length(alias) BETWEEN 1 AND 128", name="alias_length"),)
+
+
+class Contract(Base):
+    __tablename__ = "contracts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(MAX_CUSTOMER_NAME))
+    starting_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ending_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    amount: Mapped[Decimal | None] = mapped_column(Money)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[ContractStatus] = mapped_column(
+        _enum(ContractStatus, 16), default=ContractStatus.ACTIVE
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("length(name) BETWEEN 1 AND 160", name="name_length"),
+        CheckConstraint(
+            "ending_before IS NULL OR ending_before > starting_at", name="period_order"
+        ),
+        CheckConstraint("amount IS NULL OR CAST(amount AS NUMERIC) >= 0", name="amount_positive"),
+        CheckConstraint(
+            "length(currency) = 3 AND upper(currency) = currency", name="currency_code"
+        ),
+    )
+
+
+class UsageEvent(Base):
+    """A usage event exactly as sent; `customer_id` is its attribution, or NULL while pending."""
+
+    __tablename__ = "usage_events"
+
+    transaction_id: Mapped[str] = mapped_column(String(MAX_EVENT_KEY), primary_key=True)
+    customer_key: Mapped[str] = mapped_column(String(MAX_EVENT_KEY))
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL")
+    )
+    event_type: Mapped[str] = mapped_column(String(MAX_EVENT_KEY))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_usage_events_customer_key", "customer_key"),
+        Index("ix_usage_events_customer_id_timestamp", "customer_id", "timestamp"),
+    )
+
+
+class SyncCursor(Base):
+    """Where a stream has got to, and who may advance it (the lease)."""
+
+    __tablename__ = "sync_cursors"
+
+    stream: Mapped[Stream] = mapped_column(_enum(Stream, 32), primary_key=True)
+    position: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lease_owner: Mapped[str | None] = mapped_column(String(128))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    stream: Mapped[Stream] = mapped_column(_enum(Stream, 32))
+    trigger: Mapped[RunTrigger] = mapped_column(_enum(RunTrigger, 16))
+    status: Mapped[RunStatus] = mapped_column(_enum(RunStatus, 16), default=RunStatus.RUNNING)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    records_seen: Mapped[int] = mapped_column(Integer, default=0)
+    customers_created: Mapped[int] = mapped_column(Integer, default=0)
+    customers_updated: Mapped[int] = mapped_column(Integer, default=0)
+    contracts_created: Mapped[int] = mapped_column(Integer, default=0)
+    contracts_updated: Mapped[int] = mapped_column(Integer, default=0)
+    contracts_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    aliases_added: Mapped[int] = mapped_column(Integer, default=0)
+    dead_lettered: Mapped[int] = mapped_column(Integer, default=0)
+    api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    cursor_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cursor_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_sync_runs_stream_started_at", "stream", "started_at"),)
+
+
+class DeadLetter(Base):
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[DeadLetterSource] = mapped_column(_enum(DeadLetterSource, 32))
+    reference: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[DeadLetterStatus] = mapped_column(
+        _enum(DeadLetterStatus, 16), default=DeadLetterStatus.OPEN
+    )
+    task_name: Mapped[str | None] = mapped_column(String(255))
+    task_id: Mapped[str | None] = mapped_column(String(255))
+    task_args: Mapped[Any | None] = mapped_column(JSON)
+    payload: Mapped[Any | None] = mapped_column(JSON)
+    error_class: Mapped[str] = mapped_column(String(255))
+    error_message: Mapped[str] = mapped_column(Text)
+    traceback: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    discard_reason: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_dead_letters_status_source", "status", "source"),
+        Index("ix_dead_letters_reference", "reference"),
+    )
+
+
+class Writeback(Base):
+    """Outbox of customer ids to write back to Salesforce accounts."""
+
+    __tablename__ = "writebacks"
+
+    account_id: Mapped[str] = mapped_column(String(18), primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    status: Mapped[WritebackStatus] = mapped_column(
+        _enum(WritebackStatus, 16), default=WritebackStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_writebacks_status", "status"),)

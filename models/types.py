@@ -1,0 +1,115 @@
+"""Column types and status enums shared by the tables."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, Numeric, String
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact decimal money: NUMERIC on PostgreSQL, text on SQLite (which has no decimal)."""
+
+    impl = Numeric(24, 6)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(40))
+        return dialect.type_descriptor(Numeric(24, 6, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return format(value, "f")
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return (
+            Decimal(str(value)).normalize() if not isinstance(value, Decimal) else value.normalize()
+        )
+
+
+class Entity(enum.StrEnum):
+    """Entities that carry custom fields."""
+
+    CUSTOMER = "customer"
+    CONTRACT = "contract"
+
+
+class ContractStatus(enum.StrEnum):
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class Stream(enum.StrEnum):
+    """Incremental Salesforce streams, each with its own cursor and lease."""
+
+    OPPORTUNITIES = "opportunities"
+    ACCOUNTS = "accounts"
+
+
+class RunTrigger(enum.StrEnum):
+    BEAT = "beat"
+    MANUAL = "manual"
+    REPLAY = "replay"
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    THROTTLED = "throttled"
+    SKIPPED = "skipped"
+
+
+class DeadLetterSource(enum.StrEnum):
+    OPPORTUNITY = "salesforce.opportunity"
+    ACCOUNT = "salesforce.account"
+    USAGE_EVENT = "usage.event"
+    TASK = "task"
+
+
+class DeadLetterStatus(enum.StrEnum):
+    OPEN = "open"
+    REPLAYED = "replayed"
+    DISCARDED = "discarded"
+
+
+class WritebackStatus(enum.StrEnum):
+    PENDING = "pending"
+    DONE = "done"
+
+
+def utcnow() -> datetime:
+    """The current time, aware UTC."""
+    return datetime.now(UTC)
