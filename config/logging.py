@@ -49,4 +49,6 @@ def configure_logging(level: str, secrets: Iterable[str]) -> RedactSecretsFilter
     handler.addFilter(redactor)
     root.addHandler(handler)
     root.setLevel(level)
+    # Migration chatter is noise on a command line; its warnings still show.
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
     return redactor

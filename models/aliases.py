@@ -188,3 +188,18 @@ def list_aliases(session: Session, customer_id: uuid.UUID | None = None) -> list
     if customer_id is not None:
         query = query.where(IngestAlias.customer_id == customer_id)
     return list(session.scalars(query))
+
+
+def aliases_for(session: Session, customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """Aliases of many customers in one query per 500 customers."""
+    ids = list(customer_ids)
+    out: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
+    for start in range(0, len(ids), _CHUNK):
+        rows = session.execute(
+            select(IngestAlias.customer_id, IngestAlias.alias)
+            .where(IngestAlias.customer_id.in_(ids[start : start + _CHUNK]))
+            .order_by(IngestAlias.created_at, IngestAlias.alias)
+        )
+        for customer_id, alias in rows:
+            out[customer_id].append(alias)
+    return out

@@ -1,0 +1,40 @@
+"""The `sfsync` command: manual triggers and inspection.
+
+Each group lives in `commands/`; this module only assembles them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from commands.common import App, SfsyncGroup
+from commands.store import aliases, contracts, customers, db, fields
+
+
+@click.group(cls=SfsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Data folder (overrides SFSYNC_DATA_DIR).",
+)
+@click.option("--database-url", help="Store URL (overrides SFSYNC_DATABASE_URL).")
+@click.version_option(package_name="sfsync")
+@click.pass_context
+def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) -> None:
+    """sfsync: Salesforce closed-won deals become billing customers and contracts."""
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    if database_url is not None:
+        overrides["database_url"] = database_url
+    ctx.obj = App(overrides=overrides)
+
+
+for group in (db, customers, aliases, contracts, fields):
+    main.add_command(group)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

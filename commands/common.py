@@ -1,0 +1,151 @@
+"""What every command shares: settings and store built once, JSON output, error exits.
+
+Exit codes: 0 success; 1 an expected error (not found, conflict, invalid input, a failed
+operation); 2 a usage or configuration error (including a store behind its migrations).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from enum import Enum
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from config import ConfigError, Settings, configure_logging, load_settings
+from models import Store, StoreError, StoreNotMigrated, open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@dataclass
+class App:
+    """Per-invocation state: settings and store are built once, on first use."""
+
+    overrides: dict[str, Any] = field(default_factory=dict)
+    _settings: Settings | None = None
+    _store: Store | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(**self.overrides)
+            configure_logging(self._settings.log_level, self._settings.secret_values())
+        return self._settings
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings.store_url)
+        return self._store
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.store.session() as session:
+            yield session
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+
+
+pass_app = click.make_pass_decorator(App, ensure=True)
+
+
+class SfsyncGroup(click.Group):
+    """Turns the project's expected errors into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (ConfigError, StoreNotMigrated) as exc:
+            fail(str(exc), code=2)
+        except (StoreError, OperationFailed) as exc:
+            fail(str(exc), code=1)
+        finally:
+            app = ctx.find_object(App)
+            if app is not None:
+                app.close()
+
+
+class OperationFailed(Exception):
+    """An expected failure of a command (the message says what to do)."""
+
+
+def fail(message: str, *, code: int = 1) -> None:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise SystemExit(code)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def emit_json(document: Any) -> None:
+    """Print exactly one JSON document on stdout."""
+    click.echo(json.dumps(document, default=_default, indent=2, sort_keys=False))
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
+
+
+def parse_pairs(pairs: tuple[str, ...], what: str = "--field") -> dict[str, str]:
+    """KEY=VALUE pairs into a dict (a usage error if one has no '=')."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"expected KEY=VALUE, got {pair!r}", param_hint=what)
+        out[key] = value
+    return out
+
+
+def parse_uuid(value: str, what: str = "ID") -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise click.BadParameter(f"not a valid id: {value!r}", param_hint=what) from None
+
+
+def parse_instant(value: str, what: str) -> datetime:
+    """An ISO 8601 date (midnight UTC) or datetime (UTC if no offset is given)."""
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(
+            f"expected an ISO 8601 date or datetime, got {value!r}", param_hint=what
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_decimal(value: str, what: str) -> Decimal:
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"not a number: {value!r}", param_hint=what) from None
+    if not amount.is_finite():
+        raise click.BadParameter(f"not a finite number: {value!r}", param_hint=what)
+    return amount

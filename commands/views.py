@@ -1,0 +1,64 @@
+"""Plain-data views of store rows, shared by JSON output and tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models.aliases import aliases_for, aliases_of
+from models.contracts import list_contracts
+from models.fields import fields_for
+from models.tables import Contract, Customer
+from models.types import Entity
+
+
+def contract_view(contract: Contract, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "id": contract.id,
+        "customer_id": contract.customer_id,
+        "name": contract.name,
+        "starting_at": contract.starting_at,
+        "ending_before": contract.ending_before,
+        "amount": contract.amount,
+        "currency": contract.currency,
+        "status": contract.status,
+        "custom_fields": fields or {},
+        "created_at": contract.created_at,
+        "updated_at": contract.updated_at,
+    }
+
+
+def contracts_view(session: Session, contracts: list[Contract]) -> list[dict[str, Any]]:
+    fields = fields_for(session, Entity.CONTRACT, [c.id for c in contracts])
+    return [contract_view(c, fields[c.id]) for c in contracts]
+
+
+def customer_view(session: Session, customer: Customer, *, detail: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": customer.id,
+        "name": customer.name,
+        "custom_fields": fields_for(session, Entity.CUSTOMER, [customer.id])[customer.id],
+        "ingest_aliases": aliases_of(session, customer.id),
+        "created_at": customer.created_at,
+        "updated_at": customer.updated_at,
+        "archived_at": customer.archived_at,
+    }
+    if detail:
+        view["contracts"] = contracts_view(session, list_contracts(session, customer.id))
+    return view
+
+
+def customers_view(session: Session, customers: list[Customer]) -> list[dict[str, Any]]:
+    fields = fields_for(session, Entity.CUSTOMER, [c.id for c in customers])
+    aliases = aliases_for(session, [c.id for c in customers])
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "custom_fields": fields[c.id],
+            "ingest_aliases": aliases[c.id],
+            "created_at": c.created_at,
+        }
+        for c in customers
+    ]
