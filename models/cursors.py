@@ -1,0 +1,98 @@
+"""Stream cursors and their leases: one poll at a time per stream, on SQLite and PostgreSQL.
+
+A lease is taken with one conditional UPDATE (free, expired, or already ours), so two
+workers racing for it cannot both succeed; the cursor only moves under a held lease.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from models.dialect import insert
+from models.errors import StoreError
+from models.tables import SyncCursor
+from models.types import Stream, utcnow
+
+
+class LeaseLost(StoreError):
+    """Another owner took the stream's lease (ours expired); stop without writing."""
+
+
+def _ensure_row(session: Session, stream: Stream) -> None:
+    session.execute(
+        insert(session, SyncCursor)
+        .values(stream=stream, updated_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["stream"])
+    )
+
+
+def acquire_lease(
+    session: Session, stream: Stream, owner: str, ttl: float, *, now: datetime | None = None
+) -> bool:
+    """Take the stream's lease if it is free, expired or already ours."""
+    now = now or utcnow()
+    _ensure_row(session, stream)
+    result = session.execute(
+        update(SyncCursor)
+        .where(
+            SyncCursor.stream == stream,
+            or_(
+                SyncCursor.lease_owner.is_(None),
+                SyncCursor.lease_expires_at < now,
+                SyncCursor.lease_owner == owner,
+            ),
+        )
+        .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=ttl))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def renew_lease(session: Session, stream: Stream, owner: str, ttl: float) -> None:
+    """Extend our lease; raise `LeaseLost` if it is no longer ours."""
+    result = session.execute(
+        update(SyncCursor)
+        .where(SyncCursor.stream == stream, SyncCursor.lease_owner == owner)
+        .values(lease_expires_at=utcnow() + timedelta(seconds=ttl))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LeaseLost(f"the {stream} lease was taken over; this run stops")
+
+
+def release_lease(session: Session, stream: Stream, owner: str) -> None:
+    session.execute(
+        update(SyncCursor)
+        .where(SyncCursor.stream == stream, SyncCursor.lease_owner == owner)
+        .values(lease_owner=None, lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def get_cursor(session: Session, stream: Stream) -> SyncCursor | None:
+    return session.get(SyncCursor, stream)
+
+
+def position(session: Session, stream: Stream) -> datetime | None:
+    return session.scalar(select(SyncCursor.position).where(SyncCursor.stream == stream))
+
+
+def advance(session: Session, stream: Stream, owner: str, to: datetime, ttl: float) -> None:
+    """Move the cursor forward (never back) and renew the lease, under our lease only."""
+    current = position(session, stream)
+    target = to if current is None or to > current else current
+    result = session.execute(
+        update(SyncCursor)
+        .where(SyncCursor.stream == stream, SyncCursor.lease_owner == owner)
+        .values(position=target, lease_expires_at=utcnow() + timedelta(seconds=ttl))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LeaseLost(f"the {stream} lease was taken over; this page is not committed")
+
+
+def list_cursors(session: Session) -> list[SyncCursor]:
+    return list(session.scalars(select(SyncCursor).order_by(SyncCursor.stream)))

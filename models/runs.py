@@ -1,0 +1,108 @@
+"""Sync run history: what each run did, for `sfsync runs` and `sync status`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.errors import NotFound
+from models.tables import SyncRun
+from models.types import RunStatus, RunTrigger, Stream, utcnow
+
+
+@dataclass
+class RunCounters:
+    """Counters a run accumulates page by page."""
+
+    records_seen: int = 0
+    customers_created: int = 0
+    customers_updated: int = 0
+    contracts_created: int = 0
+    contracts_updated: int = 0
+    contracts_unchanged: int = 0
+    aliases_added: int = 0
+    dead_lettered: int = 0
+    api_calls: int = 0
+
+    def add(self, other: RunCounters) -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+def start_run(
+    session: Session, stream: Stream, trigger: RunTrigger, cursor_before: datetime | None
+) -> SyncRun:
+    run = SyncRun(
+        stream=stream, trigger=trigger, status=RunStatus.RUNNING, cursor_before=cursor_before
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def save_progress(
+    session: Session, run_id: int, counters: RunCounters, cursor: datetime | None
+) -> None:
+    run = get_run(session, run_id)
+    for f in fields(counters):
+        setattr(run, f.name, getattr(counters, f.name))
+    run.cursor_after = cursor
+    session.flush()
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    status: RunStatus,
+    counters: RunCounters,
+    cursor: datetime | None,
+    error: str | None = None,
+) -> SyncRun:
+    save_progress(session, run_id, counters, cursor)
+    run = get_run(session, run_id)
+    run.status = status
+    run.error = error
+    run.finished_at = utcnow()
+    session.flush()
+    return run
+
+
+def record_skipped(session: Session, stream: Stream, trigger: RunTrigger, reason: str) -> SyncRun:
+    now = utcnow()
+    run = SyncRun(
+        stream=stream,
+        trigger=trigger,
+        status=RunStatus.SKIPPED,
+        started_at=now,
+        finished_at=now,
+        error=reason,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run(session: Session, run_id: int) -> SyncRun:
+    run = session.get(SyncRun, run_id)
+    if run is None:
+        raise NotFound(f"no sync run {run_id}")
+    return run
+
+
+def list_runs(
+    session: Session, *, stream: Stream | None = None, limit: int = 50
+) -> list[SyncRun]:
+    query = select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)
+    if stream is not None:
+        query = query.where(SyncRun.stream == stream)
+    return list(session.scalars(query))
+
+
+def last_run(session: Session, stream: Stream, *, exclude_skipped: bool = True) -> SyncRun | None:
+    query = select(SyncRun).where(SyncRun.stream == stream).order_by(SyncRun.id.desc()).limit(1)
+    if exclude_skipped:
+        query = query.where(SyncRun.status != RunStatus.SKIPPED)
+    return session.scalars(query).first()

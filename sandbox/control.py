@@ -1,0 +1,110 @@
+"""The /__sandbox__/ control surface: faults, records, clock, tokens and counters over HTTP.
+
+It is not part of Salesforce's API and needs no bearer token, so tests and demos in other
+processes can steer the org the same way the Python API does.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from sandbox.responses import Request, Response, empty, json_response, sf_error
+from sandbox.store import StoreError
+from sandbox.values import format_datetime, parse_datetime
+
+if TYPE_CHECKING:
+    from sandbox.org import SandboxOrg
+
+PREFIX = "/__sandbox__"
+_RECORD = re.compile(r"^/records/(\w+)(?:/(\w+))?/?$")
+
+
+def _bad(message: str) -> Response:
+    return sf_error(400, "INVALID_REQUEST", message)
+
+
+def handle_control(org: SandboxOrg, req: Request) -> Response:
+    """Serve one /__sandbox__/ request."""
+    path = req.path[len(PREFIX) :].rstrip("/") or "/"
+    try:
+        body: Any = req.json() if req.body else {}
+    except ValueError:
+        return _bad("body is not JSON")
+    if not isinstance(body, dict):
+        return _bad("body must be a JSON object")
+    try:
+        return _route(org, req, path, body)
+    except StoreError as exc:
+        return sf_error(exc.status, exc.code, exc.message, exc.fields)
+    except (ValueError, TypeError, KeyError) as exc:
+        return _bad(str(exc))
+
+
+def _route(org: SandboxOrg, req: Request, path: str, body: dict[str, Any]) -> Response:
+    method = req.method
+    if path == "/faults" and method == "POST":
+        _faults(org, body)
+        return empty()
+    record = _RECORD.match(path)
+    if record is not None:
+        sobject, key = record.group(1), record.group(2)
+        if key is None and method == "POST":
+            return json_response(201, {"id": org.create(sobject, body), "success": True})
+        if key is not None and method == "PATCH":
+            org.update(sobject, key, body)
+            return empty()
+        if key is not None and method == "DELETE":
+            org.delete(sobject, key)
+            return empty()
+        if key is not None and method == "GET":
+            return json_response(200, org.get(sobject, key))
+    if path == "/clock" and method == "POST":
+        if "advance" in body:
+            org.clock.advance(float(body["advance"]))
+        if "set" in body:
+            when = parse_datetime(str(body["set"]))
+            if when is None:
+                raise ValueError(f"not an ISO datetime: {body['set']!r}")
+            org.clock.set(when)
+        return json_response(200, {"now": format_datetime(org.clock.now())})
+    if path == "/clock" and method == "GET":
+        return json_response(200, {"now": format_datetime(org.clock.now())})
+    if path == "/revoke" and method == "POST":
+        org.revoke_tokens(include_refresh=bool(body.get("refresh", False)))
+        return empty()
+    if path == "/token" and method == "POST":
+        return json_response(200, {"access_token": org.issue_token()})
+    if path == "/settings" and method == "POST":
+        if "api_allowance" in body:
+            org.set_api_allowance(int(body["api_allowance"]))
+        if "token_lifetime" in body:
+            lifetime = body["token_lifetime"]
+            org.set_token_lifetime(None if lifetime is None else float(lifetime))
+        if body.get("reset_api_usage"):
+            org.reset_api_usage()
+        return empty()
+    if path == "/counters" and method == "GET":
+        return json_response(200, org.counters())
+    if path == "/counters/reset" and method == "POST":
+        org.reset_counters()
+        return empty()
+    return sf_error(404, "NOT_FOUND", f"no sandbox control at {method} {req.path}")
+
+
+def _faults(org: SandboxOrg, body: dict[str, Any]) -> None:
+    paths = body.get("paths")
+    if body.get("clear"):
+        org.faults.clear()
+    if "latency" in body:
+        org.faults.latency(float(body["latency"]), paths)
+    if "hang_next" in body:
+        org.faults.hang_next(int(body["hang_next"]), paths)
+    if "kind" in body:
+        kind = str(body["kind"])
+        if "next" in body:
+            org.faults.fail_next(int(body["next"]), kind, paths)
+        elif "ratio" in body:
+            org.faults.fail_ratio(float(body["ratio"]), kind, int(body.get("seed", 0)), paths)
+        else:
+            raise ValueError("a fault kind needs 'next' or 'ratio'")

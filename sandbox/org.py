@@ -1,0 +1,196 @@
+"""SandboxOrg: the facade that wires store, SOQL, auth, faults and the HTTP server together."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from sandbox import seed as seeding
+from sandbox.clock import Clock
+from sandbox.control import PREFIX, handle_control
+from sandbox.faults import Faults
+from sandbox.oauth import Auth, generate_key_pair
+from sandbox.queries import QueryService
+from sandbox.responses import Request, Response
+from sandbox.rest import SalesforceApi
+from sandbox.server import HttpServer
+from sandbox.store import Store
+from sandbox.usage import Usage
+
+
+class SandboxOrg:
+    """A Salesforce-compatible org served over HTTP on loopback.
+
+    Construction builds the data (seeded or loaded); start() binds the port, mints
+    credentials and serves in a background thread.
+    """
+
+    def __init__(
+        self,
+        seed: int = 7,
+        accounts: int | None = None,
+        opportunities: int = 1000,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        load: str | Path | None = None,
+        page_size: int = 2000,
+        api_allowance: int = 1_000_000,
+        token_lifetime: float | None = None,
+        locator_idle_seconds: float = 900,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self.clock = Clock()
+        self.store = Store(self.clock)
+        if load is not None:
+            self.store.restore(json.loads(Path(load).read_text()))
+        else:
+            account_rows, opp_rows = seeding.generate(
+                seed, accounts, opportunities, self.clock.now(), self.store.ids
+            )
+            self.store.bulk_load("Account", account_rows)
+            self.store.bulk_load("Opportunity", opp_rows)
+        self.faults = Faults()
+        self.usage = Usage(api_allowance)
+        self.auth = Auth(self.clock, token_lifetime)
+        self.queries = QueryService(self.store, self.clock, page_size, locator_idle_seconds)
+        self._stopping = threading.Event()
+        self.api = SalesforceApi(
+            self.store, self.auth, self.queries, self.usage, self.faults.decide, self._stopping
+        )
+        self._http: HttpServer | None = None
+        self._thread: threading.Thread | None = None
+        self.instance_url = ""
+        self.login_url = ""
+        self.access_token = ""
+        self.refresh_token = ""
+        self.private_key_pem: str | None = None
+        self.public_key_pem: str | None = None
+
+    # -- lifecycle -----------------------------------------------------------------
+    def start(self) -> SandboxOrg:
+        """Bind and serve in a daemon thread; returns self."""
+        if self._http is not None:
+            return self
+        self._stopping.clear()
+        self._http = HttpServer(self.host, self.port, self._dispatch)
+        host, port = self._http.address
+        self.instance_url = self.login_url = f"http://{host}:{port}"
+        self.auth.base_url = self.instance_url
+        keys = generate_key_pair()
+        if keys is not None:
+            self.auth.keys = keys
+            self.private_key_pem, self.public_key_pem = keys.private_pem, keys.public_pem
+        self.access_token = self.auth.issue_access()
+        self.refresh_token = self.auth.issue_refresh()
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, name="sandbox-org", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving; hung requests are released rather than waited for."""
+        if self._http is None:
+            return
+        self._stopping.set()
+        self._http.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._http = None
+        self._thread = None
+
+    def __enter__(self) -> SandboxOrg:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _dispatch(self, request: Request) -> Response | None:
+        if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
+            return handle_control(self, request)
+        return self.api.handle(request)
+
+    # -- credentials ---------------------------------------------------------------
+    @property
+    def consumer_key(self) -> str:
+        """Connected app client id."""
+        return self.auth.consumer_key
+
+    @property
+    def consumer_secret(self) -> str:
+        """Connected app client secret."""
+        return self.auth.consumer_secret
+
+    @property
+    def username(self) -> str:
+        """The integration user."""
+        return self.auth.username
+
+    @property
+    def password(self) -> str:
+        """The integration user's password (without security token)."""
+        return self.auth.password
+
+    @property
+    def security_token(self) -> str:
+        """Appended to the password for SOAP and password-grant logins."""
+        return self.auth.security_token
+
+    def issue_token(self) -> str:
+        """A fresh valid access token (e.g. after revoke_tokens())."""
+        return self.auth.issue_access()
+
+    def revoke_tokens(self, include_refresh: bool = False) -> None:
+        """Invalidate every access token (refresh tokens too if asked)."""
+        self.auth.revoke(include_refresh=include_refresh)
+
+    def set_token_lifetime(self, seconds: float | None) -> None:
+        """Access tokens older than this (on the org clock) are rejected; None = forever."""
+        self.auth.token_lifetime = seconds
+
+    # -- allowance and counters ----------------------------------------------------
+    def set_api_allowance(self, n: int) -> None:
+        """Change the daily API allowance."""
+        self.usage.set_allowance(n)
+
+    def reset_api_usage(self) -> None:
+        """Start a fresh allowance window."""
+        self.usage.reset_usage()
+
+    def counters(self) -> dict[str, Any]:
+        """Calls per kind, API calls against the allowance, query rows served."""
+        return self.usage.snapshot()
+
+    def reset_counters(self) -> None:
+        """Zero the per-kind counters and rows served."""
+        self.usage.reset_counters()
+
+    # -- records -------------------------------------------------------------------
+    def create(self, sobject: str, fields: dict[str, Any]) -> str:
+        """Insert a record; system timestamps may be given to simulate late commits."""
+        return self.store.create(sobject, fields, system=True)
+
+    def update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
+        """Update a record, bumping LastModifiedDate and SystemModstamp."""
+        self.store.update(sobject, record_id, fields, system=True)
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Soft-delete a record."""
+        self.store.delete(sobject, record_id)
+
+    def get(self, sobject: str, record_id: str) -> dict[str, Any]:
+        """A live record as the REST API returns it."""
+        return self.store.get(sobject, record_id).as_json()
+
+    def save(self, path: str | Path) -> None:
+        """Write every record (deleted ones included) as JSON."""
+        Path(path).write_text(json.dumps(self.store.dump()))

@@ -1,0 +1,124 @@
+"""Query execution and paging through query locators."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sandbox import ids
+from sandbox.clock import Clock
+from sandbox.soql import CompiledQuery, compile_query
+from sandbox.store import Record, Store, StoreError
+
+MIN_BATCH = 200
+MAX_BATCH = 2000
+
+
+@dataclass
+class _Cursor:
+    rows: list[Record]
+    compiled: CompiledQuery
+    batch: int
+    last_used: datetime
+
+
+def parse_batch_size(header: str | None) -> int | None:
+    """batchSize from a Sforce-Query-Options header, clamped to Salesforce's 200-2000."""
+    if not header:
+        return None
+    for part in header.split(","):
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "batchsize":
+            try:
+                return max(MIN_BATCH, min(MAX_BATCH, int(value.strip())))
+            except ValueError:
+                return None
+    return None
+
+
+class QueryService:
+    """Runs SOQL once per query and serves the result in pages from a cursor."""
+
+    def __init__(self, store: Store, clock: Clock, page_size: int, idle_seconds: float) -> None:
+        self.store = store
+        self.clock = clock
+        self.page_size = page_size
+        self.idle_seconds = idle_seconds
+        self._lock = threading.Lock()
+        self._cursors: dict[str, _Cursor] = {}
+
+    def _resolve(self, sobject: str, record_id: Any) -> Record | None:
+        if record_id is None:
+            return None
+        rec = self.store.find(sobject, record_id)
+        return None if rec is None or rec.deleted else rec
+
+    def execute(
+        self, soql: str, include_deleted: bool, batch_hint: int | None, version: str
+    ) -> dict[str, Any]:
+        """First page of `soql`; raises SoqlError for a bad query."""
+        now = self.clock.now()
+        compiled = compile_query(soql, self._resolve, now)
+        rows = compiled.run(self.store.rows(compiled.sobject.name), include_deleted)
+        if compiled.count_only:
+            return {"totalSize": len(rows), "done": True, "records": []}
+        batch = self.page_size if batch_hint is None else min(self.page_size, batch_hint)
+        self._expire(now)
+        cursor = _Cursor(rows, compiled, batch, now)
+        locator = None
+        if len(rows) > batch:
+            body = "01g" + _POD_LOCATOR + secrets.token_hex(5)[:9]
+            locator = body + ids.checksum(body)
+            with self._lock:
+                self._cursors[locator] = cursor
+        return self._page(cursor, locator, 0, version)
+
+    def more(self, locator: str, offset: int, version: str) -> dict[str, Any]:
+        """A later page; raises StoreError(INVALID_QUERY_LOCATOR) for unknown or idle cursors."""
+        now = self.clock.now()
+        self._expire(now)
+        with self._lock:
+            cursor = self._cursors.get(locator)
+            if cursor is None or not 0 <= offset < len(cursor.rows):
+                raise StoreError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+            cursor.last_used = now
+        return self._page(cursor, locator, offset, version)
+
+    def _page(
+        self, cursor: _Cursor, locator: str | None, offset: int, version: str
+    ) -> dict[str, Any]:
+        end = offset + cursor.batch
+        project = cursor.compiled.project
+        records = [project(r) for r in cursor.rows[offset:end]]
+        done = end >= len(cursor.rows)
+        body: dict[str, Any] = {"totalSize": len(cursor.rows), "done": done}
+        if done:
+            if locator is not None:
+                # A finished cursor is useless; dropping it keeps memory flat under load.
+                with self._lock:
+                    self._cursors.pop(locator, None)
+        else:
+            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
+        body["records"] = records
+        return body
+
+    def _expire(self, now: datetime) -> None:
+        with self._lock:
+            stale = [
+                key
+                for key, cur in self._cursors.items()
+                if (now - cur.last_used).total_seconds() > self.idle_seconds
+            ]
+            for key in stale:
+                del self._cursors[key]
+
+    def open_cursors(self) -> int:
+        """Number of live query locators."""
+        with self._lock:
+            return len(self._cursors)
+
+
+_POD_LOCATOR = "5g0"

@@ -1,0 +1,363 @@
+"""Closed-won opportunity records → deals: pure functions over values, no I/O.
+
+Errors::
+
+    ValueError
+     └── MappingError        the record cannot become a deal; .reason is one actionable sentence
+
+A `MappingError` is a property of the record, not of the moment: retrying cannot help, so
+the pipeline dead-letters the record with the reason.
+
+Decisions worth knowing:
+
+- Names longer than the billing model's 160 characters are rejected, not truncated: two
+  deals whose names differ only after character 160 would otherwise look identical, and a
+  silently shortened name on an invoice is worse than a dead letter that says what to fix.
+- A date-valued end field is the contract's last day (Salesforce's ``Contract.EndDate``
+  is inclusive), so ``ending_before`` is the following midnight UTC; a datetime-valued
+  end field keeps its instant. A term in months ends exactly N calendar months after the
+  start (day clamped to the month's end), which is already exclusive.
+- Amounts become `Decimal` through `str()` of the JSON number, never float arithmetic.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from config import Settings
+from sync.hierarchy import AccountNode, record_value
+from sync.soql import normalize_id
+
+__all__ = [
+    "MAX_ALIASES",
+    "MAX_ALIAS_LENGTH",
+    "MAX_NAME_LENGTH",
+    "ContractTerms",
+    "Deal",
+    "MappingError",
+    "account_aliases",
+    "add_months",
+    "map_opportunity",
+    "parse_sf_date",
+    "parse_sf_datetime",
+    "split_alias_values",
+]
+
+MAX_NAME_LENGTH = 160
+MAX_ALIAS_LENGTH = 128
+MAX_ALIASES = 2000
+_ALIAS_SEPARATORS = re.compile(r"[;,\s]+")
+_CURRENCY = re.compile(r"[A-Z]{3}")
+
+
+class MappingError(ValueError):
+    """A record that cannot become a deal; `reason` says what to change in Salesforce."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ContractTerms:
+    """The contract one closed-won opportunity becomes."""
+
+    opportunity_id: str
+    name: str
+    starting_at: datetime
+    ending_before: datetime | None
+    amount: Decimal | None
+    currency: str
+
+
+@dataclass(frozen=True)
+class Deal:
+    """A closed-won opportunity as the store needs it: whose, which aliases, which contract."""
+
+    account_id: str
+    account_name: str
+    aliases: tuple[str, ...]
+    contract: ContractTerms
+    system_modstamp: datetime
+
+
+# --- values ----------------------------------------------------------------------------------
+
+
+def parse_sf_datetime(s: str) -> datetime:
+    """A Salesforce datetime (``2026-11-02T14:05:09.000+0000``) as an aware UTC datetime."""
+    if not isinstance(s, str) or "T" not in s:
+        raise MappingError(
+            f"{s!r} is not a Salesforce datetime such as 2026-11-02T14:05:09.000+0000"
+        )
+    try:
+        value = datetime.fromisoformat(s)
+    except ValueError:
+        raise MappingError(
+            f"{s!r} is not a Salesforce datetime such as 2026-11-02T14:05:09.000+0000"
+        ) from None
+    if value.utcoffset() is None:
+        raise MappingError(f"the datetime {s!r} has no timezone; Salesforce always sends one")
+    return value.astimezone(UTC)
+
+
+def parse_sf_date(s: str) -> date:
+    """A Salesforce date (``2026-11-02``)."""
+    if not isinstance(s, str) or len(s) != 10:
+        raise MappingError(f"{s!r} is not a Salesforce date such as 2026-11-02")
+    try:
+        return date.fromisoformat(s)
+    except ValueError:
+        raise MappingError(f"{s!r} is not a Salesforce date such as 2026-11-02") from None
+
+
+def _instant(value: Any, field: str, setting: str) -> tuple[datetime, bool]:
+    """(UTC instant, whether the field held a date) of a date or datetime field value."""
+    if not isinstance(value, str):
+        raise MappingError(
+            f"opportunity field {field} (from {setting}) holds {value!r}, not a date or datetime; "
+            f"fill it in Salesforce or point {setting} at a date field"
+        )
+    try:
+        if "T" in value:
+            return parse_sf_datetime(value), False
+        day = parse_sf_date(value)
+    except MappingError as exc:
+        raise MappingError(f"opportunity field {field} (from {setting}): {exc.reason}") from None
+    return datetime(day.year, day.month, day.day, tzinfo=UTC), True
+
+
+def add_months(start: datetime, months: int) -> datetime:
+    """`start` plus calendar months, the day clamped to the target month's length."""
+    index = start.month - 1 + months
+    year, month = start.year + index // 12, index % 12 + 1
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return start.replace(year=year, month=month, day=day)
+
+
+def _amount(value: Any) -> Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+        raise MappingError(
+            f"the opportunity Amount {value!r} is not a number; correct it in Salesforce"
+        )
+    if isinstance(value, float) and not math.isfinite(value):
+        raise MappingError(
+            f"the opportunity Amount {value!r} is not a finite number; correct it in Salesforce"
+        )
+    try:
+        # str() of a float is its shortest repr: 0.1 stays 0.1, not 0.1000000000000000055.
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        raise MappingError(
+            f"the opportunity Amount {value!r} is not a number; correct it in Salesforce"
+        ) from None
+    if not amount.is_finite():
+        raise MappingError(
+            f"the opportunity Amount {value!r} is not a finite number; correct it in Salesforce"
+        )
+    if amount < 0:
+        raise MappingError(
+            f"the opportunity Amount {amount} is negative; a contract amount cannot be below zero"
+        )
+    return amount
+
+
+def _currency(record: Mapping[str, Any], settings: Settings) -> str:
+    value = record.get("CurrencyIsoCode")
+    currency = settings.default_currency if value is None or value == "" else value
+    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+        raise MappingError(
+            f"the currency {currency!r} is not an ISO 4217 code of three upper-case letters; "
+            "correct CurrencyIsoCode in Salesforce or SFSYNC_DEFAULT_CURRENCY"
+        )
+    return currency
+
+
+def _name(value: Any, what: str, fix: str) -> str:
+    name = value.strip() if isinstance(value, str) else ""
+    if not name:
+        raise MappingError(f"the {what} has no name; {fix}")
+    if len(name) > MAX_NAME_LENGTH:
+        raise MappingError(
+            f"the {what} name is {len(name)} characters, more than the {MAX_NAME_LENGTH} a billing "
+            f"name allows; shorten it in Salesforce"
+        )
+    return name
+
+
+# --- aliases ---------------------------------------------------------------------------------
+
+
+def split_alias_values(values: Iterable[Any]) -> list[str]:
+    """Alias-field values split on ``;``, ``,`` or whitespace (multi-select picklists use ``;``)."""
+    parts: list[str] = []
+    for value in values:
+        if value is None:
+            continue
+        parts.extend(part for part in _ALIAS_SEPARATORS.split(str(value)) if part)
+    return parts
+
+
+def account_aliases(
+    account_id: str,
+    alias_values: Iterable[Any],
+    descendants: Sequence[AccountNode],
+    settings: Settings,
+) -> tuple[str, ...]:
+    """The ingest aliases of an account: its id, alias-field values, and its sub-organisations'."""
+    candidates: list[tuple[str, str]] = []  # (alias, where it came from) for a useful error
+    own_id = normalize_id(account_id)
+    if settings.alias_include_account_id:
+        candidates.append((own_id, f"account {own_id}"))
+    candidates += [
+        (value, f"an alias field of account {own_id}") for value in split_alias_values(alias_values)
+    ]
+    if settings.alias_include_suborgs:
+        for node in descendants:
+            candidates.append((normalize_id(node.id), f"sub-organisation {node.id}"))
+            candidates += [
+                (value, f"an alias field of sub-organisation {node.id}")
+                for value in split_alias_values(node.alias_values)
+            ]
+    aliases: dict[str, None] = {}
+    for alias, source in candidates:
+        if len(alias) > MAX_ALIAS_LENGTH:
+            raise MappingError(
+                f"the alias {alias[:20]!r}… from {source} is {len(alias)} characters, more than "
+                f"{MAX_ALIAS_LENGTH}; shorten the value in Salesforce or remove the field from "
+                "SFSYNC_SF_ALIAS_FIELDS"
+            )
+        aliases.setdefault(alias, None)
+    if len(aliases) > MAX_ALIASES:
+        raise MappingError(
+            f"account {own_id} would have {len(aliases)} ingest aliases, more than {MAX_ALIASES}; "
+            "narrow SFSYNC_SF_ALIAS_FIELDS or turn off SFSYNC_ALIAS_INCLUDE_SUBORGS"
+        )
+    return tuple(aliases)
+
+
+# --- opportunities ---------------------------------------------------------------------------
+
+
+def map_opportunity(
+    record: Mapping[str, Any], settings: Settings, descendants: Sequence[AccountNode] = ()
+) -> Deal:
+    """The deal a closed-won Opportunity record (as `soql.opportunity_query` selects it) means."""
+    opportunity_id = _record_id(record.get("Id"), "the opportunity has no valid Id")
+    account_raw = record.get("AccountId")
+    if not account_raw:
+        raise MappingError(
+            "opportunity has no AccountId; set the Account on the opportunity in Salesforce"
+        )
+    account_id = _record_id(
+        account_raw, f"the opportunity's AccountId {account_raw!r} is not a Salesforce id"
+    )
+    account = record.get("Account")
+    if not isinstance(account, Mapping):
+        raise MappingError(
+            f"the opportunity's Account {account_id} is not readable; give the integration user "
+            "read access to it in Salesforce"
+        )
+    account_name = _name(
+        account.get("Name"), f"account {account_id}", "name the Account in Salesforce"
+    )
+    alias_values = [record_value(account, field) for field in settings.sf_alias_fields]
+    aliases = account_aliases(account_id, alias_values, descendants, settings)
+
+    contract = ContractTerms(
+        opportunity_id=opportunity_id,
+        name=_name(
+            record.get("Name"),
+            f"opportunity {opportunity_id}",
+            "name the opportunity in Salesforce",
+        ),
+        starting_at=(start := _start(record, settings)),
+        ending_before=_end(record, settings, start),
+        amount=_amount(record.get("Amount")),
+        currency=_currency(record, settings),
+    )
+    modstamp = record.get("SystemModstamp")
+    if not isinstance(modstamp, str):
+        raise MappingError("the opportunity has no SystemModstamp; select it in the query")
+    return Deal(
+        account_id=account_id,
+        account_name=account_name,
+        aliases=aliases,
+        contract=contract,
+        system_modstamp=parse_sf_datetime(modstamp),
+    )
+
+
+def _record_id(value: Any, reason: str) -> str:
+    try:
+        return normalize_id(value)
+    except ValueError:
+        raise MappingError(reason) from None
+
+
+def _start(record: Mapping[str, Any], settings: Settings) -> datetime:
+    field = settings.contract_start_field
+    value = record_value(record, field)
+    if value is None:
+        raise MappingError(
+            f"the opportunity has no {field} for the contract start; fill it in Salesforce "
+            "or change SFSYNC_CONTRACT_START_FIELD"
+        )
+    return _instant(value, field, "SFSYNC_CONTRACT_START_FIELD")[0]
+
+
+def _end(record: Mapping[str, Any], settings: Settings, start: datetime) -> datetime | None:
+    end: datetime | None = None
+    if settings.contract_end_field:
+        field = settings.contract_end_field
+        value = record_value(record, field)
+        if value is not None:
+            instant, is_date = _instant(value, field, "SFSYNC_CONTRACT_END_FIELD")
+            # A date names the contract's last day, inclusive; ending_before is exclusive.
+            end = instant + timedelta(days=1) if is_date and instant.year < 9999 else instant
+    if end is None and settings.contract_term_field:
+        end = _term_end(
+            record_value(record, settings.contract_term_field), settings.contract_term_field, start
+        )
+    if end is not None and end <= start:
+        raise MappingError(
+            f"the contract would end ({end.isoformat()}) at or before it starts "
+            f"({start.isoformat()}); "
+            "correct the opportunity's dates or term in Salesforce"
+        )
+    return end
+
+
+def _term_end(value: Any, field: str, start: datetime) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        months = Decimal(str(value))
+    except InvalidOperation:
+        months = Decimal("NaN")
+    if (
+        isinstance(value, bool)
+        or not months.is_finite()
+        or months != months.to_integral_value()
+        or months <= 0
+    ):
+        raise MappingError(
+            f"the contract term {value!r} in {field} (SFSYNC_CONTRACT_TERM_FIELD) is not a whole "
+            "number of months above zero; correct it in Salesforce"
+        )
+    try:
+        return add_months(start, int(months))
+    except (ValueError, OverflowError):
+        raise MappingError(
+            f"the contract term {value!r} in {field} (SFSYNC_CONTRACT_TERM_FIELD) ends beyond "
+            "the year 9999; correct it in Salesforce"
+        ) from None

@@ -1,0 +1,236 @@
+"""The closed-won stream: each closed-won opportunity becomes a customer and a contract.
+
+Runs through `sync.runner` (lease, cursor, run record); this module says what a page is:
+the opportunities' account hierarchies are fetched in batches before the page's
+transaction, then each record is mapped and provisioned, or dead-lettered with its reason.
+
+Hierarchy roll-up: with SFSYNC_ALIAS_INCLUDE_SUBORGS on, an enterprise with
+sub-organisations is one customer, so a deal on any account of a hierarchy belongs to the
+hierarchy's root (ultimate parent): the record is mapped as if its account were the root,
+and the root's aliases include every sub-organisation. With it off, every account is its
+own customer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from config import Settings
+from models import Store, StoreError
+from models.deadletters import Failure, record, resolve_open_for
+from models.runs import RunCounters
+from models.types import DeadLetterSource, RunTrigger, Stream
+from sync.hierarchy import AccountNode, fetch_descendants, fetch_roots, record_value, valid_id
+from sync.mapping import MappingError, map_opportunity
+from sync.provision import provision_deal
+from sync.runner import Progress, RunResult, StreamSpec, run_stream
+from sync.salesforce import SalesforceClient
+from sync.soql import normalize_id, opportunity_by_ids_query, opportunity_query
+
+PROVISION_TASK = "sfsync.sync.provision_opportunity"
+
+__all__ = [
+    "PageHierarchy",
+    "RunResult",
+    "apply_records",
+    "poll_opportunities",
+    "provision_opportunities",
+    "record_as_root",
+]
+
+
+@dataclass(frozen=True)
+class PageHierarchy:
+    """The Salesforce look-ups of one page: whose hierarchy each account is in, and what it holds."""
+
+    #: account id → root of its hierarchy, for accounts that have a parent.
+    roots: Mapping[str, AccountNode] = field(default_factory=dict)
+    #: root (or parentless account) id → its descendants, breadth-first.
+    descendants: Mapping[str, Sequence[AccountNode]] = field(default_factory=dict)
+
+
+def _with_path(mapping: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of `mapping` with the dotted `path` set to `value` (nested mappings copied)."""
+    head, _, rest = path.partition(".")
+    out = dict(mapping)
+    if rest:
+        inner = out.get(head)
+        out[head] = _with_path(inner if isinstance(inner, Mapping) else {}, rest, value)
+    else:
+        out[head] = value
+    return out
+
+
+def record_as_root(
+    record: Mapping[str, Any], root: AccountNode | None, settings: Settings
+) -> Mapping[str, Any]:
+    """The opportunity record as if its account were `root` (None: the record unchanged).
+
+    Rewrites AccountId, Account.Name, Account.ParentId and the alias fields; the caller keeps
+    the original for dead-letter payloads. `AccountNode` keeps only the non-empty alias
+    values, in field order, so they fill the first alias fields: the mapping concatenates
+    the non-empty values in field order, so the aliases come out the same.
+    """
+    if root is None:
+        return record
+    account = record.get("Account")
+    rewritten: dict[str, Any] = dict(account) if isinstance(account, Mapping) else {}
+    rewritten["Name"] = root.name
+    rewritten["ParentId"] = root.parent_id
+    values = iter(root.alias_values)
+    for name in settings.sf_alias_fields:
+        rewritten = _with_path(rewritten, name, next(values, None))
+    return {**record, "AccountId": root.id, "Account": rewritten}
+
+
+def _strip(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The record without REST `attributes` noise, for a dead letter's payload."""
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if key == "attributes":
+            continue
+        out[key] = _strip(value) if isinstance(value, Mapping) else value
+    return out
+
+
+def _opportunity_failure(record: Mapping[str, Any], exc: Exception) -> Failure:
+    opportunity_id = record.get("Id")
+    return Failure(
+        source=DeadLetterSource.OPPORTUNITY,
+        reference=str(opportunity_id) if opportunity_id else None,
+        payload=_strip(record),
+        error_class=type(exc).__name__,
+        error_message=getattr(exc, "reason", None) or str(exc),
+        task_name=PROVISION_TASK if opportunity_id else None,
+        task_args=[str(opportunity_id)] if opportunity_id else None,
+    )
+
+
+def apply_records(
+    session: Session,
+    records: Sequence[Mapping[str, Any]],
+    hierarchy: PageHierarchy,
+    settings: Settings,
+    counters: RunCounters,
+) -> None:
+    """Provision or dead-letter each record (a bad one never stops the rest).
+
+    Each deal goes to the customer of its account's root (see the module docstring).
+    """
+    provisioned: list[str] = []
+    for rec in records:
+        counters.records_seen += 1
+        try:
+            account = valid_id(rec.get("AccountId"))
+            root = hierarchy.roots.get(account) if account else None
+            owner = root.id if root is not None else account
+            descendants = hierarchy.descendants.get(owner, ()) if owner else ()
+            deal = map_opportunity(record_as_root(rec, root, settings), settings, descendants)
+            result = provision_deal(session, deal, settings)
+        except (MappingError, StoreError) as exc:
+            record(session, _opportunity_failure(rec, exc))
+            counters.dead_lettered += 1
+            continue
+        provisioned.append(deal.contract.opportunity_id)
+        counters.customers_created += result.customer_created
+        counters.customers_updated += result.customer_renamed
+        counters.aliases_added += result.aliases_added
+        counters.contracts_created += result.contract == "created"
+        counters.contracts_updated += result.contract == "updated"
+        counters.contracts_unchanged += result.contract == "unchanged"
+    for opportunity_id in provisioned:
+        resolve_open_for(session, DeadLetterSource.OPPORTUNITY, opportunity_id)
+
+
+def _hierarchy_for(
+    client: SalesforceClient, settings: Settings, records: Iterable[Mapping[str, Any]]
+) -> PageHierarchy:
+    """Roots of the page's accounts, then the roots' descendants: one query per level per chunk
+    each way. Records without a valid AccountId are skipped here and dead-lettered later."""
+    if not settings.alias_include_suborgs:
+        return PageHierarchy()
+    accounts: list[str] = []
+    parents: dict[str, str] = {}
+    for rec in records:
+        account = valid_id(rec.get("AccountId"))
+        if account is None:
+            continue
+        accounts.append(account)
+        parent = valid_id(record_value(rec, "Account.ParentId"))
+        if parent is not None:
+            parents[account] = parent
+    roots = fetch_roots(client, settings, parents) if parents else {}
+    owners = [roots[a].id if a in roots else a for a in accounts]
+    descendants = fetch_descendants(client, settings, owners) if owners else {}
+    return PageHierarchy(roots=roots, descendants=descendants)
+
+
+def poll_opportunities(
+    store: Store,
+    client: SalesforceClient,
+    settings: Settings,
+    *,
+    trigger: RunTrigger = RunTrigger.BEAT,
+    full: bool = False,
+    since: datetime | None = None,
+    owner: str | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """One run of the closed-won stream."""
+    spec: StreamSpec[PageHierarchy] = StreamSpec(
+        stream=Stream.OPPORTUNITIES,
+        query=lambda start: opportunity_query(settings, start),
+        prepare=lambda records: _hierarchy_for(client, settings, records),
+        apply=lambda session, records, hierarchy, counters: apply_records(
+            session, records, hierarchy, settings, counters
+        ),
+    )
+    return run_stream(
+        spec,
+        store,
+        client,
+        settings,
+        trigger=trigger,
+        full=full,
+        since=since,
+        owner=owner,
+        progress=progress,
+    )
+
+
+def provision_opportunities(
+    store: Store, client: SalesforceClient, settings: Settings, ids: Sequence[str]
+) -> RunCounters:
+    """Fetch these opportunities by id and provision the closed-won ones now.
+
+    An id that is not visible or not closed-won is dead-lettered with that reason.
+    """
+    wanted = [normalize_id(i) for i in ids]
+    records = client.query_all(opportunity_by_ids_query(settings, wanted))
+    found = {normalize_id(str(r["Id"])) for r in records}
+    hierarchy = _hierarchy_for(client, settings, records)
+    counters = RunCounters()
+    with store.session() as s:
+        apply_records(s, records, hierarchy, settings, counters)
+        for missing in (i for i in wanted if i not in found):
+            counters.dead_lettered += 1
+            record(
+                s,
+                Failure(
+                    source=DeadLetterSource.OPPORTUNITY,
+                    reference=missing,
+                    error_class="OpportunityNotFound",
+                    error_message=(
+                        f"opportunity {missing} is not closed-won or not visible to the "
+                        "integration user"
+                    ),
+                    task_name=PROVISION_TASK,
+                    task_args=[missing],
+                ),
+            )
+    return counters

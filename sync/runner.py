@@ -1,0 +1,188 @@
+"""One run of an incremental stream: lease, run record, pages, cursor — shared by both streams.
+
+A run holds the stream's lease for its whole length (renewed with each page), so
+overlapping beat ticks, manual runs and several workers never poll at once; a run that
+finds the lease held records itself as `skipped`. Each page is applied in the same
+transaction that moves the cursor, so the cursor never passes unprocessed work and a
+crash re-reads at most one page. The cursor is capped at the run's start time; the next
+run starts `SFSYNC_SYNC_LOOKBACK_SECONDS` before it, because Salesforce can commit a row
+with a SystemModstamp older than one already seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.orm import Session
+
+from config import Settings
+from models import Store, StoreError
+from models.cursors import LeaseLost, acquire_lease, advance, position, release_lease
+from models.runs import RunCounters, finish_run, record_skipped, save_progress, start_run
+from models.types import RunStatus, RunTrigger, Stream, utcnow
+from sync.errors import SalesforceError, SalesforceQueryLocatorExpired, SalesforceThrottled
+from sync.mapping import MappingError, parse_sf_datetime
+from sync.salesforce import SalesforceClient
+
+log = logging.getLogger(__name__)
+
+MAX_LOCATOR_RESTARTS = 3
+Progress = Callable[[int], None]
+Records = Sequence[Mapping[str, Any]]
+P = TypeVar("P")
+
+
+@dataclass
+class RunResult:
+    """The outcome of one poll."""
+
+    run_id: int
+    stream: Stream
+    status: RunStatus
+    counters: RunCounters = field(default_factory=RunCounters)
+    cursor_before: datetime | None = None
+    cursor_after: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class StreamSpec(Generic[P]):
+    """What makes a stream: its query, the Salesforce look-ups a page needs, how to apply it."""
+
+    stream: Stream
+    query: Callable[[datetime | None], str]
+    #: Salesforce calls a page needs, made before its transaction opens.
+    prepare: Callable[[Records], P]
+    #: Provision or dead-letter each record of the page, inside the page's transaction.
+    apply: Callable[[Session, Records, P, RunCounters], None]
+
+
+def lease_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def start_position(
+    cursor: datetime | None, settings: Settings, full: bool, since: datetime | None
+) -> datetime | None:
+    if since is not None:
+        return since
+    if full:
+        return None
+    if cursor is not None:
+        return cursor - timedelta(seconds=settings.sync_lookback_seconds)
+    return settings.sync_start
+
+
+def page_position(records: Records, cap: datetime) -> datetime | None:
+    """The newest SystemModstamp of a page, capped at the run's start."""
+    stamps = []
+    for rec in records:
+        try:
+            stamps.append(parse_sf_datetime(str(rec.get("SystemModstamp"))))
+        except MappingError:
+            continue
+    return min(max(stamps), cap) if stamps else None
+
+
+def run_stream(
+    spec: StreamSpec[P],
+    store: Store,
+    client: SalesforceClient,
+    settings: Settings,
+    *,
+    trigger: RunTrigger = RunTrigger.BEAT,
+    full: bool = False,
+    since: datetime | None = None,
+    owner: str | None = None,
+    progress: Progress | None = None,
+) -> RunResult:
+    """One run of `spec`'s stream (see the module docstring)."""
+    owner = owner or lease_owner()
+    with store.session() as s:
+        if not acquire_lease(s, spec.stream, owner, settings.sync_lease_seconds):
+            run = record_skipped(s, spec.stream, trigger, "another run holds the lease")
+            return RunResult(run.id, spec.stream, RunStatus.SKIPPED, error=run.error)
+    try:
+        return _Run(spec, store, client, settings, owner, progress).run(trigger, full, since)
+    finally:
+        with store.session() as s:
+            release_lease(s, spec.stream, owner)
+
+
+class _Run(Generic[P]):
+    def __init__(
+        self,
+        spec: StreamSpec[P],
+        store: Store,
+        client: SalesforceClient,
+        settings: Settings,
+        owner: str,
+        progress: Progress | None,
+    ) -> None:
+        self.spec, self.store, self.client, self.settings = spec, store, client, settings
+        self.owner, self.progress = owner, progress
+        self.started = utcnow()
+        self.calls_before = client.api_calls
+
+    def run(self, trigger: RunTrigger, full: bool, since: datetime | None) -> RunResult:
+        with self.store.session() as s:
+            cursor_before = position(s, self.spec.stream)
+            run = start_run(s, self.spec.stream, trigger, cursor_before)
+        self.result = RunResult(
+            run.id, self.spec.stream, RunStatus.RUNNING, cursor_before=cursor_before
+        )
+        self.cursor = cursor_before
+        try:
+            self._pages(start_position(cursor_before, self.settings, full, since))
+        except SalesforceThrottled as exc:
+            self._finish(RunStatus.THROTTLED, str(exc))
+            return self.result
+        except (SalesforceError, StoreError, LeaseLost) as exc:
+            log.warning("%s run %s failed: %s", self.spec.stream, run.id, exc)
+            self._finish(RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            raise
+        except BaseException as exc:
+            self._finish(RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            raise
+        self._finish(RunStatus.SUCCEEDED, None)
+        return self.result
+
+    def _pages(self, start: datetime | None) -> None:
+        for attempt in range(MAX_LOCATOR_RESTARTS + 1):
+            try:
+                for records in self.client.query_pages(self.spec.query(start)):
+                    self._page(records)
+                return
+            except SalesforceQueryLocatorExpired:
+                # The query cursor expired between pages: restart from what is committed.
+                if attempt == MAX_LOCATOR_RESTARTS:
+                    raise
+                start = start_position(self.cursor, self.settings, False, None)
+
+    def _page(self, records: Records) -> None:
+        prepared = self.spec.prepare(records)
+        counters = self.result.counters
+        with self.store.session() as s:
+            self.spec.apply(s, records, prepared, counters)
+            at = page_position(records, self.started)
+            if at is not None:
+                advance(s, self.spec.stream, self.owner, at, self.settings.sync_lease_seconds)
+                self.cursor = max(self.cursor, at) if self.cursor else at
+            counters.api_calls = self.client.api_calls - self.calls_before
+            save_progress(s, self.result.run_id, counters, self.cursor)
+        if self.progress is not None:
+            self.progress(len(records))
+
+    def _finish(self, status: RunStatus, error: str | None) -> None:
+        result = self.result
+        result.status, result.cursor_after, result.error = status, self.cursor, error
+        result.counters.api_calls = self.client.api_calls - self.calls_before
+        with self.store.session() as s:
+            finish_run(s, result.run_id, status, result.counters, self.cursor, error)

@@ -1,0 +1,348 @@
+"""The Salesforce client sfsync uses: one object per run, wrapping simple-salesforce.
+
+Every call goes through the same path: budget check → (login if needed) → the
+simple-salesforce call with a timeout → library errors translated by
+`sync.errors.translate` → on ``INVALID_SESSION_ID`` one new login and one repeat →
+transient errors retried with exponential backoff and jitter.
+
+Errors::
+
+    SalesforceError                       base; .error_code, .status
+     ├── SalesforceTransientError         raised once the retries are spent
+     ├── SalesforceThrottled              REQUEST_LIMIT_EXCEEDED or usage above the max share
+     ├── SalesforceSessionExpired         never escapes: renewed, or reported as SalesforceAuthError
+     ├── SalesforceQueryLocatorExpired    restart the query from the saved cursor
+     └── SalesforcePermanentError         bad query/field/object/id/permission
+          └── SalesforceAuthError         credentials rejected (names the settings)
+    SalesforceConfigError                 raised by the constructor for incomplete auth settings
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce.api import Salesforce
+from simple_salesforce.exceptions import SalesforceError as LibrarySalesforceError
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+from tenacity.wait import wait_base
+
+from config import RedactSecretsFilter, Settings
+from sync.errors import (
+    SalesforceAuthError,
+    SalesforceConfigError,
+    SalesforceError,
+    SalesforceSessionExpired,
+    SalesforceThrottled,
+    SalesforceTransientError,
+    translate,
+)
+from sync.sf_auth import Authenticator, SessionInfo
+from sync.sf_modes import AuthMode
+from sync.soql import normalize_id
+
+__all__ = ["QUERY_BATCH_SIZE", "SalesforceClient"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+QUERY_BATCH_SIZE = 2000
+_SOBJECT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+class SalesforceClient:
+    """Salesforce REST access with sfsync's auth modes, timeouts, retries and error classes.
+
+    `http` is the `requests.Session` every request goes through (tests pass one configured
+    for the sandbox); the client closes it only if it created it. `wait` replaces the
+    backoff strategy (tests pass `tenacity.wait_none()`).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        http: requests.Session | None = None,
+        *,
+        wait: wait_base | None = None,
+    ) -> None:
+        self.settings = settings
+        self._owns_http = http is None
+        self._http = http if http is not None else requests.Session()
+        self._timeout = (settings.sf_connect_timeout, settings.sf_read_timeout)
+        self._redactor = RedactSecretsFilter(settings.secret_values())
+        self._auth = Authenticator(settings, self._http, redact=self._redact, timeout=self._timeout)
+        self._wait = (
+            wait
+            if wait is not None
+            else wait_random_exponential(multiplier=0.5, max=settings.sf_retry_max_wait)
+        )
+        self._sf: Salesforce | None = None
+        self._session: SessionInfo | None = self._auth.initial_session()
+        self._field_settings = _field_settings(settings)
+        self._api_usage: tuple[int, int] | None = None
+        self.api_calls = 0
+        self.login_calls = 0
+
+    # --- public ------------------------------------------------------------------------------
+
+    @property
+    def auth_mode(self) -> AuthMode:
+        """The auth mode chosen from the settings."""
+        return self._auth.mode
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, max) of the org's API allowance as last reported, or None before any call."""
+        return self._api_usage
+
+    def check_budget(self) -> None:
+        """Raise `SalesforceThrottled` when usage is above SFSYNC_SF_API_USAGE_MAX_PERCENT."""
+        if self._api_usage is None:
+            return
+        used, total = self._api_usage
+        limit = self.settings.sf_api_usage_max_percent
+        if total <= 0 or used * 100 / total > limit:
+            raise SalesforceThrottled(
+                f"Salesforce API usage {used}/{total} is above SFSYNC_SF_API_USAGE_MAX_PERCENT "
+                f"({limit:g}%); the run stops until the rolling 24-hour allowance recovers",
+                error_code="API_USAGE_ABOVE_MAX",
+            )
+
+    def login(self) -> None:
+        """Log in now (otherwise the first call does); useful to fail fast on bad credentials."""
+        self._retrying(self._login)
+
+    def query_pages(
+        self, soql: str, *, include_deleted: bool = False
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Yield the records of each non-empty page of a query, fetching pages lazily.
+
+        Each page is its own call (own retries and session renewal), so a consumer that
+        commits page by page never re-reads a page because a later one failed.
+        """
+        page = self._call("query", self._page_fetcher(soql, include_deleted, first=True))
+        while True:
+            records = page.get("records") or []
+            if records:
+                yield list(records)
+            next_url = page.get("nextRecordsUrl")
+            if page.get("done", True) or not next_url:
+                return
+            page = self._call("query_more", self._page_fetcher(str(next_url), include_deleted))
+
+    def query_all(self, soql: str) -> list[dict[str, Any]]:
+        """Every record of a query (all pages) in one list."""
+        return [record for page in self.query_pages(soql) for record in page]
+
+    def get(self, sobject: str, record_id: str) -> dict[str, Any]:
+        """One record by id (all fields)."""
+        path = self._record_path(sobject, record_id)
+        result = self._call("get", lambda sf: sf.restful(path, timeout=self._timeout))
+        return dict(result or {})
+
+    def update(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> None:
+        """Update fields of one record."""
+        path = self._record_path(sobject, record_id)
+        body = json.dumps(dict(fields))
+        self._call(
+            "update", lambda sf: sf.restful(path, method="PATCH", data=body, timeout=self._timeout)
+        )
+
+    def close(self) -> None:
+        """Release the HTTP connections (only those of a session the client created)."""
+        self._sf = None
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> SalesforceClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _page_fetcher(
+        self, soql_or_url: str, include_deleted: bool, *, first: bool = False
+    ) -> Callable[[Salesforce], Mapping[str, Any]]:
+        headers = {"Sforce-Query-Options": f"batchSize={QUERY_BATCH_SIZE}"}
+
+        def fetch(sf: Salesforce) -> Mapping[str, Any]:
+            if first:
+                return sf.query(  # type: ignore[no-any-return]
+                    soql_or_url,
+                    include_deleted=include_deleted,
+                    headers=headers,
+                    timeout=self._timeout,
+                )
+            return sf.query_more(  # type: ignore[no-any-return]
+                soql_or_url,
+                identifier_is_url=True,
+                include_deleted=include_deleted,
+                headers=headers,
+                timeout=self._timeout,
+            )
+
+        return fetch
+
+    # --- the call path -----------------------------------------------------------------------
+
+    def _call(self, operation: str, fn: Callable[[Salesforce], T]) -> T:
+        return self._retrying(lambda: self._call_once(operation, fn))
+
+    def _retrying(self, fn: Callable[[], T]) -> T:
+        retrying = Retrying(
+            stop=stop_after_attempt(self.settings.sf_retry_attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(SalesforceTransientError),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        return retrying(fn)
+
+    def _call_once(self, operation: str, fn: Callable[[Salesforce], T]) -> T:
+        self.check_budget()
+        sf = self._client()
+        try:
+            return self._invoke(operation, sf, fn)
+        except SalesforceSessionExpired as expired:
+            if not self._auth.can_renew:
+                raise SalesforceAuthError(
+                    "Salesforce rejected the access token (expired or revoked); set a fresh "
+                    "SFSYNC_SF_ACCESS_TOKEN, or SFSYNC_SF_REFRESH_TOKEN with "
+                    "SFSYNC_SF_CONSUMER_KEY so sfsync can renew it",
+                    error_code=expired.error_code,
+                    status=expired.status,
+                ) from expired
+            log.info("Salesforce session expired during %s; logging in again", operation)
+            self._login()
+            try:
+                return self._invoke(operation, self._client(), fn)
+            except SalesforceSessionExpired as again:
+                raise SalesforceAuthError(
+                    "Salesforce rejected a session it had just issued "
+                    f"({self._auth.mode.value} login); check the integration user's profile "
+                    "and session settings for SFSYNC_SF_USERNAME and the connected app of "
+                    "SFSYNC_SF_CONSUMER_KEY",
+                    error_code=again.error_code,
+                    status=again.status,
+                ) from again
+
+    def _invoke(self, operation: str, sf: Salesforce, fn: Callable[[Salesforce], T]) -> T:
+        self.api_calls += 1
+        try:
+            result = fn(sf)
+        except (LibrarySalesforceError, requests.RequestException) as exc:
+            raise translate(
+                exc, operation=operation, field_settings=self._field_settings, redact=self._redact
+            ) from exc
+        finally:
+            self._read_usage(sf)
+        return result
+
+    def _client(self) -> Salesforce:
+        if self._sf is None:
+            if self._session is None:
+                self._login()
+            assert self._session is not None
+            _allow_plain_http_loopback(self._http, self._session.instance_url)
+            self._sf = Salesforce(
+                instance_url=self._session.instance_url,
+                session_id=self._session.access_token,
+                version=self.settings.sf_api_version,
+                session=self._http,
+            )
+        return self._sf
+
+    def _login(self) -> None:
+        self.login_calls += 1
+        self._session = self._auth.login()
+        self._sf = None
+
+    def _read_usage(self, sf: Salesforce) -> None:
+        usage = getattr(sf, "api_usage", None) or {}
+        current = usage.get("api-usage")
+        if current is not None:
+            self._api_usage = (int(current.used), int(current.total))
+
+    def _redact(self, text: str) -> str:
+        text = self._redactor.redact(text)
+        if self._session is not None:
+            text = text.replace(self._session.access_token, "[REDACTED]")
+        return text
+
+    def _record_path(self, sobject: str, record_id: str) -> str:
+        if not _SOBJECT.fullmatch(sobject):
+            raise ValueError(f"not an sObject name: {sobject!r}")
+        return f"sobjects/{sobject}/{normalize_id(record_id)}"
+
+
+class _PlainHttp(HTTPAdapter):
+    """Sends simple-salesforce's https:// URLs for one loopback instance over plain HTTP."""
+
+    def __init__(self, netloc: str) -> None:
+        super().__init__()
+        self._prefix = f"https://{netloc}"
+        self._target = f"http://{netloc}"
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
+        if request.url and request.url.startswith(self._prefix):
+            request.url = self._target + request.url[len(self._prefix) :]
+        return super().send(request, *args, **kwargs)
+
+
+_LOOPBACK_HOSTS = ("localhost", "::1")
+
+
+def _allow_plain_http_loopback(http: requests.Session, instance_url: str) -> None:
+    """simple-salesforce always builds https:// URLs; an http:// instance URL (the sandbox
+    org, a local proxy) is honoured for loopback hosts only, so a token never crosses a
+    network in clear text."""
+    parts = urlsplit(instance_url)
+    if parts.scheme != "http":
+        return
+    host = parts.hostname or ""
+    if not (host.startswith("127.") or host in _LOOPBACK_HOSTS):
+        raise SalesforceConfigError(
+            f"SFSYNC_SF_INSTANCE_URL / the login's instance_url must be https:// "
+            f"(plain http is allowed for loopback only): {parts.scheme}://{parts.netloc}"
+        )
+    http.mount(f"https://{parts.netloc}", _PlainHttp(parts.netloc))
+
+
+def _field_settings(settings: Settings) -> dict[str, str]:
+    """Configured field names → the setting that names them (for actionable errors)."""
+    fields: dict[str, str] = {name: "SFSYNC_SF_ALIAS_FIELDS" for name in settings.sf_alias_fields}
+    for name, setting in (
+        (settings.contract_start_field, "SFSYNC_CONTRACT_START_FIELD"),
+        (settings.contract_end_field, "SFSYNC_CONTRACT_END_FIELD"),
+        (settings.contract_term_field, "SFSYNC_CONTRACT_TERM_FIELD"),
+        (settings.sf_writeback_field, "SFSYNC_SF_WRITEBACK_FIELD"),
+    ):
+        if name:
+            fields[name] = setting
+    if settings.sf_multi_currency:
+        fields["CurrencyIsoCode"] = "SFSYNC_SF_MULTI_CURRENCY"
+    return fields
+
+
+def _log_retry(state: RetryCallState) -> None:
+    error: BaseException | None = state.outcome.exception() if state.outcome else None
+    delay = state.next_action.sleep if state.next_action else 0.0
+    log.warning(
+        "Salesforce call failed (attempt %d): %s; retrying in %.1fs",
+        state.attempt_number,
+        error if isinstance(error, SalesforceError) else type(error).__name__,
+        delay,
+    )

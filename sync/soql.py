@@ -1,0 +1,237 @@
+"""SOQL text for the opportunity and account streams, and Salesforce id normalisation.
+
+Values always go through `simple_salesforce.format_soql` (quoting and escaping); field
+names from settings cannot be quoted, so they are validated as SOQL identifiers and a bad
+one raises `SalesforceConfigError` naming the setting. Datetimes must be timezone-aware.
+
+Queries sent with GET must fit in a URL, so IN-lists are split with `chunk_ids`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+
+from simple_salesforce.format import format_soql
+
+from config import Settings
+from sync.errors import SalesforceConfigError
+
+__all__ = [
+    "IN_LIST_MAX_CHARS",
+    "account_query",
+    "accounts_by_ids_query",
+    "children_query",
+    "chunk_ids",
+    "normalize_id",
+    "opportunity_by_ids_query",
+    "opportunity_query",
+    "validate_identifier",
+]
+
+# A query travels in the URL of a GET; ~16,000 characters is the safe total, and the
+# SELECT list around an IN-list takes a few thousand at most.
+IN_LIST_MAX_CHARS = 10_000
+
+_IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*")
+_ID_CHARS = re.compile(r"[A-Za-z0-9]+")
+_CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+# --- ids -------------------------------------------------------------------------------------
+
+
+def normalize_id(record_id: str) -> str:
+    """The 18-character form of a Salesforce id (15 or 18 characters), or ValueError.
+
+    An 18-character id is case-insensitive by design: its last three characters encode the
+    case of the first fifteen, so the case is restored from them (an id that went through a
+    case-folding system comes back right) and a suffix that cannot match is rejected.
+    """
+    if not isinstance(record_id, str):
+        raise ValueError(f"a Salesforce id must be a string, not {type(record_id).__name__}")
+    value = record_id.strip()
+    if len(value) not in (15, 18) or not _ID_CHARS.fullmatch(value):
+        raise ValueError(f"not a Salesforce id (15 or 18 letters and digits): {record_id!r}")
+    if len(value) == 15:
+        return value + _checksum(value)
+    suffix = value[15:].upper()
+    restored = []
+    for chunk_index, flag_char in enumerate(suffix):
+        if flag_char not in _CHECKSUM_ALPHABET:
+            raise ValueError(f"not a Salesforce id (bad checksum characters): {record_id!r}")
+        bits = _CHECKSUM_ALPHABET.index(flag_char)
+        for offset in range(5):
+            char = value[chunk_index * 5 + offset]
+            upper = bool(bits >> offset & 1)
+            if upper and not char.isalpha():
+                raise ValueError(f"not a Salesforce id (checksum does not match): {record_id!r}")
+            restored.append(char.upper() if upper else char.lower())
+    return "".join(restored) + suffix
+
+
+def _checksum(id15: str) -> str:
+    suffix = ""
+    for start in range(0, 15, 5):
+        bits = sum(
+            1 << offset for offset, char in enumerate(id15[start : start + 5]) if "A" <= char <= "Z"
+        )
+        suffix += _CHECKSUM_ALPHABET[bits]
+    return suffix
+
+
+def chunk_ids(ids: Iterable[str], max_chars: int = IN_LIST_MAX_CHARS) -> Iterator[list[str]]:
+    """Split ids (normalised, de-duplicated, order kept) into IN-lists of at most `max_chars`."""
+    chunk: list[str] = []
+    size = 2  # the parentheses
+    seen: set[str] = set()
+    for raw in ids:
+        record_id = normalize_id(raw)
+        if record_id in seen:
+            continue
+        seen.add(record_id)
+        cost = len(record_id) + 3  # quotes and comma
+        if chunk and size + cost > max_chars:
+            yield chunk
+            chunk, size = [], 2
+        chunk.append(record_id)
+        size += cost
+    if chunk:
+        yield chunk
+
+
+# --- identifiers -----------------------------------------------------------------------------
+
+
+def validate_identifier(name: str, setting: str) -> str:
+    """`name` if it is a SOQL field path (letters, digits, underscores, dots); else config error."""
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+        raise SalesforceConfigError(
+            f"{setting}: {name!r} is not a Salesforce field name "
+            "(letters, digits, underscores, dots)"
+        )
+    return name
+
+
+def _alias_fields(settings: Settings) -> list[str]:
+    return [
+        validate_identifier(name, "SFSYNC_SF_ALIAS_FIELDS") for name in settings.sf_alias_fields
+    ]
+
+
+def contract_fields(settings: Settings) -> list[str]:
+    """The Opportunity fields the contract terms are read from, validated."""
+    fields = [validate_identifier(settings.contract_start_field, "SFSYNC_CONTRACT_START_FIELD")]
+    if settings.contract_end_field:
+        fields.append(validate_identifier(settings.contract_end_field, "SFSYNC_CONTRACT_END_FIELD"))
+    if settings.contract_term_field:
+        fields.append(
+            validate_identifier(settings.contract_term_field, "SFSYNC_CONTRACT_TERM_FIELD")
+        )
+    return fields
+
+
+def _select_list(fields: Iterable[str]) -> str:
+    """Comma-joined fields, each once (SOQL rejects a duplicate field, case-insensitively)."""
+    seen: set[str] = set()
+    unique = []
+    for field in fields:
+        if field.lower() not in seen:
+            seen.add(field.lower())
+            unique.append(field)
+    return ", ".join(unique)
+
+
+def _utc(since: datetime) -> datetime:
+    # format_soql would read a naive datetime as local time: refuse rather than guess.
+    if since.utcoffset() is None:
+        raise ValueError("a SOQL datetime must be timezone-aware (UTC)")
+    return since.astimezone(UTC)
+
+
+def _ids(ids: Iterable[str]) -> list[str]:
+    chunks = list(chunk_ids(ids, max_chars=1 << 62))
+    if not chunks:
+        raise ValueError("an IN-list needs at least one id")
+    return chunks[0]
+
+
+# --- opportunities ---------------------------------------------------------------------------
+
+
+def _opportunity_fields(settings: Settings) -> str:
+    fields = ["Id", "Name", "AccountId", "Account.Name", "Account.ParentId"]
+    fields += [f"Account.{name}" for name in _alias_fields(settings)]
+    fields += ["Amount", "CloseDate"]
+    if settings.sf_multi_currency:
+        fields.append("CurrencyIsoCode")
+    fields += contract_fields(settings)
+    fields.append("SystemModstamp")
+    return _select_list(fields)
+
+
+def opportunity_query(settings: Settings, since: datetime | None) -> str:
+    """Closed-won opportunities changed at or after `since`, in cursor order."""
+    select = _opportunity_fields(settings)
+    if since is None:
+        return format_soql(
+            "SELECT {:literal} FROM Opportunity WHERE IsWon = true ORDER BY SystemModstamp, Id",
+            select,
+        )
+    return format_soql(
+        "SELECT {:literal} FROM Opportunity WHERE IsWon = true AND SystemModstamp >= {} "
+        "ORDER BY SystemModstamp, Id",
+        select,
+        _utc(since),
+    )
+
+
+def opportunity_by_ids_query(settings: Settings, ids: Sequence[str]) -> str:
+    """Closed-won opportunities by id (one `chunk_ids` chunk), same fields as the stream."""
+    return format_soql(
+        "SELECT {:literal} FROM Opportunity WHERE IsWon = true AND Id IN {} "
+        "ORDER BY SystemModstamp, Id",
+        _opportunity_fields(settings),
+        _ids(ids),
+    )
+
+
+# --- accounts --------------------------------------------------------------------------------
+
+
+def _account_fields(settings: Settings, *, modstamp: bool) -> str:
+    fields = ["Id", "Name", "ParentId", *_alias_fields(settings)]
+    if modstamp:
+        fields.append("SystemModstamp")
+    return _select_list(fields)
+
+
+def account_query(settings: Settings, since: datetime | None) -> str:
+    """Accounts changed at or after `since`, in cursor order."""
+    select = _account_fields(settings, modstamp=True)
+    if since is None:
+        return format_soql("SELECT {:literal} FROM Account ORDER BY SystemModstamp, Id", select)
+    return format_soql(
+        "SELECT {:literal} FROM Account WHERE SystemModstamp >= {} ORDER BY SystemModstamp, Id",
+        select,
+        _utc(since),
+    )
+
+
+def children_query(settings: Settings, parent_ids: Sequence[str]) -> str:
+    """Direct children of the given accounts (one `chunk_ids` chunk)."""
+    return format_soql(
+        "SELECT {:literal} FROM Account WHERE ParentId IN {} ORDER BY Id",
+        _account_fields(settings, modstamp=False),
+        _ids(parent_ids),
+    )
+
+
+def accounts_by_ids_query(settings: Settings, ids: Sequence[str]) -> str:
+    """Accounts by id (one `chunk_ids` chunk)."""
+    return format_soql(
+        "SELECT {:literal} FROM Account WHERE Id IN {} ORDER BY Id",
+        _account_fields(settings, modstamp=True),
+        _ids(ids),
+    )

@@ -1,0 +1,223 @@
+"""SOQL building and Salesforce id normalisation."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sync.errors import SalesforceConfigError
+from sync.soql import (
+    account_query,
+    accounts_by_ids_query,
+    children_query,
+    chunk_ids,
+    normalize_id,
+    opportunity_by_ids_query,
+    opportunity_query,
+)
+
+ALNUM = string.ascii_letters + string.digits
+id15s = st.text(alphabet=ALNUM, min_size=15, max_size=15)
+SINCE = datetime(2026, 11, 2, 14, 5, 9, 123456, tzinfo=UTC)
+
+
+def select_list(query: str) -> list[str]:
+    match = re.match(r"SELECT (.*?) FROM ", query)
+    assert match, query
+    return [field.strip() for field in match.group(1).split(",")]
+
+
+# --- ids -------------------------------------------------------------------------------------
+
+
+def test_normalize_id_appends_the_documented_checksum() -> None:
+    """The 15-character example from Salesforce's docs gets its known suffix."""
+    assert normalize_id("001D000000IqhSL") == "001D000000IqhSLIAZ"
+
+
+def test_normalize_id_restores_case_of_a_case_folded_18_character_id() -> None:
+    """An 18-character id that lost its case comes back exactly."""
+    assert normalize_id("001d000000iqhsliaz") == "001D000000IqhSLIAZ"
+    assert normalize_id("001D000000IQHSLIAZ") == "001D000000IqhSLIAZ"
+
+
+@given(id15s)
+def test_normalize_id_is_idempotent_and_case_fold_safe(id15: str) -> None:
+    """Normalising twice, or after lower-casing the 18-character form, changes nothing."""
+    id18 = normalize_id(id15)
+    assert len(id18) == 18
+    assert id18[:15] == id15
+    assert normalize_id(id18) == id18
+    assert normalize_id(id18.lower()) == id18
+    assert normalize_id(id18.upper()) == id18
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "001D000000IqhS",
+        "001D000000IqhSLI",
+        "001D000000IqhSL-AZ",
+        "001D000000IqhSLI9Z",
+        "ä" * 15,
+    ],
+)
+def test_normalize_id_rejects_malformed_ids(bad: str) -> None:
+    """Wrong length, punctuation, non-ASCII or a bad checksum character raise ValueError."""
+    with pytest.raises(ValueError):
+        normalize_id(bad)
+
+
+def test_normalize_id_rejects_a_checksum_that_flags_a_digit_upper_case() -> None:
+    """A suffix that claims a digit is an upper-case letter cannot belong to the body."""
+    with pytest.raises(ValueError, match="checksum"):
+        normalize_id("000000000000000BAA")
+
+
+# --- chunking --------------------------------------------------------------------------------
+
+
+def test_chunk_ids_keeps_every_query_under_the_url_budget(make_settings) -> None:
+    """Thousands of ids split into IN-lists whose queries stay under 16,000 characters."""
+    settings = make_settings(sf_alias_fields="Tenant_Key__c,Org_Slug__c")
+    ids = [normalize_id(f"001{n:012d}") for n in range(5000)]
+    chunks = list(chunk_ids(ids))
+    assert [i for chunk in chunks for i in chunk] == ids
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert len(children_query(settings, chunk)) < 16_000
+        assert len(opportunity_by_ids_query(settings, chunk)) < 16_000
+
+
+def test_chunk_ids_normalises_and_deduplicates_keeping_order() -> None:
+    """15- and 18-character forms of one id count once, first occurrence first."""
+    assert list(chunk_ids(["001D000000IqhSL", "001000000000002", "001D000000IqhSLIAZ"])) == [
+        ["001D000000IqhSLIAZ", "001000000000002AAA"]
+    ]
+
+
+def test_chunk_ids_respects_a_small_budget() -> None:
+    """Each chunk fits `max_chars` (parentheses, quotes and commas included)."""
+    ids = [f"001{n:012d}" for n in range(10)]
+    for chunk in chunk_ids(ids, max_chars=70):
+        assert len("(" + ",".join(f"'{i}'" for i in chunk) + ")") <= 70
+
+
+# --- queries ---------------------------------------------------------------------------------
+
+
+def test_opportunity_query_selects_the_default_fields_in_cursor_order(make_settings) -> None:
+    """Without options: the documented field list, won only, ordered by SystemModstamp, Id."""
+    query = opportunity_query(make_settings(), None)
+    assert select_list(query) == [
+        "Id",
+        "Name",
+        "AccountId",
+        "Account.Name",
+        "Account.ParentId",
+        "Amount",
+        "CloseDate",
+        "CurrencyIsoCode",
+        "SystemModstamp",
+    ]
+    assert query.endswith("FROM Opportunity WHERE IsWon = true ORDER BY SystemModstamp, Id")
+
+
+def test_opportunity_query_adds_alias_and_contract_fields_once(make_settings) -> None:
+    """Alias fields come through Account; contract fields are added unless already selected."""
+    settings = make_settings(
+        sf_alias_fields="Tenant_Key__c;Org_Slug__c",
+        sf_multi_currency=False,
+        contract_start_field="Contract_Start__c",
+        contract_end_field="closedate",
+        contract_term_field="Term_Months__c",
+    )
+    fields = select_list(opportunity_query(settings, None))
+    assert fields == [
+        "Id",
+        "Name",
+        "AccountId",
+        "Account.Name",
+        "Account.ParentId",
+        "Account.Tenant_Key__c",
+        "Account.Org_Slug__c",
+        "Amount",
+        "CloseDate",
+        "Contract_Start__c",
+        "Term_Months__c",
+        "SystemModstamp",
+    ]
+
+
+def test_opportunity_query_filters_from_since_as_a_utc_literal(make_settings) -> None:
+    """`since` becomes an unquoted UTC datetime literal, truncated to the second."""
+    query = opportunity_query(make_settings(), SINCE)
+    assert "WHERE IsWon = true AND SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY" in query
+
+
+def test_since_in_another_timezone_is_converted_to_utc(make_settings) -> None:
+    """An aware non-UTC datetime names the same instant in UTC."""
+    paris = SINCE.astimezone(timezone(timedelta(hours=1)))
+    assert opportunity_query(make_settings(), paris) == opportunity_query(make_settings(), SINCE)
+
+
+def test_naive_since_is_refused(make_settings) -> None:
+    """A naive datetime would be read as local time, so it is an error."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        account_query(make_settings(), datetime(2026, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "variable"),
+    [
+        ("sf_alias_fields", "Name FROM User --", "SFSYNC_SF_ALIAS_FIELDS"),
+        ("contract_start_field", "Close Date", "SFSYNC_CONTRACT_START_FIELD"),
+        ("contract_end_field", "End__c)", "SFSYNC_CONTRACT_END_FIELD"),
+        ("contract_term_field", "1Term", "SFSYNC_CONTRACT_TERM_FIELD"),
+    ],
+)
+def test_a_field_setting_that_is_not_an_identifier_names_the_setting(
+    make_settings, setting: str, value: str, variable: str
+) -> None:
+    """Field names cannot be quoted, so a bad one is a config error naming its variable."""
+    settings = make_settings(**{setting: value})
+    with pytest.raises(SalesforceConfigError, match=variable):
+        opportunity_query(settings, None)
+
+
+def test_account_query_selects_hierarchy_and_alias_fields(make_settings) -> None:
+    """Accounts carry Name, ParentId, the alias fields and SystemModstamp, in cursor order."""
+    query = account_query(make_settings(sf_alias_fields="Tenant_Key__c"), SINCE)
+    assert select_list(query) == ["Id", "Name", "ParentId", "Tenant_Key__c", "SystemModstamp"]
+    assert query.endswith(
+        "FROM Account WHERE SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY SystemModstamp, Id"
+    )
+
+
+def test_id_lists_are_quoted_and_normalised(make_settings) -> None:
+    """Ids enter the query quoted, in their 18-character form."""
+    settings = make_settings()
+    assert children_query(settings, ["001D000000IqhSL"]) == (
+        "SELECT Id, Name, ParentId FROM Account "
+        "WHERE ParentId IN ('001D000000IqhSLIAZ') ORDER BY Id"
+    )
+    assert "Id IN ('001D000000IqhSLIAZ')" in accounts_by_ids_query(settings, ["001D000000IqhSL"])
+    assert "Id IN ('006000000000001AAA')" in opportunity_by_ids_query(settings, ["006000000000001"])
+
+
+def test_an_id_list_cannot_smuggle_soql(make_settings) -> None:
+    """A value that is not an id is rejected before it reaches a query."""
+    with pytest.raises(ValueError):
+        children_query(make_settings(), ["001' OR Name != '"])
+
+
+def test_an_empty_id_list_is_refused(make_settings) -> None:
+    """`IN ()` is malformed SOQL; callers must not ask for it."""
+    with pytest.raises(ValueError, match="at least one id"):
+        children_query(make_settings(), [])
