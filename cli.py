@@ -10,7 +10,10 @@ from pathlib import Path
 import click
 
 from commands.common import App, SfsyncGroup
+from commands.dlq import dlq
 from commands.store import aliases, contracts, customers, db, fields
+from commands.sync import runs, sync
+from commands.usage import usage
 
 
 @click.group(cls=SfsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,8 +35,22 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
     ctx.obj = App(overrides=overrides)
 
 
-for group in (db, customers, aliases, contracts, fields):
+for group in (db, customers, aliases, contracts, fields, sync, runs, dlq):
     main.add_command(group)
+main.add_command(usage)
+
+
+@main.command("sandbox", context_settings={"ignore_unknown_options": True}, add_help_option=False)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def sandbox(args: tuple[str, ...]) -> None:
+    """Serve a Salesforce-compatible sandbox org on loopback (demo, tests, benchmarks).
+
+    Options: --host, --port (0 = any free), --seed, --accounts, --opportunities, --load FILE.
+    """
+    # Imported here: the product never loads the sandbox unless asked to serve it.
+    from sandbox.cli import sandbox_command
+
+    sandbox_command.main(args=list(args), prog_name="sfsync sandbox", standalone_mode=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -31,9 +31,26 @@ class Failure:
     attempts: int = 1
 
 
+def _text(value: str | None) -> str | None:
+    # PostgreSQL text cannot hold NUL; a letter must still be written for such input,
+    # with the byte visible as an escape rather than lost.
+    return value.replace("\x00", "\\u0000") if value is not None else None
+
+
+def _clean(failure: Failure) -> Failure:
+    return replace(
+        failure,
+        error_class=_text(failure.error_class) or "",
+        error_message=_text(failure.error_message) or "",
+        reference=_text(failure.reference),
+        traceback=_text(failure.traceback),
+    )
+
+
 def record(session: Session, failure: Failure) -> DeadLetter:
     """Store a failure. An open letter for the same source and reference is updated instead
     (attempts + 1, the new error), so a record that fails on every poll is one letter."""
+    failure = _clean(failure)
     existing = None
     if failure.reference is not None:
         existing = session.scalars(
@@ -81,6 +98,7 @@ def record_many(session: Session, failures: Sequence[Failure]) -> int:
     """Store many failures without per-row look-ups (for rejected usage events)."""
     if not failures:
         return 0
+    failures = [_clean(f) for f in failures]
     now = utcnow()
     session.execute(
         insert(DeadLetter),

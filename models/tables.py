@@ -179,7 +179,15 @@ class Contract(Base):
 
 
 class UsageEvent(Base):
-    """A usage event exactly as sent; `customer_id` is its attribution, or NULL while pending."""
+    """A usage event exactly as sent; `customer_id` is its attribution, or NULL while pending.
+
+    Indexes are chosen for ingest speed (each one is a random-order B-tree write per event):
+    `(customer_key, timestamp)` serves alias re-attribution and per-customer summaries (a
+    customer's keys are its aliases and its id) and is untouched when attribution changes;
+    the partial index holds only pending events, so the sweep and `usage pending` read a
+    small index while attributed events never enter it. There is deliberately no index on
+    `customer_id`: deleting a customer (not an operation sfsync offers) would scan.
+    """
 
     __tablename__ = "usage_events"
 
@@ -194,8 +202,13 @@ class UsageEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        Index("ix_usage_events_customer_key", "customer_key"),
-        Index("ix_usage_events_customer_id_timestamp", "customer_id", "timestamp"),
+        Index("ix_usage_events_customer_key_timestamp", "customer_key", "timestamp"),
+        Index(
+            "ix_usage_events_pending",
+            "customer_key",
+            sqlite_where=text("customer_id IS NULL"),
+            postgresql_where=text("customer_id IS NULL"),
+        ),
     )
 
 

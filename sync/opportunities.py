@@ -46,7 +46,7 @@ __all__ = [
 
 @dataclass(frozen=True)
 class PageHierarchy:
-    """The Salesforce look-ups of one page: whose hierarchy each account is in, and what it holds."""
+    """The Salesforce look-ups of one page: each account's root, and what each root holds."""
 
     #: account id → root of its hierarchy, for accounts that have a parent.
     roots: Mapping[str, AccountNode] = field(default_factory=dict)

@@ -9,4 +9,4 @@ from config import Settings
 
 def build_settings(**overrides: Any) -> Settings:
     """`Settings` from keyword arguments only, never from a .env file."""
-    return Settings(_env_file=None, **overrides)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **overrides)

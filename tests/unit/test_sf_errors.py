@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs
 
 import jwt
@@ -45,7 +46,8 @@ ACCESS = "00D!old-access-token"
 NEW_ACCESS = "00D!new-access-token"
 
 
-def sf_error(code: str, message: str = "boom") -> list[dict[str, object]]:
+def sf_error(code: str, message: str = "boom") -> Any:
+    # simple-salesforce annotates `content` as bytes but hands over the parsed JSON list.
     return [{"errorCode": code, "message": message, "fields": []}]
 
 
@@ -77,7 +79,7 @@ def token_body(token: str = NEW_ACCESS) -> dict[str, str]:
             SalesforceTransientError,
         ),
         (
-            SalesforceGeneralError(QUERY_URL, 500, "query", "<html>oops</html>"),
+            SalesforceGeneralError(QUERY_URL, 500, "query", b"<html>oops</html>"),
             SalesforceTransientError,
         ),
         (
@@ -286,7 +288,7 @@ def test_usage_above_the_limit_is_throttled_before_the_next_call(http, client_fo
 # --- login responses -------------------------------------------------------------------------
 
 
-def password_client(client_for) -> SalesforceClient:
+def password_client(client_for: Callable[..., SalesforceClient]) -> SalesforceClient:
     return client_for(
         sf_access_token=None,
         sf_instance_url=None,

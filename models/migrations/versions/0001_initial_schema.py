@@ -155,8 +155,8 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('transaction_id', name=op.f('pk_usage_events'))
     )
     with op.batch_alter_table('usage_events', schema=None) as batch_op:
-        batch_op.create_index('ix_usage_events_customer_id_timestamp', ['customer_id', 'timestamp'], unique=False)
-        batch_op.create_index('ix_usage_events_customer_key', ['customer_key'], unique=False)
+        batch_op.create_index('ix_usage_events_customer_key_timestamp', ['customer_key', 'timestamp'], unique=False)
+        batch_op.create_index('ix_usage_events_pending', ['customer_key'], unique=False, sqlite_where=sa.text('customer_id IS NULL'), postgresql_where=sa.text('customer_id IS NULL'))
 
     op.create_table('writebacks',
     sa.Column('account_id', sa.String(length=18), nullable=False),
@@ -198,8 +198,8 @@ def downgrade() -> None:
 
     op.drop_table('writebacks')
     with op.batch_alter_table('usage_events', schema=None) as batch_op:
-        batch_op.drop_index('ix_usage_events_customer_key')
-        batch_op.drop_index('ix_usage_events_customer_id_timestamp')
+        batch_op.drop_index('ix_usage_events_pending', sqlite_where=sa.text('customer_id IS NULL'), postgresql_where=sa.text('customer_id IS NULL'))
+        batch_op.drop_index('ix_usage_events_customer_key_timestamp')
 
     op.drop_table('usage_events')
     with op.batch_alter_table('ingest_aliases', schema=None) as batch_op:

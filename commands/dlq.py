@@ -1,0 +1,215 @@
+"""Dead-letter commands: list, show, retry, discard, stats."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from rich.table import Table
+
+from commands.common import (
+    App,
+    console,
+    emit_json,
+    err_console,
+    json_option,
+    parse_instant,
+    pass_app,
+)
+from models.deadletters import discard, get, list_letters, stats
+from models.tables import DeadLetter
+from models.types import DeadLetterSource, DeadLetterStatus
+
+source_choice = click.Choice([s.value for s in DeadLetterSource])
+
+
+def letter_view(letter: DeadLetter, *, detail: bool = False) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": letter.id,
+        "source": letter.source,
+        "reference": letter.reference,
+        "status": letter.status,
+        "error_class": letter.error_class,
+        "error_message": letter.error_message,
+        "attempts": letter.attempts,
+        "first_failed_at": letter.first_failed_at,
+        "last_failed_at": letter.last_failed_at,
+        "resolved_at": letter.resolved_at,
+        "task_name": letter.task_name,
+    }
+    if detail:
+        view.update(
+            task_id=letter.task_id,
+            task_args=letter.task_args,
+            payload=letter.payload,
+            traceback=letter.traceback,
+            discard_reason=letter.discard_reason,
+        )
+    return view
+
+
+@click.group()
+def dlq() -> None:
+    """Dead letters: what failed, why, and replay once fixed."""
+
+
+@dlq.command("list")
+@click.option(
+    "--status",
+    type=click.Choice([s.value for s in DeadLetterStatus]),
+    default="open",
+    show_default=True,
+)
+@click.option("--source", type=source_choice)
+@click.option("--since", help="Only letters that failed at or after this ISO 8601 instant.")
+@click.option("--limit", default=1000, show_default=True)
+@json_option
+@pass_app
+def dlq_list(
+    app: App, status: str, source: str | None, since: str | None, limit: int, as_json: bool
+) -> None:
+    """List dead letters."""
+    with app.session() as s:
+        rows = [
+            letter_view(letter)
+            for letter in list_letters(
+                s,
+                status=DeadLetterStatus(status),
+                source=DeadLetterSource(source) if source else None,
+                since=parse_instant(since, "--since") if since else None,
+                limit=limit,
+            )
+        ]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table("id", "when", "source", "reference", "error", "attempts")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["last_failed_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            r["source"].value,
+            r["reference"] or "-",
+            f"{r['error_class']}: {r['error_message']}"[:120],
+            str(r["attempts"]),
+        )
+    console.print(table)
+
+
+@dlq.command("show")
+@click.argument("letter_id", type=int)
+@json_option
+@pass_app
+def dlq_show(app: App, letter_id: int, as_json: bool) -> None:
+    """One dead letter: payload, the whole error, traceback."""
+    with app.session() as s:
+        view = letter_view(get(s, letter_id), detail=True)
+    if as_json:
+        emit_json(view)
+        return
+    import json
+
+    for key in ("id", "source", "reference", "status", "attempts", "task_name", "task_id"):
+        shown = view[key].value if hasattr(view[key], "value") else view[key]
+        console.print(f"{key}: {shown if shown is not None else '-'}", highlight=False)
+    console.print(f"error: {view['error_class']}: {view['error_message']}", highlight=False)
+    if view["payload"] is not None:
+        console.print("payload:", highlight=False)
+        console.print(json.dumps(view["payload"], indent=2, default=str), highlight=False)
+    if view["traceback"]:
+        console.print(view["traceback"], highlight=False, markup=False)
+
+
+@dlq.command("retry")
+@click.argument("letter_ids", metavar="ID...", nargs=-1, type=int)
+@click.option("--all", "retry_all", is_flag=True, help="Every open letter (of --source).")
+@click.option("--source", type=source_choice, help="With --all: only this source.")
+@click.option("--inline", is_flag=True, help="Re-process here instead of enqueueing.")
+@json_option
+@pass_app
+def dlq_retry(
+    app: App,
+    letter_ids: tuple[int, ...],
+    retry_all: bool,
+    source: str | None,
+    inline: bool,
+    as_json: bool,
+) -> None:
+    """Replay dead letters (enqueued for the worker, or --inline here)."""
+    if bool(letter_ids) == retry_all:
+        raise click.UsageError("give letter ids or --all")
+    ids = list(letter_ids)
+    if retry_all:
+        with app.session() as s:
+            ids = [
+                letter.id
+                for letter in list_letters(
+                    s, source=DeadLetterSource(source) if source else None, limit=100_000
+                )
+            ]
+    else:
+        with app.session() as s:
+            for letter_id in ids:
+                get(s, letter_id)
+    import celery_app
+
+    # Tasks imported from here on bind to an app built from this command's settings.
+    celery = celery_app.use_settings(app.settings)
+    if not inline:
+        enqueued = [str(celery.send_task("sfsync.deadletter.replay", args=[i]).id) for i in ids]
+        if as_json:
+            emit_json(
+                {
+                    "enqueued": [
+                        {"letter_id": i, "task_id": t} for i, t in zip(ids, enqueued, strict=True)
+                    ]
+                }
+            )
+        else:
+            console.print(f"enqueued {len(ids)} replay(s)")
+        return
+    from tasks import context
+    from tasks.replay import replay
+
+    context.configure(app.settings)
+    results = [replay(i) for i in ids]
+    if as_json:
+        emit_json(results)
+    else:
+        for r in results:
+            if r["replayed"]:
+                console.print(f"letter {r['letter_id']}: replayed", highlight=False)
+            else:
+                err_console.print(
+                    f"letter {r['letter_id']}: still failing: {r['error']}", highlight=False
+                )
+    if not all(r["replayed"] for r in results):
+        raise SystemExit(1)
+
+
+@dlq.command("discard")
+@click.argument("letter_ids", metavar="ID...", nargs=-1, type=int, required=True)
+@click.option("--reason", required=True, help="Why this letter needs no replay.")
+@pass_app
+def dlq_discard(app: App, letter_ids: tuple[int, ...], reason: str) -> None:
+    """Close dead letters without replaying them."""
+    with app.session() as s:
+        for letter_id in letter_ids:
+            discard(s, get(s, letter_id), reason)
+    console.print(f"discarded {len(letter_ids)} letter(s)")
+
+
+@dlq.command("stats")
+@json_option
+@pass_app
+def dlq_stats(app: App, as_json: bool) -> None:
+    """Open letters per source and error."""
+    with app.session() as s:
+        counts = stats(s)
+    if as_json:
+        emit_json([{"source": src, "error_class": err, "open": n} for src, err, n in counts])
+        return
+    table = Table("source", "error", "open")
+    for src, err, n in counts:
+        table.add_row(src.value, err, str(n))
+    console.print(table)

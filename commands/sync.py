@@ -1,0 +1,307 @@
+"""Sync commands: `sync run|opportunity|status` and `runs list|show`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from commands.common import (
+    App,
+    OperationFailed,
+    console,
+    emit_json,
+    err_console,
+    json_option,
+    parse_instant,
+    pass_app,
+)
+from models.cursors import list_cursors
+from models.runs import get_run, last_run, list_runs
+from models.tables import SyncRun
+from models.types import RunStatus, RunTrigger, Stream, utcnow
+from models.writebacks import count_pending
+from sync.errors import SalesforceError
+from sync.runner import RunResult
+
+STREAM_TASKS = {
+    Stream.OPPORTUNITIES: "sfsync.sync.poll_opportunities",
+    Stream.ACCOUNTS: "sfsync.sync.poll_accounts",
+}
+
+
+def run_view(run: SyncRun) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "stream": run.stream,
+        "trigger": run.trigger,
+        "status": run.status,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+        "records_seen": run.records_seen,
+        "customers_created": run.customers_created,
+        "customers_updated": run.customers_updated,
+        "contracts_created": run.contracts_created,
+        "contracts_updated": run.contracts_updated,
+        "contracts_unchanged": run.contracts_unchanged,
+        "aliases_added": run.aliases_added,
+        "dead_lettered": run.dead_lettered,
+        "api_calls": run.api_calls,
+        "cursor_before": run.cursor_before,
+        "cursor_after": run.cursor_after,
+        "error": run.error,
+    }
+
+
+def result_view(result: RunResult) -> dict[str, Any]:
+    return {
+        "run_id": result.run_id,
+        "stream": result.stream,
+        "status": result.status,
+        **asdict(result.counters),
+        "cursor_before": result.cursor_before,
+        "cursor_after": result.cursor_after,
+        "error": result.error,
+    }
+
+
+@click.group()
+def sync() -> None:
+    """Salesforce sync: manual runs and status."""
+
+
+@sync.command("run")
+@click.option(
+    "--stream",
+    type=click.Choice(["opportunities", "accounts", "all"]),
+    default="all",
+    show_default=True,
+)
+@click.option("--inline", is_flag=True, help="Run in this process (default: enqueue a task).")
+@click.option("--full", is_flag=True, help="Ignore the cursor: read everything.")
+@click.option("--since", help="Read changes since this ISO 8601 instant.")
+@json_option
+@pass_app
+def sync_run(
+    app: App, stream: str, inline: bool, full: bool, since: str | None, as_json: bool
+) -> None:
+    """Poll Salesforce now (enqueued for the worker, or --inline here)."""
+    streams = list(Stream) if stream == "all" else [Stream(stream)]
+    since_at = parse_instant(since, "--since") if since else None
+    if not inline:
+        _enqueue(app, streams, full, since_at, as_json)
+        return
+    results = [_run_inline(app, s, full, since_at, quiet=as_json) for s in streams]
+    if as_json:
+        emit_json(
+            [result_view(r) for r in results] if len(results) > 1 else result_view(results[0])
+        )
+    else:
+        for r in results:
+            _print_result(r)
+    if any(r.status is RunStatus.FAILED for r in results):
+        raise SystemExit(1)
+
+
+def _enqueue(
+    app: App, streams: list[Stream], full: bool, since: datetime | None, as_json: bool
+) -> None:
+    from celery_app import create_app
+
+    celery = create_app(app.settings)
+    ids = []
+    for stream in streams:
+        kwargs = {"trigger": RunTrigger.MANUAL.value, "full": full}
+        if since is not None:
+            kwargs["since"] = since.isoformat()
+        ids.append(str(celery.send_task(STREAM_TASKS[stream], kwargs=kwargs).id))
+    if as_json:
+        emit_json(
+            {"enqueued": [{"stream": s, "task_id": i} for s, i in zip(streams, ids, strict=True)]}
+        )
+    else:
+        for stream, task_id in zip(streams, ids, strict=True):
+            console.print(f"enqueued {STREAM_TASKS[stream]} ({task_id})", highlight=False)
+
+
+def _run_inline(
+    app: App, stream: Stream, full: bool, since: datetime | None, *, quiet: bool
+) -> RunResult:
+    from sync.accounts import poll_accounts
+
+    from sync.opportunities import poll_opportunities
+    from sync.salesforce import SalesforceClient
+
+    poll = poll_opportunities if stream is Stream.OPPORTUNITIES else poll_accounts
+    with (
+        SalesforceClient(app.settings) as client,
+        Progress(
+            TextColumn(f"{stream.value}"),
+            BarColumn(),
+            TextColumn("{task.completed} records"),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=quiet,
+            transient=True,
+        ) as bar,
+    ):
+        task = bar.add_task(stream.value, total=None)
+        try:
+            return poll(
+                app.store,
+                client,
+                app.settings,
+                trigger=RunTrigger.MANUAL,
+                full=full,
+                since=since,
+                progress=lambda n: bar.advance(task, n),
+            )
+        except SalesforceError as exc:
+            raise OperationFailed(f"{stream.value} run failed: {exc}") from exc
+
+
+def _print_result(r: RunResult) -> None:
+    c = r.counters
+    console.print(
+        f"[bold]{r.stream.value}[/] run {r.run_id}: {r.status.value} — {c.records_seen} seen, "
+        f"{c.customers_created} customers created, {c.contracts_created} contracts created, "
+        f"{c.contracts_updated} updated, {c.contracts_unchanged} unchanged, "
+        f"{c.aliases_added} aliases added, {c.dead_lettered} dead-lettered, "
+        f"{c.api_calls} API calls",
+        highlight=False,
+    )
+    if r.error:
+        err_console.print(f"  {r.error}", highlight=False)
+
+
+@sync.command("opportunity")
+@click.argument("ids", metavar="ID...", nargs=-1, required=True)
+@json_option
+@pass_app
+def sync_opportunity(app: App, ids: tuple[str, ...], as_json: bool) -> None:
+    """Provision these opportunities now (15- or 18-character ids)."""
+    from sync.opportunities import provision_opportunities
+    from sync.salesforce import SalesforceClient
+    from sync.soql import normalize_id
+
+    for value in ids:
+        try:
+            normalize_id(value)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="ID") from None
+    try:
+        with SalesforceClient(app.settings) as client:
+            counters = provision_opportunities(app.store, client, app.settings, list(ids))
+    except SalesforceError as exc:
+        raise OperationFailed(str(exc)) from exc
+    if as_json:
+        emit_json(asdict(counters))
+    else:
+        console.print(
+            f"{counters.contracts_created} created, {counters.contracts_updated} updated, "
+            f"{counters.contracts_unchanged} unchanged, {counters.dead_lettered} dead-lettered",
+            highlight=False,
+        )
+    if counters.dead_lettered:
+        raise SystemExit(1)
+
+
+@sync.command("status")
+@json_option
+@pass_app
+def sync_status(app: App, as_json: bool) -> None:
+    """Cursors, lag, the last run per stream and pending writebacks."""
+    now = utcnow()
+    with app.session() as s:
+        cursors = {c.stream: c for c in list_cursors(s)}
+        doc: dict[str, Any] = {"streams": [], "pending_writebacks": count_pending(s)}
+        for stream in Stream:
+            cursor = cursors.get(stream)
+            last = last_run(s, stream)
+            doc["streams"].append(
+                {
+                    "stream": stream,
+                    "cursor": cursor.position if cursor else None,
+                    "lag_seconds": (now - cursor.position).total_seconds()
+                    if cursor and cursor.position
+                    else None,
+                    "lease_owner": cursor.lease_owner if cursor else None,
+                    "lease_expires_at": cursor.lease_expires_at if cursor else None,
+                    "last_run": run_view(last) if last else None,
+                }
+            )
+    if as_json:
+        emit_json(doc)
+        return
+    table = Table("stream", "cursor", "lag", "last run", "status", "api calls")
+    for row in doc["streams"]:
+        last = row["last_run"]
+        table.add_row(
+            row["stream"].value,
+            row["cursor"].isoformat() if row["cursor"] else "-",
+            f"{row['lag_seconds']:.0f}s" if row["lag_seconds"] is not None else "-",
+            str(last["id"]) if last else "-",
+            last["status"].value if last else "-",
+            str(last["api_calls"]) if last else "-",
+        )
+    console.print(table)
+    console.print(f"pending writebacks: {doc['pending_writebacks']}")
+
+
+@click.group()
+def runs() -> None:
+    """Sync run history."""
+
+
+@runs.command("list")
+@click.option("--stream", type=click.Choice([s.value for s in Stream]))
+@click.option("--limit", default=20, show_default=True)
+@json_option
+@pass_app
+def runs_list(app: App, stream: str | None, limit: int, as_json: bool) -> None:
+    """Recent sync runs, newest first."""
+    with app.session() as s:
+        rows = [
+            run_view(r)
+            for r in list_runs(s, stream=Stream(stream) if stream else None, limit=limit)
+        ]
+    if as_json:
+        emit_json(rows)
+        return
+    table = Table(
+        "id", "stream", "trigger", "status", "started", "seen", "created", "updated", "dead", "api"
+    )
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["stream"].value,
+            r["trigger"].value,
+            r["status"].value,
+            r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+            str(r["records_seen"]),
+            str(r["contracts_created"]),
+            str(r["contracts_updated"]),
+            str(r["dead_lettered"]),
+            str(r["api_calls"]),
+        )
+    console.print(table)
+
+
+@runs.command("show")
+@click.argument("run_id", type=int)
+@json_option
+@pass_app
+def runs_show(app: App, run_id: int, as_json: bool) -> None:
+    """One sync run in full."""
+    with app.session() as s:
+        view = run_view(get_run(s, run_id))
+    if as_json:
+        emit_json(view)
+        return
+    for key, value in view.items():
+        shown = value.value if hasattr(value, "value") else value
+        console.print(f"{key}: {shown if shown is not None else '-'}", highlight=False)

@@ -1,0 +1,357 @@
+"""Usage commands: `usage ingest`, `usage summary`, `usage pending`, `usage show`.
+
+`usage ingest` goes through the same `sync.usage.ingest` as the Celery task, in batches of
+1,000 (one transaction each), streaming the input so files of any size fit in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import IO, Any
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.orm import Session
+
+from commands.common import (
+    App,
+    OperationFailed,
+    console,
+    emit_json,
+    err_console,
+    json_option,
+    parse_instant,
+    parse_uuid,
+    pass_app,
+)
+from models import InvalidInput, NotFound
+from models.contracts import get_contract
+from models.customers import find_customer
+from models.usage import GroupBy, get_event, pending_keys, property_name, resolve_pending, summarize
+from sync.usage import BATCH_SIZE, Unparsable, ingest
+
+_CHUNK = 1 << 16
+
+
+@click.group()
+def usage() -> None:
+    """Usage events: ingest, summaries, pending keys."""
+
+
+# --- reading the input -------------------------------------------------------------------
+
+
+def read_events(stream: IO[bytes]) -> Iterator[tuple[Any, int]]:
+    """Events from JSON Lines or one JSON array, with the bytes consumed so far.
+
+    A bad JSON Lines line becomes an `Unparsable` event (it is dead-lettered, the rest goes
+    on); a broken JSON array cannot be resynchronised and raises `OperationFailed`.
+    """
+    first = stream.read(_CHUNK)
+    stripped = first.lstrip()
+    if stripped.startswith(b"["):
+        yield from _read_array(stream, first)
+        return
+    consumed = 0
+    pending = first
+    number = 0
+    while True:
+        lines = pending.split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            number += 1
+            consumed += len(line) + 1
+            event = _parse_line(line, number)
+            if event is not _BLANK:
+                yield event, consumed
+        more = stream.read(_CHUNK)
+        if not more:
+            break
+        pending += more
+    if pending.strip():
+        yield _parse_line(pending, number + 1), consumed + len(pending)
+
+
+_BLANK = object()
+
+
+def _parse_line(line: bytes, number: int) -> Any:
+    if not line.strip():
+        return _BLANK
+    text = line.decode("utf-8", errors="replace")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        return Unparsable(text[:10_000], f"line {number}: {exc}")
+
+
+def _read_array(stream: IO[bytes], first: bytes) -> Iterator[tuple[Any, int]]:
+    decoder = json.JSONDecoder()
+    buffer = first.decode("utf-8", errors="replace")
+    position = buffer.index("[") + 1
+    consumed_before = 0  # characters dropped from the front of the buffer
+    expect_value = True
+    eof = False
+    while True:
+        while position < len(buffer) and buffer[position] in " \t\r\n,":
+            if buffer[position] == ",":
+                expect_value = True
+            position += 1
+        if position < len(buffer) and buffer[position] == "]":
+            return
+        if position >= len(buffer) or not expect_value:
+            if position < len(buffer) and not expect_value:
+                raise OperationFailed(
+                    f"invalid JSON array near character {consumed_before + position}: "
+                    "expected ',' or ']'"
+                )
+            if eof:
+                raise OperationFailed("the JSON array is not closed with ']'")
+            more = stream.read(_CHUNK)
+            eof = not more
+            buffer = buffer[position:] + more.decode("utf-8", errors="replace")
+            consumed_before += position
+            position = 0
+            continue
+        try:
+            value, end = decoder.raw_decode(buffer, position)
+        except ValueError as exc:
+            if not eof:
+                # Maybe the value is cut by the chunk boundary: read more and try again.
+                more = stream.read(_CHUNK)
+                eof = not more
+                buffer = buffer[position:] + more.decode("utf-8", errors="replace")
+                consumed_before += position
+                position = 0
+                continue
+            raise OperationFailed(
+                f"invalid JSON array near character {consumed_before + position}: {exc}"
+            ) from None
+        position = end
+        expect_value = False
+        yield value, consumed_before + position
+
+
+# --- ingest ------------------------------------------------------------------------------
+
+
+@usage.command("ingest")
+@click.argument("source", type=click.File("rb"))
+@json_option
+@pass_app
+def usage_ingest(app: App, source: IO[bytes], as_json: bool) -> None:
+    """Ingest usage events from FILE (JSON Lines or a JSON array; '-' reads stdin).
+
+    Invalid events become dead letters; duplicates are counted and skipped. Pending usage is
+    attributed afterwards.
+    """
+    totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    size = _size(source)
+    with Progress(
+        TextColumn("ingesting"),
+        BarColumn(),
+        TextColumn("{task.fields[events]} events"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=as_json and not err_console.is_terminal,
+    ) as progress:
+        task = progress.add_task("ingest", total=size, events=0)
+        batch: list[Any] = []
+        seen = 0
+        for event, consumed in read_events(source):
+            batch.append(event)
+            if len(batch) == BATCH_SIZE:
+                _ingest_batch(app, batch, totals)
+                seen += len(batch)
+                progress.update(task, completed=consumed, events=seen)
+                batch = []
+        if batch:
+            _ingest_batch(app, batch, totals)
+            seen += len(batch)
+            progress.update(task, completed=size, events=seen)
+    with app.session() as s:
+        resolved = resolve_pending(s)
+    if as_json:
+        emit_json(totals)
+        return
+    console.print(
+        f"accepted {totals['accepted']}, duplicate {totals['duplicate']}, "
+        f"rejected {totals['rejected']} (dead-lettered); attributed {resolved} pending",
+        highlight=False,
+    )
+
+
+def _size(source: IO[bytes]) -> int | None:
+    try:
+        if source is sys.stdin.buffer or not source.seekable():
+            return None
+        return int(source.seek(0, 2)) or None
+    except (OSError, ValueError):
+        return None
+    finally:
+        if source.seekable():
+            source.seek(0)
+
+
+def _ingest_batch(app: App, batch: list[Any], totals: dict[str, int]) -> None:
+    with app.session() as s:
+        report = ingest(s, batch, app.settings)
+    for key, value in report.counts().items():
+        totals[key] += value
+
+
+# --- summary -----------------------------------------------------------------------------
+
+
+@usage.command("summary")
+@click.argument("customer")
+@click.option("--from", "start", help="Earliest event time (inclusive), ISO 8601.")
+@click.option("--to", "end", help="Latest event time (exclusive), ISO 8601.")
+@click.option("--contract", "contract_id", help="Limit to this contract's period.")
+@click.option(
+    "--group-by",
+    "group_by",
+    multiple=True,
+    metavar="alias|event_type|property:NAME",
+    help="Group by the key the event was sent with, its type, or a property (repeatable).",
+)
+@click.option(
+    "--sum",
+    "sum_specs",
+    multiple=True,
+    metavar="property:NAME",
+    help="Add up a property (numbers and numeric strings; other values are ignored).",
+)
+@json_option
+@pass_app
+def usage_summary(
+    app: App,
+    customer: str,
+    start: str | None,
+    end: str | None,
+    contract_id: str | None,
+    group_by: tuple[str, ...],
+    sum_specs: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Event counts and sums of CUSTOMER's usage (a customer id or one of its aliases)."""
+    try:
+        groups = [GroupBy.parse(g) for g in group_by]
+        sums = [property_name(s) for s in sum_specs]
+    except InvalidInput as exc:
+        raise click.BadParameter(str(exc)) from None
+    lower = parse_instant(start, "--from") if start else None
+    upper = parse_instant(end, "--to") if end else None
+    with app.session() as s:
+        found = _find(s, customer)
+        if contract_id:
+            contract = get_contract(s, parse_uuid(contract_id, "--contract"))
+            if contract.customer_id != found:
+                raise NotFound(f"contract {contract.id} does not belong to customer {found}")
+            lower = max(lower, contract.starting_at) if lower else contract.starting_at
+            if contract.ending_before is not None:
+                upper = min(upper, contract.ending_before) if upper else contract.ending_before
+        rows = summarize(s, found, start=lower, end=upper, group_by=groups, sums=sums)
+    document = {
+        "customer_id": found,
+        "from": lower,
+        "to": upper,
+        "contract_id": contract_id,
+        "group_by": [g.label for g in groups],
+        "groups": [{"key": r.key, "events": r.events, "sums": r.sums} for r in rows],
+        "total": {
+            "events": sum(r.events for r in rows),
+            "sums": {name: sum((r.sums[name] for r in rows), start=Decimal(0)) for name in sums},
+        },
+    }
+    if as_json:
+        emit_json(document)
+        return
+    table = Table(*[g.label for g in groups], "events", *[f"sum {n}" for n in sums])
+    for r in rows:
+        table.add_row(
+            *[v if v is not None else "-" for v in r.key.values()],
+            str(r.events),
+            *[str(r.sums[n]) for n in sums],
+        )
+    console.print(f"usage of customer {found}", highlight=False)
+    console.print(table)
+
+
+def _find(session: Session, customer: str) -> uuid.UUID:
+    try:
+        found = find_customer(session, customer_id=uuid.UUID(customer))
+    except ValueError:
+        found = find_customer(session, alias=customer)
+    if found is None:
+        raise NotFound(f"no customer with id or alias {customer!r}")
+    return found.id
+
+
+# --- pending and show --------------------------------------------------------------------
+
+
+@usage.command("pending")
+@click.option("--limit", default=1000, show_default=True, help="At most this many keys.")
+@json_option
+@pass_app
+def usage_pending(app: App, limit: int, as_json: bool) -> None:
+    """Keys with unattributed usage (no customer id or attached alias matches them yet)."""
+    with app.session() as s:
+        rows = pending_keys(s, limit=limit)
+    document = [
+        {
+            "customer_key": r.customer_key,
+            "events": r.events,
+            "first_seen": r.first_seen,
+            "last_seen": r.last_seen,
+        }
+        for r in rows
+    ]
+    if as_json:
+        emit_json(document)
+        return
+    if not rows:
+        console.print("no pending usage")
+        return
+    table = Table("key", "events", "first seen", "last seen")
+    for r in rows:
+        table.add_row(r.customer_key, str(r.events), _when(r.first_seen), _when(r.last_seen))
+    console.print(table)
+
+
+def _when(value: datetime) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@usage.command("show")
+@click.argument("transaction_id")
+@json_option
+@pass_app
+def usage_show(app: App, transaction_id: str, as_json: bool) -> None:
+    """Show one stored event and its attribution."""
+    with app.session() as s:
+        event = get_event(s, transaction_id)
+    document = {
+        "transaction_id": event.transaction_id,
+        "customer_key": event.customer_key,
+        "customer_id": event.customer_id,
+        "status": "attributed" if event.customer_id else "pending",
+        "event_type": event.event_type,
+        "timestamp": event.timestamp,
+        "properties": event.properties,
+        "received_at": event.received_at,
+    }
+    if as_json:
+        emit_json(document)
+        return
+    for key, value in document.items():
+        shown = json.dumps(value) if isinstance(value, dict) else value
+        console.print(f"{key}: {shown}", highlight=False)

@@ -1,0 +1,502 @@
+"""Usage events in the store: durable insert, attribution sweep, and read models.
+
+Events are stored exactly as sent, first; attribution (`customer_id`) is a separate concern:
+
+- `insert_events` attributes at insert time when the key is already known (one set-based
+  statement per batch joining `ingest_aliases` and `customers`), so in the common case the
+  sweep has nothing to do;
+- `resolve_pending` is the sweep that makes attribution exact: an event committed while its
+  alias was being attached misses the attach's UPDATE and is caught here. It is set-based
+  (one UPDATE per batch), idempotent, and safe to run from several workers at once.
+
+Alias attach/move/remove re-attribute stored usage in `models.aliases`; this module never
+changes the attribution of an already-attributed event.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, Numeric, String, case, cast, func, select, text
+from sqlalchemy.orm import Session
+
+from models.aliases import aliases_of
+from models.dialect import is_postgres
+from models.errors import InvalidInput, NotFound
+from models.tables import DeadLetter, UsageEvent
+from models.types import DeadLetterSource, utcnow
+
+# A number as a JSON number or a numeric string; anything else is ignored by sums. The
+# exponent is capped so PostgreSQL's NUMERIC cast cannot overflow on hostile input.
+_NUMERIC = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?\s*$"
+_NUMERIC_RE = re.compile(_NUMERIC)
+_PROPERTY_NAME = re.compile(r'^[^"\\]{1,128}$')
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A validated event ready to store (timestamp aware UTC, properties a JSON object)."""
+
+    transaction_id: str
+    customer_key: str
+    event_type: str
+    timestamp: datetime
+    properties: dict[str, Any]
+    properties_json: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """What the store holds for a transaction id (for duplicate comparison and `show`)."""
+
+    transaction_id: str
+    customer_key: str
+    customer_id: uuid.UUID | None
+    event_type: str
+    timestamp: datetime
+    properties: dict[str, Any]
+    received_at: datetime
+
+    def differences(self, event: NewEvent) -> list[str]:
+        """Names of the fields in which `event` differs from this stored event."""
+        diffs = []
+        if self.customer_key != event.customer_key:
+            diffs.append("customer_id")
+        if self.event_type != event.event_type:
+            diffs.append("event_type")
+        if self.timestamp != event.timestamp:
+            diffs.append("timestamp")
+        if self.properties != event.properties:
+            diffs.append("properties")
+        return diffs
+
+
+# --- insert ------------------------------------------------------------------------------
+
+_SQLITE_INSERT = """
+INSERT INTO usage_events
+    (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
+SELECT j.value ->> 0, j.value ->> 1, coalesce(a.customer_id, c.id), j.value ->> 2,
+       j.value ->> 3, j.value -> 4, ?
+FROM json_each(?) AS j
+LEFT JOIN ingest_aliases AS a ON a.alias = j.value ->> 1
+LEFT JOIN customers AS c ON c.id = j.value ->> 5
+WHERE true
+ON CONFLICT (transaction_id) DO NOTHING
+RETURNING transaction_id
+"""
+
+# The aliases a batch uses are share-locked (in a fixed order) for the statement's
+# transaction: a concurrent move or removal of one of them waits for this insert to commit
+# and then re-attributes its rows, and an insert that comes second sees the new owner.
+# Without it an insert could attribute to an owner whose removal commits meanwhile, which
+# the pending sweep (it only looks at unattributed rows) would never correct.
+_POSTGRES_INSERT = """
+WITH batch AS (
+    SELECT * FROM json_to_recordset(%(batch)s::json)
+        AS t(t text, k text, e text, s timestamptz, p json, c uuid)
+), owners AS (
+    SELECT alias, customer_id FROM ingest_aliases
+    WHERE alias IN (SELECT k FROM batch)
+    ORDER BY alias
+    FOR SHARE
+)
+INSERT INTO usage_events
+    (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
+SELECT b.t, b.k, coalesce(o.customer_id, c.id), b.e, b.s, b.p, %(received)s
+FROM batch AS b
+LEFT JOIN owners AS o ON o.alias = b.k
+LEFT JOIN customers AS c ON c.id = b.c
+ON CONFLICT (transaction_id) DO NOTHING
+RETURNING transaction_id
+"""
+
+
+def _sqlite_time(value: datetime) -> str:
+    # The text form SQLAlchemy's SQLite DateTime writes, so range comparisons agree.
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def customer_id_of_key(key: str) -> uuid.UUID | None:
+    """The customer id a key names, when it is a UUID in canonical text form."""
+    if len(key) != 36 or key[8] != "-":
+        return None
+    try:
+        parsed = uuid.UUID(key)
+    except ValueError:
+        return None
+    return parsed if str(parsed) == key else None
+
+
+def insert_events(
+    session: Session, events: Sequence[NewEvent], *, received_at: datetime | None = None
+) -> set[str]:
+    """Store events (transaction ids unique within `events`); returns the ids newly stored.
+
+    An id already stored is left untouched (insert-or-ignore): the first copy wins.
+    """
+    if not events:
+        return set()
+    received = received_at or utcnow()
+    conn = session.connection()
+    if is_postgres(session):
+        # One JSON document per batch: psycopg's array adaptation costs more per value than
+        # the server's JSON parsing.
+        records = []
+        for e in events:
+            cid = customer_id_of_key(e.customer_key)
+            records.append(
+                {
+                    "t": e.transaction_id,
+                    "k": e.customer_key,
+                    "e": e.event_type,
+                    "s": e.timestamp.isoformat(),
+                    "p": e.properties,
+                    "c": str(cid) if cid else None,
+                }
+            )
+        document = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
+        rows = conn.exec_driver_sql(_POSTGRES_INSERT, {"batch": document, "received": received})
+    else:
+        batch = []
+        for e in events:
+            cid = customer_id_of_key(e.customer_key)
+            batch.append(
+                [
+                    e.transaction_id,
+                    e.customer_key,
+                    e.event_type,
+                    _sqlite_time(e.timestamp),
+                    e.properties,
+                    cid.hex if cid else None,
+                ]
+            )
+        payload = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
+        rows = conn.exec_driver_sql(_SQLITE_INSERT, (_sqlite_time(received), payload))
+    return {row[0] for row in rows}
+
+
+def stored_events(session: Session, transaction_ids: Sequence[str]) -> dict[str, StoredEvent]:
+    """The stored events with these transaction ids."""
+    out: dict[str, StoredEvent] = {}
+    for start in range(0, len(transaction_ids), 500):
+        chunk = transaction_ids[start : start + 500]
+        for row in session.scalars(select(UsageEvent).where(UsageEvent.transaction_id.in_(chunk))):
+            out[row.transaction_id] = _stored(row)
+    return out
+
+
+def _stored(row: UsageEvent) -> StoredEvent:
+    return StoredEvent(
+        row.transaction_id,
+        row.customer_key,
+        row.customer_id,
+        row.event_type,
+        row.timestamp,
+        row.properties,
+        row.received_at,
+    )
+
+
+def get_event(session: Session, transaction_id: str) -> StoredEvent:
+    """The stored event, or `NotFound` (saying so when the event was rejected instead)."""
+    row = session.get(UsageEvent, transaction_id)
+    if row is not None:
+        return _stored(row)
+    letter = session.scalars(
+        select(DeadLetter)
+        .where(
+            DeadLetter.source == DeadLetterSource.USAGE_EVENT,
+            DeadLetter.reference == transaction_id[:255],
+        )
+        .order_by(DeadLetter.id.desc())
+        .limit(1)
+    ).first()
+    if letter is not None:
+        raise NotFound(
+            f"no usage event {transaction_id!r}; it was rejected: {letter.error_message} "
+            f"(dead letter {letter.id})"
+        )
+    raise NotFound(f"no usage event {transaction_id!r}")
+
+
+# --- resolution --------------------------------------------------------------------------
+
+_SQLITE_CUSTOMER_MATCH = """
+    length({e}.customer_key) = 36
+    AND substr({e}.customer_key, 9, 1) = '-' AND substr({e}.customer_key, 14, 1) = '-'
+    AND substr({e}.customer_key, 19, 1) = '-' AND substr({e}.customer_key, 24, 1) = '-'
+    AND c.id = replace({e}.customer_key, '-', '')
+"""
+
+# SQLite runs one writer at a time (BEGIN IMMEDIATE), so a plain batched UPDATE is exact.
+# Customers' ids are 32-hex text there; a key names one only in canonical 8-4-4-4-12 form.
+_SQLITE_RESOLVE = f"""
+UPDATE usage_events
+SET customer_id = coalesce(
+    (SELECT a.customer_id FROM ingest_aliases AS a WHERE a.alias = usage_events.customer_key),
+    (SELECT c.id FROM customers AS c WHERE {_SQLITE_CUSTOMER_MATCH.format(e="usage_events")})
+)
+WHERE transaction_id IN (
+    SELECT e.transaction_id FROM usage_events AS e
+    WHERE e.customer_id IS NULL
+      AND (EXISTS (SELECT 1 FROM ingest_aliases AS a WHERE a.alias = e.customer_key)
+           OR EXISTS (SELECT 1 FROM customers AS c WHERE {_SQLITE_CUSTOMER_MATCH.format(e="e")}))
+    LIMIT ?
+)
+"""
+
+# PostgreSQL: each batch claims its rows with SKIP LOCKED, so concurrent sweeps never wait
+# on each other (no deadlock) and never claim the same row; the owning alias row is share-
+# locked (also skipping) so an alias being moved or removed right now is left for the next
+# sweep instead of being attributed to its old owner.
+_POSTGRES_RESOLVE_ALIASES = """
+UPDATE usage_events AS e SET customer_id = p.cid
+FROM (
+    SELECT e2.transaction_id AS tx, a.customer_id AS cid
+    FROM usage_events AS e2 JOIN ingest_aliases AS a ON a.alias = e2.customer_key
+    WHERE e2.customer_id IS NULL
+    LIMIT %(n)s
+    FOR UPDATE OF e2 SKIP LOCKED
+    FOR SHARE OF a SKIP LOCKED
+) AS p
+WHERE e.transaction_id = p.tx
+"""
+
+_POSTGRES_RESOLVE_IDS = """
+UPDATE usage_events AS e SET customer_id = p.cid
+FROM (
+    SELECT e2.transaction_id AS tx, c.id AS cid
+    FROM usage_events AS e2 JOIN customers AS c ON c.id::text = e2.customer_key
+    WHERE e2.customer_id IS NULL AND length(e2.customer_key) = 36
+    LIMIT %(n)s
+    FOR UPDATE OF e2 SKIP LOCKED
+    FOR KEY SHARE OF c SKIP LOCKED
+) AS p
+WHERE e.transaction_id = p.tx
+"""
+
+
+def resolve_pending(session: Session, *, limit: int | None = None, batch_size: int = 10_000) -> int:
+    """Attribute pending events whose key is now a customer id or an attached alias.
+
+    One UPDATE per batch; stops when a batch comes back short or `limit` events were
+    attributed. Returns how many were attributed. Safe to run concurrently and repeatedly.
+    """
+    if batch_size < 1:
+        raise InvalidInput("batch_size must be at least 1")
+    conn = session.connection()
+    total = 0
+    statements = (
+        [_POSTGRES_RESOLVE_ALIASES, _POSTGRES_RESOLVE_IDS]
+        if is_postgres(session)
+        else [_SQLITE_RESOLVE]
+    )
+    for sql in statements:
+        while limit is None or total < limit:
+            n = batch_size if limit is None else min(batch_size, limit - total)
+            params: Any = {"n": n} if is_postgres(session) else (n,)
+            done = int(conn.exec_driver_sql(sql, params).rowcount)
+            total += done
+            if done < n:
+                break
+    return total
+
+
+# --- read models -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PendingKey:
+    """A key with unattributed usage."""
+
+    customer_key: str
+    events: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+def pending_keys(session: Session, *, limit: int = 1000) -> list[PendingKey]:
+    """Keys of unattributed events, most events first."""
+    count = func.count().label("n")
+    rows = session.execute(
+        select(
+            UsageEvent.customer_key,
+            count,
+            func.min(UsageEvent.received_at),
+            func.max(UsageEvent.received_at),
+        )
+        .where(UsageEvent.customer_id.is_(None))
+        .group_by(UsageEvent.customer_key)
+        .order_by(count.desc(), UsageEvent.customer_key)
+        .limit(limit)
+    )
+    return [PendingKey(key, int(n), first, last) for key, n, first, last in rows]
+
+
+@dataclass(frozen=True)
+class GroupBy:
+    """A summary grouping: `alias` (the key sent), `event_type`, or a property's value."""
+
+    kind: str
+    name: str | None = None
+
+    @classmethod
+    def parse(cls, spec: str) -> GroupBy:
+        if spec in ("alias", "event_type"):
+            return cls(spec)
+        if spec.startswith("property:"):
+            return cls("property", property_name(spec))
+        raise InvalidInput(f"cannot group by {spec!r}; use alias, event_type or property:NAME")
+
+    @property
+    def label(self) -> str:
+        return f"property:{self.name}" if self.kind == "property" else self.kind
+
+
+def property_name(spec: str) -> str:
+    """NAME of `property:NAME`, checked to be safe inside a JSON path."""
+    name = spec.removeprefix("property:")
+    if not spec.startswith("property:") or not _PROPERTY_NAME.match(name):
+        raise InvalidInput(
+            f"expected property:NAME with a name of 1 to 128 characters without quotes or "
+            f"backslashes, got {spec!r}"
+        )
+    return name
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """Events and property sums of one group (`key` maps each grouping label to a value)."""
+
+    key: dict[str, str | None]
+    events: int
+    sums: dict[str, Decimal]
+
+
+def _property_text(session: Session, name: str) -> ColumnElement[Any]:
+    # A property's value as text; JSON extraction is spelt differently per backend.
+    if is_postgres(session):
+        return UsageEvent.properties.op("->>")(name)
+    return cast(func.json_extract(UsageEvent.properties, f'$."{name}"'), String)
+
+
+def _property_json(name: str) -> ColumnElement[Any]:
+    # SQLite only: the JSON text of a value, which keeps a number's literal digits exactly.
+    return UsageEvent.properties.op("->", return_type=String)(text(f"'$.\"{name}\"'"))
+
+
+def _decimal(value: Any) -> Decimal | None:
+    """A summable number from a property value, or None (documented: non-numbers are ignored)."""
+    if isinstance(value, bool) or value is None:
+        return None
+    textual = value if isinstance(value, str) else str(value)
+    if not _NUMERIC_RE.match(textual):
+        return None
+    return Decimal(textual.strip())
+
+
+def summarize(
+    session: Session,
+    customer_id: uuid.UUID,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    group_by: Sequence[GroupBy] = (),
+    sums: Sequence[str] = (),
+) -> list[SummaryRow]:
+    """Event counts and exact property sums of a customer's usage in [start, end), per group.
+
+    Sums take JSON numbers and numeric strings; other values (and missing ones) are ignored.
+    """
+    keys: list[ColumnElement[Any]] = []
+    for g in group_by:
+        if g.kind == "alias":
+            keys.append(UsageEvent.customer_key.expression)
+        elif g.kind == "event_type":
+            keys.append(UsageEvent.event_type.expression)
+        else:
+            keys.append(_property_text(session, str(g.name)))
+    # Filtering on the customer's keys first lets the (customer_key, timestamp) index do the
+    # work; attribution follows alias ownership, so these are all of the customer's events.
+    own_keys = [*aliases_of(session, customer_id), str(customer_id)]
+    where: list[ColumnElement[bool]] = [
+        UsageEvent.customer_key.in_(own_keys),
+        UsageEvent.customer_id == customer_id,
+    ]
+    if start is not None:
+        where.append(UsageEvent.timestamp >= start)
+    if end is not None:
+        where.append(UsageEvent.timestamp < end)
+    labels = [g.label for g in group_by]
+    if is_postgres(session) or not sums:
+        aggregates: list[ColumnElement[Any]] = [func.count()]
+        for name in sums:
+            value = _property_text(session, name)
+            aggregates.append(
+                func.sum(case((value.op("~")(_NUMERIC), cast(value, Numeric)), else_=None))
+            )
+        query = select(*keys, *aggregates).where(*where)
+        if keys:
+            query = query.group_by(*keys).order_by(*keys)
+        out = []
+        for row in session.execute(query):
+            values = list(row)
+            key = dict(zip(labels, (_text(v) for v in values[: len(keys)]), strict=True))
+            count = int(values[len(keys)])
+            if not keys and count == 0:
+                return []
+            totals = {
+                name: Decimal(str(v)) if v is not None else Decimal(0)
+                for name, v in zip(sums, values[len(keys) + 1 :], strict=True)
+            }
+            out.append(SummaryRow(key, count, totals))
+    else:
+        out = _summarize_streaming(session, keys, labels, where, sums)
+    # Backends order NULLs and text differently; present groups the same way everywhere.
+    return sorted(out, key=lambda r: [(v is not None, v or "") for v in r.key.values()])
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _summarize_streaming(
+    session: Session,
+    keys: list[ColumnElement[Any]],
+    labels: list[str],
+    where: list[ColumnElement[bool]],
+    sums: Sequence[str],
+) -> list[SummaryRow]:
+    # SQLite has no exact decimal arithmetic: stream the values' literal text and add them
+    # up as Decimal here, ordered by group so memory stays one group's worth.
+    query = select(*keys, *[_property_json(n) for n in sums]).where(*where)
+    if keys:
+        query = query.order_by(*keys)
+    groups: dict[tuple[str | None, ...], tuple[int, list[Decimal]]] = {}
+    for row in _stream(session, query):
+        values = list(row)
+        group = tuple(_text(v) for v in values[: len(keys)])
+        count, totals = groups.get(group) or (0, [Decimal(0)] * len(sums))
+        for i, raw in enumerate(values[len(keys) :]):
+            number = _decimal(json.loads(raw)) if raw is not None else None
+            if number is not None:
+                totals[i] += number
+        groups[group] = (count + 1, totals)
+    return [
+        SummaryRow(
+            dict(zip(labels, group, strict=True)), count, dict(zip(sums, totals, strict=True))
+        )
+        for group, (count, totals) in groups.items()
+    ]
+
+
+def _stream(session: Session, query: Any) -> Iterator[Any]:
+    yield from session.execute(query.execution_options(yield_per=10_000))

@@ -1,0 +1,107 @@
+"""Replaying a dead letter through the same code path that first failed.
+
+Replays are idempotent because every path they take is: provisioning upserts by the
+opportunity id, usage inserts ignore a known `transaction_id`, and tasks are idempotent
+by design. A letter whose record was meanwhile provisioned by a later sync was already
+marked replayed by that sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from config import Settings
+from models import InvalidInput, Store
+from models.deadletters import get, mark_failed_again, mark_replayed
+from models.types import DeadLetterSource, DeadLetterStatus, utcnow
+from sync.opportunities import provision_opportunities
+from sync.salesforce import SalesforceClient
+from sync.usage import Limits, ingest, validate_event
+
+RunTask = Callable[[str, list[Any], dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    letter_id: int
+    replayed: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class _Letter:
+    id: int
+    source: DeadLetterSource
+    reference: str | None
+    payload: Any
+    task_name: str | None
+    task_args: Any
+
+
+class _AlreadyRecorded(Exception):
+    """The replay failed and the code path it took already updated the letter."""
+
+
+def replay_letter(
+    store: Store,
+    settings: Settings,
+    letter_id: int,
+    *,
+    client: Callable[[], SalesforceClient],
+    run_task: RunTask,
+    redact: Callable[[str], str] = lambda text: text,
+) -> ReplayResult:
+    """Re-process one open letter; success marks it replayed, failure keeps it open."""
+    with store.session() as s:
+        row = get(s, letter_id)
+        if row.status is not DeadLetterStatus.OPEN:
+            raise InvalidInput(f"dead letter {letter_id} is {row.status.value}, not open")
+        letter = _Letter(
+            row.id, row.source, row.reference, row.payload, row.task_name, row.task_args
+        )
+    try:
+        _dispatch(store, settings, letter, client, run_task)
+    except _AlreadyRecorded as exc:
+        return ReplayResult(letter_id, False, redact(str(exc)))
+    except Exception as exc:
+        message = redact(str(exc)) or type(exc).__name__
+        with store.session() as s:
+            mark_failed_again(s, get(s, letter_id), type(exc).__name__, message)
+        return ReplayResult(letter_id, False, message)
+    with store.session() as s:
+        row = get(s, letter_id)
+        if row.status is DeadLetterStatus.OPEN:
+            mark_replayed(s, row)
+    return ReplayResult(letter_id, True)
+
+
+def _dispatch(
+    store: Store,
+    settings: Settings,
+    letter: _Letter,
+    client: Callable[[], SalesforceClient],
+    run_task: RunTask,
+) -> None:
+    if letter.source is DeadLetterSource.OPPORTUNITY and letter.reference:
+        counters = provision_opportunities(store, client(), settings, [letter.reference])
+        if counters.dead_lettered:
+            with store.session() as s:
+                message = get(s, letter.id).error_message
+            raise _AlreadyRecorded(message)
+        return
+    if letter.source is DeadLetterSource.USAGE_EVENT:
+        # Validate first: a still-invalid event must not become a second letter.
+        validate_event(letter.payload, Limits.of(settings, utcnow()))
+        with store.session() as s:
+            ingest(s, [letter.payload], settings)
+        return
+    if letter.task_name:
+        args = letter.task_args or {}
+        if isinstance(args, dict):
+            run_task(letter.task_name, list(args.get("args", [])), dict(args.get("kwargs", {})))
+        else:
+            run_task(letter.task_name, list(args), {})
+        return
+    raise InvalidInput(f"dead letter {letter.id} names no record or task to replay")

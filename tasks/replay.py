@@ -1,0 +1,35 @@
+"""Dead-letter replay as a task, and the runner that re-runs a failed task in-process."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery_app import app
+from sync.replay import replay_letter
+from tasks import context
+from tasks.base import SfsyncTask
+
+
+def run_task(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    """Run a registered task's body here, raising what it raises."""
+    if name not in app.tasks:
+        raise LookupError(f"no task named {name!r} is registered")
+    return app.tasks[name].run(*args, **kwargs)
+
+
+def replay(letter_id: int) -> dict[str, Any]:
+    result = replay_letter(
+        context.store(),
+        context.settings(),
+        letter_id,
+        client=context.salesforce,
+        run_task=run_task,
+        redact=context.redact,
+    )
+    return {"letter_id": result.letter_id, "replayed": result.replayed, "error": result.error}
+
+
+@app.task(base=SfsyncTask, bind=True, name="sfsync.deadletter.replay")
+def replay_task(self: SfsyncTask, letter_id: int) -> dict[str, Any]:
+    """Replay one dead letter; the letter records the outcome."""
+    return replay(letter_id)

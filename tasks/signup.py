@@ -1,0 +1,34 @@
+"""Product-led signups: a customer that arrives from a website signup instead of a deal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery_app import app
+from sync.signup import provision_signup
+from tasks import context
+from tasks.base import SfsyncTask
+
+
+class SignupTask(SfsyncTask):
+    abstract = True
+
+    def dead_letter_reference(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str | None:
+        value = args[0] if args else kwargs.get("internal_id")
+        return f"signup:{value}" if value else None
+
+
+@app.task(base=SignupTask, bind=True, name="sfsync.signup.provision_customer")
+def provision_customer_task(
+    self: SfsyncTask,
+    internal_id: str,
+    name: str,
+    aliases: list[str] | None = None,
+    custom_fields: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Create (or update) the customer for an internal id; idempotent."""
+    with context.store().session() as s:
+        customer_id, created = provision_signup(
+            s, internal_id, name, aliases or [], custom_fields or {}
+        )
+    return {"customer_id": str(customer_id), "created": created}

@@ -1,0 +1,117 @@
+"""`sync run --inline`, `sync status`, `runs` and `dlq` through the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from sandbox import SandboxOrg
+from tests.cli.conftest import Invoke, ok_json
+
+
+@pytest.fixture(scope="module")
+def small_org() -> Iterator[SandboxOrg]:
+    with SandboxOrg(seed=3, opportunities=60, page_size=200) as org:
+        yield org
+
+
+@pytest.fixture
+def sf_env(small_org: SandboxOrg) -> dict[str, str]:
+    """Environment that points sfsync at the sandbox org."""
+    return {
+        "SFSYNC_SF_INSTANCE_URL": small_org.instance_url,
+        "SFSYNC_SF_ACCESS_TOKEN": small_org.access_token,
+        "SFSYNC_SF_ALIAS_FIELDS": "Ingest_Alias__c",
+    }
+
+
+def run(sfsync: Invoke, env: dict[str, str], *args: str) -> Result:
+    return sfsync(*args, env=env)
+
+
+def test_sync_run_inline_json_reports_the_run(sfsync: Invoke, sf_env: dict[str, str]) -> None:
+    """`sync run --inline --json` provisions and prints the run's summary."""
+    summary = ok_json(
+        run(sfsync, sf_env, "sync", "run", "--stream", "opportunities", "--inline", "--json")
+    )
+    assert summary["status"] == "succeeded"
+    assert summary["records_seen"] > 0
+    assert summary["contracts_created"] + summary["dead_lettered"] == summary["records_seen"]
+    again = ok_json(
+        run(sfsync, sf_env, "sync", "run", "--stream", "opportunities", "--inline", "--json")
+    )
+    assert again["contracts_created"] == 0
+
+
+def test_runs_and_status_show_the_history(sfsync: Invoke, sf_env: dict[str, str]) -> None:
+    """`runs list`, `runs show` and `sync status` describe what ran."""
+    ok_json(run(sfsync, sf_env, "sync", "run", "--stream", "opportunities", "--inline", "--json"))
+    runs = ok_json(run(sfsync, sf_env, "runs", "list", "--json"))
+    assert runs[0]["trigger"] == "manual" and runs[0]["status"] == "succeeded"
+    shown = ok_json(run(sfsync, sf_env, "runs", "show", str(runs[0]["id"]), "--json"))
+    assert shown["id"] == runs[0]["id"] and shown["api_calls"] >= 1
+    status = ok_json(run(sfsync, sf_env, "sync", "status", "--json"))
+    stream = {s["stream"]: s for s in status["streams"]}["opportunities"]
+    assert stream["cursor"] is not None and stream["last_run"]["id"] == runs[0]["id"]
+    assert status["pending_writebacks"] == 0
+
+
+def test_missing_account_is_dead_lettered_fixed_and_replayed_once(
+    sfsync: Invoke, sf_env: dict[str, str], small_org: SandboxOrg
+) -> None:
+    """A won deal without an account is dead-lettered; once fixed, replay provisions it once."""
+    account = small_org.create("Account", {"Name": "Fixable Ltd"})
+    opp = small_org.create(
+        "Opportunity",
+        {
+            "Name": "No account yet",
+            "StageName": "Closed Won",
+            "CloseDate": "2026-11-01",
+            "Amount": 500.0,
+            "CurrencyIsoCode": "EUR",
+        },
+    )
+    ok_json(run(sfsync, sf_env, "sync", "run", "--stream", "opportunities", "--inline", "--json"))
+    letters = ok_json(
+        run(sfsync, sf_env, "dlq", "list", "--source", "salesforce.opportunity", "--json")
+    )
+    (letter,) = [x for x in letters if x["reference"] == opp]
+    assert "AccountId" in letter["error_message"]
+    detail = ok_json(run(sfsync, sf_env, "dlq", "show", str(letter["id"]), "--json"))
+    assert (
+        detail["payload"]["Id"] == opp
+        and detail["task_name"] == "sfsync.sync.provision_opportunity"
+    )
+    stats = ok_json(run(sfsync, sf_env, "dlq", "stats", "--json"))
+    assert any(s["source"] == "salesforce.opportunity" and s["open"] >= 1 for s in stats)
+
+    small_org.update("Opportunity", opp, {"AccountId": account})
+    for _ in range(2):
+        run(sfsync, sf_env, "dlq", "retry", str(letter["id"]), "--inline", "--json")
+    contracts = ok_json(run(sfsync, sf_env, "contracts", "list", "--json"))
+    assert [c["custom_fields"]["sfdc_opportunity_id"] for c in contracts].count(opp) == 1
+    replayed = ok_json(run(sfsync, sf_env, "dlq", "list", "--status", "replayed", "--json"))
+    assert letter["id"] in [x["id"] for x in replayed]
+
+
+def test_dlq_discard_needs_a_reason_and_closes_the_letter(
+    sfsync: Invoke, sf_env: dict[str, str], small_org: SandboxOrg
+) -> None:
+    """`dlq discard --reason` closes an open letter; it is then no longer listed as open."""
+    small_org.create(
+        "Opportunity",
+        {"Name": "Orphan", "StageName": "Closed Won", "CloseDate": "2026-11-02", "Amount": 1.0},
+    )
+    ok_json(run(sfsync, sf_env, "sync", "run", "--stream", "opportunities", "--inline", "--json"))
+    letters: list[dict[str, Any]] = ok_json(run(sfsync, sf_env, "dlq", "list", "--json"))
+    target = letters[0]["id"]
+    assert run(sfsync, sf_env, "dlq", "discard", str(target)).exit_code == 2
+    assert (
+        run(sfsync, sf_env, "dlq", "discard", str(target), "--reason", "test deal").exit_code == 0
+    )
+    still_open = ok_json(run(sfsync, sf_env, "dlq", "list", "--json"))
+    assert target not in [x["id"] for x in still_open]
+    assert run(sfsync, sf_env, "dlq", "show", "999999").exit_code == 1

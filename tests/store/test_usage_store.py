@@ -1,0 +1,263 @@
+"""Usage in the store: ingest accounting, dedup, dead letters, attribution and summaries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
+from sqlalchemy import func, insert, select, update
+
+from config import Settings
+from models import Store
+from models.aliases import add_aliases, move_alias, remove_aliases
+from models.tables import DeadLetter, IngestAlias, UsageEvent
+from models.types import DeadLetterSource
+from models.usage import GroupBy, get_event, pending_keys, resolve_pending, summarize
+from sync.usage import Outcome, ingest
+from tests.store.conftest import MakeCustomer
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+_ids = iter(range(1, 10_000_000))
+
+
+def ev(key: str = "IngestAlias1", tx: str | None = None, **overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "transaction_id": tx if tx is not None else f"tx-{next(_ids)}",
+        "customer_id": key,
+        "event_type": "api_call",
+        "timestamp": "2026-11-20T10:00:00Z",
+        "properties": {},
+    }
+    values.update(overrides)
+    return values
+
+
+def run(store: Store, settings: Settings, events: list[Any]) -> Any:
+    with store.session() as s:
+        return ingest(s, events, settings, now=NOW)
+
+
+def owners(store: Store, key: str) -> dict[uuid.UUID | None, int]:
+    with store.session() as s:
+        rows = s.execute(
+            select(UsageEvent.customer_id, func.count())
+            .where(UsageEvent.customer_key == key)
+            .group_by(UsageEvent.customer_id)
+        )
+        return {cid: int(n) for cid, n in rows}
+
+
+def test_ingest_accounts_for_every_input(store: Store, settings: Settings) -> None:
+    """accepted + duplicate + rejected equals the inputs; each result names its outcome."""
+    report = run(store, settings, [ev(tx="a"), ev(tx="b"), ev(tx="a"), "junk", ev(tx="")])
+    assert report.counts() == {"accepted": 2, "duplicate": 1, "rejected": 2}
+    assert [r.outcome for r in report.results] == [
+        Outcome.ACCEPTED,
+        Outcome.ACCEPTED,
+        Outcome.DUPLICATE,
+        Outcome.REJECTED,
+        Outcome.REJECTED,
+    ]
+    assert [r.index for r in report.results] == [0, 1, 2, 3, 4]
+
+
+def test_duplicate_of_a_stored_event_says_whether_the_payload_differs(
+    store: Store, settings: Settings
+) -> None:
+    """A resent id is a duplicate; a different payload is reported and the first copy kept."""
+    run(store, settings, [ev(tx="dup", properties={"n": 1})])
+    report = run(
+        store, settings, [ev(tx="dup", properties={"n": 1}), ev(tx="dup", properties={"n": 2})]
+    )
+    same, other = report.results
+    assert (same.outcome, same.payload_differs) == (Outcome.DUPLICATE, False)
+    assert (other.outcome, other.payload_differs) == (Outcome.DUPLICATE, True)
+    assert other.reason is not None and "properties" in other.reason
+    with store.session() as s:
+        assert get_event(s, "dup").properties == {"n": 1}
+
+
+def test_rejected_events_become_dead_letters_with_payload(store: Store, settings: Settings) -> None:
+    """A rejected event is a usage.event dead letter with its id, payload and reason."""
+    bad = ev(tx="old", timestamp="2026-09-01T00:00:00Z")
+    run(store, settings, [bad, [1, 2]])
+    with store.session() as s:
+        letters = list(s.scalars(select(DeadLetter).order_by(DeadLetter.id)))
+    assert [letter.source for letter in letters] == [DeadLetterSource.USAGE_EVENT] * 2
+    assert letters[0].reference == "old"
+    assert letters[0].payload == bad
+    assert letters[0].error_class == "InvalidUsageEvent"
+    assert "80 days old" in letters[0].error_message
+    assert letters[1].reference is None and letters[1].payload == [1, 2]
+
+
+def test_events_are_attributed_at_insert_by_alias_or_customer_id(
+    store: Store, settings: Settings, make_customer: MakeCustomer
+) -> None:
+    """Keys that are an attached alias or a customer id are attributed; others are pending."""
+    cid = make_customer(aliases=["known"])
+    run(
+        store,
+        settings,
+        [ev("known"), ev(str(cid)), ev(str(cid).upper()), ev(cid.hex), ev("nobody")],
+    )
+    assert owners(store, "known") == {cid: 1}
+    assert owners(store, str(cid)) == {cid: 1}
+    assert owners(store, str(cid).upper()) == {None: 1}
+    assert owners(store, cid.hex) == {None: 1}
+    with store.session() as s:
+        assert {p.customer_key for p in pending_keys(s)} == {"nobody", str(cid).upper(), cid.hex}
+
+
+def test_alias_story_pending_attach_move_remove(
+    store: Store, settings: Settings, make_customer: MakeCustomer
+) -> None:
+    """Usage for an unheld alias is pending; attach attributes, move moves, remove detaches."""
+    first, second = make_customer(), make_customer()
+    run(store, settings, [ev("IngestAlias1") for _ in range(3)])
+    assert owners(store, "IngestAlias1") == {None: 3}
+    with store.session() as s:
+        add_aliases(s, first, ["IngestAlias1"])
+    assert owners(store, "IngestAlias1") == {first: 3}
+    run(store, settings, [ev("IngestAlias1")])
+    assert owners(store, "IngestAlias1") == {first: 4}
+    with store.session() as s:
+        move_alias(s, "IngestAlias1", second)
+    assert owners(store, "IngestAlias1") == {second: 4}
+    with store.session() as s:
+        remove_aliases(s, second, ["IngestAlias1"])
+    assert owners(store, "IngestAlias1") == {None: 4}
+    with store.session() as s:
+        assert resolve_pending(s) == 0
+
+
+def test_resolve_pending_fixes_events_that_missed_the_attach(
+    store: Store, settings: Settings, make_customer: MakeCustomer
+) -> None:
+    """An alias row that appeared without re-attributing its usage is fixed by one sweep."""
+    cid = make_customer()
+    run(store, settings, [ev("raced") for _ in range(5)] + [ev(str(cid))])
+    with store.session() as s:
+        # What an attach leaves when the event commits after the attach's UPDATE ran.
+        s.execute(
+            insert(IngestAlias),
+            [{"alias": "raced", "customer_id": cid, "created_at": NOW}],
+        )
+        s.execute(update(UsageEvent).values(customer_id=None))
+    with store.session() as s:
+        assert resolve_pending(s, batch_size=2) == 6
+    with store.session() as s:
+        assert resolve_pending(s) == 0
+    assert owners(store, "raced") == {cid: 5}
+    assert owners(store, str(cid)) == {cid: 1}
+
+
+def test_event_ingested_during_an_attach_is_fixed_by_one_sweep(
+    store: Store, settings: Settings, make_customer: MakeCustomer, backend: str
+) -> None:
+    """On PostgreSQL an ingest committing inside an open attach stays pending until the sweep."""
+    if backend == "sqlite":
+        pytest.skip("SQLite serialises writers, so the ingest cannot interleave with the attach")
+    cid = make_customer()
+    with store.session() as attach:
+        add_aliases(attach, cid, ["IngestAlias1"])  # its UPDATE has run, not yet committed
+        run(store, settings, [ev("IngestAlias1")])  # another transaction commits meanwhile
+    assert owners(store, "IngestAlias1") == {None: 1}
+    with store.session() as s:
+        assert resolve_pending(s) == 1
+    assert owners(store, "IngestAlias1") == {cid: 1}
+
+
+def test_summary_groups_by_alias_event_type_and_property(
+    store: Store, settings: Settings, make_customer: MakeCustomer
+) -> None:
+    """Counts and exact sums per sub-organisation alias, event type or property value."""
+    cid = make_customer(aliases=["eu-org", "us-org"])
+    other = make_customer(aliases=["elsewhere"])
+    run(
+        store,
+        settings,
+        [
+            ev("eu-org", properties={"gb": "0.1", "region": "eu"}),
+            ev("eu-org", properties={"gb": 0.2, "region": "eu"}, event_type="storage"),
+            ev("us-org", properties={"gb": "lots", "region": "us"}),
+            ev(str(cid), properties={"gb": 1}),
+            ev("elsewhere", properties={"gb": 100}),
+            ev("eu-org", timestamp="2026-11-01T00:00:00Z", properties={"gb": 5}),
+        ],
+    )
+    start = NOW - timedelta(days=2)
+    with store.session() as s:
+        by_alias = summarize(s, cid, start=start, group_by=[GroupBy.parse("alias")], sums=["gb"])
+        by_type = summarize(s, cid, start=start, group_by=[GroupBy.parse("event_type")])
+        by_region = summarize(s, cid, start=start, group_by=[GroupBy.parse("property:region")])
+        total = summarize(s, cid, sums=["gb"])
+        nothing = summarize(s, other, end=NOW - timedelta(days=30))
+    assert {r.key["alias"]: (r.events, r.sums["gb"]) for r in by_alias} == {
+        "eu-org": (2, Decimal("0.3")),
+        "us-org": (1, Decimal(0)),
+        str(cid): (1, Decimal(1)),
+    }
+    assert {r.key["event_type"]: r.events for r in by_type} == {"api_call": 3, "storage": 1}
+    assert [(r.key["property:region"], r.events) for r in by_region] == [
+        (None, 1),
+        ("eu", 2),
+        ("us", 1),
+    ]
+    assert [(r.events, r.sums["gb"]) for r in total] == [(5, Decimal("6.3"))]
+    assert nothing == []
+
+
+@st.composite
+def streams(draw: st.DrawFn) -> list[Any]:
+    ids = st.sampled_from(["a", "b", "c", "d", ""]) | st.text(max_size=3)
+    good = st.builds(
+        lambda tx, key: ev(key, tx=tx),
+        ids,
+        st.sampled_from(["k1", "k2", "x" * 129]),
+    )
+    bad = st.one_of(
+        st.none(),
+        st.integers(),
+        st.text(max_size=5),
+        st.builds(lambda tx: ev(tx=tx, timestamp="2020-01-01T00:00:00Z"), ids),
+        st.builds(lambda tx: ev(tx=tx, properties=[1]), ids),
+        st.dictionaries(st.text(max_size=3), st.integers(), max_size=3),
+    )
+    return draw(st.lists(st.one_of(good, bad), max_size=25))
+
+
+@hyp_settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(events=streams())
+def test_fuzzed_stream_is_fully_accounted_for(
+    store: Store, settings: Settings, events: list[Any]
+) -> None:
+    """Any mix of valid and invalid events: every input accepted, duplicate or dead-lettered."""
+    prefix = f"{uuid.uuid4().hex[:6]}-"
+    for e in events:
+        if isinstance(e, dict) and isinstance(e.get("transaction_id"), str) and e["transaction_id"]:
+            e["transaction_id"] = prefix + e["transaction_id"]
+    with store.session() as s:
+        letters_before = s.scalar(select(func.count()).select_from(DeadLetter)) or 0
+    report = run(store, settings, events)
+    assert report.total == len(events) == len(report.results)
+    with store.session() as s:
+        stored = set(
+            s.scalars(
+                select(UsageEvent.transaction_id).where(
+                    UsageEvent.transaction_id.startswith(prefix)
+                )
+            )
+        )
+        letters = (s.scalar(select(func.count()).select_from(DeadLetter)) or 0) - letters_before
+    accepted = {r.transaction_id for r in report.results if r.outcome is Outcome.ACCEPTED}
+    assert stored == accepted and len(accepted) == report.accepted
+    assert letters == report.rejected

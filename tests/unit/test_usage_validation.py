@@ -1,0 +1,147 @@
+"""Usage event validation: each rule accepts the valid form and rejects with a reason."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from config import Settings
+from sync.usage import InvalidUsageEvent, Limits, Unparsable, storable_payload, validate_event
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+@pytest.fixture
+def limits() -> Limits:
+    return Limits.of(Settings(_env_file=None), NOW)
+
+
+def event(**overrides: Any) -> dict[str, Any]:
+    values: dict[str, Any] = {
+        "transaction_id": "tx-1",
+        "customer_id": "IngestAlias1",
+        "event_type": "api_call",
+        "timestamp": "2026-11-20T10:00:00Z",
+        "properties": {"bytes": 12, "region": "eu"},
+    }
+    values.update(overrides)
+    return {k: v for k, v in values.items() if v is not ...}
+
+
+def rejected(raw: Any, limits: Limits) -> str:
+    with pytest.raises(InvalidUsageEvent) as info:
+        validate_event(raw, limits)
+    return str(info.value)
+
+
+def test_valid_event_is_normalised_to_utc(limits: Limits) -> None:
+    """A valid event keeps its fields; the timestamp becomes aware UTC."""
+    parsed = validate_event(event(timestamp="2026-11-20T11:00:00+01:00"), limits)
+    assert parsed.timestamp == datetime(2026, 11, 20, 10, tzinfo=UTC)
+    assert (parsed.transaction_id, parsed.customer_key, parsed.event_type) == (
+        "tx-1",
+        "IngestAlias1",
+        "api_call",
+    )
+    assert parsed.properties == {"bytes": 12, "region": "eu"}
+
+
+def test_properties_are_optional(limits: Limits) -> None:
+    """Missing or null properties mean an empty object."""
+    assert validate_event(event(properties=...), limits).properties == {}
+    assert validate_event(event(properties=None), limits).properties == {}
+
+
+@pytest.mark.parametrize("raw", ["text", 12, None, ["a"], True])
+def test_non_object_is_rejected(raw: Any, limits: Limits) -> None:
+    """An event must be a JSON object."""
+    assert "must be a JSON object" in rejected(raw, limits)
+
+
+@pytest.mark.parametrize("field", ["transaction_id", "customer_id", "event_type", "timestamp"])
+def test_missing_required_field_is_named(field: str, limits: Limits) -> None:
+    """A missing required field is named in the reason."""
+    assert field in rejected(event(**{field: ...}), limits)
+
+
+@pytest.mark.parametrize("field", ["transaction_id", "customer_id", "event_type"])
+@pytest.mark.parametrize("value", ["", "x" * 129, 12, None, "nul\x00byte"])
+def test_key_fields_are_strings_of_1_to_128(field: str, value: Any, limits: Limits) -> None:
+    """transaction_id, customer_id and event_type are strings of 1 to 128 characters."""
+    assert field in rejected(event(**{field: value}), limits)
+
+
+def test_128_character_keys_are_accepted(limits: Limits) -> None:
+    """The 128-character limit is inclusive."""
+    assert validate_event(event(transaction_id="x" * 128), limits).transaction_id == "x" * 128
+
+
+def test_unknown_field_is_rejected(limits: Limits) -> None:
+    """Extra fields are not silently dropped."""
+    assert "unknown field(s) customer" in rejected(event(customer="x"), limits)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2026-11-20T10:00:00", "2026-11-20", "20261120T100000Z", "yesterday", "2026-13-01T00:00:00Z"],
+)
+def test_timestamp_must_be_rfc3339_with_offset(value: str, limits: Limits) -> None:
+    """Timestamps need a full date-time and an offset."""
+    assert "timestamp" in rejected(event(timestamp=value), limits)
+
+
+def test_nanosecond_fraction_is_accepted(limits: Limits) -> None:
+    """Fractions beyond microseconds are truncated, not rejected."""
+    parsed = validate_event(event(timestamp="2026-11-20T10:00:00.123456789Z"), limits)
+    assert parsed.timestamp.microsecond == 123456
+
+
+def test_too_old_timestamp_says_how_old_and_which_setting(limits: Limits) -> None:
+    """Events older than the window are rejected with their age and the setting's name."""
+    reason = rejected(event(timestamp="2026-09-01T00:00:00Z"), limits)
+    assert "is 80 days old" in reason
+    assert "older than 34 days" in reason
+    assert "SFSYNC_USAGE_MAX_AGE_DAYS" in reason
+
+
+def test_window_edges(limits: Limits) -> None:
+    """Exactly 34 days old and exactly 24 hours ahead are accepted; beyond is rejected."""
+    oldest = (NOW - timedelta(days=34)).isoformat()
+    newest = (NOW + timedelta(hours=24)).isoformat()
+    assert validate_event(event(timestamp=oldest), limits)
+    assert validate_event(event(timestamp=newest), limits)
+    later = (NOW + timedelta(hours=24, seconds=1)).isoformat()
+    assert "SFSYNC_USAGE_MAX_FUTURE_HOURS" in rejected(event(timestamp=later), limits)
+
+
+@pytest.mark.parametrize("value", [[1], "x", 3])
+def test_properties_must_be_an_object(value: Any, limits: Limits) -> None:
+    """properties is a JSON object."""
+    assert "properties must be a JSON object" in rejected(event(properties=value), limits)
+
+
+def test_properties_size_is_limited(limits: Limits) -> None:
+    """properties over the byte limit are rejected with the size and the setting."""
+    reason = rejected(event(properties={"blob": "x" * 17_000}), limits)
+    assert "SFSYNC_USAGE_MAX_PROPERTIES_BYTES" in reason
+
+
+def test_properties_must_be_plain_json(limits: Limits) -> None:
+    """NaN and non-JSON values are refused."""
+    assert "plain JSON" in rejected(event(properties={"x": float("nan")}), limits)
+    assert "plain JSON" in rejected(event(properties={"x": object()}), limits)
+
+
+def test_unparsable_input_is_rejected_with_the_parse_error(limits: Limits) -> None:
+    """A line that was not JSON is rejected saying where."""
+    reason = rejected(Unparsable("{oops", "line 3: Expecting property name"), limits)
+    assert "not valid JSON: line 3" in reason
+
+
+def test_storable_payload_falls_back_to_repr() -> None:
+    """A payload that cannot be stored as JSON is stored as its repr."""
+    assert storable_payload({"a": 1}) == {"a": 1}
+    assert storable_payload({"a": float("nan")}) == "{'a': nan}"
+    assert storable_payload({(1, 2): 1}) == "{(1, 2): 1}"

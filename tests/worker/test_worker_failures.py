@@ -1,0 +1,116 @@
+"""Failures in a real worker on Redis end as dead letters: permanent errors and lost processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from celery_app import create_app
+from cli import main
+from config import Settings
+from models import Store
+from models.tables import DeadLetter, SyncRun
+from models.types import RunStatus
+from sandbox import SandboxOrg
+from tests.worker.conftest import Processes, base_env, wait_for
+
+pytestmark = pytest.mark.worker
+
+
+def enqueue(env: dict[str, str], task: str, **kwargs: object) -> str:
+    settings = Settings(
+        _env_file=None,
+        data_dir=Path(env["SFSYNC_DATA_DIR"]),
+        broker_url=env["SFSYNC_BROKER_URL"],
+    )
+    return str(create_app(settings).send_task(task, kwargs=kwargs).id)
+
+
+def letters(store: Store) -> list[DeadLetter]:
+    with store.session() as s:
+        return list(s.scalars(select(DeadLetter)))
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_permanent_failure_in_a_worker_appears_in_dlq_list(
+    store: Store,
+    store_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    processes: Callable[[dict[str, str]], Processes],
+) -> None:
+    """A poll with revoked credentials fails permanently and is listed by `sfsync dlq list`."""
+    with SandboxOrg(seed=5, opportunities=20) as org:
+        env = base_env(tmp_path, store_url, redis_url, org)
+        del env["SFSYNC_SF_CONSUMER_KEY"], env["SFSYNC_SF_CONSUMER_SECRET"]
+        env["SFSYNC_SF_ACCESS_TOKEN"] = "00Dbogus!sentinel-access-token"
+        procs = processes(env)
+        procs.worker()
+        task_id = enqueue(env, "sfsync.sync.poll_opportunities", trigger="manual")
+        try:
+            wait_for(lambda: letters(store), timeout=60, what="a dead letter")
+        except AssertionError:
+            raise AssertionError(procs.output()[-4000:]) from None
+    result = CliRunner().invoke(main, ["--database-url", store_url, "dlq", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    (letter,) = json.loads(result.stdout)
+    assert letter["task_name"] == "sfsync.sync.poll_opportunities"
+    assert letter["error_class"] == "SalesforceAuthError"
+    assert letter["source"] == "task"
+    assert "sentinel-access-token" not in json.dumps(letter)
+    shown = CliRunner().invoke(
+        main, ["--database-url", store_url, "dlq", "show", str(letter["id"]), "--json"]
+    )
+    detail = json.loads(shown.stdout)
+    assert detail["task_id"] == task_id
+    assert "sentinel-access-token" not in shown.stdout
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_worker_process_killed_mid_task_is_recorded(
+    store: Store,
+    store_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    processes: Callable[[dict[str, str]], Processes],
+) -> None:
+    """SIGKILL of the pool process running a poll leaves a WorkerLostError dead letter."""
+    with SandboxOrg(seed=5, opportunities=20) as org:
+        env = base_env(tmp_path, store_url, redis_url, org)
+        env["SFSYNC_SYNC_LEASE_SECONDS"] = "5"
+        procs = processes(env)
+        worker = procs.worker(concurrency=1)
+        org.faults.latency(3.0)  # each Salesforce call now takes 3 s: time to kill mid-task
+
+        def running() -> bool:
+            with store.session() as s:
+                return bool(
+                    s.scalars(select(SyncRun).where(SyncRun.status == RunStatus.RUNNING)).first()
+                )
+
+        enqueue(env, "sfsync.sync.poll_opportunities", trigger="manual")
+        wait_for(running, timeout=60, what="the poll to start")
+        children = subprocess.run(
+            ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True, check=True
+        ).stdout.split()
+        for child in children:
+            os.kill(int(child), signal.SIGKILL)
+
+        def lost() -> list[DeadLetter]:
+            return [x for x in letters(store) if x.error_class == "WorkerLostError"]
+
+        try:
+            (letter,) = wait_for(lost, timeout=60, what="a WorkerLostError dead letter")
+        except AssertionError:
+            raise AssertionError(procs.output()[-4000:]) from None
+        org.faults.clear()
+    assert letter.task_name == "sfsync.sync.poll_opportunities"
+    assert letter.task_id
