@@ -132,7 +132,6 @@ def _run_inline(
     app: App, stream: Stream, full: bool, since: datetime | None, *, quiet: bool
 ) -> RunResult:
     from sync.accounts import poll_accounts
-
     from sync.opportunities import poll_opportunities
     from sync.salesforce import SalesforceClient
 

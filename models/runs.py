@@ -92,9 +92,7 @@ def get_run(session: Session, run_id: int) -> SyncRun:
     return run
 
 
-def list_runs(
-    session: Session, *, stream: Stream | None = None, limit: int = 50
-) -> list[SyncRun]:
+def list_runs(session: Session, *, stream: Stream | None = None, limit: int = 50) -> list[SyncRun]:
     query = select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)
     if stream is not None:
         query = query.where(SyncRun.stream == stream)
