@@ -115,3 +115,27 @@ def test_dlq_discard_needs_a_reason_and_closes_the_letter(
     still_open = ok_json(run(sfsync, sf_env, "dlq", "list", "--json"))
     assert target not in [x["id"] for x in still_open]
     assert run(sfsync, sf_env, "dlq", "show", "999999").exit_code == 1
+
+
+def test_sync_opportunity_provisions_named_ids_and_rejects_bad_ones(
+    sfsync: Invoke, sf_env: dict[str, str], small_org: SandboxOrg
+) -> None:
+    """`sync opportunity ID` provisions it now (15-char ids too); a malformed id exits 2."""
+    account = small_org.create("Account", {"Name": "Direct Ltd"})
+    opp = small_org.create(
+        "Opportunity",
+        {
+            "Name": "Direct deal",
+            "StageName": "Closed Won",
+            "CloseDate": "2026-11-03",
+            "Amount": 42.0,
+            "AccountId": account,
+        },
+    )
+    counts = ok_json(run(sfsync, sf_env, "sync", "opportunity", opp[:15], "--json"))
+    assert counts["contracts_created"] == 1
+    shown = ok_json(
+        run(sfsync, sf_env, "customers", "show", "--sfdc-account-id", account, "--json")
+    )
+    assert [c["custom_fields"]["sfdc_opportunity_id"] for c in shown["contracts"]] == [opp]
+    assert run(sfsync, sf_env, "sync", "opportunity", "not-an-id").exit_code == 2

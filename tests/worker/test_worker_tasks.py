@@ -1,0 +1,154 @@
+"""Usage ingest, transient retries and dead-letter replay through a real worker on Redis."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from cli import main
+from models import Store
+from models.customers import create_customer
+from models.tables import DeadLetter, SyncRun, UsageEvent
+from models.types import DeadLetterStatus, RunStatus
+from sandbox import SandboxOrg
+from tests.worker.conftest import Processes, base_env, wait_for
+from tests.worker.test_worker_failures import enqueue
+
+pytestmark = pytest.mark.worker
+
+
+def event(n: int, key: str) -> dict[str, object]:
+    at = datetime.now(UTC) - timedelta(hours=1)
+    return {
+        "transaction_id": f"tx-{n}",
+        "customer_id": key,
+        "event_type": "api_call",
+        "timestamp": at.isoformat(),
+        "properties": {"n": n},
+    }
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_usage_ingest_task_stores_and_attributes_events(
+    store: Store,
+    store_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    processes: Callable[[dict[str, str]], Processes],
+) -> None:
+    """Batches sent with send_task are stored once each, attributed, and rejects dead-lettered."""
+    with store.session() as s:
+        customer = create_customer(s, "Acme", aliases=["acme-eu"]).id
+    with SandboxOrg(seed=1, opportunities=0) as org:
+        env = base_env(tmp_path, store_url, redis_url, org)
+        procs = processes(env)
+        procs.worker()
+        batch = [event(i, "acme-eu") for i in range(50)] + [{"transaction_id": "bad"}]
+        enqueue_args(env, batch)
+        enqueue_args(env, batch[:25])  # a producer's retry: duplicates, not new events
+
+        def done() -> bool:
+            with store.session() as s:
+                stored = s.scalar(select(func.count()).select_from(UsageEvent)) or 0
+                letters = s.scalar(select(func.count()).select_from(DeadLetter)) or 0
+            return stored == 50 and letters == 1
+
+        try:
+            wait_for(done, timeout=60, what="50 events and 1 dead letter")
+        except AssertionError:
+            raise AssertionError(procs.output()[-4000:]) from None
+    with store.session() as s:
+        owners = set(s.scalars(select(UsageEvent.customer_id)))
+    assert owners == {customer}
+
+
+def enqueue_args(env: dict[str, str], events: list[dict[str, object]]) -> None:
+    from celery_app import create_app
+    from config import Settings
+
+    settings = Settings(
+        _env_file=None, data_dir=Path(env["SFSYNC_DATA_DIR"]), broker_url=env["SFSYNC_BROKER_URL"]
+    )
+    create_app(settings).send_task("sfsync.usage.ingest", args=[events])
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_transient_failures_are_retried_by_the_task_until_success(
+    store: Store,
+    store_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    processes: Callable[[dict[str, str]], Processes],
+) -> None:
+    """503s beyond the client's retries fail the run; the task retries and a run succeeds."""
+    with SandboxOrg(seed=2, opportunities=30) as org:
+        env = base_env(tmp_path, store_url, redis_url, org)
+        env["SFSYNC_SF_RETRY_ATTEMPTS"] = "2"
+        org.faults.fail_next(4, "503")
+        procs = processes(env)
+        procs.worker()
+        enqueue(env, "sfsync.sync.poll_opportunities", trigger="manual")
+
+        def statuses() -> list[RunStatus]:
+            with store.session() as s:
+                return list(s.scalars(select(SyncRun.status).order_by(SyncRun.id)))
+
+        try:
+            runs = wait_for(
+                lambda: (x := statuses()) and x[-1] is RunStatus.SUCCEEDED and x,
+                timeout=60,
+                what="a successful run after failures",
+            )
+        except AssertionError:
+            raise AssertionError(procs.output()[-4000:]) from None
+    assert RunStatus.FAILED in runs
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(DeadLetter)) == 0
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_dlq_retry_enqueues_a_replay_the_worker_performs(
+    store: Store,
+    store_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    processes: Callable[[dict[str, str]], Processes],
+) -> None:
+    """`sfsync dlq retry ID` (no --inline) is replayed by the worker and marked replayed."""
+    with SandboxOrg(seed=2, opportunities=0) as org:
+        account = org.create("Account", {"Name": "Later Ltd"})
+        opp = org.create(
+            "Opportunity",
+            {"Name": "Orphan", "StageName": "Closed Won", "CloseDate": "2026-11-01", "Amount": 9.0},
+        )
+        env = base_env(tmp_path, store_url, redis_url, org)
+        procs = processes(env)
+        procs.worker()
+        enqueue(env, "sfsync.sync.provision_opportunity", opportunity_id=opp)
+
+        def letter_ids() -> list[int]:
+            with store.session() as s:
+                return list(s.scalars(select(DeadLetter.id)))
+
+        (letter_id,) = wait_for(letter_ids, timeout=60, what="the orphan's dead letter")
+        org.update("Opportunity", opp, {"AccountId": account})
+        cli_env = {k: v for k, v in env.items() if k.startswith("SFSYNC_")}
+        result = CliRunner().invoke(main, ["dlq", "retry", str(letter_id), "--json"], env=cli_env)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["enqueued"][0]["letter_id"] == letter_id
+
+        def replayed() -> bool:
+            with store.session() as s:
+                letter = s.get(DeadLetter, letter_id)
+                return letter is not None and letter.status is DeadLetterStatus.REPLAYED
+
+        try:
+            wait_for(replayed, timeout=60, what="the letter to be replayed")
+        except AssertionError:
+            raise AssertionError(procs.output()[-4000:]) from None
