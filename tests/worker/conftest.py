@@ -87,6 +87,25 @@ class Processes:
     def output(self) -> str:
         return "\n".join(log.read_text(errors="replace") for _, log in self.procs if log.exists())
 
+    def wait_for(self, condition: Callable[[], Any], what: str, timeout: float = 60) -> Any:
+        """`wait_for`, failing with the processes' last output when the deadline passes."""
+        try:
+            return wait_for(condition, timeout=timeout, what=what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.output()[-4000:]}") from None
+
+    def enqueue(self, task: str, *args: Any, **kwargs: Any) -> str:
+        """Send a task by name over the test's broker; returns the task id."""
+        from celery_app import create_app
+        from config import Settings
+
+        settings = Settings(
+            _env_file=None,
+            data_dir=Path(self.env["SFSYNC_DATA_DIR"]),
+            broker_url=self.env["SFSYNC_BROKER_URL"],
+        )
+        return str(create_app(settings).send_task(task, args=list(args), kwargs=kwargs).id)
+
     def stop(self) -> None:
         for proc, _ in self.procs:
             if proc.poll() is None:

@@ -13,25 +13,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from celery_app import create_app
 from cli import main
-from config import Settings
 from models import Store
 from models.tables import DeadLetter, SyncRun
 from models.types import RunStatus
 from sandbox import SandboxOrg
-from tests.worker.conftest import Processes, base_env, wait_for
+from tests.worker.conftest import Processes, base_env
 
 pytestmark = pytest.mark.worker
-
-
-def enqueue(env: dict[str, str], task: str, **kwargs: object) -> str:
-    settings = Settings(
-        _env_file=None,
-        data_dir=Path(env["SFSYNC_DATA_DIR"]),
-        broker_url=env["SFSYNC_BROKER_URL"],
-    )
-    return str(create_app(settings).send_task(task, kwargs=kwargs).id)
 
 
 def letters(store: Store) -> list[DeadLetter]:
@@ -54,11 +43,8 @@ def test_permanent_failure_in_a_worker_appears_in_dlq_list(
         env["SFSYNC_SF_ACCESS_TOKEN"] = "00Dbogus!sentinel-access-token"
         procs = processes(env)
         procs.worker()
-        task_id = enqueue(env, "sfsync.sync.poll_opportunities", trigger="manual")
-        try:
-            wait_for(lambda: letters(store), timeout=60, what="a dead letter")
-        except AssertionError:
-            raise AssertionError(procs.output()[-4000:]) from None
+        task_id = procs.enqueue("sfsync.sync.poll_opportunities", trigger="manual")
+        procs.wait_for(lambda: letters(store), what="a dead letter")
     result = CliRunner().invoke(main, ["--database-url", store_url, "dlq", "list", "--json"])
     assert result.exit_code == 0, result.output
     (letter,) = json.loads(result.stdout)
@@ -96,8 +82,8 @@ def test_worker_process_killed_mid_task_is_recorded(
                     s.scalars(select(SyncRun).where(SyncRun.status == RunStatus.RUNNING)).first()
                 )
 
-        enqueue(env, "sfsync.sync.poll_opportunities", trigger="manual")
-        wait_for(running, timeout=60, what="the poll to start")
+        procs.enqueue("sfsync.sync.poll_opportunities", trigger="manual")
+        procs.wait_for(running, what="the poll to start")
         children = subprocess.run(
             ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True, check=True
         ).stdout.split()
@@ -107,10 +93,7 @@ def test_worker_process_killed_mid_task_is_recorded(
         def lost() -> list[DeadLetter]:
             return [x for x in letters(store) if x.error_class == "WorkerLostError"]
 
-        try:
-            (letter,) = wait_for(lost, timeout=60, what="a WorkerLostError dead letter")
-        except AssertionError:
-            raise AssertionError(procs.output()[-4000:]) from None
+        (letter,) = procs.wait_for(lost, what="a WorkerLostError dead letter")
         org.faults.clear()
     assert letter.task_name == "sfsync.sync.poll_opportunities"
     assert letter.task_id

@@ -12,7 +12,7 @@ from models import Store
 from models.tables import Contract, Customer, DeadLetter, SyncRun
 from models.types import RunStatus, RunTrigger, Stream
 from sandbox import SandboxOrg
-from tests.worker.conftest import Processes, base_env, wait_for
+from tests.worker.conftest import Processes, base_env
 
 pytestmark = pytest.mark.worker
 
@@ -60,10 +60,7 @@ def test_beat_and_worker_sync_the_sandbox_on_schedule(
                 contracts = s.scalar(select(func.count()).select_from(Contract))
             return bool(runs) and contracts is not None and contracts > 0
 
-        try:
-            wait_for(synced, timeout=90, what="a successful beat-triggered opportunity run")
-        except AssertionError:
-            raise AssertionError(procs.output()[-5000:]) from None
+        procs.wait_for(synced, timeout=90, what="a successful beat-triggered opportunity run")
     with store.session() as s:
         contracts = s.scalar(select(func.count()).select_from(Contract)) or 0
         customers = s.scalar(select(func.count()).select_from(Customer)) or 0

@@ -17,8 +17,7 @@ from models.customers import create_customer
 from models.tables import DeadLetter, SyncRun, UsageEvent
 from models.types import DeadLetterStatus, RunStatus
 from sandbox import SandboxOrg
-from tests.worker.conftest import Processes, base_env, wait_for
-from tests.worker.test_worker_failures import enqueue
+from tests.worker.conftest import Processes, base_env
 
 pytestmark = pytest.mark.worker
 
@@ -50,8 +49,8 @@ def test_usage_ingest_task_stores_and_attributes_events(
         procs = processes(env)
         procs.worker()
         batch = [event(i, "acme-eu") for i in range(50)] + [{"transaction_id": "bad"}]
-        enqueue_args(env, batch)
-        enqueue_args(env, batch[:25])  # a producer's retry: duplicates, not new events
+        procs.enqueue("sfsync.usage.ingest", batch)
+        procs.enqueue("sfsync.usage.ingest", batch[:25])  # a producer's retry: duplicates
 
         def done() -> bool:
             with store.session() as s:
@@ -59,23 +58,10 @@ def test_usage_ingest_task_stores_and_attributes_events(
                 letters = s.scalar(select(func.count()).select_from(DeadLetter)) or 0
             return stored == 50 and letters == 1
 
-        try:
-            wait_for(done, timeout=60, what="50 events and 1 dead letter")
-        except AssertionError:
-            raise AssertionError(procs.output()[-4000:]) from None
+        procs.wait_for(done, what="50 events and 1 dead letter")
     with store.session() as s:
         owners = set(s.scalars(select(UsageEvent.customer_id)))
     assert owners == {customer}
-
-
-def enqueue_args(env: dict[str, str], events: list[dict[str, object]]) -> None:
-    from celery_app import create_app
-    from config import Settings
-
-    settings = Settings(
-        _env_file=None, data_dir=Path(env["SFSYNC_DATA_DIR"]), broker_url=env["SFSYNC_BROKER_URL"]
-    )
-    create_app(settings).send_task("sfsync.usage.ingest", args=[events])
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
@@ -93,20 +79,16 @@ def test_transient_failures_are_retried_by_the_task_until_success(
         org.faults.fail_next(4, "503")
         procs = processes(env)
         procs.worker()
-        enqueue(env, "sfsync.sync.poll_opportunities", trigger="manual")
+        procs.enqueue("sfsync.sync.poll_opportunities", trigger="manual")
 
         def statuses() -> list[RunStatus]:
             with store.session() as s:
                 return list(s.scalars(select(SyncRun.status).order_by(SyncRun.id)))
 
-        try:
-            runs = wait_for(
-                lambda: (x := statuses()) and x[-1] is RunStatus.SUCCEEDED and x,
-                timeout=60,
-                what="a successful run after failures",
-            )
-        except AssertionError:
-            raise AssertionError(procs.output()[-4000:]) from None
+        runs = procs.wait_for(
+            lambda: (x := statuses()) and x[-1] is RunStatus.SUCCEEDED and x,
+            what="a successful run after failures",
+        )
     assert RunStatus.FAILED in runs
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(DeadLetter)) == 0
@@ -130,13 +112,13 @@ def test_dlq_retry_enqueues_a_replay_the_worker_performs(
         env = base_env(tmp_path, store_url, redis_url, org)
         procs = processes(env)
         procs.worker()
-        enqueue(env, "sfsync.sync.provision_opportunity", opportunity_id=opp)
+        procs.enqueue("sfsync.sync.provision_opportunity", opportunity_id=opp)
 
         def letter_ids() -> list[int]:
             with store.session() as s:
                 return list(s.scalars(select(DeadLetter.id)))
 
-        (letter_id,) = wait_for(letter_ids, timeout=60, what="the orphan's dead letter")
+        (letter_id,) = procs.wait_for(letter_ids, what="the orphan's dead letter")
         org.update("Opportunity", opp, {"AccountId": account})
         cli_env = {k: v for k, v in env.items() if k.startswith("SFSYNC_")}
         result = CliRunner().invoke(main, ["dlq", "retry", str(letter_id), "--json"], env=cli_env)
@@ -148,7 +130,4 @@ def test_dlq_retry_enqueues_a_replay_the_worker_performs(
                 letter = s.get(DeadLetter, letter_id)
                 return letter is not None and letter.status is DeadLetterStatus.REPLAYED
 
-        try:
-            wait_for(replayed, timeout=60, what="the letter to be replayed")
-        except AssertionError:
-            raise AssertionError(procs.output()[-4000:]) from None
+        procs.wait_for(replayed, what="the letter to be replayed")
