@@ -13,11 +13,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from config import Settings
-from models import InvalidInput, Store
+from models import InvalidInput, NotFound, Store
 from models.deadletters import get, mark_failed_again, mark_replayed
+from models.runs import RunCounters
 from models.types import DeadLetterSource, DeadLetterStatus, utcnow
+from sync.accounts import apply_accounts, prepare_accounts
 from sync.opportunities import provision_opportunities
 from sync.salesforce import SalesforceClient
+from sync.soql import accounts_by_ids_query
 from sync.usage import Limits, ingest, validate_event
 
 RunTask = Callable[[str, list[Any], dict[str, Any]], Any]
@@ -91,6 +94,9 @@ def _dispatch(
                 message = get(s, letter.id).error_message
             raise _AlreadyRecorded(message)
         return
+    if letter.source is DeadLetterSource.ACCOUNT and letter.reference:
+        _replay_account(store, settings, client(), letter)
+        return
     if letter.source is DeadLetterSource.USAGE_EVENT:
         # Validate first: a still-invalid event must not become a second letter.
         validate_event(letter.payload, Limits.of(settings, utcnow()))
@@ -105,3 +111,20 @@ def _dispatch(
             run_task(letter.task_name, list(args), {})
         return
     raise InvalidInput(f"dead letter {letter.id} names no record or task to replay")
+
+
+def _replay_account(
+    store: Store, settings: Settings, client: SalesforceClient, letter: _Letter
+) -> None:
+    """Re-apply the account stream to the one account the letter is about."""
+    assert letter.reference is not None
+    records = client.query_all(accounts_by_ids_query(settings, [letter.reference]))
+    if not records:
+        raise NotFound(f"account {letter.reference} is deleted or not visible")
+    page = prepare_accounts(store, client, settings, records)
+    counters = RunCounters()
+    with store.session() as s:
+        apply_accounts(s, records, page, settings, counters)
+    if counters.dead_lettered:
+        with store.session() as s:
+            raise _AlreadyRecorded(get(s, letter.id).error_message)

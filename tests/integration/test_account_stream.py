@@ -212,3 +212,29 @@ def test_hierarchy_look_ups_are_batched(org, enterprise, sync_deals, sync_accoun
     # 1 page + 2 levels up (children, roots) + 3 levels down (children, leaves, none).
     assert small_calls == big_calls == 6
     assert all(len(customer_aliases(store, r)) == 3 for r in small_roots + big_roots)
+
+
+def test_an_account_conflict_fixed_in_salesforce_replays_cleanly(
+    org, enterprise, sync_deals, sync_accounts, store, client, sf_settings
+) -> None:
+    """Once the clashing alias value is changed in Salesforce, replaying the letter attaches it."""
+    from sync.replay import replay_letter
+
+    acme, _ = enterprise("Acme", "acme"), enterprise("Umbrella", "umbrella")
+    sync_deals()
+    clash = org.create(
+        "Account", {"Name": "Acme Clash", "ParentId": acme, "Ingest_Alias__c": "umbrella"}
+    )
+    sync_accounts()
+    with store.session() as s:
+        (letter,) = list_letters(s, source=DeadLetterSource.ACCOUNT)
+    org.update("Account", clash, {"Ingest_Alias__c": "acme-clash"})
+
+    def run_task(name: str, args: list[Any], kwargs: dict[str, Any]) -> None:
+        raise AssertionError("an account letter replays through the account stream, not a task")
+
+    result = replay_letter(store, sf_settings, letter.id, client=lambda: client, run_task=run_task)
+    assert result.replayed, result.error
+    assert customer_aliases(store, acme) == {acme, "acme", clash, "acme-clash"}
+    with store.session() as s:
+        assert list_letters(s, source=DeadLetterSource.ACCOUNT) == []
