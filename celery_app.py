@@ -32,12 +32,14 @@ def create_app(settings: Settings) -> Celery:
     }
     if settings.celery_broker_url.startswith("filesystem://"):
         folder = settings.broker_folder
-        for sub in ("queue", "processed"):
+        for sub in ("queue", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         transport_options.update(
             data_folder_in=str(folder / "queue"),
             data_folder_out=str(folder / "queue"),
             processed_folder=str(folder / "processed"),
+            # Without it the transport writes its exchange table to ./control.
+            control_folder=str(folder / "control"),
             store_processed=False,
         )
     interval = float(settings.poll_interval)

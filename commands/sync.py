@@ -51,6 +51,9 @@ def run_view(run: SyncRun) -> dict[str, Any]:
         "aliases_added": run.aliases_added,
         "dead_lettered": run.dead_lettered,
         "api_calls": run.api_calls,
+        "api_usage": {"used": run.api_usage_used, "max": run.api_usage_max}
+        if run.api_usage_max
+        else None,
         "cursor_before": run.cursor_before,
         "cursor_after": run.cursor_after,
         "error": run.error,
@@ -248,6 +251,10 @@ def sync_status(app: App, as_json: bool) -> None:
             str(last["api_calls"]) if last else "-",
         )
     console.print(table)
+    usage = next((r["last_run"]["api_usage"] for r in doc["streams"] if r["last_run"]), None)
+    if usage:
+        share = 100 * usage["used"] / usage["max"]
+        console.print(f"API usage: {usage['used']}/{usage['max']} ({share:.1f}%)")
     console.print(f"pending writebacks: {doc['pending_writebacks']}")
 
 

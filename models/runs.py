@@ -60,9 +60,12 @@ def finish_run(
     counters: RunCounters,
     cursor: datetime | None,
     error: str | None = None,
+    api_usage: tuple[int, int] | None = None,
 ) -> SyncRun:
     save_progress(session, run_id, counters, cursor)
     run = get_run(session, run_id)
+    if api_usage is not None:
+        run.api_usage_used, run.api_usage_max = api_usage
     run.status = status
     run.error = error
     run.finished_at = utcnow()

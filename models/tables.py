@@ -242,6 +242,9 @@ class SyncRun(Base):
     aliases_added: Mapped[int] = mapped_column(Integer, default=0)
     dead_lettered: Mapped[int] = mapped_column(Integer, default=0)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    #: The org's API usage (Sforce-Limit-Info) at the run's end, when Salesforce sent it.
+    api_usage_used: Mapped[int | None] = mapped_column(Integer)
+    api_usage_max: Mapped[int | None] = mapped_column(Integer)
     cursor_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cursor_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)

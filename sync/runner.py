@@ -185,4 +185,12 @@ class _Run(Generic[P]):
         result.status, result.cursor_after, result.error = status, self.cursor, error
         result.counters.api_calls = self.client.api_calls - self.calls_before
         with self.store.session() as s:
-            finish_run(s, result.run_id, status, result.counters, self.cursor, error)
+            finish_run(
+                s,
+                result.run_id,
+                status,
+                result.counters,
+                self.cursor,
+                error,
+                api_usage=self.client.api_usage,
+            )

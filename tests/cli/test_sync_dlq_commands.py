@@ -56,6 +56,8 @@ def test_runs_and_status_show_the_history(sfsync: Invoke, sf_env: dict[str, str]
     status = ok_json(run(sfsync, sf_env, "sync", "status", "--json"))
     stream = {s["stream"]: s for s in status["streams"]}["opportunities"]
     assert stream["cursor"] is not None and stream["last_run"]["id"] == runs[0]["id"]
+    usage = stream["last_run"]["api_usage"]
+    assert usage is not None and 0 < usage["used"] <= usage["max"]
     assert status["pending_writebacks"] == 0
 
 

@@ -89,6 +89,8 @@ def upgrade() -> None:
     sa.Column('aliases_added', sa.Integer(), nullable=False),
     sa.Column('dead_lettered', sa.Integer(), nullable=False),
     sa.Column('api_calls', sa.Integer(), nullable=False),
+    sa.Column('api_usage_used', sa.Integer(), nullable=True),
+    sa.Column('api_usage_max', sa.Integer(), nullable=True),
     sa.Column('cursor_before', UTCDateTime(), nullable=True),
     sa.Column('cursor_after', UTCDateTime(), nullable=True),
     sa.Column('error', sa.Text(), nullable=True),
