@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 
 demo: $(STAMP)
-	$(BIN)/sfsync --help
+	$(BIN)/sfsync demo
 
 clean:
 	rm -rf $(VENV) .sfsync .pytest_cache .mypy_cache .ruff_cache

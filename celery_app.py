@@ -10,7 +10,7 @@ import sys
 from datetime import timedelta
 
 from celery import Celery
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from config import ConfigError, Settings, load_settings
 
@@ -58,7 +58,10 @@ def create_app(settings: Settings) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        task_queues=[Queue(name) for name in QUEUES],
+        # One exchange and routing key per queue, so a message can only ever reach its queue.
+        task_queues=[
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in QUEUES
+        ],
         task_default_queue="default",
         task_routes=ROUTES,
         timezone="UTC",

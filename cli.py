@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from commands.common import App, SfsyncGroup
+from commands.demo import demo
 from commands.dlq import dlq
 from commands.store import aliases, contracts, customers, db, fields
 from commands.sync import runs, sync
@@ -38,6 +39,7 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
 for group in (db, customers, aliases, contracts, fields, sync, runs, dlq):
     main.add_command(group)
 main.add_command(usage)
+main.add_command(demo)
 
 
 @main.command("sandbox", context_settings={"ignore_unknown_options": True}, add_help_option=False)
