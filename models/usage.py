@@ -98,6 +98,10 @@ RETURNING transaction_id
 # and then re-attributes its rows, and an insert that comes second sees the new owner.
 # Without it an insert could attribute to an owner whose removal commits meanwhile, which
 # the pending sweep (it only looks at unattributed rows) would never correct.
+# Rows are inserted in transaction-id order (ORDER BY b.t): two batches that share ids,
+# ingested at once, then take the unique index's locks in the same order and one waits for
+# the other instead of both deadlocking (found by tests/reliability: overlapping batches
+# from two workers deadlocked until a batch ran out of retries and was dead-lettered).
 _POSTGRES_INSERT = """
 WITH batch AS (
     SELECT * FROM json_to_recordset(%(batch)s::json)
@@ -114,6 +118,7 @@ SELECT b.t, b.k, coalesce(o.customer_id, c.id), b.e, b.s, b.p, %(received)s
 FROM batch AS b
 LEFT JOIN owners AS o ON o.alias = b.k
 LEFT JOIN customers AS c ON c.id = b.c
+ORDER BY b.t
 ON CONFLICT (transaction_id) DO NOTHING
 RETURNING transaction_id
 """

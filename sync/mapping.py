@@ -182,10 +182,23 @@ def _currency(record: Mapping[str, Any], settings: Settings) -> str:
     return currency
 
 
+def _storable(text: str, what: str) -> None:
+    """Refuse text no store can hold: a NUL, or a lone surrogate that is not UTF-8."""
+    if "\x00" in text:
+        raise MappingError(f"the {what} contains a NUL character; remove it in Salesforce")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MappingError(
+            f"the {what} contains text that is not valid Unicode; retype it in Salesforce"
+        ) from None
+
+
 def _name(value: Any, what: str, fix: str) -> str:
     name = value.strip() if isinstance(value, str) else ""
     if not name:
         raise MappingError(f"the {what} has no name; {fix}")
+    _storable(name, f"{what} name")
     if len(name) > MAX_NAME_LENGTH:
         raise MappingError(
             f"the {what} name is {len(name)} characters, more than the {MAX_NAME_LENGTH} a billing "
@@ -230,6 +243,7 @@ def account_aliases(
             ]
     aliases: dict[str, None] = {}
     for alias, source in candidates:
+        _storable(alias, f"alias from {source}")
         if len(alias) > MAX_ALIAS_LENGTH:
             raise MappingError(
                 f"the alias {alias[:20]!r}… from {source} is {len(alias)} characters, more than "

@@ -291,3 +291,12 @@ def test_a_term_always_ends_after_the_start_within_the_target_month(
     assert end > begin
     assert (end.year * 12 + end.month) - (begin.year * 12 + begin.month) == months
     assert end.day <= begin.day
+
+
+@pytest.mark.parametrize("bad", ["Acme\x00Corp", "Acme \ud800 Corp"])
+def test_names_no_store_can_hold_are_mapping_errors(bad: str) -> None:
+    """A NUL or a lone surrogate in a name is refused with a reason, never sent to the store."""
+    from sync.mapping import _name
+
+    with pytest.raises(MappingError, match="Salesforce"):
+        _name(bad, "opportunity", "name it in Salesforce")

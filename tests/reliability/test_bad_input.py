@@ -1,0 +1,262 @@
+"""Garbage in: every input accounted for, no worker crash, each rejection says what to fix.
+
+What is tested: "nothing bad is silently dropped". Malformed closed-won opportunities each
+end as a contract or a dead letter with an actionable reason, while the good deals of the
+same pages go on; fuzzed usage events each end as stored, duplicate or rejected
+(dead-lettered with the reason): accepted + duplicate + rejected = input.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from models import Store
+from models.tables import DeadLetter
+from models.types import DeadLetterSource, RunStatus
+from sandbox import SandboxOrg
+from sandbox.client import loopback_session
+from sync.opportunities import poll_opportunities
+from sync.salesforce import SalesforceClient
+from tests.reliability.conftest import (
+    Cluster,
+    RedisServer,
+    Snapshot,
+    batches,
+    elapsed,
+    figure,
+    queues_empty,
+    wait_for,
+)
+from tests.unit.factories import build_settings
+
+pytestmark = [pytest.mark.reliability, pytest.mark.worker]
+
+SEED = 31337
+OPPORTUNITIES = 300
+FUZZED_EVENTS = 3000
+TRICKY = "O'Brien \"Ltd\" ' OR Name != '' LIMIT 1 --; SELECT Id FROM User WHERE IsActive = true"
+
+
+def malformed_opportunities(org: SandboxOrg) -> dict[str, str]:
+    """Won deals with bad or hostile values; → opportunity id → what is odd about it."""
+    account = org.create(
+        "Account", {"Name": 'Quote\'s "Corp" SELECT', "Ingest_Alias__c": 'q\'1;"q2" LIMIT'}
+    )
+    odd_account = org.create("Account", {"Name": "Ünïcødé 🚀 \u202eRTL\u202c Z\u200bW Co"})
+    long_account = org.create("Account", {"Name": "L" * 10_000})
+    cases: dict[str, dict[str, Any]] = {
+        "missing account": {"AccountId": None},
+        "unknown currency (lower case)": {"CurrencyIsoCode": "usd"},
+        "unknown currency (4 letters)": {"CurrencyIsoCode": "EURO"},
+        "absurd close date 9999": {"CloseDate": "9999-12-31"},
+        "absurd close date 0001": {"CloseDate": "0001-01-01"},
+        "10 KB name": {"Name": "N" * 10_000},
+        "10 KB account name": {"AccountId": long_account},
+        "odd unicode name": {
+            "Name": "Déal 🚀 \u202eevil\u202c \u200b e\u0301 \U0001d518\U0001d52b\U0001d526"
+        },
+        "odd unicode account": {"AccountId": odd_account},
+        "quotes and SOQL in name and aliases": {"Name": TRICKY},
+        "negative amount": {"Amount": -1},
+        "blank name": {"Name": "   "},
+    }
+    made: dict[str, str] = {}
+    for what, fields in cases.items():
+        values = {
+            "Name": what,
+            "AccountId": account,
+            "StageName": "Closed Won",
+            "CloseDate": "2026-01-15",
+            "Amount": 100,
+            "CurrencyIsoCode": "USD",
+            **fields,
+        }
+        made[org.create("Opportunity", values)] = what
+    return made
+
+
+def fuzzed_events(rng: random.Random, count: int) -> tuple[list[Any], dict[str, int]]:
+    """A mix of valid, duplicate and broken events; → (events, expected outcome counts)."""
+    now = datetime.now(UTC)
+
+    def good(n: int) -> dict[str, Any]:
+        return {
+            "transaction_id": f"fz-{n}",
+            "customer_id": rng.choice(("acct-a", "acct-b", "ünï-🚀", TRICKY[:100])),
+            "event_type": "api_call",
+            "timestamp": (now - timedelta(minutes=n % 5000)).isoformat(),
+            "properties": {"n": n, "s": "x" * rng.randrange(20)},
+        }
+
+    broken: list[Callable[[dict[str, Any]], Any]] = [
+        lambda e: {k: v for k, v in e.items() if k != "customer_id"},
+        lambda e: {**e, "transaction_id": ""},
+        lambda e: {**e, "transaction_id": "t" * 129},
+        lambda e: {**e, "transaction_id": 12345},
+        lambda e: {**e, "timestamp": "yesterday"},
+        lambda e: {**e, "timestamp": "2026-13-45T99:99:99Z"},
+        lambda e: {**e, "timestamp": (now - timedelta(days=400)).isoformat()},
+        lambda e: {**e, "timestamp": (now + timedelta(days=3)).isoformat()},
+        lambda e: {**e, "timestamp": "2026-01-01T00:00:00"},
+        lambda e: {**e, "properties": [1, 2, 3]},
+        lambda e: {**e, "properties": {"blob": "x" * 20_000}},
+        lambda e: {**e, "extra": True},
+        lambda e: {**e, "customer_id": "nul\x00"},
+        lambda e: {**e, "event_type": None},
+        lambda e: [e],
+        lambda e: "not an event",
+        lambda e: None,
+        lambda e: 42,
+    ]
+    events: list[Any] = []
+    expected = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    n = 0
+    while len(events) < count:
+        roll = rng.random()
+        if roll < 0.55:
+            events.append(good(n))
+            expected["accepted"] += 1
+            n += 1
+        elif roll < 0.7 and n:
+            events.append(good(rng.randrange(n)))  # the same id and payload again
+            expected["duplicate"] += 1
+        else:
+            events.append(rng.choice(broken)(good(10_000_000 + len(events))))
+            expected["rejected"] += 1
+    return events, expected
+
+
+def actionable(message: str) -> bool:
+    """A reason a person can act on: one plain sentence, not a stack trace or a repr."""
+    return (
+        10 <= len(message) <= 600
+        and "Traceback" not in message
+        and not message.startswith(("(", "<", "{"))
+        and "psycopg" not in message
+    )
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_bad_deals_and_fuzzed_usage_are_each_accounted_for(
+    store: Store,
+    private_redis: RedisServer,
+    cluster: Callable[..., Cluster],
+) -> None:
+    """Malformed deals and fuzzed events: contract/stored or a dead letter with a reason."""
+    started = time.monotonic()
+    rng = random.Random(SEED)
+    with SandboxOrg(seed=SEED, opportunities=OPPORTUNITIES) as org:
+        odd = malformed_opportunities(org)
+        won = {r.id for r in org.store.rows("Opportunity") if r.values.get("IsWon")}
+        events, expected = fuzzed_events(rng, FUZZED_EVENTS)
+        c = cluster(org, private_redis.url)
+        worker = c.worker(concurrency=2)
+        c.beat()
+        for batch in batches(events, 500):
+            c.ingest(batch)
+
+        def accounted() -> bool:
+            snap = Snapshot.of(store)
+            return (
+                won <= snap.contracts.keys() | snap.opportunity_letters.keys()
+                and len(snap.events) >= expected["accepted"]
+                and queues_empty(private_redis)
+            )
+
+        try:
+            wait_for(accounted, timeout=120, what="every deal and event accounted for")
+        except AssertionError:
+            raise AssertionError(c.diagnose()) from None
+        snap = Snapshot.of(store)
+        assert worker.poll() is None, "the worker died"
+    with store.session() as s:
+        usage_letters = s.scalars(
+            select(DeadLetter).where(DeadLetter.source == DeadLetterSource.USAGE_EVENT)
+        ).all()
+        task_letters = s.scalars(
+            select(DeadLetter).where(DeadLetter.source == DeadLetterSource.TASK)
+        ).all()
+    assert not task_letters, [(x.task_name, x.error_message) for x in task_letters]
+    # Deals: each won one is a contract or an open dead letter, never both, never neither.
+    provisioned = won & snap.contracts.keys()
+    rejected = won & snap.opportunity_letters.keys()
+    assert provisioned | rejected == won and not provisioned & rejected
+    outcome = {
+        what: ("contract" if oid in provisioned else snap.opportunity_letters[oid][:90])
+        for oid, what in odd.items()
+    }
+    bad_reasons = {o: m for o, m in snap.opportunity_letters.items() if not actionable(m)}
+    assert not bad_reasons, bad_reasons
+    for what in ("missing account", "10 KB name", "10 KB account name", "negative amount"):
+        assert outcome[what] != "contract", what
+    assert outcome["quotes and SOQL in name and aliases"] == "contract"
+    assert outcome["odd unicode name"] == "contract"
+    # Usage: accepted + duplicate + rejected = input, each rejection with its reason.
+    stored = len(snap.events)
+    assert stored == expected["accepted"]
+    assert len(usage_letters) == expected["rejected"]
+    assert stored + expected["duplicate"] + len(usage_letters) == len(events)
+    unclear = [x.error_message for x in usage_letters if not actionable(x.error_message)]
+    assert not unclear, unclear[:3]
+    figure(
+        "bad_input",
+        opportunities_won=len(won),
+        malformed_deals=len(odd),
+        deals_provisioned=len(provisioned),
+        deals_dead_lettered=len(rejected),
+        malformed_outcomes=outcome,
+        events=len(events),
+        events_expected=expected,
+        events_stored=stored,
+        events_rejected_with_reason=len(usage_letters),
+        worker_crashes=0,
+        lost=0,
+        seconds=elapsed(started),
+    )
+
+
+# Names Salesforce can return but no store can hold. Before mapping refused them, the page's
+# insert failed and the stream retried the same page for ever.
+UNSTORABLE = {"NUL in name": "nul\x00byte", "lone surrogate in name": "bad \ud800 surrogate"}
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+@pytest.mark.parametrize("case", sorted(UNSTORABLE))
+def test_a_name_no_store_can_hold_is_dead_lettered_not_a_stuck_stream(
+    store: Store, tmp_path: Path, case: str
+) -> None:
+    """A deal whose name holds NUL or a lone surrogate is one dead letter; the rest goes on."""
+    with SandboxOrg(seed=SEED, opportunities=40) as org:
+        account = org.create("Account", {"Name": "Holder"})
+        bad = org.create(
+            "Opportunity",
+            {
+                "Name": UNSTORABLE[case],
+                "AccountId": account,
+                "StageName": "Closed Won",
+                "CloseDate": "2026-01-15",
+            },
+        )
+        settings = build_settings(
+            sf_instance_url=org.instance_url,
+            sf_access_token=org.issue_token(),
+            data_dir=tmp_path / "data",
+        )
+        client = SalesforceClient(settings, loopback_session(org.instance_url))
+        try:
+            result = poll_opportunities(store, client, settings)
+        finally:
+            client.close()
+        won = {r.id for r in org.store.rows("Opportunity") if r.values.get("IsWon")}
+    snap = Snapshot.of(store)
+    assert result.status == RunStatus.SUCCEEDED
+    assert bad in snap.opportunity_letters
+    assert snap.contracts.keys() == won - {bad}
