@@ -174,6 +174,20 @@ class Authenticator:
         error = str(body.get("error") or "") if isinstance(body, Mapping) else ""
         description = str(body.get("error_description") or "") if isinstance(body, Mapping) else ""
         description = self._redact(description)[:200]
+        codes = (
+            {str(e.get("errorCode")) for e in body if isinstance(e, Mapping)}
+            if isinstance(body, list)
+            else set()
+        )
+        # The org's allowance or the login rate is spent: like any throttle, the run stops
+        # cleanly and the next tick resumes; the credentials are not at fault.
+        if codes & {"REQUEST_LIMIT_EXCEEDED"} or "rate exceeded" in description.lower():
+            return SalesforceThrottled(
+                f"Salesforce refused the {self.mode.value} login: "
+                f"{description or 'REQUEST_LIMIT_EXCEEDED'}",
+                error_code="REQUEST_LIMIT_EXCEEDED",
+                status=status,
+            )
         if error in _AUTH_FAILURES or status in (400, 401, 403):
             return SalesforceAuthError(
                 f"Salesforce rejected the {self.mode.value} login ({error or status}"

@@ -427,3 +427,22 @@ def test_client_credentials_go_to_the_my_domain(http, make_settings) -> None:
     client = SalesforceClient(settings, wait=wait_none())
     client.login()
     assert parse_qs(http.calls[0].request.body)["grant_type"] == ["client_credentials"]
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"status": 403, "json": [{"errorCode": "REQUEST_LIMIT_EXCEEDED", "message": "limit"}]},
+        {
+            "status": 400,
+            "json": {"error": "invalid_grant", "error_description": "login rate exceeded"},
+        },
+    ],
+)
+def test_a_spent_allowance_at_the_token_endpoint_throttles_instead_of_failing(
+    http, client_for, response: dict[str, object]
+) -> None:
+    """REQUEST_LIMIT_EXCEEDED or a login rate limit at login stops the run as throttled."""
+    http.post(TOKEN_URL, **response)
+    with pytest.raises(SalesforceThrottled):
+        password_client(client_for).login()
