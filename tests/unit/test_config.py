@@ -1,0 +1,77 @@
+"""Settings and logging: one line per bad setting, secrets redacted from every record."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from config import ConfigError, RedactSecretsFilter, Settings, configure_logging, load_settings
+
+
+def test_bad_setting_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A malformed value raises ConfigError naming SFSYNC_<NAME>, never echoing secrets."""
+    monkeypatch.setenv("SFSYNC_DEFAULT_CURRENCY", "euro")
+    with pytest.raises(ConfigError) as info:
+        load_settings(_env_file=None)
+    assert "SFSYNC_DEFAULT_CURRENCY" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_retry_cap_must_stay_below_the_visibility_timeout() -> None:
+    """A retry delay longer than the visibility timeout would redeliver forever: refused."""
+    with pytest.raises(ConfigError, match="VISIBILITY_TIMEOUT"):
+        load_settings(_env_file=None, task_retry_backoff_max=4000)
+
+
+def test_secret_values_include_passwords_in_urls() -> None:
+    """Configured secrets and the store's URL password are all known to the redactor."""
+    settings = Settings(
+        _env_file=None,
+        sf_password="pw-1",
+        sf_consumer_secret="cs-2",
+        database_url="postgresql://u:db-pass@h/db",
+    )
+    assert {"pw-1", "cs-2", "db-pass"} <= set(settings.secret_values())
+
+
+@pytest.fixture
+def _restore_root_logger() -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield None
+    root.handlers[:] = handlers
+    root.setLevel(level)
+
+
+@pytest.mark.usefixtures("_restore_root_logger")
+def test_log_records_are_redacted_in_message_args_and_tracebacks() -> None:
+    """A secret logged as an argument or inside an exception never reaches the output."""
+    redactor = configure_logging("INFO", ["s3cr3t-token"])
+    logger = logging.getLogger("sfsync.test")
+    records: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    handler = Capture()
+    handler.addFilter(redactor)
+    logger.addHandler(handler)
+    try:
+        logger.info("token is %s", "s3cr3t-token")
+        try:
+            raise RuntimeError("failed with s3cr3t-token")
+        except RuntimeError:
+            logger.exception("call failed")
+    finally:
+        logger.removeHandler(handler)
+    output = "\n".join(records)
+    assert "s3cr3t-token" not in output
+    assert output.count("[REDACTED]") >= 2
+
+
+def test_redactor_replaces_the_longest_secret_first() -> None:
+    """A secret containing another is replaced whole."""
+    assert RedactSecretsFilter(["abc", "abcdef"]).redact("x abcdef y") == "x [REDACTED] y"
