@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnClause, delete, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +18,11 @@ from models.types import Entity
 SFDC_ACCOUNT_ID = "sfdc_account_id"
 SFDC_OPPORTUNITY_ID = "sfdc_opportunity_id"
 INTERNAL_CUSTOMER_ID = "internal_customer_id"
+
+#: The partial unique index's own predicate, spelled as the index spells it: with it a look-up
+#: of a unique key's values is an index search on SQLite and PostgreSQL alike (SQLite matches a
+#: partial index only on the identical term; SQLAlchemy would write `is_unique = 1`).
+UNIQUE_VALUES: ColumnClause[Any] = literal_column("custom_field_values.is_unique")
 
 
 def register_key(
@@ -164,6 +170,7 @@ def find_many_by_field(
                 CustomFieldValue.entity == entity,
                 CustomFieldValue.key == key,
                 CustomFieldValue.value.in_(chunk),
+                UNIQUE_VALUES,
             )
         )
         out.update(dict(rows.tuples().all()))

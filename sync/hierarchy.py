@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccountNode",
+    "HierarchyCache",
     "fetch_ancestors",
     "fetch_descendants",
     "fetch_roots",
@@ -180,3 +181,52 @@ def fetch_roots(
     """
     chains = fetch_ancestors(client, settings, parents, known=known)
     return {account: chain[-1] for account, chain in chains.items() if chain}
+
+
+class HierarchyCache:
+    """Hierarchies already read in this run, so each account is looked up once per run.
+
+    Hierarchy changes after a deal closed are the account stream's to apply, so reusing
+    what an earlier page of the same run read is as good as reading it again. Bounded: it
+    starts over when it holds `max_entries` accounts.
+    """
+
+    def __init__(self, max_entries: int = 50_000) -> None:
+        self.max_entries = max_entries
+        self._nodes: dict[str, AccountNode] = {}
+        self._roots: dict[str, AccountNode] = {}
+        self._descendants: dict[str, list[AccountNode]] = {}
+
+    def _trim(self) -> None:
+        if max(len(self._nodes), len(self._roots), len(self._descendants)) > self.max_entries:
+            self._nodes.clear()
+            self._roots.clear()
+            self._descendants.clear()
+
+    def roots(
+        self,
+        client: SalesforceClient,
+        settings: Settings,
+        parents: Mapping[str, str],
+        page_nodes: Mapping[str, AccountNode],
+    ) -> dict[str, AccountNode]:
+        """`fetch_roots` for the accounts not seen yet in this run."""
+        self._trim()
+        unknown = {a: p for a, p in parents.items() if a not in self._roots}
+        if unknown:
+            known = {**self._nodes, **page_nodes}
+            self._roots.update(fetch_roots(client, settings, unknown, known=known))
+        return {a: self._roots[a] for a in parents if a in self._roots}
+
+    def descendants(
+        self, client: SalesforceClient, settings: Settings, owners: Iterable[str]
+    ) -> dict[str, list[AccountNode]]:
+        """`fetch_descendants` for the accounts not seen yet in this run."""
+        wanted = list(dict.fromkeys(owners))
+        unknown = [o for o in wanted if o not in self._descendants]
+        if unknown:
+            found = fetch_descendants(client, settings, unknown)
+            self._descendants.update(found)
+            for nodes in found.values():
+                self._nodes.update((n.id, n) for n in nodes)
+        return {o: self._descendants[o] for o in wanted}

@@ -21,13 +21,17 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from config import Settings
-from models import Store, StoreError
+from models import Entity, Store, StoreError
+from models.aliases import alias_owners
+from models.bulk import contract_customers
 from models.deadletters import Failure, record, resolve_open_for
+from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from models.runs import RunCounters
 from models.types import DeadLetterSource, RunTrigger, Stream
-from sync.hierarchy import AccountNode, fetch_descendants, fetch_roots, record_value, valid_id
+from sync.hierarchy import AccountNode, HierarchyCache, record_value, valid_id
 from sync.mapping import MappingError, map_opportunity
-from sync.provision import provision_deal
+from sync.provision import provision_deal, refresh_contract
+from sync.provision_batch import BatchItem, provision_batch
 from sync.runner import Progress, RunResult, StreamSpec, run_stream
 from sync.salesforce import SalesforceClient
 from sync.soql import normalize_id, opportunity_by_ids_query, opportunity_query
@@ -52,6 +56,8 @@ class PageHierarchy:
     roots: Mapping[str, AccountNode] = field(default_factory=dict)
     #: root (or parentless account) id → its descendants, breadth-first.
     descendants: Mapping[str, Sequence[AccountNode]] = field(default_factory=dict)
+    #: opportunity ids the store holds under their account's customer (no look-up needed).
+    known: frozenset[str] = frozenset()
 
 
 def _with_path(mapping: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -111,6 +117,19 @@ def _opportunity_failure(record: Mapping[str, Any], exc: Exception) -> Failure:
     )
 
 
+def _deal(rec: Mapping[str, Any], hierarchy: PageHierarchy, settings: Settings) -> BatchItem:
+    """The record mapped to a deal of its account's root (see the module docstring)."""
+    raw_id = rec.get("Id")
+    if valid_id(raw_id) in hierarchy.known:
+        # Already provisioned under its account's customer: only the contract can change.
+        return BatchItem(0, map_opportunity(rec, settings), keep_customer=True)
+    account = valid_id(rec.get("AccountId"))
+    root = hierarchy.roots.get(account) if account else None
+    owner = root.id if root is not None else account
+    descendants = hierarchy.descendants.get(owner, ()) if owner else ()
+    return BatchItem(0, map_opportunity(record_as_root(rec, root, settings), settings, descendants))
+
+
 def apply_records(
     session: Session,
     records: Sequence[Mapping[str, Any]],
@@ -120,19 +139,37 @@ def apply_records(
 ) -> None:
     """Provision or dead-letter each record (a bad one never stops the rest).
 
-    Each deal goes to the customer of its account's root (see the module docstring).
+    Deals go through the set-based fast path (`sync.provision_batch`); those it hands back
+    (invalid, contested, raced) are provisioned one by one, each in its own savepoint, and
+    dead-lettered with their reason when they fail.
     """
-    provisioned: list[str] = []
-    for rec in records:
+    items: list[BatchItem] = []
+    for index, rec in enumerate(records):
         counters.records_seen += 1
         try:
-            account = valid_id(rec.get("AccountId"))
-            root = hierarchy.roots.get(account) if account else None
-            owner = root.id if root is not None else account
-            descendants = hierarchy.descendants.get(owner, ()) if owner else ()
-            deal = map_opportunity(record_as_root(rec, root, settings), settings, descendants)
-            result = provision_deal(session, deal, settings)
-        except (MappingError, StoreError) as exc:
+            item = _deal(rec, hierarchy, settings)
+        except MappingError as exc:
+            record(session, _opportunity_failure(rec, exc))
+            counters.dead_lettered += 1
+            continue
+        items.append(BatchItem(index, item.deal, item.keep_customer))
+    outcome = provision_batch(session, items, settings)
+    counters.customers_created += outcome.customers_created
+    counters.customers_updated += outcome.customers_renamed
+    counters.aliases_added += outcome.aliases_added
+    counters.contracts_created += outcome.contracts_created
+    counters.contracts_updated += outcome.contracts_updated
+    counters.contracts_unchanged += outcome.contracts_unchanged
+    provisioned: list[str] = []
+    for item in outcome.fallback:
+        rec, deal = records[item.index], item.deal
+        try:
+            result = (
+                refresh_contract(session, deal)
+                if item.keep_customer
+                else provision_deal(session, deal, settings)
+            )
+        except StoreError as exc:
             record(session, _opportunity_failure(rec, exc))
             counters.dead_lettered += 1
             continue
@@ -147,27 +184,73 @@ def apply_records(
         resolve_open_for(session, DeadLetterSource.OPPORTUNITY, opportunity_id)
 
 
+def _page_node(rec: Mapping[str, Any], account: str, settings: Settings) -> AccountNode | None:
+    """The record's account as a hierarchy node (the query selects its name, parent, alias
+    fields), so an account already on the page is never read again as someone's ancestor."""
+    data = rec.get("Account")
+    if not isinstance(data, Mapping):
+        return None
+    values = tuple(
+        str(value)
+        for name in settings.sf_alias_fields
+        if (value := record_value(data, name)) is not None
+    )
+    parent = valid_id(data.get("ParentId"))
+    return AccountNode(
+        id=account, name=str(data.get("Name") or ""), parent_id=parent, alias_values=values
+    )
+
+
 def _hierarchy_for(
-    client: SalesforceClient, settings: Settings, records: Iterable[Mapping[str, Any]]
+    client: SalesforceClient,
+    settings: Settings,
+    records: Iterable[Mapping[str, Any]],
+    cache: HierarchyCache | None = None,
+    known: frozenset[str] = frozenset(),
 ) -> PageHierarchy:
     """Roots of the page's accounts, then the roots' descendants: one query per level per chunk
-    each way. Records without a valid AccountId are skipped here and dead-lettered later."""
+    each way, for accounts not already read in this run (`cache`). Records the store already
+    holds (`known`) and records without a valid AccountId (dead-lettered later) need none."""
     if not settings.alias_include_suborgs:
-        return PageHierarchy()
+        return PageHierarchy(known=known)
+    cache = cache if cache is not None else HierarchyCache()
     accounts: list[str] = []
     parents: dict[str, str] = {}
+    page_nodes: dict[str, AccountNode] = {}
     for rec in records:
         account = valid_id(rec.get("AccountId"))
-        if account is None:
+        if account is None or valid_id(rec.get("Id")) in known:
             continue
         accounts.append(account)
+        node = _page_node(rec, account, settings)
+        if node is not None:
+            page_nodes[account] = node
         parent = valid_id(record_value(rec, "Account.ParentId"))
         if parent is not None:
             parents[account] = parent
-    roots = fetch_roots(client, settings, parents) if parents else {}
+    roots = cache.roots(client, settings, parents, page_nodes) if parents else {}
     owners = [roots[a].id if a in roots else a for a in accounts]
-    descendants = fetch_descendants(client, settings, owners) if owners else {}
-    return PageHierarchy(roots=roots, descendants=descendants)
+    descendants = cache.descendants(client, settings, owners) if owners else {}
+    return PageHierarchy(roots=roots, descendants=descendants, known=known)
+
+
+def _known(store: Store, records: Sequence[Mapping[str, Any]]) -> frozenset[str]:
+    """Opportunities the store holds under the customer of their account (by its
+    sfdc_account_id, or by the account id as an alias of the enterprise customer)."""
+    pairs = [(valid_id(r.get("Id")), valid_id(r.get("AccountId"))) for r in records]
+    wanted = [(o, a) for o, a in pairs if o is not None and a is not None]
+    if not wanted:
+        return frozenset()
+    with store.session() as s:
+        owners = contract_customers(s, SFDC_OPPORTUNITY_ID, [o for o, _ in wanted])
+        if not owners:
+            return frozenset()
+        accounts = [a for o, a in wanted if o in owners]
+        holders = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, accounts)
+        aliases = alias_owners(s, accounts)
+    return frozenset(
+        o for o, a in wanted if o in owners and owners[o] in (holders.get(a), aliases.get(a))
+    )
 
 
 def poll_opportunities(
@@ -182,10 +265,13 @@ def poll_opportunities(
     progress: Progress | None = None,
 ) -> RunResult:
     """One run of the closed-won stream."""
+    cache = HierarchyCache()
     spec: StreamSpec[PageHierarchy] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
         query=lambda start: opportunity_query(settings, start),
-        prepare=lambda records: _hierarchy_for(client, settings, records),
+        prepare=lambda records: _hierarchy_for(
+            client, settings, records, cache, _known(store, records)
+        ),
         apply=lambda session, records, hierarchy, counters: apply_records(
             session, records, hierarchy, settings, counters
         ),

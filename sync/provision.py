@@ -13,9 +13,15 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from config import Settings
-from models import AliasConflict, Entity, UniqueFieldConflict
+from models import AliasConflict, Entity, NotFound, UniqueFieldConflict
 from models.aliases import add_aliases
-from models.contracts import ContractSpec, Outcome, upsert_contract_by_field
+from models.contracts import (
+    ContractSpec,
+    Outcome,
+    get_contract,
+    update_contract,
+    upsert_contract_by_field,
+)
 from models.customers import create_customer, get_customer, rename_customer
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
 from models.tables import Customer
@@ -88,3 +94,31 @@ def provision_deal(session: Session, deal: Deal, settings: Settings) -> Provisio
         if created and settings.sf_writeback_field:
             enqueue(session, deal.account_id, customer.id)
     return Provisioned(customer.id, created, renamed, len(added), contract.id, outcome)
+
+
+def refresh_contract(session: Session, deal: Deal) -> Provisioned:
+    """Bring the contract of an already provisioned deal up to date, leaving its customer.
+
+    For opportunities the store holds under their account's customer (the account's name and
+    aliases are the account stream's to change); all or nothing (savepoint).
+    """
+    terms = deal.contract
+    spec = ContractSpec(
+        name=terms.name,
+        starting_at=terms.starting_at,
+        ending_before=terms.ending_before,
+        amount=terms.amount,
+        currency=terms.currency,
+    )
+    with session.begin_nested():
+        contract_id = find_by_field(
+            session, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, terms.opportunity_id
+        )
+        if contract_id is None:
+            raise NotFound(
+                f"opportunity {terms.opportunity_id} has no contract any more; replay it to "
+                "provision it in full"
+            )
+        outcome = update_contract(session, contract_id, spec)
+        customer_id = get_contract(session, contract_id).customer_id
+    return Provisioned(customer_id, False, False, 0, contract_id, outcome)

@@ -1,0 +1,289 @@
+"""Provisioning a page of deals with set-based statements (the fast path).
+
+`provision_batch` does for a whole page what `sync.provision.provision_deal` does per deal —
+find-or-create the customers by `sfdc_account_id`, rename them, attach their aliases (usage
+keyed on them follows), upsert the contracts by `sfdc_opportunity_id`, queue write-backs —
+in a few statements per table instead of a few per deal.
+
+Only deals that are sure to succeed take this path. A deal whose input breaks a store rule,
+whose alias another customer holds, whose alias another account of the same page also
+claims, or whose opportunity appears twice in the page is handed back, in page order, for
+the per-deal savepoint path, which dead-letters exactly that deal with its reason. The
+fast path runs in one savepoint: if a racing writer takes an alias between our check and
+our insert (or an alias limit would be exceeded), the savepoint is rolled back and the
+whole page is handed back, so nothing of a deal is ever half-applied. The unique indexes
+stay the arbiter: customers and contracts are claimed through their unique custom field with
+insert-or-ignore, and a lost claim is read back as the winner's row.
+
+A deal marked `keep_customer` is an opportunity the store already holds under the customer
+of its account (re-read in the lookback window, or changed in Salesforce): only its contract
+terms are brought up to date; the account's name and aliases are the account stream's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from config import Settings
+from models import Entity, InvalidInput
+from models.aliases import alias_owners, validate_alias
+from models.bulk import (
+    ContractRow,
+    alias_counts,
+    attribute_aliases,
+    claim_field_values,
+    contracts_by_id,
+    enqueue_writebacks,
+    insert_aliases,
+    insert_contracts,
+    insert_customers,
+    lock_customers,
+    rename_customers,
+    resolve_open_letters,
+    update_contracts,
+)
+from models.contracts import ContractSpec, validate_spec
+from models.customers import validate_name
+from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from models.tables import MAX_ALIASES_PER_CUSTOMER
+from models.types import DeadLetterSource
+from sync.mapping import Deal
+
+__all__ = ["BatchItem", "BatchOutcome", "provision_batch"]
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One mapped deal of a page, with its position in the page."""
+
+    index: int
+    deal: Deal
+    keep_customer: bool = False
+
+
+@dataclass
+class BatchOutcome:
+    """What the fast path did, and the items it handed back (page order)."""
+
+    fallback: list[BatchItem] = field(default_factory=list)
+    provisioned: int = 0
+    customers_created: int = 0
+    customers_renamed: int = 0
+    aliases_added: int = 0
+    contracts_created: int = 0
+    contracts_updated: int = 0
+    contracts_unchanged: int = 0
+
+
+class _Raced(Exception):
+    """A concurrent writer changed what the checks saw; redo the page per deal."""
+
+
+@dataclass(frozen=True)
+class _Ready:
+    item: BatchItem
+    spec: ContractSpec
+    name: str
+
+
+def _screen(items: Sequence[BatchItem]) -> tuple[list[_Ready], list[BatchItem]]:
+    """Deals the fast path can take, and those it hands back (invalid, duplicate, contested)."""
+    ready: list[_Ready] = []
+    back: list[BatchItem] = []
+    seen_opportunities: set[str] = set()
+    claims: dict[str, set[str]] = {}  # alias → accounts of the page that want it
+    for item in items:
+        deal, terms = item.deal, item.deal.contract
+        if terms.opportunity_id in seen_opportunities:
+            back.append(item)
+            continue
+        try:
+            spec = validate_spec(
+                ContractSpec(
+                    terms.name, terms.starting_at, terms.ending_before, terms.amount, terms.currency
+                )
+            )
+            name = validate_name(deal.account_name)
+            if not item.keep_customer:
+                for alias in deal.aliases:
+                    validate_alias(alias)
+        except InvalidInput:
+            back.append(item)
+            continue
+        seen_opportunities.add(terms.opportunity_id)
+        ready.append(_Ready(item, spec, name))
+        if not item.keep_customer:
+            for alias in deal.aliases:
+                claims.setdefault(alias, set()).add(deal.account_id)
+    contested = {a for accounts in claims.values() if len(accounts) > 1 for a in accounts}
+    if contested:
+        back += [r.item for r in ready if r.item.deal.account_id in contested]
+        ready = [r for r in ready if r.item.deal.account_id not in contested]
+    return ready, back
+
+
+def provision_batch(
+    session: Session, items: Sequence[BatchItem], settings: Settings
+) -> BatchOutcome:
+    """Provision `items` set-based; see the module docstring for what is handed back."""
+    ready, back = _screen(items)
+    if not ready:
+        return BatchOutcome(fallback=sorted(back, key=lambda i: i.index))
+    try:
+        with session.begin_nested():
+            outcome = _Batch(session, settings).run(ready)
+    except _Raced:
+        return BatchOutcome(fallback=list(items))
+    outcome.fallback = sorted([*back, *outcome.fallback], key=lambda i: i.index)
+    return outcome
+
+
+class _Batch:
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session, self.settings = session, settings
+        self.outcome = BatchOutcome()
+
+    def run(self, ready: list[_Ready]) -> BatchOutcome:
+        full = [r for r in ready if not r.item.keep_customer]
+        customer_of = self._customers(full)
+        ready = [r for r in ready if r.item.keep_customer or r.item.deal.account_id in customer_of]
+        self._contracts(ready, customer_of)
+        resolve_open_letters(
+            self.session,
+            DeadLetterSource.OPPORTUNITY,
+            [r.item.deal.contract.opportunity_id for r in ready],
+        )
+        self.outcome.provisioned = len(ready)
+        return self.outcome
+
+    # --- customers and aliases ---------------------------------------------------------------
+
+    def _customers(self, ready: list[_Ready]) -> dict[str, uuid.UUID]:
+        """account id → customer id for the deals whose customer step succeeded."""
+        s, out = self.session, self.outcome
+        names: dict[str, str] = {}
+        wanted: dict[str, list[str]] = {}
+        for r in ready:  # the last deal of an account names it, as deal-by-deal would
+            names[r.item.deal.account_id] = r.name
+            wanted.setdefault(r.item.deal.account_id, []).extend(r.item.deal.aliases)
+        existing = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(names))
+        owners = alias_owners(s, [a for aliases in wanted.values() for a in aliases])
+        # An alias held by another customer: hand back every deal of that account.
+        blocked = {
+            account
+            for account, aliases in wanted.items()
+            for a in aliases
+            if a in owners and owners[a] != existing.get(account)
+        }
+        if blocked:
+            out.fallback += [r.item for r in ready if r.item.deal.account_id in blocked]
+        accounts = [a for a in names if a not in blocked]
+        proposed = {a: uuid.uuid4() for a in accounts if a not in existing}
+        holders = claim_field_values(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, proposed)
+        created = {a: i for a, i in proposed.items() if holders.get(a) == i}
+        insert_customers(s, {i: names[a] for a, i in created.items()})
+        customer_of = {a: existing.get(a) or holders[a] for a in accounts}
+        out.customers_created += len(created)
+        kept = {customer_of[a]: names[a] for a in accounts if a not in created}
+        out.customers_renamed += len(rename_customers(s, kept))
+        self._aliases({a: wanted[a] for a in accounts}, customer_of, owners, set(created.values()))
+        if created and self.settings.sf_writeback_field:
+            enqueue_writebacks(s, created)
+        return customer_of
+
+    def _aliases(
+        self,
+        wanted: dict[str, list[str]],
+        customer_of: dict[str, uuid.UUID],
+        owners: dict[str, uuid.UUID],
+        new_customers: set[uuid.UUID],
+    ) -> None:
+        s = self.session
+        attach = {a: customer_of[acc] for acc, aliases in wanted.items() for a in aliases}
+        attach = {a: c for a, c in attach.items() if a not in owners}
+        if not attach:
+            return
+        gaining = set(attach.values())
+        lock_customers(s, gaining - new_customers)
+        added = insert_aliases(s, attach)
+        if len(added) < len(attach):
+            missing = set(attach) - set(added)
+            now_held = alias_owners(s, list(missing))
+            if any(now_held.get(a) != attach[a] for a in missing):
+                raise _Raced
+        counts = alias_counts(s, gaining)
+        if any(n > MAX_ALIASES_PER_CUSTOMER for n in counts.values()):
+            raise _Raced  # the per-deal path names the customer and the limit
+        attribute_aliases(s, added)
+        self.outcome.aliases_added += len(added)
+
+    # --- contracts ---------------------------------------------------------------------------
+
+    def _contracts(self, ready: list[_Ready], customer_of: dict[str, uuid.UUID]) -> None:
+        s, out = self.session, self.outcome
+        by_opportunity = {r.item.deal.contract.opportunity_id: r for r in ready}
+        existing = find_many_by_field(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, list(by_opportunity))
+        proposed = {
+            o: uuid.uuid4()
+            for o, r in by_opportunity.items()
+            if o not in existing and not r.item.keep_customer
+        }
+        holders = claim_field_values(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, proposed)
+        created = {o: i for o, i in proposed.items() if holders.get(o) == i}
+        insert_contracts(
+            s,
+            [
+                _row(i, customer_of[by_opportunity[o].item.deal.account_id], by_opportunity[o].spec)
+                for o, i in created.items()
+            ],
+        )
+        out.contracts_created += len(created)
+        current_ids = {
+            o: existing.get(o) or holders.get(o) for o in by_opportunity if o not in created
+        }
+        stored = contracts_by_id(s, [i for i in current_ids.values() if i is not None])
+        changed: list[ContractRow] = []
+        for o, contract_id in current_ids.items():
+            r = by_opportunity[o]
+            current = stored.get(contract_id) if contract_id is not None else None
+            if current is None:  # a keep-customer deal whose contract is gone: per deal
+                out.fallback.append(r.item)
+                continue
+            owner = (
+                current.customer_id if r.item.keep_customer else customer_of[r.item.deal.account_id]
+            )
+            target = _row(current.id, owner, r.spec)
+            if _same(current, target):
+                out.contracts_unchanged += 1
+            else:
+                changed.append(target)
+        update_contracts(s, changed)
+        out.contracts_updated += len(changed)
+        handed_back = {id(i) for i in out.fallback}
+        ready[:] = [r for r in ready if id(r.item) not in handed_back]
+
+
+def _row(contract_id: uuid.UUID, customer_id: uuid.UUID, spec: ContractSpec) -> ContractRow:
+    return ContractRow(
+        contract_id,
+        customer_id,
+        spec.name,
+        spec.starting_at,
+        spec.ending_before,
+        spec.amount,
+        spec.currency,
+    )
+
+
+def _same(a: ContractRow, b: ContractRow) -> bool:
+    """Equal as `models.contracts` compares them (amounts normalised)."""
+
+    def norm(row: ContractRow) -> tuple[object, ...]:
+        amount = row.amount.normalize() if row.amount is not None else None
+        return (row.customer_id, row.name, row.starting_at, row.ending_before, amount, row.currency)
+
+    return norm(a) == norm(b)
