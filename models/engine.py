@@ -130,6 +130,20 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def refresh_statistics(self) -> None:
+        """Let PostgreSQL's planner see tables that grew fast (a backfill into an empty store).
+
+        Autovacuum analyses on its own schedule (a minute apart by default); until then the
+        planner takes the tables for empty and filters unique-value look-ups row by row
+        instead of searching their index. SQLite needs nothing.
+        """
+        if self.dialect != "postgresql":
+            return
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "ANALYZE customers, custom_field_values, contracts, ingest_aliases"
+            )
+
     # --- migrations ----------------------------------------------------------------------
     def _alembic_config(self) -> AlembicConfig:
         cfg = AlembicConfig()

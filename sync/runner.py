@@ -130,6 +130,7 @@ class _Run(Generic[P]):
         self.owner, self.progress = owner, progress
         self.started = utcnow()
         self.calls_before = client.api_calls
+        self.pages = 0
 
     def run(self, trigger: RunTrigger, full: bool, since: datetime | None) -> RunResult:
         with self.store.session() as s:
@@ -177,6 +178,10 @@ class _Run(Generic[P]):
                 self.cursor = max(self.cursor, at) if self.cursor else at
             counters.api_calls = self.client.api_calls - self.calls_before
             save_progress(s, self.result.run_id, counters, self.cursor)
+        self.pages += 1
+        if self.pages & (self.pages - 1) == 0:
+            # Pages 1, 2, 4, 8, ...: statistics follow a store that grows geometrically.
+            self.store.refresh_statistics()
         if self.progress is not None:
             self.progress(len(records))
 

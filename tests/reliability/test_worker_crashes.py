@@ -38,9 +38,9 @@ from tests.reliability.conftest import (
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]
 
 SEED = 20260711
-OPPORTUNITIES = 4000  # about 1,450 closed-won across 800 accounts with sub-organisations
-EVENTS = 20_000  # in batches of 1,000, sent in bursts so some are queued when a kill comes
-BURST = 4
+OPPORTUNITIES = 57_000  # about 20,000 closed-won across 11,400 accounts with sub-organisations
+EVENTS = 200_000  # in batches of 1,000, sent in bursts so some are queued when a kill comes
+BURST = 25
 SEND_EVERY = 2.5
 KILLS = 4
 
@@ -79,7 +79,7 @@ def test_killed_workers_lose_and_duplicate_nothing(
     """Four SIGKILLs during a backfill and a usage load: the store still equals the truth."""
     started = time.monotonic()
     rng = random.Random(SEED)
-    with SandboxOrg(seed=SEED, opportunities=OPPORTUNITIES, page_size=200) as org:
+    with SandboxOrg(seed=SEED, opportunities=OPPORTUNITIES, page_size=2000) as org:
         bad = add_bad_deals(org)
         truth = Truth.of(org)
         events, expected = truth.usage(rng, EVENTS)
