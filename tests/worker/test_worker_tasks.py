@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from cli import main
 from models import Store
 from models.customers import create_customer
-from models.tables import DeadLetter, SyncRun, UsageEvent
+from models.tables import Customer, DeadLetter, IngestAlias, SyncRun, UsageEvent
 from models.types import DeadLetterStatus, RunStatus
 from sandbox import SandboxOrg
 from tests.worker.conftest import Processes, base_env
@@ -131,3 +131,27 @@ def test_dlq_retry_enqueues_a_replay_the_worker_performs(
                 return letter is not None and letter.status is DeadLetterStatus.REPLAYED
 
         procs.wait_for(replayed, what="the letter to be replayed")
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_signup_task_is_idempotent_on_the_internal_id(
+    store: Store,
+    store_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    processes: Callable[[dict[str, str]], Processes],
+) -> None:
+    """`sfsync.signup.provision_customer` sent twice makes one customer with both aliases."""
+    with SandboxOrg(seed=1, opportunities=0) as org:
+        procs = processes(base_env(tmp_path, store_url, redis_url, org))
+        procs.worker()
+        procs.enqueue("sfsync.signup.provision_customer", "user-7", "Signup Co", ["key-a"], {})
+        procs.enqueue("sfsync.signup.provision_customer", "user-7", "Signup Co", ["key-b"], {})
+
+        def aliases() -> set[str]:
+            with store.session() as s:
+                return set(s.scalars(select(IngestAlias.alias)))
+
+        procs.wait_for(lambda: aliases() == {"key-a", "key-b"}, what="both signups applied")
+    with store.session() as s:
+        assert s.scalar(select(func.count()).select_from(Customer)) == 1
