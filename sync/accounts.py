@@ -26,8 +26,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy.orm import Session
 
@@ -39,7 +38,7 @@ from models.deadletters import Failure, record, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
 from models.runs import RunCounters
 from models.tables import Customer
-from models.types import DeadLetterSource, RunTrigger, Stream
+from models.types import DeadLetterSource, Stream
 from sync.hierarchy import (
     AccountNode,
     fetch_ancestors,
@@ -48,7 +47,7 @@ from sync.hierarchy import (
     valid_id,
 )
 from sync.mapping import MappingError, account_aliases
-from sync.runner import Progress, Records, RunResult, StreamSpec, run_stream
+from sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
 from sync.salesforce import SalesforceClient
 from sync.soql import account_query
 
@@ -293,12 +292,7 @@ def poll_accounts(
     store: Store,
     client: SalesforceClient,
     settings: Settings,
-    *,
-    trigger: RunTrigger = RunTrigger.BEAT,
-    full: bool = False,
-    since: datetime | None = None,
-    owner: str | None = None,
-    progress: Progress | None = None,
+    **options: Unpack[RunOptions],
 ) -> RunResult:
     """One run of the account stream."""
     spec: StreamSpec[AccountPage] = StreamSpec(
@@ -309,14 +303,4 @@ def poll_accounts(
             session, records, page, settings, counters
         ),
     )
-    return run_stream(
-        spec,
-        store,
-        client,
-        settings,
-        trigger=trigger,
-        full=full,
-        since=since,
-        owner=owner,
-        progress=progress,
-    )
+    return run_stream(spec, store, client, settings, **options)

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from sqlalchemy.orm import Session
 
@@ -27,12 +26,12 @@ from models.bulk import contract_customers
 from models.deadletters import Failure, record, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from models.runs import RunCounters
-from models.types import DeadLetterSource, RunTrigger, Stream
+from models.types import DeadLetterSource, Stream
 from sync.hierarchy import AccountNode, HierarchyCache, record_value, valid_id
 from sync.mapping import MappingError, map_opportunity
 from sync.provision import provision_deal, refresh_contract
 from sync.provision_batch import BatchItem, provision_batch
-from sync.runner import Progress, RunResult, StreamSpec, run_stream
+from sync.runner import RunOptions, RunResult, StreamSpec, run_stream
 from sync.salesforce import SalesforceClient
 from sync.soql import normalize_id, opportunity_by_ids_query, opportunity_query
 
@@ -257,12 +256,7 @@ def poll_opportunities(
     store: Store,
     client: SalesforceClient,
     settings: Settings,
-    *,
-    trigger: RunTrigger = RunTrigger.BEAT,
-    full: bool = False,
-    since: datetime | None = None,
-    owner: str | None = None,
-    progress: Progress | None = None,
+    **options: Unpack[RunOptions],
 ) -> RunResult:
     """One run of the closed-won stream."""
     cache = HierarchyCache()
@@ -276,17 +270,7 @@ def poll_opportunities(
             session, records, hierarchy, settings, counters
         ),
     )
-    return run_stream(
-        spec,
-        store,
-        client,
-        settings,
-        trigger=trigger,
-        full=full,
-        since=since,
-        owner=owner,
-        progress=progress,
-    )
+    return run_stream(spec, store, client, settings, **options)
 
 
 def provision_opportunities(

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
 from sqlalchemy.orm import Session
 
@@ -91,20 +91,33 @@ def page_position(records: Records, cap: datetime) -> datetime | None:
     return min(max(stamps), cap) if stamps else None
 
 
+class RunOptions(TypedDict, total=False):
+    """How a run was asked for; every stream's `poll_*` function takes these keywords."""
+
+    trigger: RunTrigger
+    #: Ignore the cursor: read everything.
+    full: bool
+    #: Read changes since this instant instead of the cursor.
+    since: datetime | None
+    #: The lease owner (default: host, pid and a random suffix).
+    owner: str | None
+    #: Called with the number of records of each committed page.
+    progress: Progress | None
+
+
 def run_stream(
     spec: StreamSpec[P],
     store: Store,
     client: SalesforceClient,
     settings: Settings,
-    *,
-    trigger: RunTrigger = RunTrigger.BEAT,
-    full: bool = False,
-    since: datetime | None = None,
-    owner: str | None = None,
-    progress: Progress | None = None,
+    **options: Unpack[RunOptions],
 ) -> RunResult:
     """One run of `spec`'s stream (see the module docstring)."""
-    owner = owner or lease_owner()
+    trigger = options.get("trigger", RunTrigger.BEAT)
+    full = options.get("full", False)
+    since = options.get("since")
+    progress = options.get("progress")
+    owner = options.get("owner") or lease_owner()
     with store.session() as s:
         if not acquire_lease(s, spec.stream, owner, settings.sync_lease_seconds):
             run = record_skipped(s, spec.stream, trigger, "another run holds the lease")
