@@ -121,3 +121,17 @@ def make_client(org: SandboxOrg) -> Iterator[Callable[[Settings], SalesforceClie
         client.close()
     for session in sessions:
         session.close()
+
+
+@pytest.fixture
+def sf_settings(org: SandboxOrg, mode_settings: Callable[..., Settings]) -> Settings:
+    """Client-credentials settings, so an expired session can be renewed by logging in."""
+    return mode_settings("client_credentials")
+
+
+@pytest.fixture
+def client(
+    sf_settings: Settings, make_client: Callable[[Settings], SalesforceClient]
+) -> SalesforceClient:
+    """A client in `sf_settings`' mode (a test module may override either fixture)."""
+    return make_client(sf_settings)

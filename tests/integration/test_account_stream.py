@@ -38,18 +38,6 @@ def sandbox_org() -> Iterator[SandboxOrg]:
 
 
 @pytest.fixture
-def sf_settings(org: SandboxOrg, mode_settings: Callable[..., Settings]) -> Settings:
-    return mode_settings("client_credentials")
-
-
-@pytest.fixture
-def client(
-    sf_settings: Settings, make_client: Callable[[Settings], SalesforceClient]
-) -> SalesforceClient:
-    return make_client(sf_settings)
-
-
-@pytest.fixture
 def sync_deals(store: Store, client: SalesforceClient, sf_settings: Settings) -> Poll:
     """Run the closed-won stream (provisions the customers)."""
 
