@@ -153,3 +153,27 @@ def processes(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], Processes]]
     yield make
     for p in made:
         p.stop()
+
+
+Launch = Callable[..., Processes]
+
+
+@pytest.fixture
+def launch(
+    store_url: str,
+    redis_url: str,
+    tmp_path: Path,
+    processes: Callable[[dict[str, str]], Processes],
+) -> Launch:
+    """Processes for a test against `org`: the base environment plus overrides (None removes)."""
+
+    def make(org: SandboxOrg, **overrides: str | None) -> Processes:
+        env = base_env(tmp_path, store_url, redis_url, org)
+        for name, value in overrides.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return processes(env)
+
+    return make

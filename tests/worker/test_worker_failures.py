@@ -6,8 +6,6 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +16,7 @@ from models import Store
 from models.tables import DeadLetter, SyncRun
 from models.types import RunStatus
 from sandbox import SandboxOrg
-from tests.worker.conftest import Processes, base_env
+from tests.worker.conftest import Launch
 
 pytestmark = pytest.mark.worker
 
@@ -31,21 +29,20 @@ def letters(store: Store) -> list[DeadLetter]:
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_permanent_failure_in_a_worker_appears_in_dlq_list(
     store: Store,
-    store_url: str,
-    redis_url: str,
-    tmp_path: Path,
-    processes: Callable[[dict[str, str]], Processes],
+    launch: Launch,
 ) -> None:
     """A poll with revoked credentials fails permanently and is listed by `sfsync dlq list`."""
     with SandboxOrg(seed=5, opportunities=20) as org:
-        env = base_env(tmp_path, store_url, redis_url, org)
-        del env["SFSYNC_SF_CONSUMER_KEY"], env["SFSYNC_SF_CONSUMER_SECRET"]
-        env["SFSYNC_SF_ACCESS_TOKEN"] = "00Dbogus!sentinel-access-token"
-        procs = processes(env)
+        procs = launch(
+            org,
+            SFSYNC_SF_CONSUMER_KEY=None,
+            SFSYNC_SF_CONSUMER_SECRET=None,
+            SFSYNC_SF_ACCESS_TOKEN="00Dbogus!sentinel-access-token",
+        )
         procs.worker()
         task_id = procs.enqueue("sfsync.sync.poll_opportunities", trigger="manual")
         procs.wait_for(lambda: letters(store), what="a dead letter")
-    result = CliRunner().invoke(main, ["--database-url", store_url, "dlq", "list", "--json"])
+    result = CliRunner().invoke(main, ["--database-url", store.url, "dlq", "list", "--json"])
     assert result.exit_code == 0, result.output
     (letter,) = json.loads(result.stdout)
     assert letter["task_name"] == "sfsync.sync.poll_opportunities"
@@ -53,7 +50,7 @@ def test_permanent_failure_in_a_worker_appears_in_dlq_list(
     assert letter["source"] == "task"
     assert "sentinel-access-token" not in json.dumps(letter)
     shown = CliRunner().invoke(
-        main, ["--database-url", store_url, "dlq", "show", str(letter["id"]), "--json"]
+        main, ["--database-url", store.url, "dlq", "show", str(letter["id"]), "--json"]
     )
     detail = json.loads(shown.stdout)
     assert detail["task_id"] == task_id
@@ -63,16 +60,11 @@ def test_permanent_failure_in_a_worker_appears_in_dlq_list(
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_worker_process_killed_mid_task_is_recorded(
     store: Store,
-    store_url: str,
-    redis_url: str,
-    tmp_path: Path,
-    processes: Callable[[dict[str, str]], Processes],
+    launch: Launch,
 ) -> None:
     """SIGKILL of the pool process running a poll leaves a WorkerLostError dead letter."""
     with SandboxOrg(seed=5, opportunities=20) as org:
-        env = base_env(tmp_path, store_url, redis_url, org)
-        env["SFSYNC_SYNC_LEASE_SECONDS"] = "5"
-        procs = processes(env)
+        procs = launch(org, SFSYNC_SYNC_LEASE_SECONDS="5")
         worker = procs.worker(concurrency=1)
         org.faults.latency(3.0)  # each Salesforce call now takes 3 s: time to kill mid-task
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
@@ -12,7 +9,7 @@ from models import Store
 from models.tables import Contract, Customer, DeadLetter, SyncRun
 from models.types import RunStatus, RunTrigger, Stream
 from sandbox import SandboxOrg
-from tests.worker.conftest import Processes, base_env
+from tests.worker.conftest import Launch
 
 pytestmark = pytest.mark.worker
 
@@ -36,15 +33,12 @@ def won_opportunities(org: SandboxOrg) -> int:
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_beat_and_worker_sync_the_sandbox_on_schedule(
     store: Store,
-    store_url: str,
-    redis_url: str,
-    tmp_path: Path,
-    processes: Callable[[dict[str, str]], Processes],
+    launch: Launch,
 ) -> None:
     """Beat ticks every 2 s; the worker provisions every closed-won deal into PostgreSQL."""
     with SandboxOrg(seed=11, opportunities=150) as org:
         expected = won_opportunities(org)
-        procs = processes(base_env(tmp_path, store_url, redis_url, org))
+        procs = launch(org)
         procs.worker()
         procs.beat()
 

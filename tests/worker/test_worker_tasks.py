@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -17,7 +15,7 @@ from models.customers import create_customer
 from models.tables import Customer, DeadLetter, IngestAlias, SyncRun, UsageEvent
 from models.types import DeadLetterStatus, RunStatus
 from sandbox import SandboxOrg
-from tests.worker.conftest import Processes, base_env
+from tests.worker.conftest import Launch
 
 pytestmark = pytest.mark.worker
 
@@ -36,17 +34,13 @@ def event(n: int, key: str) -> dict[str, object]:
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_usage_ingest_task_stores_and_attributes_events(
     store: Store,
-    store_url: str,
-    redis_url: str,
-    tmp_path: Path,
-    processes: Callable[[dict[str, str]], Processes],
+    launch: Launch,
 ) -> None:
     """Batches sent with send_task are stored once each, attributed, and rejects dead-lettered."""
     with store.session() as s:
         customer = create_customer(s, "Acme", aliases=["acme-eu"]).id
     with SandboxOrg(seed=1, opportunities=0) as org:
-        env = base_env(tmp_path, store_url, redis_url, org)
-        procs = processes(env)
+        procs = launch(org)
         procs.worker()
         batch = [event(i, "acme-eu") for i in range(50)] + [{"transaction_id": "bad"}]
         procs.enqueue("sfsync.usage.ingest", batch)
@@ -67,17 +61,12 @@ def test_usage_ingest_task_stores_and_attributes_events(
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_transient_failures_are_retried_by_the_task_until_success(
     store: Store,
-    store_url: str,
-    redis_url: str,
-    tmp_path: Path,
-    processes: Callable[[dict[str, str]], Processes],
+    launch: Launch,
 ) -> None:
     """503s beyond the client's retries fail the run; the task retries and a run succeeds."""
     with SandboxOrg(seed=2, opportunities=30) as org:
-        env = base_env(tmp_path, store_url, redis_url, org)
-        env["SFSYNC_SF_RETRY_ATTEMPTS"] = "2"
+        procs = launch(org, SFSYNC_SF_RETRY_ATTEMPTS="2")
         org.faults.fail_next(4, "503")
-        procs = processes(env)
         procs.worker()
         procs.enqueue("sfsync.sync.poll_opportunities", trigger="manual")
 
@@ -97,10 +86,7 @@ def test_transient_failures_are_retried_by_the_task_until_success(
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_dlq_retry_enqueues_a_replay_the_worker_performs(
     store: Store,
-    store_url: str,
-    redis_url: str,
-    tmp_path: Path,
-    processes: Callable[[dict[str, str]], Processes],
+    launch: Launch,
 ) -> None:
     """`sfsync dlq retry ID` (no --inline) is replayed by the worker and marked replayed."""
     with SandboxOrg(seed=2, opportunities=0) as org:
@@ -109,8 +95,7 @@ def test_dlq_retry_enqueues_a_replay_the_worker_performs(
             "Opportunity",
             {"Name": "Orphan", "StageName": "Closed Won", "CloseDate": "2026-11-01", "Amount": 9.0},
         )
-        env = base_env(tmp_path, store_url, redis_url, org)
-        procs = processes(env)
+        procs = launch(org)
         procs.worker()
         procs.enqueue("sfsync.sync.provision_opportunity", opportunity_id=opp)
 
@@ -120,7 +105,7 @@ def test_dlq_retry_enqueues_a_replay_the_worker_performs(
 
         (letter_id,) = procs.wait_for(letter_ids, what="the orphan's dead letter")
         org.update("Opportunity", opp, {"AccountId": account})
-        cli_env = {k: v for k, v in env.items() if k.startswith("SFSYNC_")}
+        cli_env = {k: v for k, v in procs.env.items() if k.startswith("SFSYNC_")}
         result = CliRunner().invoke(main, ["dlq", "retry", str(letter_id), "--json"], env=cli_env)
         assert result.exit_code == 0, result.output
         assert json.loads(result.stdout)["enqueued"][0]["letter_id"] == letter_id
@@ -136,14 +121,11 @@ def test_dlq_retry_enqueues_a_replay_the_worker_performs(
 @pytest.mark.parametrize("backend", ["postgres"])
 def test_signup_task_is_idempotent_on_the_internal_id(
     store: Store,
-    store_url: str,
-    redis_url: str,
-    tmp_path: Path,
-    processes: Callable[[dict[str, str]], Processes],
+    launch: Launch,
 ) -> None:
     """`sfsync.signup.provision_customer` sent twice makes one customer with both aliases."""
     with SandboxOrg(seed=1, opportunities=0) as org:
-        procs = processes(base_env(tmp_path, store_url, redis_url, org))
+        procs = launch(org)
         procs.worker()
         procs.enqueue("sfsync.signup.provision_customer", "user-7", "Signup Co", ["key-a"], {})
         procs.enqueue("sfsync.signup.provision_customer", "user-7", "Signup Co", ["key-b"], {})
