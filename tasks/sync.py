@@ -10,7 +10,7 @@ from celery_app import app
 from models.types import DeadLetterSource, RunTrigger
 from sync.accounts import poll_accounts
 from sync.opportunities import poll_opportunities, provision_opportunities
-from sync.runner import RunResult
+from sync.runner import RunOptions, RunResult
 from sync.writeback import flush_writebacks
 from tasks import context
 from tasks.base import SfsyncTask
@@ -28,8 +28,13 @@ def summary(result: RunResult) -> dict[str, Any]:
     }
 
 
-def _since(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+def _options(trigger: str, full: bool, since: str | None) -> RunOptions:
+    """A task's JSON arguments as the streams' run options."""
+    return {
+        "trigger": RunTrigger(trigger),
+        "full": full,
+        "since": datetime.fromisoformat(since) if since else None,
+    }
 
 
 @app.task(base=SfsyncTask, bind=True, name="sfsync.sync.poll_opportunities")
@@ -38,12 +43,7 @@ def poll_opportunities_task(
 ) -> dict[str, Any]:
     """Poll closed-won opportunities once (skipped if another run holds the lease)."""
     result = poll_opportunities(
-        context.store(),
-        context.salesforce(),
-        context.settings(),
-        trigger=RunTrigger(trigger),
-        full=full,
-        since=_since(since),
+        context.store(), context.salesforce(), context.settings(), **_options(trigger, full, since)
     )
     drained = flush_writebacks(context.store(), context.salesforce(), context.settings())
     return {**summary(result), "writebacks_written": drained.written}
@@ -55,12 +55,7 @@ def poll_accounts_task(
 ) -> dict[str, Any]:
     """Poll changed accounts once: names and aliases of provisioned customers stay current."""
     result = poll_accounts(
-        context.store(),
-        context.salesforce(),
-        context.settings(),
-        trigger=RunTrigger(trigger),
-        full=full,
-        since=_since(since),
+        context.store(), context.salesforce(), context.settings(), **_options(trigger, full, since)
     )
     return summary(result)
 
