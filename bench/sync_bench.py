@@ -22,6 +22,9 @@ The floor of API calls is ⌈won/2000⌉ query pages plus the hierarchy look-ups
 account is read once per run in IN-lists as long as a query allows: per level of the trees,
 ⌈ids/ids-per-query⌉ going up (parents of accounts that have one) and going down (the
 owning root accounts, then each level of their descendants, until a level is empty).
+sfsync can go below it: ancestors come with the opportunity query, and a run spanning more
+query pages than the org has pages of sub-organisations reads them all in one scan
+(sync/hierarchy.py). `scan_floor` is that figure: ⌈won/2000⌉ + ⌈child accounts/2000⌉.
 """
 
 from __future__ import annotations
@@ -197,6 +200,7 @@ def _floor(org: Any) -> dict[str, Any]:
         "ids_per_in_list": per_query,
         "floor": {"query_pages": pages, "hierarchy_up": up, "hierarchy_down": down},
         "floor_total": pages + up + down,
+        "scan_floor": pages + math.ceil(sum(1 for p in parent.values() if p) / 2000),
     }
 
 
@@ -268,8 +272,10 @@ def _run_backend(org: Any, backend: str, scenarios: set[str], data_dir: str) -> 
                     f"SELECT Id FROM Opportunity WHERE IsWon = true ORDER BY Id LIMIT {INCREMENTAL}"
                 )
             ]
+            # Amounts no earlier backend's run set, so every one of them is a change here.
+            base = 1_000 + 1_000_000 * (["sqlite", "postgresql"].index(backend) + 1)
             for n, record_id in enumerate(ids):
-                org.update("Opportunity", record_id, {"Amount": 1000 + n})
+                org.update("Opportunity", record_id, {"Amount": base + n})
             org.reset_counters()
             inc = _spawn("sync", {**args, "full": False})
             out["incremental"] = {**inc, "changed": len(ids), "api_calls": _calls(org)}

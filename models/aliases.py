@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from models import jsonrows
 from models.dialect import insert, is_postgres
 from models.errors import AliasConflict, AliasLimitExceeded, InvalidInput, NotFound
 from models.tables import (
@@ -164,13 +165,11 @@ def replace_aliases(
 
 
 def alias_owners(session: Session, aliases: Iterable[str]) -> dict[str, uuid.UUID]:
-    out: dict[str, uuid.UUID] = {}
-    for chunk in _chunks(list(aliases)):
-        rows = session.execute(
-            select(IngestAlias.alias, IngestAlias.customer_id).where(IngestAlias.alias.in_(chunk))
-        )
-        out.update(dict(rows.tuples().all()))
-    return out
+    """alias → its owner, for the aliases that have one (one statement, see `models.jsonrows`)."""
+    table = jsonrows.table_of(IngestAlias)
+    return jsonrows.owners(
+        jsonrows.select_in(session, table.c.alias, aliases, "alias, customer_id")
+    )
 
 
 def aliases_of(session: Session, customer_id: uuid.UUID) -> list[str]:

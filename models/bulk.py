@@ -5,6 +5,10 @@ one-row operations do — the unique indexes stay the arbiter, so a racing write
 a duplicate: inserts that may race are insert-or-ignore with RETURNING, and the caller
 re-reads the winners of what was not returned. Validation stays with the callers (the
 one-row functions' validators are reused there). Knows nothing of Salesforce.
+
+Every operation is one statement whatever the number of rows: rows and look-up values travel
+as one JSON document (`models.jsonrows`), which costs a few microseconds a row where
+SQLAlchemy's per-row binding cost tens.
 """
 
 from __future__ import annotations
@@ -16,13 +20,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import Table, bindparam, select, text
+from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
 
-from models.dialect import insert as upsert
+from models import jsonrows
 from models.dialect import is_postgres
-from models.fields import UNIQUE_VALUES, find_many_by_field
+from models.fields import find_many_by_field
 from models.tables import (
     Contract,
     Customer,
@@ -33,7 +37,15 @@ from models.tables import (
     UsageEvent,
     Writeback,
 )
-from models.types import DeadLetterSource, DeadLetterStatus, Entity, WritebackStatus, utcnow
+from models.types import (
+    ContractStatus,
+    DeadLetterSource,
+    DeadLetterStatus,
+    Entity,
+    UTCDateTime,
+    WritebackStatus,
+    utcnow,
+)
 
 __all__ = [
     "ContractRow",
@@ -58,28 +70,14 @@ T = TypeVar("T")
 
 
 def _conn(session: Session) -> Connection:
-    # Core statements on the session's connection: executemany with cached SQL, none of the
-    # ORM's per-row bookkeeping (nothing here is loaded as objects).
+    # Core statements on the session's connection: none of the ORM's per-row bookkeeping
+    # (nothing here is loaded as objects).
     return session.connection()
 
 
 def _table(entity: type[Any]) -> Table:
     table: Table = entity.__table__
     return table
-
-
-def _update_by_id(session: Session, entity: type[Any], rows: Sequence[dict[str, Any]]) -> None:
-    """UPDATE ... WHERE id = :id for many rows (each row: id and the same other columns)."""
-    if not rows:
-        return
-    table = _table(entity)
-    columns = [c for c in rows[0] if c != "id"]
-    stmt = (
-        update(table)
-        .where(table.c.id == bindparam("b_id"))
-        .values({c: bindparam(f"b_{c}") for c in columns})
-    )
-    _conn(session).execute(stmt, [{f"b_{k}": v for k, v in r.items()} for r in rows])
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -122,20 +120,18 @@ def claim_field_values(
     if flag is None:
         raise LookupError(f"{entity} key {key!r} is not registered")
     now = utcnow()
-    rows = [
-        {
-            "entity": entity,
-            "entity_id": entity_id,
-            "key": key,
-            "value": value,
-            "is_unique": flag,
-            "updated_at": now,
-        }
-        for value, entity_id in wanted.items()
-    ]
-    table = _table(CustomFieldValue)
-    stmt = upsert(session, table).on_conflict_do_nothing().returning(table.c.value)
-    won = set(_conn(session).execute(stmt, rows).scalars())
+    rows = [(entity, entity_id, key, value, flag, now) for value, entity_id in wanted.items()]
+    won = set(
+        jsonrows.insert_rows(
+            session,
+            _table(CustomFieldValue),
+            ("entity", "entity_id", "key", "value", "is_unique", "updated_at"),
+            rows,
+            on_conflict="",
+            returning="value",
+            order_by="value",
+        )
+    )
     out = {value: wanted[value] for value in won}
     lost = [value for value in wanted if value not in won]
     if lost:
@@ -149,26 +145,30 @@ def claim_field_values(
 def insert_customers(session: Session, names: Mapping[uuid.UUID, str]) -> None:
     """Insert new customers (ids chosen by the caller, names already validated)."""
     now = utcnow()
-    rows = [{"id": i, "name": n, "created_at": now, "updated_at": now} for i, n in names.items()]
-    if rows:
-        _conn(session).execute(_table(Customer).insert(), rows)
+    rows = [(i, n, now, now) for i, n in names.items()]
+    jsonrows.insert_rows(
+        session, _table(Customer), ("id", "name", "created_at", "updated_at"), rows
+    )
 
 
 def rename_customers(session: Session, names: Mapping[uuid.UUID, str]) -> set[uuid.UUID]:
     """Bring customers' names up to date; returns the ids whose name changed."""
-    ids = list(names)
-    current: dict[uuid.UUID, str] = {}
-    for part in chunks(ids):
-        current.update(
-            session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(part)))
-            .tuples()
-            .all()
-        )
-    changed = {i for i in ids if i in current and current[i] != names[i]}
+    if not names:
+        return set()
+    table = _table(Customer)
+    current = {
+        jsonrows.as_uuid(i): name
+        for i, name in jsonrows.select_in(session, table.c.id, names, "id, name")
+    }
+    changed = {i for i in names if i in current and current[i] != names[i]}
     if changed:
         now = utcnow()
-        _update_by_id(
-            session, Customer, [{"id": i, "name": names[i], "updated_at": now} for i in changed]
+        jsonrows.update_rows(
+            session,
+            table,
+            "id",
+            ("id", "name", "updated_at"),
+            [(i, names[i], now) for i in sorted(changed)],
         )
     return changed
 
@@ -177,9 +177,13 @@ def lock_customers(session: Session, ids: Iterable[uuid.UUID]) -> None:
     """Lock customers whose aliases change, in id order (PostgreSQL; SQLite serialises writers)."""
     if not is_postgres(session):
         return
-    for part in chunks(sorted(set(ids))):
-        session.execute(
-            select(Customer.id).where(Customer.id.in_(part)).order_by(Customer.id).with_for_update()
+    wanted = sorted(set(ids))
+    if wanted:
+        table = _table(Customer)
+        where = jsonrows.in_list(session, table.c.id, "ids")
+        session.connection().execute(
+            text(f"SELECT id FROM customers WHERE {where} ORDER BY id FOR UPDATE"),
+            {"ids": jsonrows.values(session, table.c.id, wanted)},
         )
 
 
@@ -189,109 +193,136 @@ def lock_customers(session: Session, ids: Iterable[uuid.UUID]) -> None:
 def insert_aliases(session: Session, owners: Mapping[str, uuid.UUID]) -> list[str]:
     """Insert-or-ignore alias → customer; returns the aliases this call attached."""
     now = utcnow()
-    rows = [{"alias": a, "customer_id": c, "created_at": now} for a, c in owners.items()]
-    if not rows:
-        return []
-    table = _table(IngestAlias)
-    stmt = (
-        upsert(session, table)
-        .on_conflict_do_nothing(index_elements=["alias"])
-        .returning(table.c.alias)
+    rows = [(a, c, now) for a, c in owners.items()]
+    return jsonrows.insert_rows(
+        session,
+        _table(IngestAlias),
+        ("alias", "customer_id", "created_at"),
+        rows,
+        on_conflict="(alias)",
+        returning="alias",
+        order_by="alias",
     )
-    return list(_conn(session).execute(stmt, rows).scalars())
 
 
 def alias_counts(session: Session, customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
     """Number of aliases of each customer."""
-    out: dict[uuid.UUID, int] = {}
-    for part in chunks(list(customer_ids)):
-        rows = session.execute(
-            select(IngestAlias.customer_id, func.count())
-            .where(IngestAlias.customer_id.in_(part))
-            .group_by(IngestAlias.customer_id)
-        )
-        out.update(rows.tuples().all())
-    return out
+    table = _table(IngestAlias)
+    rows = jsonrows.select_in(
+        session,
+        table.c.customer_id,
+        customer_ids,
+        "customer_id, count(*)",
+        suffix="GROUP BY customer_id",
+    )
+    return {jsonrows.as_uuid(i): int(n) for i, n in rows}
 
 
 def attribute_aliases(session: Session, aliases: Sequence[str]) -> None:
-    """Stored usage keyed on newly attached aliases follows their owners (one UPDATE a chunk)."""
-    owner = (
-        select(IngestAlias.customer_id)
-        .where(IngestAlias.alias == UsageEvent.customer_key)
-        .scalar_subquery()
+    """Stored usage keyed on newly attached aliases follows their owners (one UPDATE)."""
+    if not aliases:
+        return
+    table = _table(UsageEvent)
+    where = jsonrows.in_list(session, table.c.customer_key, "keys")
+    session.connection().execute(
+        text(
+            "UPDATE usage_events SET customer_id = (SELECT a.customer_id FROM ingest_aliases AS a "
+            f"WHERE a.alias = usage_events.customer_key) WHERE {where}"
+        ),
+        {"keys": jsonrows.values(session, table.c.customer_key, dict.fromkeys(aliases))},
     )
-    for part in chunks(list(aliases)):
-        session.execute(
-            update(UsageEvent)
-            .where(UsageEvent.customer_key.in_(part))
-            .values(customer_id=owner)
-            .execution_options(synchronize_session=False)
-        )
 
 
 # --- contracts -------------------------------------------------------------------------------
 
 
 def contracts_by_id(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, ContractRow]:
-    out: dict[uuid.UUID, ContractRow] = {}
-    columns = (
-        Contract.id,
-        Contract.customer_id,
-        Contract.name,
-        Contract.starting_at,
-        Contract.ending_before,
-        Contract.amount,
-        Contract.currency,
+    table = _table(Contract)
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    where = jsonrows.in_list(session, table.c.id, "ids")
+    statement = text(
+        "SELECT id, customer_id, name, starting_at, ending_before, amount, currency "
+        f"FROM contracts WHERE {where}"
+    ).columns(
+        table.c.id,
+        table.c.customer_id,
+        table.c.name,
+        table.c.starting_at,
+        table.c.ending_before,
+        table.c.amount,
+        table.c.currency,
     )
-    for part in chunks(list(ids)):
-        for row in session.execute(select(*columns).where(Contract.id.in_(part))):
-            out[row.id] = ContractRow(*row)
-    return out
+    rows = _conn(session).execute(statement, {"ids": jsonrows.values(session, table.c.id, wanted)})
+    return {row[0]: ContractRow(*row) for row in rows}
 
 
 def contract_customers(session: Session, key: str, values: Sequence[str]) -> dict[str, uuid.UUID]:
     """value of contract key `key` → the customer of the contract holding it."""
-    out: dict[str, uuid.UUID] = {}
-    for part in chunks(list(dict.fromkeys(values))):
-        rows = session.execute(
-            select(CustomFieldValue.value, Contract.customer_id)
-            .join(Contract, Contract.id == CustomFieldValue.entity_id)
-            .where(
-                CustomFieldValue.entity == Entity.CONTRACT,
-                CustomFieldValue.key == key,
-                CustomFieldValue.value.in_(part),
-                UNIQUE_VALUES,
-            )
-        )
-        out.update(rows.tuples().all())
-    return out
+    wanted = list(dict.fromkeys(values))
+    if not wanted:
+        return {}
+    table = _table(CustomFieldValue)
+    where = jsonrows.in_list(session, table.c.value, "values")
+    rows = _conn(session).execute(
+        text(
+            "SELECT custom_field_values.value, contracts.customer_id FROM custom_field_values "
+            "JOIN contracts ON contracts.id = custom_field_values.entity_id "
+            "WHERE custom_field_values.entity = :entity AND custom_field_values.key = :key "
+            f"AND {where} AND custom_field_values.is_unique"
+        ),
+        {
+            "entity": Entity.CONTRACT.value,
+            "key": key,
+            "values": jsonrows.values(session, table.c.value, wanted),
+        },
+    )
+    return {value: jsonrows.as_uuid(customer) for value, customer in rows}
 
 
-def _contract_values(row: ContractRow) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "customer_id": row.customer_id,
-        "name": row.name,
-        "starting_at": row.starting_at,
-        "ending_before": row.ending_before,
-        "amount": row.amount,
-        "currency": row.currency,
-    }
+_CONTRACT_COLUMNS = (
+    "id",
+    "customer_id",
+    "name",
+    "starting_at",
+    "ending_before",
+    "amount",
+    "currency",
+)
+
+
+def _contract_values(row: ContractRow) -> tuple[Any, ...]:
+    return (
+        row.id,
+        row.customer_id,
+        row.name,
+        row.starting_at,
+        row.ending_before,
+        row.amount,
+        row.currency,
+    )
 
 
 def insert_contracts(session: Session, rows: Sequence[ContractRow]) -> None:
     now = utcnow()
-    values = [{**_contract_values(r), "created_at": now, "updated_at": now} for r in rows]
-    if values:
-        _conn(session).execute(_table(Contract).insert(), values)
+    jsonrows.insert_rows(
+        session,
+        _table(Contract),
+        (*_CONTRACT_COLUMNS, "status", "created_at", "updated_at"),
+        [(*_contract_values(r), ContractStatus.ACTIVE, now, now) for r in rows],
+    )
 
 
 def update_contracts(session: Session, rows: Sequence[ContractRow]) -> None:
-    if not rows:
-        return
     now = utcnow()
-    _update_by_id(session, Contract, [{**_contract_values(r), "updated_at": now} for r in rows])
+    jsonrows.update_rows(
+        session,
+        _table(Contract),
+        "id",
+        (*_CONTRACT_COLUMNS, "updated_at"),
+        [(*_contract_values(r), now) for r in sorted(rows, key=lambda r: r.id)],
+    )
 
 
 # --- dead letters and writebacks -------------------------------------------------------------
@@ -301,38 +332,35 @@ def resolve_open_letters(
     session: Session, source: DeadLetterSource, references: Sequence[str]
 ) -> int:
     """Open letters of these records are replayed: they were processed some other way."""
-    resolved = 0
-    now = utcnow()
-    for part in chunks(list(references)):
-        result = session.execute(
-            update(DeadLetter)
-            .where(
-                DeadLetter.source == source,
-                DeadLetter.reference.in_(part),
-                DeadLetter.status == DeadLetterStatus.OPEN,
-            )
-            .values(status=DeadLetterStatus.REPLAYED, resolved_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        resolved += int(result.rowcount)  # type: ignore[attr-defined]
-    return resolved
+    if not references:
+        return 0
+    table = _table(DeadLetter)
+    where = jsonrows.in_list(session, table.c.reference, "refs")
+    result = _conn(session).execute(
+        text(
+            "UPDATE dead_letters SET status = :replayed, resolved_at = :now "
+            f"WHERE source = :source AND status = :open AND {where}"
+        ).bindparams(bindparam("now", type_=UTCDateTime())),
+        {
+            "replayed": DeadLetterStatus.REPLAYED.value,
+            "open": DeadLetterStatus.OPEN.value,
+            "source": source.value,
+            "now": utcnow(),
+            "refs": jsonrows.values(session, table.c.reference, dict.fromkeys(references)),
+        },
+    )
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
 
 
 def enqueue_writebacks(session: Session, customers: Mapping[str, uuid.UUID]) -> None:
     """Outbox rows account id → customer id (an account already queued is left alone)."""
     now = utcnow()
-    rows = [
-        {
-            "account_id": a,
-            "customer_id": c,
-            "status": WritebackStatus.PENDING,
-            "attempts": 0,
-            "created_at": now,
-        }
-        for a, c in customers.items()
-    ]
-    if rows:
-        stmt = upsert(session, _table(Writeback)).on_conflict_do_nothing(
-            index_elements=["account_id"]
-        )
-        _conn(session).execute(stmt, rows)
+    jsonrows.insert_rows(
+        session,
+        _table(Writeback),
+        ("account_id", "customer_id", "status", "attempts", "created_at"),
+        [(a, c, WritebackStatus.PENDING, 0, now) for a, c in customers.items()],
+        on_conflict="(account_id)",
+        order_by="account_id",
+    )

@@ -13,7 +13,7 @@ from models.aliases import add_aliases
 from models.errors import InvalidInput, NotFound
 from models.fields import find_by_field, set_fields
 from models.tables import MAX_CUSTOMER_NAME, Customer, IngestAlias, UsageEvent
-from models.types import Entity, utcnow
+from models.types import Entity, new_id, utcnow
 
 
 def validate_name(name: str, what: str = "customer") -> str:
@@ -36,7 +36,7 @@ def create_customer(
     A unique custom field value held by another customer raises `UniqueFieldConflict`; an
     alias held by another customer raises `AliasConflict`.
     """
-    customer = Customer(id=customer_id or uuid.uuid4(), name=validate_name(name))
+    customer = Customer(id=customer_id or new_id(), name=validate_name(name))
     with session.begin_nested():
         session.add(customer)
         try:

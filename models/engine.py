@@ -24,6 +24,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLSTATEs that mean "try again": serialization failure, deadlock, lock timeout, and the
 # connection classes.
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57014"}
+#: Execution option marking the connections of `Store.reader` sessions.
+_READER = "sfsync_reader"
 
 
 def normalize_url(url: str) -> str:
@@ -62,8 +64,10 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # IMMEDIATE takes the write lock up front, so concurrent writers queue on the busy
-        # timeout instead of failing on a lock upgrade.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # timeout instead of failing on a lock upgrade. A reader (`Store.reader`) needs no
+        # lock: in WAL mode it reads the last commit while the writer goes on.
+        reader = conn.get_execution_options().get(_READER, False)
+        conn.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
     return engine
 
@@ -109,6 +113,9 @@ class Store:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **engine_kwargs)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._readers = sessionmaker(
+            self.engine.execution_options(**{_READER: True}), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -126,6 +133,21 @@ class Store:
                     yield session
             except DBAPIError as exc:
                 raise translate(exc) from exc
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A session for reads only (its transaction is rolled back at the end).
+
+        On SQLite it neither waits for nor holds up the writer: a run's look-ahead reads
+        the store while the page before is being written. Errors as for `session`.
+        """
+        with self._readers() as session:
+            try:
+                yield session
+            except DBAPIError as exc:
+                raise translate(exc) from exc
+            finally:
+                session.rollback()
 
     def close(self) -> None:
         self.engine.dispose()

@@ -10,6 +10,7 @@ from sqlalchemy import ColumnClause, delete, literal_column, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from models import jsonrows
 from models.dialect import insert
 from models.errors import Conflict, InvalidInput, NotFound, UniqueFieldConflict, UnknownFieldKey
 from models.tables import MAX_FIELD_VALUE, CustomFieldKey, CustomFieldValue
@@ -160,18 +161,14 @@ def find_by_field(session: Session, entity: Entity, key: str, value: str) -> uui
 def find_many_by_field(
     session: Session, entity: Entity, key: str, values: Iterable[str]
 ) -> dict[str, uuid.UUID]:
-    """value → entity id for many values of a unique key, in one query per 500 values."""
-    wanted = list(dict.fromkeys(values))
-    out: dict[str, uuid.UUID] = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        rows = session.execute(
-            select(CustomFieldValue.value, CustomFieldValue.entity_id).where(
-                CustomFieldValue.entity == entity,
-                CustomFieldValue.key == key,
-                CustomFieldValue.value.in_(chunk),
-                UNIQUE_VALUES,
-            )
-        )
-        out.update(dict(rows.tuples().all()))
-    return out
+    """value → entity id for many values of a unique key (one statement, see `models.jsonrows`)."""
+    table = jsonrows.table_of(CustomFieldValue)
+    rows = jsonrows.select_in(
+        session,
+        table.c.value,
+        values,
+        "value, entity_id",
+        where="entity = :entity AND key = :key AND custom_field_values.is_unique",
+        params={"entity": entity.value, "key": key},
+    )
+    return jsonrows.owners(rows)

@@ -56,7 +56,9 @@ class SandboxOrg:
         self.faults = Faults()
         self.usage = Usage(api_allowance)
         self.auth = Auth(self.clock, token_lifetime)
-        self.queries = QueryService(self.store, self.clock, page_size, locator_idle_seconds)
+        self.queries = QueryService(
+            self.store, self.clock, page_size, locator_idle_seconds, self.usage.count_query
+        )
         self._stopping = threading.Event()
         self.api = SalesforceApi(
             self.store, self.auth, self.queries, self.usage, self.faults.decide, self._stopping
@@ -167,7 +169,8 @@ class SandboxOrg:
         self.usage.reset_usage()
 
     def counters(self) -> dict[str, Any]:
-        """Calls per kind, API calls against the allowance, query rows served."""
+        """Calls per kind, API calls against the allowance, query rows served, and query
+        pages served per query shape (`sandbox.queries.query_shape`)."""
         return self.usage.snapshot()
 
     def reset_counters(self) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,10 +13,15 @@ from typing import Any
 from sandbox import ids
 from sandbox.clock import Clock
 from sandbox.soql import CompiledQuery, compile_query
+from sandbox.soql.lexer import Tok, tokenize
 from sandbox.store import Record, Store, StoreError
 
 MIN_BATCH = 200
 MAX_BATCH = 2000
+
+
+_LITERALS = frozenset({Tok.STRING, Tok.NUMBER, Tok.DATE, Tok.DATETIME})
+_LIST_OF_PLACEHOLDERS = re.compile(r"\(\?(?:\s*,\s*\?)*\)")
 
 
 @dataclass
@@ -23,6 +30,23 @@ class _Cursor:
     compiled: CompiledQuery
     batch: int
     last_used: datetime
+    shape: str
+
+
+def query_shape(soql: str) -> str:
+    """`soql` with each literal as ``?`` and each list of them as ``(?)``.
+
+    What a query asks, without the ids or instants it asks about: counting by shape keeps
+    the counters small however many IN-lists a sync sends.
+    """
+    out: list[str] = []
+    at = 0
+    for tok in tokenize(soql):
+        if tok.kind in _LITERALS:
+            out += [soql[at : tok.pos], "?"]
+            at = tok.pos + len(tok.text)
+    out.append(soql[at:])
+    return _LIST_OF_PLACEHOLDERS.sub("(?)", "".join(out))
 
 
 def parse_batch_size(header: str | None) -> int | None:
@@ -42,11 +66,20 @@ def parse_batch_size(header: str | None) -> int | None:
 class QueryService:
     """Runs SOQL once per query and serves the result in pages from a cursor."""
 
-    def __init__(self, store: Store, clock: Clock, page_size: int, idle_seconds: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        page_size: int,
+        idle_seconds: float,
+        on_page: Callable[[str], None] | None = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.page_size = page_size
         self.idle_seconds = idle_seconds
+        #: Called with the query's shape (`query_shape`) for each page served.
+        self.on_page = on_page
         self._lock = threading.Lock()
         self._cursors: dict[str, _Cursor] = {}
 
@@ -63,11 +96,14 @@ class QueryService:
         now = self.clock.now()
         compiled = compile_query(soql, self._resolve, now)
         rows = compiled.run(self.store.rows(compiled.sobject.name), include_deleted)
+        shape = query_shape(soql)
         if compiled.count_only:
+            if self.on_page is not None:
+                self.on_page(shape)
             return {"totalSize": len(rows), "done": True, "records": []}
         batch = self.page_size if batch_hint is None else min(self.page_size, batch_hint)
         self._expire(now)
-        cursor = _Cursor(rows, compiled, batch, now)
+        cursor = _Cursor(rows, compiled, batch, now, shape)
         locator = None
         if len(rows) > batch:
             body = "01g" + _POD_LOCATOR + secrets.token_hex(5)[:9]
@@ -90,6 +126,8 @@ class QueryService:
     def _page(
         self, cursor: _Cursor, locator: str | None, offset: int, version: str
     ) -> dict[str, Any]:
+        if self.on_page is not None:
+            self.on_page(cursor.shape)
         end = offset + cursor.batch
         project = cursor.compiled.project
         records = [project(r) for r in cursor.rows[offset:end]]

@@ -8,7 +8,7 @@ from typing import Any
 
 
 class Usage:
-    """Counts requests per kind, API calls against the allowance and rows served."""
+    """Counts requests per kind, API calls against the allowance, rows and query pages served."""
 
     def __init__(self, allowance: int) -> None:
         self._lock = threading.Lock()
@@ -16,6 +16,7 @@ class Usage:
         self.used = 0
         self.calls: Counter[str] = Counter()
         self.rows_served = 0
+        self.queries: Counter[str] = Counter()
 
     def count_call(self, category: str) -> None:
         """Record one request of `category`, whatever its outcome."""
@@ -35,6 +36,11 @@ class Usage:
         with self._lock:
             self.rows_served += n
 
+    def count_query(self, shape: str) -> None:
+        """Record one page served (first or query_more) of a query of this shape."""
+        with self._lock:
+            self.queries[shape] += 1
+
     def header(self) -> str:
         """Value of the Sforce-Limit-Info header."""
         with self._lock:
@@ -48,13 +54,15 @@ class Usage:
                 "api_calls_total": self.used,
                 "rows_served": self.rows_served,
                 "api_allowance": self.allowance,
+                "queries": dict(self.queries),
             }
 
     def reset_counters(self) -> None:
-        """Zero the per-kind counters and rows served (not the allowance usage)."""
+        """Zero the per-kind counters, rows and query pages served (not the allowance usage)."""
         with self._lock:
             self.calls.clear()
             self.rows_served = 0
+            self.queries.clear()
 
     def reset_usage(self) -> None:
         """Start a fresh 24-hour allowance window."""

@@ -106,7 +106,7 @@ def prepare_accounts(
     """Ancestors of the page's accounts, which of them hold customers, and those trees.
 
     Salesforce calls: one per hierarchy level per chunk going up, the same going down, and
-    only for customers' trees; the store is asked once per 500 accounts.
+    only for customers' trees; the store is asked once.
     """
     nodes = _parse(records, settings)
     accounts: dict[str, AccountNode] = dict(nodes)
@@ -115,7 +115,7 @@ def prepare_accounts(
         chains = fetch_ancestors(client, settings, parents, known=nodes) if parents else {}
         for chain in chains.values():
             accounts.update((n.id, n) for n in chain if n.id not in accounts)
-    with store.session() as s:
+    with store.reader() as s:  # runs in the look-ahead thread, beside the page being written
         owned = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(accounts))
     owners = [a for a in accounts if a in owned]
     if settings.alias_include_suborgs and owners:

@@ -1,19 +1,38 @@
 """Account hierarchies: the descendants (sub-organisations) and ancestors of accounts.
 
-Both directions are fetched level by level with IN-list chunks (``ParentId IN (...)`` going
-down, ``Id IN (...)`` going up), so the number of queries grows with the depth of the trees
-and the number of chunks, never with the number of accounts. Errors are the client's (see
-`sync.errors`).
+Two ways to read them, chosen per run by `HierarchyCache`:
+
+- IN-lists, level by level (``ParentId IN (...)`` going down, ``Id IN (...)`` going up): the
+  number of queries grows with the depth of the trees and the number of chunks, never with
+  the number of accounts. Each page asks only about its own accounts, which is cheapest for
+  a run of a page or two, but every page of a long run pays its own partly-filled levels.
+- One scan of every child account (``ParentId != null``): a fixed ⌈children/page⌉ calls,
+  after which descendants are computed locally in the same order the IN-lists give, and an
+  ancestor costs a call only if it is a root the page's records did not carry (the
+  opportunity query selects ancestors, see `sync.soql.ancestor_levels`). Taken only when
+  the run has at least as many pages still to come as the scan has pages, and the forest
+  fits the cache's bound; otherwise abandoned after its first page.
+
+Errors are the client's (see `sync.errors`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import math
+from collections import ChainMap
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from config import Settings
-from sync.soql import accounts_by_ids_query, children_query, chunk_ids, normalize_id
+from sync.salesforce import Page
+from sync.soql import (
+    accounts_by_ids_query,
+    child_accounts_query,
+    children_query,
+    chunk_ids,
+    normalize_id,
+)
 
 if TYPE_CHECKING:
     from sync.salesforce import SalesforceClient
@@ -187,21 +206,93 @@ class HierarchyCache:
     """Hierarchies already read in this run, so each account is looked up once per run.
 
     Hierarchy changes after a deal closed are the account stream's to apply, so reusing
-    what an earlier page of the same run read is as good as reading it again. Bounded: it
-    starts over when it holds `max_entries` accounts.
+    what an earlier page of the same run read is as good as reading it again. Bounded: the
+    accounts it learns page by page start over when one of its maps holds `max_entries`.
+
+    Told the size of the run (`start_page`), it may read the whole forest of child accounts
+    instead of IN-lists (see the module docstring); `scan=False` keeps it to IN-lists. Not
+    thread-safe: one run's pages use it one at a time.
     """
 
-    def __init__(self, max_entries: int = 50_000) -> None:
+    def __init__(self, max_entries: int = 50_000, *, scan: bool = True) -> None:
         self.max_entries = max_entries
+        self.scan = scan
         self._nodes: dict[str, AccountNode] = {}
         self._roots: dict[str, AccountNode] = {}
         self._descendants: dict[str, list[AccountNode]] = {}
+        self._sized = False
+        #: pages of the run's query from the current one on; None while unknown.
+        self._pages_ahead: int | None = None
+        self._scan_decided = False
+        #: every visible child account by id, and parent id → children by id; None until
+        #: (and unless) a scan completed.
+        self._forest: dict[str, AccountNode] | None = None
+        self._children_of: dict[str, list[AccountNode]] = {}
+
+    @property
+    def has_forest(self) -> bool:
+        """Whether the run holds every child account (read by one scan)."""
+        return self._forest is not None
+
+    def start_page(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Note the next page of the run's query, before its look-ups.
+
+        The first one sizes the run: a `sync.salesforce.Page` carries the query's total,
+        anything else leaves the size unknown (and the cache on IN-lists).
+        """
+        if self._sized:
+            if self._pages_ahead is not None:
+                self._pages_ahead = max(1, self._pages_ahead - 1)
+            return
+        self._sized = True
+        if isinstance(records, Page) and records:
+            # Counted in pages as Salesforce actually serves them: the batch size is only a
+            # request, and with smaller pages a run has more of them, each of which would pay
+            # its own look-ups.
+            self._pages_ahead = _page_count(records.total_size, len(records))
 
     def _trim(self) -> None:
+        # Never the forest: it fit the bound when read and does not grow, and with it only
+        # `_roots` fills, with accounts that have a parent, i.e. (barring accounts created
+        # mid-run) the forest's own. Dropping it would only mean IN-lists again, at a cost.
         if max(len(self._nodes), len(self._roots), len(self._descendants)) > self.max_entries:
             self._nodes.clear()
             self._roots.clear()
             self._descendants.clear()
+
+    def _decide_scan(self, client: SalesforceClient, settings: Settings) -> None:
+        """Read the forest if it costs no more calls than the pages it would save look-ups for.
+
+        Decided once, at the first page with hierarchy work: a run whose records the store
+        already holds needs no look-ups at all, so it should not pay for a scan either.
+        """
+        if self._scan_decided:
+            return
+        self._scan_decided = True
+        pages_ahead = self._pages_ahead
+        if not self.scan or pages_ahead is None or pages_ahead < 2:
+            return
+        scan = client.query_pages(child_accounts_query(settings))
+        first = next(scan, None)
+        if first is None:
+            self._forest, self._children_of = {}, {}  # no sub-organisations anywhere
+            return
+        children = first.total_size
+        if _page_count(children, len(first)) > pages_ahead or children > self.max_entries:
+            # One call spent; reading on would cost more calls than the run's pages would
+            # make, or hold more accounts than the bound allows.
+            scan.close()
+            return
+        nodes = [node_from_record(record, settings) for record in first]
+        for page in scan:
+            nodes.extend(node_from_record(record, settings) for record in page)
+        children_of: dict[str, list[AccountNode]] = {}
+        # Sorted here rather than trusting ORDER BY Id: the IN-list path sorts the same way.
+        for node in sorted(nodes, key=lambda n: n.id):
+            if node.parent_id is not None:
+                children_of.setdefault(node.parent_id, []).append(node)
+        self._forest = {node.id: node for node in nodes}
+        self._children_of = children_of
 
     def roots(
         self,
@@ -211,18 +302,23 @@ class HierarchyCache:
         page_nodes: Mapping[str, AccountNode],
     ) -> dict[str, AccountNode]:
         """`fetch_roots` for the accounts not seen yet in this run."""
+        self._decide_scan(client, settings)
         self._trim()
         unknown = {a: p for a, p in parents.items() if a not in self._roots}
         if unknown:
-            known = {**self._nodes, **page_nodes}
+            known = ChainMap(dict(page_nodes), self._nodes, self._forest or {})
             self._roots.update(fetch_roots(client, settings, unknown, known=known))
         return {a: self._roots[a] for a in parents if a in self._roots}
 
     def descendants(
         self, client: SalesforceClient, settings: Settings, owners: Iterable[str]
     ) -> dict[str, list[AccountNode]]:
-        """`fetch_descendants` for the accounts not seen yet in this run."""
+        """`fetch_descendants` for the accounts not seen yet in this run (with the forest:
+        for all of them, without a call)."""
+        self._decide_scan(client, settings)
         wanted = list(dict.fromkeys(owners))
+        if self._forest is not None:
+            return {o: _walk(normalize_id(o), self._children_of) for o in wanted}
         unknown = [o for o in wanted if o not in self._descendants]
         if unknown:
             found = fetch_descendants(client, settings, unknown)
@@ -230,3 +326,7 @@ class HierarchyCache:
             for nodes in found.values():
                 self._nodes.update((n.id, n) for n in nodes)
         return {o: self._descendants[o] for o in wanted}
+
+
+def _page_count(records: int, page_length: int) -> int:
+    return max(1, math.ceil(records / max(1, page_length)))

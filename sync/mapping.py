@@ -39,6 +39,7 @@ __all__ = [
     "MAX_ALIASES",
     "MAX_ALIAS_LENGTH",
     "MAX_NAME_LENGTH",
+    "AliasMemo",
     "ContractTerms",
     "Deal",
     "MappingError",
@@ -262,10 +263,21 @@ def account_aliases(
 # --- opportunities ---------------------------------------------------------------------------
 
 
+AliasMemo = dict[tuple[str, tuple[Any, ...], tuple[AccountNode, ...]], tuple[str, ...]]
+
+
 def map_opportunity(
-    record: Mapping[str, Any], settings: Settings, descendants: Sequence[AccountNode] = ()
+    record: Mapping[str, Any],
+    settings: Settings,
+    descendants: Sequence[AccountNode] = (),
+    *,
+    alias_memo: AliasMemo | None = None,
 ) -> Deal:
-    """The deal a closed-won Opportunity record (as `soql.opportunity_query` selects it) means."""
+    """The deal a closed-won Opportunity record (as `soql.opportunity_query` selects it) means.
+
+    `alias_memo` (one per page) keeps each account's aliases: every deal of an account has
+    the same ones, and validating a hierarchy's aliases costs more than the rest of a deal.
+    """
     opportunity_id = _record_id(record.get("Id"), "the opportunity has no valid Id")
     account_raw = record.get("AccountId")
     if not account_raw:
@@ -284,8 +296,16 @@ def map_opportunity(
     account_name = _name(
         account.get("Name"), f"account {account_id}", "name the Account in Salesforce"
     )
-    alias_values = [record_value(account, field) for field in settings.sf_alias_fields]
-    aliases = account_aliases(account_id, alias_values, descendants, settings)
+    alias_values = tuple(record_value(account, field) for field in settings.sf_alias_fields)
+    key = (account_id, alias_values, tuple(descendants))
+    try:
+        aliases = alias_memo.get(key) if alias_memo is not None else None
+    except TypeError:  # an unhashable field value: map it without the memo
+        alias_memo = aliases = None
+    if aliases is None:
+        aliases = account_aliases(account_id, alias_values, descendants, settings)
+        if alias_memo is not None:
+            alias_memo[key] = aliases
 
     contract = ContractTerms(
         opportunity_id=opportunity_id,

@@ -28,14 +28,22 @@ from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_fie
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
 from sync.hierarchy import AccountNode, HierarchyCache, record_value, valid_id
-from sync.mapping import MappingError, map_opportunity
+from sync.mapping import AliasMemo, MappingError, map_opportunity
 from sync.provision import provision_deal, refresh_contract
 from sync.provision_batch import BatchItem, provision_batch
 from sync.runner import RunOptions, RunResult, StreamSpec, run_stream
 from sync.salesforce import SalesforceClient
-from sync.soql import normalize_id, opportunity_by_ids_query, opportunity_query
+from sync.soql import (
+    OPPORTUNITY_IN_LIST_MAX_CHARS,
+    chunk_ids,
+    normalize_id,
+    opportunity_by_ids_query,
+    opportunity_query,
+)
 
 PROVISION_TASK = "sfsync.sync.provision_opportunity"
+#: Accounts whose aliases a run keeps (see `apply_records`); bounded for flat memory.
+ALIAS_MEMO_MAX = 50_000
 
 __all__ = [
     "PageHierarchy",
@@ -116,17 +124,26 @@ def _opportunity_failure(record: Mapping[str, Any], exc: Exception) -> Failure:
     )
 
 
-def _deal(rec: Mapping[str, Any], hierarchy: PageHierarchy, settings: Settings) -> BatchItem:
+def _deal(
+    index: int,
+    rec: Mapping[str, Any],
+    hierarchy: PageHierarchy,
+    settings: Settings,
+    memo: AliasMemo,
+) -> BatchItem:
     """The record mapped to a deal of its account's root (see the module docstring)."""
     raw_id = rec.get("Id")
     if valid_id(raw_id) in hierarchy.known:
         # Already provisioned under its account's customer: only the contract can change.
-        return BatchItem(0, map_opportunity(rec, settings), keep_customer=True)
+        return BatchItem(index, map_opportunity(rec, settings, alias_memo=memo), keep_customer=True)
     account = valid_id(rec.get("AccountId"))
     root = hierarchy.roots.get(account) if account else None
     owner = root.id if root is not None else account
     descendants = hierarchy.descendants.get(owner, ()) if owner else ()
-    return BatchItem(0, map_opportunity(record_as_root(rec, root, settings), settings, descendants))
+    deal = map_opportunity(
+        record_as_root(rec, root, settings), settings, descendants, alias_memo=memo
+    )
+    return BatchItem(index, deal)
 
 
 def apply_records(
@@ -135,23 +152,28 @@ def apply_records(
     hierarchy: PageHierarchy,
     settings: Settings,
     counters: RunCounters,
+    alias_memo: AliasMemo | None = None,
 ) -> None:
     """Provision or dead-letter each record (a bad one never stops the rest).
+
+    `alias_memo` carries the accounts' aliases from page to page of a run (an account's
+    deals are spread over the whole backfill); without it they are kept for this page.
 
     Deals go through the set-based fast path (`sync.provision_batch`); those it hands back
     (invalid, contested, raced) are provisioned one by one, each in its own savepoint, and
     dead-lettered with their reason when they fail.
     """
     items: list[BatchItem] = []
+    memo: AliasMemo = alias_memo if alias_memo is not None else {}
+    if len(memo) > ALIAS_MEMO_MAX:
+        memo.clear()
     for index, rec in enumerate(records):
         counters.records_seen += 1
         try:
-            item = _deal(rec, hierarchy, settings)
+            items.append(_deal(index, rec, hierarchy, settings, memo))
         except MappingError as exc:
             record(session, _opportunity_failure(rec, exc))
             counters.dead_lettered += 1
-            continue
-        items.append(BatchItem(index, item.deal, item.keep_customer))
     outcome = provision_batch(session, items, settings)
     counters.customers_created += outcome.customers_created
     counters.customers_updated += outcome.customers_renamed
@@ -183,21 +205,30 @@ def apply_records(
         resolve_open_for(session, DeadLetterSource.OPPORTUNITY, opportunity_id)
 
 
-def _page_node(rec: Mapping[str, Any], account: str, settings: Settings) -> AccountNode | None:
-    """The record's account as a hierarchy node (the query selects its name, parent, alias
-    fields), so an account already on the page is never read again as someone's ancestor."""
+def _page_nodes(rec: Mapping[str, Any], account: str, settings: Settings) -> list[AccountNode]:
+    """The record's account and the ancestors selected with it (`Account.Parent…`, see
+    `sync.soql.ancestor_levels`) as hierarchy nodes, nearest first, so none of them is read
+    again as someone's ancestor."""
+    nodes: list[AccountNode] = []
     data = rec.get("Account")
-    if not isinstance(data, Mapping):
-        return None
-    values = tuple(
-        str(value)
-        for name in settings.sf_alias_fields
-        if (value := record_value(data, name)) is not None
-    )
-    parent = valid_id(data.get("ParentId"))
-    return AccountNode(
-        id=account, name=str(data.get("Name") or ""), parent_id=parent, alias_values=values
-    )
+    node_id: str | None = account
+    # A null Parent under a ParentId is an ancestor the integration user cannot see; an
+    # absent one is beyond the selected levels. Either way the chain here stops, and
+    # `fetch_ancestors` reads (or fails to find) the parent by id, as without these fields.
+    while isinstance(data, Mapping) and node_id is not None:
+        values = tuple(
+            str(value)
+            for name in settings.sf_alias_fields
+            if (value := record_value(data, name)) is not None
+        )
+        parent = valid_id(data.get("ParentId"))
+        nodes.append(
+            AccountNode(
+                id=node_id, name=str(data.get("Name") or ""), parent_id=parent, alias_values=values
+            )
+        )
+        data, node_id = data.get("Parent"), parent
+    return nodes
 
 
 def _hierarchy_for(
@@ -207,9 +238,11 @@ def _hierarchy_for(
     cache: HierarchyCache | None = None,
     known: frozenset[str] = frozenset(),
 ) -> PageHierarchy:
-    """Roots of the page's accounts, then the roots' descendants: one query per level per chunk
-    each way, for accounts not already read in this run (`cache`). Records the store already
-    holds (`known`) and records without a valid AccountId (dead-lettered later) need none."""
+    """Roots of the page's accounts, then the roots' descendants, for accounts not already read
+    in this run (`cache`): ancestors the records carry cost nothing, the rest one query per
+    level per chunk each way, or nothing beyond the cache's one scan of the forest. Records
+    the store already holds (`known`) and records without a valid AccountId (dead-lettered
+    later) need none."""
     if not settings.alias_include_suborgs:
         return PageHierarchy(known=known)
     cache = cache if cache is not None else HierarchyCache()
@@ -221,9 +254,7 @@ def _hierarchy_for(
         if account is None or valid_id(rec.get("Id")) in known:
             continue
         accounts.append(account)
-        node = _page_node(rec, account, settings)
-        if node is not None:
-            page_nodes[account] = node
+        page_nodes.update((node.id, node) for node in _page_nodes(rec, account, settings))
         parent = valid_id(record_value(rec, "Account.ParentId"))
         if parent is not None:
             parents[account] = parent
@@ -240,7 +271,7 @@ def _known(store: Store, records: Sequence[Mapping[str, Any]]) -> frozenset[str]
     wanted = [(o, a) for o, a in pairs if o is not None and a is not None]
     if not wanted:
         return frozenset()
-    with store.session() as s:
+    with store.reader() as s:  # runs in the look-ahead thread, beside the page being written
         owners = contract_customers(s, SFDC_OPPORTUNITY_ID, [o for o, _ in wanted])
         if not owners:
             return frozenset()
@@ -256,18 +287,30 @@ def poll_opportunities(
     store: Store,
     client: SalesforceClient,
     settings: Settings,
+    *,
+    cache: HierarchyCache | None = None,
     **options: Unpack[RunOptions],
 ) -> RunResult:
-    """One run of the closed-won stream."""
-    cache = HierarchyCache()
+    """One run of the closed-won stream.
+
+    `cache` holds the run's hierarchies (default: a new `HierarchyCache`); give each run its
+    own, e.g. one with ``scan=False`` to stay on IN-list look-ups.
+    """
+    hierarchies = cache if cache is not None else HierarchyCache()
+    alias_memo: AliasMemo = {}
+
+    def prepare(records: Sequence[Mapping[str, Any]]) -> PageHierarchy:
+        if settings.alias_include_suborgs:
+            # The first page's total sizes the run, which decides between scan and IN-lists.
+            hierarchies.start_page(records)
+        return _hierarchy_for(client, settings, records, hierarchies, _known(store, records))
+
     spec: StreamSpec[PageHierarchy] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
         query=lambda start: opportunity_query(settings, start),
-        prepare=lambda records: _hierarchy_for(
-            client, settings, records, cache, _known(store, records)
-        ),
+        prepare=prepare,
         apply=lambda session, records, hierarchy, counters: apply_records(
-            session, records, hierarchy, settings, counters
+            session, records, hierarchy, settings, counters, alias_memo
         ),
     )
     return run_stream(spec, store, client, settings, **options)
@@ -281,7 +324,11 @@ def provision_opportunities(
     An id that is not visible or not closed-won is dead-lettered with that reason.
     """
     wanted = [normalize_id(i) for i in ids]
-    records = client.query_all(opportunity_by_ids_query(settings, wanted))
+    records = [
+        record
+        for chunk in chunk_ids(wanted, max_chars=OPPORTUNITY_IN_LIST_MAX_CHARS)
+        for record in client.query_all(opportunity_by_ids_query(settings, chunk))
+    ]
     found = {normalize_id(str(r["Id"])) for r in records}
     hierarchy = _hierarchy_for(client, settings, records)
     counters = RunCounters()

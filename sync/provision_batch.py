@@ -50,7 +50,7 @@ from models.contracts import ContractSpec, validate_spec
 from models.customers import validate_name
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from models.tables import MAX_ALIASES_PER_CUSTOMER
-from models.types import DeadLetterSource
+from models.types import DeadLetterSource, new_id
 from sync.mapping import Deal
 
 __all__ = ["BatchItem", "BatchOutcome", "provision_batch"]
@@ -95,7 +95,10 @@ def _screen(items: Sequence[BatchItem]) -> tuple[list[_Ready], list[BatchItem]]:
     ready: list[_Ready] = []
     back: list[BatchItem] = []
     seen_opportunities: set[str] = set()
-    claims: dict[str, set[str]] = {}  # alias → accounts of the page that want it
+    # Deals of one account share their aliases (often the very same tuple): each distinct
+    # (account, aliases) pair is validated and claimed once.
+    valid_aliases: set[tuple[str, ...]] = set()
+    wanted: set[tuple[str, tuple[str, ...]]] = set()
     for item in items:
         deal, terms = item.deal, item.deal.contract
         if terms.opportunity_id in seen_opportunities:
@@ -108,17 +111,21 @@ def _screen(items: Sequence[BatchItem]) -> tuple[list[_Ready], list[BatchItem]]:
                 )
             )
             name = validate_name(deal.account_name)
-            if not item.keep_customer:
+            if not item.keep_customer and deal.aliases not in valid_aliases:
                 for alias in deal.aliases:
                     validate_alias(alias)
+                valid_aliases.add(deal.aliases)
         except InvalidInput:
             back.append(item)
             continue
         seen_opportunities.add(terms.opportunity_id)
         ready.append(_Ready(item, spec, name))
         if not item.keep_customer:
-            for alias in deal.aliases:
-                claims.setdefault(alias, set()).add(deal.account_id)
+            wanted.add((deal.account_id, deal.aliases))
+    claims: dict[str, set[str]] = {}  # alias → accounts of the page that want it
+    for account, aliases in wanted:
+        for alias in aliases:
+            claims.setdefault(alias, set()).add(account)
     contested = {a for accounts in claims.values() if len(accounts) > 1 for a in accounts}
     if contested:
         back += [r.item for r in ready if r.item.deal.account_id in contested]
@@ -166,10 +173,10 @@ class _Batch:
         """account id → customer id for the deals whose customer step succeeded."""
         s, out = self.session, self.outcome
         names: dict[str, str] = {}
-        wanted: dict[str, list[str]] = {}
+        wanted: dict[str, dict[str, None]] = {}  # account → its aliases, each once, in order
         for r in ready:  # the last deal of an account names it, as deal-by-deal would
             names[r.item.deal.account_id] = r.name
-            wanted.setdefault(r.item.deal.account_id, []).extend(r.item.deal.aliases)
+            wanted.setdefault(r.item.deal.account_id, {}).update(dict.fromkeys(r.item.deal.aliases))
         existing = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(names))
         owners = alias_owners(s, [a for aliases in wanted.values() for a in aliases])
         # An alias held by another customer: hand back every deal of that account.
@@ -182,7 +189,7 @@ class _Batch:
         if blocked:
             out.fallback += [r.item for r in ready if r.item.deal.account_id in blocked]
         accounts = [a for a in names if a not in blocked]
-        proposed = {a: uuid.uuid4() for a in accounts if a not in existing}
+        proposed = {a: new_id() for a in accounts if a not in existing}
         holders = claim_field_values(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, proposed)
         created = {a: i for a, i in proposed.items() if holders.get(a) == i}
         insert_customers(s, {i: names[a] for a, i in created.items()})
@@ -190,7 +197,9 @@ class _Batch:
         out.customers_created += len(created)
         kept = {customer_of[a]: names[a] for a in accounts if a not in created}
         out.customers_renamed += len(rename_customers(s, kept))
-        self._aliases({a: wanted[a] for a in accounts}, customer_of, owners, set(created.values()))
+        self._aliases(
+            {a: list(wanted[a]) for a in accounts}, customer_of, owners, set(created.values())
+        )
         if created and self.settings.sf_writeback_field:
             enqueue_writebacks(s, created)
         return customer_of
@@ -228,7 +237,7 @@ class _Batch:
         by_opportunity = {r.item.deal.contract.opportunity_id: r for r in ready}
         existing = find_many_by_field(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, list(by_opportunity))
         proposed = {
-            o: uuid.uuid4()
+            o: new_id()
             for o, r in by_opportunity.items()
             if o not in existing and not r.item.keep_customer
         }

@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypedDict, TypeVar, Unpack
@@ -29,6 +29,7 @@ from models.runs import RunCounters, finish_run, record_skipped, save_progress, 
 from models.types import RunStatus, RunTrigger, Stream, utcnow
 from sync.errors import SalesforceError, SalesforceQueryLocatorExpired, SalesforceThrottled
 from sync.mapping import MappingError, parse_sf_datetime
+from sync.prefetch import prefetched
 from sync.salesforce import SalesforceClient
 
 log = logging.getLogger(__name__)
@@ -171,8 +172,10 @@ class _Run(Generic[P]):
     def _pages(self, start: datetime | None) -> None:
         for attempt in range(MAX_LOCATOR_RESTARTS + 1):
             try:
-                for records in self.client.query_pages(self.spec.query(start)):
-                    self._page(records)
+                # Salesforce I/O for the next page overlaps this page's transaction.
+                with prefetched(self._fetch(start), name=f"sfsync-{self.spec.stream}") as pages:
+                    for records, prepared in pages:
+                        self._page(records, prepared)
                 return
             except SalesforceQueryLocatorExpired:
                 # The query cursor expired between pages: restart from what is committed.
@@ -180,8 +183,16 @@ class _Run(Generic[P]):
                     raise
                 start = start_position(self.cursor, self.settings, False, None)
 
-    def _page(self, records: Records) -> None:
-        prepared = self.spec.prepare(records)
+    def _fetch(self, start: datetime | None) -> Callable[[], Iterator[tuple[Records, P]]]:
+        """The query's pages with their Salesforce look-ups (run in the prefetch thread)."""
+
+        def pages() -> Iterator[tuple[Records, P]]:
+            for records in self.client.query_pages(self.spec.query(start)):
+                yield records, self.spec.prepare(records)
+
+        return pages
+
+    def _page(self, records: Records, prepared: P) -> None:
         counters = self.result.counters
         with self.store.session() as s:
             self.spec.apply(s, records, prepared, counters)

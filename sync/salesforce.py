@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -53,7 +53,7 @@ from sync.sf_auth import Authenticator, SessionInfo
 from sync.sf_modes import AuthMode
 from sync.soql import normalize_id
 
-__all__ = ["QUERY_BATCH_SIZE", "SalesforceClient"]
+__all__ = ["QUERY_BATCH_SIZE", "Page", "SalesforceClient"]
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,19 @@ T = TypeVar("T")
 
 QUERY_BATCH_SIZE = 2000
 _SOBJECT = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+class Page(list[dict[str, Any]]):
+    """The records of one page of a query, and how many records the whole query has.
+
+    A list, so code that only wants the records need not know; `total_size` (the
+    response's ``totalSize``, or the page's own length if a response lacks it) lets a
+    consumer size the work ahead from the first page.
+    """
+
+    def __init__(self, records: Iterable[dict[str, Any]], total_size: int) -> None:
+        super().__init__(records)
+        self.total_size = total_size
 
 
 class SalesforceClient:
@@ -127,17 +140,18 @@ class SalesforceClient:
 
     def query_pages(
         self, soql: str, *, include_deleted: bool = False
-    ) -> Iterator[list[dict[str, Any]]]:
+    ) -> Generator[Page, None, None]:
         """Yield the records of each non-empty page of a query, fetching pages lazily.
 
         Each page is its own call (own retries and session renewal), so a consumer that
-        commits page by page never re-reads a page because a later one failed.
+        commits page by page never re-reads a page because a later one failed; one that
+        needs no more closes the generator and no further page is fetched.
         """
         page = self._call("query", self._page_fetcher(soql, include_deleted, first=True))
         while True:
             records = page.get("records") or []
             if records:
-                yield list(records)
+                yield Page(records, int(page.get("totalSize") or len(records)))
             next_url = page.get("nextRecordsUrl")
             if page.get("done", True) or not next_url:
                 return

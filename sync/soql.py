@@ -5,6 +5,11 @@ names from settings cannot be quoted, so they are validated as SOQL identifiers 
 one raises `SalesforceConfigError` naming the setting. Datetimes must be timezone-aware.
 
 Queries sent with GET must fit in a URL, so IN-lists are split with `chunk_ids`.
+
+With the hierarchy roll-up on, the opportunity query also selects the account's ancestors
+as far up as SOQL's relationship limit allows (`ancestor_levels`), so most roots come with
+the deal itself; `child_accounts_query` reads every account with a parent in one query,
+for runs large enough that the whole forest costs fewer calls than per-page look-ups.
 """
 
 from __future__ import annotations
@@ -21,8 +26,12 @@ from sync.errors import SalesforceConfigError
 
 __all__ = [
     "IN_LIST_MAX_CHARS",
+    "MAX_PARENT_RELATIONSHIPS",
+    "OPPORTUNITY_IN_LIST_MAX_CHARS",
     "account_query",
     "accounts_by_ids_query",
+    "ancestor_levels",
+    "child_accounts_query",
     "children_query",
     "chunk_ids",
     "normalize_id",
@@ -33,8 +42,13 @@ __all__ = [
 
 # A query travels in the URL of a GET; ~16,000 characters is the safe total. URL-encoded, an
 # 18-character id in an IN-list takes 27 (quotes and comma are escaped): 11,500 characters of
-# list (~540 ids) come to ~14,800 in the URL, leaving room for the SELECT list around it.
+# list (~540 ids) come to ~14,800 in the URL, leaving room for the SELECT list around it. The
+# widest, the opportunity fields with four ancestor levels and two alias fields, takes ~950.
 IN_LIST_MAX_CHARS = 11_500
+
+# SOQL follows at most five child-to-parent relationships in one field path; a deeper path is
+# a malformed query, not an empty value.
+MAX_PARENT_RELATIONSHIPS = 5
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*")
 _ID_CHARS = re.compile(r"[A-Za-z0-9]+")
@@ -168,9 +182,27 @@ def _ids(ids: Iterable[str]) -> list[str]:
 # --- opportunities ---------------------------------------------------------------------------
 
 
+def ancestor_levels(settings: Settings) -> int:
+    """How many of an opportunity's account's ancestors its query can select (K).
+
+    The deepest path is ``Account.Parent…Parent.<alias field>``: Account is one
+    relationship, each Parent one more, and every dot of an alias field (``Owner.Email``)
+    another, all within `MAX_PARENT_RELATIONSHIPS`. Ancestors beyond K are read by id.
+    """
+    dots = max((name.count(".") for name in _alias_fields(settings)), default=0)
+    return max(0, MAX_PARENT_RELATIONSHIPS - 1 - dots)
+
+
 def _opportunity_fields(settings: Settings) -> str:
+    aliases = _alias_fields(settings)
     fields = ["Id", "Name", "AccountId", "Account.Name", "Account.ParentId"]
-    fields += [f"Account.{name}" for name in _alias_fields(settings)]
+    fields += [f"Account.{name}" for name in aliases]
+    if settings.alias_include_suborgs:
+        # The deal's account is mapped as its root: ancestors selected here cost no look-up.
+        for level in range(1, ancestor_levels(settings) + 1):
+            parent = "Account" + ".Parent" * level
+            fields += [f"{parent}.Name", f"{parent}.ParentId"]
+            fields += [f"{parent}.{name}" for name in aliases]
     fields += ["Amount", "CloseDate"]
     if settings.sf_multi_currency:
         fields.append("CurrencyIsoCode")
@@ -195,8 +227,14 @@ def opportunity_query(settings: Settings, since: datetime | None) -> str:
     )
 
 
+#: The IN-list budget of `opportunity_by_ids_query`: its SELECT list (ancestor levels, alias
+#: and contract fields) is the widest, so its lists are kept shorter than IN_LIST_MAX_CHARS.
+OPPORTUNITY_IN_LIST_MAX_CHARS = 8_000
+
+
 def opportunity_by_ids_query(settings: Settings, ids: Sequence[str]) -> str:
-    """Closed-won opportunities by id (one `chunk_ids` chunk), same fields as the stream."""
+    """Closed-won opportunities by id (one chunk of OPPORTUNITY_IN_LIST_MAX_CHARS), same fields
+    as the stream."""
     return format_soql(
         "SELECT {:literal} FROM Opportunity WHERE IsWon = true AND Id IN {} "
         "ORDER BY SystemModstamp, Id",
@@ -233,6 +271,14 @@ def children_query(settings: Settings, parent_ids: Sequence[str]) -> str:
         "SELECT {:literal} FROM Account WHERE ParentId IN {} ORDER BY Id",
         _account_fields(settings, modstamp=False),
         _ids(parent_ids),
+    )
+
+
+def child_accounts_query(settings: Settings) -> str:
+    """Every account that has a parent: with the roots, that is every hierarchy of the org."""
+    return format_soql(
+        "SELECT {:literal} FROM Account WHERE ParentId != null ORDER BY Id",
+        _account_fields(settings, modstamp=False),
     )
 
 

@@ -1,4 +1,4 @@
-"""Account hierarchies fetched from the sandbox, level by level."""
+"""Account hierarchies fetched from the sandbox, level by level or as one scanned forest."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from collections import defaultdict
 
 import pytest
 
-from sync.hierarchy import AccountNode, fetch_descendants
+from sync.hierarchy import AccountNode, HierarchyCache, fetch_descendants
 from sync.mapping import map_opportunity
-from sync.soql import opportunity_by_ids_query
+from sync.salesforce import Page, SalesforceClient
+from sync.soql import opportunity_by_ids_query, opportunity_query
 
 
 @pytest.fixture
@@ -95,3 +96,86 @@ def test_accounts_without_children_get_empty_lists(org, client) -> None:
     org.reset_counters()
     assert fetch_descendants(client, client.settings, leaves) == {leaf: [] for leaf in leaves}
     assert org.counters()["calls"]["query"] == 1
+
+
+# --- the forest scan --------------------------------------------------------------------------
+
+
+def first_page_of_the_stream(client: SalesforceClient) -> Page:
+    """The first page of a full closed-won query, which sizes a run (rest left unread)."""
+    pages = client.query_pages(opportunity_query(client.settings, None))
+    first = next(pages)
+    pages.close()
+    return first
+
+
+def hierarchy_queries(org) -> dict[str, int]:
+    """Pages served per Account query shape since the last counter reset."""
+    return {q: n for q, n in org.counters()["queries"].items() if "FROM Account" in q}
+
+
+def test_a_page_carries_the_size_of_its_whole_query(org, client) -> None:
+    """query_pages yields Pages: lists of records that know the query's totalSize."""
+    first = first_page_of_the_stream(client)
+    won = client.query_all("SELECT Id FROM Opportunity WHERE IsWon = true")
+    assert isinstance(first, list) and isinstance(first, Page)
+    assert len(first) == 200  # the org's page size, smaller than the 2,000 asked for
+    assert first.total_size == len(won) > len(first)
+
+
+def test_a_scanned_forest_gives_the_descendants_in_lists_give(org, client) -> None:
+    """For a multi-page run the cache scans every child account once, then answers locally
+    with exactly fetch_descendants' lists (breadth-first, each level by id)."""
+    top = org.create("Account", {"Name": "Forest Co", "Ingest_Alias__c": "forest"})
+    middle = [org.create("Account", {"Name": f"F1-{n}", "ParentId": top}) for n in range(3)]
+    for n, parent in enumerate(reversed(middle)):
+        org.create("Account", {"Name": f"F2-{n}", "ParentId": parent, "Ingest_Alias__c": f"f{n}"})
+    roots = [r["Id"] for r in client.query_all("SELECT Id FROM Account WHERE ParentId = null")]
+    children = client.query_all("SELECT Id FROM Account WHERE ParentId != null")
+    cache = HierarchyCache()
+    cache.start_page(first_page_of_the_stream(client))
+    org.reset_counters()
+
+    scanned = cache.descendants(client, client.settings, roots)
+
+    assert cache.has_forest
+    assert hierarchy_queries(org) == {
+        "SELECT Id, Name, ParentId, Ingest_Alias__c FROM Account WHERE ParentId != null "
+        "ORDER BY Id": -(-len(children) // 200)
+    }
+    assert scanned == fetch_descendants(client, client.settings, roots)
+    assert [n.name for n in scanned[top]] == ["F1-0", "F1-1", "F1-2", "F2-2", "F2-1", "F2-0"]
+    org.reset_counters()
+    assert cache.descendants(client, client.settings, [top, middle[0]])[top] == scanned[top]
+    assert org.counters()["calls"] == {}
+
+
+def test_a_forest_larger_than_the_cache_bound_is_abandoned_after_one_call(org, client) -> None:
+    """Children beyond max_entries: one scan page read, then the same answers by IN-lists."""
+    roots = [r["Id"] for r in client.query_all("SELECT Id FROM Account WHERE ParentId = null")]
+    cache = HierarchyCache(max_entries=10)
+    cache.start_page(first_page_of_the_stream(client))
+    org.reset_counters()
+
+    found = cache.descendants(client, client.settings, roots)
+
+    assert not cache.has_forest
+    queries = hierarchy_queries(org)
+    assert [n for q, n in queries.items() if "ParentId != null" in q] == [1]
+    assert sum(n for q, n in queries.items() if "ParentId IN (?)" in q) >= 2
+    assert found == fetch_descendants(client, client.settings, roots)
+
+
+def test_a_run_of_one_page_stays_on_in_lists(org, client) -> None:
+    """A run that fits one page would pay more for the scan than it saves: no scan."""
+    cache = HierarchyCache()
+    cache.start_page(Page(first_page_of_the_stream(client), total_size=200))
+    top = org.create("Account", {"Name": "Small Run Co"})
+    org.create("Account", {"Name": "Small Run DE", "ParentId": top})
+    org.reset_counters()
+
+    assert [n.name for n in cache.descendants(client, client.settings, [top])[top]] == [
+        "Small Run DE"
+    ]
+    assert not cache.has_forest
+    assert [q for q in hierarchy_queries(org) if "ParentId != null" in q] == []

@@ -6,35 +6,51 @@ which account is the root of which), never from the mapping code under test.
 
 from __future__ import annotations
 
+import math
+import shutil
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from config import Settings
 from models import Entity, Store
-from models.aliases import aliases_of
+from models.aliases import aliases_for, aliases_of
 from models.contracts import list_contracts
 from models.cursors import acquire_lease, release_lease
+from models.customers import list_customers
 from models.deadletters import list_letters
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
 from models.runs import list_runs
 from models.types import DeadLetterSource, RunStatus, Stream
 from sandbox import SandboxOrg
+from sync.hierarchy import HierarchyCache
 from sync.opportunities import poll_opportunities
 from sync.runner import RunResult
 from sync.salesforce import SalesforceClient
 
 Poll = Callable[..., RunResult]
+PAGE_SIZE = 50
 
 
 @pytest.fixture
 def sandbox_org() -> Iterator[SandboxOrg]:
     """A fresh org per test (these tests change it): ~100 won deals in pages of 50."""
-    with SandboxOrg(seed=7, opportunities=300, page_size=50) as org:
+    with SandboxOrg(seed=7, opportunities=300, page_size=PAGE_SIZE) as org:
         yield org
+
+
+@pytest.fixture
+def other_store(sqlite_template: Path, tmp_path: Path) -> Iterator[Store]:
+    """A second empty store, for the same org synced another way."""
+    path = tmp_path / "other.db"
+    shutil.copyfile(sqlite_template, path)
+    store = Store(f"sqlite:///{path}")
+    yield store
+    store.close()
 
 
 @pytest.fixture
@@ -107,6 +123,47 @@ def won_deal(org: SandboxOrg, account: str | None, **fields: Any) -> str:
     if account is not None:
         values["AccountId"] = account
     return org.create("Opportunity", values)
+
+
+def store_contents(store: Store) -> dict[str, Any]:
+    """Customers (by account: name, aliases) and contracts (by opportunity: account, terms)."""
+    with store.session() as s:
+        customers = list_customers(s, limit=100_000)
+        account = {
+            c: f[SFDC_ACCOUNT_ID]
+            for c, f in fields_for(s, Entity.CUSTOMER, [c.id for c in customers]).items()
+        }
+        aliases = aliases_for(s, [c.id for c in customers])
+        contracts = list_contracts(s)
+        opportunity = fields_for(s, Entity.CONTRACT, [c.id for c in contracts])
+        return {
+            "customers": {account[c.id]: (c.name, sorted(aliases[c.id])) for c in customers},
+            "contracts": {
+                opportunity[c.id][SFDC_OPPORTUNITY_ID]: (
+                    account[c.customer_id],
+                    c.name,
+                    c.amount,
+                    c.currency,
+                    c.starting_at,
+                    c.ending_before,
+                )
+                for c in contracts
+            },
+        }
+
+
+def hierarchy_pages(org: SandboxOrg) -> dict[str, int]:
+    """Account query pages served since the last reset, by kind of look-up."""
+    kinds = {"ancestors": " Id IN (?)", "children": "ParentId IN (?)", "scan": "ParentId != null"}
+    queries = org.counters()["queries"]
+    return {
+        kind: sum(n for q, n in queries.items() if "FROM Account" in q and marker in q)
+        for kind, marker in kinds.items()
+    }
+
+
+def pages_of(records: int) -> int:
+    return math.ceil(records / PAGE_SIZE)
 
 
 def assert_converged(poll: Poll, store: Store, client: SalesforceClient) -> None:
@@ -224,13 +281,11 @@ def test_a_bad_record_is_dead_lettered_and_the_rest_provisioned(org, poll, store
 def test_throttling_stops_the_run_and_the_next_run_converges(org, poll, store, client) -> None:
     """REQUEST_LIMIT_EXCEEDED after the first page stops the run; the next one finishes."""
     pages: list[int] = []
+    # The second page's query_more is refused: its locator path ends in the first page's size.
+    # (Set up front: the runner reads a page ahead, so a fault set after page 1 would land late.)
+    org.faults.fail_next(1, "403", paths="-50")
 
-    def throttle_after_first_page(n: int) -> None:
-        pages.append(n)
-        if len(pages) == 1:
-            org.faults.fail_next(1, "403")
-
-    stopped = poll(progress=throttle_after_first_page)
+    stopped = poll(progress=pages.append)
     assert stopped.status is RunStatus.THROTTLED
     assert len(pages) == 1
     assert 0 < len(provisioned(store)) < len(expected_deals(client))
@@ -252,3 +307,135 @@ def test_a_session_expiring_mid_pagination_is_renewed(org, poll, store, client) 
     assert result.status is RunStatus.SUCCEEDED
     assert client.login_calls == 2
     assert provisioned(store) == expected_deals(client)
+
+
+# --- hierarchy look-ups ----------------------------------------------------------------------
+
+
+def test_a_multi_page_backfill_reads_the_forest_once_and_provisions_what_in_lists_do(
+    org, poll: Poll, store: Store, other_store: Store, client, sf_settings
+) -> None:
+    """One scan replaces every per-page look-up, and the store ends up exactly the same."""
+    in_lists = poll_opportunities(
+        other_store, client, sf_settings, cache=HierarchyCache(scan=False)
+    )
+    assert hierarchy_pages(org)["children"] > 0
+    org.reset_counters()
+
+    result = poll()
+
+    pages = hierarchy_pages(org)
+    won = len(expected_deals(client))
+    children = len(client.query_all("SELECT Id FROM Account WHERE ParentId != null"))
+    assert pages_of(won) >= 3
+    assert pages == {"ancestors": 0, "children": 0, "scan": pages_of(children)}
+    assert result.counters.api_calls == pages_of(won) + pages_of(children)
+    assert in_lists.counters.api_calls > result.counters.api_calls
+    assert provisioned(store) == expected_deals(client)
+    assert store_contents(store) == store_contents(other_store)
+
+
+@pytest.mark.parametrize("scan", [True, False], ids=["forest", "in-lists"])
+def test_a_child_deal_whose_root_has_no_deal_reads_the_root_from_the_record(
+    org, store: Store, client, sf_settings, scan: bool
+) -> None:
+    """The opportunity query carries the ancestors: the root customer gets every sub-org
+    alias without a single look-up by id."""
+    root = org.create("Account", {"Name": "Quiet Root", "Ingest_Alias__c": "quiet"})
+    child = org.create("Account", {"Name": "Quiet DE", "ParentId": root, "Ingest_Alias__c": "q-de"})
+    grandchild = org.create("Account", {"Name": "Quiet Berlin", "ParentId": child})
+    sibling = org.create("Account", {"Name": "Quiet FR", "ParentId": root})
+    deal = won_deal(org, grandchild)
+
+    result = poll_opportunities(store, client, sf_settings, cache=HierarchyCache(scan=scan))
+
+    assert result.counters.dead_lettered == 0
+    assert hierarchy_pages(org)["ancestors"] == 0
+    assert provisioned(store)[deal] == root
+    assert customer_aliases(store, root) == {root, "quiet", child, "q-de", sibling, grandchild}
+    with store.session() as s:
+        assert find_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, grandchild) is None
+
+
+@pytest.mark.parametrize(("scan", "by_id"), [(True, 1), (False, 2)], ids=["forest", "in-lists"])
+def test_a_hierarchy_deeper_than_the_record_reaches_still_finds_the_true_root(
+    org, store: Store, client, sf_settings, scan: bool, by_id: int
+) -> None:
+    """Seven levels: the record carries four ancestors; the forest (or Id IN) gives the
+    fifth, and only the root itself is read by id."""
+    chain: list[str] = []
+    for level in range(7):
+        fields = {"Name": f"Deep {level}", "Ingest_Alias__c": f"deep-{level}"}
+        chain.append(org.create("Account", {**fields, "ParentId": chain[-1] if chain else None}))
+    deal = won_deal(org, chain[-1])
+
+    result = poll_opportunities(store, client, sf_settings, cache=HierarchyCache(scan=scan))
+
+    assert result.counters.dead_lettered == 0
+    assert provisioned(store)[deal] == chain[0]
+    assert customer_aliases(store, chain[0]) == set(chain) | {f"deep-{n}" for n in range(7)}
+    assert hierarchy_pages(org)["ancestors"] == by_id
+
+
+@pytest.mark.parametrize("scan", [True, False], ids=["forest", "in-lists"])
+def test_a_parent_the_user_cannot_read_ends_the_chain_after_one_look_up(
+    org, store: Store, client, sf_settings, scan: bool
+) -> None:
+    """A ParentId whose Parent comes back null is looked up by id as before; not found, the
+    account is the highest one visible, so its own customer."""
+    root = org.create("Account", {"Name": "Hidden Root"})
+    hidden = org.create("Account", {"Name": "Hidden Parent", "ParentId": root})
+    child = org.create("Account", {"Name": "Visible Child", "ParentId": hidden})
+    deal = won_deal(org, child)
+    org.delete("Account", hidden)  # the sandbox's way to hide a record from the user
+    (record,) = client.query_all(
+        f"SELECT Account.ParentId, Account.Parent.Name FROM Opportunity WHERE Id = '{deal}'"
+    )
+    assert record["Account"]["ParentId"] == hidden
+    assert record["Account"]["Parent"] is None
+    org.reset_counters()
+
+    result = poll_opportunities(store, client, sf_settings, cache=HierarchyCache(scan=scan))
+
+    assert hierarchy_pages(org)["ancestors"] == 1
+    assert result.counters.dead_lettered == 0
+    assert provisioned(store)[deal] == child
+    assert customer_aliases(store, child) == {child}
+
+
+def test_child_accounts_too_many_for_the_run_abandon_the_scan_after_one_call(
+    org, poll: Poll, store: Store, other_store: Store, client, sf_settings
+) -> None:
+    """A scan that would cost more pages than the run has stops at its first page; the run
+    goes on with IN-lists and provisions the same."""
+    holding = org.create("Account", {"Name": "Holding Co"})
+    for n in range(4 * PAGE_SIZE):
+        org.create("Account", {"Name": f"Holding {n}", "ParentId": holding})
+    won = len(expected_deals(client))
+    assert pages_of(4 * PAGE_SIZE) > pages_of(won)
+    org.reset_counters()
+
+    result = poll()
+
+    pages = hierarchy_pages(org)
+    assert pages["scan"] == 1
+    assert pages["children"] > 0
+    assert result.counters.dead_lettered == 0
+    assert provisioned(store) == expected_deals(client)
+    poll_opportunities(other_store, client, sf_settings, cache=HierarchyCache(scan=False))
+    assert store_contents(store) == store_contents(other_store)
+
+
+def test_an_org_without_sub_organisations_costs_one_empty_scan(org, poll, store, client) -> None:
+    """No child account anywhere is a complete (empty) forest: no look-up after the scan."""
+    for record in client.query_all("SELECT Id FROM Account WHERE ParentId != null"):
+        org.update("Account", record["Id"], {"ParentId": None})
+    org.reset_counters()
+
+    result = poll()
+
+    assert hierarchy_pages(org) == {"ancestors": 0, "children": 0, "scan": 1}
+    won = expected_deals(client)
+    assert result.counters.api_calls == pages_of(len(won)) + 1
+    assert provisioned(store) == won
+    assert result.counters.customers_created == len(set(won.values()))

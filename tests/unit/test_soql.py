@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 
 from sync.errors import SalesforceConfigError
 from sync.soql import (
+    MAX_PARENT_RELATIONSHIPS,
     account_query,
     accounts_by_ids_query,
+    ancestor_levels,
+    child_accounts_query,
     children_query,
     chunk_ids,
     normalize_id,
@@ -121,6 +124,14 @@ def test_opportunity_query_selects_the_default_fields_in_cursor_order(make_setti
         "AccountId",
         "Account.Name",
         "Account.ParentId",
+        "Account.Parent.Name",
+        "Account.Parent.ParentId",
+        "Account.Parent.Parent.Name",
+        "Account.Parent.Parent.ParentId",
+        "Account.Parent.Parent.Parent.Name",
+        "Account.Parent.Parent.Parent.ParentId",
+        "Account.Parent.Parent.Parent.Parent.Name",
+        "Account.Parent.Parent.Parent.Parent.ParentId",
         "Amount",
         "CloseDate",
         "CurrencyIsoCode",
@@ -133,6 +144,7 @@ def test_opportunity_query_adds_alias_and_contract_fields_once(make_settings) ->
     """Alias fields come through Account; contract fields are added unless already selected."""
     settings = make_settings(
         sf_alias_fields="Tenant_Key__c;Org_Slug__c",
+        alias_include_suborgs=False,
         sf_multi_currency=False,
         contract_start_field="Contract_Start__c",
         contract_end_field="closedate",
@@ -153,6 +165,45 @@ def test_opportunity_query_adds_alias_and_contract_fields_once(make_settings) ->
         "Term_Months__c",
         "SystemModstamp",
     ]
+
+
+def test_opportunity_query_selects_each_ancestor_with_its_alias_fields(make_settings) -> None:
+    """With the roll-up, each Parent level brings Name, ParentId and the alias fields;
+    without it every account is its own customer, so nothing above it is read."""
+    settings = make_settings(sf_alias_fields="Tenant_Key__c", alias_include_suborgs=True)
+    fields = select_list(opportunity_query(settings, None))
+    ancestors = [f for f in fields if f.startswith("Account.Parent.")]
+    assert ancestors == [
+        f"Account{'.Parent' * level}.{name}"
+        for level in range(1, 5)
+        for name in ("Name", "ParentId", "Tenant_Key__c")
+    ]
+    assert max(f.count(".") for f in fields) == MAX_PARENT_RELATIONSHIPS
+    flat = make_settings(sf_alias_fields="Tenant_Key__c", alias_include_suborgs=False)
+    assert not [f for f in select_list(opportunity_query(flat, None)) if "Parent." in f]
+
+
+@pytest.mark.parametrize(
+    ("alias_fields", "levels"),
+    [
+        ("", 4),
+        ("Tenant_Key__c", 4),
+        ("Owner.Email", 3),
+        ("Tenant_Key__c,Owner.Manager.Email", 2),
+        ("A__r.B__r.C__r.D__r.Key__c", 0),
+        ("A__r.B__r.C__r.D__r.E__r.Key__c", 0),
+    ],
+)
+def test_dotted_alias_fields_leave_fewer_ancestor_levels(
+    make_settings, alias_fields: str, levels: int
+) -> None:
+    """Each dot of the deepest alias field costs one ancestor level, never below none."""
+    settings = make_settings(sf_alias_fields=alias_fields)
+    assert ancestor_levels(settings) == levels
+    fields = select_list(opportunity_query(settings, None))
+    assert sum(f.endswith(".Name") and ".Parent." in f for f in fields) == levels
+    deepest_ancestor = max((f.count(".") for f in fields if ".Parent." in f), default=0)
+    assert deepest_ancestor <= MAX_PARENT_RELATIONSHIPS
 
 
 def test_opportunity_query_filters_from_since_as_a_utc_literal(make_settings) -> None:
@@ -197,6 +248,15 @@ def test_account_query_selects_hierarchy_and_alias_fields(make_settings) -> None
     assert select_list(query) == ["Id", "Name", "ParentId", "Tenant_Key__c", "SystemModstamp"]
     assert query.endswith(
         "FROM Account WHERE SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY SystemModstamp, Id"
+    )
+
+
+def test_child_accounts_query_reads_every_account_with_a_parent(make_settings) -> None:
+    """The forest scan: node fields of every account below a root, in id order."""
+    settings = make_settings(sf_alias_fields="Tenant_Key__c Org_Slug__c")
+    assert child_accounts_query(settings) == (
+        "SELECT Id, Name, ParentId, Tenant_Key__c, Org_Slug__c FROM Account "
+        "WHERE ParentId != null ORDER BY Id"
     )
 
 

@@ -1,0 +1,246 @@
+"""Many rows in one statement: the rows travel as one JSON document that the database unpacks.
+
+SQLAlchemy's executemany and expanding IN-lists bind and type-process every value in Python
+(tens of microseconds a row, and 500 values a statement on SQLite); provisioning a page
+writes thousands of rows. Here a statement gets its rows as a single JSON array — encoded by
+`json.dumps`, in C — and unpacks it in SQL: SQLite's ``json_each``, PostgreSQL's
+``json_array_elements`` with a cast per column. One bind per statement, any number of rows.
+
+The encoders mirror the column types' own bind processing (`models.types`, SQLAlchemy's
+`Uuid` and `Enum`), so a row written here is stored exactly as the ORM would store it:
+UUIDs as 32 hex digits on SQLite, UTC datetimes as SQLAlchemy's SQLite text, money as plain
+decimal text, enums by value. tests/store/test_jsonrows.py reads rows of both kinds back
+through the ORM on both backends.
+
+SQL here is built from table and column names of `models.tables` only, never from values.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Column, Enum, Table, Uuid, text
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session
+
+from models.dialect import is_postgres
+from models.types import Money, UTCDateTime
+
+__all__ = [
+    "as_uuid",
+    "document",
+    "in_list",
+    "insert_rows",
+    "owners",
+    "select_in",
+    "table_of",
+    "unpack",
+    "update_rows",
+    "uuid_reader",
+    "values",
+]
+
+Encoder = Callable[[Any], Any]
+
+
+def table_of(entity: type[Any]) -> Table:
+    """The `Table` of a mapped class (typed as one, which `__table__` is not)."""
+    table: Table = entity.__table__
+    return table
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to the store; pass an aware UTC datetime")
+    return value.astimezone(UTC)
+
+
+def _encoder(column: Column[Any], postgres: bool) -> Encoder | None:
+    kind = column.type
+    if isinstance(kind, Uuid):
+        return str if postgres else (lambda v: v.hex)
+    if isinstance(kind, UTCDateTime):
+        if postgres:
+            return lambda v: _aware(v).isoformat()
+        # SQLAlchemy's SQLite text form ("%Y-%m-%d %H:%M:%S.%f"), written faster than strftime.
+        return lambda v: _aware(v).replace(tzinfo=None).isoformat(" ", "microseconds")
+    if isinstance(kind, Money):
+        return lambda v: format(Decimal(v), "f")
+    if isinstance(kind, Enum):
+        return lambda v: v.value if isinstance(v, enum.Enum) else v
+    return None  # stored as JSON gives it
+
+
+def document(
+    session: Session, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> str:
+    """`rows` (values in `columns` order) as the JSON document `unpack` reads."""
+    postgres = is_postgres(session)
+    encoders = [_memo(_encoder(table.c[name], postgres)) for name in columns]
+    encoded = [
+        [
+            value if encode is None or value is None else encode(value)
+            for encode, value in zip(encoders, row, strict=True)
+        ]
+        for row in rows
+    ]
+    return json.dumps(encoded, separators=(",", ":"))
+
+
+def _memo(encode: Encoder | None) -> Encoder | None:
+    """`encode` remembering its answers for one document: a page's rows share most of their
+    timestamps (`now`, close dates), enum values and owners."""
+    if encode is None:
+        return None
+    seen: dict[Any, Any] = {}
+
+    def encode_once(value: Any) -> Any:
+        found = seen.get(value, seen)
+        if found is seen:
+            found = seen[value] = encode(value)
+        return found
+
+    return encode_once
+
+
+def unpack(session: Session, table: Table, columns: Sequence[str], param: str = "rows") -> str:
+    """``SELECT <typed columns> FROM <the JSON rows in :param>`` for the session's backend."""
+    if is_postgres(session):
+        dialect = session.get_bind().dialect
+        select = ", ".join(
+            f"CAST(j.value ->> {i} AS {table.c[name].type.compile(dialect=dialect)}) AS {name}"
+            for i, name in enumerate(columns)
+        )
+        return f"SELECT {select} FROM json_array_elements(CAST(:{param} AS json)) AS j(value)"
+    select = ", ".join(f"j.value ->> {i} AS {name}" for i, name in enumerate(columns))
+    return f"SELECT {select} FROM json_each(:{param}) AS j"
+
+
+def in_list(session: Session, column: Column[Any], param: str) -> str:
+    """``<column> IN (<the JSON array of values in :param>)`` for the session's backend."""
+    name = f"{column.table.name}.{column.name}"
+    if is_postgres(session):
+        kind = column.type.compile(dialect=session.get_bind().dialect)
+        return (
+            f"{name} IN (SELECT CAST(v.value AS {kind}) "
+            f"FROM json_array_elements_text(CAST(:{param} AS json)) AS v(value))"
+        )
+    return f"{name} IN (SELECT v.value FROM json_each(:{param}) AS v)"
+
+
+def values(session: Session, column: Column[Any], items: Iterable[Any]) -> str:
+    """`items` as the JSON array `in_list` reads (encoded as `column` stores them)."""
+    encode = _encoder(column, is_postgres(session))
+    listed = list(items) if encode is None else [encode(item) for item in items]
+    return json.dumps(listed, separators=(",", ":"))
+
+
+def select_in(
+    session: Session,
+    column: Column[Any],
+    items: Iterable[Any],
+    select: str,
+    *,
+    where: str = "",
+    suffix: str = "",
+    params: Mapping[str, Any] | None = None,
+) -> list[tuple[Any, ...]]:
+    """Raw rows of ``SELECT select FROM <column's table> WHERE [where AND] column IN items``.
+
+    One statement for any number of `items` (each once). Flushes the session first, as the
+    ORM's autoflush would before a query.
+    """
+    wanted = list(dict.fromkeys(items))
+    if not wanted:
+        return []
+    session.flush()
+    condition = in_list(session, column, "items")
+    if where:
+        condition = f"{where} AND {condition}"
+    sql = f"SELECT {select} FROM {column.table.name} WHERE {condition} {suffix}"
+    rows = session.connection().execute(
+        text(sql), {**(params or {}), "items": values(session, column, wanted)}
+    )
+    return [tuple(row) for row in rows]
+
+
+def owners(rows: Iterable[tuple[Any, ...]]) -> dict[Any, uuid.UUID]:
+    """key → UUID of `(key, uuid)` rows from `select_in`."""
+    as_id = uuid_reader()
+    return {key: as_id(owner) for key, owner in rows}
+
+
+def insert_rows(
+    session: Session,
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    on_conflict: str | None = None,
+    returning: str | None = None,
+    order_by: str | None = None,
+) -> list[Any]:
+    """INSERT ... SELECT from the JSON rows; returns the `returning` column of rows inserted.
+
+    `on_conflict` is the conflict target (``"(alias)"``; ``""`` for any) of a DO NOTHING.
+    `order_by` (a column) fixes the order PostgreSQL takes the unique index's locks in, so two
+    writers inserting overlapping keys wait for each other instead of deadlocking.
+    """
+    if not rows:
+        return []
+    sql = [
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"SELECT * FROM ({unpack(session, table, columns)}) AS r WHERE true"
+    ]
+    if order_by is not None and is_postgres(session):
+        sql.append(f"ORDER BY {order_by}")
+    if on_conflict is not None:
+        sql.append(f"ON CONFLICT {on_conflict} DO NOTHING")
+    if returning is not None:
+        sql.append(f"RETURNING {returning}")
+    result = session.connection().execute(
+        text(" ".join(sql)), {"rows": document(session, table, columns, rows)}
+    )
+    return list(result.scalars()) if returning is not None else []
+
+
+def update_rows(
+    session: Session, table: Table, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> int:
+    """UPDATE `table` SET `columns` (after the key) FROM the JSON rows WHERE `key` matches."""
+    if not rows:
+        return 0
+    assignments = ", ".join(f"{name} = r.{name}" for name in columns if name != key)
+    sql = (
+        f"UPDATE {table.name} SET {assignments} "
+        f"FROM ({unpack(session, table, columns)}) AS r WHERE {table.name}.{key} = r.{key}"
+    )
+    result = session.connection().execute(
+        text(sql), {"rows": document(session, table, columns, rows)}
+    )
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+def as_uuid(value: Any) -> uuid.UUID:
+    """A UUID column's value as read by a text statement (hex text on SQLite)."""
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(hex=value)
+
+
+def uuid_reader() -> Callable[[Any], uuid.UUID]:
+    """`as_uuid` remembering its answers: a look-up's rows repeat few owners many times."""
+    seen: dict[Any, uuid.UUID] = {}
+
+    def read(value: Any) -> uuid.UUID:
+        found = seen.get(value)
+        if found is None:
+            found = seen[value] = as_uuid(value)
+        return found
+
+    return read

@@ -1,0 +1,55 @@
+"""The runner reads the next page from Salesforce while the store applies the current one."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from config import Settings
+from models import Store
+from models.runs import RunCounters
+from models.types import RunStatus, Stream
+from sync.runner import StreamSpec, run_stream
+from sync.salesforce import SalesforceClient
+from sync.soql import opportunity_query
+
+Records = Sequence[Mapping[str, Any]]
+
+
+def test_the_next_page_is_read_while_this_page_is_applied(
+    store: Store, client: SalesforceClient, sf_settings: Settings
+) -> None:
+    """Page 2's query and look-ups finish before page 1's transaction does, off its thread."""
+    second_prepared = threading.Event()
+    prepare_threads: set[str] = set()
+    prepared_pages: list[int] = []
+    applied: list[int] = []
+
+    def prepare(records: Records) -> int:
+        prepare_threads.add(threading.current_thread().name)
+        prepared_pages.append(len(records))
+        if len(prepared_pages) == 2:
+            second_prepared.set()
+        return len(records)
+
+    def apply(session: Session, records: Records, prepared: int, counters: RunCounters) -> None:
+        if not applied:
+            assert second_prepared.wait(timeout=10), "page 2 was not read ahead of page 1"
+        applied.append(prepared)
+        counters.records_seen += len(records)
+
+    spec: StreamSpec[int] = StreamSpec(
+        stream=Stream.OPPORTUNITIES,
+        query=lambda start: opportunity_query(sf_settings, start),
+        prepare=prepare,
+        apply=apply,
+    )
+    result = run_stream(spec, store, client, sf_settings, full=True)
+
+    assert result.status is RunStatus.SUCCEEDED
+    assert len(applied) >= 2
+    assert result.counters.records_seen == sum(applied)
+    assert threading.current_thread().name not in prepare_threads
