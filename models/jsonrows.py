@@ -167,7 +167,7 @@ def select_in(
     rows = session.connection().execute(
         text(sql), {**(params or {}), "items": values(session, column, wanted)}
     )
-    return [tuple(row) for row in rows]
+    return [tuple(row) for row in rows.all()]  # one fetch, not one per row
 
 
 def owners(rows: Iterable[tuple[Any, ...]]) -> dict[Any, uuid.UUID]:

@@ -46,9 +46,12 @@ PROVISION_TASK = "sfsync.sync.provision_opportunity"
 ALIAS_MEMO_MAX = 50_000
 
 __all__ = [
+    "MappedPage",
     "PageHierarchy",
     "RunResult",
+    "apply_mapped",
     "apply_records",
+    "map_records",
     "poll_opportunities",
     "provision_opportunities",
     "record_as_root",
@@ -146,34 +149,68 @@ def _deal(
     return BatchItem(index, deal)
 
 
+@dataclass(frozen=True)
+class MappedPage:
+    """A page mapped to deals: pure work, done before (and beside) the page's transaction."""
+
+    items: Sequence[BatchItem]
+    #: (index in the page, why) for each record that could not be mapped.
+    failures: Sequence[tuple[int, MappingError]]
+
+
+def map_records(
+    records: Sequence[Mapping[str, Any]],
+    hierarchy: PageHierarchy,
+    settings: Settings,
+    alias_memo: AliasMemo | None = None,
+) -> MappedPage:
+    """Each record mapped to a deal of its account's root, or the reason it cannot be.
+
+    `alias_memo` carries the accounts' aliases from page to page of a run (an account's
+    deals are spread over the whole backfill); without it they are kept for this page.
+    """
+    items: list[BatchItem] = []
+    failures: list[tuple[int, MappingError]] = []
+    memo: AliasMemo = alias_memo if alias_memo is not None else {}
+    if len(memo) > ALIAS_MEMO_MAX:
+        memo.clear()
+    for index, rec in enumerate(records):
+        try:
+            items.append(_deal(index, rec, hierarchy, settings, memo))
+        except MappingError as exc:
+            failures.append((index, exc))
+    return MappedPage(items, failures)
+
+
 def apply_records(
     session: Session,
     records: Sequence[Mapping[str, Any]],
     hierarchy: PageHierarchy,
     settings: Settings,
     counters: RunCounters,
-    alias_memo: AliasMemo | None = None,
 ) -> None:
-    """Provision or dead-letter each record (a bad one never stops the rest).
+    """Map the records, then provision or dead-letter each (see `apply_mapped`)."""
+    apply_mapped(session, records, map_records(records, hierarchy, settings), settings, counters)
 
-    `alias_memo` carries the accounts' aliases from page to page of a run (an account's
-    deals are spread over the whole backfill); without it they are kept for this page.
+
+def apply_mapped(
+    session: Session,
+    records: Sequence[Mapping[str, Any]],
+    mapped: MappedPage,
+    settings: Settings,
+    counters: RunCounters,
+) -> None:
+    """Provision or dead-letter each record of a mapped page (a bad one never stops the rest).
 
     Deals go through the set-based fast path (`sync.provision_batch`); those it hands back
     (invalid, contested, raced) are provisioned one by one, each in its own savepoint, and
     dead-lettered with their reason when they fail.
     """
-    items: list[BatchItem] = []
-    memo: AliasMemo = alias_memo if alias_memo is not None else {}
-    if len(memo) > ALIAS_MEMO_MAX:
-        memo.clear()
-    for index, rec in enumerate(records):
-        counters.records_seen += 1
-        try:
-            items.append(_deal(index, rec, hierarchy, settings, memo))
-        except MappingError as exc:
-            record(session, _opportunity_failure(rec, exc))
-            counters.dead_lettered += 1
+    counters.records_seen += len(records)
+    for index, exc in mapped.failures:
+        record(session, _opportunity_failure(records[index], exc))
+        counters.dead_lettered += 1
+    items = list(mapped.items)
     outcome = provision_batch(session, items, settings)
     counters.customers_created += outcome.customers_created
     counters.customers_updated += outcome.customers_renamed
@@ -299,18 +336,21 @@ def poll_opportunities(
     hierarchies = cache if cache is not None else HierarchyCache()
     alias_memo: AliasMemo = {}
 
-    def prepare(records: Sequence[Mapping[str, Any]]) -> PageHierarchy:
+    def prepare(records: Sequence[Mapping[str, Any]]) -> MappedPage:
+        # In the runner's look-ahead thread: Salesforce look-ups and mapping overlap the
+        # previous page's transaction.
         if settings.alias_include_suborgs:
             # The first page's total sizes the run, which decides between scan and IN-lists.
             hierarchies.start_page(records)
-        return _hierarchy_for(client, settings, records, hierarchies, _known(store, records))
+        hierarchy = _hierarchy_for(client, settings, records, hierarchies, _known(store, records))
+        return map_records(records, hierarchy, settings, alias_memo)
 
-    spec: StreamSpec[PageHierarchy] = StreamSpec(
+    spec: StreamSpec[MappedPage] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
         query=lambda start: opportunity_query(settings, start),
         prepare=prepare,
-        apply=lambda session, records, hierarchy, counters: apply_records(
-            session, records, hierarchy, settings, counters, alias_memo
+        apply=lambda session, records, mapped, counters: apply_mapped(
+            session, records, mapped, settings, counters
         ),
     )
     return run_stream(spec, store, client, settings, **options)
