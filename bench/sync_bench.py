@@ -114,6 +114,7 @@ def _child_transport(args: dict[str, Any]) -> dict[str, Any]:
         session_id=args["token"],
         version=settings.sf_api_version,
         session=loopback_session(args["instance_url"]),
+        object_pairs_hook=None,  # as sfsync's client: plain dicts, json's C decoder
     )
     soql = opportunity_query(settings, None)
     headers = {"Sforce-Query-Options": f"batchSize={QUERY_BATCH_SIZE}"}

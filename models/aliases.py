@@ -7,9 +7,9 @@ same transaction; moving it moves them; removing it detaches them (pending again
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from models import jsonrows
@@ -170,6 +170,38 @@ def alias_owners(session: Session, aliases: Iterable[str]) -> dict[str, uuid.UUI
     return jsonrows.owners(
         jsonrows.select_in(session, table.c.alias, aliases, "alias, customer_id")
     )
+
+
+def unexpected_owners(
+    session: Session, expected: Mapping[str, uuid.UUID | None]
+) -> dict[str, uuid.UUID | None]:
+    """The aliases not held by their expected owner, each with its owner (None: no owner).
+
+    `expected` maps alias → the customer that should hold it (None: no customer yet, so
+    every such alias is reported). One statement; a page whose aliases are all in place
+    reads back nothing, where `alias_owners` would return every one of them.
+    """
+    if not expected:
+        return {}
+    table = jsonrows.table_of(IngestAlias)
+    session.flush()  # a text statement does not autoflush as an ORM query would
+    wanted = jsonrows.unpack(session, table, ("alias", "customer_id"))
+    rows = session.connection().execute(
+        text(
+            f"SELECT r.alias, a.customer_id FROM ({wanted}) AS r "
+            "LEFT JOIN ingest_aliases AS a ON a.alias = r.alias "
+            "WHERE a.customer_id IS NULL OR r.customer_id IS NULL "
+            "OR a.customer_id <> r.customer_id"
+        ),
+        # In alias order: the look-ups then walk the index from one end to the other.
+        {
+            "rows": jsonrows.document(
+                session, table, ("alias", "customer_id"), sorted(expected.items())
+            )
+        },
+    )
+    as_uuid = jsonrows.uuid_reader()
+    return {alias: None if owner is None else as_uuid(owner) for alias, owner in rows.all()}
 
 
 def aliases_of(session: Session, customer_id: uuid.UUID) -> list[str]:

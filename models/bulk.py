@@ -153,24 +153,16 @@ def insert_customers(session: Session, names: Mapping[uuid.UUID, str]) -> None:
 
 def rename_customers(session: Session, names: Mapping[uuid.UUID, str]) -> set[uuid.UUID]:
     """Bring customers' names up to date; returns the ids whose name changed."""
-    if not names:
-        return set()
-    table = _table(Customer)
-    current = {
-        jsonrows.as_uuid(i): name
-        for i, name in jsonrows.select_in(session, table.c.id, names, "id, name")
-    }
-    changed = {i for i in names if i in current and current[i] != names[i]}
-    if changed:
-        now = utcnow()
-        jsonrows.update_rows(
-            session,
-            table,
-            "id",
-            ("id", "name", "updated_at"),
-            [(i, names[i], now) for i in sorted(changed)],
-        )
-    return changed
+    now = utcnow()
+    changed = jsonrows.update_rows(
+        session,
+        _table(Customer),
+        "id",
+        ("id", "name", "updated_at"),
+        [(i, name, now) for i, name in sorted(names.items())],
+        unless_equal=("name",),
+    )
+    return {jsonrows.as_uuid(i) for i in changed}
 
 
 def lock_customers(session: Session, ids: Iterable[uuid.UUID]) -> None:

@@ -26,7 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Column, Enum, Table, Uuid, text
-from sqlalchemy.engine import CursorResult
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from models.dialect import is_postgres
@@ -150,7 +150,7 @@ def select_in(
     where: str = "",
     suffix: str = "",
     params: Mapping[str, Any] | None = None,
-) -> list[tuple[Any, ...]]:
+) -> Sequence[Row[Any]]:
     """Raw rows of ``SELECT select FROM <column's table> WHERE [where AND] column IN items``.
 
     One statement for any number of `items` (each once). Flushes the session first, as the
@@ -167,10 +167,10 @@ def select_in(
     rows = session.connection().execute(
         text(sql), {**(params or {}), "items": values(session, column, wanted)}
     )
-    return [tuple(row) for row in rows.all()]  # one fetch, not one per row
+    return rows.all()  # one fetch, not one per row
 
 
-def owners(rows: Iterable[tuple[Any, ...]]) -> dict[Any, uuid.UUID]:
+def owners(rows: Iterable[Row[Any]]) -> dict[Any, uuid.UUID]:
     """key → UUID of `(key, uuid)` rows from `select_in`."""
     as_id = uuid_reader()
     return {key: as_id(owner) for key, owner in rows}
@@ -211,21 +211,35 @@ def insert_rows(
 
 
 def update_rows(
-    session: Session, table: Table, key: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> int:
-    """UPDATE `table` SET `columns` (after the key) FROM the JSON rows WHERE `key` matches."""
+    session: Session,
+    table: Table,
+    key: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    unless_equal: Sequence[str] = (),
+) -> list[Any]:
+    """UPDATE `table` SET `columns` (after the key) FROM the JSON rows WHERE `key` matches.
+
+    With `unless_equal`, only rows where one of those columns differs are written. Returns
+    the keys of the rows written.
+    """
     if not rows:
-        return 0
+        return []
     assignments = ", ".join(f"{name} = r.{name}" for name in columns if name != key)
+    condition = f"{table.name}.{key} = r.{key}"
+    if unless_equal:
+        differs = " OR ".join(f"{table.name}.{c} IS DISTINCT FROM r.{c}" for c in unless_equal)
+        condition += f" AND ({differs})"
     sql = (
         f"UPDATE {table.name} SET {assignments} "
-        f"FROM ({unpack(session, table, columns)}) AS r WHERE {table.name}.{key} = r.{key}"
+        f"FROM ({unpack(session, table, columns)}) AS r WHERE {condition} "
+        f"RETURNING {table.name}.{key}"
     )
     result = session.connection().execute(
         text(sql), {"rows": document(session, table, columns, rows)}
     )
-    assert isinstance(result, CursorResult)
-    return int(result.rowcount)
+    return list(result.scalars().all())
 
 
 def as_uuid(value: Any) -> uuid.UUID:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from models import Entity, InvalidInput
-from models.aliases import alias_owners, validate_alias
+from models.aliases import alias_owners, unexpected_owners, validate_alias
 from models.bulk import (
     ContractRow,
     alias_counts,
@@ -178,14 +178,19 @@ class _Batch:
             names[r.item.deal.account_id] = r.name
             wanted.setdefault(r.item.deal.account_id, {}).update(dict.fromkeys(r.item.deal.aliases))
         existing = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(names))
-        owners = alias_owners(s, [a for aliases in wanted.values() for a in aliases])
+        # Aliases are unique to an account within the page (`_screen`), so each has one
+        # expected owner: its account's customer, or none for a new account.
+        odd = unexpected_owners(
+            s, {a: existing.get(account) for account, aliases in wanted.items() for a in aliases}
+        )
         # An alias held by another customer: hand back every deal of that account.
         blocked = {
             account
             for account, aliases in wanted.items()
             for a in aliases
-            if a in owners and owners[a] != existing.get(account)
+            if odd.get(a) is not None
         }
+        free = {a for a, owner in odd.items() if owner is None}
         if blocked:
             out.fallback += [r.item for r in ready if r.item.deal.account_id in blocked]
         accounts = [a for a in names if a not in blocked]
@@ -198,7 +203,7 @@ class _Batch:
         kept = {customer_of[a]: names[a] for a in accounts if a not in created}
         out.customers_renamed += len(rename_customers(s, kept))
         self._aliases(
-            {a: list(wanted[a]) for a in accounts}, customer_of, owners, set(created.values())
+            {a: list(wanted[a]) for a in accounts}, customer_of, free, set(created.values())
         )
         if created and self.settings.sf_writeback_field:
             enqueue_writebacks(s, created)
@@ -208,12 +213,14 @@ class _Batch:
         self,
         wanted: dict[str, list[str]],
         customer_of: dict[str, uuid.UUID],
-        owners: dict[str, uuid.UUID],
+        free: set[str],
         new_customers: set[uuid.UUID],
     ) -> None:
+        """Attach the `free` (ownerless) aliases of `wanted` to their accounts' customers."""
         s = self.session
-        attach = {a: customer_of[acc] for acc, aliases in wanted.items() for a in aliases}
-        attach = {a: c for a, c in attach.items() if a not in owners}
+        attach = {
+            a: customer_of[acc] for acc, aliases in wanted.items() for a in aliases if a in free
+        }
         if not attach:
             return
         gaining = set(attach.values())

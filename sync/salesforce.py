@@ -276,6 +276,9 @@ class SalesforceClient:
                 session_id=self._session.access_token,
                 version=self.settings.sf_api_version,
                 session=self._http,
+                # Plain dicts: the library's default OrderedDict hook takes json's pure-Python
+                # path, which cost more than a page's HTTP round trip.
+                object_pairs_hook=None,
             )
         return self._sf
 

@@ -17,6 +17,7 @@ from models.aliases import (
     move_alias,
     remove_aliases,
     replace_aliases,
+    unexpected_owners,
 )
 from models.tables import UsageEvent
 from tests.store.conftest import MakeCustomer
@@ -130,3 +131,23 @@ def test_replace_aliases_adds_and_removes(store: Store, make_customer: MakeCusto
     assert (added, removed) == (["new"], ["drop"])
     with store.session() as s:
         assert sorted(a.alias for a in list_aliases(s, cid)) == ["keep", "new"]
+
+
+def test_unexpected_owners_reports_only_aliases_out_of_place(
+    store: Store, make_customer: MakeCustomer
+) -> None:
+    """Aliases held by their expected owner are left out; others come with their owner."""
+    alpha = make_customer(aliases=["alpha-1", "alpha-2"])
+    beta = make_customer(aliases=["beta-1"])
+    with store.session() as s:
+        odd = unexpected_owners(
+            s,
+            {
+                "alpha-1": alpha,  # in place
+                "alpha-2": beta,  # held by alpha, expected beta
+                "beta-1": None,  # held, expected by a customer not created yet
+                "free-1": alpha,  # nobody holds it
+                "free-2": None,
+            },
+        )
+    assert odd == {"alpha-2": alpha, "beta-1": beta, "free-1": None, "free-2": None}
