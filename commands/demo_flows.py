@@ -30,7 +30,8 @@ from models.deadletters import get, list_letters
 from models.fields import SFDC_OPPORTUNITY_ID, find_by_field
 from models.runs import list_runs
 from models.types import DeadLetterSource, RunStatus, Stream, utcnow
-from models.usage import GroupBy, pending_keys, stored_events, summarize
+from models.usage import pending_keys, stored_events
+from models.usage_summary import GroupBy, summarize
 
 # --- 5. usage -----------------------------------------------------------------------
 

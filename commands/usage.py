@@ -33,7 +33,8 @@ from commands.common import (
 from models import InvalidInput, NotFound
 from models.contracts import get_contract
 from models.customers import find_customer
-from models.usage import GroupBy, get_event, pending_keys, property_name, resolve_pending, summarize
+from models.usage import get_event, pending_keys, resolve_pending
+from models.usage_summary import GroupBy, property_name, summarize
 from sync.usage import BATCH_SIZE, Unparsable, ingest
 
 _CHUNK = 1 << 16

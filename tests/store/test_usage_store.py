@@ -18,7 +18,8 @@ from models import Store
 from models.aliases import add_aliases, move_alias, remove_aliases
 from models.tables import DeadLetter, IngestAlias, UsageEvent
 from models.types import DeadLetterSource
-from models.usage import GroupBy, get_event, pending_keys, resolve_pending, summarize
+from models.usage import get_event, pending_keys, resolve_pending
+from models.usage_summary import GroupBy, summarize
 from sync.usage import Outcome, ingest
 from tests.store.conftest import MakeCustomer
 
