@@ -193,12 +193,7 @@ def unexpected_owners(
             "WHERE a.customer_id IS NULL OR r.customer_id IS NULL "
             "OR a.customer_id <> r.customer_id"
         ),
-        # In alias order: the look-ups then walk the index from one end to the other.
-        {
-            "rows": jsonrows.document(
-                session, table, ("alias", "customer_id"), sorted(expected.items())
-            )
-        },
+        {"rows": jsonrows.document(session, table, ("alias", "customer_id"), expected.items())},
     )
     as_uuid = jsonrows.uuid_reader()
     return {alias: None if owner is None else as_uuid(owner) for alias, owner in rows.all()}

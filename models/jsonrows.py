@@ -82,15 +82,18 @@ def document(
 ) -> str:
     """`rows` (values in `columns` order) as the JSON document `unpack` reads."""
     postgres = is_postgres(session)
-    encoders = [_memo(_encoder(table.c[name], postgres)) for name in columns]
-    encoded = [
-        [
-            value if encode is None or value is None else encode(value)
-            for encode, value in zip(encoders, row, strict=True)
-        ]
-        for row in rows
-    ]
-    return json.dumps(encoded, separators=(",", ":"))
+    # Column by column: a column stored as JSON gives it costs nothing, and the others run
+    # one tight loop each instead of a small list per row.
+    by_column = list(zip(*rows, strict=True))
+    if not by_column:
+        return "[]"
+    encoded = []
+    for name, values in zip(columns, by_column, strict=True):
+        encode = _memo(_encoder(table.c[name], postgres))
+        encoded.append(
+            values if encode is None else [None if v is None else encode(v) for v in values]
+        )
+    return json.dumps(list(zip(*encoded, strict=True)), separators=(",", ":"))
 
 
 def _memo(encode: Encoder | None) -> Encoder | None:
