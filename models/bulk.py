@@ -14,11 +14,11 @@ SQLAlchemy's per-row binding cost tens.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.engine import Connection, CursorResult
@@ -51,7 +51,6 @@ __all__ = [
     "ContractRow",
     "alias_counts",
     "attribute_aliases",
-    "chunks",
     "claim_field_values",
     "contract_customers",
     "contracts_by_id",
@@ -65,9 +64,6 @@ __all__ = [
     "update_contracts",
 ]
 
-CHUNK = 500
-T = TypeVar("T")
-
 
 def _conn(session: Session) -> Connection:
     # Core statements on the session's connection: none of the ORM's per-row bookkeeping
@@ -78,11 +74,6 @@ def _conn(session: Session) -> Connection:
 def _table(entity: type[Any]) -> Table:
     table: Table = entity.__table__
     return table
-
-
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 @dataclass(frozen=True)

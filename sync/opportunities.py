@@ -210,14 +210,8 @@ def apply_mapped(
     for index, exc in mapped.failures:
         record(session, _opportunity_failure(records[index], exc))
         counters.dead_lettered += 1
-    items = list(mapped.items)
-    outcome = provision_batch(session, items, settings)
-    counters.customers_created += outcome.customers_created
-    counters.customers_updated += outcome.customers_renamed
-    counters.aliases_added += outcome.aliases_added
-    counters.contracts_created += outcome.contracts_created
-    counters.contracts_updated += outcome.contracts_updated
-    counters.contracts_unchanged += outcome.contracts_unchanged
+    outcome = provision_batch(session, mapped.items, settings)
+    counters.add(outcome.counters)
     provisioned: list[str] = []
     for item in outcome.fallback:
         rec, deal = records[item.index], item.deal

@@ -49,6 +49,7 @@ from models.bulk import (
 from models.contracts import ContractSpec, validate_spec
 from models.customers import validate_name
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from models.runs import RunCounters
 from models.tables import MAX_ALIASES_PER_CUSTOMER
 from models.types import DeadLetterSource, new_id
 from sync.mapping import Deal
@@ -70,13 +71,8 @@ class BatchOutcome:
     """What the fast path did, and the items it handed back (page order)."""
 
     fallback: list[BatchItem] = field(default_factory=list)
-    provisioned: int = 0
-    customers_created: int = 0
-    customers_renamed: int = 0
-    aliases_added: int = 0
-    contracts_created: int = 0
-    contracts_updated: int = 0
-    contracts_unchanged: int = 0
+    #: What the fast path provisioned, counted as a run counts it.
+    counters: RunCounters = field(default_factory=RunCounters)
 
 
 class _Raced(Exception):
@@ -164,14 +160,13 @@ class _Batch:
             DeadLetterSource.OPPORTUNITY,
             [r.item.deal.contract.opportunity_id for r in ready],
         )
-        self.outcome.provisioned = len(ready)
         return self.outcome
 
     # --- customers and aliases ---------------------------------------------------------------
 
     def _customers(self, ready: list[_Ready]) -> dict[str, uuid.UUID]:
         """account id → customer id for the deals whose customer step succeeded."""
-        s, out = self.session, self.outcome
+        s, out = self.session, self.outcome.counters
         names: dict[str, str] = {}
         wanted: dict[str, dict[str, None]] = {}  # account → its aliases, each once, in order
         for r in ready:  # the last deal of an account names it, as deal-by-deal would
@@ -192,7 +187,7 @@ class _Batch:
         }
         free = {a for a, owner in odd.items() if owner is None}
         if blocked:
-            out.fallback += [r.item for r in ready if r.item.deal.account_id in blocked]
+            self.outcome.fallback += [r.item for r in ready if r.item.deal.account_id in blocked]
         accounts = [a for a in names if a not in blocked]
         proposed = {a: new_id() for a in accounts if a not in existing}
         holders = claim_field_values(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, proposed)
@@ -201,7 +196,7 @@ class _Batch:
         customer_of = {a: existing.get(a) or holders[a] for a in accounts}
         out.customers_created += len(created)
         kept = {customer_of[a]: names[a] for a in accounts if a not in created}
-        out.customers_renamed += len(rename_customers(s, kept))
+        out.customers_updated += len(rename_customers(s, kept))
         self._aliases(
             {a: list(wanted[a]) for a in accounts}, customer_of, free, set(created.values())
         )
@@ -235,12 +230,12 @@ class _Batch:
         if any(n > MAX_ALIASES_PER_CUSTOMER for n in counts.values()):
             raise _Raced  # the per-deal path names the customer and the limit
         attribute_aliases(s, added)
-        self.outcome.aliases_added += len(added)
+        self.outcome.counters.aliases_added += len(added)
 
     # --- contracts ---------------------------------------------------------------------------
 
     def _contracts(self, ready: list[_Ready], customer_of: dict[str, uuid.UUID]) -> None:
-        s, out = self.session, self.outcome
+        s, out = self.session, self.outcome.counters
         by_opportunity = {r.item.deal.contract.opportunity_id: r for r in ready}
         existing = find_many_by_field(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, list(by_opportunity))
         proposed = {
@@ -267,7 +262,7 @@ class _Batch:
             r = by_opportunity[o]
             current = stored.get(contract_id) if contract_id is not None else None
             if current is None:  # a keep-customer deal whose contract is gone: per deal
-                out.fallback.append(r.item)
+                self.outcome.fallback.append(r.item)
                 continue
             owner = (
                 current.customer_id if r.item.keep_customer else customer_of[r.item.deal.account_id]
@@ -279,7 +274,7 @@ class _Batch:
                 changed.append(target)
         update_contracts(s, changed)
         out.contracts_updated += len(changed)
-        handed_back = {id(i) for i in out.fallback}
+        handed_back = {id(i) for i in self.outcome.fallback}
         ready[:] = [r for r in ready if id(r.item) not in handed_back]
 
 
