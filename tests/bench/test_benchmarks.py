@@ -1,0 +1,83 @@
+"""The README's benchmark commands run (at small sizes) and print the figures the table uses.
+
+Only what a benchmark measures without a clock is asserted (counts, API calls); speeds are
+the benchmarks' to report, never a test's to require.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import need, postgres_available, redis_available
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bench(module: str, *args: str) -> dict[str, Any]:
+    """Run `python -m bench.<module> args` as the README shows it; its JSON output."""
+    out = subprocess.run(
+        [sys.executable, "-m", f"bench.{module}", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return dict(json.loads(out.stdout))
+
+
+@pytest.fixture
+def services() -> None:
+    need(postgres_available(), "PostgreSQL on 127.0.0.1:5432")
+    need(redis_available(), "Redis on 127.0.0.1:6379")
+
+
+@pytest.mark.usefixtures("services")
+def test_sync_bench_reports_every_scenario_on_both_backends() -> None:
+    """Backfill, transport floor, idle poll and incremental figures, with the API-call floor."""
+    figures = bench("sync_bench", "--opportunities", "3000", "--backend", "both")
+    won = figures["won_opportunities"]
+    assert won > 2_000 and figures["floor_total"] >= 2
+    for backend in ("sqlite", "postgresql"):
+        result = figures[backend]
+        backfill = result["backfill"]
+        assert backfill["status"] == "succeeded"
+        assert (
+            backfill["counters"]["records_seen"] == won == backfill["counters"]["contracts_created"]
+        )
+        assert backfill["api_calls"]["total"] <= figures["floor_total"] + 2
+        assert result["transport_floor"]["records"] == won
+        assert result["sync_over_transport"] > 0 and backfill["peak_rss_mb"] > 0
+        assert result["idle_poll"]["api_calls"]["total"] == 1
+        incremental = result["incremental"]
+        assert incremental["counters"]["contracts_updated"] == incremental["changed"] == 1_000
+        assert incremental["api_calls"]["total"] == 1
+
+
+@pytest.mark.usefixtures("services")
+def test_worker_bench_backfills_through_beat_and_a_real_worker() -> None:
+    """The worker path provisions every won deal from a beat-triggered run."""
+    figures = bench(
+        "worker_bench", "--opportunities", "2000", "--redis", "redis://127.0.0.1:6379/14"
+    )
+    assert figures["finished"] is True
+    assert figures["records_seen"] == figures["contracts_created"] == figures["won_opportunities"]
+    assert figures["runs"]["succeeded"] >= 1
+
+
+@pytest.mark.usefixtures("services")
+def test_usage_bench_reports_ingest_bare_driver_and_attach() -> None:
+    """Ingest, the bare-driver comparison and the retroactive attach on both backends."""
+    figures = bench("usage_bench", "--events", "5000", "--backend", "both")
+    for backend in ("sqlite", "postgresql"):
+        result = figures[backend]
+        assert result["counts"] == {"accepted": 5_000, "duplicate": 0, "rejected": 0}
+        assert result["ingest_events_per_s"] > 0 and result["bare_events_per_s"] > 0
+        assert result["retroactive_attach"]["events"] > 0
