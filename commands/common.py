@@ -96,7 +96,7 @@ def _default(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # never an exponent: 20630, not 2.063E+4
     if isinstance(value, Enum):
         return value.value
     raise TypeError(f"cannot encode {type(value).__name__}")

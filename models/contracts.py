@@ -17,7 +17,7 @@ from models.customers import get_customer, validate_name
 from models.errors import InvalidInput, NotFound, UniqueFieldConflict
 from models.fields import find_by_field, set_fields
 from models.tables import Contract
-from models.types import Entity, utcnow
+from models.types import MONEY_PRECISION, MONEY_SCALE, Entity, plain_decimal, utcnow
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -52,16 +52,31 @@ def validate_spec(spec: ContractSpec) -> ContractSpec:
                 f"ending_before ({spec.ending_before.isoformat()}) must be after "
                 f"starting_at ({spec.starting_at.isoformat()})"
             )
-    if spec.amount is not None:
-        if not spec.amount.is_finite():
-            raise InvalidInput("amount must be a finite number")
-        if spec.amount < 0:
-            raise InvalidInput(f"amount must not be negative (got {spec.amount})")
+    amount = _valid_amount(spec.amount) if spec.amount is not None else None
     if not _CURRENCY.fullmatch(spec.currency or ""):
         raise InvalidInput(
             f"currency must be an ISO 4217 code of three upper-case letters (got {spec.currency!r})"
         )
-    return ContractSpec(name, spec.starting_at, spec.ending_before, spec.amount, spec.currency)
+    return ContractSpec(name, spec.starting_at, spec.ending_before, amount, spec.currency)
+
+
+def _valid_amount(amount: Decimal) -> Decimal:
+    # Held to what NUMERIC(24, 6) stores exactly, so SQLite and PostgreSQL keep the same value
+    # (PostgreSQL would round a seventh decimal silently).
+    if not amount.is_finite():
+        raise InvalidInput("amount must be a finite number")
+    plain = plain_decimal(amount)
+    if plain < 0:
+        raise InvalidInput(f"amount must not be negative (got {plain})")
+    exponent = plain.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if -exponent > MONEY_SCALE:
+        raise InvalidInput(f"amount {plain} has more than {MONEY_SCALE} decimal places")
+    if plain.adjusted() >= MONEY_PRECISION - MONEY_SCALE:
+        raise InvalidInput(
+            f"amount {plain} has more than {MONEY_PRECISION - MONEY_SCALE} digits before the point"
+        )
+    return plain
 
 
 def spec_of(contract: Contract) -> ContractSpec:
@@ -69,14 +84,9 @@ def spec_of(contract: Contract) -> ContractSpec:
         contract.name,
         contract.starting_at,
         contract.ending_before,
-        contract.amount.normalize() if contract.amount is not None else None,
+        contract.amount,
         contract.currency,
     )
-
-
-def _normalized(spec: ContractSpec) -> ContractSpec:
-    amount = spec.amount.normalize() if spec.amount is not None else None
-    return ContractSpec(spec.name, spec.starting_at, spec.ending_before, amount, spec.currency)
 
 
 def create_contract(
@@ -109,7 +119,7 @@ def update_contract(session: Session, contract_id: uuid.UUID, spec: ContractSpec
 
 
 def _apply(session: Session, contract: Contract, spec: ContractSpec) -> Outcome:
-    if spec_of(contract) == _normalized(spec):
+    if spec_of(contract) == spec:
         return Outcome.UNCHANGED
     contract.name = spec.name
     contract.starting_at = spec.starting_at

@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from config import Settings
+from models.types import plain_decimal
 from sync.hierarchy import AccountNode, record_value
 from sync.soql import normalize_id
 
@@ -167,9 +168,10 @@ def _amount(value: Any) -> Decimal | None:
         )
     if amount < 0:
         raise MappingError(
-            f"the opportunity Amount {amount} is negative; a contract amount cannot be below zero"
+            f"the opportunity Amount {plain_decimal(amount)} is negative; "
+            "a contract amount cannot be below zero"
         )
-    return amount
+    return plain_decimal(amount)
 
 
 def _currency(record: Mapping[str, Any], settings: Settings) -> str:
