@@ -357,12 +357,13 @@ def test_a_child_deal_whose_root_has_no_deal_reads_the_root_from_the_record(
         assert find_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, grandchild) is None
 
 
-@pytest.mark.parametrize(("scan", "by_id"), [(True, 1), (False, 2)], ids=["forest", "in-lists"])
+@pytest.mark.parametrize(("scan", "by_id"), [(True, 1), (False, 3)], ids=["forest", "in-lists"])
 def test_a_hierarchy_deeper_than_the_record_reaches_still_finds_the_true_root(
     org, store: Store, client, sf_settings, scan: bool, by_id: int
 ) -> None:
-    """Seven levels: the record carries four ancestors; the forest (or Id IN) gives the
-    fifth, and only the root itself is read by id."""
+    """Seven levels: the record carries three ancestors (Account.Parent.Parent.Parent, the
+    deepest path SOQL allows); the forest gives the next two and only the root is read by id,
+    or Id IN reads the three above level by level."""
     chain: list[str] = []
     for level in range(7):
         fields = {"Name": f"Deep {level}", "Ingest_Alias__c": f"deep-{level}"}
