@@ -225,6 +225,23 @@ def test_a_deal_on_a_child_account_lands_on_the_root_customer(org, poll: Poll, s
     assert customer_aliases(store, grandchild) == set()  # no customer of its own
 
 
+def test_alias_values_with_spaces_are_one_alias_and_semicolons_split(org, poll, store) -> None:
+    """`tenant 42` and `tenant 43` are whole aliases of two customers (no shared `tenant` to
+    dead-letter on); a multi-select value `eu; us` gives two."""
+    first = org.create("Account", {"Name": "Tenant 42 Ltd", "Ingest_Alias__c": "tenant 42"})
+    second = org.create("Account", {"Name": "Tenant 43 Ltd", "Ingest_Alias__c": "tenant 43"})
+    multi = org.create("Account", {"Name": "Regions Inc", "Ingest_Alias__c": "r-eu; r-us"})
+    for account in (first, second, multi):
+        won_deal(org, account)
+
+    result = poll()
+
+    assert result.counters.dead_lettered == 0
+    assert customer_aliases(store, first) == {first, "tenant 42"}
+    assert customer_aliases(store, second) == {second, "tenant 43"}
+    assert customer_aliases(store, multi) == {multi, "r-eu", "r-us"}
+
+
 def test_with_suborgs_off_every_account_is_its_own_customer(
     org, store: Store, mode_settings, make_client
 ) -> None:
