@@ -145,6 +145,9 @@ class _Run(Generic[P]):
         self.started = utcnow()
         self.calls_before = client.api_calls
         self.pages = 0
+        #: the newest position this run committed itself (None until its first page): unlike
+        #: the stored cursor, it is where a --full or --since run has actually read up to.
+        self.reached: datetime | None = None
 
     def run(self, trigger: RunTrigger, full: bool, since: datetime | None) -> RunResult:
         with self.store.session() as s:
@@ -170,6 +173,7 @@ class _Run(Generic[P]):
         return self.result
 
     def _pages(self, start: datetime | None) -> None:
+        origin = start
         for attempt in range(MAX_LOCATOR_RESTARTS + 1):
             try:
                 # Salesforce I/O for the next page overlaps this page's transaction.
@@ -178,10 +182,19 @@ class _Run(Generic[P]):
                         self._page(records, prepared)
                 return
             except SalesforceQueryLocatorExpired:
-                # The query cursor expired between pages: restart from what is committed.
+                # The query cursor expired between pages: restart from what this run committed.
                 if attempt == MAX_LOCATOR_RESTARTS:
                     raise
-                start = start_position(self.cursor, self.settings, False, None)
+                start = self._restart_position(origin)
+
+    def _restart_position(self, origin: datetime | None) -> datetime | None:
+        """Where to query again after an expired locator: the lookback before what this run
+        committed, never before where it began. Not the stored cursor: a --full or --since run
+        starts behind it, and restarting there would skip every record in between."""
+        if self.reached is None:
+            return origin
+        back = self.reached - timedelta(seconds=self.settings.sync_lookback_seconds)
+        return back if origin is None else max(origin, back)
 
     def _fetch(self, start: datetime | None) -> Callable[[], Iterator[tuple[Records, P]]]:
         """The query's pages with their Salesforce look-ups (run in the prefetch thread)."""
@@ -200,6 +213,7 @@ class _Run(Generic[P]):
             if at is not None:
                 advance(s, self.spec.stream, self.owner, at, self.settings.sync_lease_seconds)
                 self.cursor = max(self.cursor, at) if self.cursor else at
+                self.reached = max(self.reached, at) if self.reached else at
             counters.api_calls = self.client.api_calls - self.calls_before
             save_progress(s, self.result.run_id, counters, self.cursor)
         self.pages += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from config import Settings
 from models import Entity, Store
 from models.aliases import aliases_for, aliases_of
 from models.contracts import list_contracts
-from models.cursors import acquire_lease, release_lease
+from models.cursors import acquire_lease, advance, release_lease
 from models.customers import list_customers
 from models.deadletters import list_letters
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
@@ -309,6 +309,35 @@ def test_throttling_stops_the_run_and_the_next_run_converges(org, poll, store, c
     resumed = poll()
     assert resumed.status is RunStatus.SUCCEEDED
     assert_converged(poll, store, client)
+
+
+@pytest.mark.parametrize("how", ["full", "since"])
+def test_a_resync_whose_locator_expires_restarts_from_its_own_position(
+    org, poll, store: Store, client, how: str
+) -> None:
+    """A --full/--since run behind the stored cursor whose query locator expires after its
+    first page restarts from what it committed, not the stored cursor: every deal lands."""
+    (newest,) = client.query_all(
+        "SELECT SystemModstamp FROM Opportunity WHERE IsWon = true "
+        "ORDER BY SystemModstamp DESC LIMIT 1"
+    )
+    with store.session() as s:  # a stored cursor ahead of everything, nothing provisioned
+        assert acquire_lease(s, Stream.OPPORTUNITIES, "earlier-run", 60)
+        at = datetime.fromisoformat(newest["SystemModstamp"].replace("+0000", "+00:00"))
+        advance(s, Stream.OPPORTUNITIES, "earlier-run", at, 60)
+        release_lease(s, Stream.OPPORTUNITIES, "earlier-run")
+    won = expected_deals(client)
+    assert pages_of(len(won)) >= 2
+    # The second page's query_more: its locator path ends in the first page's size.
+    org.faults.fail_next(1, "locator", paths=f"-{PAGE_SIZE}")
+    pages: list[int] = []
+
+    since = {"full": True} if how == "full" else {"since": datetime(2000, 1, 1, tzinfo=UTC)}
+    result = poll(progress=pages.append, **since)
+
+    assert result.status is RunStatus.SUCCEEDED
+    assert sum(pages) > len(won)  # the restart re-read, so the fault did hit mid-run
+    assert provisioned(store) == won
 
 
 def test_a_session_expiring_mid_pagination_is_renewed(org, poll, store, client) -> None:
