@@ -358,6 +358,7 @@ def provision_opportunities(
     An id that is not visible or not closed-won is dead-lettered with that reason.
     """
     wanted = [normalize_id(i) for i in ids]
+    client.refresh_budget()
     records = [
         record
         for chunk in chunk_ids(wanted, max_chars=OPPORTUNITY_IN_LIST_MAX_CHARS)

@@ -158,6 +158,9 @@ class _Run(Generic[P]):
         )
         self.cursor = cursor_before
         try:
+            # A worker keeps its client between runs: an earlier run's reading must not refuse
+            # this one's calls without a look at the allowance now.
+            self.client.refresh_budget()
             self._pages(start_position(cursor_before, self.settings, full, since))
         except SalesforceThrottled as exc:
             self._finish(RunStatus.THROTTLED, str(exc))

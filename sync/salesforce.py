@@ -123,16 +123,43 @@ class SalesforceClient:
 
     def check_budget(self) -> None:
         """Raise `SalesforceThrottled` when usage is above SFSYNC_SF_API_USAGE_MAX_PERCENT."""
-        if self._api_usage is None:
+        if self._within_budget() or self._api_usage is None:
             return
         used, total = self._api_usage
         limit = self.settings.sf_api_usage_max_percent
-        if total <= 0 or used * 100 / total > limit:
-            raise SalesforceThrottled(
-                f"Salesforce API usage {used}/{total} is above SFSYNC_SF_API_USAGE_MAX_PERCENT "
-                f"({limit:g}%); the run stops until the rolling 24-hour allowance recovers",
-                error_code="API_USAGE_ABOVE_MAX",
+        raise SalesforceThrottled(
+            f"Salesforce API usage {used}/{total} is above SFSYNC_SF_API_USAGE_MAX_PERCENT "
+            f"({limit:g}%); the run stops until the rolling 24-hour allowance recovers",
+            error_code="API_USAGE_ABOVE_MAX",
+        )
+
+    def refresh_budget(self) -> None:
+        """Look again (one call to /limits) at an allowance the last reading put above the max.
+
+        Only a call brings a new reading, and a reading above the max refuses every call, so
+        a client kept by a long-lived worker process would refuse every later run on the last
+        one's reading. Each unit of work (a run, a writeback flush) calls this first; within
+        the max it costs nothing.
+        """
+        if self._within_budget():
+            return
+        body = self._retrying(
+            lambda: self._call_once(
+                "limits", lambda sf: sf.limits(timeout=self._timeout), check=False
             )
+        )
+        daily = body.get("DailyApiRequests") if isinstance(body, Mapping) else None
+        try:
+            total = int(daily["Max"])  # type: ignore[index]
+            self._api_usage = (total - int(daily["Remaining"]), total)  # type: ignore[index]
+        except (TypeError, KeyError, ValueError):
+            pass  # no usable body: the response's Sforce-Limit-Info reading stands
+
+    def _within_budget(self) -> bool:
+        if self._api_usage is None:
+            return True
+        used, total = self._api_usage
+        return total > 0 and used * 100 / total <= self.settings.sf_api_usage_max_percent
 
     def login(self) -> None:
         """Log in now (otherwise the first call does); useful to fail fast on bad credentials."""
@@ -225,8 +252,9 @@ class SalesforceClient:
         )
         return retrying(fn)
 
-    def _call_once(self, operation: str, fn: Callable[[Salesforce], T]) -> T:
-        self.check_budget()
+    def _call_once(self, operation: str, fn: Callable[[Salesforce], T], *, check: bool = True) -> T:
+        if check:
+            self.check_budget()
         sf = self._client()
         try:
             return self._invoke(operation, sf, fn)

@@ -340,6 +340,26 @@ def test_a_resync_whose_locator_expires_restarts_from_its_own_position(
     assert provisioned(store) == won
 
 
+def test_a_client_kept_across_runs_looks_again_once_the_allowance_has_room(
+    org, poll, store: Store, client
+) -> None:
+    """A worker's client whose last reading was over the max does not refuse every later
+    run: each looks at the allowance (one call) and the first with room goes on."""
+    org.set_api_allowance(1)  # the org's allowance used up: every call is refused
+    assert poll().status is RunStatus.THROTTLED
+    used, total = client.api_usage or (0, 0)
+    assert used >= total  # the client's reading is now over the max
+
+    still = poll()
+    assert still.status is RunStatus.THROTTLED
+    assert still.counters.api_calls == 1  # one look, not a run's worth of refused calls
+
+    org.set_api_allowance(1_000_000)  # the rolling window has room again
+    resumed = poll()
+    assert resumed.status is RunStatus.SUCCEEDED, resumed.error
+    assert provisioned(store) == expected_deals(client)
+
+
 def test_a_session_expiring_mid_pagination_is_renewed(org, poll, store, client) -> None:
     """Tokens revoked between pages: the client logs in again and the run completes."""
     revoked: list[int] = []
