@@ -125,6 +125,9 @@ class Settings(BaseSettings):
         None, description="First cursor (ISO 8601); default: everything."
     )
     sync_lease_seconds: int = Field(120, ge=5, description="Lease length of a running poll.")
+    writeback_max_per_poll: int = Field(
+        100, ge=1, description="Most writeback calls one poll makes; the rest wait for the next."
+    )
 
     # --- usage ---------------------------------------------------------------------------
     usage_sweep_interval: int = Field(60, ge=1, description="Seconds between pending-usage sweeps.")

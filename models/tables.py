@@ -295,5 +295,7 @@ class Writeback(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When a row that failed for a passing reason is due again (None: due now).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_writebacks_status", "status"),)

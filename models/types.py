@@ -118,6 +118,7 @@ class DeadLetterSource(enum.StrEnum):
     OPPORTUNITY = "salesforce.opportunity"
     ACCOUNT = "salesforce.account"
     USAGE_EVENT = "usage.event"
+    WRITEBACK = "salesforce.writeback"
     TASK = "task"
 
 
