@@ -235,6 +235,24 @@ def streams(draw: st.DrawFn) -> list[Any]:
     return draw(st.lists(st.one_of(good, bad), max_size=25))
 
 
+def test_summary_sums_are_plain_decimals_on_every_backend(
+    store: Store, settings: Settings, make_customer: MakeCustomer
+) -> None:
+    """Sums read the same on SQLite and PostgreSQL: no exponent, no trailing zeros."""
+    cid = make_customer(aliases=["plain-org"])
+    run(
+        store,
+        settings,
+        [
+            ev("plain-org", properties={"n": "1e4", "m": "1.50"}),
+            ev("plain-org", properties={"n": 10630, "m": "1.50"}),
+        ],
+    )
+    with store.session() as s:
+        (row,) = summarize(s, cid, sums=["n", "m"])
+    assert {name: str(total) for name, total in row.sums.items()} == {"n": "20630", "m": "3"}
+
+
 @hyp_settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
