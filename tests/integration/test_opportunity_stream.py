@@ -362,14 +362,12 @@ def test_a_client_kept_across_runs_looks_again_once_the_allowance_has_room(
 
 def test_a_session_expiring_mid_pagination_is_renewed(org, poll, store, client) -> None:
     """Tokens revoked between pages: the client logs in again and the run completes."""
-    revoked: list[int] = []
+    # The second page's query_more finds its session revoked (INVALID_SESSION_ID revokes the
+    # token it was sent with). Set up front: the runner reads a page ahead, so revoking from
+    # the first page's progress callback could land after the last call.
+    org.faults.fail_next(1, "401", paths=f"-{PAGE_SIZE}")
 
-    def revoke_after_first_page(n: int) -> None:
-        if not revoked:
-            revoked.append(n)
-            org.revoke_tokens()
-
-    result = poll(progress=revoke_after_first_page)
+    result = poll()
     assert result.status is RunStatus.SUCCEEDED
     assert client.login_calls == 2
     assert provisioned(store) == expected_deals(client)
