@@ -278,9 +278,10 @@ class Truth:
         for account_id, values in accounts.items():
             root = root_of[account_id]
             all_aliases[account_id] = root
-            for part in re.split(r"[;,\s]+", str(values.get("Ingest_Alias__c") or "")):
-                if part:
-                    all_aliases[part] = root
+            # Salesforce's multi-select separator is ";"; any other value is one alias.
+            for part in str(values.get("Ingest_Alias__c") or "").split(";"):
+                if part.strip():
+                    all_aliases[part.strip()] = root
         contracts: dict[str, str] = {}
         rejected: dict[str, str] = {}
         stamps: list[datetime] = []
