@@ -11,7 +11,7 @@ Errors::
      ├── SalesforceTransientError         raised once the retries are spent
      ├── SalesforceThrottled              REQUEST_LIMIT_EXCEEDED or usage above the max share
      ├── SalesforceSessionExpired         never escapes: renewed, or reported as SalesforceAuthError
-     ├── SalesforceQueryLocatorExpired    restart the query from the saved cursor
+     ├── SalesforceQueryLocatorExpired    re-query from what the run committed
      └── SalesforcePermanentError         bad query/field/object/id/permission
           └── SalesforceAuthError         credentials rejected (names the settings)
     SalesforceConfigError                 raised by the constructor for incomplete auth settings
