@@ -67,14 +67,15 @@ def _valid_amount(amount: Decimal) -> Decimal:
         raise InvalidInput("amount must be a finite number")
     plain = plain_decimal(amount)
     if plain < 0:
-        raise InvalidInput(f"amount must not be negative (got {plain})")
+        raise InvalidInput(f"amount must not be negative (got {plain:f})")
     exponent = plain.as_tuple().exponent
     assert isinstance(exponent, int)  # finite
     if -exponent > MONEY_SCALE:
-        raise InvalidInput(f"amount {plain} has more than {MONEY_SCALE} decimal places")
+        raise InvalidInput(f"amount {plain:f} has more than {MONEY_SCALE} decimal places")
     if plain.adjusted() >= MONEY_PRECISION - MONEY_SCALE:
         raise InvalidInput(
-            f"amount {plain} has more than {MONEY_PRECISION - MONEY_SCALE} digits before the point"
+            f"amount {plain:f} has more than {MONEY_PRECISION - MONEY_SCALE} digits "
+            "before the point"
         )
     return plain
 

@@ -171,7 +171,7 @@ def _amount(value: Any) -> Decimal | None:
         )
     if amount < 0:
         raise MappingError(
-            f"the opportunity Amount {plain_decimal(amount)} is negative; "
+            f"the opportunity Amount {plain_decimal(amount):f} is negative; "
             "a contract amount cannot be below zero"
         )
     return plain_decimal(amount)
