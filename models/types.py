@@ -7,7 +7,7 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Numeric, String
@@ -50,7 +50,9 @@ def plain_decimal(value: Decimal) -> Decimal:
     """
     if value.is_zero():
         return Decimal(0)  # also folds -0 and 0E-6
-    return Decimal(format(value.normalize(), "f"))
+    # Exact whatever the digits: the default context would round past 28 of them.
+    exact = Context(prec=max(28, len(value.as_tuple().digits)))
+    return Decimal(format(value.normalize(exact), "f"))
 
 
 class Money(TypeDecorator[Decimal]):

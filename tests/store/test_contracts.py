@@ -56,6 +56,7 @@ def test_amounts_read_back_in_plain_notation_on_every_backend(
     [
         ("0.0000001", r"amount 0\.0000001 has more than 6 decimal places"),
         ("1E+18", "amount 1000000000000000000 has more than 18 digits"),
+        ("1.00000000000000000000000000001", "more than 6 decimal places"),
     ],
 )
 def test_amounts_beyond_what_both_backends_hold_exactly_are_refused(
