@@ -327,8 +327,11 @@ class Store:
         obj = self.object(sobject)
         with self._lock:
             for values in rows:
-                # Objects without the field (Organization) are never deleted.
-                values.setdefault("IsDeleted", False)
+                # Rows written before a field existed read it as null (as Salesforce does
+                # for a new field); objects without IsDeleted (Organization) are never deleted.
+                for name in obj.names:
+                    values.setdefault(name, None)
+                values["IsDeleted"] = bool(values.get("IsDeleted"))
                 _derive(obj, values)
                 self._put(obj, values)
 
