@@ -64,6 +64,9 @@ class StreamSpec(Generic[P]):
     prepare: Callable[[Records], P]
     #: Provision or dead-letter each record of the page, inside the page's transaction.
     apply: Callable[[Session, Records, P, RunCounters], None]
+    #: Salesforce checks made before the first query, inside the run: a failure is the
+    #: run's error (e.g. a bad SFSYNC_SF_OPPORTUNITY_FILTER), not a failing stream.
+    preflight: Callable[[], None] | None = None
 
 
 def lease_owner() -> str:
@@ -158,6 +161,8 @@ class _Run(Generic[P]):
         )
         self.cursor = cursor_before
         try:
+            if self.spec.preflight is not None:
+                self.spec.preflight()
             self._pages(start_position(cursor_before, self.settings, full, since))
         except SalesforceThrottled as exc:
             self._finish(RunStatus.THROTTLED, str(exc))
