@@ -325,15 +325,21 @@ class Store:
     def bulk_load(self, sobject: str, rows: Iterable[dict[str, Value]]) -> None:
         """Insert already-typed, already-valid rows (seed and load), skipping validation."""
         obj = self.object(sobject)
+        names = obj.names
         with self._lock:
+            table, binned = self._tables[obj.name], self._bin[obj.name]
             for values in rows:
-                # Rows written before a field existed read it as null (as Salesforce does
-                # for a new field); objects without IsDeleted (Organization) are never deleted.
-                for name in obj.names:
-                    values.setdefault(name, None)
-                values["IsDeleted"] = bool(values.get("IsDeleted"))
+                if len(values) < len(names):
+                    # Rows written before a field existed read it as null, as in Salesforce.
+                    for name in names:
+                        values.setdefault(name, None)
+                # Objects without the field (Organization) are never deleted.
+                values.setdefault("IsDeleted", False)
                 _derive(obj, values)
-                self._put(obj, values)
+                rec = Record(obj, values)
+                table[rec.id] = rec
+                if values["IsDeleted"]:
+                    binned.add(rec.id)
 
     def dump(self) -> dict[str, Any]:
         """JSON-ready snapshot of every record and the id counters."""
