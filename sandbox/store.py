@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox import ids
@@ -162,7 +162,11 @@ class Store:
         return rec
 
     def _stamp(self, commit_at: datetime | None = None) -> datetime:
-        return truncate_ms(self.clock.now() if commit_at is None else commit_at)
+        if commit_at is None:
+            return truncate_ms(self.clock.now())
+        # Naive instants are UTC, like the clock's `set`; stored values are always aware UTC.
+        aware = commit_at.replace(tzinfo=UTC) if commit_at.tzinfo is None else commit_at
+        return truncate_ms(aware.astimezone(UTC))
 
     @staticmethod
     def _refuse_type(obj: ObjectDef, operation: str) -> None:
