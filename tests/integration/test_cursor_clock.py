@@ -16,6 +16,7 @@ from config import Settings
 from models import Entity, Store
 from models.fields import SFDC_OPPORTUNITY_ID, find_by_field
 from sandbox import SandboxOrg
+from sync.accounts import poll_accounts
 from sync.opportunities import poll_opportunities
 from sync.salesforce import SalesforceClient
 
@@ -42,11 +43,12 @@ def _won(org: SandboxOrg, account: str, commit_at: datetime | None = None, **fie
     return org.create("Opportunity", values | fields, commit_at=commit_at)
 
 
-def _newest_won_stamp(org: SandboxOrg) -> datetime:
+def _newest_stamp(org: SandboxOrg, sobject: str, won_only: bool = False) -> datetime:
+    """The newest SystemModstamp among live rows (won ones only if asked), from the org."""
     stamps = [
         r.values["SystemModstamp"]
-        for r in org.store.rows("Opportunity")
-        if r.values["IsWon"] and not r.deleted
+        for r in org.store.rows(sobject)
+        if not r.deleted and (not won_only or r.values["IsWon"])
     ]
     return max(s for s in stamps if isinstance(s, datetime))
 
@@ -66,9 +68,24 @@ def test_a_slow_worker_clock_does_not_hold_the_cursor_back(
     # Past the Date header's whole second, so the cap is not below the newest stamp.
     org.clock.advance(2)
     result = poll_opportunities(store, client, sf_settings)
-    assert result.cursor_after == _newest_won_stamp(org)
+    assert result.cursor_after == _newest_stamp(org, "Opportunity", won_only=True)
     assert client.server_time is not None
     assert abs((client.server_time - org.clock.now()).total_seconds()) < 5
+
+
+def test_the_account_stream_follows_salesforce_s_clock_too(
+    org: SandboxOrg, store: Store, client: SalesforceClient, sf_settings: Settings
+) -> None:
+    """Both streams share the runner: an account renamed two hours ahead of the worker's
+    clock moves the account cursor to its stamp."""
+    account = org.create("Account", {"Name": "Renamed Co"})
+    _won(org, account)
+    poll_opportunities(store, client, sf_settings)
+    org.clock.advance(2 * HOURS)
+    org.update("Account", account, {"Name": "Renamed Co Ltd"})
+    org.clock.advance(2)
+    result = poll_accounts(store, client, sf_settings)
+    assert result.cursor_after == _newest_stamp(org, "Account")
 
 
 def test_a_row_stamped_ahead_of_salesforce_does_not_carry_the_cursor_past_later_work(
