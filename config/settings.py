@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         None, description="Account field that receives the billing customer id (optional)."
     )
     sf_multi_currency: bool = Field(True, description="The org has CurrencyIsoCode on records.")
+    sf_opportunity_filter: str | None = Field(
+        None,
+        description="Extra SOQL condition a closed-won opportunity must meet to count, e.g. "
+        "Type != 'Renewal'.",
+    )
 
     # --- mapping -------------------------------------------------------------------------
     alias_include_account_id: bool = Field(True, description="The account id is an ingest alias.")
@@ -149,6 +154,18 @@ class Settings(BaseSettings):
     @classmethod
     def _split_alias_fields(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("sf_opportunity_filter")
+    @classmethod
+    def _condition(cls, value: str | None) -> str | None:
+        condition = (value or "").strip()
+        if not condition:
+            return None
+        if re.match(r"(?i)(where|and|or)\b", condition):
+            raise ValueError(
+                "give the condition only, without a leading WHERE/AND/OR, e.g. Type != 'Renewal'"
+            )
+        return condition
 
     @field_validator("default_currency")
     @classmethod

@@ -4,9 +4,10 @@ A run holds the stream's lease for its whole length (renewed with each page), so
 overlapping beat ticks, manual runs and several workers never poll at once; a run that
 finds the lease held records itself as `skipped`. Each page is applied in the same
 transaction that moves the cursor, so the cursor never passes unprocessed work and a
-crash re-reads at most one page. The cursor is capped at the run's start time; the next
-run starts `SFSYNC_SYNC_LOOKBACK_SECONDS` before it, because Salesforce can commit a row
-with a SystemModstamp older than one already seen.
+crash re-reads at most one page. The cursor is capped at the run's start on Salesforce's
+clock (the Date of its first page); the next run starts `SFSYNC_SYNC_LOOKBACK_SECONDS`
+before it, because Salesforce can commit a row with a SystemModstamp older than one
+already seen.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from models.types import RunStatus, RunTrigger, Stream, utcnow
 from sync.errors import SalesforceError, SalesforceQueryLocatorExpired, SalesforceThrottled
 from sync.mapping import MappingError, parse_sf_datetime
 from sync.prefetch import prefetched
-from sync.salesforce import SalesforceClient
+from sync.salesforce import Page, SalesforceClient
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,9 @@ class StreamSpec(Generic[P]):
     prepare: Callable[[Records], P]
     #: Provision or dead-letter each record of the page, inside the page's transaction.
     apply: Callable[[Session, Records, P, RunCounters], None]
+    #: Salesforce checks made before the first query, inside the run: a failure is the
+    #: run's error (e.g. a bad SFSYNC_SF_OPPORTUNITY_FILTER), not a failing stream.
+    preflight: Callable[[], None] | None = None
 
 
 def lease_owner() -> str:
@@ -143,6 +147,8 @@ class _Run(Generic[P]):
         self.spec, self.store, self.client, self.settings = spec, store, client, settings
         self.owner, self.progress = owner, progress
         self.started = utcnow()
+        #: The cursor's cap: Salesforce's clock when it served the run's first page.
+        self.cap: datetime | None = None
         self.calls_before = client.api_calls
         self.pages = 0
         #: the newest position this run committed itself (None until its first page): unlike
@@ -161,6 +167,8 @@ class _Run(Generic[P]):
             # A worker keeps its client between runs: an earlier run's reading must not refuse
             # this one's calls without a look at the allowance now.
             self.client.refresh_budget()
+            if self.spec.preflight is not None:
+                self.spec.preflight()
             self._pages(start_position(cursor_before, self.settings, full, since))
         except SalesforceThrottled as exc:
             self._finish(RunStatus.THROTTLED, str(exc))
@@ -212,7 +220,7 @@ class _Run(Generic[P]):
         counters = self.result.counters
         with self.store.session() as s:
             self.spec.apply(s, records, prepared, counters)
-            at = page_position(records, self.started)
+            at = page_position(records, self._cap(records))
             if at is not None:
                 advance(s, self.spec.stream, self.owner, at, self.settings.sync_lease_seconds)
                 self.cursor = max(self.cursor, at) if self.cursor else at
@@ -225,6 +233,15 @@ class _Run(Generic[P]):
             self.store.refresh_statistics()
         if self.progress is not None:
             self.progress(len(records))
+
+    def _cap(self, records: Records) -> datetime:
+        """Salesforce's time at the run's first page (its Date header): the worker's clock,
+        slow or fast, never decides where the cursor stops. The worker's start time only
+        when a response carried no Date."""
+        if self.cap is None:
+            served = records.server_time if isinstance(records, Page) else None
+            self.cap = served or self.started
+        return self.cap
 
     def _finish(self, status: RunStatus, error: str | None) -> None:
         result = self.result

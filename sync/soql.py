@@ -36,6 +36,7 @@ __all__ = [
     "chunk_ids",
     "normalize_id",
     "opportunity_by_ids_query",
+    "opportunity_filter_check_query",
     "opportunity_query",
     "validate_identifier",
 ]
@@ -228,20 +229,34 @@ def _opportunity_fields(settings: Settings) -> str:
     return _select_list(fields)
 
 
+def _won(settings: Settings) -> str:
+    """The condition that makes a deal count: won, and SFSYNC_SF_OPPORTUNITY_FILTER if set
+    (parenthesised, so an OR inside it cannot widen the IsWon test)."""
+    condition = settings.sf_opportunity_filter
+    return "IsWon = true" if not condition else f"IsWon = true AND ({condition})"
+
+
 def opportunity_query(settings: Settings, since: datetime | None) -> str:
     """Closed-won opportunities changed at or after `since`, in cursor order."""
     select = _opportunity_fields(settings)
     if since is None:
         return format_soql(
-            "SELECT {:literal} FROM Opportunity WHERE IsWon = true ORDER BY SystemModstamp, Id",
+            "SELECT {:literal} FROM Opportunity WHERE {:literal} ORDER BY SystemModstamp, Id",
             select,
+            _won(settings),
         )
     return format_soql(
-        "SELECT {:literal} FROM Opportunity WHERE IsWon = true AND SystemModstamp >= {} "
+        "SELECT {:literal} FROM Opportunity WHERE {:literal} AND SystemModstamp >= {} "
         "ORDER BY SystemModstamp, Id",
         select,
+        _won(settings),
         _utc(since),
     )
+
+
+def opportunity_filter_check_query(settings: Settings) -> str:
+    """One row at most of the deals that count: proves SFSYNC_SF_OPPORTUNITY_FILTER parses."""
+    return format_soql("SELECT Id FROM Opportunity WHERE {:literal} LIMIT 1", _won(settings))
 
 
 #: The IN-list budget of `opportunity_by_ids_query`: its SELECT list (ancestor levels, alias
@@ -253,9 +268,10 @@ def opportunity_by_ids_query(settings: Settings, ids: Sequence[str]) -> str:
     """Closed-won opportunities by id (one chunk of OPPORTUNITY_IN_LIST_MAX_CHARS), same fields
     as the stream."""
     return format_soql(
-        "SELECT {:literal} FROM Opportunity WHERE IsWon = true AND Id IN {} "
+        "SELECT {:literal} FROM Opportunity WHERE {:literal} AND Id IN {} "
         "ORDER BY SystemModstamp, Id",
         _opportunity_fields(settings),
+        _won(settings),
         _ids(ids),
     )
 

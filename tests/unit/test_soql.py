@@ -21,6 +21,7 @@ from sync.soql import (
     chunk_ids,
     normalize_id,
     opportunity_by_ids_query,
+    opportunity_filter_check_query,
     opportunity_query,
 )
 
@@ -255,6 +256,19 @@ def test_opportunity_query_filters_from_since_as_a_utc_literal(make_settings) ->
     """`since` becomes an unquoted UTC datetime literal, truncated to the second."""
     query = opportunity_query(make_settings(), SINCE)
     assert "WHERE IsWon = true AND SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY" in query
+
+
+def test_the_opportunity_filter_is_a_parenthesised_extra_condition(make_settings) -> None:
+    """SFSYNC_SF_OPPORTUNITY_FILTER joins IsWon with AND, in parentheses, in every query."""
+    settings = make_settings(sf_opportunity_filter="Type = 'A' OR Type = 'B'")
+    won = "WHERE IsWon = true AND (Type = 'A' OR Type = 'B')"
+    assert f"{won} ORDER BY" in opportunity_query(settings, None)
+    assert f"{won} AND SystemModstamp >= 2026-11-02T14:05:09+00:00" in opportunity_query(
+        settings, SINCE
+    )
+    assert f"{won} AND Id IN (" in opportunity_by_ids_query(settings, ["006000000000001"])
+    assert opportunity_filter_check_query(settings) == f"SELECT Id FROM Opportunity {won} LIMIT 1"
+    assert "(" not in opportunity_query(make_settings(), None).partition("WHERE")[2]
 
 
 def test_since_in_another_timezone_is_converted_to_utc(make_settings) -> None:
