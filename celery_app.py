@@ -136,8 +136,7 @@ def check_broker(app: Celery) -> None:
         for secret in settings.secret_values():
             reason = reason.replace(secret, "***")
         raise BrokerUnreachable(
-            f"SFSYNC_BROKER_URL: cannot reach the broker at {settings.public_broker_url}: "
-            f"{reason}"
+            f"SFSYNC_BROKER_URL: cannot reach the broker at {settings.public_broker_url}: {reason}"
         ) from None
 
 

@@ -193,4 +193,5 @@ def count_contracts(
     name: str | None = None,
 ) -> int:
     query = _contracts_query(customer_id, status, name).with_only_columns(func.count())
+    query = query.select_from(Contract)
     return session.scalar(query) or 0

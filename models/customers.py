@@ -135,7 +135,7 @@ def iter_customers(
 def count_customers(
     session: Session, *, name: str | None = None, archived: bool | None = None
 ) -> int:
-    query = _customers_query(name, archived).with_only_columns(func.count())
+    query = _customers_query(name, archived).with_only_columns(func.count()).select_from(Customer)
     return session.scalar(query.order_by(None)) or 0
 
 
