@@ -93,18 +93,16 @@ def _warn_incomplete(role: str, queues: set[str] | None = None) -> None:
     )
 
 
+# The main processes log through Celery's own handler (ours would be captured a second
+# time through the redirected stderr), so these only say what they have to say.
 @worker_init.connect
 def _on_worker_init(sender: Any = None, **_: Any) -> None:
-    current = settings()
-    configure_logging(current.log_level, current.secret_values())
     consumer_queues = getattr(getattr(sender, "app", app).amqp.queues, "consume_from", None)
     _warn_incomplete("worker", set(consumer_queues or ()))
 
 
 @beat_init.connect
 def _on_beat_init(**_: Any) -> None:
-    current = settings()
-    configure_logging(current.log_level, current.secret_values())
     _warn_incomplete("beat")
 
 
