@@ -151,6 +151,11 @@ def emit_json_array(items: Iterator[Any]) -> None:
     stream_json_array(items, _default)
 
 
+def examples(*lines: str) -> str:
+    """A `--help` epilog of example command lines (kept as written, not rewrapped)."""
+    return "\b\nExamples:\n" + "\n".join(f"  $ {line}" for line in lines)
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
 
 

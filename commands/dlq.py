@@ -11,6 +11,7 @@ from commands.common import (
     console,
     emit_json,
     err_console,
+    examples,
     json_option,
     parse_instant,
     pass_app,
@@ -49,7 +50,15 @@ def letter_view(letter: DeadLetter, *, detail: bool = False) -> dict[str, Any]:
     return view
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync dlq stats",
+        "sfsync dlq list --source usage.event",
+        "sfsync dlq show 7",
+        "sfsync dlq retry 7 --inline            # after fixing the cause",
+        'sfsync dlq discard 7 --reason "test deal, deleted in Salesforce"',
+    )
+)
 def dlq() -> None:
     """Dead letters: what failed, why, and replay once fixed."""
 

@@ -13,6 +13,7 @@ from commands.common import (
     console,
     emit_json,
     emit_json_array,
+    examples,
     json_option,
     parse_decimal,
     parse_instant,
@@ -51,7 +52,11 @@ from models.types import ContractStatus
 # --- db ----------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync db upgrade",
+    )
+)
 def db() -> None:
     """The store's schema."""
 
@@ -73,7 +78,13 @@ def db_upgrade(app: App) -> None:
 # --- customers ---------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync customers create WidgetsExpress --alias we-main --field sfdc_account_id=001…",
+        "sfsync customers list --name widgets --limit 20",
+        "sfsync customers show --sfdc-account-id 0015g00000WidgetAAA --json",
+    )
+)
 def customers() -> None:
     """Billing customers."""
 
@@ -180,7 +191,13 @@ def customers_show(
 # --- aliases -----------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync aliases add CUSTOMER_ID we-apac we-latam",
+        "sfsync aliases remove CUSTOMER_ID we-apac --json",
+        "sfsync aliases list CUSTOMER_ID",
+    )
+)
 def aliases() -> None:
     """Ingest aliases (attaching one attributes its stored usage)."""
 
@@ -248,7 +265,13 @@ def aliases_list(app: App, customer_id: str | None, as_json: bool) -> None:
 # --- contracts ---------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync contracts create CUSTOMER_ID --name Plan --starting-at 2026-01-01 --amount 20630",
+        "sfsync contracts list --customer CUSTOMER_ID --status active",
+        "sfsync contracts list --json > contracts.json    # every row",
+    )
+)
 def contracts() -> None:
     """Contracts (one per closed-won opportunity)."""
 
@@ -359,7 +382,13 @@ def _contract_rows(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
 entity_choice = click.Choice([e.value for e in Entity])
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync fields add-key customer tier",
+        "sfsync fields set customer CUSTOMER_ID tier=gold --json",
+        "sfsync fields keys",
+    )
+)
 def fields() -> None:
     """Custom field keys and values."""
 

@@ -15,6 +15,7 @@ from commands.common import (
     console,
     emit_json,
     err_console,
+    examples,
     json_option,
     parse_instant,
     pass_app,
@@ -73,7 +74,15 @@ def result_view(result: RunResult) -> dict[str, Any]:
     }
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync sync status",
+        "sfsync sync run                       # enqueue both polls for the worker",
+        "sfsync sync run --inline --stream accounts",
+        "sfsync sync run --inline --since 2026-01-01",
+        "sfsync sync opportunity 0065g000000000QAAQ",
+    )
+)
 def sync() -> None:
     """Salesforce sync: manual runs and status."""
 
@@ -268,7 +277,12 @@ def sync_status(app: App, as_json: bool) -> None:
     console.print(f"pending writebacks: {doc['pending_writebacks']}")
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync runs list --stream opportunities --limit 5",
+        "sfsync runs show 12 --json",
+    )
+)
 def runs() -> None:
     """Sync run history."""
 

@@ -24,6 +24,7 @@ from commands.common import (
     console,
     emit_json,
     err_console,
+    examples,
     json_option,
     parse_instant,
     parse_uuid,
@@ -40,7 +41,14 @@ from sync.usage import BATCH_SIZE, Unparsable, ingest
 _CHUNK = 1 << 16
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync usage ingest events.jsonl",
+        "sfsync usage summary widgets-eu --group-by alias --sum property:requests",
+        "sfsync usage pending",
+        "sfsync usage show inv-2026-11-24-000417",
+    )
+)
 def usage() -> None:
     """Usage events: ingest, summaries, pending keys."""
 

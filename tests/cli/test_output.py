@@ -13,7 +13,8 @@ from click.testing import Result
 from models import Store
 from models.customers import create_customer
 from models.deadletters import Failure, record
-from models.types import DeadLetterSource
+from models.tables import SyncCursor
+from models.types import DeadLetterSource, Stream
 from tests.cli.conftest import Invoke, ok_json
 
 HOSTILE = "[/bold] x [link=https://evil.example]click[/link] \x1b[2J\x07end"
@@ -205,3 +206,23 @@ def test_changing_commands_print_json(sfsync: Invoke, store: Store) -> None:
         "reason": "test",
     }
     uuid.UUID(cid)
+
+
+def test_sync_status_shows_lag_in_hours_and_minutes(sfsync: Invoke, store: Store) -> None:
+    """A cursor 58,560 s behind reads `16h 16m`."""
+    with store.session() as s:
+        s.add(
+            SyncCursor(
+                stream=Stream.OPPORTUNITIES,
+                position=datetime.now(UTC) - timedelta(seconds=58_560),
+            )
+        )
+    out = shown(sfsync("sync", "status"))
+    assert "16h 16m" in out and "58560" not in out
+
+
+@pytest.mark.parametrize("group", [[], ["customers"], ["contracts"], ["sync"], ["dlq"], ["usage"]])
+def test_help_shows_examples(sfsync: Invoke, group: list[str]) -> None:
+    """`--help` of the command and its main groups ends with example command lines."""
+    out = shown(sfsync(*group, "--help"))
+    assert "Examples:" in out and "$ sfsync " in out
