@@ -106,7 +106,7 @@ def customers_create(
     if as_json:
         emit_json(view)
     else:
-        console.print(f"created customer {customer.id} ({customer.name})", highlight=False)
+        print_lines(f"created customer {customer.id} ({customer.name})")
 
 
 @customers.command("list")
@@ -315,7 +315,7 @@ def contracts_create(
     if as_json:
         emit_json(view)
     else:
-        console.print(f"created contract {contract.id} ({contract.name})", highlight=False)
+        print_lines(f"created contract {contract.id} ({contract.name})")
 
 
 @contracts.command("list")
@@ -422,7 +422,7 @@ def fields_add_key(app: App, entity: str, key: str, unique: bool) -> None:
     """Register a custom field key for customers or contracts."""
     with app.session() as s:
         register_key(s, Entity(entity), key, unique=unique)
-    console.print(f"registered {entity} key {key}{' (unique)' if unique else ''}", highlight=False)
+    print_lines(f"registered {entity} key {key}{' (unique)' if unique else ''}")
 
 
 @fields.command("set")

@@ -82,6 +82,17 @@ def test_data_values_are_printed_literally(
         assert_literal(shown(sfsync(*args, env=env)))
 
 
+def test_created_names_are_printed_literally(sfsync: Invoke) -> None:
+    """`customers create` and `contracts create` echo a hostile name as text."""
+    made = sfsync("customers", "create", HOSTILE, env=WIDE)
+    assert_literal(shown(made))
+    customer = shown(made).split()[2]
+    contract = sfsync(
+        "contracts", "create", customer, "--name", HOSTILE, "--starting-at", "2026-01-01", env=WIDE
+    )
+    assert_literal(shown(contract))
+
+
 def test_errors_naming_data_are_printed_literally(sfsync: Invoke, hostile: dict[str, str]) -> None:
     """An error message quoting a hostile value is one literal line."""
     result = sfsync("customers", "show", "--alias", HOSTILE, env=TERMINAL)
