@@ -140,9 +140,9 @@ def check_broker(app: Celery) -> None:
         ) from None
 
 
-def _load() -> Settings:
+def _load() -> Celery:
     try:
-        return load_settings()
+        return create_app(load_settings())
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -164,6 +164,6 @@ def __getattr__(name: str) -> Celery:
     global _app  # noqa: PLW0603
     if name == "app":
         if _app is None:
-            _app = create_app(_load())
+            _app = _load()
         return _app
     raise AttributeError(name)

@@ -162,15 +162,15 @@ class Settings(BaseSettings):
             return None
         try:
             make_url(value).get_dialect()
+        except NoSuchModuleError:  # an ArgumentError too: first
+            scheme = value.partition("://")[0]
+            raise ValueError(
+                f"unknown database {scheme!r} (use postgresql://… or sqlite:///…)"
+            ) from None
         except ArgumentError:
             raise ValueError(
                 f"not a database URL: {mask_url_password(value)!r} "
                 "(expected e.g. postgresql://user:password@host:5432/sfsync or sqlite:///path)"
-            ) from None
-        except NoSuchModuleError:
-            scheme = value.partition("://")[0]
-            raise ValueError(
-                f"unknown database {scheme!r} (use postgresql://… or sqlite:///…)"
             ) from None
         return value
 

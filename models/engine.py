@@ -58,12 +58,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             return _sqlite_engine(url, parsed.database, **kwargs)
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(url, **kwargs)
-    except ArgumentError:
-        raise StoreUnreachable("cannot open the store: not a database URL") from None
-    except (NoSuchModuleError, ImportError) as exc:
+    except (NoSuchModuleError, ImportError) as exc:  # NoSuchModuleError is an ArgumentError
         raise StoreUnreachable(
             f"cannot open the store at {_safe_url(url)}: no database driver for it ({exc})"
         ) from None
+    except ArgumentError:
+        raise StoreUnreachable("cannot open the store: not a database URL") from None
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:

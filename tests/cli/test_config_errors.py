@@ -40,7 +40,7 @@ def test_unknown_database_scheme_names_the_setting(tmp_path: Path) -> None:
         "list",
         env={"SFSYNC_DATABASE_URL": "nosuchdb://x", "SFSYNC_DATA_DIR": str(tmp_path)},
     )
-    assert_one_line(result, "SFSYNC_DATABASE_URL", "nosuchdb")
+    assert_one_line(result, "SFSYNC_DATABASE_URL", "unknown database 'nosuchdb'")
 
 
 def test_unparsable_database_url_names_the_setting(tmp_path: Path) -> None:
