@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+from functools import partial
 
 import pytest
 from click.testing import CliRunner
@@ -63,6 +64,10 @@ def failed_runs(store: Store) -> list[SyncRun]:
         return list(s.scalars(select(SyncRun).where(SyncRun.status == RunStatus.FAILED)))
 
 
+def runs_failed(store: Store, count: int) -> bool:
+    return len(failed_runs(store)) == count
+
+
 INCOMPLETE = "started without a complete set of Salesforce settings"
 
 
@@ -83,7 +88,7 @@ def test_polls_that_cannot_log_in_are_failed_runs_not_dead_letters(
         # One at a time: two polls at once would find each other's lease (a skipped run).
         for n, task in enumerate(("poll_opportunities", "poll_opportunities", "poll_accounts")):
             procs.enqueue(f"sfsync.sync.{task}", trigger="beat")
-            procs.wait_for(lambda n=n: len(failed_runs(store)) == n + 1, what=f"failed run {n}")
+            procs.wait_for(partial(runs_failed, store, n + 1), what=f"failed run {n + 1}")
     assert letters(store) == []
     listed = CliRunner().invoke(main, ["--database-url", store.url, "runs", "list", "--json"])
     runs = json.loads(listed.stdout)
