@@ -2,7 +2,8 @@
 
 Errors::
 
-    ConfigError            a setting is missing, malformed or inconsistent (exit code 2)
+    ConfigError            a setting is missing, malformed or inconsistent (exit code 2),
+                           or the data folder cannot be created
 
 Everything else in the project receives a `Settings` instance; nothing else reads
 `os.environ`.
@@ -23,6 +24,13 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+try:  # kombu comes with Celery; the names are the broker URL schemes it understands
+    from kombu.transport import TRANSPORT_ALIASES as _BROKER_SCHEMES
+except ImportError:  # pragma: no cover - kombu is a dependency
+    _BROKER_SCHEMES = {}
 
 ENV_PREFIX = "SFSYNC_"
 
@@ -167,6 +175,43 @@ class Settings(BaseSettings):
             )
         return condition
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            make_url(value).get_dialect()
+        except NoSuchModuleError:  # an ArgumentError too: first
+            scheme = value.partition("://")[0]
+            raise ValueError(
+                f"unknown database {scheme!r} (use postgresql://… or sqlite:///…)"
+            ) from None
+        except ArgumentError:
+            raise ValueError(
+                f"not a database URL: {mask_url_password(value)!r} "
+                "(expected e.g. postgresql://user:password@host:5432/sfsync or sqlite:///path)"
+            ) from None
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        scheme, sep, _ = value.partition("://")
+        if not sep:
+            raise ValueError(
+                f"not a broker URL: {mask_url_password(value)!r} "
+                "(expected e.g. redis://host:6379/0)"
+            )
+        base = scheme.partition("+")[0]
+        if base not in _BROKER_SCHEMES:
+            raise ValueError(
+                f"unknown broker transport {scheme!r} (use redis://…, rediss://… or amqp://…)"
+            )
+        return value
+
     @field_validator("default_currency")
     @classmethod
     def _currency(cls, value: str) -> str:
@@ -209,6 +254,23 @@ class Settings(BaseSettings):
         """Folder used by the filesystem transport."""
         return (self.data_dir / "broker").resolve()
 
+    def ensure_data_dir(self) -> Path:
+        """Create the data folder (sfsync owns it), or raise `ConfigError` saying why not."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ConfigError(
+                f"{ENV_PREFIX}DATA_DIR / --data-dir: cannot create the folder "
+                f"{str(self.data_dir)!r}: {reason}"
+            ) from None
+        return self.data_dir
+
+    @property
+    def public_broker_url(self) -> str:
+        """The broker URL with its password masked, for anything that gets printed."""
+        return mask_url_password(self.celery_broker_url)
+
     def secret_values(self) -> list[str]:
         """Every configured secret, for redaction."""
         secrets: list[str] = []
@@ -225,11 +287,20 @@ class Settings(BaseSettings):
         return secrets
 
 
+_URL_PASSWORD = re.compile(r"^([A-Za-z0-9+.-]+://[^:/@]*:)([^@/]+)(@)")
+MASK = "***"
+
+
 def _url_password(url: str | None) -> str | None:
     if not url:
         return None
-    match = re.match(r"^[a-z0-9+]+://[^:/@]*:([^@/]+)@", url)
-    return match.group(1) if match else None
+    match = _URL_PASSWORD.match(url)
+    return match.group(2) if match else None
+
+
+def mask_url_password(url: str) -> str:
+    """`url` with the password in its user-info replaced by `***`."""
+    return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", url, count=1)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -13,6 +13,7 @@ from models.errors import (
     StoreError,
     StoreNotMigrated,
     StoreUnavailable,
+    StoreUnreachable,
     UniqueFieldConflict,
     UnknownFieldKey,
 )
@@ -29,6 +30,7 @@ __all__ = [
     "StoreError",
     "StoreNotMigrated",
     "StoreUnavailable",
+    "StoreUnreachable",
     "UniqueFieldConflict",
     "UnknownFieldKey",
     "open_store",

@@ -5,19 +5,26 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from models.customers import get_customer, validate_name
 from models.errors import InvalidInput, NotFound, UniqueFieldConflict
 from models.fields import find_by_field, set_fields
 from models.tables import Contract
-from models.types import MONEY_PRECISION, MONEY_SCALE, Entity, plain_decimal, utcnow
+from models.types import (
+    MONEY_PRECISION,
+    MONEY_SCALE,
+    ContractStatus,
+    Entity,
+    plain_decimal,
+    utcnow,
+)
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -166,8 +173,43 @@ def get_contract(session: Session, contract_id: uuid.UUID) -> Contract:
     return contract
 
 
-def list_contracts(session: Session, customer_id: uuid.UUID | None = None) -> list[Contract]:
-    query = select(Contract).order_by(Contract.starting_at, Contract.id)
+def _contracts_query(
+    customer_id: uuid.UUID | None, status: ContractStatus | None, name: str | None
+) -> Select[tuple[Contract]]:
+    query = select(Contract)
     if customer_id is not None:
         query = query.where(Contract.customer_id == customer_id)
-    return list(session.scalars(query))
+    if status is not None:
+        query = query.where(Contract.status == status)
+    if name:
+        query = query.where(func.lower(Contract.name).contains(name.lower(), autoescape=True))
+    return query
+
+
+def list_contracts(session: Session, customer_id: uuid.UUID | None = None) -> list[Contract]:
+    return list(iter_contracts(session, customer_id))
+
+
+def iter_contracts(
+    session: Session,
+    customer_id: uuid.UUID | None = None,
+    *,
+    status: ContractStatus | None = None,
+    name: str | None = None,
+    limit: int | None = None,
+) -> Iterator[Contract]:
+    """Contracts by start, fetched in chunks (of a customer, with a status, a name substring)."""
+    query = _contracts_query(customer_id, status, name).order_by(Contract.starting_at, Contract.id)
+    yield from session.scalars(query.limit(limit).execution_options(yield_per=500))
+
+
+def count_contracts(
+    session: Session,
+    customer_id: uuid.UUID | None = None,
+    *,
+    status: ContractStatus | None = None,
+    name: str | None = None,
+) -> int:
+    query = _contracts_query(customer_id, status, name).with_only_columns(func.count())
+    query = query.select_from(Contract)
+    return session.scalar(query) or 0

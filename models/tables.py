@@ -278,6 +278,15 @@ class DeadLetter(Base):
     __table_args__ = (
         Index("ix_dead_letters_status_source", "status", "source"),
         Index("ix_dead_letters_reference", "reference"),
+        # One open letter per record: a failure that repeats adds attempts (models.deadletters).
+        Index(
+            "uq_dead_letters_open_reference",
+            "source",
+            "reference",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
 

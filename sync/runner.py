@@ -26,7 +26,14 @@ from sqlalchemy.orm import Session
 from config import Settings
 from models import Store, StoreError
 from models.cursors import LeaseLost, acquire_lease, advance, position, release_lease
-from models.runs import RunCounters, finish_run, record_skipped, save_progress, start_run
+from models.runs import (
+    RunCounters,
+    finish_run,
+    record_ended,
+    record_skipped,
+    save_progress,
+    start_run,
+)
 from models.types import RunStatus, RunTrigger, Stream, utcnow
 from sync.errors import SalesforceError, SalesforceQueryLocatorExpired, SalesforceThrottled
 from sync.mapping import MappingError, parse_sf_datetime
@@ -132,6 +139,13 @@ def run_stream(
     finally:
         with store.session() as s:
             release_lease(s, spec.stream, owner)
+
+
+def not_connected(store: Store, stream: Stream, trigger: RunTrigger, reason: str) -> RunResult:
+    """A poll that cannot log in with these settings: one failed run saying why."""
+    with store.session() as s:
+        run = record_ended(s, stream, trigger, RunStatus.FAILED, reason)
+    return RunResult(run.id, stream, RunStatus.FAILED, error=reason)
 
 
 class _Run(Generic[P]):
