@@ -117,4 +117,4 @@ def list_(request: Request, body: ListContracts) -> dict[str, Any]:
         fields = fields_for(session, Entity.CONTRACT, [r.id for r in page])
         data = [views.contract(r, fields[r.id]) for r in page]
     more = len(rows) > body.limit
-    return {"data": data, "cursor": str(page[-1].id) if more else None}
+    return {"data": data, "cursor": data[-1]["id"] if more else None}
