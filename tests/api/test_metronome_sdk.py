@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import metronome
 import pytest
@@ -27,7 +28,7 @@ def client(server: LiveServer) -> Iterator[Metronome]:
         yield sdk
 
 
-def _event(tx: str, key: str, **properties: object) -> dict[str, object]:
+def _event(tx: str, key: str, **properties: object) -> Any:
     stamp = (datetime.now(UTC) - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
     return {
         "transaction_id": tx,
@@ -63,8 +64,8 @@ def test_usage_for_an_unattached_alias_is_pending_until_set_ingest_aliases(
     assert found[f"{tag}-1"].matched_customer is None
     assert found[f"{tag}-1"].customer_id == later
     assert found[f"{tag}-1"].properties == {"requests": 3}
-    assert found[f"{tag}-2"].matched_customer is not None
-    assert found[f"{tag}-2"].matched_customer.id == created.id
+    matched = found[f"{tag}-2"].matched_customer
+    assert matched is not None and matched.id == created.id
 
     client.v1.customers.set_ingest_aliases(
         customer_id=created.id, ingest_aliases=[f"w-{tag}-main", later]
@@ -229,7 +230,7 @@ def test_ingest_is_idempotent_and_names_rejected_events(
     good = _event(f"{tag}-ok", f"nobody-{tag}")
     client.v1.usage.ingest(usage=[good])
     client.v1.usage.ingest(usage=[good])
-    bad = {**_event(f"{tag}-bad", "x"), "timestamp": "yesterday"}
+    bad: Any = {**_event(f"{tag}-bad", "x"), "timestamp": "yesterday"}
     with pytest.raises(metronome.BadRequestError) as refused:
         client.v1.usage.ingest(usage=[_event(f"{tag}-ok2", "k"), bad])
     body = refused.value.body
