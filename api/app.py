@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 
 from api import health
 from api.errors import install_handlers
-from api.limits import RequestLimits, json_guard
+from api.limits import RequestLimits
 from api.metronome import contracts, custom_fields, customers, uncovered, usage
 from api.queue import Enqueuer
 from api.salesforce import routes as salesforce
@@ -40,10 +40,9 @@ def create_app(
         enqueuer=enqueuer or Enqueuer(settings),
     )
     install_handlers(app)
-    guarded = [Depends(json_guard)]
     app.include_router(health.router)
     for module in (usage, customers, custom_fields, contracts):
-        app.include_router(module.router, dependencies=guarded)
+        app.include_router(module.router)
     app.include_router(salesforce.router)
     app.include_router(uncovered.router)
     app.add_middleware(

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import Request
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -86,7 +88,7 @@ def _depth(value: Any) -> int:
 
 
 async def json_guard(request: Request) -> None:
-    """Refuse a JSON body nested deeper than `MAX_JSON_DEPTH` (a dependency of the routers)."""
+    """Refuse a body that is not JSON, or JSON nested deeper than `MAX_JSON_DEPTH`."""
     body = await request.body()
     if not body:
         return
@@ -101,3 +103,20 @@ async def json_guard(request: Request) -> None:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
     if _depth(value) > MAX_JSON_DEPTH:
         raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+
+
+class JsonRoute(APIRoute):
+    """A route whose JSON body passes `json_guard` before FastAPI parses it.
+
+    Ahead of FastAPI's own parsing so that JSON too deep for the parser is answered with
+    the depth limit rather than a generic parse error.
+    """
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            await json_guard(request)  # the body is cached on the request for the handler
+            return await handler(request)
+
+        return guarded

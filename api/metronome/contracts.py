@@ -11,6 +11,7 @@ from pydantic import AfterValidator, Field
 
 from api.auth import require
 from api.errors import NotCovered
+from api.limits import JsonRoute
 from api.metronome import views
 from api.metronome.common import Body, parse_id
 from api.state import state
@@ -20,7 +21,7 @@ from models.customers import get_customer
 from models.fields import fields_for
 from models.types import ApiScope, ContractStatus
 
-router = APIRouter(prefix="/v1/contracts", tags=["contracts"])
+router = APIRouter(prefix="/v1/contracts", tags=["contracts"], route_class=JsonRoute)
 
 MAX_PAGE = 20
 

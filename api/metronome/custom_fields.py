@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import require
 from api.errors import BadRequest
+from api.limits import JsonRoute
 from api.metronome.common import Body, parse_id
 from api.state import state
 from models import Entity
@@ -18,7 +19,7 @@ from models.customers import get_customer
 from models.fields import delete_values, list_keys, register_key, remove_key, set_fields
 from models.types import ApiScope
 
-router = APIRouter(prefix="/v1/customFields", tags=["custom fields"])
+router = APIRouter(prefix="/v1/customFields", tags=["custom fields"], route_class=JsonRoute)
 
 
 def _entity(value: str) -> Entity:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from api.auth import require
 from api.errors import BadRequest
+from api.limits import JsonRoute
 from api.metronome.common import Body, customer_payload, customers_payload, parse_id
 from api.state import state
 from models.aliases import replace_aliases
@@ -18,7 +19,7 @@ from models.fields import SFDC_ACCOUNT_ID
 from models.tables import MAX_CUSTOMER_NAME
 from models.types import ApiScope
 
-router = APIRouter(prefix="/v1/customers", tags=["customers"])
+router = APIRouter(prefix="/v1/customers", tags=["customers"], route_class=JsonRoute)
 
 MAX_PAGE = 100
 MAX_FILTER_IDS = 100

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from api.auth import require
 from api.errors import BadRequest
+from api.limits import JsonRoute
 from api.metronome import views
 from api.metronome.common import Body
 from api.state import state
@@ -20,7 +21,7 @@ from models.types import ApiScope
 from models.usage import stored_events
 from sync.usage import Outcome, ingest
 
-router = APIRouter(prefix="/v1", tags=["usage"])
+router = APIRouter(prefix="/v1", tags=["usage"], route_class=JsonRoute)
 
 #: Metronome's own limit per ingest request.
 MAX_EVENTS_PER_REQUEST = 100
