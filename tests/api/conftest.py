@@ -22,6 +22,9 @@ from models.api_keys import create_key
 from models.types import ApiScope
 from tests.conftest import POSTGRES_BASE, need, postgres_available
 
+# The worker fixtures (a Redis database, Celery processes against the sandbox org).
+from tests.worker.conftest import launch, processes, redis_url  # noqa: F401
+
 SFSYNC = Path(sys.executable).parent / "sfsync"
 ROOT = Path(__file__).resolve().parents[2]
 _LISTENING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
