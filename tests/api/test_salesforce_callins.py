@@ -94,7 +94,8 @@ def queued(procs: Processes) -> int:
     """Messages waiting on the broker's `sync` queue (no worker consumes yet)."""
     client = redis.Redis.from_url(procs.env["SFSYNC_BROKER_URL"])
     try:
-        return int(client.llen("sync"))
+        length: Any = client.llen("sync")
+        return int(length)
     finally:
         client.close()
 
