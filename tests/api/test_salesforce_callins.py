@@ -19,12 +19,12 @@ from models.types import ApiScope
 from sandbox import SandboxOrg
 from sandbox.client import loopback_session
 from tests.api.conftest import start_server, stop_server
+from tests.api.messages import SESSION_SENTINEL, outbound_message
 from tests.worker.conftest import Launch, Processes
 
 pytestmark = pytest.mark.worker
 
 ORG_ID = "00D5g000004ABCDEAA"
-SESSION_SENTINEL = "00D5g000004ABCD!SESSIONsentinelDoNotLog"
 
 
 def won_deal(org: SandboxOrg) -> dict[str, Any]:
@@ -42,35 +42,6 @@ def won_deal(org: SandboxOrg) -> dict[str, Any]:
     response.raise_for_status()
     record: dict[str, Any] = response.json()["records"][0]
     return record
-
-
-def outbound_message(organization_id: str, notifications: list[tuple[str, str]]) -> bytes:
-    """An Outbound Message as Salesforce sends it (outbound messaging WSDL, enterprise sObject)."""
-    items = "".join(
-        f"""
-   <Notification>
-    <Id>{nid}</Id>
-    <sObject xsi:type="sf:Opportunity" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">
-     <sf:Id>{oid}</sf:Id>
-     <sf:IsWon>true</sf:IsWon>
-    </sObject>
-   </Notification>"""
-        for nid, oid in notifications
-    )
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"
- xmlns:xsd="http://www.w3.org/2001/XMLSchema"
- xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
- <soapenv:Body>
-  <notifications xmlns="http://soap.sforce.com/2005/09/outbound">
-   <OrganizationId>{organization_id}</OrganizationId>
-   <ActionId>04k5g000000XYZAAA2</ActionId>
-   <SessionId>{SESSION_SENTINEL}</SessionId>
-   <EnterpriseUrl>https://acme.my.salesforce.com/services/Soap/c/59.0/00D5g000004ABCD</EnterpriseUrl>
-   <PartnerUrl>https://acme.my.salesforce.com/services/Soap/u/59.0/00D5g000004ABCD</PartnerUrl>{items}
-  </notifications>
- </soapenv:Body>
-</soapenv:Envelope>""".encode()
 
 
 def contracts_for(store: Store, opportunity_id: str) -> list[Contract]:
