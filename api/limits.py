@@ -87,11 +87,11 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-async def json_guard(request: Request) -> None:
-    """Refuse a body that is not JSON, or JSON nested deeper than `MAX_JSON_DEPTH`."""
+async def json_guard(request: Request) -> Any:
+    """The parsed JSON body (None when empty); refused when not JSON or too deeply nested."""
     body = await request.body()
     if not body:
-        return
+        return None
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise BadRequest("send the body as JSON, with `Content-Type: application/json`")
@@ -103,6 +103,7 @@ async def json_guard(request: Request) -> None:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
     if _depth(value) > MAX_JSON_DEPTH:
         raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+    return value
 
 
 class JsonRoute(APIRoute):
@@ -116,7 +117,13 @@ class JsonRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
-            await json_guard(request)  # the body is cached on the request for the handler
+            # Kept for handlers that take the parsed body (`parsed_body`) instead of a model.
+            request.state.json_body = await json_guard(request)
             return await handler(request)
 
         return guarded
+
+
+def parsed_body(request: Request) -> Any:
+    """The JSON body `JsonRoute` parsed (so a large body is parsed once)."""
+    return request.state.json_body

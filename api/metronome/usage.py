@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from fastapi import Body as BodyParam
 from fastapi.responses import JSONResponse
 from pydantic import Field
 from sqlalchemy import select
 
 from api.auth import require
 from api.errors import BadRequest
-from api.limits import JsonRoute
+from api.limits import JsonRoute, parsed_body
 from api.metronome import views
 from api.metronome.common import Body
 from api.state import state
@@ -28,13 +27,40 @@ MAX_EVENTS_PER_REQUEST = 100
 MAX_SEARCH_IDS = 100
 
 
-@router.post("/ingest", dependencies=[require(ApiScope.INGEST)])
-def ingest_events(request: Request, events: Annotated[Any, BodyParam()]) -> JSONResponse:
+_EVENTS_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "maxItems": MAX_EVENTS_PER_REQUEST,
+                    "items": {
+                        "type": "object",
+                        "required": ["transaction_id", "customer_id", "event_type", "timestamp"],
+                        "properties": {
+                            "transaction_id": {"type": "string"},
+                            "customer_id": {"type": "string"},
+                            "event_type": {"type": "string"},
+                            "timestamp": {"type": "string", "format": "date-time"},
+                            "properties": {"type": "object"},
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post("/ingest", dependencies=[require(ApiScope.INGEST)], openapi_extra=_EVENTS_SCHEMA)
+def ingest_events(request: Request) -> JSONResponse:
     """Store usage events durably before answering; invalid ones become dead letters.
 
     200 when every event was stored (or was a duplicate); 400 naming the rejected ones
     otherwise, the valid ones stored all the same.
     """
+    events = parsed_body(request)
     if not isinstance(events, list):
         raise BadRequest("the body must be a JSON array of usage events")
     if len(events) > MAX_EVENTS_PER_REQUEST:
