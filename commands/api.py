@@ -39,6 +39,8 @@ def serve(app: App, host: str, port: int, workers: int) -> None:
         "api.asgi:app_from_environment",
         factory=True,
         workers=workers,
+        # A worker loading on a busy host can take more than uvicorn's default 5 s to start.
+        timeout_worker_healthcheck=60,
         **options,  # type: ignore[arg-type]
     )
 

@@ -53,6 +53,13 @@ class LiveServer:
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def start_server(env: dict[str, str], log: Path, *args: str) -> tuple[subprocess.Popen[bytes], str]:
     """Start `sfsync serve --port 0 ARGS` and wait until it listens; returns it and its URL."""
     handle = log.open("wb")
@@ -67,7 +74,7 @@ def start_server(env: dict[str, str], log: Path, *args: str) -> tuple[subprocess
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         match = _LISTENING.search(log.read_text(errors="replace"))
-        if match:
+        if match and _answers(f"http://127.0.0.1:{match.group(1)}"):
             return proc, f"http://127.0.0.1:{match.group(1)}"
         if proc.poll() is not None:
             break
@@ -129,13 +136,13 @@ ServerFactory = Callable[..., LiveServer]
 def server_factory(
     module_store_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServerFactory]:
-    """Start servers on the module's store with extra settings; all stopped at the end."""
+    """Servers on the module's store with `serve` options and settings, stopped at the end."""
     started: list[LiveServer] = []
 
-    def make(**settings: str) -> LiveServer:
+    def make(*args: str, **settings: str) -> LiveServer:
         folder = tmp_path_factory.mktemp("api-server")
         env = server_env(folder / "data", module_store_url, **settings)
-        proc, url = start_server(env, folder / "serve.log")
+        proc, url = start_server(env, folder / "serve.log", *args)
         live = LiveServer(url, Store(module_store_url), folder / "serve.log", proc)
         started.append(live)
         return live

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from api import create_app
 from config import Settings
 from models import Store
+from models.types import ApiScope
 from tests.api.conftest import LiveServer, ServerFactory
 
 
@@ -19,6 +20,17 @@ def test_healthz_and_readyz_answer_when_all_is_well(server: LiveServer) -> None:
         ready = http.get("/readyz")
     assert ready.status_code == 200
     assert ready.json() == {"status": "ready", "checks": {"store": "ok", "broker": "ok"}}
+
+
+def test_several_worker_processes_serve_the_same_store(server_factory: ServerFactory) -> None:
+    """`--workers 2`: each process builds its app from the settings and answers with keys."""
+    live = server_factory("--workers", "2")
+    with live.http(live.key(ApiScope.WRITE)) as http:
+        names = [f"multi-{i}" for i in range(6)]
+        for name in names:
+            assert http.post("/v1/customers", json={"name": name}).status_code == 200
+        listed = {c["name"] for c in http.get("/v1/customers").json()["data"]}
+    assert set(names) <= listed
 
 
 def test_readyz_is_503_when_the_broker_is_unreachable(server_factory: ServerFactory) -> None:
