@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from commands.api import api_keys, serve
 from commands.common import App, SfsyncGroup, examples
 from commands.demo import demo
 from commands.dlq import dlq
@@ -52,6 +53,8 @@ for group in (db, customers, aliases, contracts, fields, sync, runs, dlq):
     main.add_command(group)
 main.add_command(usage)
 main.add_command(demo)
+main.add_command(serve)
+main.add_command(api_keys)
 
 
 @main.command("sandbox", context_settings={"ignore_unknown_options": True}, add_help_option=False)

@@ -158,6 +158,18 @@ class Settings(BaseSettings):
         600, ge=1, description="Cap in seconds of a task retry delay."
     )
 
+    # --- HTTP API (`sfsync serve`) ------------------------------------------------------
+    sf_organization_id: str | None = Field(
+        None,
+        description="Salesforce org id (00D…) whose Outbound Messages are accepted; unset: none.",
+    )
+    api_max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest accepted HTTP request body, in bytes."
+    )
+    api_request_timeout: float = Field(
+        30.0, gt=0, description="Seconds an HTTP request may take before it is answered 503."
+    )
+
     @field_validator("sf_alias_fields", mode="before")
     @classmethod
     def _split_alias_fields(cls, value: Any) -> Any:
@@ -209,6 +221,15 @@ class Settings(BaseSettings):
         if base not in _BROKER_SCHEMES:
             raise ValueError(
                 f"unknown broker transport {scheme!r} (use redis://…, rediss://… or amqp://…)"
+            )
+        return value
+
+    @field_validator("sf_organization_id")
+    @classmethod
+    def _organization_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"00D[0-9A-Za-z]{12}([0-9A-Za-z]{3})?", value):
+            raise ValueError(
+                "must be a Salesforce organization id: 00D and 12 or 15 more characters"
             )
         return value
 
@@ -324,3 +345,8 @@ def _describe(exc: ValidationError) -> str:
         else:
             problems.append(message)
     return "invalid setting: " + "; ".join(problems)
+
+
+def environment_for(overrides: dict[str, Any]) -> dict[str, str]:
+    """The `SFSYNC_` variables under which `load_settings()` in a child process sees `overrides`."""
+    return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in overrides.items()}

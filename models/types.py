@@ -151,3 +151,12 @@ def new_id() -> uuid.UUID:
     value = (time.time_ns() // 1_000_000 & (1 << 48) - 1) << 80
     value |= int.from_bytes(os.urandom(10)) & ~(0xF << 76) & ~(0x3 << 62)
     return uuid.UUID(int=value | 0x7 << 76 | 0x2 << 62)
+
+
+class ApiScope(enum.StrEnum):
+    """What an API key may do (`models.api_keys.SCOPE_GRANTS` says which scope covers which)."""
+
+    INGEST = "ingest"
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
