@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from models import exactjson
 from models.errors import Conflict, InvalidInput, StoreError, StoreNotMigrated, StoreUnavailable
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -37,10 +39,22 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for the store URL, with SQLite set up for several processes (WAL, busy wait)."""
     url = normalize_url(url)
     parsed = make_url(url)
+    # Decimals in JSON columns (usage properties, dead-letter payloads) keep their digits.
+    kwargs.setdefault("json_serializer", _json_text)
+    kwargs.setdefault("json_deserializer", _json_value)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, **kwargs)
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(url, **kwargs)
+
+
+def _json_text(value: Any) -> str:
+    return exactjson.dumps(value, ensure_ascii=True)
+
+
+def _json_value(text: str) -> Any:
+    # Integers longer than `int` parses (a hostile payload kept in a dead letter) still read.
+    return json.loads(text, parse_int=exactjson.parse_int)
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:

@@ -22,9 +22,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from models import exactjson
 from models.dialect import is_postgres
 from models.errors import InvalidInput, NotFound
 from models.tables import DeadLetter, UsageEvent
@@ -120,6 +121,10 @@ def _sqlite_time(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def customer_id_of_key(key: str) -> uuid.UUID | None:
     """The customer id a key names, when it is a UUID in canonical text form."""
     if len(key) != 36 or key[8] != "-":
@@ -145,36 +150,32 @@ def insert_events(
     if is_postgres(session):
         # One JSON document per batch: psycopg's array adaptation costs more per value than
         # the server's JSON parsing.
+        # Properties go in as the validated JSON text, so a number keeps its digits.
         records = []
         for e in events:
             cid = customer_id_of_key(e.customer_key)
-            records.append(
+            head = _dumps(
                 {
                     "t": e.transaction_id,
                     "k": e.customer_key,
                     "e": e.event_type,
                     "s": e.timestamp.isoformat(),
-                    "p": e.properties,
                     "c": str(cid) if cid else None,
                 }
             )
-        document = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
+            records.append(f'{head[:-1]},"p":{e.properties_json}}}')
+        document = "[" + ",".join(records) + "]"
         rows = conn.exec_driver_sql(_POSTGRES_INSERT, {"batch": document, "received": received})
     else:
-        batch = []
+        rows_json = []
         for e in events:
             cid = customer_id_of_key(e.customer_key)
-            batch.append(
-                [
-                    e.transaction_id,
-                    e.customer_key,
-                    e.event_type,
-                    _sqlite_time(e.timestamp),
-                    e.properties,
-                    cid.hex if cid else None,
-                ]
+            head = _dumps(
+                [e.transaction_id, e.customer_key, e.event_type, _sqlite_time(e.timestamp)]
             )
-        payload = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
+            tail = _dumps(cid.hex if cid else None)
+            rows_json.append(f"{head[:-1]},{e.properties_json},{tail}]")
+        payload = "[" + ",".join(rows_json) + "]"
         rows = conn.exec_driver_sql(_SQLITE_INSERT, (_sqlite_time(received), payload))
     return {row[0] for row in rows}
 
@@ -184,28 +185,35 @@ def stored_events(session: Session, transaction_ids: Sequence[str]) -> dict[str,
     out: dict[str, StoredEvent] = {}
     for start in range(0, len(transaction_ids), 500):
         chunk = transaction_ids[start : start + 500]
-        for row in session.scalars(select(UsageEvent).where(UsageEvent.transaction_id.in_(chunk))):
-            out[row.transaction_id] = _stored(row)
+        for row, properties in session.execute(_exact(UsageEvent.transaction_id.in_(chunk))):
+            out[row.transaction_id] = _stored(row, properties)
     return out
 
 
-def _stored(row: UsageEvent) -> StoredEvent:
+def _exact(where: Any) -> Any:
+    # Properties read as their JSON text and parsed here, so numbers keep their digits.
+    return select(UsageEvent, cast(UsageEvent.properties, Text).label("properties_text")).where(
+        where
+    )
+
+
+def _stored(row: UsageEvent, properties: str | None) -> StoredEvent:
     return StoredEvent(
         row.transaction_id,
         row.customer_key,
         row.customer_id,
         row.event_type,
         row.timestamp,
-        row.properties,
+        exactjson.loads(properties) if properties else {},
         row.received_at,
     )
 
 
 def get_event(session: Session, transaction_id: str) -> StoredEvent:
     """The stored event, or `NotFound` (saying so when the event was rejected instead)."""
-    row = session.get(UsageEvent, transaction_id)
-    if row is not None:
-        return _stored(row)
+    found = session.execute(_exact(UsageEvent.transaction_id == transaction_id)).first()
+    if found is not None:
+        return _stored(*found)
     letter = session.scalars(
         select(DeadLetter)
         .where(

@@ -9,27 +9,37 @@ accepted + duplicate + rejected == number of inputs.
 from __future__ import annotations
 
 import enum
-import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from itertools import islice
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from config import Settings
+from models import exactjson
 from models.deadletters import Failure, record_many
 from models.tables import MAX_EVENT_KEY
 from models.types import DeadLetterSource, utcnow
 from models.usage import NewEvent, insert_events, stored_events
 
 BATCH_SIZE = 1000
+#: Most events one `sfsync.usage.ingest` message may carry (larger ones are split).
+MAX_EVENTS_PER_MESSAGE = 1000
+#: Deepest nesting of `properties` (the object itself is level 1).
+MAX_PROPERTIES_DEPTH = 32
+#: Property numbers: significant digits and decimal exponent both stores hold exactly.
+MAX_NUMBER_DIGITS = 64
+MAX_NUMBER_EXPONENT = 1000
 ERROR_CLASS = "InvalidUsageEvent"
 FIELDS = ("transaction_id", "customer_id", "event_type", "timestamp", "properties")
 _REQUIRED = FIELDS[:4]
 _REFERENCE_MAX = 255
+#: Characters of an oversized or unstorable input kept in its dead letter.
+PAYLOAD_PREFIX = 4096
 
 # RFC 3339 date-time: full date, 'T' (or space, which RFC 3339 allows), time with optional
 # fraction, and a mandatory offset. fromisoformat alone would also take dates, week dates
@@ -144,6 +154,7 @@ def _kind(value: Any) -> str:
         bool: "boolean",
         int: "number",
         float: "number",
+        Decimal: "number",
         str: "string",
         list: "array",
         dict: "object",
@@ -173,6 +184,11 @@ def parse_timestamp(value: Any, limits: Limits) -> datetime:
         parsed = datetime.fromisoformat(text).astimezone(UTC)
     except ValueError as exc:
         raise InvalidUsageEvent(f"timestamp {shown!r} is not a valid date-time: {exc}") from None
+    except OverflowError:
+        # 0001-01-01T00:00:00+01:00 is before year 1 in UTC (9999-12-31…-01:00 after 9999).
+        raise InvalidUsageEvent(
+            f"timestamp {shown!r} is outside the years 1 to 9999 once converted to UTC"
+        ) from None
     if parsed < limits.oldest:
         age = (limits.now - parsed).days
         raise InvalidUsageEvent(
@@ -196,10 +212,9 @@ def encode_properties(value: Any, limits: Limits) -> tuple[dict[str, Any], str]:
         raise InvalidUsageEvent(f"properties must be a JSON object, got a {_kind(value)}")
     if not value:
         return {}, "{}"
-    if not all(isinstance(k, str) for k in value):
-        raise InvalidUsageEvent("properties must be a JSON object (its keys must be strings)")
+    _check_values(value)
     try:
-        encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        encoded = exactjson.dumps(value)
         size = len(encoded.encode("utf-8"))
     except (TypeError, ValueError) as exc:
         raise InvalidUsageEvent(f"properties must be plain JSON: {exc}") from None
@@ -209,6 +224,64 @@ def encode_properties(value: Any, limits: Limits) -> tuple[dict[str, Any], str]:
             f"bytes (SFSYNC_USAGE_MAX_PROPERTIES_BYTES)"
         )
     return value, encoded
+
+
+def _check_values(properties: dict[Any, Any]) -> None:
+    """Every value storable alike on SQLite and PostgreSQL; no recursion, however deep."""
+    stack: list[tuple[Any, int]] = [(properties, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            if level > MAX_PROPERTIES_DEPTH:
+                raise InvalidUsageEvent(
+                    f"properties nest deeper than {MAX_PROPERTIES_DEPTH} levels"
+                )
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise InvalidUsageEvent(
+                        "properties must be a JSON object (its keys must be strings)"
+                    )
+                _check_text("a property name", key)
+                stack.append((child, level + 1))
+        elif isinstance(item, list):
+            if level > MAX_PROPERTIES_DEPTH:
+                raise InvalidUsageEvent(
+                    f"properties nest deeper than {MAX_PROPERTIES_DEPTH} levels"
+                )
+            stack.extend((child, level + 1) for child in item)
+        elif isinstance(item, str):
+            if not item.isascii() or "\x00" in item:
+                _check_text("a property value", item)
+        elif isinstance(item, float | Decimal | int) and not isinstance(item, bool):
+            _check_number(item)
+        elif item is not None and not isinstance(item, bool):
+            raise InvalidUsageEvent(
+                f"properties must be plain JSON: a {type(item).__name__} is not a JSON value"
+            )
+
+
+def _check_number(value: float | Decimal | int) -> None:
+    if isinstance(value, int):
+        if value.bit_length() > 212:  # 2**212 has 64 digits
+            raise InvalidUsageEvent(
+                f"property numbers have at most {MAX_NUMBER_DIGITS} digits; "
+                f"got an integer of {value.bit_length()} bits"
+            )
+        return
+    number = Decimal(repr(value)) if isinstance(value, float) else value
+    if not number.is_finite():
+        raise InvalidUsageEvent(f"properties must be plain JSON: numbers are finite, got {value}")
+    digits = len(number.as_tuple().digits)
+    if digits > MAX_NUMBER_DIGITS:
+        raise InvalidUsageEvent(
+            f"property numbers have at most {MAX_NUMBER_DIGITS} significant digits, "
+            f"got one with {digits}"
+        )
+    if number and abs(number.adjusted()) > MAX_NUMBER_EXPONENT:
+        raise InvalidUsageEvent(
+            f"property numbers lie between 1e-{MAX_NUMBER_EXPONENT} and "
+            f"1e{MAX_NUMBER_EXPONENT} in size, got one of magnitude 1e{number.adjusted()}"
+        )
 
 
 def validate_event(raw: Any, limits: Limits) -> NewEvent:
@@ -241,15 +314,33 @@ def _reference(raw: Any) -> str | None:
     return None
 
 
-def storable_payload(raw: Any) -> Any:
-    """The raw event if it survives a JSON round trip on every backend, else its repr."""
+def storable_payload(raw: Any, max_chars: int) -> Any:
+    """The raw event if every backend can store it and it is at most `max_chars` as JSON;
+    else a small stand-in: its first `PAYLOAD_PREFIX` characters and its size."""
     if isinstance(raw, Unparsable):
         return raw.text
+    if exactjson.depth(raw, MAX_PROPERTIES_DEPTH + 2) > MAX_PROPERTIES_DEPTH + 2:
+        return {"unstorable": "nested too deeply to store", "prefix": _prefix(raw)}
     try:
-        json.dumps(raw, allow_nan=False).encode("utf-8")
-    except (TypeError, ValueError, RecursionError):
-        return repr(raw)
+        text = exactjson.dumps(raw, ensure_ascii=True)
+    except (TypeError, ValueError):
+        return {"unstorable": "not plain JSON", "prefix": repr(raw)[:PAYLOAD_PREFIX]}
+    if len(text) > max_chars:
+        return {"oversized": True, "prefix": text[:PAYLOAD_PREFIX], "chars": len(text)}
     return raw
+
+
+def _prefix(raw: Any) -> str:
+    try:
+        return exactjson.dumps(raw, ensure_ascii=True)[:PAYLOAD_PREFIX]
+    except (RecursionError, TypeError, ValueError):
+        return "(too deeply nested to show)"
+
+
+def max_event_chars(settings: Settings) -> int:
+    """The largest raw event worth reading: its properties at the limit, written loosely
+    (escapes, whitespace), plus the four key fields. Larger input is rejected unread."""
+    return 8 * settings.usage_max_properties_bytes + 8 * 1024
 
 
 def _batches(events: Iterable[Any], size: int) -> Iterator[list[Any]]:
@@ -274,10 +365,11 @@ def ingest(
     limits = Limits.of(settings, now or utcnow())
     results: list[EventResult] = []
     offset = 0
+    max_chars = max_event_chars(settings)
     for batch in _batches(events, BATCH_SIZE):
         # Copies within a batch are caught here; across batches the store's insert-or-ignore
         # catches them, so memory stays one batch's worth however long the stream.
-        results.extend(_ingest_batch(session, batch, offset, limits))
+        results.extend(_ingest_batch(session, batch, offset, limits, max_chars))
         offset += len(batch)
     counts = {o: 0 for o in Outcome}
     for r in results:
@@ -295,6 +387,7 @@ def _ingest_batch(
     batch: Sequence[Any],
     offset: int,
     limits: Limits,
+    max_chars: int,
 ) -> list[EventResult]:
     results: list[EventResult | None] = [None] * len(batch)
     seen: dict[str, NewEvent] = {}
@@ -303,8 +396,12 @@ def _ingest_batch(
     for i, raw in enumerate(batch):
         try:
             event = validate_event(raw, limits)
-        except InvalidUsageEvent as exc:
-            reason = str(exc)
+        except Exception as exc:  # one bad event must never strand its batch
+            reason = (
+                str(exc)
+                if isinstance(exc, InvalidUsageEvent)
+                else f"the event could not be validated ({type(exc).__name__}: {exc})"[:600]
+            )
             results[i] = EventResult(offset + i, _reference(raw), Outcome.REJECTED, reason)
             failures.append(
                 Failure(
@@ -312,7 +409,7 @@ def _ingest_batch(
                     error_class=ERROR_CLASS,
                     error_message=reason,
                     reference=_reference(raw),
-                    payload=storable_payload(raw),
+                    payload=storable_payload(raw, max_chars),
                 )
             )
             continue
