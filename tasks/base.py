@@ -139,9 +139,10 @@ class SfsyncTask(Task):  # type: ignore[misc]
     def _keep_message(self, exc: BaseException) -> None:
         settings = context.settings()
         log.error(
-            "%s failed and its dead letter cannot be stored either; keeping the message for "
-            "another attempt in %ss: %s",
+            "%s[%s] failed and its dead letter cannot be stored either; keeping the message "
+            "for another attempt in %ss: %s",
             self.name,
+            self.request.id,
             settings.task_retry_backoff_max,
             context.redact(str(exc)),
         )
