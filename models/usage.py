@@ -10,7 +10,10 @@ Events are stored exactly as sent, first; attribution (`customer_id`) is a separ
   (one UPDATE per batch), idempotent, and safe to run from several workers at once.
 
 Alias attach/move/remove re-attribute stored usage in `models.aliases`; this module never
-changes the attribution of an already-attributed event. Summaries are `models.usage_summary`.
+changes the attribution of an already-attributed event. A key that is a customer's id
+resolves to that customer, whatever alias rows say (`models.aliases` refuses such aliases;
+one stored before that rule is reported by migration 0004 and outranked here).
+Summaries are `models.usage_summary`.
 """
 
 from __future__ import annotations
@@ -75,7 +78,7 @@ class StoredEvent:
 _SQLITE_INSERT = """
 INSERT INTO usage_events
     (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
-SELECT j.value ->> 0, j.value ->> 1, coalesce(a.customer_id, c.id), j.value ->> 2,
+SELECT j.value ->> 0, j.value ->> 1, coalesce(c.id, a.customer_id), j.value ->> 2,
        j.value ->> 3, j.value -> 4, ?
 FROM json_each(?) AS j
 LEFT JOIN ingest_aliases AS a ON a.alias = j.value ->> 1
@@ -106,7 +109,7 @@ WITH batch AS (
 )
 INSERT INTO usage_events
     (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
-SELECT b.t, b.k, coalesce(o.customer_id, c.id), b.e, b.s, b.p, %(received)s
+SELECT b.t, b.k, coalesce(c.id, o.customer_id), b.e, b.s, b.p, %(received)s
 FROM batch AS b
 LEFT JOIN owners AS o ON o.alias = b.k
 LEFT JOIN customers AS c ON c.id = b.c
@@ -245,8 +248,8 @@ _SQLITE_CUSTOMER_MATCH = """
 _SQLITE_RESOLVE = f"""
 UPDATE usage_events
 SET customer_id = coalesce(
-    (SELECT a.customer_id FROM ingest_aliases AS a WHERE a.alias = usage_events.customer_key),
-    (SELECT c.id FROM customers AS c WHERE {_SQLITE_CUSTOMER_MATCH.format(e="usage_events")})
+    (SELECT c.id FROM customers AS c WHERE {_SQLITE_CUSTOMER_MATCH.format(e="usage_events")}),
+    (SELECT a.customer_id FROM ingest_aliases AS a WHERE a.alias = usage_events.customer_key)
 )
 WHERE transaction_id IN (
     SELECT e.transaction_id FROM usage_events AS e
@@ -267,6 +270,7 @@ FROM (
     SELECT e2.transaction_id AS tx, a.customer_id AS cid
     FROM usage_events AS e2 JOIN ingest_aliases AS a ON a.alias = e2.customer_key
     WHERE e2.customer_id IS NULL
+      AND NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.id::text = e2.customer_key)
     LIMIT %(n)s
     FOR UPDATE OF e2 SKIP LOCKED
     FOR SHARE OF a SKIP LOCKED
@@ -299,7 +303,7 @@ def resolve_pending(session: Session, *, limit: int | None = None, batch_size: i
     conn = session.connection()
     total = 0
     statements = (
-        [_POSTGRES_RESOLVE_ALIASES, _POSTGRES_RESOLVE_IDS]
+        [_POSTGRES_RESOLVE_IDS, _POSTGRES_RESOLVE_ALIASES]
         if is_postgres(session)
         else [_SQLITE_RESOLVE]
     )
