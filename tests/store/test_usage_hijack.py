@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert
 
 from config import Settings
 from models import AliasConflict, AliasIsCustomerId, Store
@@ -30,6 +30,7 @@ from models.usage import resolve_pending
 from models.usage_summary import summarize
 from sync.usage import ingest
 from tests.store.conftest import MakeCustomer
+from tests.store.test_usage_store import owners
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 MIGRATION = (
@@ -51,16 +52,6 @@ def event(tx: str, key: str, **properties: Any) -> dict[str, Any]:
         "timestamp": "2026-11-20T10:00:00Z",
         "properties": properties,
     }
-
-
-def owners(store: Store, key: str) -> dict[uuid.UUID | None, int]:
-    with store.session() as s:
-        rows = s.execute(
-            select(UsageEvent.customer_id, func.count())
-            .where(UsageEvent.customer_key == key)
-            .group_by(UsageEvent.customer_id)
-        )
-        return {cid: int(n) for cid, n in rows}
 
 
 def plant_legacy_alias(store: Store, alias: str, holder: uuid.UUID) -> None:
