@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery_app import app
@@ -10,6 +11,8 @@ from sync.usage import MAX_EVENTS_PER_MESSAGE, ingest
 from tasks import context
 from tasks.base import SfsyncTask
 from tasks.producer import INGEST_TASK
+
+log = logging.getLogger(__name__)
 
 
 @app.task(base=SfsyncTask, bind=True, name=INGEST_TASK)
@@ -27,8 +30,12 @@ def ingest_task(self: SfsyncTask, events: list[Any]) -> dict[str, int]:
             report = ingest(s, events[start : start + MAX_EVENTS_PER_MESSAGE], context.settings())
         for key, value in report.counts().items():
             totals[key] += value
-    # A doorbell only: the beat sweep attributes whatever this message fails to.
-    resolve_pending_task.apply_async(expires=context.settings().usage_sweep_interval)
+    # A doorbell only: the beat sweep attributes whatever this message fails to, so a
+    # broker that cannot take it (an inline replay with the broker down) fails nothing.
+    try:
+        resolve_pending_task.apply_async(expires=context.settings().usage_sweep_interval)
+    except Exception as exc:
+        log.warning("could not enqueue the pending-usage sweep: %s", context.redact(str(exc)))
     return totals
 
 

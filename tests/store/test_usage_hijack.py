@@ -35,7 +35,7 @@ from tests.store.test_usage_store import owners
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 MIGRATION = (
     Path(__file__).parents[2]
-    / "models/migrations/versions/0004_report_aliases_equal_to_customer_ids.py"
+    / "models/migrations/versions/0004_alias_report_and_letter_history.py"
 )
 # The probe: break out of the JSON path literal and read every customer's events.
 INJECTION = (
@@ -116,6 +116,7 @@ def test_migration_0004_warns_about_each_alias_equal_to_a_customer_id(
     with caplog.at_level(logging.WARNING, "sfsync.migrations"), store.engine.begin() as conn:
         assert module.aliases_equal_to_customer_ids(conn) == [(str(victim), str(attacker))]
         with Operations.context(MigrationContext.configure(conn)):
+            module.downgrade()  # the column it adds, so upgrading again is the real step
             module.upgrade()
     assert f"{victim} (held by {attacker})" in caplog.text
     assert "harmless" not in caplog.text

@@ -1,4 +1,4 @@
-"""report ingest aliases equal to a customer's id
+"""report ingest aliases equal to a customer's id; dead letters keep their error history
 
 Revision ID: 0004
 Revises: 0001
@@ -9,6 +9,9 @@ alias: `aliases add ATTACKER <victim id>` moved the victim's usage. Such aliases
 refused and a customer's id always names its customer, but this migration cannot know
 which of two customers a stored one was meant for, so it changes nothing and names each
 (alias, holder) in a warning: remove them with `sfsync aliases remove HOLDER ALIAS`.
+
+Dead letters gain `error_history`: a failed replay is added there instead of overwriting
+the letter's original error class and message.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ def aliases_equal_to_customer_ids(conn: sa.Connection) -> list[tuple[str, str]]:
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('dead_letters', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('error_history', sa.JSON(), nullable=True))
     found = aliases_equal_to_customer_ids(op.get_bind())
     if found:
         log.warning(
@@ -55,4 +60,5 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('dead_letters', schema=None) as batch_op:
+        batch_op.drop_column('error_history')
