@@ -34,8 +34,7 @@ from tests.store.test_usage_store import owners
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 MIGRATION = (
-    Path(__file__).parents[2]
-    / "models/migrations/versions/0004_alias_report_and_letter_history.py"
+    Path(__file__).parents[2] / "models/migrations/versions/0004_alias_report_and_letter_history.py"
 )
 # The probe: break out of the JSON path literal and read every customer's events.
 INJECTION = (
