@@ -89,6 +89,19 @@ class Unparsable:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class Oversized:
+    """An input too large to read (a line or array element): its first characters and size."""
+
+    prefix: str
+    size: int
+    limit: int
+    where: str
+
+    def payload(self) -> dict[str, Any]:
+        return {"oversized": True, "prefix": self.prefix, "chars": self.size}
+
+
 class InvalidUsageEvent(ValueError):
     """An event breaks a rule; the message says which and what to do."""
 
@@ -288,6 +301,11 @@ def validate_event(raw: Any, limits: Limits) -> NewEvent:
     """Check one raw event; raise `InvalidUsageEvent` with an actionable reason."""
     if isinstance(raw, Unparsable):
         raise InvalidUsageEvent(f"not valid JSON: {raw.error}")
+    if isinstance(raw, Oversized):
+        raise InvalidUsageEvent(
+            f"{raw.where} is {raw.size} characters long; an event longer than {raw.limit} "
+            "is not read (SFSYNC_USAGE_MAX_PROPERTIES_BYTES sets the limit); its start is kept"
+        )
     if not isinstance(raw, dict):
         raise InvalidUsageEvent(f"an event must be a JSON object, got a {_kind(raw)}")
     if len(raw) > len(FIELDS) or not raw.keys() <= set(FIELDS):
@@ -319,6 +337,8 @@ def storable_payload(raw: Any, max_chars: int) -> Any:
     else a small stand-in: its first `PAYLOAD_PREFIX` characters and its size."""
     if isinstance(raw, Unparsable):
         return raw.text
+    if isinstance(raw, Oversized):
+        return raw.payload()
     if exactjson.depth(raw, MAX_PROPERTIES_DEPTH + 2) > MAX_PROPERTIES_DEPTH + 2:
         return {"unstorable": "nested too deeply to store", "prefix": _prefix(raw)}
     try:
@@ -326,7 +346,7 @@ def storable_payload(raw: Any, max_chars: int) -> Any:
     except (TypeError, ValueError):
         return {"unstorable": "not plain JSON", "prefix": repr(raw)[:PAYLOAD_PREFIX]}
     if len(text) > max_chars:
-        return {"oversized": True, "prefix": text[:PAYLOAD_PREFIX], "chars": len(text)}
+        return Oversized(text[:PAYLOAD_PREFIX], len(text), max_chars, "the event").payload()
     return raw
 
 
