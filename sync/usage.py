@@ -33,7 +33,7 @@ MAX_EVENTS_PER_MESSAGE = 1000
 MAX_PROPERTIES_DEPTH = 32
 #: Property numbers: significant digits and decimal exponent both stores hold exactly.
 MAX_NUMBER_DIGITS = 64
-MAX_NUMBER_EXPONENT = 1000
+MAX_NUMBER_EXPONENT = 999
 ERROR_CLASS = "InvalidUsageEvent"
 FIELDS = ("transaction_id", "customer_id", "event_type", "timestamp", "properties")
 _REQUIRED = FIELDS[:4]

@@ -156,13 +156,14 @@ class SfsyncTask(Task):  # type: ignore[misc]
             raise Reject(str(publish_error), requeue=True) from exc
 
     def _dead_letter_poison(self, poison: dict[str, Any]) -> None:
+        reason = context.redact(str(poison.get("reason")))
         failure = Failure(
             source=DeadLetterSource.TASK,
             reference=str(self.request.id) if self.request.id else None,
             error_class="UndecodableMessage",
-            error_message=f"message for {self.name} cannot be processed: {poison.get('reason')}",
+            error_message=f"message for {self.name} cannot be processed: {reason}",
             payload={
-                "body_prefix": poison.get("body_prefix"),
+                "body_prefix": context.redact(str(poison.get("body_prefix"))),
                 "body_chars": poison.get("body_chars"),
             },
             task_name=self.name,
