@@ -9,7 +9,8 @@
           (SFSYNC_TASK_RETRY_BACKOFF_BASE, doubling, jittered within its upper half),
           capped at SFSYNC_TASK_RETRY_BACKOFF_MAX, which stays below the visibility timeout
     anything else, or retries exhausted
-        → a dead letter (task, arguments, error, traceback, attempts), then Celery's failure
+        → a dead letter (task, arguments, error, traceback, attempts), written before the
+          failure is reported, then Celery's failure
     the dead letter cannot be written either (the store is down)
         → the message is kept: re-published for another attempt at the capped delay
           (`Task.retry` publishes the copy before the original is acknowledged), or, if even
@@ -31,7 +32,7 @@ from typing import Any
 from billiard.einfo import ExceptionWithTraceback
 from billiard.exceptions import WorkerLostError
 from celery import Task
-from celery.exceptions import Reject, Retry
+from celery.exceptions import Ignore, Reject, Retry
 from celery.worker.request import Request
 
 from models import StoreUnavailable
@@ -119,12 +120,18 @@ class SfsyncTask(Task):  # type: ignore[misc]
             raise self.retry(
                 exc=exc, countdown=countdown, max_retries=settings.task_max_retries
             ) from exc
+        except (Retry, Reject, Ignore):
+            raise
+        except Exception as exc:
+            if not self.request.called_directly:
+                self._give_up(exc, args, kwargs)
+            raise
         if self.request.retries or (self.request.delivery_info or {}).get("redelivered"):
             _resolve(self, args, kwargs)
         return result
 
     def _give_up(self, exc: BaseException, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        """Retries are exhausted: write the dead letter now, or keep the message if we can't.
+        """The task failed for good: write the dead letter now, or keep the message if we can't.
 
         `on_failure` (which Celery calls next) sees the letter is written and does nothing.
         """
