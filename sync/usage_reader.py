@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from models import exactjson
-from sync.usage import PAYLOAD_PREFIX, Oversized, Unparsable
+from sync.usage_validation import PAYLOAD_PREFIX, Oversized, Unparsable
 
 __all__ = ["CHUNK", "UnreadableInput", "read_events"]
 
