@@ -45,6 +45,7 @@ def letter_view(letter: DeadLetter, *, detail: bool = False) -> dict[str, Any]:
             task_args=letter.task_args,
             payload=letter.payload,
             traceback=letter.traceback,
+            error_history=letter.error_history or [],
             discard_reason=letter.discard_reason,
         )
     return view

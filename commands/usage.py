@@ -1,7 +1,8 @@
 """Usage commands: `usage ingest`, `usage summary`, `usage pending`, `usage show`.
 
-`usage ingest` goes through the same `sync.usage.ingest` as the Celery task, in batches of
-1,000 (one transaction each), streaming the input so files of any size fit in memory.
+`usage ingest` reads with `sync.usage_reader` (shared with the HTTP API) and goes through
+the same `sync.usage.ingest` as the Celery task, in batches of 1,000 (one transaction
+each), streaming the input so files of any size fit in memory.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
@@ -36,9 +36,8 @@ from models.contracts import get_contract
 from models.customers import find_customer
 from models.usage import get_event, pending_keys, resolve_pending
 from models.usage_summary import GroupBy, property_name, summarize
-from sync.usage import BATCH_SIZE, Unparsable, ingest
-
-_CHUNK = 1 << 16
+from sync.usage import BATCH_SIZE, ingest, max_event_chars
+from sync.usage_reader import UnreadableInput, read_events
 
 
 @click.group(
@@ -51,100 +50,6 @@ _CHUNK = 1 << 16
 )
 def usage() -> None:
     """Usage events: ingest, summaries, pending keys."""
-
-
-# --- reading the input -------------------------------------------------------------------
-
-
-def read_events(stream: IO[bytes]) -> Iterator[tuple[Any, int]]:
-    """Events from JSON Lines or one JSON array, with the bytes consumed so far.
-
-    A bad JSON Lines line becomes an `Unparsable` event (it is dead-lettered, the rest goes
-    on); a broken JSON array cannot be resynchronised and raises `OperationFailed`.
-    """
-    first = stream.read(_CHUNK)
-    stripped = first.lstrip()
-    if stripped.startswith(b"["):
-        yield from _read_array(stream, first)
-        return
-    consumed = 0
-    pending = first
-    number = 0
-    while True:
-        lines = pending.split(b"\n")
-        pending = lines.pop()
-        for line in lines:
-            number += 1
-            consumed += len(line) + 1
-            event = _parse_line(line, number)
-            if event is not _BLANK:
-                yield event, consumed
-        more = stream.read(_CHUNK)
-        if not more:
-            break
-        pending += more
-    if pending.strip():
-        yield _parse_line(pending, number + 1), consumed + len(pending)
-
-
-_BLANK = object()
-
-
-def _parse_line(line: bytes, number: int) -> Any:
-    if not line.strip():
-        return _BLANK
-    text = line.decode("utf-8", errors="replace")
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        return Unparsable(text[:10_000], f"line {number}: {exc}")
-
-
-def _read_array(stream: IO[bytes], first: bytes) -> Iterator[tuple[Any, int]]:
-    decoder = json.JSONDecoder()
-    buffer = first.decode("utf-8", errors="replace")
-    position = buffer.index("[") + 1
-    consumed_before = 0  # characters dropped from the front of the buffer
-    expect_value = True
-    eof = False
-    while True:
-        while position < len(buffer) and buffer[position] in " \t\r\n,":
-            if buffer[position] == ",":
-                expect_value = True
-            position += 1
-        if position < len(buffer) and buffer[position] == "]":
-            return
-        if position >= len(buffer) or not expect_value:
-            if position < len(buffer) and not expect_value:
-                raise OperationFailed(
-                    f"invalid JSON array near character {consumed_before + position}: "
-                    "expected ',' or ']'"
-                )
-            if eof:
-                raise OperationFailed("the JSON array is not closed with ']'")
-            more = stream.read(_CHUNK)
-            eof = not more
-            buffer = buffer[position:] + more.decode("utf-8", errors="replace")
-            consumed_before += position
-            position = 0
-            continue
-        try:
-            value, end = decoder.raw_decode(buffer, position)
-        except ValueError as exc:
-            if not eof:
-                # Maybe the value is cut by the chunk boundary: read more and try again.
-                more = stream.read(_CHUNK)
-                eof = not more
-                buffer = buffer[position:] + more.decode("utf-8", errors="replace")
-                consumed_before += position
-                position = 0
-                continue
-            raise OperationFailed(
-                f"invalid JSON array near character {consumed_before + position}: {exc}"
-            ) from None
-        position = end
-        expect_value = False
-        yield value, consumed_before + position
 
 
 # --- ingest ------------------------------------------------------------------------------
@@ -174,13 +79,20 @@ def usage_ingest(app: App, source: IO[bytes], as_json: bool) -> None:
         task = progress.add_task("ingest", total=size, events=0)
         batch: list[Any] = []
         seen = 0
-        for event, consumed in read_events(source):
-            batch.append(event)
-            if len(batch) == BATCH_SIZE:
+        try:
+            for event, consumed in read_events(source, max_event_chars(app.settings)):
+                batch.append(event)
+                if len(batch) == BATCH_SIZE:
+                    _ingest_batch(app, batch, totals)
+                    seen += len(batch)
+                    progress.update(task, completed=consumed, events=seen)
+                    batch = []
+        except UnreadableInput as exc:
+            if batch:  # what came before the break is good: keep it
                 _ingest_batch(app, batch, totals)
-                seen += len(batch)
-                progress.update(task, completed=consumed, events=seen)
-                batch = []
+            raise OperationFailed(
+                f"{exc}; {sum(totals.values())} events before it were processed"
+            ) from exc
         if batch:
             _ingest_batch(app, batch, totals)
             seen += len(batch)

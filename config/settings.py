@@ -154,6 +154,9 @@ class Settings(BaseSettings):
 
     # --- tasks ---------------------------------------------------------------------------
     task_max_retries: int = Field(5, ge=0, description="Retries of a transient task failure.")
+    task_retry_backoff_base: float = Field(
+        10, gt=0, description="First task retry delay in seconds; each retry doubles it."
+    )
     task_retry_backoff_max: int = Field(
         600, ge=1, description="Cap in seconds of a task retry delay."
     )

@@ -6,6 +6,7 @@ Knows nothing of Salesforce or Celery.
 from models.engine import Store, open_store
 from models.errors import (
     AliasConflict,
+    AliasIsCustomerId,
     AliasLimitExceeded,
     Conflict,
     InvalidInput,
@@ -21,6 +22,7 @@ from models.types import Entity
 
 __all__ = [
     "AliasConflict",
+    "AliasIsCustomerId",
     "AliasLimitExceeded",
     "Conflict",
     "Entity",

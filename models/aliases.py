@@ -2,6 +2,11 @@
 
 Attaching an alias attributes every stored usage event keyed on it to the customer in the
 same transaction; moving it moves them; removing it detaches them (pending again).
+
+A customer's id (in its canonical text form) always names that customer: as an alias it is
+a conflict naming that customer (`AliasIsCustomerId`), and the ownership look-ups report
+that customer as its holder, so no path — the CLI, the closed-won page, the account stream
+— can attach it elsewhere and capture the customer's usage.
 """
 
 from __future__ import annotations
@@ -14,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from models import jsonrows
 from models.dialect import insert, is_postgres
-from models.errors import AliasConflict, AliasLimitExceeded, InvalidInput, NotFound
+from models.errors import (
+    AliasConflict,
+    AliasIsCustomerId,
+    AliasLimitExceeded,
+    InvalidInput,
+    NotFound,
+)
 from models.tables import (
     MAX_ALIAS,
     MAX_ALIASES_PER_CUSTOMER,
@@ -22,6 +33,7 @@ from models.tables import (
     IngestAlias,
     UsageEvent,
 )
+from models.usage import customer_id_of_key
 
 _CHUNK = 500
 
@@ -41,6 +53,20 @@ def _lock_customer(session: Session, customer_id: uuid.UUID) -> None:
         raise NotFound(f"no customer {customer_id}")
 
 
+def customers_named_by(session: Session, keys: Iterable[str]) -> dict[str, uuid.UUID]:
+    """key → the customer whose id it is, for the keys that are an existing customer's id."""
+    candidates = {k: cid for k in keys if (cid := customer_id_of_key(k)) is not None}
+    if not candidates:
+        return {}
+    found = set(session.scalars(select(Customer.id).where(Customer.id.in_(candidates.values()))))
+    return {k: cid for k, cid in candidates.items() if cid in found}
+
+
+def _refuse_customer_ids(session: Session, aliases: Iterable[str]) -> None:
+    for alias, customer_id in customers_named_by(session, aliases).items():
+        raise AliasIsCustomerId(alias, customer_id)
+
+
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), _CHUNK):
         yield items[start : start + _CHUNK]
@@ -55,6 +81,7 @@ def add_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[str]
     wanted = list(dict.fromkeys(validate_alias(a) for a in aliases))
     if not wanted:
         return []
+    _refuse_customer_ids(session, wanted)
     with session.begin_nested():
         _lock_customer(session, customer_id)
         added: list[str] = []
@@ -137,6 +164,7 @@ def move_alias(session: Session, alias: str, to_customer_id: uuid.UUID) -> uuid.
     account re-parented in Salesforce); `add_aliases` never moves silently.
     """
     validate_alias(alias)
+    _refuse_customer_ids(session, [alias])
     _lock_customer(session, to_customer_id)
     previous = alias_owners(session, [alias]).get(alias)
     if previous == to_customer_id:
@@ -165,11 +193,17 @@ def replace_aliases(
 
 
 def alias_owners(session: Session, aliases: Iterable[str]) -> dict[str, uuid.UUID]:
-    """alias → its owner, for the aliases that have one (one statement, see `models.jsonrows`)."""
+    """alias → its owner, for the aliases that have one (see `models.jsonrows`).
+
+    An alias that is a customer's id is reported as held by that customer.
+    """
+    wanted = list(aliases)
     table = jsonrows.table_of(IngestAlias)
-    return jsonrows.owners(
-        jsonrows.select_in(session, table.c.alias, aliases, "alias, customer_id")
+    owners = jsonrows.owners(
+        jsonrows.select_in(session, table.c.alias, wanted, "alias, customer_id")
     )
+    owners.update(customers_named_by(session, wanted))
+    return owners
 
 
 def unexpected_owners(
@@ -196,7 +230,11 @@ def unexpected_owners(
         {"rows": jsonrows.document(session, table, ("alias", "customer_id"), expected.items())},
     )
     as_uuid = jsonrows.uuid_reader()
-    return {alias: None if owner is None else as_uuid(owner) for alias, owner in rows.all()}
+    odd = {alias: None if owner is None else as_uuid(owner) for alias, owner in rows.all()}
+    for alias, customer_id in customers_named_by(session, expected).items():
+        if expected[alias] != customer_id:
+            odd[alias] = customer_id
+    return odd
 
 
 def aliases_of(session: Session, customer_id: uuid.UUID) -> list[str]:

@@ -169,10 +169,13 @@ def mark_replayed(session: Session, letter: DeadLetter) -> None:
 
 
 def mark_failed_again(session: Session, letter: DeadLetter, error_class: str, message: str) -> None:
+    """A replay failed: count it and add it to the letter's history (the original error,
+    which says why the record first failed, stays the letter's error)."""
+    now = utcnow()
     letter.attempts += 1
-    letter.error_class = error_class
-    letter.error_message = message
-    letter.last_failed_at = utcnow()
+    entry = {"at": now.isoformat(), "error_class": error_class, "error_message": message}
+    letter.error_history = [*(letter.error_history or []), entry]
+    letter.last_failed_at = now
     session.flush()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
+from models import exactjson
 from models.errors import (
     Conflict,
     InvalidInput,
@@ -52,6 +54,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     Raises `StoreUnreachable` for a URL no engine can be made of (say why, never a traceback).
     """
     url = normalize_url(url)
+    # Decimals in JSON columns (usage properties, dead-letter payloads) keep their digits.
+    kwargs.setdefault("json_serializer", _json_text)
+    kwargs.setdefault("json_deserializer", _json_value)
     try:
         parsed = make_url(url)
         if parsed.get_backend_name() == "sqlite":
@@ -64,6 +69,18 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         ) from None
     except ArgumentError:
         raise StoreUnreachable("cannot open the store: not a database URL") from None
+
+
+def _json_text(value: Any) -> str:
+    return exactjson.dumps(value, ensure_ascii=True)
+
+
+def _json_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        # An integer longer than `int` parses (a hostile payload kept in a dead letter).
+        return json.loads(text, parse_int=exactjson.parse_int)
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:

@@ -6,6 +6,7 @@
      ├── NotFound                    no such customer / contract / dead letter / run
      ├── Conflict                    a unique rule holds against this write
      │    ├── AliasConflict          the alias belongs to another customer
+     │    │    └── AliasIsCustomerId  the alias is a customer's id (which names that customer)
      │    └── UniqueFieldConflict    another entity holds this unique custom field value
      ├── InvalidInput                a value breaks a rule of the billing model
      │    ├── UnknownFieldKey        no such custom field key is registered
@@ -44,6 +45,19 @@ class AliasConflict(Conflict):
         self.holder_id = holder_id
         holder = f"customer {holder_id}" if holder_id else "another customer"
         super().__init__(f"alias {alias!r} already belongs to {holder}")
+
+
+class AliasIsCustomerId(AliasConflict):
+    """The ingest alias is some customer's id, which always names that customer."""
+
+    def __init__(self, alias: str, customer_id: uuid.UUID) -> None:
+        Conflict.__init__(
+            self,
+            f"alias {alias!r} is the id of customer {customer_id}; a customer's id always "
+            "names that customer, so it cannot be another customer's alias",
+        )
+        self.alias = alias
+        self.holder_id = customer_id
 
 
 class UniqueFieldConflict(Conflict):

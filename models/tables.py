@@ -270,6 +270,8 @@ class DeadLetter(Base):
     error_class: Mapped[str] = mapped_column(String(255))
     error_message: Mapped[str] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
+    #: Later failures of replays, oldest first: {"at", "error_class", "error_message"}.
+    error_history: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,7 +10,10 @@ Events are stored exactly as sent, first; attribution (`customer_id`) is a separ
   (one UPDATE per batch), idempotent, and safe to run from several workers at once.
 
 Alias attach/move/remove re-attribute stored usage in `models.aliases`; this module never
-changes the attribution of an already-attributed event. Summaries are `models.usage_summary`.
+changes the attribution of an already-attributed event. A key that is a customer's id
+resolves to that customer, whatever alias rows say (`models.aliases` refuses such aliases;
+one stored before that rule is reported by migration 0004 and outranked here).
+Summaries are `models.usage_summary`.
 """
 
 from __future__ import annotations
@@ -22,9 +25,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from models import exactjson
 from models.dialect import is_postgres
 from models.errors import InvalidInput, NotFound
 from models.tables import DeadLetter, UsageEvent
@@ -74,7 +78,7 @@ class StoredEvent:
 _SQLITE_INSERT = """
 INSERT INTO usage_events
     (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
-SELECT j.value ->> 0, j.value ->> 1, coalesce(a.customer_id, c.id), j.value ->> 2,
+SELECT j.value ->> 0, j.value ->> 1, coalesce(c.id, a.customer_id), j.value ->> 2,
        j.value ->> 3, j.value -> 4, ?
 FROM json_each(?) AS j
 LEFT JOIN ingest_aliases AS a ON a.alias = j.value ->> 1
@@ -105,7 +109,7 @@ WITH batch AS (
 )
 INSERT INTO usage_events
     (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
-SELECT b.t, b.k, coalesce(o.customer_id, c.id), b.e, b.s, b.p, %(received)s
+SELECT b.t, b.k, coalesce(c.id, o.customer_id), b.e, b.s, b.p, %(received)s
 FROM batch AS b
 LEFT JOIN owners AS o ON o.alias = b.k
 LEFT JOIN customers AS c ON c.id = b.c
@@ -118,6 +122,10 @@ RETURNING transaction_id
 def _sqlite_time(value: datetime) -> str:
     # The text form SQLAlchemy's SQLite DateTime writes, so range comparisons agree.
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def customer_id_of_key(key: str) -> uuid.UUID | None:
@@ -145,36 +153,32 @@ def insert_events(
     if is_postgres(session):
         # One JSON document per batch: psycopg's array adaptation costs more per value than
         # the server's JSON parsing.
+        # Properties go in as the validated JSON text, so a number keeps its digits.
         records = []
         for e in events:
             cid = customer_id_of_key(e.customer_key)
-            records.append(
+            head = _dumps(
                 {
                     "t": e.transaction_id,
                     "k": e.customer_key,
                     "e": e.event_type,
                     "s": e.timestamp.isoformat(),
-                    "p": e.properties,
                     "c": str(cid) if cid else None,
                 }
             )
-        document = json.dumps(records, ensure_ascii=False, separators=(",", ":"))
+            records.append(f'{head[:-1]},"p":{e.properties_json}}}')
+        document = "[" + ",".join(records) + "]"
         rows = conn.exec_driver_sql(_POSTGRES_INSERT, {"batch": document, "received": received})
     else:
-        batch = []
+        rows_json = []
         for e in events:
             cid = customer_id_of_key(e.customer_key)
-            batch.append(
-                [
-                    e.transaction_id,
-                    e.customer_key,
-                    e.event_type,
-                    _sqlite_time(e.timestamp),
-                    e.properties,
-                    cid.hex if cid else None,
-                ]
+            head = _dumps(
+                [e.transaction_id, e.customer_key, e.event_type, _sqlite_time(e.timestamp)]
             )
-        payload = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
+            tail = _dumps(cid.hex if cid else None)
+            rows_json.append(f"{head[:-1]},{e.properties_json},{tail}]")
+        payload = "[" + ",".join(rows_json) + "]"
         rows = conn.exec_driver_sql(_SQLITE_INSERT, (_sqlite_time(received), payload))
     return {row[0] for row in rows}
 
@@ -184,28 +188,35 @@ def stored_events(session: Session, transaction_ids: Sequence[str]) -> dict[str,
     out: dict[str, StoredEvent] = {}
     for start in range(0, len(transaction_ids), 500):
         chunk = transaction_ids[start : start + 500]
-        for row in session.scalars(select(UsageEvent).where(UsageEvent.transaction_id.in_(chunk))):
-            out[row.transaction_id] = _stored(row)
+        for row, properties in session.execute(_exact(UsageEvent.transaction_id.in_(chunk))):
+            out[row.transaction_id] = _stored(row, properties)
     return out
 
 
-def _stored(row: UsageEvent) -> StoredEvent:
+def _exact(where: Any) -> Any:
+    # Properties read as their JSON text and parsed here, so numbers keep their digits.
+    return select(UsageEvent, cast(UsageEvent.properties, Text).label("properties_text")).where(
+        where
+    )
+
+
+def _stored(row: UsageEvent, properties: str | None) -> StoredEvent:
     return StoredEvent(
         row.transaction_id,
         row.customer_key,
         row.customer_id,
         row.event_type,
         row.timestamp,
-        row.properties,
+        exactjson.loads(properties) if properties else {},
         row.received_at,
     )
 
 
 def get_event(session: Session, transaction_id: str) -> StoredEvent:
     """The stored event, or `NotFound` (saying so when the event was rejected instead)."""
-    row = session.get(UsageEvent, transaction_id)
-    if row is not None:
-        return _stored(row)
+    found = session.execute(_exact(UsageEvent.transaction_id == transaction_id)).first()
+    if found is not None:
+        return _stored(*found)
     letter = session.scalars(
         select(DeadLetter)
         .where(
@@ -237,8 +248,8 @@ _SQLITE_CUSTOMER_MATCH = """
 _SQLITE_RESOLVE = f"""
 UPDATE usage_events
 SET customer_id = coalesce(
-    (SELECT a.customer_id FROM ingest_aliases AS a WHERE a.alias = usage_events.customer_key),
-    (SELECT c.id FROM customers AS c WHERE {_SQLITE_CUSTOMER_MATCH.format(e="usage_events")})
+    (SELECT c.id FROM customers AS c WHERE {_SQLITE_CUSTOMER_MATCH.format(e="usage_events")}),
+    (SELECT a.customer_id FROM ingest_aliases AS a WHERE a.alias = usage_events.customer_key)
 )
 WHERE transaction_id IN (
     SELECT e.transaction_id FROM usage_events AS e
@@ -259,6 +270,7 @@ FROM (
     SELECT e2.transaction_id AS tx, a.customer_id AS cid
     FROM usage_events AS e2 JOIN ingest_aliases AS a ON a.alias = e2.customer_key
     WHERE e2.customer_id IS NULL
+      AND NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.id::text = e2.customer_key)
     LIMIT %(n)s
     FOR UPDATE OF e2 SKIP LOCKED
     FOR SHARE OF a SKIP LOCKED
@@ -291,7 +303,7 @@ def resolve_pending(session: Session, *, limit: int | None = None, batch_size: i
     conn = session.connection()
     total = 0
     statements = (
-        [_POSTGRES_RESOLVE_ALIASES, _POSTGRES_RESOLVE_IDS]
+        [_POSTGRES_RESOLVE_IDS, _POSTGRES_RESOLVE_ALIASES]
         if is_postgres(session)
         else [_SQLITE_RESOLVE]
     )

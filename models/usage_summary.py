@@ -6,18 +6,18 @@ events are those keyed on its aliases (or its id) and attributed to it.
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, String, case, cast, func, select, text
+from sqlalchemy import ColumnElement, Numeric, String, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
+from models import exactjson
 from models.aliases import aliases_of
 from models.dialect import is_postgres
 from models.errors import InvalidInput
@@ -31,6 +31,8 @@ __all__ = ["GroupBy", "SummaryRow", "property_name", "summarize"]
 _NUMERIC = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?\s*$"
 _NUMERIC_RE = re.compile(_NUMERIC)
 _PROPERTY_NAME = re.compile(r'^[^"\\]{1,128}$')
+# Additions in this context are exact whatever the digits (only division would round).
+_EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
 
 @dataclass(frozen=True)
@@ -73,16 +75,24 @@ class SummaryRow:
     sums: dict[str, Decimal]
 
 
+# The property name is always a bound parameter (the JSON path too), never SQL text: a name
+# is whatever a caller sends, and summaries are served over HTTP.
+
+
+def _path(name: str) -> ColumnElement[Any]:
+    return literal(f'$."{name}"', String)
+
+
 def _property_text(session: Session, name: str) -> ColumnElement[Any]:
     # A property's value as text; JSON extraction is spelt differently per backend.
     if is_postgres(session):
-        return UsageEvent.properties.op("->>")(name)
-    return cast(func.json_extract(UsageEvent.properties, f'$."{name}"'), String)
+        return UsageEvent.properties.op("->>")(literal(name, String))
+    return cast(func.json_extract(UsageEvent.properties, _path(name)), String)
 
 
 def _property_json(name: str) -> ColumnElement[Any]:
     # SQLite only: the JSON text of a value, which keeps a number's literal digits exactly.
-    return UsageEvent.properties.op("->", return_type=String)(text(f"'$.\"{name}\"'"))
+    return UsageEvent.properties.op("->", return_type=String)(_path(name))
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -178,9 +188,9 @@ def _summarize_streaming(
         group = tuple(_text(v) for v in values[: len(keys)])
         count, totals = groups.get(group) or (0, [Decimal(0)] * len(sums))
         for i, raw in enumerate(values[len(keys) :]):
-            number = _decimal(json.loads(raw)) if raw is not None else None
+            number = _decimal(exactjson.loads(raw)) if raw is not None else None
             if number is not None:
-                totals[i] += number
+                totals[i] = _EXACT.add(totals[i], number)
         groups[group] = (count + 1, totals)
     return [
         SummaryRow(

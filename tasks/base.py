@@ -2,11 +2,19 @@
 
 ::
 
+    a body that cannot be decoded, or nests too deeply (`tasks.messages`)
+        → a dead letter with the reason and the body's first characters; acknowledged
     transient (SalesforceTransientError, StoreUnavailable)
-        → retried with exponential backoff and full jitter, capped below the broker's
-          visibility timeout, at most SFSYNC_TASK_MAX_RETRIES times
+        → retried at most SFSYNC_TASK_MAX_RETRIES times, each delay twice the one before
+          (SFSYNC_TASK_RETRY_BACKOFF_BASE, doubling, jittered within its upper half),
+          capped at SFSYNC_TASK_RETRY_BACKOFF_MAX, which stays below the visibility timeout
     anything else, or retries exhausted
-        → a dead letter (task, arguments, error, traceback, attempts), then Celery's failure
+        → a dead letter (task, arguments, error, traceback, attempts), written before the
+          failure is reported, then Celery's failure
+    the dead letter cannot be written either (the store is down)
+        → the message is kept: re-published for another attempt at the capped delay
+          (`Task.retry` publishes the copy before the original is acknowledged), or, if even
+          that fails, rejected for redelivery; never acknowledged without a copy on the broker
     worker process lost (SIGKILL, OOM)
         → neither `Task.on_failure` nor, when the message is requeued
           (`task_reject_on_worker_lost`), the `task_failure` signal fires; the main
@@ -18,27 +26,41 @@ from __future__ import annotations
 
 import logging
 import random
+import traceback
 from typing import Any
 
 from billiard.einfo import ExceptionWithTraceback
 from billiard.exceptions import WorkerLostError
 from celery import Task
+from celery.exceptions import Ignore, Reject, Retry
 from celery.worker.request import Request
 
 from models import StoreUnavailable
 from models.deadletters import Failure, record, resolve_open_for
 from models.types import DeadLetterSource
 from sync.errors import SalesforceTransientError
-from tasks import context
+from tasks import context, messages
 
 log = logging.getLogger(__name__)
 
 TRANSIENT: tuple[type[BaseException], ...] = (SalesforceTransientError, StoreUnavailable)
 
+# Every worker process decodes task messages with the guarded decoder (see tasks.messages).
+messages.install()
 
-def backoff(retries: int, cap: float) -> float:
-    """Exponential backoff with full jitter: uniform in [0, min(cap, 2 ** retries))."""
-    return random.uniform(0, min(cap, float(2**retries)))
+
+def backoff(retries: int, base: float, cap: float) -> float:
+    """The delay before retry `retries + 1`: base·2^retries capped, jittered in its upper half.
+
+    Half-jitter rather than full jitter: the delays still spread out, and they keep growing,
+    so a few retries span an outage of minutes instead of a few seconds.
+    """
+    delay = min(cap, base * 2.0 ** min(retries, 62))
+    return random.uniform(delay / 2, delay)
+
+
+class LetterNotWritten(Exception):
+    """The dead letter of a failure could not be stored (the store is down too)."""
 
 
 class SfsyncRequest(Request):  # type: ignore[misc]
@@ -70,24 +92,101 @@ class SfsyncTask(Task):  # type: ignore[misc]
         return str(self.request.id) if self.request.id else None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        poison = messages.poison_of(args, kwargs)
+        if poison is not None and not self.request.called_directly:
+            self._dead_letter_poison(poison)
+            return None
         try:
             result = super().__call__(*args, **kwargs)
         except TRANSIENT as exc:
-            settings = context.settings()
-            if self.request.called_directly or self.request.retries >= settings.task_max_retries:
+            if self.request.called_directly:
                 raise
-            countdown = backoff(self.request.retries, settings.task_retry_backoff_max)
+            settings = context.settings()
+            retries = int(self.request.retries or 0)
+            if retries >= settings.task_max_retries:
+                self._give_up(exc, args, kwargs)
+                raise
+            countdown = backoff(
+                retries, settings.task_retry_backoff_base, settings.task_retry_backoff_max
+            )
             log.warning(
-                "%s transient failure, retry %d in %.1fs: %s",
+                "%s transient failure, retry %d of %d in %.1fs: %s",
                 self.name,
-                self.request.retries + 1,
+                retries + 1,
+                settings.task_max_retries,
                 countdown,
                 context.redact(str(exc)),
             )
-            raise self.retry(exc=exc, countdown=countdown) from exc
+            raise self.retry(
+                exc=exc, countdown=countdown, max_retries=settings.task_max_retries
+            ) from exc
+        except (Retry, Reject, Ignore):
+            raise
+        except Exception as exc:
+            if not self.request.called_directly:
+                self._give_up(exc, args, kwargs)
+            raise
         if self.request.retries or (self.request.delivery_info or {}).get("redelivered"):
             _resolve(self, args, kwargs)
         return result
+
+    def _give_up(self, exc: BaseException, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """The task failed for good: write the dead letter now, or keep the message if we can't.
+
+        `on_failure` (which Celery calls next) sees the letter is written and does nothing.
+        """
+        try:
+            record_task_failure(
+                self, exc, self.request.id, args, kwargs, _traceback_text(exc), strict=True
+            )
+        except LetterNotWritten:
+            self._keep_message(exc)
+        self.request.sfsync_letter_written = True
+
+    def _keep_message(self, exc: BaseException) -> None:
+        settings = context.settings()
+        log.error(
+            "%s[%s] failed and its dead letter cannot be stored either; keeping the message "
+            "for another attempt in %ss: %s",
+            self.name,
+            self.request.id,
+            settings.task_retry_backoff_max,
+            context.redact(str(exc)),
+        )
+        try:
+            # Past the retry limit on purpose: the store, not the task, is what failed (None
+            # would mean the task's default limit). The copy is published before this
+            # message is acknowledged.
+            raise self.retry(
+                exc=exc,
+                countdown=settings.task_retry_backoff_max,
+                max_retries=int(self.request.retries or 0) + 1,
+            )
+        except Retry:
+            raise
+        except Exception as publish_error:
+            raise Reject(str(publish_error), requeue=True) from exc
+
+    def _dead_letter_poison(self, poison: dict[str, Any]) -> None:
+        reason = context.redact(str(poison.get("reason")))
+        failure = Failure(
+            source=DeadLetterSource.TASK,
+            reference=str(self.request.id) if self.request.id else None,
+            error_class="UndecodableMessage",
+            error_message=f"message for {self.name} cannot be processed: {reason}",
+            payload={
+                "body_prefix": context.redact(str(poison.get("body_prefix"))),
+                "body_chars": poison.get("body_chars"),
+            },
+            task_name=self.name,
+            task_id=self.request.id,
+        )
+        log.error("%s %s: %s", self.name, self.request.id, failure.error_message)
+        try:
+            with context.store().session() as s:
+                record(s, failure)
+        except Exception as exc:
+            self._keep_message(exc)
 
     def on_failure(
         self,
@@ -97,6 +196,8 @@ class SfsyncTask(Task):  # type: ignore[misc]
         kwargs: dict[str, Any],
         einfo: Any,
     ) -> None:
+        if getattr(self.request, "sfsync_letter_written", False):
+            return
         record_task_failure(self, exc, task_id, args, kwargs, str(einfo))
 
 
@@ -115,8 +216,14 @@ def record_task_failure(
     args: Any,
     kwargs: Any,
     traceback_text: str | None,
+    *,
+    strict: bool = False,
 ) -> None:
-    """Write the dead letter of a failed task (secrets redacted)."""
+    """Write the dead letter of a failed task (secrets redacted).
+
+    When it cannot be written the failure is logged, or with `strict` `LetterNotWritten`
+    is raised so the caller can keep the message.
+    """
     redact = context.redact
     reference_of = getattr(task, "dead_letter_reference", None)
     source = getattr(task, "dead_letter_source", DeadLetterSource.TASK)
@@ -138,5 +245,11 @@ def record_task_failure(
     try:
         with context.store().session() as s:
             record(s, failure)
-    except Exception:
+    except Exception as store_error:
+        if strict:
+            raise LetterNotWritten(str(store_error)) from store_error
         log.exception("could not write the dead letter of %s %s", failure.task_name, task_id)
+
+
+def _traceback_text(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))

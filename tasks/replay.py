@@ -11,10 +11,15 @@ from tasks.base import SfsyncTask
 
 
 def run_task(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
-    """Run a registered task's body here, raising what it raises."""
+    """Run a task here as the worker would (through `SfsyncTask`), raising what it raises.
+
+    The task modules are imported first: a process that only replays (the CLI) has not
+    loaded them, and a task letter names any of them.
+    """
+    app.loader.import_default_modules()
     if name not in app.tasks:
         raise LookupError(f"no task named {name!r} is registered")
-    return app.tasks[name].run(*args, **kwargs)
+    return app.tasks[name](*args, **kwargs)
 
 
 def replay(letter_id: int) -> dict[str, Any]:

@@ -2,29 +2,41 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery_app import app
 from models.usage import resolve_pending
-from sync.usage import ingest
+from sync.usage import MAX_EVENTS_PER_MESSAGE, ingest
 from tasks import context
 from tasks.base import SfsyncTask
+from tasks.producer import INGEST_TASK
 
-MAX_EVENTS_PER_MESSAGE = 1000
+log = logging.getLogger(__name__)
 
 
-@app.task(base=SfsyncTask, bind=True, name="sfsync.usage.ingest")
+@app.task(base=SfsyncTask, bind=True, name=INGEST_TASK)
 def ingest_task(self: SfsyncTask, events: list[Any]) -> dict[str, int]:
-    """Validate and store up to 1,000 events; rejected ones become dead letters."""
-    if not isinstance(events, list) or len(events) > MAX_EVENTS_PER_MESSAGE:
-        raise ValueError(
-            f"sfsync.usage.ingest takes a list of at most {MAX_EVENTS_PER_MESSAGE} events"
-        )
-    with context.store().session() as s:
-        report = ingest(s, events, context.settings())
-    # A doorbell only: the beat sweep attributes whatever this message fails to.
-    resolve_pending_task.apply_async(expires=context.settings().usage_sweep_interval)
-    return report.counts()
+    """Validate and store events, 1,000 per transaction; rejected ones become dead letters.
+
+    Producers send at most 1,000 per message (`tasks.producer.send_usage`); a larger message
+    that arrives anyway is processed in chunks of that size rather than refused whole.
+    """
+    if not isinstance(events, list):
+        raise ValueError(f"{INGEST_TASK} takes a list of events, got {type(events).__name__}")
+    totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    for start in range(0, len(events), MAX_EVENTS_PER_MESSAGE):
+        with context.store().session() as s:
+            report = ingest(s, events[start : start + MAX_EVENTS_PER_MESSAGE], context.settings())
+        for key, value in report.counts().items():
+            totals[key] += value
+    # A doorbell only: the beat sweep attributes whatever this message fails to, so a
+    # broker that cannot take it (an inline replay with the broker down) fails nothing.
+    try:
+        resolve_pending_task.apply_async(expires=context.settings().usage_sweep_interval)
+    except Exception as exc:
+        log.warning("could not enqueue the pending-usage sweep: %s", context.redact(str(exc)))
+    return totals
 
 
 @app.task(base=SfsyncTask, bind=True, name="sfsync.usage.resolve_pending")

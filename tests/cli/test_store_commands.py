@@ -84,6 +84,18 @@ def test_alias_conflict_is_one_line_and_exit_1(sfsync: Invoke) -> None:
     assert "Traceback" not in result.output + result.stderr
 
 
+def test_an_alias_equal_to_a_customer_id_is_refused_naming_that_customer(
+    sfsync: Invoke,
+) -> None:
+    """`aliases add ATTACKER <victim id>` is one error line naming the victim, exit 1."""
+    victim = create(sfsync, "Victim")
+    attacker = create(sfsync, "Attacker")
+    result = sfsync("aliases", "add", str(attacker["id"]), str(victim["id"]))
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert f"is the id of customer {victim['id']}" in result.stderr
+
+
 def test_not_found_exits_1(sfsync: Invoke) -> None:
     """Showing an unknown customer exits 1 with a clear line."""
     result = sfsync("customers", "show", str(uuid.uuid4()))

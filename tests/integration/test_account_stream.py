@@ -178,6 +178,22 @@ def test_an_alias_conflict_becomes_a_dead_letter_naming_both_customers(
         assert str(customer_id(store, account)) in message and account in message
 
 
+def test_an_alias_field_holding_another_customers_id_is_a_dead_letter_not_a_hijack(
+    org, enterprise, sync_deals, sync_accounts, store
+) -> None:
+    """A Salesforce alias value equal to another customer's id never captures its usage."""
+    acme, umbrella = enterprise("Acme", "acme"), enterprise("Umbrella", "umbrella")
+    sync_deals()
+    victim = str(customer_id(store, umbrella))
+    clash = org.create("Account", {"Name": "Acme Sub", "ParentId": acme, "Ingest_Alias__c": victim})
+    result = sync_accounts()
+    assert result.counters.dead_lettered == 1
+    assert victim not in customer_aliases(store, acme)
+    with store.session() as s:
+        (letter,) = list_letters(s, source=DeadLetterSource.ACCOUNT)
+    assert letter.reference == clash and victim in letter.error_message
+
+
 def test_hierarchy_look_ups_are_batched(org, enterprise, sync_deals, sync_accounts, store) -> None:
     """Query calls grow with the depth of the trees, not with the number of accounts."""
 

@@ -12,6 +12,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +84,25 @@ def malformed_opportunities(org: SandboxOrg) -> dict[str, str]:
     return made
 
 
+# Valid however odd: control characters, markup, BOMs, deep-but-allowed nesting, exact
+# decimals (sent as kombu's decimal type) and big integers within the digit limit.
+ODD_BUT_VALID: list[dict[str, Any]] = [
+    {},
+    {"ctl": "\x1b[2J\x07\r\t", "markup": "[/bold] [link=https://evil.example]x[/link]"},
+    {"bom": "\ufeffleading BOM"},
+    {"deep": {"a": {"b": {"c": {"d": [1, [2, [3]]]}}}}},
+    {"amt": Decimal("123456789012345678901234567890.123456789")},
+    {"big": 10**60, "neg": -(10**60), "tiny": Decimal("1e-999")},
+]
+
+
+def nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
 def fuzzed_events(rng: random.Random, count: int) -> tuple[list[Any], dict[str, int]]:
     """A mix of valid, duplicate and broken events; → (events, expected outcome counts)."""
     now = datetime.now(UTC)
@@ -90,10 +110,10 @@ def fuzzed_events(rng: random.Random, count: int) -> tuple[list[Any], dict[str, 
     def good(n: int) -> dict[str, Any]:
         return {
             "transaction_id": f"fz-{n}",
-            "customer_id": rng.choice(("acct-a", "acct-b", "ünï-🚀", TRICKY[:100])),
+            "customer_id": rng.choice(("acct-a", "acct-b", "ünï-🚀", TRICKY[:100], "[/bold]")),
             "event_type": "api_call",
             "timestamp": (now - timedelta(minutes=n % 5000)).isoformat(),
-            "properties": {"n": n, "s": "x" * rng.randrange(20)},
+            "properties": {"n": n, "s": "x" * rng.randrange(20), **rng.choice(ODD_BUT_VALID)},
         }
 
     broken: list[Callable[[dict[str, Any]], Any]] = [
@@ -110,6 +130,14 @@ def fuzzed_events(rng: random.Random, count: int) -> tuple[list[Any], dict[str, 
         lambda e: {**e, "properties": {"blob": "x" * 20_000}},
         lambda e: {**e, "extra": True},
         lambda e: {**e, "customer_id": "nul\x00"},
+        lambda e: {**e, "properties": {"s": "nul\x00in a value"}},
+        lambda e: {**e, "properties": {"nul\x00key": 1}},
+        lambda e: {**e, "properties": nested(40)},
+        lambda e: {**e, "properties": {"n": 10**100}},
+        lambda e: {**e, "properties": {"n": Decimal("1e5000")}},
+        lambda e: {**e, "properties": {"n": float("inf")}},
+        lambda e: {**e, "timestamp": "0001-01-01T00:00:00+01:00"},
+        lambda e: {**e, "timestamp": "9999-12-31T23:59:59-01:00"},
         lambda e: {**e, "event_type": None},
         lambda e: [e],
         lambda e: "not an event",

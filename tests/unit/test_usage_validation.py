@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from config import Settings
-from sync.usage import InvalidUsageEvent, Limits, Unparsable, storable_payload, validate_event
+from models import exactjson
+from sync.usage import (
+    PAYLOAD_PREFIX,
+    InvalidUsageEvent,
+    Limits,
+    Unparsable,
+    storable_payload,
+    validate_event,
+)
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -140,8 +149,69 @@ def test_unparsable_input_is_rejected_with_the_parse_error(limits: Limits) -> No
     assert "not valid JSON: line 3" in reason
 
 
-def test_storable_payload_falls_back_to_repr() -> None:
-    """A payload that cannot be stored as JSON is stored as its repr."""
-    assert storable_payload({"a": 1}) == {"a": 1}
-    assert storable_payload({"a": float("nan")}) == "{'a': nan}"
-    assert storable_payload({(1, 2): 1}) == "{(1, 2): 1}"
+def test_storable_payload_falls_back_to_a_bounded_stand_in() -> None:
+    """A payload no store can hold, or too big, is stored as a prefix with the reason."""
+    assert storable_payload({"a": 1}, 1000) == {"a": 1}
+    assert storable_payload({"a": float("nan")}, 1000)["unstorable"] == "not plain JSON"
+    assert storable_payload({(1, 2): 1}, 1000)["prefix"] == "{(1, 2): 1}"
+    big = storable_payload({"blob": "x" * 100_000}, 1000)
+    assert big["oversized"] and big["chars"] > 100_000 and len(big["prefix"]) == PAYLOAD_PREFIX
+    deep = storable_payload(nested(5000), 1000)
+    assert deep["unstorable"] == "nested too deeply to store"
+
+
+def nested(levels: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"leaf": 1}
+    for _ in range(levels - 1):
+        value = {"a": value}
+    return value
+
+
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_timestamps_outside_the_utc_calendar_are_rejected_not_raised(
+    limits: Limits, stamp: str
+) -> None:
+    """A timestamp that overflows when converted to UTC is one rejection with a reason."""
+    assert "outside the years 1 to 9999" in rejected(event(timestamp=stamp), limits)
+
+
+@pytest.mark.parametrize(
+    ("properties", "reason"),
+    [
+        ({"s": "nul\x00byte"}, "must not contain NUL"),
+        ({"nul\x00key": 1}, "must not contain NUL"),
+        ({"s": ["ok", {"deep": "bad \ud800"}]}, "not valid Unicode"),
+        (nested(33), "deeper than 32 levels"),
+        (
+            {"list": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]},
+            "deeper than",
+        ),
+        ({"n": Decimal("1" * 65)}, "at most 64 significant digits"),
+        ({"n": int("9" * 100)}, "at most 64 digits"),
+        ({"n": Decimal("1e1000")}, "between 1e-999 and 1e999"),
+        ({"n": float("inf")}, "numbers are finite"),
+    ],
+)
+def test_properties_no_store_can_hold_alike_are_rejected(
+    limits: Limits, properties: dict[str, Any], reason: str
+) -> None:
+    """NUL, lone surrogates, deep nesting and extreme numbers: a reason, never an exception."""
+    assert reason in rejected(event(properties=properties), limits)
+
+
+def test_nesting_up_to_the_bound_and_control_characters_are_accepted(limits: Limits) -> None:
+    """32 levels, control characters and markup are plain data and stored as sent."""
+    properties = {"deep": nested(31), "ctl": "\x1b[2J\x07", "markup": "[/bold]"}
+    assert validate_event(event(properties=properties), limits).properties == properties
+
+
+def test_property_numbers_keep_their_digits(limits: Limits) -> None:
+    """Decimals from the exact reader are encoded with the digits they came with."""
+    raw = exactjson.loads(
+        '{"transaction_id": "t", "customer_id": "c", "event_type": "e", '
+        '"timestamp": "2026-11-20T11:00:00Z", '
+        '"properties": {"amt": 123456789012345678901234567890.123456789, "z": 1.50}}'
+    )
+    stored = validate_event(raw, limits)
+    assert stored.properties["amt"] == Decimal("123456789012345678901234567890.123456789")
+    assert stored.properties_json == ('{"amt":123456789012345678901234567890.123456789,"z":1.50}')

@@ -1,0 +1,310 @@
+"""Usage event validation: pure checks over values, a reason for every rejection.
+
+Plain Python over values (a pydantic model per event would cost more than the database
+insert), iterative where input can be deep, identical for every front door and both
+stores: what passes here can be stored on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from config import Settings
+from models import exactjson
+from models.tables import MAX_EVENT_KEY
+from models.usage import NewEvent
+
+#: Deepest nesting of `properties` (the object itself is level 1).
+MAX_PROPERTIES_DEPTH = 32
+#: Property numbers: significant digits and decimal exponent both stores hold exactly.
+MAX_NUMBER_DIGITS = 64
+MAX_NUMBER_EXPONENT = 999
+
+FIELDS = ("transaction_id", "customer_id", "event_type", "timestamp", "properties")
+_REQUIRED = FIELDS[:4]
+
+#: Characters of an oversized or unstorable input kept in its dead letter.
+PAYLOAD_PREFIX = 4096
+
+# RFC 3339 date-time: full date, 'T' (or space, which RFC 3339 allows), time with optional
+# fraction, and a mandatory offset. fromisoformat alone would also take dates, week dates
+# and offset-less times.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})")
+
+
+@dataclass(frozen=True, slots=True)
+class Unparsable:
+    """An input that was not even JSON (e.g. a bad line of a JSON Lines file)."""
+
+    text: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Oversized:
+    """An input too large to read (a line or array element): its first characters and size."""
+
+    prefix: str
+    size: int
+    limit: int
+    where: str
+
+    def payload(self) -> dict[str, Any]:
+        return {"oversized": True, "prefix": self.prefix, "chars": self.size}
+
+
+class InvalidUsageEvent(ValueError):
+    """An event breaks a rule; the message says which and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The validation window and sizes, fixed for one batch."""
+
+    now: datetime
+    oldest: datetime
+    newest: datetime
+    max_age_days: int
+    max_future_hours: int
+    max_properties_bytes: int
+
+    @classmethod
+    def of(cls, settings: Settings, now: datetime) -> Limits:
+        if now.tzinfo is None:
+            raise ValueError("now must be timezone-aware")
+        now = now.astimezone(UTC)
+        return cls(
+            now,
+            now - timedelta(days=settings.usage_max_age_days),
+            now + timedelta(hours=settings.usage_max_future_hours),
+            settings.usage_max_age_days,
+            settings.usage_max_future_hours,
+            settings.usage_max_properties_bytes,
+        )
+
+
+def _key(event: dict[str, Any], name: str) -> str:
+    value = event.get(name)
+    if not isinstance(value, str):
+        kind = "missing" if value is None and name not in event else f"a {_kind(value)}"
+        raise InvalidUsageEvent(
+            f"{name} must be a string of 1 to {MAX_EVENT_KEY} characters, got {kind}"
+        )
+    if not 1 <= len(value) <= MAX_EVENT_KEY:
+        raise InvalidUsageEvent(
+            f"{name} must have 1 to {MAX_EVENT_KEY} characters, got {len(value)}"
+        )
+    if not value.isascii():
+        _check_text(name, value)
+    elif "\x00" in value:
+        raise InvalidUsageEvent(f"{name} must not contain NUL characters")
+    return value
+
+
+def _check_text(name: str, value: str) -> None:
+    # Lone surrogates cannot be stored as UTF-8 and NUL is refused by PostgreSQL text.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidUsageEvent(f"{name} is not valid Unicode text") from None
+    if "\x00" in value:
+        raise InvalidUsageEvent(f"{name} must not contain NUL characters")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        bool: "boolean",
+        int: "number",
+        float: "number",
+        Decimal: "number",
+        str: "string",
+        list: "array",
+        dict: "object",
+    }.get(type(value), type(value).__name__)
+
+
+def parse_timestamp(value: Any, limits: Limits) -> datetime:
+    """An RFC 3339 timestamp with offset inside the accepted window, as aware UTC."""
+    if not isinstance(value, str):
+        raise InvalidUsageEvent(
+            "timestamp must be an RFC 3339 string such as 2026-11-20T14:05:09Z, "
+            f"got a {_kind(value)}"
+        )
+    shown = value[:64]
+    if not _RFC3339.fullmatch(value):
+        raise InvalidUsageEvent(
+            f"timestamp {shown!r} is not an RFC 3339 date-time with an offset "
+            f"(e.g. 2026-11-20T14:05:09Z or 2026-11-20T15:05:09+01:00)"
+        )
+    text = value.upper()
+    # Python keeps microseconds: longer fractions are truncated, not rejected.
+    if "." in text:
+        head, _, rest = text.partition(".")
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = head + "." + rest[: min(digits, 6)] + rest[digits:]
+    try:
+        parsed = datetime.fromisoformat(text).astimezone(UTC)
+    except ValueError as exc:
+        raise InvalidUsageEvent(f"timestamp {shown!r} is not a valid date-time: {exc}") from None
+    except OverflowError:
+        # 0001-01-01T00:00:00+01:00 is before year 1 in UTC (9999-12-31…-01:00 after 9999).
+        raise InvalidUsageEvent(
+            f"timestamp {shown!r} is outside the years 1 to 9999 once converted to UTC"
+        ) from None
+    if parsed < limits.oldest:
+        age = (limits.now - parsed).days
+        raise InvalidUsageEvent(
+            f"timestamp {value} is {age} days old; events older than {limits.max_age_days} "
+            f"days are rejected (SFSYNC_USAGE_MAX_AGE_DAYS)"
+        )
+    if parsed > limits.newest:
+        ahead = (parsed - limits.now).total_seconds() / 3600
+        raise InvalidUsageEvent(
+            f"timestamp {value} is {ahead:.1f} hours in the future; events more than "
+            f"{limits.max_future_hours} hours ahead are rejected (SFSYNC_USAGE_MAX_FUTURE_HOURS)"
+        )
+    return parsed
+
+
+def encode_properties(value: Any, limits: Limits) -> tuple[dict[str, Any], str]:
+    """The properties object and its compact JSON text, checked for type and size."""
+    if value is None:
+        return {}, "{}"
+    if not isinstance(value, dict):
+        raise InvalidUsageEvent(f"properties must be a JSON object, got a {_kind(value)}")
+    if not value:
+        return {}, "{}"
+    _check_values(value)
+    try:
+        encoded = exactjson.dumps(value)
+        size = len(encoded.encode("utf-8"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidUsageEvent(f"properties must be plain JSON: {exc}") from None
+    if size > limits.max_properties_bytes:
+        raise InvalidUsageEvent(
+            f"properties are {size} bytes as JSON; the limit is {limits.max_properties_bytes} "
+            f"bytes (SFSYNC_USAGE_MAX_PROPERTIES_BYTES)"
+        )
+    return value, encoded
+
+
+def _check_values(properties: dict[Any, Any]) -> None:
+    """Every value storable alike on SQLite and PostgreSQL; no recursion, however deep."""
+    stack: list[tuple[Any, int]] = [(properties, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            if level > MAX_PROPERTIES_DEPTH:
+                raise InvalidUsageEvent(
+                    f"properties nest deeper than {MAX_PROPERTIES_DEPTH} levels"
+                )
+            for key, child in item.items():
+                if not isinstance(key, str):
+                    raise InvalidUsageEvent(
+                        "properties must be a JSON object (its keys must be strings)"
+                    )
+                _check_text("a property name", key)
+                stack.append((child, level + 1))
+        elif isinstance(item, list):
+            if level > MAX_PROPERTIES_DEPTH:
+                raise InvalidUsageEvent(
+                    f"properties nest deeper than {MAX_PROPERTIES_DEPTH} levels"
+                )
+            stack.extend((child, level + 1) for child in item)
+        elif isinstance(item, str):
+            if not item.isascii() or "\x00" in item:
+                _check_text("a property value", item)
+        elif isinstance(item, float | Decimal | int) and not isinstance(item, bool):
+            _check_number(item)
+        elif item is not None and not isinstance(item, bool):
+            raise InvalidUsageEvent(
+                f"properties must be plain JSON: a {type(item).__name__} is not a JSON value"
+            )
+
+
+def _check_number(value: float | Decimal | int) -> None:
+    if isinstance(value, int):
+        if value.bit_length() > 212:  # 2**212 has 64 digits
+            raise InvalidUsageEvent(
+                f"property numbers have at most {MAX_NUMBER_DIGITS} digits; "
+                f"got an integer of {value.bit_length()} bits"
+            )
+        return
+    number = Decimal(repr(value)) if isinstance(value, float) else value
+    if not number.is_finite():
+        raise InvalidUsageEvent(f"properties must be plain JSON: numbers are finite, got {value}")
+    digits = len(number.as_tuple().digits)
+    if digits > MAX_NUMBER_DIGITS:
+        raise InvalidUsageEvent(
+            f"property numbers have at most {MAX_NUMBER_DIGITS} significant digits, "
+            f"got one with {digits}"
+        )
+    if number and abs(number.adjusted()) > MAX_NUMBER_EXPONENT:
+        raise InvalidUsageEvent(
+            f"property numbers lie between 1e-{MAX_NUMBER_EXPONENT} and "
+            f"1e{MAX_NUMBER_EXPONENT} in size, got one of magnitude 1e{number.adjusted()}"
+        )
+
+
+def validate_event(raw: Any, limits: Limits) -> NewEvent:
+    """Check one raw event; raise `InvalidUsageEvent` with an actionable reason."""
+    if isinstance(raw, Unparsable):
+        raise InvalidUsageEvent(f"not valid JSON: {raw.error}")
+    if isinstance(raw, Oversized):
+        raise InvalidUsageEvent(
+            f"{raw.where} is {raw.size} characters long; an event longer than {raw.limit} "
+            "is not read (SFSYNC_USAGE_MAX_PROPERTIES_BYTES sets the limit); its start is kept"
+        )
+    if not isinstance(raw, dict):
+        raise InvalidUsageEvent(f"an event must be a JSON object, got a {_kind(raw)}")
+    if len(raw) > len(FIELDS) or not raw.keys() <= set(FIELDS):
+        unknown = sorted(str(k) for k in raw if k not in FIELDS)
+        raise InvalidUsageEvent(
+            f"unknown field(s) {', '.join(unknown)}; an event has {', '.join(FIELDS)}"
+        )
+    missing = [name for name in _REQUIRED if name not in raw]
+    if missing:
+        raise InvalidUsageEvent(f"missing required field(s): {', '.join(missing)}")
+    transaction_id = _key(raw, "transaction_id")
+    customer_key = _key(raw, "customer_id")
+    event_type = _key(raw, "event_type")
+    timestamp = parse_timestamp(raw["timestamp"], limits)
+    properties, encoded = encode_properties(raw.get("properties"), limits)
+    return NewEvent(transaction_id, customer_key, event_type, timestamp, properties, encoded)
+
+
+def storable_payload(raw: Any, max_chars: int) -> Any:
+    """The raw event if every backend can store it and it is at most `max_chars` as JSON;
+    else a small stand-in: its first `PAYLOAD_PREFIX` characters and its size."""
+    if isinstance(raw, Unparsable):
+        return raw.text
+    if isinstance(raw, Oversized):
+        return raw.payload()
+    if exactjson.depth(raw, MAX_PROPERTIES_DEPTH + 2) > MAX_PROPERTIES_DEPTH + 2:
+        return {"unstorable": "nested too deeply to store", "prefix": _prefix(raw)}
+    try:
+        text = exactjson.dumps(raw, ensure_ascii=True)
+    except (TypeError, ValueError):
+        return {"unstorable": "not plain JSON", "prefix": repr(raw)[:PAYLOAD_PREFIX]}
+    if len(text) > max_chars:
+        return Oversized(text[:PAYLOAD_PREFIX], len(text), max_chars, "the event").payload()
+    return raw
+
+
+def _prefix(raw: Any) -> str:
+    try:
+        return exactjson.dumps(raw, ensure_ascii=True)[:PAYLOAD_PREFIX]
+    except (RecursionError, TypeError, ValueError):
+        return "(too deeply nested to show)"
+
+
+def max_event_chars(settings: Settings) -> int:
+    """The largest raw event worth reading: its properties at the limit, written loosely
+    (escapes, whitespace), plus the four key fields. Larger input is rejected unread."""
+    return 8 * settings.usage_max_properties_bytes + 8 * 1024
