@@ -8,7 +8,6 @@ that trickles its body is answered rather than holding a worker.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -18,6 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import BadRequest, error_response
+from models import exactjson
 
 #: Deepest JSON a request may carry: usage properties and custom fields are shallow.
 MAX_JSON_DEPTH = 32
@@ -124,7 +124,8 @@ async def json_guard(request: Request, *, check_text: bool = True) -> Any:
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise BadRequest("send the body as JSON, with `Content-Type: application/json`")
     try:
-        value = json.loads(body)
+        # Exact numbers: a usage property keeps its digits from the request to `--sum`.
+        value = exactjson.loads(body)
     except RecursionError:
         raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:
