@@ -10,9 +10,10 @@ from pathlib import Path
 import click
 
 from commands.common import App, SfsyncGroup
+from commands.contracts import contracts
 from commands.demo import demo
 from commands.dlq import dlq
-from commands.store import aliases, contracts, customers, db, fields
+from commands.store import aliases, customers, db, fields
 from commands.sync import runs, sync
 from commands.usage import usage
 

@@ -1,8 +1,6 @@
-"""Store commands: `db`, `customers`, `aliases`, `contracts`, `fields`."""
+"""Store commands: `db`, `customers`, `aliases`, `fields` (contracts: `commands.contracts`)."""
 
 from __future__ import annotations
-
-from decimal import Decimal
 
 import click
 from rich.table import Table
@@ -12,16 +10,14 @@ from commands.common import (
     console,
     emit_json,
     json_option,
-    parse_decimal,
-    parse_instant,
     parse_pairs,
     parse_uuid,
     pass_app,
 )
-from commands.views import contract_view, contracts_view, customer_view, customers_view
+from commands.contracts import print_contracts
+from commands.views import customer_view, customers_view
 from models import Entity, NotFound, Store
 from models.aliases import add_aliases, list_aliases, remove_aliases
-from models.contracts import ContractSpec, create_contract, list_contracts
 from models.customers import create_customer, find_customer, get_customer, list_customers
 from models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
 
@@ -132,7 +128,7 @@ def customers_show(
     for key, value in view["custom_fields"].items():
         console.print(f"  {key}: {value}", highlight=False)
     console.print(f"  aliases: {', '.join(view['ingest_aliases']) or '-'}", highlight=False)
-    _print_contracts(view["contracts"])
+    print_contracts(view["contracts"])
 
 
 # --- aliases -----------------------------------------------------------------------------
@@ -187,88 +183,6 @@ def aliases_list(app: App, customer_id: str | None, as_json: bool) -> None:
     table = Table("alias", "customer", "attached")
     for a in found:
         table.add_row(a.alias, str(a.customer_id), a.created_at.strftime("%Y-%m-%d %H:%M"))
-    console.print(table)
-
-
-# --- contracts ---------------------------------------------------------------------------
-
-
-@click.group()
-def contracts() -> None:
-    """Contracts (one per closed-won opportunity)."""
-
-
-@contracts.command("create")
-@click.argument("customer_id")
-@click.option("--name", required=True, help="Contract name.")
-@click.option("--starting-at", required=True, help="Start (inclusive), ISO date or datetime.")
-@click.option("--ending-before", help="End (exclusive); open-ended if omitted.")
-@click.option("--amount", help="Contract amount (decimal).")
-@click.option("--currency", help="ISO 4217 code; default SFSYNC_DEFAULT_CURRENCY.")
-@click.option("--field", "fields", multiple=True, metavar="KEY=VALUE", help="Custom field.")
-@json_option
-@pass_app
-def contracts_create(
-    app: App,
-    customer_id: str,
-    name: str,
-    starting_at: str,
-    ending_before: str | None,
-    amount: str | None,
-    currency: str | None,
-    fields: tuple[str, ...],
-    as_json: bool,
-) -> None:
-    """Create a contract for a customer."""
-    money: Decimal | None = parse_decimal(amount, "--amount") if amount is not None else None
-    spec = ContractSpec(
-        name=name,
-        starting_at=parse_instant(starting_at, "--starting-at"),
-        ending_before=parse_instant(ending_before, "--ending-before") if ending_before else None,
-        amount=money,
-        currency=currency or app.settings.default_currency,
-    )
-    values = parse_pairs(fields)
-    with app.session() as s:
-        contract = create_contract(
-            s, parse_uuid(customer_id, "CUSTOMER"), spec, custom_fields=values
-        )
-        view = contract_view(contract, values)
-    if as_json:
-        emit_json(view)
-    else:
-        console.print(f"created contract {contract.id} ({contract.name})", highlight=False)
-
-
-@contracts.command("list")
-@click.option("--customer", "customer_id", help="Only this customer's contracts.")
-@json_option
-@pass_app
-def contracts_list(app: App, customer_id: str | None, as_json: bool) -> None:
-    """List contracts."""
-    with app.session() as s:
-        cid = parse_uuid(customer_id, "--customer") if customer_id else None
-        rows = contracts_view(s, list_contracts(s, cid))
-    if as_json:
-        emit_json(rows)
-    else:
-        _print_contracts(rows)
-
-
-def _print_contracts(rows: list[dict[str, object]]) -> None:
-    table = Table("id", "customer", "name", "starting_at", "ending_before", "amount", "opportunity")
-    for row in rows:
-        fields = row["custom_fields"]
-        assert isinstance(fields, dict)
-        table.add_row(
-            str(row["id"]),
-            str(row["customer_id"]),
-            str(row["name"]),
-            row["starting_at"].date().isoformat(),  # type: ignore[attr-defined]
-            row["ending_before"].date().isoformat() if row["ending_before"] else "open",  # type: ignore[attr-defined]
-            f"{row['amount']} {row['currency']}" if row["amount"] is not None else "-",
-            fields.get("sfdc_opportunity_id", ""),
-        )
     console.print(table)
 
 

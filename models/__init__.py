@@ -7,6 +7,7 @@ from models.engine import Store, open_store
 from models.errors import (
     AliasConflict,
     AliasLimitExceeded,
+    ChangeNeedsApproval,
     Conflict,
     InvalidInput,
     NotFound,
@@ -21,6 +22,7 @@ from models.types import Entity
 __all__ = [
     "AliasConflict",
     "AliasLimitExceeded",
+    "ChangeNeedsApproval",
     "Conflict",
     "Entity",
     "InvalidInput",

@@ -14,7 +14,7 @@ own customer.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Unpack
 
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from models.aliases import alias_owners
 from models.bulk import contract_customers
 from models.deadletters import Failure, record, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from models.revisions import SYNC, Change
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
 from sync.hierarchy import AccountNode, HierarchyCache, record_value, valid_id
@@ -188,9 +189,13 @@ def apply_records(
     hierarchy: PageHierarchy,
     settings: Settings,
     counters: RunCounters,
+    change: Change = SYNC,
+    *,
+    accept_change: bool = False,
 ) -> None:
     """Map the records, then provision or dead-letter each (see `apply_mapped`)."""
-    apply_mapped(session, records, map_records(records, hierarchy, settings), settings, counters)
+    mapped = map_records(records, hierarchy, settings)
+    apply_mapped(session, records, mapped, settings, counters, change, accept_change=accept_change)
 
 
 def apply_mapped(
@@ -199,27 +204,39 @@ def apply_mapped(
     mapped: MappedPage,
     settings: Settings,
     counters: RunCounters,
+    change: Change = SYNC,
+    *,
+    accept_change: bool = False,
 ) -> None:
     """Provision or dead-letter each record of a mapped page (a bad one never stops the rest).
 
     Deals go through the set-based fast path (`sync.provision_batch`); those it hands back
     (invalid, contested, raced) are provisioned one by one, each in its own savepoint, and
-    dead-lettered with their reason when they fail.
+    dead-lettered with their reason when they fail. Contract changes get revisions with
+    `change`'s cause and run; `accept_change` lets a currency change or a moved start on a
+    started contract through (an operator's replay), which is otherwise dead-lettered.
     """
     counters.records_seen += len(records)
     for index, exc in mapped.failures:
         record(session, _opportunity_failure(records[index], exc))
         counters.dead_lettered += 1
-    outcome = provision_batch(session, mapped.items, settings)
-    counters.add(outcome.counters)
+    items = mapped.items
+    fallback: Sequence[BatchItem] = items
+    if not accept_change:
+        outcome = provision_batch(session, items, settings, change)
+        counters.add(outcome.counters)
+        fallback = outcome.fallback
     provisioned: list[str] = []
-    for item in outcome.fallback:
+    for item in fallback:
         rec, deal = records[item.index], item.deal
+        deal_change = replace(change, sf_modstamp=deal.system_modstamp)
         try:
             result = (
-                refresh_contract(session, deal)
+                refresh_contract(session, deal, change=deal_change, accept_change=accept_change)
                 if item.keep_customer
-                else provision_deal(session, deal, settings)
+                else provision_deal(
+                    session, deal, settings, change=deal_change, accept_change=accept_change
+                )
             )
         except StoreError as exc:
             record(session, _opportunity_failure(rec, exc))
@@ -329,6 +346,11 @@ def poll_opportunities(
     """
     hierarchies = cache if cache is not None else HierarchyCache()
     alias_memo: AliasMemo = {}
+    change = Change("sync")
+
+    def started(run_id: int) -> None:
+        nonlocal change
+        change = Change(f"sync run {run_id}", run_id=run_id)
 
     def prepare(records: Sequence[Mapping[str, Any]]) -> MappedPage:
         # In the runner's look-ahead thread: Salesforce look-ups and mapping overlap the
@@ -344,18 +366,26 @@ def poll_opportunities(
         query=lambda start: opportunity_query(settings, start),
         prepare=prepare,
         apply=lambda session, records, mapped, counters: apply_mapped(
-            session, records, mapped, settings, counters
+            session, records, mapped, settings, counters, change
         ),
+        on_start=started,
     )
     return run_stream(spec, store, client, settings, **options)
 
 
 def provision_opportunities(
-    store: Store, client: SalesforceClient, settings: Settings, ids: Sequence[str]
+    store: Store,
+    client: SalesforceClient,
+    settings: Settings,
+    ids: Sequence[str],
+    *,
+    cause: str = "provisioned by id",
+    accept_change: bool = False,
 ) -> RunCounters:
     """Fetch these opportunities by id and provision the closed-won ones now.
 
-    An id that is not visible or not closed-won is dead-lettered with that reason.
+    An id that is not visible or not closed-won is dead-lettered with that reason;
+    `accept_change` applies a change the lifecycle rules leave to an operator.
     """
     wanted = [normalize_id(i) for i in ids]
     records = [
@@ -367,7 +397,9 @@ def provision_opportunities(
     hierarchy = _hierarchy_for(client, settings, records)
     counters = RunCounters()
     with store.session() as s:
-        apply_records(s, records, hierarchy, settings, counters)
+        apply_records(
+            s, records, hierarchy, settings, counters, Change(cause), accept_change=accept_change
+        )
         for missing in (i for i in wanted if i not in found):
             counters.dead_lettered += 1
             record(

@@ -63,6 +63,8 @@ class StreamSpec(Generic[P]):
     prepare: Callable[[Records], P]
     #: Provision or dead-letter each record of the page, inside the page's transaction.
     apply: Callable[[Session, Records, P, RunCounters], None]
+    #: Told the run's id once its record exists (revisions name the run that made them).
+    on_start: Callable[[int], None] | None = None
 
 
 def lease_owner() -> str:
@@ -153,6 +155,8 @@ class _Run(Generic[P]):
         self.result = RunResult(
             run.id, self.spec.stream, RunStatus.RUNNING, cursor_before=cursor_before
         )
+        if self.spec.on_start is not None:
+            self.spec.on_start(run.id)
         self.cursor = cursor_before
         try:
             self._pages(start_position(cursor_before, self.settings, full, since))
