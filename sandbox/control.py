@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 PREFIX = "/__sandbox__"
 _RECORD = re.compile(r"^/records/(\w+)(?:/(\w+))?/?$")
+_UNDELETE = re.compile(r"^/records/(\w+)/(\w+)/undelete/?$")
 
 
 def _bad(message: str) -> Response:
@@ -45,6 +46,10 @@ def _route(org: SandboxOrg, req: Request, path: str, body: dict[str, Any]) -> Re
     method = req.method
     if path == "/faults" and method == "POST":
         _faults(org, body)
+        return empty()
+    restore = _UNDELETE.match(path)
+    if restore is not None and method == "POST":
+        org.undelete(restore.group(1), restore.group(2))
         return empty()
     record = _RECORD.match(path)
     if record is not None:

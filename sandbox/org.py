@@ -190,6 +190,10 @@ class SandboxOrg:
         """Soft-delete a record."""
         self.store.delete(sobject, record_id)
 
+    def undelete(self, sobject: str, record_id: str) -> None:
+        """Restore a soft-deleted record from the recycle bin."""
+        self.store.undelete(sobject, record_id)
+
     def get(self, sobject: str, record_id: str) -> dict[str, Any]:
         """A live record as the REST API returns it."""
         return self.store.get(sobject, record_id).as_json()

@@ -205,6 +205,20 @@ class Store:
             values.update(IsDeleted=True, LastModifiedDate=now, SystemModstamp=now)
             self._tables[obj.name][current.id] = Record(obj, values)
 
+    def undelete(self, sobject: str, record_id: str) -> None:
+        """Restore a soft-deleted record (same Id), bumping its timestamps as Salesforce does."""
+        obj = self.object(sobject)
+        with self._lock:
+            current = self.find(obj.name, record_id)
+            if current is None or not current.deleted:
+                raise StoreError(
+                    400, "UNDELETE_FAILED", f"entity is not in the recycle bin: {record_id}"
+                )
+            now = truncate_ms(self.clock.now())
+            values = dict(current.values)
+            values.update(IsDeleted=False, LastModifiedDate=now, SystemModstamp=now)
+            self._tables[obj.name][current.id] = Record(obj, values)
+
     def bulk_load(self, sobject: str, rows: Iterable[dict[str, Value]]) -> None:
         """Insert already-typed, already-valid rows (seed and load), skipping validation."""
         obj = self.object(sobject)
