@@ -48,6 +48,8 @@ def run_view(run: SyncRun) -> dict[str, Any]:
         "contracts_created": run.contracts_created,
         "contracts_updated": run.contracts_updated,
         "contracts_unchanged": run.contracts_unchanged,
+        "contracts_ended": run.contracts_ended,
+        "contracts_archived": run.contracts_archived,
         "aliases_added": run.aliases_added,
         "dead_lettered": run.dead_lettered,
         "api_calls": run.api_calls,
@@ -172,6 +174,7 @@ def _print_result(r: RunResult) -> None:
         f"[bold]{r.stream.value}[/] run {r.run_id}: {r.status.value} — {c.records_seen} seen, "
         f"{c.customers_created} customers created, {c.contracts_created} contracts created, "
         f"{c.contracts_updated} updated, {c.contracts_unchanged} unchanged, "
+        f"{c.contracts_ended} ended, {c.contracts_archived} archived, "
         f"{c.aliases_added} aliases added, {c.dead_lettered} dead-lettered, "
         f"{c.api_calls} API calls",
         highlight=False,

@@ -277,6 +277,11 @@ def get_contract(session: Session, contract_id: uuid.UUID) -> Contract:
     return contract
 
 
+def any_contracts(session: Session) -> bool:
+    """Whether the store holds any contract at all."""
+    return session.scalar(select(Contract.id).limit(1)) is not None
+
+
 def list_contracts(session: Session, customer_id: uuid.UUID | None = None) -> list[Contract]:
     query = select(Contract).order_by(Contract.starting_at, Contract.id)
     if customer_id is not None:

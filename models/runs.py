@@ -23,6 +23,9 @@ class RunCounters:
     contracts_created: int = 0
     contracts_updated: int = 0
     contracts_unchanged: int = 0
+    #: Contracts whose deal left Closed Won or was deleted: ended (started) or archived (not).
+    contracts_ended: int = 0
+    contracts_archived: int = 0
     aliases_added: int = 0
     dead_lettered: int = 0
     api_calls: int = 0

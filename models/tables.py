@@ -266,6 +266,8 @@ class SyncRun(Base):
     contracts_created: Mapped[int] = mapped_column(Integer, default=0)
     contracts_updated: Mapped[int] = mapped_column(Integer, default=0)
     contracts_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    contracts_ended: Mapped[int] = mapped_column(Integer, default=0)
+    contracts_archived: Mapped[int] = mapped_column(Integer, default=0)
     aliases_added: Mapped[int] = mapped_column(Integer, default=0)
     dead_lettered: Mapped[int] = mapped_column(Integer, default=0)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)

@@ -23,12 +23,14 @@ from config import Settings
 from models import Entity, Store, StoreError
 from models.aliases import alias_owners
 from models.bulk import contract_customers
+from models.contracts import any_contracts
 from models.deadletters import Failure, record, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from models.revisions import SYNC, Change
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
 from sync.hierarchy import AccountNode, HierarchyCache, record_value, valid_id
+from sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals
 from sync.mapping import AliasMemo, MappingError, map_opportunity
 from sync.provision import provision_deal, refresh_contract
 from sync.provision_batch import BatchItem, provision_batch
@@ -148,6 +150,17 @@ def _deal(
         record_as_root(rec, root, settings), settings, descendants, alias_memo=memo
     )
     return BatchItem(index, deal)
+
+
+@dataclass(frozen=True)
+class OpportunityPage:
+    """A page of the stream prepared for its transaction: the deals (won, not deleted),
+    mapped, and the held deals that stopped counting."""
+
+    live: Sequence[Mapping[str, Any]]
+    mapped: MappedPage
+    gone: Sequence[GoneDeal]
+    size: int
 
 
 @dataclass(frozen=True)
@@ -352,23 +365,42 @@ def poll_opportunities(
         nonlocal change
         change = Change(f"sync run {run_id}", run_id=run_id)
 
-    def prepare(records: Sequence[Mapping[str, Any]]) -> MappedPage:
+    with store.reader() as s:
+        # A full re-read of a store that holds deals must see those that left Closed Won.
+        won_only = not any_contracts(s)
+
+    def prepare(records: Sequence[Mapping[str, Any]]) -> OpportunityPage:
         # In the runner's look-ahead thread: Salesforce look-ups and mapping overlap the
-        # previous page's transaction.
+        # previous page's transaction. Records that are not deals cost one store look-up.
+        live = [r for r in records if counts(r)]
+        gone: list[GoneDeal] = []
+        if len(live) < len(records):
+            with store.reader() as s:
+                gone = gone_deals(s, [r for r in records if not counts(r)])
         if settings.alias_include_suborgs:
             # The first page's total sizes the run, which decides between scan and IN-lists.
             hierarchies.start_page(records)
-        hierarchy = _hierarchy_for(client, settings, records, hierarchies, _known(store, records))
-        return map_records(records, hierarchy, settings, alias_memo)
+        hierarchy = _hierarchy_for(client, settings, live, hierarchies, _known(store, live))
+        mapped = map_records(live, hierarchy, settings, alias_memo)
+        return OpportunityPage(live, mapped, gone, len(records))
 
-    spec: StreamSpec[MappedPage] = StreamSpec(
+    def apply(
+        session: Session,
+        records: Sequence[Mapping[str, Any]],
+        page: OpportunityPage,
+        counters: RunCounters,
+    ) -> None:
+        apply_mapped(session, page.live, page.mapped, settings, counters, change)
+        counters.records_seen += page.size - len(page.live)
+        apply_gone(session, page.gone, change, counters)
+
+    spec: StreamSpec[OpportunityPage] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
-        query=lambda start: opportunity_query(settings, start),
+        query=lambda start: opportunity_query(settings, start, won_only=start is None and won_only),
         prepare=prepare,
-        apply=lambda session, records, mapped, counters: apply_mapped(
-            session, records, mapped, settings, counters, change
-        ),
+        apply=apply,
         on_start=started,
+        include_deleted=True,
     )
     return run_stream(spec, store, client, settings, **options)
 

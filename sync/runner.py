@@ -65,6 +65,8 @@ class StreamSpec(Generic[P]):
     apply: Callable[[Session, Records, P, RunCounters], None]
     #: Told the run's id once its record exists (revisions name the run that made them).
     on_start: Callable[[int], None] | None = None
+    #: Read through queryAll, so deleted records (IsDeleted) arrive too.
+    include_deleted: bool = False
 
 
 def lease_owner() -> str:
@@ -191,7 +193,8 @@ class _Run(Generic[P]):
         """The query's pages with their Salesforce look-ups (run in the prefetch thread)."""
 
         def pages() -> Iterator[tuple[Records, P]]:
-            for records in self.client.query_pages(self.spec.query(start)):
+            soql = self.spec.query(start)
+            for records in self.client.query_pages(soql, include_deleted=self.spec.include_deleted):
                 yield records, self.spec.prepare(records)
 
         return pages

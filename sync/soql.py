@@ -207,23 +207,28 @@ def _opportunity_fields(settings: Settings) -> str:
     if settings.sf_multi_currency:
         fields.append("CurrencyIsoCode")
     fields += contract_fields(settings)
-    fields.append("SystemModstamp")
+    # Whether the deal still counts: a change to a deal that left Closed Won or was deleted
+    # (queryAll) must reach its contract.
+    fields += ["IsWon", "IsDeleted", "SystemModstamp"]
     return _select_list(fields)
 
 
-def opportunity_query(settings: Settings, since: datetime | None) -> str:
-    """Closed-won opportunities changed at or after `since`, in cursor order."""
+def opportunity_query(
+    settings: Settings, since: datetime | None, *, won_only: bool | None = None
+) -> str:
+    """Opportunities changed at or after `since` (None: all), in cursor order.
+
+    `won_only` (default: when `since` is None, a backfill) reads closed-won ones only;
+    otherwise every change is read, won or not, for queryAll to include deleted ones too.
+    """
     select = _opportunity_fields(settings)
-    if since is None:
-        return format_soql(
-            "SELECT {:literal} FROM Opportunity WHERE IsWon = true ORDER BY SystemModstamp, Id",
-            select,
-        )
+    won_only = since is None if won_only is None else won_only
+    conditions = ["IsWon = true"] if won_only else []
+    if since is not None:
+        conditions.append(format_soql("SystemModstamp >= {}", _utc(since)))
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return format_soql(
-        "SELECT {:literal} FROM Opportunity WHERE IsWon = true AND SystemModstamp >= {} "
-        "ORDER BY SystemModstamp, Id",
-        select,
-        _utc(since),
+        "SELECT {:literal} FROM Opportunity{:literal} ORDER BY SystemModstamp, Id", select, where
     )
 
 

@@ -248,7 +248,8 @@ def test_every_sandbox_deal_maps_or_gives_a_reason(org, mode_settings, make_clie
     settings = mode_settings("token", contract_term_field="Contract_Term_Months__c")
     client = make_client(settings)
     deals, reasons = [], []
-    for page in client.query_pages(opportunity_query(settings, datetime(2000, 1, 1, tzinfo=UTC))):
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    for page in client.query_pages(opportunity_query(settings, since, won_only=True)):
         for record in page:
             try:
                 deals.append(map_opportunity(record, settings))

@@ -135,6 +135,8 @@ def test_opportunity_query_selects_the_default_fields_in_cursor_order(make_setti
         "Amount",
         "CloseDate",
         "CurrencyIsoCode",
+        "IsWon",
+        "IsDeleted",
         "SystemModstamp",
     ]
     assert query.endswith("FROM Opportunity WHERE IsWon = true ORDER BY SystemModstamp, Id")
@@ -163,6 +165,8 @@ def test_opportunity_query_adds_alias_and_contract_fields_once(make_settings) ->
         "CloseDate",
         "Contract_Start__c",
         "Term_Months__c",
+        "IsWon",
+        "IsDeleted",
         "SystemModstamp",
     ]
 
@@ -208,8 +212,16 @@ def test_dotted_alias_fields_leave_fewer_ancestor_levels(
 
 def test_opportunity_query_filters_from_since_as_a_utc_literal(make_settings) -> None:
     """`since` becomes an unquoted UTC datetime literal, truncated to the second."""
-    query = opportunity_query(make_settings(), SINCE)
+    query = opportunity_query(make_settings(), SINCE, won_only=True)
     assert "WHERE IsWon = true AND SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY" in query
+
+
+def test_an_incremental_opportunity_query_reads_every_change_won_or_not(make_settings) -> None:
+    """From a cursor, deals that left Closed Won are read too, with IsWon and IsDeleted."""
+    query = opportunity_query(make_settings(), SINCE)
+    assert "WHERE SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY" in query
+    assert "IsWon =" not in query
+    assert {"IsWon", "IsDeleted"} <= set(select_list(query))
 
 
 def test_since_in_another_timezone_is_converted_to_utc(make_settings) -> None:

@@ -28,6 +28,17 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(sa.Column("sf_modstamp", UTCDateTime(), nullable=True))
+    with op.batch_alter_table("sync_runs", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("contracts_ended", sa.Integer(), nullable=False, server_default="0")
+        )
+        batch_op.add_column(
+            sa.Column("contracts_archived", sa.Integer(), nullable=False, server_default="0")
+        )
+    with op.batch_alter_table("sync_runs", schema=None) as batch_op:
+        # The default only filled existing rows; the models give every new row its value.
+        batch_op.alter_column("contracts_ended", server_default=None)
+        batch_op.alter_column("contracts_archived", server_default=None)
     op.create_table(
         "contract_revisions",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -68,6 +79,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("sync_runs", schema=None) as batch_op:
+        batch_op.drop_column("contracts_archived")
+        batch_op.drop_column("contracts_ended")
     with op.batch_alter_table("contract_revisions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contract_revisions_contract_id"))
     op.drop_table("contract_revisions")
