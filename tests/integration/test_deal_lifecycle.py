@@ -17,7 +17,7 @@ import pytest
 from config import Settings
 from models import Entity, Store
 from models.contracts import get_contract
-from models.fields import SFDC_OPPORTUNITY_ID, find_by_field
+from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
 from models.revisions import history
 from models.tables import Contract
 from models.types import ContractStatus, RevisionKind, RunStatus
@@ -195,3 +195,22 @@ def test_lifecycle_changes_keep_the_api_budget(
     assert result.counters.contracts_ended == 6
     assert result.counters.records_seen >= 46
     assert {contract_of(store, d).status for d in held} == {ContractStatus.ENDED}
+
+
+def test_a_deal_moved_to_another_account_moves_its_contract_to_that_customer(
+    org: SandboxOrg, store: Store, client: SalesforceClient, sf_settings: Settings
+) -> None:
+    """AccountId changed in Salesforce: the contract belongs to the new account's customer."""
+    poll(store, client, sf_settings)
+    deal = won_ids(org)[0]
+    target = org.create("Account", {"Name": "Acquirer Inc"})
+    org.clock.advance(5)
+    org.update("Opportunity", deal, {"AccountId": target})
+
+    poll(store, client, sf_settings)
+
+    with store.session() as s:
+        owner = find_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, target)
+    assert owner is not None
+    assert contract_of(store, deal).customer_id == owner
+    assert kinds(store, deal)[-1] is RevisionKind.MOVED
