@@ -125,6 +125,9 @@ class Settings(BaseSettings):
         None, description="First cursor (ISO 8601); default: everything."
     )
     sync_lease_seconds: int = Field(120, ge=5, description="Lease length of a running poll.")
+    reconcile_interval: int = Field(
+        86400, ge=60, description="Seconds between reconciliations of won deals with the store."
+    )
 
     # --- usage ---------------------------------------------------------------------------
     usage_sweep_interval: int = Field(60, ge=1, description="Seconds between pending-usage sweeps.")

@@ -23,7 +23,7 @@ from models.errors import InvalidInput, NotFound, UniqueFieldConflict
 from models.fields import find_by_field, set_fields
 from models.lifecycle import plan_end, plan_terms
 from models.revisions import Change, add_revision, terms_of
-from models.tables import Contract
+from models.tables import Contract, CustomFieldValue
 from models.types import ContractStatus, EndSource, Entity, RevisionKind, utcnow
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
@@ -275,6 +275,25 @@ def get_contract(session: Session, contract_id: uuid.UUID) -> Contract:
     if contract is None:
         raise NotFound(f"no contract {contract_id}")
     return contract
+
+
+@dataclass(frozen=True)
+class HeldDeal:
+    """What reconciliation needs of a contract held for an opportunity."""
+
+    contract_id: uuid.UUID
+    status: ContractStatus
+    sf_modstamp: datetime | None
+
+
+def contracts_by_key(session: Session, key: str) -> dict[str, HeldDeal]:
+    """Every contract that has a value for unique key `key`: value → its state."""
+    rows = session.execute(
+        select(CustomFieldValue.value, Contract.id, Contract.status, Contract.sf_modstamp)
+        .join(Contract, Contract.id == CustomFieldValue.entity_id)
+        .where(CustomFieldValue.entity == Entity.CONTRACT, CustomFieldValue.key == key)
+    )
+    return {value: HeldDeal(i, status, stamp) for value, i, status, stamp in rows}
 
 
 def any_contracts(session: Session) -> bool:

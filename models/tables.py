@@ -268,6 +268,11 @@ class SyncRun(Base):
     contracts_unchanged: Mapped[int] = mapped_column(Integer, default=0)
     contracts_ended: Mapped[int] = mapped_column(Integer, default=0)
     contracts_archived: Mapped[int] = mapped_column(Integer, default=0)
+    #: Reconciliation: won deals the store lacked, contracts without a won deal, and
+    #: contracts whose deal had changed unseen.
+    drift_missing: Mapped[int] = mapped_column(Integer, default=0)
+    drift_extra: Mapped[int] = mapped_column(Integer, default=0)
+    drift_changed: Mapped[int] = mapped_column(Integer, default=0)
     aliases_added: Mapped[int] = mapped_column(Integer, default=0)
     dead_lettered: Mapped[int] = mapped_column(Integer, default=0)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)

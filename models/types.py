@@ -104,6 +104,9 @@ class Stream(enum.StrEnum):
 
     OPPORTUNITIES = "opportunities"
     ACCOUNTS = "accounts"
+    #: The daily comparison of the org's won deals with the store (`sync.reconcile`); its
+    #: lease and run records only, no cursor.
+    RECONCILE = "reconcile"
 
 
 class RunTrigger(enum.StrEnum):

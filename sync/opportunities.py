@@ -413,6 +413,7 @@ def provision_opportunities(
     *,
     cause: str = "provisioned by id",
     accept_change: bool = False,
+    run_id: int | None = None,
 ) -> RunCounters:
     """Fetch these opportunities by id and provision the closed-won ones now.
 
@@ -430,7 +431,13 @@ def provision_opportunities(
     counters = RunCounters()
     with store.session() as s:
         apply_records(
-            s, records, hierarchy, settings, counters, Change(cause), accept_change=accept_change
+            s,
+            records,
+            hierarchy,
+            settings,
+            counters,
+            Change(cause, run_id=run_id),
+            accept_change=accept_change,
         )
         for missing in (i for i in wanted if i not in found):
             counters.dead_lettered += 1

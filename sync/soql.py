@@ -37,7 +37,9 @@ __all__ = [
     "normalize_id",
     "opportunity_by_ids_query",
     "opportunity_query",
+    "opportunity_states_query",
     "validate_identifier",
+    "won_opportunity_ids_query",
 ]
 
 # A query travels in the URL of a GET; ~16,000 characters is the safe total. URL-encoded, an
@@ -244,6 +246,19 @@ def opportunity_by_ids_query(settings: Settings, ids: Sequence[str]) -> str:
         "SELECT {:literal} FROM Opportunity WHERE IsWon = true AND Id IN {} "
         "ORDER BY SystemModstamp, Id",
         _opportunity_fields(settings),
+        _ids(ids),
+    )
+
+
+def won_opportunity_ids_query() -> str:
+    """Every closed-won, non-deleted opportunity: Id and SystemModstamp only (reconciliation)."""
+    return "SELECT Id, SystemModstamp FROM Opportunity WHERE IsWon = true ORDER BY Id"
+
+
+def opportunity_states_query(ids: Sequence[str]) -> str:
+    """Whether these opportunities count (one `chunk_ids` chunk; read through queryAll)."""
+    return format_soql(
+        "SELECT Id, IsWon, IsDeleted, SystemModstamp FROM Opportunity WHERE Id IN {} ORDER BY Id",
         _ids(ids),
     )
 

@@ -10,6 +10,7 @@ from celery_app import app
 from models.types import DeadLetterSource, RunTrigger
 from sync.accounts import poll_accounts
 from sync.opportunities import poll_opportunities, provision_opportunities
+from sync.reconcile import reconcile
 from sync.runner import RunOptions, RunResult
 from sync.writeback import flush_writebacks
 from tasks import context
@@ -56,6 +57,15 @@ def poll_accounts_task(
     """Poll changed accounts once: names and aliases of provisioned customers stay current."""
     result = poll_accounts(
         context.store(), context.salesforce(), context.settings(), **_options(trigger, full, since)
+    )
+    return summary(result)
+
+
+@app.task(base=SfsyncTask, bind=True, name="sfsync.sync.reconcile")
+def reconcile_task(self: SfsyncTask, trigger: str = "beat") -> dict[str, Any]:
+    """Compare the org's won deals with the store once (skipped if another run holds it)."""
+    result = reconcile(
+        context.store(), context.salesforce(), context.settings(), trigger=RunTrigger(trigger)
     )
     return summary(result)
 

@@ -190,3 +190,18 @@ def test_a_currency_change_on_a_started_contract_waits_for_accept_change(
     assert [h["kind"] for h in history] == ["created", "terms_edited"]
     assert "accepted by an operator" in history[-1]["cause"]
     assert (history[-1]["before"]["currency"], history[-1]["after"]["currency"]) == ("EUR", "USD")
+
+
+def test_sync_reconcile_inline_and_status_show_the_drift(
+    sfsync: Invoke, sf_env: dict[str, str], small_org: SandboxOrg
+) -> None:
+    """`sync reconcile --inline` provisions what is missing; `sync status` shows its drift."""
+    won = [r.id for r in small_org.store.rows("Opportunity") if r.values["IsWon"] and not r.deleted]
+    done = ok_json(run(sfsync, sf_env, "sync", "reconcile", "--inline", "--json"))
+    assert (done["stream"], done["status"]) == ("reconcile", "succeeded")
+    assert done["records_seen"] == len(won)
+    assert done["drift_missing"] == len(won)  # an empty store lacks every won deal
+    status = ok_json(run(sfsync, sf_env, "sync", "status", "--json"))
+    (row,) = [r for r in status["streams"] if r["stream"] == "reconcile"]
+    assert row["last_run"]["drift"]["missing"] == len(won)
+    assert "reconcile" in run(sfsync, sf_env, "sync", "status").stdout

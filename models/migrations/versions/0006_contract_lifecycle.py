@@ -17,6 +17,14 @@ down_revision = "0001"
 branch_labels = None
 depends_on = None
 
+_RUN_COUNTERS = (
+    "contracts_ended",
+    "contracts_archived",
+    "drift_missing",
+    "drift_extra",
+    "drift_changed",
+)
+
 
 def upgrade() -> None:
     with op.batch_alter_table("contracts", schema=None) as batch_op:
@@ -29,16 +37,12 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column("sf_modstamp", UTCDateTime(), nullable=True))
     with op.batch_alter_table("sync_runs", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("contracts_ended", sa.Integer(), nullable=False, server_default="0")
-        )
-        batch_op.add_column(
-            sa.Column("contracts_archived", sa.Integer(), nullable=False, server_default="0")
-        )
+        for name in _RUN_COUNTERS:
+            batch_op.add_column(sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
     with op.batch_alter_table("sync_runs", schema=None) as batch_op:
         # The default only filled existing rows; the models give every new row its value.
-        batch_op.alter_column("contracts_ended", server_default=None)
-        batch_op.alter_column("contracts_archived", server_default=None)
+        for name in _RUN_COUNTERS:
+            batch_op.alter_column(name, server_default=None)
     op.create_table(
         "contract_revisions",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -80,8 +84,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("sync_runs", schema=None) as batch_op:
-        batch_op.drop_column("contracts_archived")
-        batch_op.drop_column("contracts_ended")
+        for name in reversed(_RUN_COUNTERS):
+            batch_op.drop_column(name)
     with op.batch_alter_table("contract_revisions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contract_revisions_contract_id"))
     op.drop_table("contract_revisions")
