@@ -56,6 +56,8 @@ def run_view(run: SyncRun) -> dict[str, Any]:
             "extra": run.drift_extra,
             "changed": run.drift_changed,
         },
+        "window_shrinks": run.window_shrinks,
+        "window_seconds": run.window_seconds,
         "aliases_added": run.aliases_added,
         "dead_lettered": run.dead_lettered,
         "api_calls": run.api_calls,

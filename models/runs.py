@@ -31,6 +31,10 @@ class RunCounters:
     drift_missing: int = 0
     drift_extra: int = 0
     drift_changed: int = 0
+    #: Times a QUERY_TIMEOUT halved the run's time window, and the narrowest width reached
+    #: in seconds (0: the range went in one query).
+    window_shrinks: int = 0
+    window_seconds: int = 0
     aliases_added: int = 0
     dead_lettered: int = 0
     api_calls: int = 0

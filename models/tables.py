@@ -273,6 +273,9 @@ class SyncRun(Base):
     drift_missing: Mapped[int] = mapped_column(Integer, default=0)
     drift_extra: Mapped[int] = mapped_column(Integer, default=0)
     drift_changed: Mapped[int] = mapped_column(Integer, default=0)
+    #: QUERY_TIMEOUT halvings of the run's time window, and the narrowest width (seconds).
+    window_shrinks: Mapped[int] = mapped_column(Integer, default=0)
+    window_seconds: Mapped[int] = mapped_column(Integer, default=0)
     aliases_added: Mapped[int] = mapped_column(Integer, default=0)
     dead_lettered: Mapped[int] = mapped_column(Integer, default=0)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)

@@ -366,7 +366,8 @@ def poll_opportunities(
         change = Change(f"sync run {run_id}", run_id=run_id)
 
     with store.reader() as s:
-        # A full re-read of a store that holds deals must see those that left Closed Won.
+        # Only a store that holds deals needs to see deals that left Closed Won (a full
+        # re-read included); an empty one reads the won ones only.
         won_only = not any_contracts(s)
 
     def prepare(records: Sequence[Mapping[str, Any]]) -> OpportunityPage:
@@ -396,7 +397,9 @@ def poll_opportunities(
 
     spec: StreamSpec[OpportunityPage] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
-        query=lambda start: opportunity_query(settings, start, won_only=start is None and won_only),
+        query=lambda start, until: opportunity_query(
+            settings, start, until=until, won_only=won_only
+        ),
         prepare=prepare,
         apply=apply,
         on_start=started,

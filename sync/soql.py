@@ -215,10 +215,25 @@ def _opportunity_fields(settings: Settings) -> str:
     return _select_list(fields)
 
 
+def _changed(since: datetime | None, until: datetime | None) -> list[str]:
+    """SOQL conditions for SystemModstamp in [since, until) (None: unbounded)."""
+    conditions = []
+    if since is not None:
+        conditions.append(format_soql("SystemModstamp >= {}", _utc(since)))
+    if until is not None:
+        conditions.append(format_soql("SystemModstamp < {}", _utc(until)))
+    return conditions
+
+
 def opportunity_query(
-    settings: Settings, since: datetime | None, *, won_only: bool | None = None
+    settings: Settings,
+    since: datetime | None,
+    *,
+    until: datetime | None = None,
+    won_only: bool | None = None,
 ) -> str:
-    """Opportunities changed at or after `since` (None: all), in cursor order.
+    """Opportunities changed at or after `since` (None: all) and before `until` (None: no
+    bound), in cursor order.
 
     `won_only` (default: when `since` is None, a backfill) reads closed-won ones only;
     otherwise every change is read, won or not, for queryAll to include deleted ones too.
@@ -226,8 +241,7 @@ def opportunity_query(
     select = _opportunity_fields(settings)
     won_only = since is None if won_only is None else won_only
     conditions = ["IsWon = true"] if won_only else []
-    if since is not None:
-        conditions.append(format_soql("SystemModstamp >= {}", _utc(since)))
+    conditions += _changed(since, until)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return format_soql(
         "SELECT {:literal} FROM Opportunity{:literal} ORDER BY SystemModstamp, Id", select, where
@@ -273,15 +287,15 @@ def _account_fields(settings: Settings, *, modstamp: bool) -> str:
     return _select_list(fields)
 
 
-def account_query(settings: Settings, since: datetime | None) -> str:
-    """Accounts changed at or after `since`, in cursor order."""
+def account_query(
+    settings: Settings, since: datetime | None, *, until: datetime | None = None
+) -> str:
+    """Accounts changed at or after `since` (and before `until`), in cursor order."""
     select = _account_fields(settings, modstamp=True)
-    if since is None:
-        return format_soql("SELECT {:literal} FROM Account ORDER BY SystemModstamp, Id", select)
+    conditions = _changed(since, until)
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return format_soql(
-        "SELECT {:literal} FROM Account WHERE SystemModstamp >= {} ORDER BY SystemModstamp, Id",
-        select,
-        _utc(since),
+        "SELECT {:literal} FROM Account{:literal} ORDER BY SystemModstamp, Id", select, where
     )
 
 

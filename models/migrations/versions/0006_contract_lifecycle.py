@@ -23,6 +23,8 @@ _RUN_COUNTERS = (
     "drift_missing",
     "drift_extra",
     "drift_changed",
+    "window_shrinks",
+    "window_seconds",
 )
 
 
