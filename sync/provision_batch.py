@@ -309,7 +309,8 @@ class _Batch:
         ready[:] = [r for r in ready if id(r.item) not in handed_back]
 
     def _change(self, r: _Ready) -> Change:
-        return replace(self.change, sf_modstamp=r.item.deal.system_modstamp)
+        # Built directly: `dataclasses.replace` costs several times more, once per contract.
+        return Change(self.change.cause, r.item.deal.system_modstamp, self.change.run_id)
 
 
 def _row(contract_id: uuid.UUID, customer_id: uuid.UUID, r: _Ready) -> ContractRow:
