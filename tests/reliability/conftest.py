@@ -22,7 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -45,7 +45,7 @@ from models.tables import (
     SyncCursor,
     UsageEvent,
 )
-from models.types import DeadLetterSource, DeadLetterStatus, Stream
+from models.types import ContractStatus, DeadLetterSource, DeadLetterStatus, Stream
 from sandbox import SandboxOrg
 from tests.conftest import need
 from tests.worker.conftest import Processes, base_env, processes, wait_for
@@ -265,6 +265,14 @@ class Truth:
     def customers(self) -> set[str]:
         return set(self.contracts.values())
 
+    def after_leaving(self, org: SandboxOrg, gone: set[str]) -> Truth:
+        """The truth once the `gone` deals left Closed Won or were deleted: no contract of
+        theirs is active, and the stream's cursor reaches the newest change of any
+        opportunity (the incremental run reads them all, through queryAll)."""
+        newest = max(_aware(r.values["SystemModstamp"]) for r in org.store.rows("Opportunity"))
+        contracts = {o: root for o, root in self.contracts.items() if o not in gone}
+        return replace(self, contracts=contracts, opportunity_cursor=newest)
+
     @classmethod
     def of(cls, org: SandboxOrg) -> Truth:
         accounts = {r.id: r.values for r in org.store.rows("Account") if not r.deleted}
@@ -414,6 +422,7 @@ class Snapshot:
                     Contract.ending_before,
                     Contract.amount,
                     Contract.currency,
+                    Contract.status,
                 )
             ):
                 contract_rows += 1
@@ -452,11 +461,25 @@ class Snapshot:
             cursors,
         )
 
-    def check(self, truth: Truth, expected_events: dict[str, str | None]) -> dict[str, int]:
-        """Assert the store equals the truth; → lost/duplicated counts for the figures."""
+    @property
+    def active(self) -> set[str]:
+        """Opportunities whose contract is active (the last column is the status)."""
+        return {o for o, terms in self.contracts.items() if terms[-1] is ContractStatus.ACTIVE}
+
+    def check(
+        self,
+        truth: Truth,
+        expected_events: dict[str, str | None],
+        gone: frozenset[str] = frozenset(),
+    ) -> dict[str, int]:
+        """Assert the store equals the truth; → lost/duplicated counts for the figures.
+
+        `gone`: deals that left Closed Won or were deleted during the run; their contracts,
+        if they were provisioned before, must be ended or archived, never active.
+        """
         lost = {
             "customers": len(truth.customers - self.customers.keys()),
-            "contracts": len(truth.contracts.keys() - self.contracts.keys()),
+            "contracts": len(truth.contracts.keys() - self.active),
             "events": len(expected_events.keys() - self.events.keys()),
             "rejected_deals_without_letter": len(
                 truth.rejected.keys() - self.opportunity_letters.keys()
@@ -470,7 +493,8 @@ class Snapshot:
         assert lost == dict.fromkeys(lost, 0), lost
         assert duplicated == dict.fromkeys(duplicated, 0), duplicated
         assert self.customers.keys() == truth.customers
-        assert self.contracts.keys() == truth.contracts.keys()
+        assert self.active == truth.contracts.keys()
+        assert self.contracts.keys() - self.active <= gone
         wrong_owner = [o for o, (acct, *_) in self.contracts.items() if truth.contracts[o] != acct]
         assert not wrong_owner, f"{len(wrong_owner)} contracts on the wrong customer"
         for account, (_, aliases) in self.customers.items():
@@ -503,7 +527,7 @@ def settle(
         snap = Snapshot.of(store)
         state["last"] = snap
         return (
-            snap.contracts.keys() >= truth.contracts.keys()
+            snap.active == truth.contracts.keys()
             and snap.events.keys() >= expected_events.keys()
             and all(snap.events.get(tx) == root for tx, root in expected_events.items())
             and snap.cursors.get(Stream.OPPORTUNITIES.value) == truth.opportunity_cursor
@@ -514,7 +538,7 @@ def settle(
     except AssertionError:
         snap = state.get("last")
         detail = (
-            f"contracts {len(snap.contracts)}/{len(truth.contracts)}, "
+            f"active contracts {len(snap.active)}/{len(truth.contracts)}, "
             f"events {len(snap.events)}/{len(expected_events)}, cursors {snap.cursors}"
             if snap
             else ""
