@@ -243,6 +243,10 @@ def _aware(value: Any) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _newest_opportunity(org: SandboxOrg) -> datetime:
+    return max(_aware(r.values["SystemModstamp"]) for r in org.store.rows("Opportunity"))
+
+
 @dataclass
 class Truth:
     """What the store must hold, computed from the org's records (not sfsync's code)."""
@@ -257,7 +261,7 @@ class Truth:
     alias_owner: dict[str, str]
     #: every alias of every root (customer or not), for generating usage keys
     all_aliases: dict[str, str]
-    #: newest SystemModstamp of a won opportunity / of any account
+    #: newest SystemModstamp of any opportunity (deleted ones too) / of any account
     opportunity_cursor: datetime
     account_cursor: datetime
 
@@ -269,9 +273,8 @@ class Truth:
         """The truth once the `gone` deals left Closed Won or were deleted: no contract of
         theirs is active, and the stream's cursor reaches the newest change of any
         opportunity (the incremental run reads them all, through queryAll)."""
-        newest = max(_aware(r.values["SystemModstamp"]) for r in org.store.rows("Opportunity"))
         contracts = {o: root for o, root in self.contracts.items() if o not in gone}
-        return replace(self, contracts=contracts, opportunity_cursor=newest)
+        return replace(self, contracts=contracts, opportunity_cursor=_newest_opportunity(org))
 
     @classmethod
     def of(cls, org: SandboxOrg) -> Truth:
@@ -291,12 +294,10 @@ class Truth:
                     all_aliases[part] = root
         contracts: dict[str, str] = {}
         rejected: dict[str, str] = {}
-        stamps: list[datetime] = []
         for rec in org.store.rows("Opportunity"):
             v = rec.values
             if rec.deleted or not v.get("IsWon"):
                 continue
-            stamps.append(_aware(v["SystemModstamp"]))
             reason = cls._reject_reason(v, accounts, root_of)
             if reason:
                 rejected[rec.id] = reason
@@ -310,7 +311,9 @@ class Truth:
             rejected=rejected,
             alias_owner=alias_owner,
             all_aliases=all_aliases,
-            opportunity_cursor=max(stamps),
+            # Incremental runs read every changed opportunity (queryAll: won or not, deleted
+            # too), so once one has run the cursor is the newest change of any of them.
+            opportunity_cursor=_newest_opportunity(org),
             account_cursor=max(_aware(a["SystemModstamp"]) for a in accounts.values()),
         )
 
