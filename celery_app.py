@@ -77,6 +77,7 @@ def create_app(settings: Settings) -> Celery:
         )
     interval = float(settings.poll_interval)
     sweep = float(settings.usage_sweep_interval)
+    daily = float(settings.reconcile_interval)
     app.conf.update(
         broker_url=settings.public_broker_url,
         broker_transport_options=transport_options,
@@ -111,6 +112,11 @@ def create_app(settings: Settings) -> Celery:
                 "task": "sfsync.sync.poll_accounts",
                 "schedule": timedelta(seconds=interval),
                 "options": {"expires": interval},
+            },
+            "reconcile": {
+                "task": "sfsync.sync.reconcile",
+                "schedule": timedelta(seconds=daily),
+                "options": {"expires": daily},
             },
             "resolve-pending-usage": {
                 "task": "sfsync.usage.resolve_pending",

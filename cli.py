@@ -11,9 +11,10 @@ import click
 
 from commands.api import api_keys, serve
 from commands.common import App, SfsyncGroup, examples
+from commands.contracts import contracts
 from commands.demo import demo
 from commands.dlq import dlq
-from commands.store import aliases, contracts, customers, db, fields
+from commands.store import aliases, customers, db, fields
 from commands.sync import runs, sync
 from commands.usage import usage
 

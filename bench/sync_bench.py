@@ -1,7 +1,7 @@
 """Benchmark: the closed-won stream against a sandbox org — API calls, speed, memory.
 
 Run as `python -m bench.sync_bench [--opportunities N] [--backend sqlite|postgresql|both]
-[--scenario backfill|idle|incremental|all]`; prints one JSON object.
+[--scenario backfill|idle|incremental|lifecycle|reconcile|all]`; prints one JSON object.
 
 A sandbox org (served by this process) is seeded with 20,000 accounts (about a quarter of
 the top-level ones own 1-5 sub-organisations) and enough opportunities that ~N are closed
@@ -13,7 +13,12 @@ its own. Per backend:
   beside the floor, peak RSS; the transport floor (the same query paged through
   simple-salesforce with the records discarded, also in a subprocess) and the ratio;
 - idle: the incremental poll right after, with nothing changed: API calls and time;
-- incremental: 1,000 won opportunities changed in the org (`org.update`), then one poll.
+- incremental: 1,000 won opportunities changed in the org (`org.update`), then one poll;
+- lifecycle: 1,000 other won opportunities changed, of which 100 leave Closed Won and 50
+  are deleted (the rest edited), then one poll (read through queryAll, won or not); the
+  org is restored afterwards (re-won, undeleted) for the next backend;
+- reconcile: right after, one reconciliation over every won deal (`sync.reconcile`), the
+  store in step with the org: the Id query's pages and the comparison.
 
 With `backfill`, the peak RSS of a 10,000-opportunity backfill is reported beside the
 N-opportunity one (same 20,000 accounts) to show memory does not grow with N.
@@ -50,6 +55,8 @@ ACCOUNTS = 20_000
 WON_SHARE = 0.35  # the seed's weights: Closed Won 28 + Signed 7 of 100
 SMALL = 10_000
 INCREMENTAL = 1_000
+LEFT_WON = 100
+DELETED = 50
 ALIAS_FIELDS = "Ingest_Alias__c"
 
 
@@ -96,6 +103,28 @@ def _child_sync(args: dict[str, Any]) -> dict[str, Any]:
         "error": result.error,
         "seconds": round(wall, 3),
         "process_cpu_seconds": round(cpu, 3),
+        "counters": vars(result.counters),
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _child_reconcile(args: dict[str, Any]) -> dict[str, Any]:
+    from models import Store
+    from sync.reconcile import reconcile
+    from sync.salesforce import SalesforceClient
+
+    settings = _child_settings(args)
+    store = Store(args["database_url"])
+    client = SalesforceClient(settings)
+    wall = time.perf_counter()
+    result = reconcile(store, client, settings)
+    wall = time.perf_counter() - wall
+    client.close()
+    store.close()
+    return {
+        "status": result.status.value,
+        "error": result.error,
+        "seconds": round(wall, 3),
         "counters": vars(result.counters),
         "peak_rss_mb": _peak_rss_mb(),
     }
@@ -280,7 +309,57 @@ def _run_backend(org: Any, backend: str, scenarios: set[str], data_dir: str) -> 
             org.reset_counters()
             inc = _spawn("sync", {**args, "full": False})
             out["incremental"] = {**inc, "changed": len(ids), "api_calls": _calls(org)}
+        if "lifecycle" in scenarios:
+            out["lifecycle"] = _lifecycle(org, args, backend)
+        if "reconcile" in scenarios:
+            org.reset_counters()
+            done = _spawn("reconcile", args)
+            out["reconcile"] = {**done, "api_calls": _calls(org)}
+        if "lifecycle" in scenarios:
+            _restore(org)
     return out
+
+
+_LIFECYCLE_IDS: list[str] = []
+
+
+def _lifecycle(org: Any, args: dict[str, Any], backend: str) -> dict[str, Any]:
+    """1,000 changed won deals: 100 leave Closed Won, 50 are deleted, the rest edited."""
+    sf = _sf(org)
+    ids = [
+        r["Id"]
+        for r in sf.query_all_iter(
+            f"SELECT Id FROM Opportunity WHERE IsWon = true ORDER BY Id DESC LIMIT {INCREMENTAL}"
+        )
+    ]
+    base = 5_000_000 * (["sqlite", "postgresql"].index(backend) + 1)
+    for n, record_id in enumerate(ids):
+        if n < LEFT_WON:
+            org.update("Opportunity", record_id, {"StageName": "Closed Lost"})
+        elif n < LEFT_WON + DELETED:
+            org.delete("Opportunity", record_id)
+        else:
+            org.update("Opportunity", record_id, {"Amount": base + n})
+    _LIFECYCLE_IDS[:] = ids
+    org.reset_counters()
+    run = _spawn("sync", {**args, "full": False})
+    return {
+        **run,
+        "changed": len(ids),
+        "left_closed_won": LEFT_WON,
+        "deleted": DELETED,
+        "api_calls": _calls(org),
+    }
+
+
+def _restore(org: Any) -> None:
+    """Undo the lifecycle scenario's un-wins and deletes, so the next backend sees the same."""
+    for n, record_id in enumerate(_LIFECYCLE_IDS[: LEFT_WON + DELETED]):
+        if n < LEFT_WON:
+            org.update("Opportunity", record_id, {"StageName": "Closed Won"})
+        else:
+            org.undelete("Opportunity", record_id)
+    org.reset_counters()
 
 
 def main() -> None:
@@ -289,16 +368,19 @@ def main() -> None:
     parser.add_argument("--opportunities", type=int, default=100_000, help="won opportunities")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument(
-        "--scenario", choices=["backfill", "idle", "incremental", "all"], default="all"
+        "--scenario",
+        choices=["backfill", "idle", "incremental", "lifecycle", "reconcile", "all"],
+        default="all",
     )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, payload = args.child
-        run = _child_sync if kind == "sync" else _child_transport
+        run = {"sync": _child_sync, "reconcile": _child_reconcile}.get(kind, _child_transport)
         print(json.dumps(run(json.loads(payload))))
         return
-    scenarios = {"backfill", "idle", "incremental"} if args.scenario == "all" else {args.scenario}
+    every = {"backfill", "idle", "incremental", "lifecycle", "reconcile"}
+    scenarios = every if args.scenario == "all" else {args.scenario}
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
     out: dict[str, Any] = {
         "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},

@@ -150,6 +150,11 @@ def dlq_show(app: App, letter_id: int, as_json: bool) -> None:
 @click.option("--all", "retry_all", is_flag=True, help="Every open letter (of --source).")
 @click.option("--source", type=source_choice, help="With --all: only this source.")
 @click.option("--inline", is_flag=True, help="Re-process here instead of enqueueing.")
+@click.option(
+    "--accept-change",
+    is_flag=True,
+    help="Apply a currency change or moved start on a started contract (opportunity letters).",
+)
 @json_option
 @pass_app
 def dlq_retry(
@@ -158,9 +163,14 @@ def dlq_retry(
     retry_all: bool,
     source: str | None,
     inline: bool,
+    accept_change: bool,
     as_json: bool,
 ) -> None:
-    """Replay dead letters (enqueued for the worker, or --inline here)."""
+    """Replay dead letters (enqueued for the worker, or --inline here).
+
+    A change that would rewrite a started contract's billed history stays a dead letter
+    until it is replayed with --accept-change.
+    """
     if bool(letter_ids) == retry_all:
         raise click.UsageError("give letter ids or --all")
     ids = list(letter_ids)
@@ -178,7 +188,16 @@ def dlq_retry(
                 get(s, letter_id)
     if not inline:
         celery = producer(app)
-        enqueued = [str(celery.send_task("sfsync.deadletter.replay", args=[i]).id) for i in ids]
+        enqueued = [
+            str(
+                celery.send_task(
+                    "sfsync.deadletter.replay",
+                    args=[i],
+                    kwargs={"accept_change": True} if accept_change else {},
+                ).id
+            )
+            for i in ids
+        ]
         if as_json:
             emit_json(
                 {
@@ -198,7 +217,7 @@ def dlq_retry(
     from tasks.replay import replay
 
     context.configure(app.settings)
-    results = [replay(i) for i in ids]
+    results = [replay(i, accept_change) for i in ids]
     if as_json:
         emit_json(results)
     else:

@@ -1,10 +1,6 @@
-"""Store commands: `db`, `customers`, `aliases`, `contracts`, `fields`."""
+"""Store commands: `db`, `customers`, `aliases`, `fields` (contracts: `commands.contracts`)."""
 
 from __future__ import annotations
-
-from collections.abc import Iterable, Iterator
-from decimal import Decimal
-from typing import Any
 
 import click
 
@@ -15,12 +11,11 @@ from commands.common import (
     emit_json_array,
     examples,
     json_option,
-    parse_decimal,
-    parse_instant,
     parse_pairs,
     parse_uuid,
     pass_app,
 )
+from commands.contracts import print_contracts
 from commands.output import (
     Column,
     chunks,
@@ -30,15 +25,9 @@ from commands.output import (
     print_table,
     row_limit,
 )
-from commands.views import contract_view, contracts_view, customer_view, customers_view
+from commands.views import customer_view, customers_view
 from models import Entity, NotFound, Store
 from models.aliases import add_aliases, list_aliases, remove_aliases
-from models.contracts import (
-    ContractSpec,
-    count_contracts,
-    create_contract,
-    iter_contracts,
-)
 from models.customers import (
     count_customers,
     create_customer,
@@ -47,7 +36,6 @@ from models.customers import (
     iter_customers,
 )
 from models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
-from models.types import ContractStatus
 
 # --- db ----------------------------------------------------------------------------------
 
@@ -185,7 +173,7 @@ def customers_show(
         *(f"  {key}: {value}" for key, value in view["custom_fields"].items()),
         f"  aliases: {', '.join(view['ingest_aliases']) or '-'}",
     )
-    _print_contracts(view["contracts"])
+    print_contracts(view["contracts"])
 
 
 # --- aliases -----------------------------------------------------------------------------
@@ -260,121 +248,6 @@ def aliases_list(app: App, customer_id: str | None, as_json: bool) -> None:
         ((a.alias, a.customer_id, a.created_at.strftime("%Y-%m-%d %H:%M")) for a in found),
     )
     more_note(shown, len(found), "aliases")
-
-
-# --- contracts ---------------------------------------------------------------------------
-
-
-@click.group(
-    epilog=examples(
-        "sfsync contracts create CUSTOMER_ID --name Plan --starting-at 2026-01-01 --amount 20630",
-        "sfsync contracts list --customer CUSTOMER_ID --status active",
-        "sfsync contracts list --json > contracts.json    # every row",
-    )
-)
-def contracts() -> None:
-    """Contracts (one per closed-won opportunity)."""
-
-
-@contracts.command("create")
-@click.argument("customer_id")
-@click.option("--name", required=True, help="Contract name.")
-@click.option("--starting-at", required=True, help="Start (inclusive), ISO date or datetime.")
-@click.option("--ending-before", help="End (exclusive); open-ended if omitted.")
-@click.option("--amount", help="Contract amount (decimal).")
-@click.option("--currency", help="ISO 4217 code; default SFSYNC_DEFAULT_CURRENCY.")
-@click.option("--field", "fields", multiple=True, metavar="KEY=VALUE", help="Custom field.")
-@json_option
-@pass_app
-def contracts_create(
-    app: App,
-    customer_id: str,
-    name: str,
-    starting_at: str,
-    ending_before: str | None,
-    amount: str | None,
-    currency: str | None,
-    fields: tuple[str, ...],
-    as_json: bool,
-) -> None:
-    """Create a contract for a customer."""
-    money: Decimal | None = parse_decimal(amount, "--amount") if amount is not None else None
-    spec = ContractSpec(
-        name=name,
-        starting_at=parse_instant(starting_at, "--starting-at"),
-        ending_before=parse_instant(ending_before, "--ending-before") if ending_before else None,
-        amount=money,
-        currency=currency or app.settings.default_currency,
-    )
-    values = parse_pairs(fields)
-    with app.session() as s:
-        contract = create_contract(
-            s, parse_uuid(customer_id, "CUSTOMER"), spec, custom_fields=values
-        )
-        view = contract_view(contract, values)
-    if as_json:
-        emit_json(view)
-    else:
-        print_lines(f"created contract {contract.id} ({contract.name})")
-
-
-@contracts.command("list")
-@click.option("--customer", "customer_id", help="Only this customer's contracts.")
-@click.option("--status", type=click.Choice([c.value for c in ContractStatus]), help="Only these.")
-@click.option("--name", help="Only contracts whose name contains this (any case).")
-@limit_option
-@json_option
-@pass_app
-def contracts_list(
-    app: App,
-    customer_id: str | None,
-    status: str | None,
-    name: str | None,
-    limit: int | None,
-    as_json: bool,
-) -> None:
-    """List contracts by start date."""
-    cid = parse_uuid(customer_id, "--customer") if customer_id else None
-    wanted = ContractStatus(status) if status else None
-    with app.session() as s:
-        found = iter_contracts(s, cid, status=wanted, name=name, limit=row_limit(limit, as_json))
-        views = (v for batch in chunks(found) for v in contracts_view(s, batch))
-        if as_json:
-            emit_json_array(views)
-            return
-        shown = _print_contracts(views)
-        total = count_contracts(s, cid, status=wanted, name=name)
-    more_note(shown, total, "contracts")
-
-
-def _print_contracts(rows: Iterable[dict[str, Any]]) -> int:
-    return print_table(
-        [
-            Column("id", key=True),
-            Column("customer", key=True),
-            Column("name"),
-            Column("starting_at"),
-            Column("ending_before"),
-            Column("status"),
-            Column("amount"),
-            Column("opportunity", key=True),
-        ],
-        _contract_rows(rows),
-    )
-
-
-def _contract_rows(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
-    for row in rows:
-        yield (
-            row["id"],
-            row["customer_id"],
-            row["name"],
-            row["starting_at"].date().isoformat(),
-            row["ending_before"].date().isoformat() if row["ending_before"] else "open",
-            row["status"].value,
-            f"{row['amount']} {row['currency']}" if row["amount"] is not None else "-",
-            row["custom_fields"].get("sfdc_opportunity_id", ""),
-        )
 
 
 # --- fields ------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ STREAM_TASKS = {
     Stream.OPPORTUNITIES: "sfsync.sync.poll_opportunities",
     Stream.ACCOUNTS: "sfsync.sync.poll_accounts",
 }
+RECONCILE_TASK = "sfsync.sync.reconcile"
 
 
 def run_view(run: SyncRun) -> dict[str, Any]:
@@ -50,6 +51,15 @@ def run_view(run: SyncRun) -> dict[str, Any]:
         "contracts_created": run.contracts_created,
         "contracts_updated": run.contracts_updated,
         "contracts_unchanged": run.contracts_unchanged,
+        "contracts_ended": run.contracts_ended,
+        "contracts_archived": run.contracts_archived,
+        "drift": {
+            "missing": run.drift_missing,
+            "extra": run.drift_extra,
+            "changed": run.drift_changed,
+        },
+        "window_shrinks": run.window_shrinks,
+        "window_seconds": run.window_seconds,
         "aliases_added": run.aliases_added,
         "dead_lettered": run.dead_lettered,
         "api_calls": run.api_calls,
@@ -103,7 +113,7 @@ def sync_run(
     app: App, stream: str, inline: bool, full: bool, since: str | None, as_json: bool
 ) -> None:
     """Poll Salesforce now (enqueued for the worker, or --inline here)."""
-    streams = list(Stream) if stream == "all" else [Stream(stream)]
+    streams = list(STREAM_TASKS) if stream == "all" else [Stream(stream)]
     since_at = parse_instant(since, "--since") if since else None
     if not inline:
         _enqueue(app, streams, full, since_at, as_json)
@@ -180,6 +190,7 @@ def _print_result(r: RunResult) -> None:
         f"[bold]{r.stream.value}[/] run {r.run_id}: {r.status.value} — {c.records_seen} seen, "
         f"{c.customers_created} customers created, {c.contracts_created} contracts created, "
         f"{c.contracts_updated} updated, {c.contracts_unchanged} unchanged, "
+        f"{c.contracts_ended} ended, {c.contracts_archived} archived, "
         f"{c.aliases_added} aliases added, {c.dead_lettered} dead-lettered, "
         f"{c.api_calls} API calls",
         highlight=False,
@@ -220,6 +231,47 @@ def sync_opportunity(app: App, ids: tuple[str, ...], as_json: bool) -> None:
         raise SystemExit(1)
 
 
+@sync.command("reconcile")
+@click.option("--inline", is_flag=True, help="Run in this process (default: enqueue a task).")
+@json_option
+@pass_app
+def sync_reconcile(app: App, inline: bool, as_json: bool) -> None:
+    """Compare every won deal in Salesforce with the store and fix the drift."""
+    if not inline:
+        from celery_app import create_app
+
+        task_id = str(
+            create_app(app.settings)
+            .send_task(RECONCILE_TASK, kwargs={"trigger": RunTrigger.MANUAL.value})
+            .id
+        )
+        if as_json:
+            emit_json({"enqueued": [{"stream": Stream.RECONCILE, "task_id": task_id}]})
+        else:
+            console.print(f"enqueued {RECONCILE_TASK} ({task_id})", highlight=False)
+        return
+    from sync.reconcile import reconcile
+    from sync.salesforce import SalesforceClient
+
+    try:
+        with SalesforceClient(app.settings) as client:
+            result = reconcile(app.store, client, app.settings, trigger=RunTrigger.MANUAL)
+    except SalesforceError as exc:
+        raise OperationFailed(f"reconciliation failed: {exc}") from exc
+    if as_json:
+        emit_json(result_view(result))
+        return
+    c = result.counters
+    console.print(
+        f"[bold]reconcile[/] run {result.run_id}: {result.status.value} — {c.records_seen} won "
+        f"deals; drift: {c.drift_missing} missing, {c.drift_extra} extra, "
+        f"{c.drift_changed} changed; {c.api_calls} API calls",
+        highlight=False,
+    )
+    if result.error:
+        err_console.print(f"  {result.error}", highlight=False)
+
+
 @sync.command("status")
 @json_option
 @pass_app
@@ -247,6 +299,14 @@ def sync_status(app: App, as_json: bool) -> None:
     if as_json:
         emit_json(doc)
         return
+
+    def drift(row: dict[str, Any]) -> str:
+        last = row["last_run"]
+        if not last or row["stream"] is not Stream.RECONCILE:
+            return "-"
+        d = last["drift"]
+        return f"{d['missing']} missing, {d['extra']} extra, {d['changed']} changed"
+
     print_table(
         [
             Column("stream"),
@@ -255,6 +315,7 @@ def sync_status(app: App, as_json: bool) -> None:
             Column("last run", key=True),
             Column("status"),
             Column("api calls"),
+            Column("drift"),
             Column("error"),
         ],
         (
@@ -265,6 +326,7 @@ def sync_status(app: App, as_json: bool) -> None:
                 last["id"] if (last := row["last_run"]) else "-",
                 last["status"].value if last else "-",
                 last["api_calls"] if last else "-",
+                drift(row),
                 (last["error"] or "") if last else "",
             )
             for row in doc["streams"]

@@ -32,7 +32,7 @@ from commands.common import (
 )
 from commands.output import Column, note, print_lines, print_table
 from models import InvalidInput, NotFound
-from models.contracts import get_contract
+from models.contracts import billing_period, get_contract
 from models.customers import find_customer
 from models.usage import get_event, pending_keys, resolve_pending
 from models.usage_summary import GroupBy, property_name, summarize
@@ -176,9 +176,7 @@ def usage_summary(
             contract = get_contract(s, parse_uuid(contract_id, "--contract"))
             if contract.customer_id != found:
                 raise NotFound(f"contract {contract.id} does not belong to customer {found}")
-            lower = max(lower, contract.starting_at) if lower else contract.starting_at
-            if contract.ending_before is not None:
-                upper = min(upper, contract.ending_before) if upper else contract.ending_before
+            lower, upper = billing_period(contract, lower, upper)
         rows = summarize(s, found, start=lower, end=upper, group_by=groups, sums=sums)
     document = {
         "customer_id": found,

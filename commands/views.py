@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from models.aliases import aliases_for, aliases_of
 from models.contracts import list_contracts
 from models.fields import fields_for
-from models.tables import Contract, Customer
+from models.tables import Contract, ContractRevision, Customer
 from models.types import Entity
 
 
@@ -23,9 +23,24 @@ def contract_view(contract: Contract, fields: dict[str, str] | None = None) -> d
         "amount": contract.amount,
         "currency": contract.currency,
         "status": contract.status,
+        "end_source": contract.end_source,
         "custom_fields": fields or {},
         "created_at": contract.created_at,
         "updated_at": contract.updated_at,
+    }
+
+
+def revision_view(revision: ContractRevision) -> dict[str, Any]:
+    return {
+        "id": revision.id,
+        "contract_id": revision.contract_id,
+        "kind": revision.kind,
+        "before": revision.before,
+        "after": revision.after,
+        "cause": revision.cause,
+        "sf_modstamp": revision.sf_modstamp,
+        "run_id": revision.run_id,
+        "at": revision.at,
     }
 
 

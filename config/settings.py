@@ -141,6 +141,9 @@ class Settings(BaseSettings):
     writeback_max_per_poll: int = Field(
         100, ge=1, description="Most writeback calls one poll makes; the rest wait for the next."
     )
+    reconcile_interval: int = Field(
+        86400, ge=60, description="Seconds between reconciliations of won deals with the store."
+    )
 
     # --- usage ---------------------------------------------------------------------------
     usage_sweep_interval: int = Field(60, ge=1, description="Seconds between pending-usage sweeps.")

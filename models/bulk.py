@@ -41,6 +41,7 @@ from models.types import (
     ContractStatus,
     DeadLetterSource,
     DeadLetterStatus,
+    EndSource,
     Entity,
     UTCDateTime,
     WritebackStatus,
@@ -87,6 +88,10 @@ class ContractRow:
     ending_before: datetime | None
     amount: Decimal | None
     currency: str
+    status: ContractStatus = ContractStatus.ACTIVE
+    end_source: EndSource | None = None
+    #: The deal's SystemModstamp when last written.
+    sf_modstamp: datetime | None = None
 
 
 # --- custom field values ---------------------------------------------------------------------
@@ -225,17 +230,8 @@ def contracts_by_id(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
     if not wanted:
         return {}
     where = jsonrows.in_list(session, table.c.id, "ids")
-    statement = text(
-        "SELECT id, customer_id, name, starting_at, ending_before, amount, currency "
-        f"FROM contracts WHERE {where}"
-    ).columns(
-        table.c.id,
-        table.c.customer_id,
-        table.c.name,
-        table.c.starting_at,
-        table.c.ending_before,
-        table.c.amount,
-        table.c.currency,
+    statement = text(f"SELECT {', '.join(_CONTRACT_COLUMNS)} FROM contracts WHERE {where}").columns(
+        *(table.c[name] for name in _CONTRACT_COLUMNS)
     )
     rows = _conn(session).execute(statement, {"ids": jsonrows.values(session, table.c.id, wanted)})
     return {row[0]: ContractRow(*row) for row in rows}
@@ -272,6 +268,9 @@ _CONTRACT_COLUMNS = (
     "ending_before",
     "amount",
     "currency",
+    "status",
+    "end_source",
+    "sf_modstamp",
 )
 
 
@@ -284,6 +283,9 @@ def _contract_values(row: ContractRow) -> tuple[Any, ...]:
         row.ending_before,
         row.amount,
         row.currency,
+        row.status,
+        row.end_source,
+        row.sf_modstamp,
     )
 
 
@@ -292,8 +294,8 @@ def insert_contracts(session: Session, rows: Sequence[ContractRow]) -> None:
     jsonrows.insert_rows(
         session,
         _table(Contract),
-        (*_CONTRACT_COLUMNS, "status", "created_at", "updated_at"),
-        [(*_contract_values(r), ContractStatus.ACTIVE, now, now) for r in rows],
+        (*_CONTRACT_COLUMNS, "created_at", "updated_at"),
+        [(*_contract_values(r), now, now) for r in rows],
     )
 
 

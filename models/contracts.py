@@ -1,4 +1,8 @@
-"""Contracts: a period, an amount and a currency per customer (one per opportunity)."""
+"""Contracts: a period, an amount and a currency per customer (one per opportunity).
+
+Every change goes through the lifecycle rules (`models.lifecycle`) and leaves a revision
+(`models.revisions`) in the same transaction.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +10,27 @@ import enum
 import re
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
+from models.bulk import ContractRow
 from models.customers import get_customer, validate_name
 from models.errors import InvalidInput, NotFound, UniqueFieldConflict
 from models.fields import find_by_field, set_fields
-from models.tables import Contract
+from models.lifecycle import plan_end, plan_terms
+from models.revisions import Change, add_revision, terms_of
+from models.tables import Contract, CustomFieldValue
 from models.types import (
     MONEY_PRECISION,
     MONEY_SCALE,
     ContractStatus,
+    EndSource,
     Entity,
+    RevisionKind,
     plain_decimal,
     utcnow,
 )
@@ -87,14 +96,34 @@ def _valid_amount(amount: Decimal) -> Decimal:
     return plain
 
 
-def spec_of(contract: Contract) -> ContractSpec:
-    return ContractSpec(
+def row_of(contract: Contract) -> ContractRow:
+    """A contract's stored values as the lifecycle rules read them."""
+    return ContractRow(
+        contract.id,
+        contract.customer_id,
         contract.name,
         contract.starting_at,
         contract.ending_before,
         contract.amount,
         contract.currency,
+        contract.status,
+        contract.end_source,
+        contract.sf_modstamp,
     )
+
+
+def _write(contract: Contract, row: ContractRow) -> None:
+    contract.customer_id = row.customer_id
+    contract.name = row.name
+    contract.starting_at = row.starting_at
+    contract.ending_before = row.ending_before
+    contract.amount = row.amount
+    contract.currency = row.currency
+    contract.status = row.status
+    contract.end_source = row.end_source
+    if row.sf_modstamp is not None:
+        contract.sf_modstamp = row.sf_modstamp
+    contract.updated_at = utcnow()
 
 
 def create_contract(
@@ -103,9 +132,12 @@ def create_contract(
     spec: ContractSpec,
     *,
     custom_fields: Mapping[str, str] | None = None,
+    change: Change | None = None,
 ) -> Contract:
+    """A new active contract, with its `created` revision (cause: `change`, else an operator)."""
     spec = validate_spec(spec)
     get_customer(session, customer_id)
+    change = change or Change("created by an operator")
     contract = Contract(
         customer_id=customer_id,
         name=spec.name,
@@ -113,57 +145,154 @@ def create_contract(
         ending_before=spec.ending_before,
         amount=spec.amount,
         currency=spec.currency,
+        status=ContractStatus.ACTIVE,
+        sf_modstamp=change.sf_modstamp,
     )
     with session.begin_nested():
         session.add(contract)
         session.flush()
         set_fields(session, Entity.CONTRACT, contract.id, dict(custom_fields or {}))
+        add_revision(session, contract, RevisionKind.CREATED, None, change)
     return contract
 
 
-def update_contract(session: Session, contract_id: uuid.UUID, spec: ContractSpec) -> Outcome:
+def update_contract(
+    session: Session,
+    contract_id: uuid.UUID,
+    spec: ContractSpec,
+    *,
+    change: Change | None = None,
+    accept_change: bool = False,
+) -> Outcome:
+    """Bring a contract to `spec` under its current customer (see `apply_terms`)."""
     contract = get_contract(session, contract_id)
-    return _apply(session, contract, validate_spec(spec))
+    return apply_terms(
+        session,
+        contract,
+        contract.customer_id,
+        validate_spec(spec),
+        change or Change("changed by an operator"),
+        accept_change=accept_change,
+    )
 
 
-def _apply(session: Session, contract: Contract, spec: ContractSpec) -> Outcome:
-    if spec_of(contract) == spec:
+def apply_terms(
+    session: Session,
+    contract: Contract,
+    customer_id: uuid.UUID,
+    spec: ContractSpec,
+    change: Change,
+    *,
+    accept_change: bool = False,
+) -> Outcome:
+    """Give the contract its deal's terms and owner by the lifecycle rules, with a revision.
+
+    Raises `ChangeNeedsApproval` (nothing changed) for a currency change or a moved start
+    on a started contract, unless `accept_change`.
+    """
+    current = row_of(contract)
+    plan = plan_terms(
+        current,
+        customer_id,
+        spec.name,
+        spec.starting_at,
+        spec.ending_before,
+        spec.amount,
+        spec.currency,
+        at=change.sf_modstamp or utcnow(),
+        accept_change=accept_change,
+    )
+    if plan is None:
         return Outcome.UNCHANGED
-    contract.name = spec.name
-    contract.starting_at = spec.starting_at
-    contract.ending_before = spec.ending_before
-    contract.amount = spec.amount
-    contract.currency = spec.currency
-    contract.updated_at = utcnow()
-    session.flush()
+    target, kind = plan
+    before = terms_of(contract)
+    _write(contract, replace(target, sf_modstamp=change.sf_modstamp))
+    add_revision(session, contract, kind, before, change)
     return Outcome.UPDATED
 
 
 def upsert_contract_by_field(
-    session: Session, customer_id: uuid.UUID, key: str, value: str, spec: ContractSpec
+    session: Session,
+    customer_id: uuid.UUID,
+    key: str,
+    value: str,
+    spec: ContractSpec,
+    *,
+    change: Change | None = None,
+    accept_change: bool = False,
 ) -> tuple[Contract, Outcome]:
-    """Create the contract whose unique custom field `key` is `value`, or bring it up to date.
+    """Create the contract whose unique custom field `key` is `value`, or bring it up to date
+    (and under `customer_id`) by the lifecycle rules (`apply_terms`).
 
     Two writers racing on the same value cannot both create: the unique index refuses the
     second, which then updates the winner's contract.
     """
     spec = validate_spec(spec)
+    change = change or Change("changed by an operator")
     existing = find_by_field(session, Entity.CONTRACT, key, value)
     if existing is None:
         try:
-            contract = create_contract(session, customer_id, spec, custom_fields={key: value})
+            contract = create_contract(
+                session, customer_id, spec, custom_fields={key: value}, change=change
+            )
             return contract, Outcome.CREATED
         except UniqueFieldConflict as conflict:
             if conflict.holder_id is None:
                 raise
             existing = conflict.holder_id
     contract = get_contract(session, existing)
-    if contract.customer_id != customer_id:
-        contract.customer_id = customer_id
-        session.flush()
-        _apply(session, contract, spec)
-        return contract, Outcome.UPDATED
-    return contract, _apply(session, contract, spec)
+    return contract, apply_terms(
+        session, contract, customer_id, spec, change, accept_change=accept_change
+    )
+
+
+def end_contract(session: Session, contract_id: uuid.UUID, at: datetime, change: Change) -> bool:
+    """The contract's deal stopped counting at `at`: ended or archived (`plan_end`), with a
+    revision; False if it already was."""
+    contract = get_contract(session, contract_id)
+    plan = plan_end(row_of(contract), at)
+    if plan is None:
+        return False
+    target, kind = plan
+    before = terms_of(contract)
+    _write(contract, replace(target, sf_modstamp=change.sf_modstamp))
+    add_revision(session, contract, kind, before, change)
+    return True
+
+
+def set_end_by_operator(
+    session: Session, contract_id: uuid.UUID, ending_before: datetime, cause: str
+) -> Contract:
+    """An operator's end date: kept by every later sync, re-win included."""
+    contract = get_contract(session, contract_id)
+    if ending_before.tzinfo is None:
+        raise InvalidInput("ending_before must carry a timezone")
+    if ending_before <= contract.starting_at:
+        raise InvalidInput(
+            f"ending_before ({ending_before.isoformat()}) must be after starting_at "
+            f"({contract.starting_at.isoformat()})"
+        )
+    before = terms_of(contract)
+    kind = RevisionKind.ENDED
+    contract.ending_before = ending_before
+    contract.end_source = EndSource.OPERATOR
+    contract.updated_at = utcnow()
+    add_revision(session, contract, kind, before, Change(cause))
+    return contract
+
+
+def billing_period(
+    contract: Contract, start: datetime | None = None, end: datetime | None = None
+) -> tuple[datetime, datetime | None]:
+    """[start, end) narrowed to the period the contract bills, from its start to its end
+    (None: open-ended); an archived (void) contract bills nothing: an empty period."""
+    lower = max(start, contract.starting_at) if start else contract.starting_at
+    if contract.status is ContractStatus.ARCHIVED:
+        return lower, lower
+    upper = end
+    if contract.ending_before is not None:
+        upper = min(upper, contract.ending_before) if upper else contract.ending_before
+    return lower, max(lower, upper) if upper is not None else None
 
 
 def get_contract(session: Session, contract_id: uuid.UUID) -> Contract:
@@ -171,6 +300,30 @@ def get_contract(session: Session, contract_id: uuid.UUID) -> Contract:
     if contract is None:
         raise NotFound(f"no contract {contract_id}")
     return contract
+
+
+@dataclass(frozen=True)
+class HeldDeal:
+    """What reconciliation needs of a contract held for an opportunity."""
+
+    contract_id: uuid.UUID
+    status: ContractStatus
+    sf_modstamp: datetime | None
+
+
+def contracts_by_key(session: Session, key: str) -> dict[str, HeldDeal]:
+    """Every contract that has a value for unique key `key`: value → its state."""
+    rows = session.execute(
+        select(CustomFieldValue.value, Contract.id, Contract.status, Contract.sf_modstamp)
+        .join(Contract, Contract.id == CustomFieldValue.entity_id)
+        .where(CustomFieldValue.entity == Entity.CONTRACT, CustomFieldValue.key == key)
+    )
+    return {value: HeldDeal(i, status, stamp) for value, i, status, stamp in rows}
+
+
+def any_contracts(session: Session) -> bool:
+    """Whether the store holds any contract at all."""
+    return session.scalar(select(Contract.id).limit(1)) is not None
 
 
 def _contracts_query(

@@ -11,6 +11,7 @@
      ├── InvalidInput                a value breaks a rule of the billing model
      │    ├── UnknownFieldKey        no such custom field key is registered
      │    └── AliasLimitExceeded     more than 2,000 aliases on one customer
+     ├── ChangeNeedsApproval         the change would rewrite a started contract's billed history
      ├── StoreNotMigrated            the database is behind its migrations
      └── StoreUnavailable            transient: lock timeout, deadlock, lost connection (retry)
           └── StoreUnreachable       cannot open or connect at all: bad URL, missing folder
@@ -90,6 +91,14 @@ class UnknownFieldKey(InvalidInput):
 
 class AliasLimitExceeded(InvalidInput):
     """A customer may hold at most 2,000 ingest aliases."""
+
+
+class ChangeNeedsApproval(StoreError):
+    """A currency change or a moved start on a contract that has started: an operator decides.
+
+    Not applied by a sync (the contract stays as it is); `sfsync dlq retry ID --accept-change`
+    applies it with a revision.
+    """
 
 
 class StoreNotMigrated(StoreError):

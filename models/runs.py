@@ -23,6 +23,18 @@ class RunCounters:
     contracts_created: int = 0
     contracts_updated: int = 0
     contracts_unchanged: int = 0
+    #: Contracts whose deal left Closed Won or was deleted: ended (started) or archived (not).
+    contracts_ended: int = 0
+    contracts_archived: int = 0
+    #: Reconciliation's drift: won deals the store lacked, contracts whose deal no longer
+    #: counts, contracts whose deal changed without the stream applying it.
+    drift_missing: int = 0
+    drift_extra: int = 0
+    drift_changed: int = 0
+    #: Times a QUERY_TIMEOUT halved the run's time window, and the narrowest width reached
+    #: in seconds (0: the range went in one query).
+    window_shrinks: int = 0
+    window_seconds: int = 0
     aliases_added: int = 0
     dead_lettered: int = 0
     api_calls: int = 0

@@ -32,8 +32,10 @@ from models.types import (
     ContractStatus,
     DeadLetterSource,
     DeadLetterStatus,
+    EndSource,
     Entity,
     Money,
+    RevisionKind,
     RunStatus,
     RunTrigger,
     Stream,
@@ -165,6 +167,10 @@ class Contract(Base):
     status: Mapped[ContractStatus] = mapped_column(
         _enum(ContractStatus, 16), default=ContractStatus.ACTIVE
     )
+    #: Who set `ending_before` when it is not the deal's term (None: it is the deal's).
+    end_source: Mapped[EndSource | None] = mapped_column(_enum(EndSource, 16))
+    #: The deal's SystemModstamp when sfsync last wrote the contract (reconciliation compares).
+    sf_modstamp: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -178,6 +184,26 @@ class Contract(Base):
             "length(currency) = 3 AND upper(currency) = currency", name="currency_code"
         ),
     )
+
+
+class ContractRevision(Base):
+    """One change made to a contract: its terms before and after, why, and from which run."""
+
+    __tablename__ = "contract_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    contract_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("contracts.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[RevisionKind] = mapped_column(_enum(RevisionKind, 16))
+    #: Terms before the change (None for `created`) and after, as `models.revisions` writes them.
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any]] = mapped_column(JSON)
+    cause: Mapped[str] = mapped_column(Text)
+    #: The opportunity's SystemModstamp the change came from (None for an operator's change).
+    sf_modstamp: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class UsageEvent(Base):
@@ -241,6 +267,16 @@ class SyncRun(Base):
     contracts_created: Mapped[int] = mapped_column(Integer, default=0)
     contracts_updated: Mapped[int] = mapped_column(Integer, default=0)
     contracts_unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    contracts_ended: Mapped[int] = mapped_column(Integer, default=0)
+    contracts_archived: Mapped[int] = mapped_column(Integer, default=0)
+    #: Reconciliation: won deals the store lacked, contracts without a won deal, and
+    #: contracts whose deal had changed unseen.
+    drift_missing: Mapped[int] = mapped_column(Integer, default=0)
+    drift_extra: Mapped[int] = mapped_column(Integer, default=0)
+    drift_changed: Mapped[int] = mapped_column(Integer, default=0)
+    #: QUERY_TIMEOUT halvings of the run's time window, and the narrowest width (seconds).
+    window_shrinks: Mapped[int] = mapped_column(Integer, default=0)
+    window_seconds: Mapped[int] = mapped_column(Integer, default=0)
     aliases_added: Mapped[int] = mapped_column(Integer, default=0)
     dead_lettered: Mapped[int] = mapped_column(Integer, default=0)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)

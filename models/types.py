@@ -91,8 +91,33 @@ class Entity(enum.StrEnum):
 
 
 class ContractStatus(enum.StrEnum):
+    """Where a contract is in its lifecycle (`models.lifecycle`)."""
+
     ACTIVE = "active"
+    #: Its deal left Closed Won (or was deleted) after the contract started.
+    ENDED = "ended"
+    #: Void: its deal left Closed Won (or was deleted) before the contract started.
     ARCHIVED = "archived"
+
+
+class EndSource(enum.StrEnum):
+    """Who set a contract's `ending_before` when it is not the deal's own term."""
+
+    #: sfsync ended it because its deal left Closed Won or was deleted (undone on re-win).
+    SYNC = "sync"
+    #: An operator ended it; a sync never moves it.
+    OPERATOR = "operator"
+
+
+class RevisionKind(enum.StrEnum):
+    """What one change sfsync (or an operator) made to a contract."""
+
+    CREATED = "created"
+    TERMS_EDITED = "terms_edited"
+    MOVED = "moved"
+    ENDED = "ended"
+    ARCHIVED = "archived"
+    REACTIVATED = "reactivated"
 
 
 class Stream(enum.StrEnum):
@@ -100,6 +125,9 @@ class Stream(enum.StrEnum):
 
     OPPORTUNITIES = "opportunities"
     ACCOUNTS = "accounts"
+    #: The daily comparison of the org's won deals with the store (`sync.reconcile`); its
+    #: lease and run records only, no cursor.
+    RECONCILE = "reconcile"
 
 
 class RunTrigger(enum.StrEnum):

@@ -297,7 +297,7 @@ def poll_accounts(
     """One run of the account stream."""
     spec: StreamSpec[AccountPage] = StreamSpec(
         stream=Stream.ACCOUNTS,
-        query=lambda start: account_query(settings, start),
+        query=lambda start, until: account_query(settings, start, until=until),
         prepare=lambda records: prepare_accounts(store, client, settings, records),
         apply=lambda session, records, page, counters: apply_accounts(
             session, records, page, settings, counters

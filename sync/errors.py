@@ -4,7 +4,9 @@ Errors::
 
     SalesforceError                       base; .error_code, .status
      ├── SalesforceTransientError         connection errors, timeouts, 5xx, SERVER_UNAVAILABLE,
-     │                                    QUERY_TIMEOUT, UNABLE_TO_LOCK_ROW — retried
+     │                                    UNABLE_TO_LOCK_ROW — retried
+     ├── SalesforceQueryTimeout           QUERY_TIMEOUT: the same query fails again, so it is not
+     │                                    retried; the runner halves its time window
      ├── SalesforceThrottled              REQUEST_LIMIT_EXCEEDED, or API usage above
      │                                    SFSYNC_SF_API_USAGE_MAX_PERCENT — stops a run cleanly
      ├── SalesforceSessionExpired         INVALID_SESSION_ID (internal: triggers a new login)
@@ -37,7 +39,7 @@ from config import ConfigError
 Redactor = Callable[[str], str]
 
 TRANSIENT_CODES = frozenset(
-    {"SERVER_UNAVAILABLE", "QUERY_TIMEOUT", "UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG"}
+    {"SERVER_UNAVAILABLE", "UNABLE_TO_LOCK_ROW", "REQUEST_RUNNING_TOO_LONG"}
 )
 THROTTLED_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED", "TXN_SECURITY_API_LIMIT"})
 FIELD_CODES = frozenset(
@@ -59,6 +61,11 @@ class SalesforceError(Exception):
 
 class SalesforceTransientError(SalesforceError):
     """Worth retrying: the network, a timeout, a 5xx or a lock/timeout error code."""
+
+
+class SalesforceQueryTimeout(SalesforceError):
+    """QUERY_TIMEOUT: the query's range is too wide to run; deterministic, so a narrower
+    range is asked for instead of the same query again."""
 
 
 class SalesforceThrottled(SalesforceError):
@@ -186,6 +193,8 @@ def classify(
         )
     if code in TRANSIENT_CODES:
         return SalesforceTransientError(message, **kwargs)
+    if code == "QUERY_TIMEOUT":
+        return SalesforceQueryTimeout(message, **kwargs)
     if code == "INVALID_SESSION_ID" or (status == 401 and code is None):
         return SalesforceSessionExpired(message, **kwargs)
     if code == "INVALID_QUERY_LOCATOR":

@@ -14,7 +14,7 @@ own customer.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Unpack
 
 from sqlalchemy.orm import Session
@@ -23,13 +23,16 @@ from config import Settings
 from models import Entity, Store, StoreError
 from models.aliases import alias_owners
 from models.bulk import contract_customers
+from models.contracts import any_contracts
 from models.deadletters import Failure, record, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from models.revisions import SYNC, Change
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
 from sync.hierarchy import AccountNode, HierarchyCache, record_value, valid_id
+from sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals
 from sync.mapping import AliasMemo, MappingError, map_opportunity
-from sync.opportunity_filter import check_opportunity_filter
+from sync.opportunity_filter import check_opportunity_filter, counted_ids
 from sync.provision import provision_deal, refresh_contract
 from sync.provision_batch import BatchItem, provision_batch
 from sync.runner import RunOptions, RunResult, StreamSpec, run_stream
@@ -151,6 +154,17 @@ def _deal(
 
 
 @dataclass(frozen=True)
+class OpportunityPage:
+    """A page of the stream prepared for its transaction: the deals (won, not deleted),
+    mapped, and the held deals that stopped counting."""
+
+    live: Sequence[Mapping[str, Any]]
+    mapped: MappedPage
+    gone: Sequence[GoneDeal]
+    size: int
+
+
+@dataclass(frozen=True)
 class MappedPage:
     """A page mapped to deals: pure work, done before (and beside) the page's transaction."""
 
@@ -189,9 +203,13 @@ def apply_records(
     hierarchy: PageHierarchy,
     settings: Settings,
     counters: RunCounters,
+    change: Change = SYNC,
+    *,
+    accept_change: bool = False,
 ) -> None:
     """Map the records, then provision or dead-letter each (see `apply_mapped`)."""
-    apply_mapped(session, records, map_records(records, hierarchy, settings), settings, counters)
+    mapped = map_records(records, hierarchy, settings)
+    apply_mapped(session, records, mapped, settings, counters, change, accept_change=accept_change)
 
 
 def apply_mapped(
@@ -200,27 +218,39 @@ def apply_mapped(
     mapped: MappedPage,
     settings: Settings,
     counters: RunCounters,
+    change: Change = SYNC,
+    *,
+    accept_change: bool = False,
 ) -> None:
     """Provision or dead-letter each record of a mapped page (a bad one never stops the rest).
 
     Deals go through the set-based fast path (`sync.provision_batch`); those it hands back
     (invalid, contested, raced) are provisioned one by one, each in its own savepoint, and
-    dead-lettered with their reason when they fail.
+    dead-lettered with their reason when they fail. Contract changes get revisions with
+    `change`'s cause and run; `accept_change` lets a currency change or a moved start on a
+    started contract through (an operator's replay), which is otherwise dead-lettered.
     """
     counters.records_seen += len(records)
     for index, exc in mapped.failures:
         record(session, _opportunity_failure(records[index], exc))
         counters.dead_lettered += 1
-    outcome = provision_batch(session, mapped.items, settings)
-    counters.add(outcome.counters)
+    items = mapped.items
+    fallback: Sequence[BatchItem] = items
+    if not accept_change:
+        outcome = provision_batch(session, items, settings, change)
+        counters.add(outcome.counters)
+        fallback = outcome.fallback
     provisioned: list[str] = []
-    for item in outcome.fallback:
+    for item in fallback:
         rec, deal = records[item.index], item.deal
+        deal_change = replace(change, sf_modstamp=deal.system_modstamp)
         try:
             result = (
-                refresh_contract(session, deal)
+                refresh_contract(session, deal, change=deal_change, accept_change=accept_change)
                 if item.keep_customer
-                else provision_deal(session, deal, settings)
+                else provision_deal(
+                    session, deal, settings, change=deal_change, accept_change=accept_change
+                )
             )
         except StoreError as exc:
             record(session, _opportunity_failure(rec, exc))
@@ -330,34 +360,74 @@ def poll_opportunities(
     """
     hierarchies = cache if cache is not None else HierarchyCache()
     alias_memo: AliasMemo = {}
+    change = Change("sync")
 
-    def prepare(records: Sequence[Mapping[str, Any]]) -> MappedPage:
+    def started(run_id: int) -> None:
+        nonlocal change
+        change = Change(f"sync run {run_id}", run_id=run_id)
+
+    with store.reader() as s:
+        # Only a store that holds deals needs to see deals that left Closed Won (a full
+        # re-read included); an empty one reads the won ones only.
+        won_only = not any_contracts(s)
+
+    def prepare(records: Sequence[Mapping[str, Any]]) -> OpportunityPage:
         # In the runner's look-ahead thread: Salesforce look-ups and mapping overlap the
-        # previous page's transaction.
+        # previous page's transaction. Records that are not deals cost one store look-up.
+        live = [r for r in records if counts(r)]
+        if live and not won_only and settings.sf_opportunity_filter:
+            kept = counted_ids(client, settings, [str(r["Id"]) for r in live])
+            live = [r for r in live if normalize_id(str(r["Id"])) in kept]
+        gone: list[GoneDeal] = []
+        if len(live) < len(records):
+            with store.reader() as s:
+                kept_rows = {id(r) for r in live}
+                gone = gone_deals(s, [r for r in records if id(r) not in kept_rows])
         if settings.alias_include_suborgs:
             # The first page's total sizes the run, which decides between scan and IN-lists.
             hierarchies.start_page(records)
-        hierarchy = _hierarchy_for(client, settings, records, hierarchies, _known(store, records))
-        return map_records(records, hierarchy, settings, alias_memo)
+        hierarchy = _hierarchy_for(client, settings, live, hierarchies, _known(store, live))
+        mapped = map_records(live, hierarchy, settings, alias_memo)
+        return OpportunityPage(live, mapped, gone, len(records))
 
-    spec: StreamSpec[MappedPage] = StreamSpec(
+    def apply(
+        session: Session,
+        records: Sequence[Mapping[str, Any]],
+        page: OpportunityPage,
+        counters: RunCounters,
+    ) -> None:
+        apply_mapped(session, page.live, page.mapped, settings, counters, change)
+        counters.records_seen += page.size - len(page.live)
+        apply_gone(session, page.gone, change, counters)
+
+    spec: StreamSpec[OpportunityPage] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
-        query=lambda start: opportunity_query(settings, start),
-        prepare=prepare,
-        apply=lambda session, records, mapped, counters: apply_mapped(
-            session, records, mapped, settings, counters
+        query=lambda start, until: opportunity_query(
+            settings, start, until=until, won_only=won_only
         ),
+        prepare=prepare,
+        apply=apply,
+        on_start=started,
+        include_deleted=True,
         preflight=lambda: check_opportunity_filter(client, settings),
     )
     return run_stream(spec, store, client, settings, **options)
 
 
 def provision_opportunities(
-    store: Store, client: SalesforceClient, settings: Settings, ids: Sequence[str]
+    store: Store,
+    client: SalesforceClient,
+    settings: Settings,
+    ids: Sequence[str],
+    *,
+    cause: str = "provisioned by id",
+    accept_change: bool = False,
+    run_id: int | None = None,
 ) -> RunCounters:
     """Fetch these opportunities by id and provision the closed-won ones now.
 
-    An id that is not visible or not closed-won is dead-lettered with that reason.
+    An id that is not visible or not closed-won is dead-lettered with that reason;
+    `accept_change` applies a change the lifecycle rules leave to an operator.
     """
     check_opportunity_filter(client, settings)
     counted = settings.sf_opportunity_filter is not None
@@ -372,7 +442,15 @@ def provision_opportunities(
     hierarchy = _hierarchy_for(client, settings, records)
     counters = RunCounters()
     with store.session() as s:
-        apply_records(s, records, hierarchy, settings, counters)
+        apply_records(
+            s,
+            records,
+            hierarchy,
+            settings,
+            counters,
+            Change(cause, run_id=run_id),
+            accept_change=accept_change,
+        )
         for missing in (i for i in wanted if i not in found):
             counters.dead_lettered += 1
             record(

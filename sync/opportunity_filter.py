@@ -11,11 +11,12 @@ process's for the tasks: the idle poll keeps its one call.
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 
 from config import Settings
 from sync.errors import FIELD_CODES, SalesforceConfigError, SalesforcePermanentError
 from sync.salesforce import SalesforceClient
-from sync.soql import opportunity_filter_check_query
+from sync.soql import chunk_ids, counted_ids_query, normalize_id, opportunity_filter_check_query
 
 SETTING = "SFSYNC_SF_OPPORTUNITY_FILTER"
 
@@ -43,6 +44,20 @@ def check_opportunity_filter(client: SalesforceClient, settings: Settings) -> No
             f"Salesforce answered {exc.error_code}: {_reason(exc)}"
         ) from exc
     _proved[client] = condition
+
+
+def counted_ids(client: SalesforceClient, settings: Settings, ids: Sequence[str]) -> set[str]:
+    """Which of these won opportunities the filter keeps (18-character ids).
+
+    A run that reads every change (won or not, deleted or not) cannot put the filter in its
+    WHERE clause without hiding the deals that stopped matching it; it asks instead, one
+    call per page of won rows, and only when a filter is set.
+    """
+    kept: set[str] = set()
+    for chunk in chunk_ids(ids):
+        for record in client.query_all(counted_ids_query(settings, chunk)):
+            kept.add(normalize_id(str(record["Id"])))
+    return kept
 
 
 def _reason(exc: SalesforcePermanentError) -> str:

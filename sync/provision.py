@@ -24,6 +24,7 @@ from models.contracts import (
 )
 from models.customers import create_customer, get_customer, rename_customer
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
+from models.revisions import SYNC, Change
 from models.tables import Customer
 from models.writebacks import enqueue
 from sync.mapping import Deal
@@ -68,8 +69,24 @@ def find_or_create_customer(session: Session, account_id: str, name: str) -> tup
     return customer, True
 
 
-def provision_deal(session: Session, deal: Deal, settings: Settings) -> Provisioned:
-    """Apply one deal; on any error nothing of it is applied (savepoint)."""
+def deal_change(deal: Deal, cause: str, run_id: int | None) -> Change:
+    """Why a deal's contract changes: `cause`, at the deal's SystemModstamp, in run `run_id`."""
+    return Change(cause, sf_modstamp=deal.system_modstamp, run_id=run_id)
+
+
+def provision_deal(
+    session: Session,
+    deal: Deal,
+    settings: Settings,
+    *,
+    change: Change = SYNC,
+    accept_change: bool = False,
+) -> Provisioned:
+    """Apply one deal; on any error nothing of it is applied (savepoint).
+
+    A currency change or a moved start on a started contract raises `ChangeNeedsApproval`
+    unless `accept_change` (see `models.lifecycle`).
+    """
     with session.begin_nested():
         customer, created = find_or_create_customer(session, deal.account_id, deal.account_name)
         renamed = not created and rename_customer(session, customer, deal.account_name)
@@ -90,13 +107,17 @@ def provision_deal(session: Session, deal: Deal, settings: Settings) -> Provisio
                 amount=terms.amount,
                 currency=terms.currency,
             ),
+            change=change,
+            accept_change=accept_change,
         )
         if created and settings.sf_writeback_field:
             enqueue(session, deal.account_id, customer.id)
     return Provisioned(customer.id, created, renamed, len(added), contract.id, outcome)
 
 
-def refresh_contract(session: Session, deal: Deal) -> Provisioned:
+def refresh_contract(
+    session: Session, deal: Deal, *, change: Change = SYNC, accept_change: bool = False
+) -> Provisioned:
     """Bring the contract of an already provisioned deal up to date, leaving its customer.
 
     For opportunities the store holds under their account's customer (the account's name and
@@ -119,6 +140,8 @@ def refresh_contract(session: Session, deal: Deal) -> Provisioned:
                 f"opportunity {terms.opportunity_id} has no contract any more; replay it to "
                 "provision it in full"
             )
-        outcome = update_contract(session, contract_id, spec)
+        outcome = update_contract(
+            session, contract_id, spec, change=change, accept_change=accept_change
+        )
         customer_id = get_contract(session, contract_id).customer_id
     return Provisioned(customer_id, False, False, 0, contract_id, outcome)

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.orm import Session
 
 from config import Settings
-from models import Entity, InvalidInput
+from models import ChangeNeedsApproval, Entity, InvalidInput
 from models.aliases import alias_owners, unexpected_owners, validate_alias
 from models.bulk import (
     ContractRow,
@@ -49,9 +49,11 @@ from models.bulk import (
 from models.contracts import ContractSpec, validate_spec
 from models.customers import validate_name
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from models.lifecycle import plan_terms
+from models.revisions import SYNC, Change, RevisionRow, insert_revisions, terms_of
 from models.runs import RunCounters
 from models.tables import MAX_ALIASES_PER_CUSTOMER
-from models.types import DeadLetterSource, new_id
+from models.types import DeadLetterSource, RevisionKind, new_id
 from sync.mapping import Deal
 
 __all__ = ["BatchItem", "BatchOutcome", "provision_batch"]
@@ -130,15 +132,23 @@ def _screen(items: Sequence[BatchItem]) -> tuple[list[_Ready], list[BatchItem]]:
 
 
 def provision_batch(
-    session: Session, items: Sequence[BatchItem], settings: Settings
+    session: Session,
+    items: Sequence[BatchItem],
+    settings: Settings,
+    change: Change = SYNC,
 ) -> BatchOutcome:
-    """Provision `items` set-based; see the module docstring for what is handed back."""
+    """Provision `items` set-based; see the module docstring for what is handed back.
+
+    Each contract change gets a revision with `change`'s cause and run, at its deal's
+    SystemModstamp; a change the lifecycle rules refuse is handed back (and dead-lettered
+    there with the reason).
+    """
     ready, back = _screen(items)
     if not ready:
         return BatchOutcome(fallback=sorted(back, key=lambda i: i.index))
     try:
         with session.begin_nested():
-            outcome = _Batch(session, settings).run(ready)
+            outcome = _Batch(session, settings, change).run(ready)
     except _Raced:
         return BatchOutcome(fallback=list(items))
     outcome.fallback = sorted([*back, *outcome.fallback], key=lambda i: i.index)
@@ -146,8 +156,8 @@ def provision_batch(
 
 
 class _Batch:
-    def __init__(self, session: Session, settings: Settings) -> None:
-        self.session, self.settings = session, settings
+    def __init__(self, session: Session, settings: Settings, change: Change) -> None:
+        self.session, self.settings, self.change = session, settings, change
         self.outcome = BatchOutcome()
 
     def run(self, ready: list[_Ready]) -> BatchOutcome:
@@ -245,13 +255,15 @@ class _Batch:
         }
         holders = claim_field_values(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, proposed)
         created = {o: i for o, i in proposed.items() if holders.get(o) == i}
-        insert_contracts(
-            s,
-            [
-                _row(i, customer_of[by_opportunity[o].item.deal.account_id], by_opportunity[o].spec)
-                for o, i in created.items()
-            ],
-        )
+        new_rows = [
+            _row(i, customer_of[by_opportunity[o].item.deal.account_id], by_opportunity[o])
+            for o, i in created.items()
+        ]
+        insert_contracts(s, new_rows)
+        revisions = [
+            RevisionRow(row.id, RevisionKind.CREATED, None, terms_of(row), self._change(r))
+            for row, r in zip(new_rows, (by_opportunity[o] for o in created), strict=True)
+        ]
         out.contracts_created += len(created)
         current_ids = {
             o: existing.get(o) or holders.get(o) for o in by_opportunity if o not in created
@@ -267,18 +279,42 @@ class _Batch:
             owner = (
                 current.customer_id if r.item.keep_customer else customer_of[r.item.deal.account_id]
             )
-            target = _row(current.id, owner, r.spec)
-            if _same(current, target):
+            try:
+                plan = plan_terms(
+                    current,
+                    owner,
+                    r.spec.name,
+                    r.spec.starting_at,
+                    r.spec.ending_before,
+                    r.spec.amount,
+                    r.spec.currency,
+                    at=r.item.deal.system_modstamp,
+                )
+            except ChangeNeedsApproval:  # the per-deal path dead-letters it with the reason
+                self.outcome.fallback.append(r.item)
+                continue
+            if plan is None:
                 out.contracts_unchanged += 1
-            else:
-                changed.append(target)
+                continue
+            target, kind = plan
+            target = replace(target, sf_modstamp=r.item.deal.system_modstamp)
+            changed.append(target)
+            revisions.append(
+                RevisionRow(target.id, kind, terms_of(current), terms_of(target), self._change(r))
+            )
         update_contracts(s, changed)
+        insert_revisions(s, revisions)
         out.contracts_updated += len(changed)
         handed_back = {id(i) for i in self.outcome.fallback}
         ready[:] = [r for r in ready if id(r.item) not in handed_back]
 
+    def _change(self, r: _Ready) -> Change:
+        # Built directly: `dataclasses.replace` costs several times more, once per contract.
+        return Change(self.change.cause, r.item.deal.system_modstamp, self.change.run_id)
 
-def _row(contract_id: uuid.UUID, customer_id: uuid.UUID, spec: ContractSpec) -> ContractRow:
+
+def _row(contract_id: uuid.UUID, customer_id: uuid.UUID, r: _Ready) -> ContractRow:
+    spec = r.spec
     return ContractRow(
         contract_id,
         customer_id,
@@ -287,9 +323,5 @@ def _row(contract_id: uuid.UUID, customer_id: uuid.UUID, spec: ContractSpec) -> 
         spec.ending_before,
         spec.amount,
         spec.currency,
+        sf_modstamp=r.item.deal.system_modstamp,
     )
-
-
-def _same(a: ContractRow, b: ContractRow) -> bool:
-    """Equal as `models.contracts` compares them: every column but the id (Decimals by value)."""
-    return replace(a, id=b.id) == b

@@ -56,17 +56,28 @@ def replay_letter(
     client: Callable[[], SalesforceClient],
     run_task: RunTask,
     redact: Callable[[str], str] = lambda text: text,
+    accept_change: bool = False,
 ) -> ReplayResult:
-    """Re-process one open letter; success marks it replayed, failure keeps it open."""
+    """Re-process one open letter; success marks it replayed, failure keeps it open.
+
+    `accept_change` (opportunity letters only) is an operator's decision to apply a change
+    the lifecycle rules do not apply alone: a currency change or a moved start on a
+    contract that has started. Without it such a letter keeps failing with the reason.
+    """
     with store.session() as s:
         row = get(s, letter_id)
         if row.status is not DeadLetterStatus.OPEN:
             raise InvalidInput(f"dead letter {letter_id} is {row.status.value}, not open")
+        if accept_change and row.source is not DeadLetterSource.OPPORTUNITY:
+            raise InvalidInput(
+                f"dead letter {letter_id} is a {row.source.value} letter; --accept-change "
+                "applies to opportunity changes only"
+            )
         letter = _Letter(
             row.id, row.source, row.reference, row.payload, row.task_name, row.task_args
         )
     try:
-        _dispatch(store, settings, letter, client, run_task)
+        _dispatch(store, settings, letter, client, run_task, accept_change)
     except _AlreadyRecorded as exc:
         return ReplayResult(letter_id, False, redact(str(exc)))
     except Exception as exc:
@@ -87,9 +98,17 @@ def _dispatch(
     letter: _Letter,
     client: Callable[[], SalesforceClient],
     run_task: RunTask,
+    accept_change: bool = False,
 ) -> None:
     if letter.source is DeadLetterSource.OPPORTUNITY and letter.reference:
-        counters = provision_opportunities(store, client(), settings, [letter.reference])
+        cause = (
+            f"change accepted by an operator (dead letter {letter.id})"
+            if accept_change
+            else f"replay of dead letter {letter.id}"
+        )
+        counters = provision_opportunities(
+            store, client(), settings, [letter.reference], cause=cause, accept_change=accept_change
+        )
         if counters.dead_lettered:
             with store.session() as s:
                 message = get(s, letter.id).error_message

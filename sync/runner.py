@@ -18,7 +18,7 @@ import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
 from sqlalchemy.orm import Session
@@ -35,7 +35,12 @@ from models.runs import (
     start_run,
 )
 from models.types import RunStatus, RunTrigger, Stream, utcnow
-from sync.errors import SalesforceError, SalesforceQueryLocatorExpired, SalesforceThrottled
+from sync.errors import (
+    SalesforceError,
+    SalesforceQueryLocatorExpired,
+    SalesforceQueryTimeout,
+    SalesforceThrottled,
+)
 from sync.mapping import MappingError, parse_sf_datetime
 from sync.prefetch import prefetched
 from sync.salesforce import Page, SalesforceClient
@@ -43,6 +48,10 @@ from sync.salesforce import Page, SalesforceClient
 log = logging.getLogger(__name__)
 
 MAX_LOCATOR_RESTARTS = 3
+#: Where halving an unbounded start begins: no Salesforce record is older.
+EARLIEST = datetime(1999, 1, 1, tzinfo=UTC)
+#: The narrowest window a QUERY_TIMEOUT may shrink a range to before the run fails.
+MIN_WINDOW = timedelta(seconds=1)
 Progress = Callable[[int], None]
 Records = Sequence[Mapping[str, Any]]
 P = TypeVar("P")
@@ -66,7 +75,9 @@ class StreamSpec(Generic[P]):
     """What makes a stream: its query, the Salesforce look-ups a page needs, how to apply it."""
 
     stream: Stream
-    query: Callable[[datetime | None], str]
+    #: The query for records changed at or after `start` (None: all) and before `until`
+    #: (None: no upper bound).
+    query: Callable[[datetime | None, datetime | None], str]
     #: Salesforce calls a page needs, made before its transaction opens.
     prepare: Callable[[Records], P]
     #: Provision or dead-letter each record of the page, inside the page's transaction.
@@ -74,6 +85,10 @@ class StreamSpec(Generic[P]):
     #: Salesforce checks made before the first query, inside the run: a failure is the
     #: run's error (e.g. a bad SFSYNC_SF_OPPORTUNITY_FILTER), not a failing stream.
     preflight: Callable[[], None] | None = None
+    #: Told the run's id once its record exists (revisions name the run that made them).
+    on_start: Callable[[int], None] | None = None
+    #: Read through queryAll, so deleted records (IsDeleted) arrive too.
+    include_deleted: bool = False
 
 
 def lease_owner() -> str:
@@ -176,6 +191,8 @@ class _Run(Generic[P]):
         self.result = RunResult(
             run.id, self.spec.stream, RunStatus.RUNNING, cursor_before=cursor_before
         )
+        if self.spec.on_start is not None:
+            self.spec.on_start(run.id)
         self.cursor = cursor_before
         try:
             # A worker keeps its client between runs: an earlier run's reading must not refuse
@@ -198,11 +215,48 @@ class _Run(Generic[P]):
         return self.result
 
     def _pages(self, start: datetime | None) -> None:
+        """The range from `start` in one query, or in time windows once it timed out.
+
+        QUERY_TIMEOUT is deterministic for a range that is too wide (Singer's tap-salesforce
+        and Airbyte slice by date for it): the window is halved and the same start asked
+        again, down to `MIN_WINDOW`; the rest of the range then goes in windows of that
+        width, each committed page by page as before. The last window is open-ended.
+        """
+        width: timedelta | None = None
+        low = start
+        while True:
+            until = None if width is None or low is None else low + width
+            if until is not None and until >= self.started:
+                until = None
+            try:
+                self._window(low, until)
+            except SalesforceQueryTimeout:
+                floor = low if low is not None else EARLIEST
+                wide = (until if until is not None else self.started) - floor
+                if wide <= MIN_WINDOW:
+                    raise
+                width, low = max(wide / 2, MIN_WINDOW), floor
+                counters = self.result.counters
+                counters.window_shrinks += 1
+                counters.window_seconds = int(width.total_seconds())
+                log.info(
+                    "%s run %s: QUERY_TIMEOUT, window halved to %s",
+                    self.spec.stream,
+                    self.result.run_id,
+                    width,
+                )
+                continue
+            if until is None:
+                return
+            low = until
+
+    def _window(self, start: datetime | None, until: datetime | None) -> None:
         origin = start
         for attempt in range(MAX_LOCATOR_RESTARTS + 1):
             try:
                 # Salesforce I/O for the next page overlaps this page's transaction.
-                with prefetched(self._fetch(start), name=f"sfsync-{self.spec.stream}") as pages:
+                fetch = self._fetch(start, until)
+                with prefetched(fetch, name=f"sfsync-{self.spec.stream}") as pages:
                     for records, prepared in pages:
                         self._page(records, prepared)
                 return
@@ -221,11 +275,14 @@ class _Run(Generic[P]):
         back = self.reached - timedelta(seconds=self.settings.sync_lookback_seconds)
         return back if origin is None else max(origin, back)
 
-    def _fetch(self, start: datetime | None) -> Callable[[], Iterator[tuple[Records, P]]]:
+    def _fetch(
+        self, start: datetime | None, until: datetime | None
+    ) -> Callable[[], Iterator[tuple[Records, P]]]:
         """The query's pages with their Salesforce look-ups (run in the prefetch thread)."""
 
         def pages() -> Iterator[tuple[Records, P]]:
-            for records in self.client.query_pages(self.spec.query(start)):
+            soql = self.spec.query(start, until)
+            for records in self.client.query_pages(soql, include_deleted=self.spec.include_deleted):
                 yield records, self.spec.prepare(records)
 
         return pages

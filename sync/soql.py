@@ -34,11 +34,14 @@ __all__ = [
     "child_accounts_query",
     "children_query",
     "chunk_ids",
+    "counted_ids_query",
     "normalize_id",
     "opportunity_by_ids_query",
     "opportunity_filter_check_query",
     "opportunity_query",
+    "opportunity_states_query",
     "validate_identifier",
+    "won_opportunity_ids_query",
 ]
 
 # A query travels in the URL of a GET; ~16,000 characters is the safe total. URL-encoded, an
@@ -225,7 +228,9 @@ def _opportunity_fields(settings: Settings) -> str:
     if settings.sf_multi_currency:
         fields.append("CurrencyIsoCode")
     fields += contract_fields(settings)
-    fields.append("SystemModstamp")
+    # Whether the deal still counts: a change to a deal that left Closed Won or was deleted
+    # (queryAll) must reach its contract.
+    fields += ["IsWon", "IsDeleted", "SystemModstamp"]
     return _select_list(fields)
 
 
@@ -236,21 +241,38 @@ def _won(settings: Settings) -> str:
     return "IsWon = true" if not condition else f"IsWon = true AND ({condition})"
 
 
-def opportunity_query(settings: Settings, since: datetime | None) -> str:
-    """Closed-won opportunities changed at or after `since`, in cursor order."""
+def _changed(since: datetime | None, until: datetime | None) -> list[str]:
+    """SOQL conditions for SystemModstamp in [since, until) (None: unbounded)."""
+    conditions = []
+    if since is not None:
+        conditions.append(format_soql("SystemModstamp >= {}", _utc(since)))
+    if until is not None:
+        conditions.append(format_soql("SystemModstamp < {}", _utc(until)))
+    return conditions
+
+
+def opportunity_query(
+    settings: Settings,
+    since: datetime | None,
+    *,
+    until: datetime | None = None,
+    won_only: bool | None = None,
+) -> str:
+    """Opportunities changed at or after `since` (None: all) and before `until` (None: no
+    bound), in cursor order.
+
+    `won_only` (default: when `since` is None, a backfill) reads the deals that count only
+    (won, and matching SFSYNC_SF_OPPORTUNITY_FILTER); otherwise every change is read, won or
+    not, for queryAll to include deleted ones too, and `counted_ids_query` tells which of
+    the won ones the filter keeps.
+    """
     select = _opportunity_fields(settings)
-    if since is None:
-        return format_soql(
-            "SELECT {:literal} FROM Opportunity WHERE {:literal} ORDER BY SystemModstamp, Id",
-            select,
-            _won(settings),
-        )
+    won_only = since is None if won_only is None else won_only
+    conditions = [_won(settings)] if won_only else []
+    conditions += _changed(since, until)
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return format_soql(
-        "SELECT {:literal} FROM Opportunity WHERE {:literal} AND SystemModstamp >= {} "
-        "ORDER BY SystemModstamp, Id",
-        select,
-        _won(settings),
-        _utc(since),
+        "SELECT {:literal} FROM Opportunity{:literal} ORDER BY SystemModstamp, Id", select, where
     )
 
 
@@ -276,6 +298,29 @@ def opportunity_by_ids_query(settings: Settings, ids: Sequence[str]) -> str:
     )
 
 
+def won_opportunity_ids_query(settings: Settings) -> str:
+    """Every non-deleted opportunity that counts: Id and SystemModstamp only (reconciliation)."""
+    return format_soql(
+        "SELECT Id, SystemModstamp FROM Opportunity WHERE {:literal} ORDER BY Id", _won(settings)
+    )
+
+
+def counted_ids_query(settings: Settings, ids: Sequence[str]) -> str:
+    """Which of these opportunities count (won and matching SFSYNC_SF_OPPORTUNITY_FILTER):
+    SOQL cannot select a condition, so a filtered run asks (one `chunk_ids` chunk)."""
+    return format_soql(
+        "SELECT Id FROM Opportunity WHERE {:literal} AND Id IN {}", _won(settings), _ids(ids)
+    )
+
+
+def opportunity_states_query(ids: Sequence[str]) -> str:
+    """Whether these opportunities count (one `chunk_ids` chunk; read through queryAll)."""
+    return format_soql(
+        "SELECT Id, IsWon, IsDeleted, SystemModstamp FROM Opportunity WHERE Id IN {} ORDER BY Id",
+        _ids(ids),
+    )
+
+
 # --- accounts --------------------------------------------------------------------------------
 
 
@@ -286,15 +331,15 @@ def _account_fields(settings: Settings, *, modstamp: bool) -> str:
     return _select_list(fields)
 
 
-def account_query(settings: Settings, since: datetime | None) -> str:
-    """Accounts changed at or after `since`, in cursor order."""
+def account_query(
+    settings: Settings, since: datetime | None, *, until: datetime | None = None
+) -> str:
+    """Accounts changed at or after `since` (and before `until`), in cursor order."""
     select = _account_fields(settings, modstamp=True)
-    if since is None:
-        return format_soql("SELECT {:literal} FROM Account ORDER BY SystemModstamp, Id", select)
+    conditions = _changed(since, until)
+    where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return format_soql(
-        "SELECT {:literal} FROM Account WHERE SystemModstamp >= {} ORDER BY SystemModstamp, Id",
-        select,
-        _utc(since),
+        "SELECT {:literal} FROM Account{:literal} ORDER BY SystemModstamp, Id", select, where
     )
 
 

@@ -22,7 +22,7 @@ def run_task(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
     return app.tasks[name](*args, **kwargs)
 
 
-def replay(letter_id: int) -> dict[str, Any]:
+def replay(letter_id: int, accept_change: bool = False) -> dict[str, Any]:
     result = replay_letter(
         context.store(),
         context.settings(),
@@ -30,11 +30,13 @@ def replay(letter_id: int) -> dict[str, Any]:
         client=context.salesforce,
         run_task=run_task,
         redact=context.redact,
+        accept_change=accept_change,
     )
     return {"letter_id": result.letter_id, "replayed": result.replayed, "error": result.error}
 
 
 @app.task(base=SfsyncTask, bind=True, name="sfsync.deadletter.replay")
-def replay_task(self: SfsyncTask, letter_id: int) -> dict[str, Any]:
-    """Replay one dead letter; the letter records the outcome."""
-    return replay(letter_id)
+def replay_task(self: SfsyncTask, letter_id: int, accept_change: bool = False) -> dict[str, Any]:
+    """Replay one dead letter (`accept_change`: an operator's go-ahead for a change that
+    rewrites a started contract); the letter records the outcome."""
+    return replay(letter_id, accept_change)

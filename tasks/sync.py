@@ -14,6 +14,7 @@ from models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
 from sync.accounts import poll_accounts
 from sync.errors import SalesforceAuthError
 from sync.opportunities import poll_opportunities, provision_opportunities
+from sync.reconcile import reconcile
 from sync.runner import RunOptions, RunResult, not_connected
 from sync.writeback import flush_writebacks
 from tasks import context
@@ -78,6 +79,15 @@ def poll_accounts_task(
 ) -> dict[str, Any]:
     """Poll changed accounts once: names and aliases of provisioned customers stay current."""
     return summary(_poll(poll_accounts, Stream.ACCOUNTS, _options(trigger, full, since)))
+
+
+@app.task(base=SfsyncTask, bind=True, name="sfsync.sync.reconcile")
+def reconcile_task(self: SfsyncTask, trigger: str = "beat") -> dict[str, Any]:
+    """Compare the org's won deals with the store once (skipped if another run holds it)."""
+    result = reconcile(
+        context.store(), context.salesforce(), context.settings(), trigger=RunTrigger(trigger)
+    )
+    return summary(result)
 
 
 class ProvisionOpportunityTask(SfsyncTask):

@@ -41,7 +41,8 @@ def services() -> None:
 
 @pytest.mark.usefixtures("services")
 def test_sync_bench_reports_every_scenario_on_both_backends() -> None:
-    """Backfill, transport floor, idle poll and incremental figures, with the API-call floor."""
+    """Backfill, transport floor, idle poll, incremental, lifecycle and reconciliation
+    figures, with the API-call floor."""
     figures = bench("sync_bench", "--opportunities", "3000", "--backend", "both")
     won = figures["won_opportunities"]
     assert won > 2_000 and figures["floor_total"] >= 2
@@ -59,6 +60,16 @@ def test_sync_bench_reports_every_scenario_on_both_backends() -> None:
         incremental = result["incremental"]
         assert incremental["counters"]["contracts_updated"] == incremental["changed"] == 1_000
         assert incremental["api_calls"]["total"] == 1
+        lifecycle = result["lifecycle"]
+        counters = lifecycle["counters"]
+        assert (counters["contracts_ended"], counters["contracts_archived"]) == (150, 0)
+        assert counters["contracts_updated"] == 850
+        assert lifecycle["api_calls"]["total"] == 1
+        reconcile = result["reconcile"]
+        assert reconcile["status"] == "succeeded"
+        assert reconcile["counters"]["records_seen"] == won - 150
+        drift = [reconcile["counters"][f"drift_{k}"] for k in ("missing", "extra", "changed")]
+        assert drift == [0, 0, 0]
 
 
 @pytest.mark.usefixtures("services")

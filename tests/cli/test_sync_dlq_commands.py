@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -156,3 +157,66 @@ def test_a_bad_opportunity_filter_is_one_error_line_naming_the_setting(
     assert "SFSYNC_SF_OPPORTUNITY_FILTER" in message and "Tpye" in message
     (failed,) = ok_json(run(sfsync, env, "runs", "list", "--json"))
     assert failed["status"] == "failed" and "SFSYNC_SF_OPPORTUNITY_FILTER" in failed["error"]
+
+
+def test_a_currency_change_on_a_started_contract_waits_for_accept_change(
+    sfsync: Invoke, sf_env: dict[str, str], small_org: SandboxOrg
+) -> None:
+    """Not applied by the sync nor by a plain retry; `dlq retry --accept-change` applies it."""
+    account = small_org.create("Account", {"Name": "Currency Switch AG"})
+    opp = small_org.create(
+        "Opportunity",
+        {
+            "Name": "Started in euros",
+            "AccountId": account,
+            "StageName": "Closed Won",
+            "CloseDate": "2026-10-01",
+            "Amount": 900.0,
+            "CurrencyIsoCode": "EUR",
+        },
+    )
+    sync_run = ("sync", "run", "--stream", "opportunities", "--inline", "--json")
+    ok_json(run(sfsync, sf_env, *sync_run))
+    small_org.clock.advance(5)
+    small_org.update("Opportunity", opp, {"CurrencyIsoCode": "USD", "Amount": 1000.0})
+    ok_json(run(sfsync, sf_env, *sync_run))
+
+    def contract() -> dict[str, Any]:
+        rows = ok_json(run(sfsync, sf_env, "contracts", "list", "--json"))
+        (row,) = [c for c in rows if c["custom_fields"]["sfdc_opportunity_id"] == opp]
+        return dict(row)
+
+    letters = ok_json(run(sfsync, sf_env, "dlq", "list", "--json"))
+    (letter,) = [x for x in letters if x["reference"] == opp]
+    assert letter["error_class"] == "ChangeNeedsApproval"
+    assert "--accept-change" in letter["error_message"]
+    assert (contract()["currency"], Decimal(contract()["amount"])) == ("EUR", Decimal(900))
+
+    plain = run(sfsync, sf_env, "dlq", "retry", str(letter["id"]), "--inline", "--json")
+    assert plain.exit_code == 1
+    assert contract()["currency"] == "EUR"
+
+    accepted = run(
+        sfsync, sf_env, "dlq", "retry", str(letter["id"]), "--inline", "--accept-change", "--json"
+    )
+    assert accepted.exit_code == 0, accepted.output
+    assert (contract()["currency"], Decimal(contract()["amount"])) == ("USD", Decimal(1000))
+    history = ok_json(run(sfsync, sf_env, "contracts", "history", contract()["id"], "--json"))
+    assert [h["kind"] for h in history] == ["created", "terms_edited"]
+    assert "accepted by an operator" in history[-1]["cause"]
+    assert (history[-1]["before"]["currency"], history[-1]["after"]["currency"]) == ("EUR", "USD")
+
+
+def test_sync_reconcile_inline_and_status_show_the_drift(
+    sfsync: Invoke, sf_env: dict[str, str], small_org: SandboxOrg
+) -> None:
+    """`sync reconcile --inline` provisions what is missing; `sync status` shows its drift."""
+    won = [r.id for r in small_org.store.rows("Opportunity") if r.values["IsWon"] and not r.deleted]
+    done = ok_json(run(sfsync, sf_env, "sync", "reconcile", "--inline", "--json"))
+    assert (done["stream"], done["status"]) == ("reconcile", "succeeded")
+    assert done["records_seen"] == len(won)
+    assert done["drift_missing"] == len(won)  # an empty store lacks every won deal
+    status = ok_json(run(sfsync, sf_env, "sync", "status", "--json"))
+    (row,) = [r for r in status["streams"] if r["stream"] == "reconcile"]
+    assert row["last_run"]["drift"]["missing"] == len(won)
+    assert "reconcile" in run(sfsync, sf_env, "sync", "status").stdout

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from models import Store
+from models.contracts import end_contract
+from models.revisions import Change
+from models.tables import Contract
+from models.types import ContractStatus
 from tests.cli.conftest import Invoke, ok_json
 
 RECENT = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -129,3 +135,34 @@ def test_bad_group_by_is_a_usage_error(sfsync: Invoke) -> None:
     """An unknown grouping exits 2."""
     result = sfsync("usage", "summary", "someone", "--group-by", "colour")
     assert result.exit_code == 2
+
+
+def test_summary_by_contract_follows_its_lifecycle(
+    sfsync: Invoke, tmp_path: Path, store_url: str
+) -> None:
+    """An ended contract counts usage up to its end only; an archived one counts none."""
+    customer = ok_json(sfsync("customers", "create", "Acme", "--alias", "eu-org", "--json"))
+    now = datetime.now(UTC)
+    contract = ok_json(
+        sfsync(
+            "contracts", "create", str(customer["id"]), "--name", "Plan",
+            "--starting-at", (now - timedelta(days=3)).isoformat(), "--json",
+        )
+    )  # fmt: skip
+    two_days_ago = (now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = [json.dumps(ev("inside", timestamp=two_days_ago)), json.dumps(ev("after-end"))]
+    ok_json(sfsync("usage", "ingest", write_lines(tmp_path / "u.jsonl", lines), "--json"))
+    summary = ("usage", "summary", "eu-org", "--contract", contract["id"], "--json")
+    assert ok_json(sfsync(*summary))["total"]["events"] == 2
+
+    store = Store(store_url)
+    try:
+        with store.session() as s:
+            ended_at = now - timedelta(days=1)
+            end_contract(s, uuid.UUID(contract["id"]), ended_at, Change("test", ended_at))
+        assert ok_json(sfsync(*summary))["total"]["events"] == 1
+        with store.session() as s:
+            s.get_one(Contract, uuid.UUID(contract["id"])).status = ContractStatus.ARCHIVED
+        assert ok_json(sfsync(*summary))["total"]["events"] == 0
+    finally:
+        store.close()

@@ -43,7 +43,7 @@ def test_the_next_page_is_read_while_this_page_is_applied(
 
     spec: StreamSpec[int] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
-        query=lambda start: opportunity_query(sf_settings, start),
+        query=lambda start, until: opportunity_query(sf_settings, start, until=until),
         prepare=prepare,
         apply=apply,
     )

@@ -10,6 +10,7 @@ import pytest
 from sync.errors import (
     SalesforceAuthError,
     SalesforcePermanentError,
+    SalesforceQueryTimeout,
     SalesforceThrottled,
     SalesforceTransientError,
 )
@@ -115,12 +116,13 @@ def test_persistent_5xx_gives_up_as_transient_after_the_configured_attempts(
     assert client.api_calls == 2
 
 
-def test_query_timeout_is_transient_and_retried(org, mode_settings, make_client) -> None:
-    """QUERY_TIMEOUT arrives as a 400 but is worth retrying."""
+def test_query_timeout_is_not_retried_identically(org, mode_settings, make_client) -> None:
+    """QUERY_TIMEOUT is deterministic: raised after one call for the caller to narrow."""
     client = make_client(mode_settings("token"))
     org.faults.fail_next(1, "query_timeout", paths="/query")
-    assert client.query_all("SELECT Id FROM Account LIMIT 2")
-    assert client.api_calls == 2
+    with pytest.raises(SalesforceQueryTimeout):
+        client.query_all("SELECT Id FROM Account LIMIT 2")
+    assert client.api_calls == 1
 
 
 def test_request_limit_exceeded_throttles_without_retrying(org, mode_settings, make_client) -> None:
@@ -248,7 +250,8 @@ def test_every_sandbox_deal_maps_or_gives_a_reason(org, mode_settings, make_clie
     settings = mode_settings("token", contract_term_field="Contract_Term_Months__c")
     client = make_client(settings)
     deals, reasons = [], []
-    for page in client.query_pages(opportunity_query(settings, datetime(2000, 1, 1, tzinfo=UTC))):
+    since = datetime(2000, 1, 1, tzinfo=UTC)
+    for page in client.query_pages(opportunity_query(settings, since, won_only=True)):
         for record in page:
             try:
                 deals.append(map_opportunity(record, settings))

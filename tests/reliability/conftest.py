@@ -22,7 +22,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -45,7 +45,7 @@ from models.tables import (
     SyncCursor,
     UsageEvent,
 )
-from models.types import DeadLetterSource, DeadLetterStatus, Stream
+from models.types import ContractStatus, DeadLetterSource, DeadLetterStatus, Stream
 from sandbox import SandboxOrg
 from tests.conftest import need
 from tests.worker.conftest import Processes, base_env, processes, wait_for
@@ -249,6 +249,10 @@ def _aware(value: Any) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _newest_opportunity(org: SandboxOrg) -> datetime:
+    return max(_aware(r.values["SystemModstamp"]) for r in org.store.rows("Opportunity"))
+
+
 @dataclass
 class Truth:
     """What the store must hold, computed from the org's records (not sfsync's code)."""
@@ -263,13 +267,20 @@ class Truth:
     alias_owner: dict[str, str]
     #: every alias of every root (customer or not), for generating usage keys
     all_aliases: dict[str, str]
-    #: newest SystemModstamp of a won opportunity / of any account
+    #: newest SystemModstamp of any opportunity (deleted ones too) / of any account
     opportunity_cursor: datetime
     account_cursor: datetime
 
     @property
     def customers(self) -> set[str]:
         return set(self.contracts.values())
+
+    def after_leaving(self, org: SandboxOrg, gone: set[str]) -> Truth:
+        """The truth once the `gone` deals left Closed Won or were deleted: no contract of
+        theirs is active, and the stream's cursor reaches the newest change of any
+        opportunity (the incremental run reads them all, through queryAll)."""
+        contracts = {o: root for o, root in self.contracts.items() if o not in gone}
+        return replace(self, contracts=contracts, opportunity_cursor=_newest_opportunity(org))
 
     @classmethod
     def of(cls, org: SandboxOrg) -> Truth:
@@ -290,12 +301,10 @@ class Truth:
                     all_aliases[part.strip()] = root
         contracts: dict[str, str] = {}
         rejected: dict[str, str] = {}
-        stamps: list[datetime] = []
         for rec in org.store.rows("Opportunity"):
             v = rec.values
             if rec.deleted or not v.get("IsWon"):
                 continue
-            stamps.append(_aware(v["SystemModstamp"]))
             reason = cls._reject_reason(v, accounts, root_of)
             if reason:
                 rejected[rec.id] = reason
@@ -309,7 +318,9 @@ class Truth:
             rejected=rejected,
             alias_owner=alias_owner,
             all_aliases=all_aliases,
-            opportunity_cursor=max(stamps),
+            # Incremental runs read every changed opportunity (queryAll: won or not, deleted
+            # too), so once one has run the cursor is the newest change of any of them.
+            opportunity_cursor=_newest_opportunity(org),
             account_cursor=max(_aware(a["SystemModstamp"]) for a in accounts.values()),
         )
 
@@ -421,6 +432,7 @@ class Snapshot:
                     Contract.ending_before,
                     Contract.amount,
                     Contract.currency,
+                    Contract.status,
                 )
             ):
                 contract_rows += 1
@@ -459,11 +471,25 @@ class Snapshot:
             cursors,
         )
 
-    def check(self, truth: Truth, expected_events: dict[str, str | None]) -> dict[str, int]:
-        """Assert the store equals the truth; → lost/duplicated counts for the figures."""
+    @property
+    def active(self) -> set[str]:
+        """Opportunities whose contract is active (the last column is the status)."""
+        return {o for o, terms in self.contracts.items() if terms[-1] is ContractStatus.ACTIVE}
+
+    def check(
+        self,
+        truth: Truth,
+        expected_events: dict[str, str | None],
+        gone: frozenset[str] = frozenset(),
+    ) -> dict[str, int]:
+        """Assert the store equals the truth; → lost/duplicated counts for the figures.
+
+        `gone`: deals that left Closed Won or were deleted during the run; their contracts,
+        if they were provisioned before, must be ended or archived, never active.
+        """
         lost = {
             "customers": len(truth.customers - self.customers.keys()),
-            "contracts": len(truth.contracts.keys() - self.contracts.keys()),
+            "contracts": len(truth.contracts.keys() - self.active),
             "events": len(expected_events.keys() - self.events.keys()),
             "rejected_deals_without_letter": len(
                 truth.rejected.keys() - self.opportunity_letters.keys()
@@ -477,7 +503,8 @@ class Snapshot:
         assert lost == dict.fromkeys(lost, 0), lost
         assert duplicated == dict.fromkeys(duplicated, 0), duplicated
         assert self.customers.keys() == truth.customers
-        assert self.contracts.keys() == truth.contracts.keys()
+        assert self.active == truth.contracts.keys()
+        assert self.contracts.keys() - self.active <= gone
         wrong_owner = [o for o, (acct, *_) in self.contracts.items() if truth.contracts[o] != acct]
         assert not wrong_owner, f"{len(wrong_owner)} contracts on the wrong customer"
         for account, (_, aliases) in self.customers.items():
@@ -510,7 +537,7 @@ def settle(
         snap = Snapshot.of(store)
         state["last"] = snap
         return (
-            snap.contracts.keys() >= truth.contracts.keys()
+            snap.active == truth.contracts.keys()
             and snap.events.keys() >= expected_events.keys()
             and all(snap.events.get(tx) == root for tx, root in expected_events.items())
             and snap.cursors.get(Stream.OPPORTUNITIES.value) == truth.opportunity_cursor
@@ -521,7 +548,7 @@ def settle(
     except AssertionError:
         snap = state.get("last")
         detail = (
-            f"contracts {len(snap.contracts)}/{len(truth.contracts)}, "
+            f"active contracts {len(snap.active)}/{len(truth.contracts)}, "
             f"events {len(snap.events)}/{len(expected_events)}, cursors {snap.cursors}"
             if snap
             else ""

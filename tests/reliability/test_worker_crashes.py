@@ -2,7 +2,9 @@
 
 What is tested: the store is the source of truth and every task is idempotent, so killing
 workers at random moments (the whole process group, or only the pool processes) and
-restarting them loses no deal and no event and duplicates neither. Deals: the poll commits
+restarting them loses no deal and no event and duplicates neither — while deals leave
+Closed Won and are deleted in Salesforce at each kill: their contracts end up ended or
+archived, never active, and every other won deal's contract active. Deals: the poll commits
 each page with its cursor, so the next beat tick re-reads from the committed cursor (a
 lost poll message is never needed). Usage: a pool process killed mid-batch is requeued at
 once (`task_reject_on_worker_lost`); a batch whose message died with the main process is
@@ -43,6 +45,7 @@ EVENTS = 200_000  # in batches of 1,000, sent in bursts so some are queued when 
 BURST = 25
 SEND_EVERY = 2.5
 KILLS = 4
+LEFT_WON, DELETED = 30, 15  # per kill, among accounts that keep at least one won deal
 
 
 def add_bad_deals(org: SandboxOrg) -> int:
@@ -59,6 +62,22 @@ def add_bad_deals(org: SandboxOrg) -> int:
             {"StageName": "Closed Won", "CloseDate": "2026-01-15", "Amount": 10, **fields},
         )
     return len(bad)
+
+
+def lifecycle_burst(org: SandboxOrg, truth: Truth, rng: random.Random, gone: set[str]) -> None:
+    """Un-win and delete deals of accounts with several, each keeping one (its customer
+    stays the truth's)."""
+    by_root: dict[str, list[str]] = {}
+    for opportunity, root in truth.contracts.items():
+        if opportunity not in gone:
+            by_root.setdefault(root, []).append(opportunity)
+    spare = [o for deals in by_root.values() if len(deals) > 1 for o in sorted(deals)[1:]]
+    chosen = rng.sample(sorted(spare), LEFT_WON + DELETED)
+    for opportunity in chosen[:LEFT_WON]:
+        org.update("Opportunity", opportunity, {"StageName": "Closed Lost"})
+    for opportunity in chosen[LEFT_WON:]:
+        org.delete("Opportunity", opportunity)
+    gone.update(chosen)
 
 
 def unacked(server: RedisServer) -> int:
@@ -97,6 +116,7 @@ def test_killed_workers_lose_and_duplicate_nothing(
         moments = list(itertools.accumulate(rng.uniform(2.0, 4.5) for _ in range(KILLS)))
         pending = list(sent)
         kills: list[dict[str, Any]] = []
+        gone: set[str] = set()
         t0 = time.monotonic()
         while moments or pending:
             now = time.monotonic() - t0
@@ -109,6 +129,7 @@ def test_killed_workers_lose_and_duplicate_nothing(
                     worker = c.worker(concurrency=2)
                 else:
                     Cluster.kill_children(worker)
+                lifecycle_burst(org, truth, rng, gone)
                 kills.append({"at_s": round(now, 1), "mode": mode, "in_flight": in_flight})
             elif pending:
                 for _ in range(min(BURST, len(pending))):
@@ -121,14 +142,17 @@ def test_killed_workers_lose_and_duplicate_nothing(
         resent = resend_missing(c, store, sent)
         for batch in rng.sample(sent, 2):
             c.ingest(batch)
+        truth = truth.after_leaving(org, gone)
         snap = settle(store, truth, expected, c, timeout=180)
-        found = snap.check(truth, expected)
+        found = snap.check(truth, expected, frozenset(gone))
     figure(
         "worker_crashes",
         opportunities=OPPORTUNITIES + bad,
-        won=len(truth.contracts) + len(truth.rejected),
+        won=len(truth.contracts) + len(gone) + len(truth.rejected),
         customers=len(truth.customers),
         dead_lettered_deals=len(truth.rejected),
+        left_closed_won_or_deleted=len(gone),
+        ended_or_archived=len(snap.contracts.keys() - snap.active),
         events=EVENTS,
         batches=len(sent),
         batches_resent_missing=len(resent),

@@ -103,6 +103,20 @@ def test_query_all_shows_deleted_rows_and_query_hides_them(org: SandboxOrg, sf: 
         sobject(sf, "Opportunity").get(victim)
 
 
+def test_undelete_restores_the_row_and_bumps_its_system_modstamp(org: SandboxOrg, sf: Salesforce):
+    """A record undeleted over the control surface is live again, same Id, newer stamp."""
+    victim = sf.query("SELECT Id FROM Opportunity LIMIT 1")["records"][0]["Id"]
+    sobject(sf, "Opportunity").delete(victim)
+    deleted_at = org.store.find("Opportunity", victim).wire["SystemModstamp"]  # type: ignore[union-attr]
+    org.clock.advance(5)
+    url = f"{org.instance_url}/__sandbox__/records/Opportunity/{victim}/undelete"
+    assert requests.post(url, timeout=5).status_code == 204
+    assert requests.post(url, timeout=5).json()[0]["errorCode"] == "UNDELETE_FAILED"
+    restored = sobject(sf, "Opportunity").get(victim)
+    assert restored["IsDeleted"] is False
+    assert restored["SystemModstamp"] > deleted_at
+
+
 def test_writes_bump_system_modstamp_and_derive_is_won(org: SandboxOrg, sf: Salesforce):
     """Create/update through the REST API set timestamps from the clock and derive IsWon."""
     account = sobject(sf, "Account").create({"Name": "Globex"})["id"]

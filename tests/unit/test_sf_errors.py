@@ -27,6 +27,7 @@ from sync.errors import (
     SalesforceError,
     SalesforcePermanentError,
     SalesforceQueryLocatorExpired,
+    SalesforceQueryTimeout,
     SalesforceSessionExpired,
     SalesforceThrottled,
     SalesforceTransientError,
@@ -84,7 +85,7 @@ def token_body(token: str = NEW_ACCESS) -> dict[str, str]:
         ),
         (
             SalesforceMalformedRequest(QUERY_URL, 400, "query", sf_error("QUERY_TIMEOUT")),
-            SalesforceTransientError,
+            SalesforceQueryTimeout,
         ),
         (
             SalesforceMalformedRequest(QUERY_URL, 400, "update", sf_error("UNABLE_TO_LOCK_ROW")),

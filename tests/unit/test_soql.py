@@ -19,10 +19,12 @@ from sync.soql import (
     child_accounts_query,
     children_query,
     chunk_ids,
+    counted_ids_query,
     normalize_id,
     opportunity_by_ids_query,
     opportunity_filter_check_query,
     opportunity_query,
+    won_opportunity_ids_query,
 )
 
 ALNUM = string.ascii_letters + string.digits
@@ -134,6 +136,8 @@ def test_opportunity_query_selects_the_default_fields_in_cursor_order(make_setti
         "Amount",
         "CloseDate",
         "CurrencyIsoCode",
+        "IsWon",
+        "IsDeleted",
         "SystemModstamp",
     ]
     assert query.endswith("FROM Opportunity WHERE IsWon = true ORDER BY SystemModstamp, Id")
@@ -162,6 +166,8 @@ def test_opportunity_query_adds_alias_and_contract_fields_once(make_settings) ->
         "CloseDate",
         "Contract_Start__c",
         "Term_Months__c",
+        "IsWon",
+        "IsDeleted",
         "SystemModstamp",
     ]
 
@@ -254,7 +260,7 @@ def test_a_field_path_deeper_than_soql_allows_is_a_config_error(
 
 def test_opportunity_query_filters_from_since_as_a_utc_literal(make_settings) -> None:
     """`since` becomes an unquoted UTC datetime literal, truncated to the second."""
-    query = opportunity_query(make_settings(), SINCE)
+    query = opportunity_query(make_settings(), SINCE, won_only=True)
     assert "WHERE IsWon = true AND SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY" in query
 
 
@@ -264,11 +270,23 @@ def test_the_opportunity_filter_is_a_parenthesised_extra_condition(make_settings
     won = "WHERE IsWon = true AND (Type = 'A' OR Type = 'B')"
     assert f"{won} ORDER BY" in opportunity_query(settings, None)
     assert f"{won} AND SystemModstamp >= 2026-11-02T14:05:09+00:00" in opportunity_query(
-        settings, SINCE
+        settings, SINCE, won_only=True
     )
+    # A run reading every change cannot filter in SOQL: it asks which won rows count.
+    assert "Type = 'A'" not in opportunity_query(settings, SINCE)
+    assert f"{won} AND Id IN (" in counted_ids_query(settings, ["006000000000001"])
+    assert f"{won} ORDER BY Id" in won_opportunity_ids_query(settings)
     assert f"{won} AND Id IN (" in opportunity_by_ids_query(settings, ["006000000000001"])
     assert opportunity_filter_check_query(settings) == f"SELECT Id FROM Opportunity {won} LIMIT 1"
     assert "(" not in opportunity_query(make_settings(), None).partition("WHERE")[2]
+
+
+def test_an_incremental_opportunity_query_reads_every_change_won_or_not(make_settings) -> None:
+    """From a cursor, deals that left Closed Won are read too, with IsWon and IsDeleted."""
+    query = opportunity_query(make_settings(), SINCE)
+    assert "WHERE SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY" in query
+    assert "IsWon =" not in query
+    assert {"IsWon", "IsDeleted"} <= set(select_list(query))
 
 
 def test_since_in_another_timezone_is_converted_to_utc(make_settings) -> None:

@@ -1,0 +1,211 @@
+"""Contract commands: `contracts create / list / show / history`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from decimal import Decimal
+from typing import Any
+
+import click
+
+from commands.common import (
+    App,
+    emit_json,
+    emit_json_array,
+    examples,
+    json_option,
+    parse_decimal,
+    parse_instant,
+    parse_pairs,
+    parse_uuid,
+    pass_app,
+)
+from commands.output import (
+    Column,
+    chunks,
+    limit_option,
+    more_note,
+    print_lines,
+    print_table,
+    row_limit,
+)
+from commands.views import contract_view, contracts_view, revision_view
+from models.contracts import (
+    ContractSpec,
+    count_contracts,
+    create_contract,
+    get_contract,
+    iter_contracts,
+)
+from models.revisions import history
+from models.types import ContractStatus
+
+__all__ = ["contracts", "print_contracts"]
+
+
+@click.group(
+    epilog=examples(
+        "sfsync contracts create CUSTOMER_ID --name Plan --starting-at 2026-01-01 --amount 20630",
+        "sfsync contracts list --customer CUSTOMER_ID --status active",
+        "sfsync contracts list --json > contracts.json    # every row",
+        "sfsync contracts history CONTRACT_ID",
+    )
+)
+def contracts() -> None:
+    """Contracts (one per closed-won opportunity), their lifecycle and history."""
+
+
+@contracts.command("create")
+@click.argument("customer_id")
+@click.option("--name", required=True, help="Contract name.")
+@click.option("--starting-at", required=True, help="Start (inclusive), ISO date or datetime.")
+@click.option("--ending-before", help="End (exclusive); open-ended if omitted.")
+@click.option("--amount", help="Contract amount (decimal).")
+@click.option("--currency", help="ISO 4217 code; default SFSYNC_DEFAULT_CURRENCY.")
+@click.option("--field", "fields", multiple=True, metavar="KEY=VALUE", help="Custom field.")
+@json_option
+@pass_app
+def contracts_create(
+    app: App,
+    customer_id: str,
+    name: str,
+    starting_at: str,
+    ending_before: str | None,
+    amount: str | None,
+    currency: str | None,
+    fields: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Create a contract for a customer."""
+    money: Decimal | None = parse_decimal(amount, "--amount") if amount is not None else None
+    spec = ContractSpec(
+        name=name,
+        starting_at=parse_instant(starting_at, "--starting-at"),
+        ending_before=parse_instant(ending_before, "--ending-before") if ending_before else None,
+        amount=money,
+        currency=currency or app.settings.default_currency,
+    )
+    values = parse_pairs(fields)
+    with app.session() as s:
+        contract = create_contract(
+            s, parse_uuid(customer_id, "CUSTOMER"), spec, custom_fields=values
+        )
+        view = contract_view(contract, values)
+    if as_json:
+        emit_json(view)
+    else:
+        print_lines(f"created contract {contract.id} ({contract.name})")
+
+
+@contracts.command("list")
+@click.option("--customer", "customer_id", help="Only this customer's contracts.")
+@click.option("--status", type=click.Choice([c.value for c in ContractStatus]), help="Only these.")
+@click.option("--name", help="Only contracts whose name contains this (any case).")
+@limit_option
+@json_option
+@pass_app
+def contracts_list(
+    app: App,
+    customer_id: str | None,
+    status: str | None,
+    name: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """List contracts by start date, with their status (active, ended, archived) and period."""
+    cid = parse_uuid(customer_id, "--customer") if customer_id else None
+    wanted = ContractStatus(status) if status else None
+    with app.session() as s:
+        found = iter_contracts(s, cid, status=wanted, name=name, limit=row_limit(limit, as_json))
+        views = (v for batch in chunks(found) for v in contracts_view(s, batch))
+        if as_json:
+            emit_json_array(views)
+            return
+        shown = print_contracts(views)
+        total = count_contracts(s, cid, status=wanted, name=name)
+    more_note(shown, total, "contracts")
+
+
+def print_contracts(rows: Iterable[dict[str, Any]]) -> int:
+    return print_table(
+        [
+            Column("id", key=True),
+            Column("customer", key=True),
+            Column("name"),
+            Column("starting_at"),
+            Column("ending_before"),
+            Column("status"),
+            Column("amount"),
+            Column("opportunity", key=True),
+        ],
+        _contract_rows(rows),
+    )
+
+
+def _contract_rows(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
+    for row in rows:
+        yield (
+            row["id"],
+            row["customer_id"],
+            row["name"],
+            row["starting_at"].date().isoformat(),
+            row["ending_before"].isoformat(timespec="seconds") if row["ending_before"] else "open",
+            row["status"].value,
+            f"{row['amount']} {row['currency']}" if row["amount"] is not None else "-",
+            row["custom_fields"].get("sfdc_opportunity_id", ""),
+        )
+
+
+@contracts.command("show")
+@click.argument("contract_id")
+@json_option
+@pass_app
+def contracts_show(app: App, contract_id: str, as_json: bool) -> None:
+    """One contract: status, period, terms, custom fields."""
+    with app.session() as s:
+        (view,) = contracts_view(s, [get_contract(s, parse_uuid(contract_id))])
+    if as_json:
+        emit_json(view)
+        return
+    print_contracts([view])
+
+
+@contracts.command("history")
+@click.argument("contract_id")
+@json_option
+@pass_app
+def contracts_history(app: App, contract_id: str, as_json: bool) -> None:
+    """Every change made to a contract: kind, terms before and after, cause, run."""
+    with app.session() as s:
+        contract = get_contract(s, parse_uuid(contract_id))
+        rows = [revision_view(r) for r in history(s, contract.id)]
+    if as_json:
+        emit_json(rows)
+        return
+    print_table(
+        [
+            Column("at"),
+            Column("kind"),
+            Column("changed"),
+            Column("cause"),
+            Column("sf modstamp"),
+            Column("run", key=True),
+        ],
+        (
+            (
+                row["at"].isoformat(timespec="seconds"),
+                row["kind"].value,
+                _difference(row["before"], row["after"]),
+                row["cause"],
+                row["sf_modstamp"].isoformat(timespec="seconds") if row["sf_modstamp"] else "-",
+                row["run_id"] if row["run_id"] is not None else "-",
+            )
+            for row in rows
+        ),
+    )
+
+
+def _difference(before: dict[str, Any] | None, after: dict[str, Any]) -> str:
+    if before is None:
+        return ", ".join(f"{k}={v}" for k, v in after.items() if k != "customer_id")
+    return ", ".join(f"{k}: {before.get(k)} → {v}" for k, v in after.items() if before.get(k) != v)

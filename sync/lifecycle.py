@@ -1,0 +1,102 @@
+"""Deals that stopped counting: an opportunity no longer won, or deleted, ends its contract.
+
+The incremental stream reads every changed opportunity (queryAll, won or not). A record
+that is won and not deleted is a deal (`sync.opportunities`); any other is *gone*: if the
+store holds its contract, the contract is ended at the record's SystemModstamp (or archived
+if it had not started, `models.lifecycle.plan_end`) with a revision; if not, the record is
+read and nothing more — no look-up, no write.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models.bulk import contracts_by_id, update_contracts
+from models.fields import SFDC_OPPORTUNITY_ID, find_many_by_field
+from models.lifecycle import plan_end
+from models.revisions import Change, RevisionRow, insert_revisions, terms_of
+from models.runs import RunCounters
+from models.types import Entity, RevisionKind
+from sync.hierarchy import valid_id
+from sync.mapping import MappingError, parse_sf_datetime
+
+__all__ = ["GoneDeal", "apply_gone", "counts", "gone_deals"]
+
+Record = Mapping[str, Any]
+
+
+def counts(record: Record) -> bool:
+    """Whether an opportunity record is a deal: won, and not in the recycle bin."""
+    return record.get("IsWon") is True and not record.get("IsDeleted")
+
+
+@dataclass(frozen=True)
+class GoneDeal:
+    """A held deal that no longer counts, and since when (its SystemModstamp)."""
+
+    opportunity_id: str
+    contract_id: uuid.UUID
+    at: datetime
+    deleted: bool
+
+    @property
+    def cause(self) -> str:
+        return "opportunity deleted in Salesforce" if self.deleted else "opportunity no longer won"
+
+
+def gone_deals(session: Session, records: Sequence[Record]) -> list[GoneDeal]:
+    """The records that do not count and whose contracts the store holds (one look-up).
+
+    A record without a usable Id or SystemModstamp cannot be a held deal's change in any
+    way the store could act on; it is skipped like any other stranger.
+    """
+    candidates: dict[str, tuple[datetime, bool]] = {}
+    for record in records:
+        opportunity = valid_id(record.get("Id"))
+        if opportunity is None or counts(record):
+            continue
+        try:
+            at = parse_sf_datetime(str(record.get("SystemModstamp")))
+        except MappingError:
+            continue
+        candidates[opportunity] = (at, bool(record.get("IsDeleted")))
+    if not candidates:
+        return []
+    held = find_many_by_field(session, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, list(candidates))
+    return [
+        GoneDeal(o, held[o], at, deleted) for o, (at, deleted) in candidates.items() if o in held
+    ]
+
+
+def apply_gone(
+    session: Session, gone: Sequence[GoneDeal], change: Change, counters: RunCounters
+) -> None:
+    """End or archive the contracts of deals that stopped counting (set-based), each with a
+    revision; contracts already ended or archived are left as they are."""
+    if not gone:
+        return
+    stored = contracts_by_id(session, [g.contract_id for g in gone])
+    changed = []
+    revisions = []
+    for deal in gone:
+        current = stored.get(deal.contract_id)
+        plan = plan_end(current, deal.at) if current is not None else None
+        if current is None or plan is None:
+            continue
+        target, kind = plan
+        target = replace(target, sf_modstamp=deal.at)
+        changed.append(target)
+        why = replace(change, cause=f"{deal.cause}; {change.cause}", sf_modstamp=deal.at)
+        revisions.append(RevisionRow(target.id, kind, terms_of(current), terms_of(target), why))
+        if kind is RevisionKind.ARCHIVED:
+            counters.contracts_archived += 1
+        else:
+            counters.contracts_ended += 1
+    update_contracts(session, changed)
+    insert_revisions(session, revisions)

@@ -1,0 +1,177 @@
+"""Reconciliation: every won deal of the org against the store's contracts, the safety net.
+
+The incremental stream can miss a change: a commit whose SystemModstamp is older than the
+lookback, a delete purged from the recycle bin while sfsync was down, a bug. Once a day
+(`SFSYNC_RECONCILE_INTERVAL`) this reads every closed-won, non-deleted opportunity's Id
+and SystemModstamp (one narrow query, ⌈won/2000⌉ calls) and compares:
+
+- **missing**: won in the org, and no contract or one sfsync ended → provisioned by id
+  (the same path as `sfsync sync opportunity`; an ended contract is reactivated);
+- **changed**: held and active, but the org's SystemModstamp is not the one the contract
+  was last written from → re-read by id and brought up to date (drift counts those whose
+  terms really differed);
+- **extra**: active in the store, not won in the org → the opportunity's state is read
+  through queryAll and the contract ended or archived at its SystemModstamp (at the
+  reconciliation's start if the record is gone from the recycle bin too).
+
+It runs under its own lease (stream `reconcile`) and records a run with the drift found.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from config import Settings
+from models import Store
+from models.contracts import HeldDeal, contracts_by_key
+from models.cursors import acquire_lease, release_lease, renew_lease
+from models.fields import SFDC_OPPORTUNITY_ID
+from models.revisions import Change
+from models.runs import RunCounters, finish_run, record_skipped, start_run
+from models.types import ContractStatus, RunStatus, RunTrigger, Stream, utcnow
+from sync.errors import SalesforceThrottled
+from sync.hierarchy import valid_id
+from sync.lifecycle import GoneDeal, apply_gone, counts
+from sync.mapping import MappingError, parse_sf_datetime
+from sync.opportunities import provision_opportunities
+from sync.opportunity_filter import counted_ids
+from sync.runner import RunResult, lease_owner
+from sync.salesforce import SalesforceClient
+from sync.soql import chunk_ids, opportunity_states_query, won_opportunity_ids_query
+
+__all__ = ["reconcile"]
+
+log = logging.getLogger(__name__)
+
+
+def _stamp(value: object) -> datetime | None:
+    try:
+        return parse_sf_datetime(str(value))
+    except MappingError:
+        return None
+
+
+def reconcile(
+    store: Store,
+    client: SalesforceClient,
+    settings: Settings,
+    *,
+    trigger: RunTrigger = RunTrigger.BEAT,
+    owner: str | None = None,
+) -> RunResult:
+    """One reconciliation (see the module docstring); `skipped` if another holds the lease."""
+    owner = owner or lease_owner()
+    with store.session() as s:
+        if not acquire_lease(s, Stream.RECONCILE, owner, settings.sync_lease_seconds):
+            run = record_skipped(s, Stream.RECONCILE, trigger, "another run holds the lease")
+            return RunResult(run.id, Stream.RECONCILE, RunStatus.SKIPPED, error=run.error)
+    try:
+        return _Reconciliation(store, client, settings, owner).run(trigger)
+    finally:
+        with store.session() as s:
+            release_lease(s, Stream.RECONCILE, owner)
+
+
+class _Reconciliation:
+    def __init__(
+        self, store: Store, client: SalesforceClient, settings: Settings, owner: str
+    ) -> None:
+        self.store, self.client, self.settings, self.owner = store, client, settings, owner
+        self.started = utcnow()
+        self.calls_before = client.api_calls
+        self.counters = RunCounters()
+
+    def _renew(self) -> None:
+        with self.store.session() as s:
+            renew_lease(s, Stream.RECONCILE, self.owner, self.settings.sync_lease_seconds)
+
+    def run(self, trigger: RunTrigger) -> RunResult:
+        with self.store.session() as s:
+            self.run_id = start_run(s, Stream.RECONCILE, trigger, None).id
+        status, error = RunStatus.SUCCEEDED, None
+        try:
+            self._compare()
+        except SalesforceThrottled as exc:
+            status, error = RunStatus.THROTTLED, str(exc)
+        except BaseException as exc:
+            log.warning("reconciliation run %s failed: %s", self.run_id, exc)
+            self._finish(RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
+            raise
+        return self._finish(status, error)
+
+    def _compare(self) -> None:
+        won: dict[str, datetime | None] = {}
+        for page in self.client.query_pages(won_opportunity_ids_query(self.settings)):
+            for record in page:
+                opportunity = valid_id(record.get("Id"))
+                if opportunity is not None:
+                    won[opportunity] = _stamp(record.get("SystemModstamp"))
+            self._renew()
+        self.counters.records_seen = len(won)
+        with self.store.reader() as s:
+            held = contracts_by_key(s, SFDC_OPPORTUNITY_ID)
+        active = {o for o, h in held.items() if h.status is ContractStatus.ACTIVE}
+        missing = [o for o in won if o not in active]
+        changed = [o for o, stamp in won.items() if o in active and held[o].sf_modstamp != stamp]
+        extra = [o for o in active if o not in won]
+        cause = f"reconciliation run {self.run_id}"
+        if missing:
+            self.counters.drift_missing = len(missing)
+            self._provision(missing, f"{cause}: won in Salesforce, missing from the store")
+        if changed:
+            before = self.counters.contracts_updated
+            self._provision(changed, f"{cause}: changed in Salesforce, not yet in the store")
+            self.counters.drift_changed = self.counters.contracts_updated - before
+        if extra:
+            self._end(extra, held, cause)
+
+    def _provision(self, ids: Sequence[str], cause: str) -> None:
+        found = provision_opportunities(
+            self.store, self.client, self.settings, ids, cause=cause, run_id=self.run_id
+        )
+        found.records_seen = 0  # counted once, by the Id query
+        self.counters.add(found)
+        self._renew()
+
+    def _end(self, extra: Sequence[str], held: dict[str, HeldDeal], cause: str) -> None:
+        states: dict[str, dict[str, object]] = {}
+        for chunk in chunk_ids(extra):
+            for page in self.client.query_pages(
+                opportunity_states_query(chunk), include_deleted=True
+            ):
+                states.update((str(r["Id"]), r) for r in page)
+        won = [o for o, r in states.items() if counts(r)]
+        kept = (
+            counted_ids(self.client, self.settings, won)
+            if self.settings.sf_opportunity_filter
+            else set(won)
+        )
+        gone: list[GoneDeal] = []
+        for opportunity in extra:
+            record = states.get(opportunity)
+            if record is not None and counts(record) and opportunity in kept:
+                continue  # won again since the Id query: the stream will see it
+            at = _stamp(record.get("SystemModstamp")) if record is not None else None
+            deleted = record is None or bool(record.get("IsDeleted"))
+            gone.append(
+                GoneDeal(opportunity, held[opportunity].contract_id, at or self.started, deleted)
+            )
+        self.counters.drift_extra = len(gone)
+        with self.store.session() as s:
+            apply_gone(s, gone, Change(cause, run_id=self.run_id), self.counters)
+
+    def _finish(self, status: RunStatus, error: str | None) -> RunResult:
+        self.counters.api_calls = self.client.api_calls - self.calls_before
+        with self.store.session() as s:
+            finish_run(
+                s,
+                self.run_id,
+                status,
+                self.counters,
+                None,
+                error,
+                api_usage=self.client.api_usage,
+            )
+        return RunResult(self.run_id, Stream.RECONCILE, status, self.counters, error=error)
