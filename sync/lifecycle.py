@@ -51,7 +51,8 @@ class GoneDeal:
 
 
 def gone_deals(session: Session, records: Sequence[Record]) -> list[GoneDeal]:
-    """The records that do not count and whose contracts the store holds (one look-up).
+    """Of `records` (ones that do not count: not won, deleted, or left out by the filter),
+    those whose contracts the store holds (one look-up).
 
     A record without a usable Id or SystemModstamp cannot be a held deal's change in any
     way the store could act on; it is skipped like any other stranger.
@@ -59,7 +60,7 @@ def gone_deals(session: Session, records: Sequence[Record]) -> list[GoneDeal]:
     candidates: dict[str, tuple[datetime, bool]] = {}
     for record in records:
         opportunity = valid_id(record.get("Id"))
-        if opportunity is None or counts(record):
+        if opportunity is None:
             continue
         try:
             at = parse_sf_datetime(str(record.get("SystemModstamp")))
@@ -72,6 +73,30 @@ def gone_deals(session: Session, records: Sequence[Record]) -> list[GoneDeal]:
     return [
         GoneDeal(o, held[o], at, deleted) for o, (at, deleted) in candidates.items() if o in held
     ]
+
+
+def unchanged_deals(session: Session, records: Sequence[Record]) -> set[str]:
+    """Held deals whose record is the very change their contract was last written from
+    (same SystemModstamp): re-read in the lookback, nothing in them can be new (one look-up
+    and one read of the contracts)."""
+    stamps: dict[str, datetime] = {}
+    for record in records:
+        opportunity = valid_id(record.get("Id"))
+        if opportunity is None:
+            continue
+        try:
+            stamps[opportunity] = parse_sf_datetime(str(record.get("SystemModstamp")))
+        except MappingError:
+            continue
+    if not stamps:
+        return set()
+    held = find_many_by_field(session, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, list(stamps))
+    written = contracts_by_id(session, held.values())
+    return {
+        o
+        for o, contract_id in held.items()
+        if contract_id in written and written[contract_id].sf_modstamp == stamps[o]
+    }
 
 
 def apply_gone(

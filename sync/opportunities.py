@@ -30,7 +30,7 @@ from models.revisions import SYNC, Change
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
 from sync.hierarchy import AccountNode, HierarchyCache, record_value, valid_id
-from sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals
+from sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
 from sync.mapping import AliasMemo, MappingError, map_opportunity
 from sync.opportunity_filter import check_opportunity_filter, counted_ids
 from sync.provision import provision_deal, refresh_contract
@@ -375,14 +375,20 @@ def poll_opportunities(
         # In the runner's look-ahead thread: Salesforce look-ups and mapping overlap the
         # previous page's transaction. Records that are not deals cost one store look-up.
         live = [r for r in records if counts(r)]
+        rest = [r for r in records if not counts(r)]
         if live and not won_only and settings.sf_opportunity_filter:
-            kept = counted_ids(client, settings, [str(r["Id"]) for r in live])
+            # Asking Salesforce which won rows the filter keeps costs a call: not for rows
+            # re-read in the lookback that their contract was written from already.
+            with store.reader() as s:
+                same = unchanged_deals(s, live)
+            live = [r for r in live if valid_id(r.get("Id")) not in same]
+            kept = counted_ids(client, settings, [str(r["Id"]) for r in live]) if live else set()
+            rest += [r for r in live if normalize_id(str(r["Id"])) not in kept]
             live = [r for r in live if normalize_id(str(r["Id"])) in kept]
         gone: list[GoneDeal] = []
-        if len(live) < len(records):
+        if rest:
             with store.reader() as s:
-                kept_rows = {id(r) for r in live}
-                gone = gone_deals(s, [r for r in records if id(r) not in kept_rows])
+                gone = gone_deals(s, rest)
         if settings.alias_include_suborgs:
             # The first page's total sizes the run, which decides between scan and IN-lists.
             hierarchies.start_page(records)

@@ -4,12 +4,13 @@ error for a typo. Expectations come from the org's own records, never from sfsyn
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 import pytest
 
 from config import Settings
 from models import Entity, Store
-from models.contracts import list_contracts
+from models.contracts import contracts_by_key, list_contracts
 from models.deadletters import list_letters
 from models.fields import SFDC_OPPORTUNITY_ID, fields_for
 from models.runs import list_runs
@@ -138,3 +139,31 @@ def test_provision_by_id_refuses_a_deal_the_filter_excludes(
         (letter,) = list_letters(s)
     assert letter.reference == renewal
     assert "SFSYNC_SF_OPPORTUNITY_FILTER" in letter.error_message
+
+
+def _status(store: Store, opportunity: str) -> str:
+    with store.session() as s:
+        return contracts_by_key(s, SFDC_OPPORTUNITY_ID)[opportunity].status.value
+
+
+def test_a_deal_that_stops_matching_the_filter_ends_and_matching_again_reactivates(
+    org: SandboxOrg, store: Store, filtered: Callable[[str], tuple[Settings, SalesforceClient]]
+) -> None:
+    """Edited into a Renewal after it was won, a deal is treated as one that left Closed Won;
+    edited back, its contract is active again."""
+    settings, client = filtered("Type != 'Renewal'")
+    poll_opportunities(store, client, settings)
+    deal = min(won_where(org, lambda t: t != "Renewal"))
+    org.clock.advance(60)
+    org.update("Opportunity", deal, {"Type": "Renewal"})
+    (row,) = [r for r in org.store.rows("Opportunity") if r.id == deal]
+    start = datetime.fromisoformat(str(row.values["CloseDate"])).replace(tzinfo=UTC)
+    changed = row.values["SystemModstamp"]
+    assert isinstance(changed, datetime)
+    expected = "ended" if start <= changed else "archived"
+    poll_opportunities(store, client, settings)
+    assert _status(store, deal) == expected
+    org.clock.advance(60)
+    org.update("Opportunity", deal, {"Type": "New Business"})
+    poll_opportunities(store, client, settings)
+    assert _status(store, deal) == "active"
