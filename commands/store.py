@@ -18,7 +18,14 @@ from commands.common import (
     parse_uuid,
     pass_app,
 )
-from commands.views import contract_view, contracts_view, customer_view, customers_view
+from commands.views import (
+    alias_view,
+    contract_view,
+    contracts_view,
+    customer_view,
+    customers_view,
+    describe_source,
+)
 from models import Entity, NotFound, Store
 from models.aliases import add_aliases, list_aliases, remove_aliases
 from models.contracts import ContractSpec, create_contract, list_contracts
@@ -128,10 +135,14 @@ def customers_show(
     if as_json:
         emit_json(view)
         return
-    console.print(f"[bold]{view['name']}[/]  {view['id']}", highlight=False)
+    console.print(f"[bold]{view['name']}[/]  {view['id']}  {view['status']}", highlight=False)
+    if view["merged_into"] is not None:
+        console.print(f"  merged into customer {view['merged_into']}", highlight=False)
     for key, value in view["custom_fields"].items():
         console.print(f"  {key}: {value}", highlight=False)
     console.print(f"  aliases: {', '.join(view['ingest_aliases']) or '-'}", highlight=False)
+    for row in view["alias_sources"]:
+        console.print(f"    {row['alias']}: {describe_source(row)}", highlight=False)
     _print_contracts(view["contracts"])
 
 
@@ -176,17 +187,18 @@ def aliases_list(app: App, customer_id: str | None, as_json: bool) -> None:
         if cid is not None:
             get_customer(s, cid)
         found = list_aliases(s, cid)
+    views = [alias_view(a) for a in found]
     if as_json:
-        emit_json(
-            [
-                {"alias": a.alias, "customer_id": a.customer_id, "created_at": a.created_at}
-                for a in found
-            ]
-        )
+        emit_json(views)
         return
-    table = Table("alias", "customer", "attached")
-    for a in found:
-        table.add_row(a.alias, str(a.customer_id), a.created_at.strftime("%Y-%m-%d %H:%M"))
+    table = Table("alias", "customer", "source", "attached")
+    for v in views:
+        table.add_row(
+            v["alias"],
+            str(v["customer_id"]),
+            describe_source(v),
+            f"{v['created_at']:%Y-%m-%d %H:%M}",
+        )
     console.print(table)
 
 

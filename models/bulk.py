@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
 
 from models import jsonrows
+from models.aliases import AliasOrigin
 from models.dialect import is_postgres
 from models.fields import find_many_by_field
 from models.tables import (
@@ -38,6 +39,7 @@ from models.tables import (
     Writeback,
 )
 from models.types import (
+    AliasSource,
     ContractStatus,
     DeadLetterSource,
     DeadLetterStatus,
@@ -173,14 +175,28 @@ def lock_customers(session: Session, ids: Iterable[uuid.UUID]) -> None:
 # --- aliases ---------------------------------------------------------------------------------
 
 
-def insert_aliases(session: Session, owners: Mapping[str, uuid.UUID]) -> list[str]:
-    """Insert-or-ignore alias → customer; returns the aliases this call attached."""
+def insert_aliases(
+    session: Session,
+    owners: Mapping[str, uuid.UUID],
+    origins: Mapping[str, AliasOrigin] | None = None,
+) -> list[str]:
+    """Insert-or-ignore alias → customer; returns the aliases this call attached.
+
+    `origins` names the Salesforce origin of each alias that has one (the rest are manual).
+    """
     now = utcnow()
-    rows = [(a, c, now) for a, c in owners.items()]
+    origins = origins or {}
+    rows: list[tuple[str, uuid.UUID, datetime, AliasSource, str | None, str | None]] = []
+    for a, c in owners.items():
+        origin = origins.get(a)
+        if origin is None:
+            rows.append((a, c, now, AliasSource.MANUAL, None, None))
+        else:
+            rows.append((a, c, now, AliasSource.SALESFORCE, origin.account_id, origin.field))
     return jsonrows.insert_rows(
         session,
         _table(IngestAlias),
-        ("alias", "customer_id", "created_at"),
+        ("alias", "customer_id", "created_at", "source", "source_account_id", "source_field"),
         rows,
         on_conflict="(alias)",
         returning="alias",

@@ -1,24 +1,18 @@
 """The account stream: names and ingest aliases of provisioned customers follow Salesforce.
 
 Runs through `sync.runner` (its own lease, cursor and run records). For each page of
-changed accounts, the accounts that sit in a provisioned customer's account tree are found
-(the account itself, or one of its ancestors, holds a customer through the
-`sfdc_account_id` custom field); each such customer is renamed when its own account was
-renamed, and its alias set is computed exactly as the closed-won mapping does (the
-customer's account plus every descendant, `sync.mapping.account_aliases`) and attached.
-So a sub-organisation created in Salesforce after the deal closed becomes an ingest alias
-of the enterprise customer on the next poll.
-
-An alias held by another customer moves (with its usage) only when Salesforce says the
-account it comes from left that customer's tree: the holder's own account is neither that
-account nor one of its current ancestors, and the holder held the account's id alias too (a
-re-parented child). Anything else (two unrelated accounts with the same alias value, nested
-customers in one hierarchy, an alias attached by hand) is a conflict for an operator: a
-dead letter naming both customers.
-
-Aliases are never removed here: an operator may have attached some by hand, and a
-sub-organisation that left a tree is moved by the stream when it lands in another
-customer's tree. Accounts in no customer's tree are counted as seen and skipped.
+changed accounts, the customers whose tree the page touches are found: a customer whose
+account (`sfdc_account_id`) is one of the page's accounts or their ancestors, and a
+customer holding a Salesforce-sourced alias that comes from one of the page's accounts (a
+child that may have left its tree). Each is renamed when its own account was renamed, and
+its alias set is computed exactly as the closed-won mapping does (the customer's account
+plus every descendant, `sync.mapping.account_alias_origins`) and applied by
+`sync.merges`: new aliases attached, aliases of accounts that moved into the tree moved
+(usage follows, the move recorded), customers whose account now sits inside the tree merged
+into it (an acquisition), and Salesforce-sourced aliases the tree no longer yields released
+(a child detached: its usage pending again, or its own customer's). Manual aliases are
+never touched; an alias held by another customer for any other reason is a dead letter
+naming both customers. Accounts in no customer's tree are counted as seen and skipped.
 """
 
 from __future__ import annotations
@@ -32,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from models import Entity, Store, StoreError
-from models.aliases import add_aliases, alias_owners, move_alias
-from models.customers import get_customer, rename_customer
+from models.aliases import AliasOrigin, holders_of_accounts
+from models.customer_lifecycle import active_among, active_customer
+from models.customers import rename_customer
 from models.deadletters import Failure, record, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
 from models.runs import RunCounters
@@ -46,10 +41,11 @@ from sync.hierarchy import (
     node_from_record,
     valid_id,
 )
-from sync.mapping import MappingError, account_aliases
+from sync.mapping import MappingError, account_alias_origins
+from sync.merges import Contested, claim_tree, release_outside
 from sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
 from sync.salesforce import SalesforceClient
-from sync.soql import account_query
+from sync.soql import account_query, accounts_by_ids_query, chunk_ids
 
 __all__ = ["AccountPage", "apply_accounts", "poll_accounts", "prepare_accounts"]
 
@@ -62,14 +58,18 @@ class AccountPage:
     nodes: Mapping[str, AccountNode] = field(default_factory=dict)
     #: every account known for this page: the page's and their ancestors.
     accounts: Mapping[str, AccountNode] = field(default_factory=dict)
-    #: customer account id → its descendants, for each customer whose tree the page touches.
+    #: customer account id → its descendants, for each customer whose tree the page touches
+    #: and whose account is not itself inside another such tree.
     trees: Mapping[str, Sequence[AccountNode]] = field(default_factory=dict)
+    #: customer account id → accounts of customers nested in its tree (to merge into it).
+    nested: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
 @dataclass
 class _Outcome:
     renamed: bool = False
     added: int = 0
+    merged: int = 0
     conflicts: dict[str, list[str]] = field(default_factory=dict)  # source account → messages
 
 
@@ -103,10 +103,13 @@ def _parse(records: Records, settings: Settings) -> dict[str, AccountNode]:
 def prepare_accounts(
     store: Store, client: SalesforceClient, settings: Settings, records: Records
 ) -> AccountPage:
-    """Ancestors of the page's accounts, which of them hold customers, and those trees.
+    """Ancestors of the page's accounts, which customers they touch, and those trees.
 
-    Salesforce calls: one per hierarchy level per chunk going up, the same going down, and
-    only for customers' trees; the store is asked once.
+    A page touches a customer whose account is one of the page's accounts or their
+    ancestors, and a customer that holds a Salesforce-sourced alias coming from one of the
+    page's accounts (a child that may have left its tree). Salesforce calls: one per
+    hierarchy level per chunk going up, the same going down, and only for customers' trees;
+    the store is asked once.
     """
     nodes = _parse(records, settings)
     accounts: dict[str, AccountNode] = dict(nodes)
@@ -117,12 +120,28 @@ def prepare_accounts(
             accounts.update((n.id, n) for n in chain if n.id not in accounts)
     with store.reader() as s:  # runs in the look-ahead thread, beside the page being written
         owned = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(accounts))
-    owners = [a for a in accounts if a in owned]
-    if settings.alias_include_suborgs and owners:
-        trees: dict[str, Sequence[AccountNode]] = dict(fetch_descendants(client, settings, owners))
-    else:
-        trees = {owner: () for owner in owners}
-    return AccountPage(nodes=nodes, accounts=accounts, trees=trees)
+        holders = holders_of_accounts(s, list(nodes))
+        held_by = [
+            account
+            for values in fields_for(s, Entity.CUSTOMER, holders).values()
+            if (account := values.get(SFDC_ACCOUNT_ID)) is not None
+        ]
+    owners = list(dict.fromkeys([*(a for a in accounts if a in owned), *held_by]))
+    if not (settings.alias_include_suborgs and owners):
+        return AccountPage(nodes, accounts, {owner: () for owner in owners})
+    missing = [o for o in owners if o not in accounts]
+    if missing:
+        accounts.update(
+            (n.id, n)
+            for chunk in chunk_ids(missing)
+            for page in client.query_pages(accounts_by_ids_query(settings, chunk))
+            for n in (node_from_record(r, settings) for r in page)
+        )
+    trees = dict(fetch_descendants(client, settings, [o for o in owners if o in accounts]))
+    inside = {o: [p for p in trees if p != o and o in {n.id for n in trees[p]}] for o in trees}
+    tops = {o: d for o, d in trees.items() if not inside[o]}
+    nested = {top: [o for o in trees if o != top and top in inside[o]] for top in tops}
+    return AccountPage(nodes, accounts, tops, nested)
 
 
 def apply_accounts(
@@ -132,7 +151,11 @@ def apply_accounts(
     settings: Settings,
     counters: RunCounters,
 ) -> None:
-    """Rename and re-alias each customer whose tree the page touches; dead-letter conflicts."""
+    """Rename and re-alias each customer whose tree the page touches; dead-letter conflicts.
+
+    Claims first for every customer (so an alias moving between two of them is recorded as
+    one move), then releases what each tree no longer yields.
+    """
     counters.records_seen += len(records)
     payloads: dict[str, dict[str, Any]] = {}
     for rec in records:
@@ -142,23 +165,31 @@ def apply_accounts(
             record(session, _malformed(rec))
         else:
             payloads[account] = _strip(rec)
-    # Re-read in the transaction: a customer deleted since `prepare_accounts` is skipped.
-    customers = find_many_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(page.trees))
+    # Re-read in the transaction: a customer deleted or archived since `prepare_accounts`
+    # is skipped.
+    wanted = [*page.trees, *(a for nested in page.nested.values() for a in nested)]
+    customers = find_many_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, wanted)
+    active = active_among(session, customers.values())
     lettered: set[str] = set()
     clean: set[str] = set()
+    released: list[tuple[uuid.UUID, dict[str, AliasOrigin]]] = []
     for owner, descendants in page.trees.items():
         customer_id = customers.get(owner)
-        if customer_id is None:
+        if customer_id is None or customer_id not in active:
             continue
         tree = [page.accounts[owner], *descendants]
+        nested = [customers[a] for a in page.nested.get(owner, ()) if a in customers]
         try:
             with session.begin_nested():
-                outcome = _update_customer(session, customer_id, tree, page, settings)
+                outcome, origins = _update_customer(
+                    session, customer_id, tree, nested, page, settings
+                )
             clean.update(n.id for n in tree)
+            released.append((customer_id, origins))
         except (MappingError, StoreError) as exc:
             # Nothing of this customer is applied (savepoint); the others go on.
             outcome = _Outcome(conflicts={owner: [getattr(exc, "reason", None) or str(exc)]})
-        counters.customers_updated += outcome.renamed
+        counters.customers_updated += outcome.renamed + outcome.merged
         counters.aliases_added += outcome.added
         for account, messages in outcome.conflicts.items():
             node = next(n for n in tree if n.id == account)
@@ -166,6 +197,9 @@ def apply_accounts(
             record(session, _conflict(account, payload, messages))
             counters.dead_lettered += 1
             lettered.add(account)
+    for customer_id, origins in released:
+        with session.begin_nested():
+            release_outside(session, customer_id, origins)
     for account in sorted(clean - lettered):
         resolve_open_for(session, DeadLetterSource.ACCOUNT, account)
 
@@ -174,69 +208,27 @@ def _update_customer(
     session: Session,
     customer_id: uuid.UUID,
     tree: Sequence[AccountNode],
+    nested: Sequence[uuid.UUID],
     page: AccountPage,
     settings: Settings,
-) -> _Outcome:
+) -> tuple[_Outcome, dict[str, AliasOrigin]]:
     root, descendants = tree[0], tree[1:]
-    customer = get_customer(session, customer_id)
+    customer = active_customer(session, customer_id)
     outcome = _Outcome()
     if root.id in page.nodes:
         outcome.renamed = rename_customer(session, customer, root.name)
     # Same alias set as the closed-won mapping; raises MappingError past the limits.
-    wanted = account_aliases(root.id, root.alias_values, descendants, settings)
-    sources = _alias_sources(tree, settings)
-    owners = alias_owners(session, [*wanted, *(n.id for n in tree)])
-    holders = {h for h in owners.values() if h != customer_id}
-    holder_fields = fields_for(session, Entity.CUSTOMER, holders)
-    holder_accounts = {h: values.get(SFDC_ACCOUNT_ID) for h, values in holder_fields.items()}
-    known = {**page.accounts, **{n.id: n for n in tree}}
-    to_add: list[str] = []
-    to_move: list[str] = []
-    for alias in wanted:
-        holder = owners.get(alias)
-        if holder is None:
-            to_add.append(alias)
-            continue
-        if holder == customer_id:
-            continue
-        source = sources[alias]
-        holder_account = holder_accounts.get(holder)
-        left_holder = (
-            holder_account is not None
-            and holder_account not in _lineage(source, known)
-            and owners.get(source) == holder
+    origins = account_alias_origins(
+        root.id, root.alias_values, descendants, settings, root.alias_fields
+    )
+    claim = claim_tree(session, customer_id, origins, [n.id for n in tree], nested)
+    outcome.added = len(claim.added) + len(claim.moved)
+    outcome.merged = len(claim.merged)
+    for contested in claim.conflicts:
+        outcome.conflicts.setdefault(contested.account_id, []).append(
+            _conflict_message(session, contested, customer)
         )
-        if left_holder:
-            to_move.append(alias)
-        else:
-            outcome.conflicts.setdefault(source, []).append(
-                _conflict_message(session, alias, source, customer, holder, holder_account)
-            )
-    outcome.added = len(add_aliases(session, customer_id, to_add))
-    for alias in to_move:
-        move_alias(session, alias, customer_id)
-    outcome.added += len(to_move)
-    return outcome
-
-
-def _alias_sources(tree: Sequence[AccountNode], settings: Settings) -> dict[str, str]:
-    """alias → the account of the tree it comes from (the first one, as the mapping orders)."""
-    sources: dict[str, str] = {}
-    for node in tree:
-        for alias in account_aliases(node.id, node.alias_values, (), settings):
-            sources.setdefault(alias, node.id)
-    return sources
-
-
-def _lineage(account: str, known: Mapping[str, AccountNode]) -> set[str]:
-    """The account and its ancestors as far as this page knows them."""
-    seen: set[str] = set()
-    current: str | None = account
-    while current is not None and current not in seen:
-        seen.add(current)
-        node = known.get(current)
-        current = node.parent_id if node is not None else None
-    return seen
+    return outcome, origins
 
 
 def _describe(customer: Customer | None, customer_id: uuid.UUID, account: str | None) -> str:
@@ -245,20 +237,14 @@ def _describe(customer: Customer | None, customer_id: uuid.UUID, account: str | 
     return f"customer {customer_id}{name} ({where})"
 
 
-def _conflict_message(
-    session: Session,
-    alias: str,
-    source: str,
-    customer: Customer,
-    holder: uuid.UUID,
-    holder_account: str | None,
-) -> str:
+def _conflict_message(session: Session, contested: Contested, customer: Customer) -> str:
     ours = _describe(customer, customer.id, _account_of(session, customer.id))
-    theirs = _describe(session.get(Customer, holder), holder, holder_account)
+    holder = contested.holder_id
+    theirs = _describe(session.get(Customer, holder), holder, contested.holder_account)
     return (
-        f"alias {alias!r} of account {source} belongs to {ours} in Salesforce's hierarchy but "
-        f"is held by {theirs}; move or remove it there, or fix the hierarchy or alias fields "
-        "in Salesforce"
+        f"alias {contested.alias!r} of account {contested.account_id} belongs to {ours} in "
+        f"Salesforce's hierarchy but is held by {theirs}; move or remove it there, or fix the "
+        "hierarchy or alias fields in Salesforce"
     )
 
 

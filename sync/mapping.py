@@ -32,6 +32,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from config import Settings
+from models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
 from sync.hierarchy import AccountNode, record_value
 from sync.soql import normalize_id
 
@@ -43,6 +44,7 @@ __all__ = [
     "ContractTerms",
     "Deal",
     "MappingError",
+    "account_alias_origins",
     "account_aliases",
     "add_months",
     "map_opportunity",
@@ -87,6 +89,12 @@ class Deal:
     aliases: tuple[str, ...]
     contract: ContractTerms
     system_modstamp: datetime
+    #: Where each of `aliases` comes from (same order; empty for a hand-made deal).
+    alias_origins: tuple[AliasOrigin, ...] = ()
+
+    def origins(self) -> dict[str, AliasOrigin]:
+        """alias → its Salesforce origin."""
+        return dict(zip(self.aliases, self.alias_origins, strict=False))
 
 
 # --- values ----------------------------------------------------------------------------------
@@ -221,29 +229,56 @@ def split_alias_values(values: Iterable[Any]) -> list[str]:
     return parts
 
 
-def account_aliases(
+def _field_values(
+    values: Sequence[Any], fields: Sequence[str] | None, settings: Settings
+) -> list[tuple[str, Any]]:
+    """(field, value) pairs: `fields` names each value's field; without it (or when the
+    lengths differ) the values are taken to be the configured alias fields, in order."""
+    names = list(fields) if fields is not None and len(fields) == len(values) else None
+    if names is None:
+        configured = list(settings.sf_alias_fields)
+        names = [
+            configured[i] if i < len(configured) else "alias field" for i in range(len(values))
+        ]
+    return list(zip(names, values, strict=True))
+
+
+def account_alias_origins(
     account_id: str,
     alias_values: Iterable[Any],
     descendants: Sequence[AccountNode],
     settings: Settings,
-) -> tuple[str, ...]:
-    """The ingest aliases of an account: its id, alias-field values, and its sub-organisations'."""
-    candidates: list[tuple[str, str]] = []  # (alias, where it came from) for a useful error
+    alias_fields: Sequence[str] | None = None,
+) -> dict[str, AliasOrigin]:
+    """The ingest aliases of an account (see `account_aliases`), each with the account and
+    field it comes from (the first one, in the order the aliases are listed)."""
+    # (alias, origin, where it came from for a useful error)
+    candidates: list[tuple[str, AliasOrigin, str]] = []
     own_id = normalize_id(account_id)
     if settings.alias_include_account_id:
-        candidates.append((own_id, f"account {own_id}"))
-    candidates += [
-        (value, f"an alias field of account {own_id}") for value in split_alias_values(alias_values)
-    ]
+        candidates.append((own_id, AliasOrigin(own_id, ACCOUNT_ID_FIELD), f"account {own_id}"))
+    for name, value in _field_values(tuple(alias_values), alias_fields, settings):
+        candidates += [
+            (part, AliasOrigin(own_id, name), f"an alias field of account {own_id}")
+            for part in split_alias_values([value])
+        ]
     if settings.alias_include_suborgs:
         for node in descendants:
-            candidates.append((normalize_id(node.id), f"sub-organisation {node.id}"))
-            candidates += [
-                (value, f"an alias field of sub-organisation {node.id}")
-                for value in split_alias_values(node.alias_values)
-            ]
-    aliases: dict[str, None] = {}
-    for alias, source in candidates:
+            node_id = normalize_id(node.id)
+            candidates.append(
+                (node_id, AliasOrigin(node_id, ACCOUNT_ID_FIELD), f"sub-organisation {node.id}")
+            )
+            for name, value in _field_values(node.alias_values, node.alias_fields, settings):
+                candidates += [
+                    (
+                        part,
+                        AliasOrigin(node_id, name),
+                        f"an alias field of sub-organisation {node.id}",
+                    )
+                    for part in split_alias_values([value])
+                ]
+    aliases: dict[str, AliasOrigin] = {}
+    for alias, origin, source in candidates:
         _storable(alias, f"alias from {source}")
         if len(alias) > MAX_ALIAS_LENGTH:
             raise MappingError(
@@ -251,19 +286,29 @@ def account_aliases(
                 f"{MAX_ALIAS_LENGTH}; shorten the value in Salesforce or remove the field from "
                 "SFSYNC_SF_ALIAS_FIELDS"
             )
-        aliases.setdefault(alias, None)
+        aliases.setdefault(alias, origin)
     if len(aliases) > MAX_ALIASES:
         raise MappingError(
             f"account {own_id} would have {len(aliases)} ingest aliases, more than {MAX_ALIASES}; "
             "narrow SFSYNC_SF_ALIAS_FIELDS or turn off SFSYNC_ALIAS_INCLUDE_SUBORGS"
         )
-    return tuple(aliases)
+    return aliases
+
+
+def account_aliases(
+    account_id: str,
+    alias_values: Iterable[Any],
+    descendants: Sequence[AccountNode],
+    settings: Settings,
+) -> tuple[str, ...]:
+    """The ingest aliases of an account: its id, alias-field values, and its sub-organisations'."""
+    return tuple(account_alias_origins(account_id, alias_values, descendants, settings))
 
 
 # --- opportunities ---------------------------------------------------------------------------
 
 
-AliasMemo = dict[tuple[str, tuple[Any, ...], tuple[AccountNode, ...]], tuple[str, ...]]
+AliasMemo = dict[tuple[str, tuple[Any, ...], tuple[AccountNode, ...]], Mapping[str, AliasOrigin]]
 
 
 def map_opportunity(
@@ -299,13 +344,15 @@ def map_opportunity(
     alias_values = tuple(record_value(account, field) for field in settings.sf_alias_fields)
     key = (account_id, alias_values, tuple(descendants))
     try:
-        aliases = alias_memo.get(key) if alias_memo is not None else None
+        origins = alias_memo.get(key) if alias_memo is not None else None
     except TypeError:  # an unhashable field value: map it without the memo
-        alias_memo = aliases = None
-    if aliases is None:
-        aliases = account_aliases(account_id, alias_values, descendants, settings)
+        alias_memo = origins = None
+    if origins is None:
+        origins = account_alias_origins(
+            account_id, alias_values, descendants, settings, settings.sf_alias_fields
+        )
         if alias_memo is not None:
-            alias_memo[key] = aliases
+            alias_memo[key] = origins
 
     contract = ContractTerms(
         opportunity_id=opportunity_id,
@@ -325,8 +372,9 @@ def map_opportunity(
     return Deal(
         account_id=account_id,
         account_name=account_name,
-        aliases=aliases,
+        aliases=tuple(origins),
         contract=contract,
+        alias_origins=tuple(origins.values()),
         system_modstamp=parse_sf_datetime(modstamp),
     )
 

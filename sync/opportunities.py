@@ -98,6 +98,12 @@ def record_as_root(
     rewritten: dict[str, Any] = dict(account) if isinstance(account, Mapping) else {}
     rewritten["Name"] = root.name
     rewritten["ParentId"] = root.parent_id
+    if len(root.alias_fields) == len(root.alias_values):
+        # Each value back in its own field, so the aliases' origins name the right field.
+        by_field = dict(zip(root.alias_fields, root.alias_values, strict=True))
+        for name in settings.sf_alias_fields:
+            rewritten = _with_path(rewritten, name, by_field.get(name))
+        return {**record, "AccountId": root.id, "Account": rewritten}
     values = iter(root.alias_values)
     for name in settings.sf_alias_fields:
         rewritten = _with_path(rewritten, name, next(values, None))
@@ -247,15 +253,19 @@ def _page_nodes(rec: Mapping[str, Any], account: str, settings: Settings) -> lis
     # absent one is beyond the selected levels. Either way the chain here stops, and
     # `fetch_ancestors` reads (or fails to find) the parent by id, as without these fields.
     while isinstance(data, Mapping) and node_id is not None:
-        values = tuple(
-            str(value)
+        pairs = [
+            (name, str(value))
             for name in settings.sf_alias_fields
             if (value := record_value(data, name)) is not None
-        )
+        ]
         parent = valid_id(data.get("ParentId"))
         nodes.append(
             AccountNode(
-                id=node_id, name=str(data.get("Name") or ""), parent_id=parent, alias_values=values
+                id=node_id,
+                name=str(data.get("Name") or ""),
+                parent_id=parent,
+                alias_values=tuple(v for _, v in pairs),
+                alias_fields=tuple(n for n, _ in pairs),
             )
         )
         data, node_id = data.get("Parent"), parent

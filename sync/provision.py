@@ -74,7 +74,7 @@ def provision_deal(session: Session, deal: Deal, settings: Settings) -> Provisio
         customer, created = find_or_create_customer(session, deal.account_id, deal.account_name)
         renamed = not created and rename_customer(session, customer, deal.account_name)
         try:
-            added = add_aliases(session, customer.id, deal.aliases)
+            added = add_aliases(session, customer.id, deal.aliases, deal.origins())
         except AliasConflict as conflict:
             raise DealConflict(conflict, deal.account_id, customer.id) from conflict
         terms = deal.contract
