@@ -41,6 +41,7 @@ from models.tables import (
 from models.types import (
     AliasSource,
     ContractStatus,
+    CustomerStatus,
     DeadLetterSource,
     DeadLetterStatus,
     Entity,
@@ -60,6 +61,7 @@ __all__ = [
     "insert_aliases",
     "insert_contracts",
     "insert_customers",
+    "lock_active_customers",
     "lock_customers",
     "rename_customers",
     "resolve_open_letters",
@@ -170,6 +172,25 @@ def lock_customers(session: Session, ids: Iterable[uuid.UUID]) -> None:
             text(f"SELECT id FROM customers WHERE {where} ORDER BY id FOR UPDATE"),
             {"ids": jsonrows.values(session, table.c.id, wanted)},
         )
+
+
+def lock_active_customers(session: Session, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Lock customers (id order; PostgreSQL) and return the active ones, read under the lock.
+
+    A merge or an archive holds the same locks, so a page cannot write to a customer that
+    one of them emptied meanwhile.
+    """
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    table = _table(Customer)
+    where = jsonrows.in_list(session, table.c.id, "ids")
+    lock = " FOR UPDATE" if is_postgres(session) else ""
+    rows = session.connection().execute(
+        text(f"SELECT id, status FROM customers WHERE {where} ORDER BY id{lock}"),
+        {"ids": jsonrows.values(session, table.c.id, wanted)},
+    )
+    return {jsonrows.as_uuid(i) for i, status in rows if status == CustomerStatus.ACTIVE.value}
 
 
 # --- aliases ---------------------------------------------------------------------------------

@@ -41,6 +41,7 @@ from models.bulk import (
     insert_aliases,
     insert_contracts,
     insert_customers,
+    lock_active_customers,
     lock_customers,
     rename_customers,
     resolve_open_letters,
@@ -175,6 +176,14 @@ class _Batch:
             wanted.setdefault(r.item.deal.account_id, {}).update(dict.fromkeys(r.item.deal.aliases))
             origins.update(r.item.deal.origins())
         existing = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(names))
+        # A merged or archived customer: per deal (its survivor, or a dead letter saying so).
+        active = lock_active_customers(s, existing.values())
+        inactive = {a for a, c in existing.items() if c not in active}
+        if inactive:
+            self.outcome.fallback += [r.item for r in ready if r.item.deal.account_id in inactive]
+            names = {a: n for a, n in names.items() if a not in inactive}
+            wanted = {a: w for a, w in wanted.items() if a not in inactive}
+            existing = {a: c for a, c in existing.items() if a not in inactive}
         # Aliases are unique to an account within the page (`_screen`), so each has one
         # expected owner: its account's customer, or none for a new account.
         odd = unexpected_owners(
