@@ -23,12 +23,37 @@ from sandbox.org import SandboxOrg
     default=None,
     help="Serve records saved earlier with SandboxOrg.save() instead of seeding.",
 )
+@click.option(
+    "--single-currency",
+    is_flag=True,
+    help="A single-currency org: records have no CurrencyIsoCode field.",
+)
+@click.option(
+    "--currency",
+    default="USD",
+    show_default=True,
+    help="The Organization's DefaultCurrencyIsoCode.",
+)
 def sandbox_command(
-    host: str, port: int, seed: int, accounts: int | None, opportunities: int, load: str | None
+    host: str,
+    port: int,
+    seed: int,
+    accounts: int | None,
+    opportunities: int,
+    load: str | None,
+    single_currency: bool,
+    currency: str,
 ) -> None:
     """Serve a Salesforce-compatible sandbox org on loopback until Ctrl-C."""
     org = SandboxOrg(
-        seed=seed, accounts=accounts, opportunities=opportunities, host=host, port=port, load=load
+        seed=seed,
+        accounts=accounts,
+        opportunities=opportunities,
+        host=host,
+        port=port,
+        load=load,
+        multi_currency=not single_currency,
+        currency=currency,
     )
     org.start()
     exports = {

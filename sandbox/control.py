@@ -1,4 +1,5 @@
-"""The /__sandbox__/ control surface: faults, records, clock, tokens and counters over HTTP.
+"""The /__sandbox__/ control surface: faults, records (late commits, undelete, merge, the
+recycle bin), clock, tokens, settings and counters over HTTP.
 
 It is not part of Salesforce's API and needs no bearer token, so tests and demos in other
 processes can steer the org the same way the Python API does.
@@ -7,6 +8,7 @@ processes can steer the org the same way the Python API does.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sandbox.responses import Request, Response, empty, json_response, sf_error
@@ -18,6 +20,7 @@ if TYPE_CHECKING:
 
 PREFIX = "/__sandbox__"
 _RECORD = re.compile(r"^/records/(\w+)(?:/(\w+))?/?$")
+_RECORD_ACTION = re.compile(r"^/records/(\w+)/(\w+)/(undelete|merge)$")
 
 
 def _bad(message: str) -> Response:
@@ -41,18 +44,52 @@ def handle_control(org: SandboxOrg, req: Request) -> Response:
         return _bad(str(exc))
 
 
+def _instant(text: object, name: str) -> datetime:
+    when = parse_datetime(str(text))
+    if when is None:
+        raise ValueError(f"{name}: not an ISO datetime: {text!r}")
+    return when
+
+
+def _commit_at(req: Request) -> datetime | None:
+    """`?commit_at=ISO` on a record write: a late commit stamped with that instant."""
+    raw = req.param("commit_at")
+    return None if raw is None else _instant(raw, "commit_at")
+
+
 def _route(org: SandboxOrg, req: Request, path: str, body: dict[str, Any]) -> Response:
     method = req.method
     if path == "/faults" and method == "POST":
         _faults(org, body)
         return empty()
+    action = _RECORD_ACTION.match(path)
+    if action is not None and method == "POST":
+        sobject, key, verb = action.groups()
+        if verb == "undelete":
+            org.undelete(sobject, key)
+            return empty()
+        if sobject.lower() != "account":
+            raise ValueError("merge applies to Account records")
+        losers = body.get("losers")
+        if not isinstance(losers, list) or not all(isinstance(x, str) for x in losers):
+            raise ValueError("merge needs 'losers': a list of one or two account ids")
+        fields = body.get("fields") or {}
+        if not isinstance(fields, dict):
+            raise ValueError("'fields' must be an object of master field values")
+        org.merge(key, losers, fields)
+        return empty()
+    if path == "/recycle-bin/purge" and method == "POST":
+        days = body.get("older_than_days")
+        purged = org.purge_recycle_bin(None if days is None else float(days))
+        return json_response(200, {"purged": purged})
     record = _RECORD.match(path)
     if record is not None:
         sobject, key = record.group(1), record.group(2)
         if key is None and method == "POST":
-            return json_response(201, {"id": org.create(sobject, body), "success": True})
+            new_id = org.create(sobject, body, commit_at=_commit_at(req))
+            return json_response(201, {"id": new_id, "success": True})
         if key is not None and method == "PATCH":
-            org.update(sobject, key, body)
+            org.update(sobject, key, body, commit_at=_commit_at(req))
             return empty()
         if key is not None and method == "DELETE":
             org.delete(sobject, key)
@@ -63,10 +100,7 @@ def _route(org: SandboxOrg, req: Request, path: str, body: dict[str, Any]) -> Re
         if "advance" in body:
             org.clock.advance(float(body["advance"]))
         if "set" in body:
-            when = parse_datetime(str(body["set"]))
-            if when is None:
-                raise ValueError(f"not an ISO datetime: {body['set']!r}")
-            org.clock.set(when)
+            org.clock.set(_instant(body["set"], "set"))
         return json_response(200, {"now": format_datetime(org.clock.now())})
     if path == "/clock" and method == "GET":
         return json_response(200, {"now": format_datetime(org.clock.now())})
@@ -83,6 +117,10 @@ def _route(org: SandboxOrg, req: Request, path: str, body: dict[str, Any]) -> Re
             org.set_token_lifetime(None if lifetime is None else float(lifetime))
         if body.get("reset_api_usage"):
             org.reset_api_usage()
+        if "query_timeout_over_seconds" in body:
+            span = body["query_timeout_over_seconds"]
+            objects = body.get("query_timeout_objects")
+            org.set_query_timeout(None if span is None else float(span), objects)
         return empty()
     if path == "/counters" and method == "GET":
         return json_response(200, org.counters())

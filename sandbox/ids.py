@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-KEY_PREFIXES: dict[str, str] = {"Account": "001", "Opportunity": "006"}
+KEY_PREFIXES: dict[str, str] = {"Account": "001", "Opportunity": "006", "Organization": "00D"}
 PREFIX_TO_OBJECT: dict[str, str] = {v: k for k, v in KEY_PREFIXES.items()}
 
 # Digits in ASCII order so that ids minted later also sort later as plain strings.

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
+from email.utils import format_datetime as http_date
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -16,8 +19,10 @@ from sandbox.oauth import Auth, generate_key_pair
 from sandbox.queries import QueryService
 from sandbox.responses import Request, Response
 from sandbox.rest import SalesforceApi
+from sandbox.schema import objects_for
 from sandbox.server import HttpServer
-from sandbox.store import Store
+from sandbox.store import RECYCLE_BIN_DAYS, Store
+from sandbox.timeouts import TimeoutRule
 from sandbox.usage import Usage
 
 
@@ -25,7 +30,9 @@ class SandboxOrg:
     """A Salesforce-compatible org served over HTTP on loopback.
 
     Construction builds the data (seeded or loaded); start() binds the port, mints
-    credentials and serves in a background thread.
+    credentials and serves in a background thread. `multi_currency=False` makes a
+    single-currency org (no CurrencyIsoCode on records; `currency` is the Organization's
+    DefaultCurrencyIsoCode either way). A loaded org keeps the mode it was saved with.
     """
 
     def __init__(
@@ -40,25 +47,38 @@ class SandboxOrg:
         api_allowance: int = 1_000_000,
         token_lifetime: float | None = None,
         locator_idle_seconds: float = 900,
+        multi_currency: bool = True,
+        currency: str = "USD",
+        recycle_bin_days: float | None = RECYCLE_BIN_DAYS,
     ) -> None:
         self.host = host
         self.port = port
         self.clock = Clock()
-        self.store = Store(self.clock)
-        if load is not None:
-            self.store.restore(json.loads(Path(load).read_text()))
+        data = json.loads(Path(load).read_text()) if load is not None else None
+        if data is not None:
+            saved = data.get("objects", {}).get("Organization") or [{}]
+            multi_currency = bool(saved[0].get("IsMultiCurrencyOrg", True))
+            currency = str(saved[0].get("DefaultCurrencyIsoCode") or currency)
+        self.multi_currency = multi_currency
+        self.store = Store(self.clock, None, objects_for(multi_currency), recycle_bin_days)
+        if data is not None:
+            self.store.restore(data)
         else:
             account_rows, opp_rows = seeding.generate(
-                seed, accounts, opportunities, self.clock.now(), self.store.ids
+                seed, accounts, opportunities, self.clock.now(), self.store.ids, multi_currency
             )
             self.store.bulk_load("Account", account_rows)
             self.store.bulk_load("Opportunity", opp_rows)
+        if not self.store.rows("Organization"):
+            row = seeding.organization(self.store.ids, self.clock.now(), currency, multi_currency)
+            self.store.bulk_load("Organization", [row])
         self.faults = Faults()
         self.usage = Usage(api_allowance)
         self.auth = Auth(self.clock, token_lifetime)
         self.queries = QueryService(
             self.store, self.clock, page_size, locator_idle_seconds, self.usage.count_query
         )
+        self.queries.on_timeout = self.usage.count_timeout
         self._stopping = threading.Event()
         self.api = SalesforceApi(
             self.store, self.auth, self.queries, self.usage, self.faults.decide, self._stopping
@@ -118,8 +138,13 @@ class SandboxOrg:
 
     def _dispatch(self, request: Request) -> Response | None:
         if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
-            return handle_control(self, request)
-        return self.api.handle(request)
+            response: Response | None = handle_control(self, request)
+        else:
+            response = self.api.handle(request)
+        if response is not None:
+            # Salesforce's clock is the org clock, which tests move; clients may rely on it.
+            response.headers["Date"] = http_date(self.clock.now(), usegmt=True)
+        return response
 
     # -- credentials ---------------------------------------------------------------
     @property
@@ -177,18 +202,63 @@ class SandboxOrg:
         """Zero the per-kind counters and rows served."""
         self.usage.reset_counters()
 
-    # -- records -------------------------------------------------------------------
-    def create(self, sobject: str, fields: dict[str, Any]) -> str:
-        """Insert a record; system timestamps may be given to simulate late commits."""
-        return self.store.create(sobject, fields, system=True)
+    def set_query_timeout(
+        self, over_seconds: float | None, objects: Collection[str] | None = None
+    ) -> None:
+        """Fail non-selective queries on `objects` (default Opportunity and Account) whose
+        SystemModstamp range is open or wider than `over_seconds` with QUERY_TIMEOUT;
+        None turns it off. See `sandbox.timeouts`."""
+        rule = None if over_seconds is None else TimeoutRule.build(over_seconds, objects)
+        self.queries.timeout_rule = rule
 
-    def update(self, sobject: str, record_id: str, fields: dict[str, Any]) -> None:
-        """Update a record, bumping LastModifiedDate and SystemModstamp."""
-        self.store.update(sobject, record_id, fields, system=True)
+    # -- records -------------------------------------------------------------------
+    def create(
+        self, sobject: str, fields: dict[str, Any], commit_at: datetime | None = None
+    ) -> str:
+        """Insert a record; system timestamps may be given, or `commit_at` to stamp all of
+        them with one older instant (a late commit)."""
+        return self.store.create(sobject, fields, system=True, commit_at=commit_at)
+
+    def update(
+        self,
+        sobject: str,
+        record_id: str,
+        fields: dict[str, Any],
+        commit_at: datetime | None = None,
+    ) -> None:
+        """Update a record, bumping LastModifiedDate and SystemModstamp to now, or to
+        `commit_at`: a late commit, older than rows other transactions committed since."""
+        self.store.update(sobject, record_id, fields, system=True, commit_at=commit_at)
 
     def delete(self, sobject: str, record_id: str) -> None:
-        """Soft-delete a record."""
+        """Soft-delete a record into the recycle bin (IsDeleted true, stamps bumped)."""
         self.store.delete(sobject, record_id)
+
+    def undelete(self, sobject: str, record_id: str) -> None:
+        """Restore a record from the recycle bin (IsDeleted false, stamps bumped)."""
+        self.store.undelete(sobject, record_id)
+
+    def merge(
+        self,
+        master_id: str,
+        loser_ids: Sequence[str],
+        fields: dict[str, Any] | None = None,
+    ) -> None:
+        """Merge one or two accounts into `master_id` as Salesforce does: losers deleted
+        with MasterRecordId set, their opportunities and child accounts re-parented to the
+        master, every touched record's SystemModstamp bumped."""
+        self.store.merge("Account", master_id, loser_ids, fields)
+
+    def purge_recycle_bin(self, older_than_days: float | None = None) -> int:
+        """Purge deleted rows deleted at least `older_than_days` ago (all if None); they
+        vanish from queryAll. Returns how many were purged."""
+        older = None if older_than_days is None else timedelta(days=older_than_days)
+        return self.store.purge_deleted(older)
+
+    @property
+    def default_currency(self) -> str:
+        """The Organization's DefaultCurrencyIsoCode."""
+        return str(self.store.rows("Organization")[0].values["DefaultCurrencyIsoCode"])
 
     def get(self, sobject: str, record_id: str) -> dict[str, Any]:
         """A live record as the REST API returns it."""

@@ -12,9 +12,10 @@ from typing import Any
 
 from sandbox import ids
 from sandbox.clock import Clock
-from sandbox.soql import CompiledQuery, compile_query
+from sandbox.soql import CompiledQuery, SoqlError, compile_query
 from sandbox.soql.lexer import Tok, tokenize
 from sandbox.store import Record, Store, StoreError
+from sandbox.timeouts import TimeoutRule, check
 
 MIN_BATCH = 200
 MAX_BATCH = 2000
@@ -31,6 +32,7 @@ class _Cursor:
     batch: int
     last_used: datetime
     shape: str
+    resource: str  # "query" or "queryAll": where nextRecordsUrl points
 
 
 def query_shape(soql: str) -> str:
@@ -80,6 +82,10 @@ class QueryService:
         self.idle_seconds = idle_seconds
         #: Called with the query's shape (`query_shape`) for each page served.
         self.on_page = on_page
+        #: Called with the query's shape for each query refused with QUERY_TIMEOUT.
+        self.on_timeout: Callable[[str], None] | None = None
+        #: Set to make wide SystemModstamp ranges fail with QUERY_TIMEOUT (`sandbox.timeouts`).
+        self.timeout_rule: TimeoutRule | None = None
         self._lock = threading.Lock()
         self._cursors: dict[str, _Cursor] = {}
 
@@ -94,16 +100,25 @@ class QueryService:
     ) -> dict[str, Any]:
         """First page of `soql`; raises SoqlError for a bad query."""
         now = self.clock.now()
-        compiled = compile_query(soql, self._resolve, now)
-        rows = compiled.run(self.store.rows(compiled.sobject.name), include_deleted)
+        compiled = compile_query(soql, self._resolve, now, self.store.objects)
         shape = query_shape(soql)
+        try:
+            check(soql, self.timeout_rule, self.store.objects)
+        except SoqlError:
+            if self.on_timeout is not None:
+                self.on_timeout(shape)
+            raise
+        if include_deleted:
+            self.store.purge_expired()
+        rows = compiled.run(self.store.rows(compiled.sobject.name), include_deleted)
         if compiled.count_only:
             if self.on_page is not None:
                 self.on_page(shape)
             return {"totalSize": len(rows), "done": True, "records": []}
         batch = self.page_size if batch_hint is None else min(self.page_size, batch_hint)
         self._expire(now)
-        cursor = _Cursor(rows, compiled, batch, now, shape)
+        resource = "queryAll" if include_deleted else "query"
+        cursor = _Cursor(rows, compiled, batch, now, shape, resource)
         locator = None
         if len(rows) > batch:
             body = "01g" + _POD_LOCATOR + secrets.token_hex(5)[:9]
@@ -139,7 +154,7 @@ class QueryService:
                 with self._lock:
                     self._cursors.pop(locator, None)
         else:
-            body["nextRecordsUrl"] = f"/services/data/v{version}/query/{locator}-{end}"
+            body["nextRecordsUrl"] = f"/services/data/v{version}/{cursor.resource}/{locator}-{end}"
         body["records"] = records
         return body
 

@@ -12,7 +12,6 @@ from sandbox.faults import FAULT_KINDS, Decision
 from sandbox.oauth import Auth, OAuthError
 from sandbox.queries import QueryService, parse_batch_size
 from sandbox.responses import Request, Response, empty, json_response, sf_error
-from sandbox.schema import OBJECTS
 from sandbox.soql import SoqlError
 from sandbox.store import Store, StoreError
 from sandbox.usage import Usage
@@ -164,7 +163,12 @@ class SalesforceApi:
         if rest.rstrip("/") == "/sobjects" and req.method == "GET":
             return json_response(
                 200,
-                {"sobjects": [{"name": o.name, "queryable": True} for o in OBJECTS.values()]},
+                {
+                    "sobjects": [
+                        {"name": o.name, "queryable": True, "createable": o.createable}
+                        for o in self.store.objects.values()
+                    ]
+                },
             )
         sob = _SOBJECT.match(rest)
         if sob is not None:

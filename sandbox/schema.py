@@ -39,6 +39,8 @@ class ObjectDef:
 
     name: str
     fields: tuple[FieldDef, ...]
+    #: False for objects the API can read but never insert or delete (Organization).
+    createable: bool = True
     by_lower: dict[str, FieldDef] = field(default_factory=dict)
     relationships: dict[str, FieldDef] = field(default_factory=dict)
     names: tuple[str, ...] = ()
@@ -78,6 +80,14 @@ ACCOUNT = ObjectDef(
         FieldDef("Industry", T.PICKLIST),
         FieldDef("Ingest_Alias__c", T.STRING),
         FieldDef("Billing_Customer_Id__c", T.STRING),
+        # Set on the losers of a merge; null on live records and plain deletes.
+        FieldDef(
+            "MasterRecordId",
+            T.REFERENCE,
+            writable=False,
+            relationship="MasterRecord",
+            target="Account",
+        ),
         *_SYSTEM,
     ),
 )
@@ -101,7 +111,27 @@ OPPORTUNITY = ObjectDef(
     ),
 )
 
-OBJECTS: dict[str, ObjectDef] = {o.name.lower(): o for o in (ACCOUNT, OPPORTUNITY)}
+# Single-currency orgs have no CurrencyIsoCode field at all: selecting it is INVALID_FIELD.
+OPPORTUNITY_SINGLE_CURRENCY = ObjectDef(
+    "Opportunity", tuple(f for f in OPPORTUNITY.fields if f.name != "CurrencyIsoCode")
+)
+
+# The org itself: one row, read-only through the API (no IsDeleted, as in Salesforce).
+ORGANIZATION = ObjectDef(
+    "Organization",
+    (
+        FieldDef("Id", T.ID, writable=False),
+        FieldDef("Name", T.STRING, writable=False),
+        FieldDef("DefaultCurrencyIsoCode", T.PICKLIST, writable=False),
+        FieldDef("IsMultiCurrencyOrg", T.BOOLEAN, writable=False),
+        *_SYSTEM[:3],
+    ),
+    createable=False,
+)
+
+Objects = dict[str, ObjectDef]
+
+OBJECTS: Objects = {o.name.lower(): o for o in (ACCOUNT, OPPORTUNITY, ORGANIZATION)}
 
 # Stage name -> (IsClosed, IsWon). Several names mean won, which is why integrations must
 # filter on IsWon rather than on a stage string.
@@ -118,6 +148,13 @@ STAGES: dict[str, tuple[bool, bool]] = {
 CURRENCIES = ("USD", "EUR", "GBP", "JPY")
 
 
-def lookup(name: str) -> ObjectDef | None:
-    """Find an object case-insensitively."""
-    return OBJECTS.get(name.lower())
+def objects_for(multi_currency: bool) -> Objects:
+    """The object definitions of a multi-currency or a single-currency org."""
+    if multi_currency:
+        return OBJECTS
+    return {**OBJECTS, "opportunity": OPPORTUNITY_SINGLE_CURRENCY}
+
+
+def lookup(name: str, objects: Objects | None = None) -> ObjectDef | None:
+    """Find an object case-insensitively (in `objects`, default the multi-currency org)."""
+    return (OBJECTS if objects is None else objects).get(name.lower())

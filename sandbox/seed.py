@@ -199,13 +199,38 @@ def generate_opportunities(
     return rows
 
 
+def organization(factory: IdFactory, now: datetime, currency: str, multi_currency: bool) -> Row:
+    """The Organization row: the org's default currency and whether it has others."""
+    anchor = anchor_for(now) - WINDOW
+    return {
+        "Id": factory.new("Organization"),
+        "Name": "Sandbox Org",
+        "DefaultCurrencyIsoCode": currency,
+        "IsMultiCurrencyOrg": multi_currency,
+        "CreatedDate": anchor,
+        "LastModifiedDate": anchor,
+        "SystemModstamp": anchor,
+    }
+
+
 def generate(
-    seed: int, accounts: int | None, opportunities: int, now: datetime, factory: IdFactory
+    seed: int,
+    accounts: int | None,
+    opportunities: int,
+    now: datetime,
+    factory: IdFactory,
+    multi_currency: bool = True,
 ) -> tuple[list[Row], list[Row]]:
-    """Account and opportunity rows; the same arguments (and UTC day) give the same rows."""
+    """Account and opportunity rows; the same arguments (and UTC day) give the same rows.
+
+    A single-currency org gets the same rows without CurrencyIsoCode, which it lacks.
+    """
     rng = random.Random(seed)
     anchor = anchor_for(now)
     n_accounts = accounts if accounts is not None else max(10, opportunities // 5)
     account_rows = generate_accounts(rng, factory, n_accounts, anchor)
     opp_rows = generate_opportunities(rng, factory, account_rows, opportunities, anchor)
+    if not multi_currency:
+        for row in opp_rows:
+            del row["CurrencyIsoCode"]
     return account_rows, opp_rows

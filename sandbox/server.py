@@ -41,11 +41,15 @@ class _Handler(BaseHTTPRequestHandler):
         if response is None:
             self.close_connection = True
             return
-        self.send_response(response.status)
+        # send_response() would add a Date from the host's clock; the org's clock decides.
+        self.send_response_only(response.status)
+        self.send_header("Server", self.version_string())
+        self.send_header("Date", response.headers.get("Date") or self.date_time_string())
         if response.content_type:
             self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
-            self.send_header(name, value)
+            if name.lower() != "date":
+                self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         self.end_headers()
         if response.body and self.command != "HEAD":

@@ -1,17 +1,31 @@
-"""In-memory records with Salesforce write semantics: validation, soft delete, timestamps."""
+"""In-memory records with Salesforce write semantics: validation, soft delete, undelete,
+merge, the recycle bin and timestamps."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sandbox import ids
 from sandbox.clock import Clock
-from sandbox.schema import OBJECTS, STAGES, SYSTEM_TIMESTAMPS, FieldType, ObjectDef, lookup
-from sandbox.values import FieldValueError, Value, format_datetime, from_wire, truncate_ms
+from sandbox.record import API_VERSION, Record
+from sandbox.schema import (
+    OBJECTS,
+    STAGES,
+    SYSTEM_TIMESTAMPS,
+    FieldType,
+    ObjectDef,
+    Objects,
+    lookup,
+)
+from sandbox.values import FieldValueError, Value, from_wire, truncate_ms
 
-API_VERSION = "59.0"
+__all__ = ["API_VERSION", "Record", "Store", "StoreError"]
+
+#: Salesforce empties its recycle bin of rows deleted more than about 15 days ago.
+RECYCLE_BIN_DAYS = 15.0
 
 
 class StoreError(Exception):
@@ -25,45 +39,6 @@ class StoreError(Exception):
         self.fields = fields or []
 
 
-class Record:
-    """One immutable version of a record.
-
-    Writes replace the Record rather than mutate it, so a query cursor holding a list
-    of Records keeps a consistent snapshot. The wire form is computed once per version
-    because serialising datetimes per query per row would dominate query cost.
-    """
-
-    __slots__ = ("attributes", "id", "sobject", "values", "wire")
-
-    def __init__(self, sobject: ObjectDef, values: dict[str, Value]) -> None:
-        self.sobject = sobject
-        self.values = values
-        self.id = str(values["Id"])
-        wire: dict[str, Any] = {name: values.get(name) for name in sobject.names}
-        for name in sobject.datetime_names:
-            stamp = wire[name]
-            if stamp is not None:
-                wire[name] = format_datetime(stamp)
-        for name in sobject.date_names:
-            day = wire[name]
-            if day is not None:
-                wire[name] = day.isoformat()
-        self.wire = wire
-        self.attributes = {
-            "type": sobject.name,
-            "url": f"/services/data/v{API_VERSION}/sobjects/{sobject.name}/{self.id}",
-        }
-
-    @property
-    def deleted(self) -> bool:
-        """Soft-deleted records stay visible to queryAll only."""
-        return bool(self.values.get("IsDeleted"))
-
-    def as_json(self) -> dict[str, Any]:
-        """The full record as the REST sObject endpoint returns it."""
-        return {"attributes": self.attributes, **self.wire}
-
-
 def _derive(obj: ObjectDef, values: dict[str, Value]) -> None:
     if obj.name == "Opportunity":
         stage = values.get("StageName")
@@ -75,15 +50,27 @@ def _derive(obj: ObjectDef, values: dict[str, Value]) -> None:
 class Store:
     """All records of the org, keyed by object then id (insertion ordered)."""
 
-    def __init__(self, clock: Clock, id_state: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        id_state: dict[str, int] | None = None,
+        objects: Objects | None = None,
+        recycle_bin_days: float | None = RECYCLE_BIN_DAYS,
+    ) -> None:
         self.clock = clock
         self.ids = ids.IdFactory(id_state)
+        #: The org's object definitions (a single-currency org has its own Opportunity).
+        self.objects: Objects = OBJECTS if objects is None else objects
+        #: Deleted rows older than this are purged on the next queryAll; None keeps them.
+        self.recycle_bin_days = recycle_bin_days
         self._lock = threading.RLock()
-        self._tables: dict[str, dict[str, Record]] = {o.name: {} for o in OBJECTS.values()}
+        self._tables: dict[str, dict[str, Record]] = {o.name: {} for o in self.objects.values()}
+        # Ids in the recycle bin per object, so purging never scans whole tables.
+        self._bin: dict[str, set[str]] = {o.name: set() for o in self.objects.values()}
 
     def object(self, sobject: str) -> ObjectDef:
         """The object definition, or a 404-shaped error for an unknown type."""
-        obj = lookup(sobject)
+        obj = lookup(sobject, self.objects)
         if obj is None:
             raise StoreError(404, "NOT_FOUND", "The requested resource does not exist")
         return obj
@@ -164,11 +151,42 @@ class Store:
                 missing,
             )
 
-    def create(self, sobject: str, fields: Mapping[str, Any], *, system: bool = False) -> str:
-        """Insert a record; `system` lets callers back-date its timestamps."""
+    def _put(self, obj: ObjectDef, values: dict[str, Value]) -> Record:
+        """Store a new version of a record (the caller holds the lock)."""
+        rec = Record(obj, values)
+        self._tables[obj.name][rec.id] = rec
+        if rec.deleted:
+            self._bin[obj.name].add(rec.id)
+        else:
+            self._bin[obj.name].discard(rec.id)
+        return rec
+
+    def _stamp(self, commit_at: datetime | None = None) -> datetime:
+        return truncate_ms(self.clock.now() if commit_at is None else commit_at)
+
+    @staticmethod
+    def _refuse_type(obj: ObjectDef, operation: str) -> None:
+        if not obj.createable:
+            raise StoreError(
+                400,
+                "INVALID_TYPE_FOR_OPERATION",
+                f"entity type cannot be {operation}: {obj.name}",
+            )
+
+    def create(
+        self,
+        sobject: str,
+        fields: Mapping[str, Any],
+        *,
+        system: bool = False,
+        commit_at: datetime | None = None,
+    ) -> str:
+        """Insert a record; `system` lets callers back-date its timestamps, and `commit_at`
+        stamps all three with one (older) instant, as a late-committing transaction does."""
         obj = self.object(sobject)
+        self._refuse_type(obj, "inserted")
         given = self._convert(obj, fields, system)
-        now = truncate_ms(self.clock.now())
+        now = self._stamp(commit_at)
         values: dict[str, Value] = {f.name: None for f in obj.fields}
         values.update(CreatedDate=now, LastModifiedDate=now, SystemModstamp=now, IsDeleted=False)
         values.update(given)
@@ -176,44 +194,146 @@ class Store:
         _derive(obj, values)
         with self._lock:
             values["Id"] = self.ids.new(obj.name)
-            self._tables[obj.name][str(values["Id"])] = Record(obj, values)
+            self._put(obj, values)
         return str(values["Id"])
 
     def update(
-        self, sobject: str, record_id: str, fields: Mapping[str, Any], *, system: bool = False
+        self,
+        sobject: str,
+        record_id: str,
+        fields: Mapping[str, Any],
+        *,
+        system: bool = False,
+        commit_at: datetime | None = None,
     ) -> None:
-        """Change fields and bump LastModifiedDate and SystemModstamp."""
+        """Change fields and bump LastModifiedDate and SystemModstamp (to `commit_at` for a
+        late commit: a transaction whose stamp is older than rows committed before it)."""
         obj = self.object(sobject)
         given = self._convert(obj, fields, system)
         with self._lock:
             current = self.get(obj.name, record_id)
-            now = truncate_ms(self.clock.now())
+            now = self._stamp(commit_at)
             values = dict(current.values)
             values.update(LastModifiedDate=now, SystemModstamp=now)
             values.update(given)
             self._check_required(obj, values)
             _derive(obj, values)
-            self._tables[obj.name][current.id] = Record(obj, values)
+            self._put(obj, values)
 
     def delete(self, sobject: str, record_id: str) -> None:
         """Soft delete: the row stays for queryAll with IsDeleted = true."""
         obj = self.object(sobject)
+        self._refuse_type(obj, "deleted")
         with self._lock:
             current = self.get(obj.name, record_id)
-            now = truncate_ms(self.clock.now())
+            now = self._stamp()
             values = dict(current.values)
             values.update(IsDeleted=True, LastModifiedDate=now, SystemModstamp=now)
-            self._tables[obj.name][current.id] = Record(obj, values)
+            self._put(obj, values)
+
+    def undelete(self, sobject: str, record_id: str) -> None:
+        """Restore a row from the recycle bin: same Id, IsDeleted false, stamps bumped.
+
+        MasterRecordId is cleared, since Salesforce keeps it only on deleted merge losers.
+        """
+        obj = self.object(sobject)
+        with self._lock:
+            current = self.find(obj.name, record_id)
+            if current is None:
+                raise StoreError(404, "NOT_FOUND", "The requested resource does not exist")
+            if not current.deleted:
+                raise StoreError(400, "UNDELETE_FAILED", "Entity is not in recycle bin", ["Id"])
+            now = self._stamp()
+            values = dict(current.values)
+            values.update(IsDeleted=False, LastModifiedDate=now, SystemModstamp=now)
+            if "MasterRecordId" in values:
+                values["MasterRecordId"] = None
+            self._put(obj, values)
+
+    def merge(
+        self,
+        sobject: str,
+        master_id: str,
+        loser_ids: Sequence[str],
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Merge one or two accounts into `master_id`, as Salesforce does.
+
+        The losers are deleted with MasterRecordId = the master; their live opportunities
+        and child accounts are re-parented to the master; the master takes `fields` (the
+        values the merging user chose). Every record touched gets the same new stamp.
+        """
+        obj = self.object(sobject)
+        if obj.name != "Account":
+            raise StoreError(
+                400, "INVALID_TYPE_FOR_OPERATION", f"the sandbox merges Accounts, not {obj.name}"
+            )
+        given = self._convert(obj, fields or {}, False)
+        with self._lock:
+            master = self.get(obj.name, master_id)
+            losers = [self.get(obj.name, x) for x in loser_ids]
+            gone = {rec.id for rec in losers}
+            if not 1 <= len(losers) <= 2 or len(gone) != len(losers) or master.id in gone:
+                raise StoreError(
+                    400,
+                    "MERGE_FAILED",
+                    "A merge takes a master and one or two other, distinct records",
+                )
+            now = self._stamp()
+            touched = {"LastModifiedDate": now, "SystemModstamp": now}
+            opportunity = self.object("Opportunity")
+            for opp in list(self._tables[opportunity.name].values()):
+                if not opp.deleted and opp.values["AccountId"] in gone:
+                    self._put(opportunity, {**opp.values, "AccountId": master.id, **touched})
+            for child in list(self._tables[obj.name].values()):
+                if child.deleted or child.id in gone or child.values["ParentId"] not in gone:
+                    continue
+                # The master cannot become its own parent: it leaves the merged hierarchy.
+                parent = None if child.id == master.id else master.id
+                self._put(obj, {**child.values, "ParentId": parent, **touched})
+            for loser in losers:
+                merged: dict[str, Value] = {"IsDeleted": True, "MasterRecordId": master.id}
+                self._put(obj, {**loser.values, **merged, **touched})
+            survivor = dict(self._tables[obj.name][master.id].values)
+            survivor.update(given)
+            survivor.update(touched)
+            self._check_required(obj, survivor)
+            self._put(obj, survivor)
+
+    def purge_deleted(self, older_than: timedelta | None = None) -> int:
+        """Empty the recycle bin of rows deleted at least `older_than` ago (all if None);
+        the rows vanish from queryAll too. Returns how many were purged."""
+        cutoff = None if older_than is None else self.clock.now() - older_than
+        purged = 0
+        with self._lock:
+            for name, binned in self._bin.items():
+                table = self._tables[name]
+                for key in list(binned):
+                    stamp = table[key].values["SystemModstamp"]
+                    if cutoff is None or (isinstance(stamp, datetime) and stamp <= cutoff):
+                        del table[key]
+                        binned.discard(key)
+                        purged += 1
+        return purged
+
+    def purge_expired(self) -> int:
+        """Purge what Salesforce's recycle bin would no longer hold."""
+        if self.recycle_bin_days is None:
+            return 0
+        return self.purge_deleted(timedelta(days=self.recycle_bin_days))
 
     def bulk_load(self, sobject: str, rows: Iterable[dict[str, Value]]) -> None:
         """Insert already-typed, already-valid rows (seed and load), skipping validation."""
         obj = self.object(sobject)
         with self._lock:
-            table = self._tables[obj.name]
             for values in rows:
+                # Rows written before a field existed read it as null (as Salesforce does
+                # for a new field); objects without IsDeleted (Organization) are never deleted.
+                for name in obj.names:
+                    values.setdefault(name, None)
+                values["IsDeleted"] = bool(values.get("IsDeleted"))
                 _derive(obj, values)
-                rec = Record(obj, values)
-                table[rec.id] = rec
+                self._put(obj, values)
 
     def dump(self) -> dict[str, Any]:
         """JSON-ready snapshot of every record and the id counters."""
@@ -233,6 +353,8 @@ class Store:
         with self._lock:
             for table in self._tables.values():
                 table.clear()
+            for binned in self._bin.values():
+                binned.clear()
         for name, rows in data.get("objects", {}).items():
             obj = self.object(name)
             self.bulk_load(

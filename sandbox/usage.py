@@ -17,6 +17,7 @@ class Usage:
         self.calls: Counter[str] = Counter()
         self.rows_served = 0
         self.queries: Counter[str] = Counter()
+        self.timeouts: Counter[str] = Counter()
 
     def count_call(self, category: str) -> None:
         """Record one request of `category`, whatever its outcome."""
@@ -41,6 +42,11 @@ class Usage:
         with self._lock:
             self.queries[shape] += 1
 
+    def count_timeout(self, shape: str) -> None:
+        """Record one query of this shape refused with QUERY_TIMEOUT."""
+        with self._lock:
+            self.timeouts[shape] += 1
+
     def header(self) -> str:
         """Value of the Sforce-Limit-Info header."""
         with self._lock:
@@ -55,6 +61,7 @@ class Usage:
                 "rows_served": self.rows_served,
                 "api_allowance": self.allowance,
                 "queries": dict(self.queries),
+                "query_timeouts": dict(self.timeouts),
             }
 
     def reset_counters(self) -> None:
@@ -63,6 +70,7 @@ class Usage:
             self.calls.clear()
             self.rows_served = 0
             self.queries.clear()
+            self.timeouts.clear()
 
     def reset_usage(self) -> None:
         """Start a fresh 24-hour allowance window."""

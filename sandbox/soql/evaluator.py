@@ -13,7 +13,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sandbox import ids
-from sandbox.schema import FieldDef, FieldType, ObjectDef, lookup
+from sandbox.schema import FieldDef, FieldType, ObjectDef, Objects, lookup
 from sandbox.soql import ast
 from sandbox.soql.errors import SoqlError, malformed
 from sandbox.soql.parser import parse
@@ -39,7 +39,7 @@ class _Path:
     canonical: tuple[str, ...]
 
 
-def _resolve_path(obj: ObjectDef, ref: ast.FieldRef) -> _Path:
+def _resolve_path(obj: ObjectDef, ref: ast.FieldRef, objects: Objects | None = None) -> _Path:
     hops: list[FieldDef] = []
     names: list[str] = []
     current = obj
@@ -63,7 +63,7 @@ def _resolve_path(obj: ObjectDef, ref: ast.FieldRef) -> _Path:
             )
         hops.append(hop)
         names.append(str(hop.relationship))
-        target = lookup(str(hop.target))
+        target = lookup(str(hop.target), objects)
         assert target is not None
         current = target
     f = current.field(path[-1])
@@ -98,14 +98,22 @@ def _getter(path: _Path, resolve: Resolver) -> Getter:
 
 
 class _Compiler:
-    def __init__(self, source: str, obj: ObjectDef, resolve: Resolver, now: datetime) -> None:
+    def __init__(
+        self,
+        source: str,
+        obj: ObjectDef,
+        resolve: Resolver,
+        now: datetime,
+        objects: Objects | None = None,
+    ) -> None:
         self.source = source
         self.obj = obj
         self.resolve = resolve
         self.now = now
+        self.objects = objects
 
     def path(self, ref: ast.FieldRef) -> _Path:
-        return _resolve_path(self.obj, ref)
+        return _resolve_path(self.obj, ref, self.objects)
 
     def bad_value(self, lit: ast.Literal, f: FieldDef) -> SoqlError:
         return malformed(
@@ -327,10 +335,13 @@ class CompiledQuery:
         return out[start:end] if start or end is not None else out
 
 
-def compile_query(source: str, resolve: Resolver, now: datetime) -> CompiledQuery:
-    """Parse and bind `source`; `resolve(object, id)` finds live parents for paths."""
+def compile_query(
+    source: str, resolve: Resolver, now: datetime, objects: Objects | None = None
+) -> CompiledQuery:
+    """Parse and bind `source` to the org's `objects` (default: a multi-currency org);
+    `resolve(object, id)` finds live parents for paths."""
     query = parse(source)
-    obj = lookup(query.sobject)
+    obj = lookup(query.sobject, objects)
     if obj is None:
         raise SoqlError(
             "INVALID_TYPE",
@@ -340,7 +351,7 @@ def compile_query(source: str, resolve: Resolver, now: datetime) -> CompiledQuer
             "entity name. Please reference your WSDL or the describe call for the appropriate "
             "names.",
         )
-    comp = _Compiler(source, obj, resolve, now)
+    comp = _Compiler(source, obj, resolve, now, objects)
     counts = [s for s in query.select if isinstance(s, ast.Count)]
     refs = [s for s in query.select if isinstance(s, ast.FieldRef)]
     if counts and (refs or len(counts) > 1):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Collection, Iterator, Sequence
+from datetime import datetime
+from typing import Any, Protocol
 
 import pytest
+import requests
 from simple_salesforce.api import Salesforce, SFType
 
 from sandbox import SandboxOrg
@@ -59,3 +61,110 @@ def org() -> Iterator[SandboxOrg]:
 def sf(org: SandboxOrg) -> Salesforce:
     """Client for `org`."""
     return client_for(org)
+
+
+class ControlError(Exception):
+    """A /__sandbox__/ call answered with a Salesforce-shaped error list."""
+
+    def __init__(self, status: int, code: str) -> None:
+        super().__init__(f"{status} {code}")
+        self.status = status
+        self.code = code
+
+
+class Steering(Protocol):
+    """What tests do to an org after the close: SandboxOrg itself, or its control API."""
+
+    def create(
+        self, sobject: str, fields: dict[str, Any], commit_at: datetime | None = None
+    ) -> str: ...
+
+    def update(
+        self,
+        sobject: str,
+        record_id: str,
+        fields: dict[str, Any],
+        commit_at: datetime | None = None,
+    ) -> None: ...
+
+    def delete(self, sobject: str, record_id: str) -> None: ...
+
+    def undelete(self, sobject: str, record_id: str) -> None: ...
+
+    def merge(
+        self, master_id: str, loser_ids: Sequence[str], fields: dict[str, Any] | None = None
+    ) -> None: ...
+
+    def purge_recycle_bin(self, older_than_days: float | None = None) -> int: ...
+
+    def set_query_timeout(
+        self, over_seconds: float | None, objects: Collection[str] | None = None
+    ) -> None: ...
+
+
+class HttpControl:
+    """The same operations over /__sandbox__/, as a test in another process steers an org."""
+
+    def __init__(self, org: SandboxOrg) -> None:
+        self.base = org.instance_url + "/__sandbox__"
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        """Send one control request; errors raise ControlError with the errorCode."""
+        response = requests.request(method, self.base + path, json=body, params=params, timeout=10)
+        if response.status_code >= 400:
+            raise ControlError(response.status_code, response.json()[0]["errorCode"])
+        return response.json() if response.content else None
+
+    @staticmethod
+    def _at(commit_at: datetime | None) -> dict[str, str] | None:
+        return None if commit_at is None else {"commit_at": commit_at.isoformat()}
+
+    def create(
+        self, sobject: str, fields: dict[str, Any], commit_at: datetime | None = None
+    ) -> str:
+        return str(self.call("POST", f"/records/{sobject}", fields, self._at(commit_at))["id"])
+
+    def update(
+        self,
+        sobject: str,
+        record_id: str,
+        fields: dict[str, Any],
+        commit_at: datetime | None = None,
+    ) -> None:
+        self.call("PATCH", f"/records/{sobject}/{record_id}", fields, self._at(commit_at))
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        self.call("DELETE", f"/records/{sobject}/{record_id}")
+
+    def undelete(self, sobject: str, record_id: str) -> None:
+        self.call("POST", f"/records/{sobject}/{record_id}/undelete")
+
+    def merge(
+        self, master_id: str, loser_ids: Sequence[str], fields: dict[str, Any] | None = None
+    ) -> None:
+        body = {"losers": list(loser_ids), "fields": fields or {}}
+        self.call("POST", f"/records/Account/{master_id}/merge", body)
+
+    def purge_recycle_bin(self, older_than_days: float | None = None) -> int:
+        body = {} if older_than_days is None else {"older_than_days": older_than_days}
+        return int(self.call("POST", "/recycle-bin/purge", body)["purged"])
+
+    def set_query_timeout(
+        self, over_seconds: float | None, objects: Collection[str] | None = None
+    ) -> None:
+        body: dict[str, Any] = {"query_timeout_over_seconds": over_seconds}
+        if objects is not None:
+            body["query_timeout_objects"] = list(objects)
+        self.call("POST", "/settings", body)
+
+
+@pytest.fixture(params=["python", "http"])
+def steer(request: pytest.FixtureRequest, org: SandboxOrg) -> Steering:
+    """`org` steered through its Python methods, then through the control API."""
+    return org if request.param == "python" else HttpControl(org)

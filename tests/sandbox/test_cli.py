@@ -10,7 +10,8 @@ import requests
 
 
 def test_cli_prints_exports_serves_and_stops_on_ctrl_c():
-    """The printed token works against the printed URL; SIGINT exits with status 0."""
+    """The printed token works against the printed URL, the currency options shape the org;
+    SIGINT exits with status 0."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -20,6 +21,9 @@ def test_cli_prints_exports_serves_and_stops_on_ctrl_c():
             "50",
             "--seed",
             "1",
+            "--single-currency",
+            "--currency",
+            "GBP",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -41,6 +45,16 @@ def test_cli_prints_exports_serves_and_stops_on_ctrl_c():
             timeout=5,
         )
         assert reply.json()["totalSize"] == 50
+        organization = requests.get(
+            url + "/services/data/v59.0/query",
+            params={"q": "SELECT DefaultCurrencyIsoCode, IsMultiCurrencyOrg FROM Organization"},
+            headers={"Authorization": "Bearer " + exports["SFSYNC_SF_ACCESS_TOKEN"].strip("'")},
+            timeout=5,
+        ).json()["records"][0]
+        assert (organization["DefaultCurrencyIsoCode"], organization["IsMultiCurrencyOrg"]) == (
+            "GBP",
+            False,
+        )
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
     finally:
