@@ -304,6 +304,17 @@ def alias_rows(session: Session, aliases: Iterable[str]) -> dict[str, IngestAlia
     return out
 
 
+def salesforce_aliases_from(session: Session, account_id: str) -> dict[str, IngestAlias]:
+    """The Salesforce-sourced aliases that come from one account, whoever holds them."""
+    rows = session.scalars(
+        select(IngestAlias).where(
+            IngestAlias.source == AliasSource.SALESFORCE,
+            IngestAlias.source_account_id == account_id,
+        )
+    )
+    return {row.alias: row for row in rows}
+
+
 def holders_of_accounts(session: Session, account_ids: Iterable[str]) -> set[uuid.UUID]:
     """Customers holding a Salesforce-sourced alias that comes from one of these accounts."""
     wanted = list(dict.fromkeys(account_ids))

@@ -42,7 +42,7 @@ from sync.hierarchy import (
     valid_id,
 )
 from sync.mapping import MappingError, account_alias_origins
-from sync.merges import Contested, claim_tree, release_outside
+from sync.merges import Contested, absorb_merged_account, claim_tree, release_outside
 from sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
 from sync.salesforce import SalesforceClient
 from sync.soql import account_query, accounts_by_ids_query, chunk_ids
@@ -63,6 +63,10 @@ class AccountPage:
     trees: Mapping[str, Sequence[AccountNode]] = field(default_factory=dict)
     #: customer account id → accounts of customers nested in its tree (to merge into it).
     nested: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: account merged away in Salesforce → (its master, the master's root).
+    merges: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: accounts deleted without a merge (seen, nothing to apply).
+    deleted: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -89,15 +93,41 @@ def _node_payload(node: AccountNode) -> dict[str, Any]:
     }
 
 
-def _parse(records: Records, settings: Settings) -> dict[str, AccountNode]:
+def _parse(
+    records: Records, settings: Settings
+) -> tuple[dict[str, AccountNode], dict[str, str], set[str]]:
+    """(live accounts by id, merged-away loser → its master, other deleted account ids)."""
     nodes: dict[str, AccountNode] = {}
+    merged: dict[str, str] = {}
+    deleted: set[str] = set()
     for rec in records:
         try:
             node = node_from_record(rec, settings)
         except (KeyError, ValueError):
             continue  # dead-lettered by `apply_accounts`
+        if rec.get("IsDeleted"):
+            master = valid_id(rec.get("MasterRecordId"))
+            if master is not None and master != node.id:
+                merged[node.id] = master
+            else:
+                deleted.add(node.id)
+            continue
         nodes[node.id] = node
-    return nodes
+    return nodes, merged, deleted
+
+
+def _root_of(account: str, accounts: Mapping[str, AccountNode]) -> str:
+    """The highest ancestor of `account` that `accounts` knows (itself if none)."""
+    seen = {account}
+    current = account
+    while (node := accounts.get(current)) is not None and node.parent_id is not None:
+        if node.parent_id not in accounts:
+            break
+        current = node.parent_id
+        if current in seen:
+            break
+        seen.add(current)
+    return current
 
 
 def prepare_accounts(
@@ -106,42 +136,59 @@ def prepare_accounts(
     """Ancestors of the page's accounts, which customers they touch, and those trees.
 
     A page touches a customer whose account is one of the page's accounts or their
-    ancestors, and a customer that holds a Salesforce-sourced alias coming from one of the
-    page's accounts (a child that may have left its tree). Salesforce calls: one per
-    hierarchy level per chunk going up, the same going down, and only for customers' trees;
-    the store is asked once.
+    ancestors, a customer that holds a Salesforce-sourced alias coming from one of the
+    page's accounts (a child that may have left its tree), and, for an account merged away
+    (deleted with `MasterRecordId`), the customer of its master's root. Salesforce calls:
+    one per hierarchy level per chunk going up, the same going down, and only for
+    customers' trees; the store is asked once.
     """
-    nodes = _parse(records, settings)
+    nodes, merged, deleted = _parse(records, settings)
     accounts: dict[str, AccountNode] = dict(nodes)
+    missing = [m for m in merged.values() if m not in accounts]
+    if missing:
+        accounts.update(_read_accounts(client, settings, missing))
     if settings.alias_include_suborgs:
-        parents = {a: n.parent_id for a, n in nodes.items() if n.parent_id}
-        chains = fetch_ancestors(client, settings, parents, known=nodes) if parents else {}
+        parents = {a: n.parent_id for a, n in accounts.items() if n.parent_id}
+        chains = fetch_ancestors(client, settings, parents, known=accounts) if parents else {}
         for chain in chains.values():
             accounts.update((n.id, n) for n in chain if n.id not in accounts)
+    merges = {
+        loser: (master, _root_of(master, accounts) if settings.alias_include_suborgs else master)
+        for loser, master in merged.items()
+        if master in accounts
+    }
     with store.reader() as s:  # runs in the look-ahead thread, beside the page being written
         owned = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(accounts))
-        holders = holders_of_accounts(s, list(nodes))
+        holders = holders_of_accounts(s, [*nodes, *merged])
         held_by = [
             account
             for values in fields_for(s, Entity.CUSTOMER, holders).values()
             if (account := values.get(SFDC_ACCOUNT_ID)) is not None
         ]
-    owners = list(dict.fromkeys([*(a for a in accounts if a in owned), *held_by]))
+    survivors = [root for _, root in merges.values()]
+    owners = list(dict.fromkeys([*(a for a in accounts if a in owned), *held_by, *survivors]))
     if not (settings.alias_include_suborgs and owners):
-        return AccountPage(nodes, accounts, {owner: () for owner in owners})
+        trees: dict[str, Sequence[AccountNode]] = {owner: () for owner in owners}
+        return AccountPage(nodes, accounts, trees, merges=merges, deleted=frozenset(deleted))
     missing = [o for o in owners if o not in accounts]
     if missing:
-        accounts.update(
-            (n.id, n)
-            for chunk in chunk_ids(missing)
-            for page in client.query_pages(accounts_by_ids_query(settings, chunk))
-            for n in (node_from_record(r, settings) for r in page)
-        )
+        accounts.update(_read_accounts(client, settings, missing))
     trees = dict(fetch_descendants(client, settings, [o for o in owners if o in accounts]))
     inside = {o: [p for p in trees if p != o and o in {n.id for n in trees[p]}] for o in trees}
     tops = {o: d for o, d in trees.items() if not inside[o]}
     nested = {top: [o for o in trees if o != top and top in inside[o]] for top in tops}
-    return AccountPage(nodes, accounts, tops, nested)
+    return AccountPage(nodes, accounts, tops, nested, merges, frozenset(deleted))
+
+
+def _read_accounts(
+    client: SalesforceClient, settings: Settings, ids: Sequence[str]
+) -> dict[str, AccountNode]:
+    return {
+        n.id: n
+        for chunk in chunk_ids(ids)
+        for page in client.query_pages(accounts_by_ids_query(settings, chunk))
+        for n in (node_from_record(r, settings) for r in page)
+    }
 
 
 def apply_accounts(
@@ -160,11 +207,17 @@ def apply_accounts(
     payloads: dict[str, dict[str, Any]] = {}
     for rec in records:
         account = valid_id(rec.get("Id"))
+        if account in page.merges or account in page.deleted:
+            continue
         if account is None or account not in page.nodes:
             counters.dead_lettered += 1
             record(session, _malformed(rec))
         else:
             payloads[account] = _strip(rec)
+    for loser, (master, root) in page.merges.items():
+        with session.begin_nested():
+            merged = absorb_merged_account(session, loser, master, root, page.accounts[root].name)
+        counters.customers_updated += merged
     # Re-read in the transaction: a customer deleted or archived since `prepare_accounts`
     # is skipped.
     wanted = [*page.trees, *(a for nested in page.nested.values() for a in nested)]
@@ -284,6 +337,7 @@ def poll_accounts(
     spec: StreamSpec[AccountPage] = StreamSpec(
         stream=Stream.ACCOUNTS,
         query=lambda start: account_query(settings, start),
+        include_deleted=True,
         prepare=lambda records: prepare_accounts(store, client, settings, records),
         apply=lambda session, records, page, counters: apply_accounts(
             session, records, page, settings, counters

@@ -17,6 +17,12 @@ them (`claim_tree`) decides each one by where it is held:
 Releasing (`release_outside`) removes the customer's Salesforce-sourced aliases `T` no
 longer yields (a child detached): their usage becomes pending, or goes to the account's
 own customer when that one claims them. Manual aliases are never added, moved or removed.
+
+A Salesforce merge (`absorb_merged_account`: the loser deleted with `MasterRecordId`) moves
+the loser's customer into the customer of the master's root (created if that tree had
+none), and every Salesforce-sourced alias that came from the loser with it: the loser no
+longer exists, so those aliases are recorded as coming from the master through the merge
+(field `MasterRecordId`) and stay with the master's customer wherever the master goes.
 """
 
 from __future__ import annotations
@@ -36,14 +42,25 @@ from models.aliases import (
     origin_of,
     record_moves,
     remove_aliases,
+    salesforce_aliases_from,
     salesforce_aliases_of,
     set_origins,
 )
 from models.customer_lifecycle import Merged, merge_customers
-from models.fields import SFDC_ACCOUNT_ID, fields_for
+from models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
 from models.types import AliasMoveReason
 
-__all__ = ["Claim", "Contested", "claim_tree", "release_outside"]
+__all__ = [
+    "MERGED_FIELD",
+    "Claim",
+    "Contested",
+    "absorb_merged_account",
+    "claim_tree",
+    "release_outside",
+]
+
+#: `AliasOrigin.field` of an alias that came to its account through a Salesforce merge.
+MERGED_FIELD = "MasterRecordId"
 
 
 @dataclass(frozen=True)
@@ -133,7 +150,12 @@ def release_outside(
 ) -> list[str]:
     """Remove the customer's Salesforce-sourced aliases its tree no longer yields."""
     held = salesforce_aliases_of(session, customer_id)
-    gone = {a: o for a, o in held.items() if a not in origins}
+    tree = {o.account_id for o in origins.values()}
+    gone = {
+        a: o
+        for a, o in held.items()
+        if a not in origins and not (o.field == MERGED_FIELD and o.account_id in tree)
+    }
     if not gone:
         return []
     remove_aliases(session, customer_id, list(gone))
@@ -143,3 +165,32 @@ def release_outside(
         AliasMoveReason.DETACHED,
     )
     return list(gone)
+
+
+def absorb_merged_account(
+    session: Session, loser: str, master: str, root: str, root_name: str
+) -> bool:
+    """Apply a Salesforce merge of account `loser` into `master` (whose root is `root`).
+
+    Returns whether a customer was merged. Idempotent: a merge read again finds nothing left.
+    """
+    from sync.provision import find_or_create_customer  # provisioning builds on this module
+
+    absorbed = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, loser)
+    if absorbed is None and not salesforce_aliases_from(session, loser):
+        return False
+    survivor, _ = find_or_create_customer(session, root, root_name)
+    merged = merge_customers(session, absorbed, survivor.id) if absorbed is not None else None
+    through_merge = AliasOrigin(master, MERGED_FIELD)
+    rows = salesforce_aliases_from(session, loser)
+    moves = {a: (r.customer_id, survivor.id, loser) for a, r in rows.items()}
+    for alias, row in rows.items():
+        if row.customer_id != survivor.id:
+            move_alias(session, alias, survivor.id, through_merge)
+    set_origins(session, dict.fromkeys(rows, through_merge))
+    record_moves(
+        session,
+        {a: m for a, m in moves.items() if m[0] != survivor.id},
+        AliasMoveReason.MERGED,
+    )
+    return merged is not None

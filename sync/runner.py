@@ -63,6 +63,8 @@ class StreamSpec(Generic[P]):
     prepare: Callable[[Records], P]
     #: Provision or dead-letter each record of the page, inside the page's transaction.
     apply: Callable[[Session, Records, P, RunCounters], None]
+    #: Read through queryAll: rows deleted (or merged away) in Salesforce come too.
+    include_deleted: bool = False
 
 
 def lease_owner() -> str:
@@ -187,7 +189,9 @@ class _Run(Generic[P]):
         """The query's pages with their Salesforce look-ups (run in the prefetch thread)."""
 
         def pages() -> Iterator[tuple[Records, P]]:
-            for records in self.client.query_pages(self.spec.query(start)):
+            for records in self.client.query_pages(
+                self.spec.query(start), include_deleted=self.spec.include_deleted
+            ):
                 yield records, self.spec.prepare(records)
 
         return pages

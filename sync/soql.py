@@ -254,8 +254,9 @@ def _account_fields(settings: Settings, *, modstamp: bool) -> str:
 
 
 def account_query(settings: Settings, since: datetime | None) -> str:
-    """Accounts changed at or after `since`, in cursor order."""
-    select = _account_fields(settings, modstamp=True)
+    """Accounts changed at or after `since`, in cursor order; read through queryAll, so
+    accounts merged away (IsDeleted, MasterRecordId) come too."""
+    select = _select_list([_account_fields(settings, modstamp=True), "IsDeleted", "MasterRecordId"])
     if since is None:
         return format_soql("SELECT {:literal} FROM Account ORDER BY SystemModstamp, Id", select)
     return format_soql(

@@ -267,3 +267,49 @@ def test_a_deal_on_an_acquired_root_before_the_account_stream_merges_and_provisi
         assert {c.customer_id for c in list_contracts(s)} == {survivor}
         assert len(list_contracts(s)) == 3
     assert holdings(store)["bought"][:3] == (survivor, AliasSource.SALESFORCE.value, acquired)
+
+
+def test_a_salesforce_merge_moves_the_losers_customer_into_the_masters(
+    org: SandboxOrg,
+    enterprise,
+    sync_deals: Poll,
+    sync_accounts: Poll,
+    store: Store,
+    sf_settings: Settings,
+) -> None:
+    """Loser deleted with MasterRecordId: contracts, aliases and usage move; loser archived."""
+    master, loser = enterprise("Master Co", "master"), enterprise("Loser Co", "loser")
+    loser_sub = org.create("Account", {"Name": "Loser Sub", "ParentId": loser, FIELD: "lsub"})
+    sync_deals()
+    survivor, absorbed = customer_of(store, master), customer_of(store, loser)
+    attach_manual(store, absorbed, "loser-ops")
+    send_usage(store, sf_settings, "loser", "tx-loser-1")
+    send_usage(store, sf_settings, loser, "tx-loser-2")
+    send_usage(store, sf_settings, "lsub", "tx-lsub-1")
+
+    org.merge(master, [loser])
+    assert org.get("Account", loser_sub)["ParentId"] == master  # what Salesforce does
+    sync_accounts()
+
+    assert open_letters(store) == []
+    held = holdings(store)
+    assert held[loser] == (survivor, "salesforce", master, "MasterRecordId")
+    assert held["loser"] == (survivor, "salesforce", master, "MasterRecordId")
+    assert held[loser_sub] == (survivor, "salesforce", loser_sub, "Id")
+    assert held["lsub"] == (survivor, "salesforce", loser_sub, FIELD)
+    assert held["loser-ops"] == (absorbed, "manual", None, None)
+    for tx in ("tx-loser-1", "tx-loser-2", "tx-lsub-1"):
+        assert attributed(store, tx) == survivor
+    with store.session() as s:
+        gone = get_customer(s, absorbed)
+        assert (gone.status, gone.merged_into) == (CustomerStatus.ARCHIVED, survivor)
+        assert {c.customer_id for c in list_contracts(s)} == {survivor}
+
+    # Read again (lookback) and after the deals' own re-parenting: nothing changes back.
+    sync_accounts(full=True)
+    sync_deals()
+    assert open_letters(store) == []
+    assert holdings(store) == held
+    with store.session() as s:
+        assert {c.customer_id for c in list_contracts(s)} == {survivor}
+        assert len(list_contracts(s)) == 2
