@@ -29,6 +29,7 @@ from commands.views import (
 from models import Entity, NotFound, Store
 from models.aliases import add_aliases, list_aliases, remove_aliases
 from models.contracts import ContractSpec, create_contract, list_contracts
+from models.customer_lifecycle import archive_customer, survivor_of
 from models.customers import create_customer, find_customer, get_customer, list_customers
 from models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
 
@@ -129,6 +130,9 @@ def customers_show(
             found = find_customer(s, alias=alias)
         else:
             found = find_customer(s, field=(SFDC_ACCOUNT_ID, str(sfdc_account_id)))
+            if found is not None and found.merged_into is not None:
+                # The account was merged away (or acquired): its customer now is the survivor.
+                found = survivor_of(s, found.id)
         if found is None:
             raise NotFound(f"no customer with {given[0]!r}")
         view = customer_view(s, found, detail=True)
@@ -144,6 +148,29 @@ def customers_show(
     for row in view["alias_sources"]:
         console.print(f"    {row['alias']}: {describe_source(row)}", highlight=False)
     _print_contracts(view["contracts"])
+
+
+@customers.command("archive")
+@click.argument("customer_id")
+@json_option
+@pass_app
+def customers_archive(app: App, customer_id: str, as_json: bool) -> None:
+    """Archive a customer: its aliases are released (their usage becomes pending) and it
+    takes no new contracts or usage."""
+    with app.session() as s:
+        outcome = archive_customer(s, parse_uuid(customer_id, "ID"))
+        view = customer_view(s, get_customer(s, outcome.customer_id))
+    view["released_aliases"] = list(outcome.released)
+    if as_json:
+        emit_json(view)
+    elif outcome.already:
+        console.print(f"customer {view['id']} was already archived", highlight=False)
+    else:
+        console.print(
+            f"archived customer {view['id']} ({view['name']}); released "
+            f"{len(outcome.released)} alias(es)",
+            highlight=False,
+        )
 
 
 # --- aliases -----------------------------------------------------------------------------

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 
 from models import jsonrows
 from models.dialect import insert, is_postgres
-from models.errors import AliasConflict, AliasLimitExceeded, InvalidInput, NotFound
+from models.errors import (
+    AliasConflict,
+    AliasLimitExceeded,
+    CustomerArchived,
+    InvalidInput,
+    NotFound,
+)
 from models.tables import (
     MAX_ALIAS,
     MAX_ALIASES_PER_CUSTOMER,
@@ -28,7 +34,7 @@ from models.tables import (
     IngestAlias,
     UsageEvent,
 )
-from models.types import AliasMoveReason, AliasSource
+from models.types import AliasMoveReason, AliasSource, CustomerStatus
 
 _CHUNK = 500
 
@@ -67,13 +73,16 @@ def validate_alias(alias: str) -> str:
     return alias
 
 
-def _lock_customer(session: Session, customer_id: uuid.UUID) -> None:
+def _lock_customer(session: Session, customer_id: uuid.UUID, *, gaining: bool = True) -> None:
     # Serialises alias changes per customer so the 2,000-alias limit holds under concurrency.
-    query = select(Customer.id).where(Customer.id == customer_id)
+    query = select(Customer.status, Customer.merged_into).where(Customer.id == customer_id)
     if is_postgres(session):
         query = query.with_for_update()
-    if session.scalar(query) is None:
+    row = session.execute(query).first()
+    if row is None:
         raise NotFound(f"no customer {customer_id}")
+    if gaining and row.status is not CustomerStatus.ACTIVE:
+        raise CustomerArchived(customer_id, row.merged_into)
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -156,7 +165,7 @@ def remove_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[s
     wanted = list(dict.fromkeys(aliases))
     if not wanted:
         return []
-    _lock_customer(session, customer_id)
+    _lock_customer(session, customer_id, gaining=False)
     owners = alias_owners(session, wanted)
     missing = [a for a in wanted if owners.get(a) != customer_id]
     if missing:

@@ -14,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.customers import get_customer, validate_name
-from models.errors import InvalidInput, NotFound, UniqueFieldConflict
+from models.errors import CustomerArchived, InvalidInput, NotFound, UniqueFieldConflict
 from models.fields import find_by_field, set_fields
 from models.tables import Contract
-from models.types import Entity, utcnow
+from models.types import CustomerStatus, Entity, utcnow
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -87,7 +87,9 @@ def create_contract(
     custom_fields: Mapping[str, str] | None = None,
 ) -> Contract:
     spec = validate_spec(spec)
-    get_customer(session, customer_id)
+    customer = get_customer(session, customer_id)
+    if customer.status is not CustomerStatus.ACTIVE:
+        raise CustomerArchived(customer_id, customer.merged_into)
     contract = Contract(
         customer_id=customer_id,
         name=spec.name,

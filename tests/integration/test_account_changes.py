@@ -19,6 +19,7 @@ from config import Settings
 from models import Entity, Store
 from models.aliases import add_aliases
 from models.contracts import list_contracts
+from models.customer_lifecycle import archive_customer
 from models.customers import get_customer
 from models.deadletters import list_letters
 from models.fields import SFDC_ACCOUNT_ID, find_by_field
@@ -313,3 +314,24 @@ def test_a_salesforce_merge_moves_the_losers_customer_into_the_masters(
     with store.session() as s:
         assert {c.customer_id for c in list_contracts(s)} == {survivor}
         assert len(list_contracts(s)) == 2
+
+
+def test_a_deal_for_an_archived_customers_account_is_a_dead_letter_saying_so(
+    org: SandboxOrg, enterprise, sync_deals: Poll, sync_accounts: Poll, store: Store
+) -> None:
+    """Archived by hand: a new deal gets no contract, but a letter naming the archived customer."""
+    account = enterprise("Retired Co", "retired")
+    sync_deals()
+    customer = customer_of(store, account)
+    with store.session() as s:
+        archive_customer(s, customer)
+    upsell = won_deal(org, account, Name="Retired - Upsell")
+    org.update("Account", account, {FIELD: "retired-2"})
+    sync_deals()
+    sync_accounts()
+    with store.session() as s:
+        (letter,) = list_letters(s, status=DeadLetterStatus.OPEN)
+        assert (letter.reference, letter.error_class) == (upsell, "AccountArchived")
+        assert str(customer) in letter.error_message and "archived" in letter.error_message
+        assert len(list_contracts(s)) == 1
+    assert holdings(store) == {}  # released, and the account stream gives it nothing new
