@@ -42,7 +42,13 @@ from sync.hierarchy import (
     valid_id,
 )
 from sync.mapping import MappingError, account_alias_origins
-from sync.merges import Contested, absorb_merged_account, claim_tree, release_outside
+from sync.merges import (
+    Contested,
+    absorb_merged_account,
+    claim_tree,
+    overflow_letter,
+    release_outside,
+)
 from sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
 from sync.salesforce import SalesforceClient
 from sync.soql import account_query, accounts_by_ids_query, chunk_ids
@@ -74,6 +80,7 @@ class _Outcome:
     renamed: bool = False
     added: int = 0
     merged: int = 0
+    overflow: bool = False
     conflicts: dict[str, list[str]] = field(default_factory=dict)  # source account → messages
 
 
@@ -225,7 +232,8 @@ def apply_accounts(
     active = active_among(session, customers.values())
     lettered: set[str] = set()
     clean: set[str] = set()
-    released: list[tuple[uuid.UUID, dict[str, AliasOrigin]]] = []
+    released: list[tuple[uuid.UUID, str, dict[str, AliasOrigin], list[str]]] = []
+    overflowing: set[str] = set()
     for owner, descendants in page.trees.items():
         customer_id = customers.get(owner)
         if customer_id is None or customer_id not in active:
@@ -238,7 +246,9 @@ def apply_accounts(
                     session, customer_id, tree, nested, page, settings
                 )
             clean.update(n.id for n in tree)
-            released.append((customer_id, origins))
+            released.append((customer_id, owner, origins, [n.id for n in tree]))
+            if outcome.overflow:
+                overflowing.add(owner)
         except (MappingError, StoreError) as exc:
             # Nothing of this customer is applied (savepoint); the others go on.
             outcome = _Outcome(conflicts={owner: [getattr(exc, "reason", None) or str(exc)]})
@@ -250,9 +260,20 @@ def apply_accounts(
             record(session, _conflict(account, payload, messages))
             counters.dead_lettered += 1
             lettered.add(account)
-    for customer_id, origins in released:
+    for customer_id, _, origins, _ in released:
         with session.begin_nested():
             release_outside(session, customer_id, origins)
+    for customer_id, root, origins, tree_ids in released:
+        if root not in overflowing:
+            continue
+        # Releasing may have made room: claim again, and letter what still does not fit.
+        with session.begin_nested():
+            claim = claim_tree(session, customer_id, origins, tree_ids)
+        counters.aliases_added += len(claim.added) + len(claim.moved)
+        if claim.overflow:
+            record(session, overflow_letter(customer_id, root, claim.overflow, len(origins)))
+            counters.dead_lettered += 1
+            lettered.add(root)
     for account in sorted(clean - lettered):
         resolve_open_for(session, DeadLetterSource.ACCOUNT, account)
 
@@ -277,6 +298,7 @@ def _update_customer(
     claim = claim_tree(session, customer_id, origins, [n.id for n in tree], nested)
     outcome.added = len(claim.added) + len(claim.moved)
     outcome.merged = len(claim.merged)
+    outcome.overflow = bool(claim.overflow)
     for contested in claim.conflicts:
         outcome.conflicts.setdefault(contested.account_id, []).append(
             _conflict_message(session, contested, customer)

@@ -37,7 +37,6 @@ from sync.hierarchy import AccountNode, record_value
 from sync.soql import normalize_id
 
 __all__ = [
-    "MAX_ALIASES",
     "MAX_ALIAS_LENGTH",
     "MAX_NAME_LENGTH",
     "AliasMemo",
@@ -55,7 +54,6 @@ __all__ = [
 
 MAX_NAME_LENGTH = 160
 MAX_ALIAS_LENGTH = 128
-MAX_ALIASES = 2000
 _ALIAS_SEPARATORS = re.compile(r"[;,\s]+")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -287,11 +285,8 @@ def account_alias_origins(
                 "SFSYNC_SF_ALIAS_FIELDS"
             )
         aliases.setdefault(alias, origin)
-    if len(aliases) > MAX_ALIASES:
-        raise MappingError(
-            f"account {own_id} would have {len(aliases)} ingest aliases, more than {MAX_ALIASES}; "
-            "narrow SFSYNC_SF_ALIAS_FIELDS or turn off SFSYNC_ALIAS_INCLUDE_SUBORGS"
-        )
+    # More than a customer can hold is not an error of the record: the store attaches what
+    # fits, in this order, and letters the rest (`sync.merges`).
     return aliases
 
 

@@ -46,16 +46,21 @@ from models.aliases import (
     salesforce_aliases_of,
     set_origins,
 )
+from models.bulk import alias_counts
 from models.customer_lifecycle import Merged, merge_customers
+from models.deadletters import Failure
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
-from models.types import AliasMoveReason
+from models.tables import MAX_ALIASES_PER_CUSTOMER
+from models.types import AliasMoveReason, DeadLetterSource
 
 __all__ = [
     "MERGED_FIELD",
+    "AliasOverflow",
     "Claim",
     "Contested",
     "absorb_merged_account",
     "claim_tree",
+    "overflow_letter",
     "release_outside",
 ]
 
@@ -82,6 +87,8 @@ class Claim:
     moved: dict[str, uuid.UUID] = field(default_factory=dict)  # alias → previous holder
     merged: list[Merged] = field(default_factory=list)
     conflicts: list[Contested] = field(default_factory=list)
+    #: aliases of the tree that did not fit in the customer's limit, with their origins.
+    overflow: dict[str, AliasOrigin] = field(default_factory=dict)
 
 
 def claim_tree(
@@ -135,6 +142,15 @@ def claim_tree(
                 alias, origin.account_id, row.customer_id, holder_accounts.get(row.customer_id)
             )
         )
+    # A customer holds at most MAX_ALIASES_PER_CUSTOMER: what fits is attached in the tree's
+    # order (the root's own first), the rest is the claim's overflow for one letter.
+    held = alias_counts(session, [customer_id]).get(customer_id, 0)
+    adding = set(to_add)
+    new = [a for a in origins if a in moves or a in adding]
+    fits = set(new[: max(0, MAX_ALIASES_PER_CUSTOMER - held)])
+    claim.overflow = {a: origins[a] for a in new if a not in fits}
+    to_add = [a for a in to_add if a in fits]
+    moves = {a: m for a, m in moves.items() if a in fits}
     claim.added = add_aliases(session, customer_id, to_add, origins)
     for alias, (previous, _, _) in moves.items():
         move_alias(session, alias, customer_id, origins[alias])
@@ -194,3 +210,38 @@ def absorb_merged_account(
         AliasMoveReason.MERGED,
     )
     return merged is not None
+
+
+class AliasOverflow(Exception):
+    """A hierarchy yields more ingest aliases than its customer can hold (a dead letter)."""
+
+
+def overflow_letter(
+    customer_id: uuid.UUID, root: str, overflow: Mapping[str, AliasOrigin], total: int
+) -> Failure:
+    """One letter for the aliases of a tree that did not fit: how many, which accounts.
+
+    Its reference is the root account, so a replay re-applies the account stream to it.
+    """
+    accounts = list(dict.fromkeys(o.account_id for o in overflow.values()))
+    shown = ", ".join(accounts[:10]) + (
+        f" and {len(accounts) - 10} more" if len(accounts) > 10 else ""
+    )
+    error = AliasOverflow(
+        f"account {root}'s hierarchy yields {total} ingest aliases but customer {customer_id} "
+        f"can hold {MAX_ALIASES_PER_CUSTOMER}: {len(overflow)} were not attached, from "
+        f"{len(accounts)} account(s): {shown}. Trim the hierarchy or SFSYNC_SF_ALIAS_FIELDS "
+        "(or remove manual aliases), then replay this letter"
+    )
+    return Failure(
+        source=DeadLetterSource.ACCOUNT,
+        reference=root,
+        payload={
+            "Id": root,
+            "customer_id": str(customer_id),
+            "aliases_not_attached": len(overflow),
+            "accounts": accounts,
+        },
+        error_class=type(error).__name__,
+        error_message=str(error),
+    )

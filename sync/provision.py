@@ -24,11 +24,12 @@ from models.contracts import (
 )
 from models.customer_lifecycle import active_customer
 from models.customers import create_customer, rename_customer
+from models.deadletters import record
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
 from models.tables import Customer
 from models.writebacks import enqueue
 from sync.mapping import Deal
-from sync.merges import claim_tree
+from sync.merges import claim_tree, overflow_letter
 
 
 class DealConflict(AliasConflict):
@@ -116,6 +117,11 @@ def provision_deal(session: Session, deal: Deal, settings: Settings) -> Provisio
         if claim.conflicts:
             first = claim.conflicts[0]
             raise DealConflict(AliasConflict(first.alias, first.holder_id), deal.account_id, ours)
+        if claim.overflow:
+            # The contract is provisioned all the same; what did not fit is one letter.
+            record(
+                session, overflow_letter(customer.id, deal.account_id, claim.overflow, len(origins))
+            )
         added = [*claim.added, *claim.moved]
         manual = [a for a in deal.aliases if a not in origins]
         if manual:  # a hand-made deal without origins: its aliases are attached as given

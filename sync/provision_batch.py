@@ -108,6 +108,9 @@ def _screen(items: Sequence[BatchItem]) -> tuple[list[_Ready], list[BatchItem]]:
                 )
             )
             name = validate_name(deal.account_name)
+            if not item.keep_customer and len(deal.aliases) > MAX_ALIASES_PER_CUSTOMER:
+                back.append(item)  # per deal: what fits is attached, the rest lettered
+                continue
             if not item.keep_customer and deal.aliases not in valid_aliases:
                 for alias in deal.aliases:
                     validate_alias(alias)

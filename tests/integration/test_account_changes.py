@@ -26,6 +26,8 @@ from models.fields import SFDC_ACCOUNT_ID, find_by_field
 from models.tables import AliasMove, IngestAlias, UsageEvent
 from models.types import AliasMoveReason, AliasSource, CustomerStatus, DeadLetterStatus, utcnow
 from sandbox import SandboxOrg
+from sync.replay import replay_letter
+from sync.salesforce import SalesforceClient
 from sync.usage import ingest
 from tests.integration.conftest import Poll
 from tests.integration.test_opportunity_stream import won_deal
@@ -335,3 +337,66 @@ def test_a_deal_for_an_archived_customers_account_is_a_dead_letter_saying_so(
         assert str(customer) in letter.error_message and "archived" in letter.error_message
         assert len(list_contracts(s)) == 1
     assert holdings(store) == {}  # released, and the account stream gives it nothing new
+
+
+def _big_hierarchy(org: SandboxOrg, root: str, children: int, per_child: int) -> list[str]:
+    """`children` sub-organisations, each with `per_child` alias-field values."""
+    return [
+        org.create(
+            "Account",
+            {
+                "Name": f"Sub {i}",
+                "ParentId": root,
+                FIELD: ";".join(f"c{i}-{j}" for j in range(per_child)),
+            },
+        )
+        for i in range(children)
+    ]
+
+
+def test_a_hierarchy_over_2000_aliases_gets_its_contract_name_and_one_overflow_letter(
+    org: SandboxOrg,
+    sync_deals: Poll,
+    sync_accounts: Poll,
+    store: Store,
+    client: SalesforceClient,
+    sf_settings: Settings,
+) -> None:
+    """What fits is attached, the name kept current; the rest is one replayable letter."""
+    root = org.create("Account", {"Name": "Mega Corp", FIELD: "mega"})
+    subs = _big_hierarchy(org, root, 100, 20)  # 2 + 100 * 21 = 2,102 aliases
+    won_deal(org, root, Name="Mega - New")
+    sync_deals()
+    customer = customer_of(store, root)
+    with store.session() as s:
+        assert [c.name for c in list_contracts(s)] == ["Mega - New"]
+    assert len(holdings(store)) == 2000
+    with store.session() as s:
+        (letter,) = list_letters(s, status=DeadLetterStatus.OPEN)
+        assert (letter.reference, letter.error_class) == (root, "AliasOverflow")
+        assert "2102" in letter.error_message and "102 were not attached" in letter.error_message
+        # The last sub-organisations in hierarchy order are the ones that did not fit.
+        assert isinstance(letter.payload, dict)
+        assert set(letter.payload["accounts"]) == set(sorted(subs)[-5:])
+        assert {c.name for c in list_contracts(s)} == {"Mega - New"}
+
+    org.update("Account", root, {"Name": "Mega Corp Global"})
+    sync_accounts()
+    with store.session() as s:
+        assert get_customer(s, customer).name == "Mega Corp Global"
+        (letter,) = list_letters(s, status=DeadLetterStatus.OPEN)
+        assert letter.error_class == "AliasOverflow"
+        letter_id = letter.id
+
+    # The operator trims the hierarchy; replaying the letter attaches the rest.
+    for sub in sorted(subs)[:10]:
+        org.update("Account", sub, {FIELD: None})
+    result = replay_letter(
+        store, sf_settings, letter_id, client=lambda: client, run_task=lambda *a: None
+    )
+    assert result.replayed, result.error
+    assert open_letters(store) == []
+    expected = {root, "mega", *subs} | {
+        f"c{i}-{j}" for i, sub in enumerate(subs) for j in range(20) if sub not in sorted(subs)[:10]
+    }
+    assert set(holdings(store)) == expected
