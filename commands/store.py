@@ -32,6 +32,7 @@ from models.contracts import ContractSpec, create_contract, list_contracts
 from models.customer_lifecycle import archive_customer, survivor_of
 from models.customers import create_customer, find_customer, get_customer, list_customers
 from models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
+from sync.usage import account_id_key
 
 # --- db ----------------------------------------------------------------------------------
 
@@ -127,7 +128,7 @@ def customers_show(
         if customer_id:
             found = find_customer(s, customer_id=parse_uuid(customer_id))
         elif alias:
-            found = find_customer(s, alias=alias)
+            found = find_customer(s, alias=account_id_key(alias))
         else:
             found = find_customer(s, field=(SFDC_ACCOUNT_ID, str(sfdc_account_id)))
             if found is not None and found.merged_into is not None:

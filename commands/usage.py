@@ -35,7 +35,7 @@ from models.contracts import get_contract
 from models.customers import find_customer
 from models.usage import get_event, pending_keys, resolve_pending
 from models.usage_summary import GroupBy, property_name, summarize
-from sync.usage import BATCH_SIZE, Unparsable, ingest
+from sync.usage import BATCH_SIZE, Unparsable, account_id_key, ingest
 
 _CHUNK = 1 << 16
 
@@ -290,7 +290,7 @@ def _find(session: Session, customer: str) -> uuid.UUID:
     try:
         found = find_customer(session, customer_id=uuid.UUID(customer))
     except ValueError:
-        found = find_customer(session, alias=customer)
+        found = find_customer(session, alias=account_id_key(customer))
     if found is None:
         raise NotFound(f"no customer with id or alias {customer!r}")
     return found.id

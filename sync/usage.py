@@ -24,6 +24,7 @@ from models.deadletters import Failure, record_many
 from models.tables import MAX_EVENT_KEY
 from models.types import DeadLetterSource, utcnow
 from models.usage import NewEvent, insert_events, stored_events
+from sync.soql import normalize_id
 
 BATCH_SIZE = 1000
 ERROR_CLASS = "InvalidUsageEvent"
@@ -127,6 +128,25 @@ def _key(event: dict[str, Any], name: str) -> str:
     return value
 
 
+_ACCOUNT_ID_SHAPE = re.compile(r"001[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
+
+
+def account_id_key(key: str) -> str:
+    """A key shaped like a Salesforce Account id (15 characters, or 18 in any letter case) as
+    its 18-character form, which is how account ids are held as aliases; any other key as
+    given (keys are case-sensitive).
+
+    Only the Account key prefix (001) is taken as an id, so an ordinary 15- or 18-character
+    key is never rewritten; an 18-character one whose checksum does not match stays as is.
+    """
+    if len(key) not in (15, 18) or not _ACCOUNT_ID_SHAPE.fullmatch(key):
+        return key
+    try:
+        return normalize_id(key)
+    except ValueError:
+        return key
+
+
 def _check_text(name: str, value: str) -> None:
     # Lone surrogates cannot be stored as UTF-8 and NUL is refused by PostgreSQL text.
     try:
@@ -226,7 +246,7 @@ def validate_event(raw: Any, limits: Limits) -> NewEvent:
     if missing:
         raise InvalidUsageEvent(f"missing required field(s): {', '.join(missing)}")
     transaction_id = _key(raw, "transaction_id")
-    customer_key = _key(raw, "customer_id")
+    customer_key = account_id_key(_key(raw, "customer_id"))
     event_type = _key(raw, "event_type")
     timestamp = parse_timestamp(raw["timestamp"], limits)
     properties, encoded = encode_properties(raw.get("properties"), limits)

@@ -400,3 +400,21 @@ def test_a_hierarchy_over_2000_aliases_gets_its_contract_name_and_one_overflow_l
         f"c{i}-{j}" for i, sub in enumerate(subs) for j in range(20) if sub not in sorted(subs)[:10]
     }
     assert set(holdings(store)) == expected
+
+
+def test_usage_keyed_on_a_15_character_or_recased_account_id_reaches_its_customer(
+    org: SandboxOrg, enterprise, sync_deals: Poll, store: Store, sf_settings: Settings
+) -> None:
+    """Account-id keys resolve in any of their forms; other keys stay case-sensitive."""
+    root = enterprise("Keyed Co", "keyed")
+    child = org.create("Account", {"Name": "Keyed Sub", "ParentId": root})
+    send_usage(store, sf_settings, child[:15], "tx-15")  # before the alias exists: pending
+    sync_deals()
+    customer = customer_of(store, root)
+    send_usage(store, sf_settings, child.lower(), "tx-lower")
+    send_usage(store, sf_settings, root[:15], "tx-root-15")
+    send_usage(store, sf_settings, "KEYED", "tx-upper")
+    assert attributed(store, "tx-15") == customer
+    assert attributed(store, "tx-lower") == customer
+    assert attributed(store, "tx-root-15") == customer
+    assert attributed(store, "tx-upper") is None

@@ -8,7 +8,14 @@ from typing import Any
 import pytest
 
 from config import Settings
-from sync.usage import InvalidUsageEvent, Limits, Unparsable, storable_payload, validate_event
+from sync.usage import (
+    InvalidUsageEvent,
+    Limits,
+    Unparsable,
+    account_id_key,
+    storable_payload,
+    validate_event,
+)
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -145,3 +152,13 @@ def test_storable_payload_falls_back_to_repr() -> None:
     assert storable_payload({"a": 1}) == {"a": 1}
     assert storable_payload({"a": float("nan")}) == "{'a': nan}"
     assert storable_payload({(1, 2): 1}) == "{(1, 2): 1}"
+
+
+def test_account_id_keys_take_their_18_character_form_and_other_keys_are_kept() -> None:
+    """15-character and re-cased 18-character Account ids normalise; nothing else changes."""
+    account = "001Hs00002XyZaBIAV"
+    assert account_id_key(account[:15]) == account
+    assert account_id_key(account.lower()) == account
+    assert account_id_key(account.upper()) == account
+    for other in ("acme-main", "ACCT-12345678901", "006Hs00002XyZaB", "001Hs00002XyZaB999"):
+        assert account_id_key(other) == other
