@@ -26,6 +26,7 @@ from commands.views import (
     customers_view,
     describe_source,
 )
+from config.settings import MANUAL_CONTRACT_CURRENCY
 from models import Entity, NotFound, Store
 from models.aliases import add_aliases, list_aliases, remove_aliases
 from models.contracts import ContractSpec, create_contract, list_contracts
@@ -266,7 +267,7 @@ def contracts_create(
         starting_at=parse_instant(starting_at, "--starting-at"),
         ending_before=parse_instant(ending_before, "--ending-before") if ending_before else None,
         amount=money,
-        currency=currency or app.settings.default_currency,
+        currency=currency or app.settings.default_currency or MANUAL_CONTRACT_CURRENCY,
     )
     values = parse_pairs(fields)
     with app.session() as s:

@@ -178,9 +178,19 @@ def _amount(value: Any) -> Decimal | None:
     return amount
 
 
-def _currency(record: Mapping[str, Any], settings: Settings) -> str:
+def _currency(record: Mapping[str, Any], settings: Settings, org_currency: str | None) -> str:
+    """The record's CurrencyIsoCode; without one (a single-currency org), the override
+    SFSYNC_DEFAULT_CURRENCY, else the org's default currency."""
     value = record.get("CurrencyIsoCode")
-    currency = settings.default_currency if value is None or value == "" else value
+    currency = value
+    if value is None or value == "":
+        currency = settings.default_currency or org_currency
+    if currency is None:
+        raise MappingError(
+            "the opportunity has no CurrencyIsoCode and the org's default currency is unknown "
+            "(Organization.DefaultCurrencyIsoCode could not be read); set "
+            "SFSYNC_DEFAULT_CURRENCY"
+        )
     if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
         raise MappingError(
             f"the currency {currency!r} is not an ISO 4217 code of three upper-case letters; "
@@ -312,11 +322,13 @@ def map_opportunity(
     descendants: Sequence[AccountNode] = (),
     *,
     alias_memo: AliasMemo | None = None,
+    org_currency: str | None = None,
 ) -> Deal:
     """The deal a closed-won Opportunity record (as `soql.opportunity_query` selects it) means.
 
     `alias_memo` (one per page) keeps each account's aliases: every deal of an account has
     the same ones, and validating a hierarchy's aliases costs more than the rest of a deal.
+    `org_currency` is the org's default currency, for records without CurrencyIsoCode.
     """
     opportunity_id = _record_id(record.get("Id"), "the opportunity has no valid Id")
     account_raw = record.get("AccountId")
@@ -359,7 +371,7 @@ def map_opportunity(
         starting_at=(start := _start(record, settings)),
         ending_before=_end(record, settings, start),
         amount=_amount(record.get("Amount")),
-        currency=_currency(record, settings),
+        currency=_currency(record, settings, org_currency),
     )
     modstamp = record.get("SystemModstamp")
     if not isinstance(modstamp, str):

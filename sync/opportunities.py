@@ -27,6 +27,7 @@ from models.deadletters import Failure, record, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
+from sync.errors import SalesforcePermanentError
 from sync.hierarchy import AccountNode, HierarchyCache, record_value, valid_id
 from sync.mapping import AliasMemo, MappingError, map_opportunity
 from sync.provision import provision_deal, refresh_contract
@@ -39,6 +40,7 @@ from sync.soql import (
     normalize_id,
     opportunity_by_ids_query,
     opportunity_query,
+    organization_currency_query,
 )
 
 PROVISION_TASK = "sfsync.sync.provision_opportunity"
@@ -47,6 +49,7 @@ ALIAS_MEMO_MAX = 50_000
 
 __all__ = [
     "MappedPage",
+    "OrgCurrency",
     "PageHierarchy",
     "RunResult",
     "apply_mapped",
@@ -68,6 +71,33 @@ class PageHierarchy:
     descendants: Mapping[str, Sequence[AccountNode]] = field(default_factory=dict)
     #: opportunity ids the store holds under their account's customer (no look-up needed).
     known: frozenset[str] = frozenset()
+    #: the org's default currency, when a record of the page has no CurrencyIsoCode.
+    org_currency: str | None = None
+
+
+class OrgCurrency:
+    """The org's default currency (Organization.DefaultCurrencyIsoCode), read at most once
+    per run and only when a record has no CurrencyIsoCode and SFSYNC_DEFAULT_CURRENCY does
+    not override it, so a multi-currency org never pays the call."""
+
+    def __init__(self) -> None:
+        self._read = False
+        self._value: str | None = None
+
+    def for_page(
+        self, client: SalesforceClient, settings: Settings, records: Iterable[Mapping[str, Any]]
+    ) -> str | None:
+        if settings.default_currency is not None:
+            return None
+        if not self._read and any(not r.get("CurrencyIsoCode") for r in records):
+            self._read = True
+            try:
+                rows = client.query_all(organization_currency_query())
+            except SalesforcePermanentError:
+                rows = []  # not readable: those records say so in their dead letters
+            value = rows[0].get("DefaultCurrencyIsoCode") if rows else None
+            self._value = value if isinstance(value, str) and value else None
+        return self._value
 
 
 def _with_path(mapping: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -144,13 +174,18 @@ def _deal(
     raw_id = rec.get("Id")
     if valid_id(raw_id) in hierarchy.known:
         # Already provisioned under its account's customer: only the contract can change.
-        return BatchItem(index, map_opportunity(rec, settings, alias_memo=memo), keep_customer=True)
+        deal = map_opportunity(rec, settings, alias_memo=memo, org_currency=hierarchy.org_currency)
+        return BatchItem(index, deal, keep_customer=True)
     account = valid_id(rec.get("AccountId"))
     root = hierarchy.roots.get(account) if account else None
     owner = root.id if root is not None else account
     descendants = hierarchy.descendants.get(owner, ()) if owner else ()
     deal = map_opportunity(
-        record_as_root(rec, root, settings), settings, descendants, alias_memo=memo
+        record_as_root(rec, root, settings),
+        settings,
+        descendants,
+        alias_memo=memo,
+        org_currency=hierarchy.org_currency,
     )
     return BatchItem(index, deal)
 
@@ -278,14 +313,17 @@ def _hierarchy_for(
     records: Iterable[Mapping[str, Any]],
     cache: HierarchyCache | None = None,
     known: frozenset[str] = frozenset(),
+    currency: OrgCurrency | None = None,
 ) -> PageHierarchy:
     """Roots of the page's accounts, then the roots' descendants, for accounts not already read
     in this run (`cache`): ancestors the records carry cost nothing, the rest one query per
     level per chunk each way, or nothing beyond the cache's one scan of the forest. Records
     the store already holds (`known`) and records without a valid AccountId (dead-lettered
-    later) need none."""
+    later) need none. `currency` reads the org's currency if a record needs it."""
+    records = list(records)
+    org_currency = (currency or OrgCurrency()).for_page(client, settings, records)
     if not settings.alias_include_suborgs:
-        return PageHierarchy(known=known)
+        return PageHierarchy(known=known, org_currency=org_currency)
     cache = cache if cache is not None else HierarchyCache()
     accounts: list[str] = []
     parents: dict[str, str] = {}
@@ -302,7 +340,9 @@ def _hierarchy_for(
     roots = cache.roots(client, settings, parents, page_nodes) if parents else {}
     owners = [roots[a].id if a in roots else a for a in accounts]
     descendants = cache.descendants(client, settings, owners) if owners else {}
-    return PageHierarchy(roots=roots, descendants=descendants, known=known)
+    return PageHierarchy(
+        roots=roots, descendants=descendants, known=known, org_currency=org_currency
+    )
 
 
 def _known(store: Store, records: Sequence[Mapping[str, Any]]) -> frozenset[str]:
@@ -339,6 +379,7 @@ def poll_opportunities(
     """
     hierarchies = cache if cache is not None else HierarchyCache()
     alias_memo: AliasMemo = {}
+    org_currency = OrgCurrency()  # read once per run, if at all
 
     def prepare(records: Sequence[Mapping[str, Any]]) -> MappedPage:
         # In the runner's look-ahead thread: Salesforce look-ups and mapping overlap the
@@ -346,7 +387,9 @@ def poll_opportunities(
         if settings.alias_include_suborgs:
             # The first page's total sizes the run, which decides between scan and IN-lists.
             hierarchies.start_page(records)
-        hierarchy = _hierarchy_for(client, settings, records, hierarchies, _known(store, records))
+        hierarchy = _hierarchy_for(
+            client, settings, records, hierarchies, _known(store, records), org_currency
+        )
         return map_records(records, hierarchy, settings, alias_memo)
 
     spec: StreamSpec[MappedPage] = StreamSpec(

@@ -37,6 +37,7 @@ __all__ = [
     "normalize_id",
     "opportunity_by_ids_query",
     "opportunity_query",
+    "organization_currency_query",
     "validate_identifier",
 ]
 
@@ -251,6 +252,11 @@ def _account_fields(settings: Settings, *, modstamp: bool) -> str:
     if modstamp:
         fields.append("SystemModstamp")
     return _select_list(fields)
+
+
+def organization_currency_query() -> str:
+    """The org's default currency (single-currency orgs have no CurrencyIsoCode on records)."""
+    return "SELECT DefaultCurrencyIsoCode FROM Organization LIMIT 1"
 
 
 def account_query(settings: Settings, since: datetime | None) -> str:

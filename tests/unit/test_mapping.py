@@ -123,13 +123,15 @@ def test_bad_amounts_are_rejected(settings, amount: Any) -> None:
         map_opportunity(opportunity(Amount=amount), settings)
 
 
-def test_currency_falls_back_to_the_default(settings) -> None:
-    """A single-currency org has no CurrencyIsoCode; the default applies."""
+def test_a_record_without_currency_takes_the_orgs_unless_overridden(settings) -> None:
+    """Single-currency org: the org's default currency; SFSYNC_DEFAULT_CURRENCY overrides it."""
     record = opportunity()
     del record["CurrencyIsoCode"]
-    assert map_opportunity(record, settings).contract.currency == "USD"
+    assert map_opportunity(record, settings, org_currency="EUR").contract.currency == "EUR"
     settings_gbp = build_settings(default_currency="GBP")
-    assert map_opportunity(record, settings_gbp).contract.currency == "GBP"
+    assert map_opportunity(record, settings_gbp, org_currency="EUR").contract.currency == "GBP"
+    with pytest.raises(MappingError, match="SFSYNC_DEFAULT_CURRENCY"):
+        map_opportunity(record, settings)
 
 
 @pytest.mark.parametrize("currency", ["eur", "EURO", "E1R", 978])
