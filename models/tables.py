@@ -86,10 +86,10 @@ class Customer(Base):
     status: Mapped[CustomerStatus] = mapped_column(
         _enum(CustomerStatus, 16), default=CustomerStatus.ACTIVE, server_default="active"
     )
-    #: The customer this one was merged into (an acquisition or a Salesforce merge).
-    merged_into: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="SET NULL")
-    )
+    #: The customer this one was merged into (an acquisition or a Salesforce merge). No
+    #: foreign key: customers are never deleted, and SQLite can add this column in place only
+    #: without a named one.
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     __table_args__ = (
         CheckConstraint("length(name) BETWEEN 1 AND 160", name="name_length"),

@@ -30,20 +30,41 @@ depends_on = None
 _ACCOUNT_ID = re.compile(r"001[A-Za-z0-9]{15}")
 
 
+_MERGED_IS_ARCHIVED = "merged_into IS NULL OR status = 'archived'"
+_SOURCE_ACCOUNT = "(source = 'salesforce') = (source_account_id IS NOT NULL)"
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('status', sa.Enum('active', 'archived', name='customerstatus', native_enum=False, length=16), server_default='active', nullable=False))
-        batch_op.add_column(sa.Column('merged_into', sa.Uuid(), nullable=True))
-        batch_op.create_foreign_key(batch_op.f('fk_customers_merged_into_customers'), 'customers', ['merged_into'], ['id'], ondelete='SET NULL')
-        batch_op.create_check_constraint(batch_op.f('ck_customers_merged_is_archived'), "merged_into IS NULL OR status = 'archived'")
+    bind = op.get_bind()
+    if bind.dialect.name == 'sqlite':
+        # Never batch mode here: it recreates `customers`, and dropping the old table with
+        # foreign keys on would cascade-delete every alias and contract (PRAGMA foreign_keys
+        # cannot be turned off inside the migration's transaction). SQLite adds a column in
+        # place, with its constraints written inline.
+        op.execute("ALTER TABLE customers ADD COLUMN status VARCHAR(16) DEFAULT 'active' NOT NULL")
+        op.execute(
+            "ALTER TABLE customers ADD COLUMN merged_into CHAR(32) "
+            f"CONSTRAINT ck_customers_merged_is_archived CHECK ({_MERGED_IS_ARCHIVED})"
+        )
+        op.execute("ALTER TABLE ingest_aliases ADD COLUMN source VARCHAR(16) DEFAULT 'manual' NOT NULL")
+        op.execute("ALTER TABLE ingest_aliases ADD COLUMN source_account_id VARCHAR(18)")
+        op.execute(
+            "ALTER TABLE ingest_aliases ADD COLUMN source_field VARCHAR(128) "
+            f"CONSTRAINT ck_ingest_aliases_source_account CHECK ({_SOURCE_ACCOUNT})"
+        )
+    else:
+        op.add_column('customers', sa.Column('status', sa.Enum('active', 'archived', name='customerstatus', native_enum=False, length=16), server_default='active', nullable=False))
+        op.add_column('customers', sa.Column('merged_into', sa.Uuid(), nullable=True))
+        op.create_check_constraint(op.f('ck_customers_merged_is_archived'), 'customers', _MERGED_IS_ARCHIVED)
+        op.add_column('ingest_aliases', sa.Column('source', sa.Enum('salesforce', 'manual', name='aliassource', native_enum=False, length=16), server_default='manual', nullable=False))
+        op.add_column('ingest_aliases', sa.Column('source_account_id', sa.String(length=18), nullable=True))
+        op.add_column('ingest_aliases', sa.Column('source_field', sa.String(length=128), nullable=True))
+    op.create_index(op.f('ix_ingest_aliases_source_account_id'), 'ingest_aliases', ['source_account_id'], unique=False)
 
-    with op.batch_alter_table('ingest_aliases', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('source', sa.Enum('salesforce', 'manual', name='aliassource', native_enum=False, length=16), server_default='manual', nullable=False))
-        batch_op.add_column(sa.Column('source_account_id', sa.String(length=18), nullable=True))
-        batch_op.add_column(sa.Column('source_field', sa.String(length=128), nullable=True))
-        batch_op.create_index(batch_op.f('ix_ingest_aliases_source_account_id'), ['source_account_id'], unique=False)
+    _fill_sources(bind)
 
-    _fill_sources(op.get_bind())
+    if bind.dialect.name != 'sqlite':
+        op.create_check_constraint(op.f('ck_ingest_aliases_source_account'), 'ingest_aliases', _SOURCE_ACCOUNT)
 
     op.create_table('alias_moves',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
@@ -55,11 +76,7 @@ def upgrade() -> None:
     sa.Column('moved_at', UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_alias_moves'))
     )
-    with op.batch_alter_table('alias_moves', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_alias_moves_alias'), ['alias'], unique=False)
-
-    with op.batch_alter_table('ingest_aliases', schema=None) as batch_op:
-        batch_op.create_check_constraint(batch_op.f('ck_ingest_aliases_source_account'), "(source = 'salesforce') = (source_account_id IS NOT NULL)")
+    op.create_index(op.f('ix_alias_moves_alias'), 'alias_moves', ['alias'], unique=False)
 
 
 def _fill_sources(bind: sa.engine.Connection) -> None:
@@ -103,19 +120,16 @@ def _aware(value: object) -> datetime:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('alias_moves', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_alias_moves_alias'))
+    op.drop_index(op.f('ix_alias_moves_alias'), table_name='alias_moves')
     op.drop_table('alias_moves')
-
-    with op.batch_alter_table('ingest_aliases', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('ck_ingest_aliases_source_account'), type_='check')
-        batch_op.drop_index(batch_op.f('ix_ingest_aliases_source_account_id'))
-        batch_op.drop_column('source_field')
-        batch_op.drop_column('source_account_id')
-        batch_op.drop_column('source')
-
-    with op.batch_alter_table('customers', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('ck_customers_merged_is_archived'), type_='check')
-        batch_op.drop_constraint(batch_op.f('fk_customers_merged_into_customers'), type_='foreignkey')
-        batch_op.drop_column('merged_into')
-        batch_op.drop_column('status')
+    op.drop_index(op.f('ix_ingest_aliases_source_account_id'), table_name='ingest_aliases')
+    if op.get_bind().dialect.name == 'sqlite':
+        # DROP COLUMN cannot drop a column with a constraint; these stay on a downgrade.
+        return
+    op.drop_constraint(op.f('ck_ingest_aliases_source_account'), 'ingest_aliases', type_='check')
+    op.drop_column('ingest_aliases', 'source_field')
+    op.drop_column('ingest_aliases', 'source_account_id')
+    op.drop_column('ingest_aliases', 'source')
+    op.drop_constraint(op.f('ck_customers_merged_is_archived'), 'customers', type_='check')
+    op.drop_column('customers', 'merged_into')
+    op.drop_column('customers', 'status')
