@@ -37,7 +37,9 @@ __all__ = [
     "archive_customer",
     "lock_customers",
     "merge_customers",
+    "merge_family",
     "survivor_of",
+    "survivors",
 ]
 
 # A merge chain is flattened on every merge; this only guards against a corrupt store.
@@ -95,6 +97,35 @@ def active_among(session: Session, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
             )
         )
     return out
+
+
+def survivors(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
+    """customer → the customer it was merged into (itself if none); merges keep chains one
+    step long, so one read answers (no locks: for planning, not for writing)."""
+    wanted = list(set(ids))
+    out: dict[uuid.UUID, uuid.UUID] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(Customer.id, Customer.merged_into).where(
+                Customer.id.in_(wanted[start : start + 500])
+            )
+        )
+        out.update((i, merged or i) for i, merged in rows)
+    return out
+
+
+def merge_family(session: Session, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """These customers' survivors and every customer merged into one of them."""
+    heads = set(survivors(session, ids).values())
+    family = set(heads)
+    listed = list(heads)
+    for start in range(0, len(listed), 500):
+        family.update(
+            session.scalars(
+                select(Customer.id).where(Customer.merged_into.in_(listed[start : start + 500]))
+            )
+        )
+    return family
 
 
 def survivor_of(session: Session, customer_id: uuid.UUID) -> Customer:

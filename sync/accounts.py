@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from config import Settings
 from models import Entity, Store, StoreError
 from models.aliases import AliasOrigin, holders_of_accounts
-from models.customer_lifecycle import active_among, active_customer
+from models.customer_lifecycle import active_among, active_customer, merge_family, survivors
 from models.customers import rename_customer
 from models.deadletters import Failure, record, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
@@ -167,9 +167,12 @@ def prepare_accounts(
     with store.reader() as s:  # runs in the look-ahead thread, beside the page being written
         owned = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(accounts))
         holders = holders_of_accounts(s, [*nodes, *merged])
+        # A customer merged into another hands its tree to the survivor, which then answers
+        # for all the trees merged into it at once (else one would release the other's).
+        family = merge_family(s, [*owned.values(), *holders])
         held_by = [
             account
-            for values in fields_for(s, Entity.CUSTOMER, holders).values()
+            for values in fields_for(s, Entity.CUSTOMER, family).values()
             if (account := values.get(SFDC_ACCOUNT_ID)) is not None
         ]
     survivors = [root for _, root in merges.values()]
@@ -229,33 +232,41 @@ def apply_accounts(
     # is skipped.
     wanted = [*page.trees, *(a for nested in page.nested.values() for a in nested)]
     customers = find_many_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, wanted)
-    active = active_among(session, customers.values())
+    heads = survivors(session, customers.values())
+    active = active_among(session, heads.values())
     lettered: set[str] = set()
     clean: set[str] = set()
     released: list[tuple[uuid.UUID, str, dict[str, AliasOrigin], list[str]]] = []
     overflowing: set[str] = set()
-    for owner, descendants in page.trees.items():
+    groups: dict[uuid.UUID, list[str]] = {}
+    for owner in page.trees:
         customer_id = customers.get(owner)
-        if customer_id is None or customer_id not in active:
-            continue
-        tree = [page.accounts[owner], *descendants]
-        nested = [customers[a] for a in page.nested.get(owner, ()) if a in customers]
+        head = heads.get(customer_id) if customer_id is not None else None
+        if head is not None and head in active:
+            groups.setdefault(head, []).append(owner)
+    for customer_id, owners in groups.items():
+        own = _account_of(session, customer_id)
+        owners.sort(key=lambda o: o != own)  # the customer's own tree first
+        trees = [[page.accounts[o], *page.trees[o]] for o in owners]
+        nested = [customers[a] for o in owners for a in page.nested.get(o, ()) if a in customers]
         try:
             with session.begin_nested():
                 outcome, origins = _update_customer(
-                    session, customer_id, tree, nested, page, settings
+                    session, customer_id, trees, nested, page, settings, own
                 )
-            clean.update(n.id for n in tree)
-            released.append((customer_id, owner, origins, [n.id for n in tree]))
+            accounts = [n.id for tree in trees for n in tree]
+            clean.update(accounts)
+            released.append((customer_id, owners[0], origins, accounts))
             if outcome.overflow:
-                overflowing.add(owner)
+                overflowing.add(owners[0])
         except (MappingError, StoreError) as exc:
             # Nothing of this customer is applied (savepoint); the others go on.
-            outcome = _Outcome(conflicts={owner: [getattr(exc, "reason", None) or str(exc)]})
+            message = getattr(exc, "reason", None) or str(exc)
+            outcome = _Outcome(conflicts={owners[0]: [message]})
         counters.customers_updated += outcome.renamed + outcome.merged
         counters.aliases_added += outcome.added
         for account, messages in outcome.conflicts.items():
-            node = next(n for n in tree if n.id == account)
+            node = next(n for tree in trees for n in tree if n.id == account)
             payload = payloads.get(account) or _node_payload(node)
             record(session, _conflict(account, payload, messages))
             counters.dead_lettered += 1
@@ -281,21 +292,27 @@ def apply_accounts(
 def _update_customer(
     session: Session,
     customer_id: uuid.UUID,
-    tree: Sequence[AccountNode],
+    trees: Sequence[Sequence[AccountNode]],
     nested: Sequence[uuid.UUID],
     page: AccountPage,
     settings: Settings,
+    own_account: str | None,
 ) -> tuple[_Outcome, dict[str, AliasOrigin]]:
-    root, descendants = tree[0], tree[1:]
+    """Apply a customer's trees: its own, and those of customers merged into it."""
     customer = active_customer(session, customer_id)
     outcome = _Outcome()
-    if root.id in page.nodes:
-        outcome.renamed = rename_customer(session, customer, root.name)
-    # Same alias set as the closed-won mapping; raises MappingError past the limits.
-    origins = account_alias_origins(
-        root.id, root.alias_values, descendants, settings, root.alias_fields
-    )
-    claim = claim_tree(session, customer_id, origins, [n.id for n in tree], nested)
+    origins: dict[str, AliasOrigin] = {}
+    for tree in trees:
+        root, descendants = tree[0], tree[1:]
+        if root.id == own_account and root.id in page.nodes:
+            outcome.renamed = rename_customer(session, customer, root.name)
+        # Same alias set as the closed-won mapping (the first tree's first on a clash).
+        for alias, origin in account_alias_origins(
+            root.id, root.alias_values, descendants, settings, root.alias_fields
+        ).items():
+            origins.setdefault(alias, origin)
+    accounts = [n.id for tree in trees for n in tree]
+    claim = claim_tree(session, customer_id, origins, accounts, nested)
     outcome.added = len(claim.added) + len(claim.moved)
     outcome.merged = len(claim.merged)
     outcome.overflow = bool(claim.overflow)

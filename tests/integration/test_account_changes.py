@@ -418,3 +418,31 @@ def test_usage_keyed_on_a_15_character_or_recased_account_id_reaches_its_custome
     assert attributed(store, "tx-lower") == customer
     assert attributed(store, "tx-root-15") == customer
     assert attributed(store, "tx-upper") is None
+
+
+def test_an_acquired_root_detached_again_stays_with_the_survivor(
+    org: SandboxOrg, enterprise, sync_deals: Poll, sync_accounts: Poll, store: Store
+) -> None:
+    """A merge is for good: the absorbed account's tree and deals keep going to the survivor."""
+    acquirer, acquired = enterprise("Holding"), enterprise("Spun Off", "spun")
+    sync_deals()
+    survivor = customer_of(store, acquirer)
+    org.update("Account", acquired, {"ParentId": acquirer})
+    sync_accounts()
+    org.update("Account", acquired, {"ParentId": None})
+    late = org.create("Account", {"Name": "Spun Sub", "ParentId": acquired, FIELD: "spun-sub"})
+    for _ in range(2):  # stable: no flip-flop between the two trees
+        sync_accounts()
+        won_deal(org, acquired, Name="Spun - Renewal")
+        sync_deals()
+        assert open_letters(store) == []
+        held = holdings(store)
+        assert {a for a, h in held.items() if h[0] == survivor} == {
+            acquirer,
+            acquired,
+            "spun",
+            late,
+            "spun-sub",
+        }
+        with store.session() as s:
+            assert {c.customer_id for c in list_contracts(s)} == {survivor}
