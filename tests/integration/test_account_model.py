@@ -238,8 +238,11 @@ def send_usage(
 # --- the comparison ----------------------------------------------------------------------------
 
 
-def store_state(store: Store) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """(aliases, customers, attribution) in the store, customers named by their account."""
+def store_state(
+    store: Store,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, str]]:
+    """(aliases, customers, attribution, active customers' names) in the store, customers
+    named by their account."""
     with store.session() as s:
         customers = list(s.query(Customer))
         account_of = {
@@ -262,6 +265,7 @@ def store_state(store: Store) -> tuple[dict[str, Any], dict[str, Any], dict[str,
             )
             for c in customers
         }
+        names = {account_of[c.id]: c.name for c in customers if c.status is CustomerStatus.ACTIVE}
         attribution = {
             e.transaction_id: account_of[e.customer_id] if e.customer_id else None
             for e in s.query(UsageEvent)
@@ -271,7 +275,7 @@ def store_state(store: Store) -> tuple[dict[str, Any], dict[str, Any], dict[str,
             for x in list_letters(s, status=DeadLetterStatus.OPEN)
         ]
     assert letters == []
-    return aliases, states, attribution
+    return aliases, states, attribution, names
 
 
 def attach_manual_aliases(store: Store, model: Model) -> None:
@@ -318,7 +322,7 @@ def test_random_account_changes_leave_the_store_equal_to_the_orgs_truth(
         attach_manual_aliases(store, model)
         expected = truth(model, now)
         send_usage(rng, store, sf_settings, model, now, sorted(expected))
-        aliases, states, attribution = store_state(store)
+        aliases, states, attribution, names = store_state(store)
         assert aliases == expected, done
         assert states == {
             a: (
@@ -331,3 +335,5 @@ def test_random_account_changes_leave_the_store_equal_to_the_orgs_truth(
             tx: expected[alias][0] if alias in expected else None
             for tx, alias in model.events.items()
         }, done
+        # An active customer's account is a live root: the customer carries its name.
+        assert names == {a: now.name[a] for a in names}, done
