@@ -2,15 +2,26 @@
 
 `celery -A celery_app worker` / `celery -A celery_app beat`. Depends on `config` only;
 tasks are named by module so this file imports none of them.
+
+Nothing secret lives in `app.conf`: `celery report`, `celery inspect conf` and Flower print
+it (the last two without Celery's masking). The `Settings` hang off the app object
+(`app.sfsync_settings`), and `app.conf.broker_url` carries the URL with its password
+masked; the real one is handed to kombu only when a connection is made.
+
+Errors::
+
+    BrokerUnreachable      `check_broker` could not connect (names SFSYNC_BROKER_URL and why)
 """
 
 from __future__ import annotations
 
 import sys
 from datetime import timedelta
+from typing import Any
 
 from celery import Celery
-from kombu import Exchange, Queue
+from kombu import Connection, Exchange, Queue
+from kombu.exceptions import OperationalError
 
 from config import ConfigError, Settings, load_settings
 
@@ -23,10 +34,32 @@ ROUTES = {
 }
 
 
+#: Seconds a producer (the CLI) waits for the broker before saying it cannot reach it.
+PRODUCER_CONNECT_TIMEOUT = 3.0
+
+
+class BrokerUnreachable(Exception):
+    """The broker did not answer; the message names the setting and the reason."""
+
+
+class SfsyncCelery(Celery):  # type: ignore[misc]
+    """A Celery app whose settings and broker password stay out of `conf`."""
+
+    sfsync_settings: Settings | None = None
+
+    def _connection(self, url: str | None, *args: Any, **kwargs: Any) -> Connection:
+        settings = self.sfsync_settings
+        if settings is not None and (url is None or url == settings.public_broker_url):
+            url = settings.celery_broker_url
+        return super()._connection(url, *args, **kwargs)
+
+
 def create_app(settings: Settings) -> Celery:
     """A Celery app configured from `settings`."""
-    app = Celery("sfsync", include=["tasks.sync", "tasks.usage", "tasks.signup", "tasks.replay"])
-    settings.data_dir.mkdir(parents=True, exist_ok=True)  # beat keeps its schedule there
+    app = SfsyncCelery(
+        "sfsync", include=["tasks.sync", "tasks.usage", "tasks.signup", "tasks.replay"]
+    )
+    settings.ensure_data_dir()  # beat keeps its schedule there
     transport_options: dict[str, object] = {
         "visibility_timeout": settings.broker_visibility_timeout,
     }
@@ -45,7 +78,7 @@ def create_app(settings: Settings) -> Celery:
     interval = float(settings.poll_interval)
     sweep = float(settings.usage_sweep_interval)
     app.conf.update(
-        broker_url=settings.celery_broker_url,
+        broker_url=settings.public_broker_url,
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
         # JSON only: a pickled message is refused, so a broker cannot carry code.
@@ -86,13 +119,30 @@ def create_app(settings: Settings) -> Celery:
             },
         },
     )
-    app.conf.sfsync_settings = settings
+    app.sfsync_settings = settings
     return app
 
 
-def _load() -> Settings:
+def check_broker(app: Celery) -> None:
+    """Connect once with a short timeout, or raise `BrokerUnreachable` (never kombu's retry
+    loop): a command that enqueues says at once that nobody will receive its message."""
+    settings = app.sfsync_settings
+    assert isinstance(settings, Settings)
     try:
-        return load_settings()
+        with app.connection_for_write(connect_timeout=PRODUCER_CONNECT_TIMEOUT) as conn:
+            conn.ensure_connection(max_retries=0, timeout=PRODUCER_CONNECT_TIMEOUT)
+    except (OperationalError, OSError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        for secret in settings.secret_values():
+            reason = reason.replace(secret, "***")
+        raise BrokerUnreachable(
+            f"SFSYNC_BROKER_URL: cannot reach the broker at {settings.public_broker_url}: {reason}"
+        ) from None
+
+
+def _load() -> Celery:
+    try:
+        return create_app(load_settings())
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
@@ -114,6 +164,6 @@ def __getattr__(name: str) -> Celery:
     global _app  # noqa: PLW0603
     if name == "app":
         if _app is None:
-            _app = create_app(_load())
+            _app = _load()
         return _app
     raise AttributeError(name)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from commands.common import App, SfsyncGroup
+from commands.api import api_keys, serve
+from commands.common import App, SfsyncGroup, examples
 from commands.demo import demo
 from commands.dlq import dlq
 from commands.store import aliases, contracts, customers, db, fields
@@ -17,7 +18,19 @@ from commands.sync import runs, sync
 from commands.usage import usage
 
 
-@click.group(cls=SfsyncGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=SfsyncGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=examples(
+        "sfsync demo                                   # the whole system in ~20 s",
+        "sfsync customers list",
+        "sfsync sync run --inline                      # poll Salesforce here, now",
+        "sfsync usage ingest events.jsonl",
+        "sfsync dlq list",
+        "sfsync --data-dir /srv/sfsync sync status",
+        "sfsync customers list --json | jq '.[].id'    # --json: every row, one document",
+    ),
+)
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -40,6 +53,8 @@ for group in (db, customers, aliases, contracts, fields, sync, runs, dlq):
     main.add_command(group)
 main.add_command(usage)
 main.add_command(demo)
+main.add_command(serve)
+main.add_command(api_keys)
 
 
 @main.command("sandbox", context_settings={"ignore_unknown_options": True}, add_help_option=False)

@@ -1,7 +1,8 @@
 """What every command shares: settings and store built once, JSON output, error exits.
 
 Exit codes: 0 success; 1 an expected error (not found, conflict, invalid input, a failed
-operation); 2 a usage or configuration error (including a store behind its migrations).
+operation); 2 a usage or configuration error (including a store behind its migrations, a
+store or broker that cannot be reached).
 """
 
 from __future__ import annotations
@@ -14,14 +15,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.text import Text
 from sqlalchemy.orm import Session
 
+from commands.output import safe_text, stream_json_array
 from config import ConfigError, Settings, configure_logging, load_settings
-from models import Store, StoreError, StoreNotMigrated, open_store
+from models import Store, StoreError, StoreNotMigrated, StoreUnreachable, open_store
+
+if TYPE_CHECKING:
+    from celery import Celery
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,8 +53,19 @@ class App:
     @property
     def store(self) -> Store:
         if self._store is None:
+            if not self.settings.database_url:
+                self.settings.ensure_data_dir()  # the default store's folder is sfsync's own
             self._store = open_store(self.settings.store_url)
         return self._store
+
+    @property
+    def store_setting(self) -> str:
+        """The setting that chose the store, for errors about it."""
+        if self.overrides.get("database_url") is not None:
+            return "--database-url"
+        if self._settings is not None and self._settings.database_url:
+            return "SFSYNC_DATABASE_URL"
+        return "SFSYNC_DATA_DIR"
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -71,6 +88,9 @@ class SfsyncGroup(click.Group):
             return super().invoke(ctx)
         except (ConfigError, StoreNotMigrated) as exc:
             fail(str(exc), code=2)
+        except StoreUnreachable as exc:
+            app = ctx.find_object(App)
+            fail(f"{app.store_setting if app else 'SFSYNC_DATABASE_URL'}: {exc}", code=2)
         except (StoreError, OperationFailed) as exc:
             fail(str(exc), code=1)
         finally:
@@ -84,8 +104,27 @@ class OperationFailed(Exception):
 
 
 def fail(message: str, *, code: int = 1) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    err_console.print(
+        Text.assemble(("error:", "bold red"), " ", safe_text(message)),
+        highlight=False,
+        soft_wrap=True,
+    )
     raise SystemExit(code)
+
+
+def producer(app: App) -> Celery:
+    """The Celery app to enqueue with, once the broker answered (one line and exit 2 if not).
+
+    Tasks imported from here on bind to it, so an in-process replay uses these settings.
+    """
+    import celery_app
+
+    celery = celery_app.use_settings(app.settings)
+    try:
+        celery_app.check_broker(celery)
+    except celery_app.BrokerUnreachable as exc:
+        fail(str(exc), code=2)
+    return celery
 
 
 def _default(value: Any) -> Any:
@@ -96,7 +135,7 @@ def _default(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, Decimal):
-        return str(value)
+        return format(value, "f")  # never an exponent: 20630, not 2.063E+4
     if isinstance(value, Enum):
         return value.value
     raise TypeError(f"cannot encode {type(value).__name__}")
@@ -105,6 +144,16 @@ def _default(value: Any) -> Any:
 def emit_json(document: Any) -> None:
     """Print exactly one JSON document on stdout."""
     click.echo(json.dumps(document, default=_default, indent=2, sort_keys=False))
+
+
+def emit_json_array(items: Iterator[Any]) -> None:
+    """One JSON array on stdout, written row by row (memory stays flat)."""
+    stream_json_array(items, _default)
+
+
+def examples(*lines: str) -> str:
+    """A `--help` epilog of example command lines (kept as written, not rewrapped)."""
+    return "\b\nExamples:\n" + "\n".join(f"  $ {line}" for line in lines)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")

@@ -253,17 +253,25 @@ def demo(app: App, keep_running: bool, fast: bool) -> None:
     Salesforce account needed): a sandbox org, a real worker and beat, sync, usage
     attribution and dead-letter replay.
 
-    Uses a fresh temporary data folder, removed at the end; with the global `--data-dir`
-    it uses (and keeps) that folder, which must be empty.
+    Uses a fresh temporary data folder, kept once the demo has completed (so the commands
+    it shows work against it; it says where) and removed if it stops early; with the global
+    `--data-dir` it uses (and keeps) that folder, which must be empty.
     """
     if app.overrides.get("database_url"):
         raise click.UsageError("the demo runs on the embedded SQLite store; drop --database-url")
     given = app.overrides.get("data_dir")
     data_dir, temporary = fresh_folder(Path(given) if given is not None else None)
     started = time.monotonic()
+    completed: list[bool] = []
     try:
         with signals_unwind():
-            _run(data_dir, keep_running=keep_running, fast=fast, started=started)
+            _run(
+                data_dir,
+                keep_running=keep_running,
+                fast=fast,
+                started=started,
+                on_complete=lambda: completed.append(True),
+            )
     except (KeyboardInterrupt, _Stop) as exc:
         signum = exc.signum if isinstance(exc, _Stop) else signal.SIGINT
         if keep_running and signum == signal.SIGINT:
@@ -274,11 +282,25 @@ def demo(app: App, keep_running: bool, fast: bool) -> None:
     except DemoFailed as exc:
         raise OperationFailed(f"the demo failed: {exc}") from None
     finally:
-        if temporary:
+        if temporary and not completed:
             shutil.rmtree(data_dir, ignore_errors=True)
+        elif temporary:
+            console.print(
+                f"The demo's data folder is kept: {data_dir} (the commands above work against "
+                f"it; remove it with `rm -rf {shlex.quote(str(data_dir))}`)",
+                highlight=False,
+                soft_wrap=True,
+            )
 
 
-def _run(data_dir: Path, *, keep_running: bool, fast: bool, started: float) -> None:
+def _run(
+    data_dir: Path,
+    *,
+    keep_running: bool,
+    fast: bool,
+    started: float,
+    on_complete: Callable[[], None],
+) -> None:
     # Imported here: the sandbox (and Celery's task modules) load only when the demo runs.
     from commands import demo_flows
     from commands.demo_steps import Steps
@@ -309,6 +331,7 @@ def _run(data_dir: Path, *, keep_running: bool, fast: bool, started: float) -> N
         demo_flows.dead_letter(steps)
         demo_flows.fix_and_replay(steps)
         steps.finish(time.monotonic() - started)
+        on_complete()
         if keep_running:
             steps.keep_running()
     except DemoFailed as exc:

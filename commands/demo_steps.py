@@ -285,5 +285,5 @@ class Steps:
 
 
 def money(amount: Decimal | None, currency: str) -> str:
-    """`96,000 USD`: exact digits, no exponent (stored amounts are normalised Decimals)."""
+    """`96,000 USD`: exact digits, no exponent (stored amounts are plain Decimals)."""
     return f"{format(amount, ',f')} {currency}" if amount is not None else f"- {currency}"

@@ -5,17 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.table import Table
 
 from commands.common import (
     App,
     console,
     emit_json,
     err_console,
+    examples,
     json_option,
     parse_instant,
     pass_app,
+    producer,
 )
+from commands.output import Column, note, print_lines, print_table, safe_text
 from models.deadletters import discard, get, list_letters, stats
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus
@@ -48,7 +50,15 @@ def letter_view(letter: DeadLetter, *, detail: bool = False) -> dict[str, Any]:
     return view
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync dlq stats",
+        "sfsync dlq list --source usage.event",
+        "sfsync dlq show 7",
+        "sfsync dlq retry 7 --inline            # after fixing the cause",
+        'sfsync dlq discard 7 --reason "test deal, deleted in Salesforce"',
+    )
+)
 def dlq() -> None:
     """Dead letters: what failed, why, and replay once fixed."""
 
@@ -83,17 +93,29 @@ def dlq_list(
     if as_json:
         emit_json(rows)
         return
-    table = Table("id", "when", "source", "reference", "error", "attempts")
-    for r in rows:
-        table.add_row(
-            str(r["id"]),
-            r["last_failed_at"].strftime("%Y-%m-%d %H:%M:%S"),
-            r["source"].value,
-            r["reference"] or "-",
-            f"{r['error_class']}: {r['error_message']}"[:120],
-            str(r["attempts"]),
-        )
-    console.print(table)
+    shown = print_table(
+        [
+            Column("id", key=True),
+            Column("when"),
+            Column("source", key=True),
+            Column("reference", key=True),
+            Column("error"),
+            Column("attempts"),
+        ],
+        (
+            (
+                r["id"],
+                r["last_failed_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                r["source"].value,
+                r["reference"] or "-",
+                f"{r['error_class']}: {r['error_message']}"[:120],
+                r["attempts"],
+            )
+            for r in rows
+        ),
+    )
+    if not shown:
+        note(f"no {status} dead letters")
 
 
 @dlq.command("show")
@@ -109,15 +131,17 @@ def dlq_show(app: App, letter_id: int, as_json: bool) -> None:
         return
     import json
 
+    lines = []
     for key in ("id", "source", "reference", "status", "attempts", "task_name", "task_id"):
-        shown = view[key].value if hasattr(view[key], "value") else view[key]
-        console.print(f"{key}: {shown if shown is not None else '-'}", highlight=False)
-    console.print(f"error: {view['error_class']}: {view['error_message']}", highlight=False)
+        shown = getattr(view[key], "value", view[key])
+        lines.append(f"{key}: {shown if shown is not None else '-'}")
+    lines.append(f"error: {view['error_class']}: {view['error_message']}")
     if view["payload"] is not None:
-        console.print("payload:", highlight=False)
-        console.print(json.dumps(view["payload"], indent=2, default=str), highlight=False)
+        lines.append("payload:")
+        lines.extend(json.dumps(view["payload"], indent=2, default=str).splitlines())
     if view["traceback"]:
-        console.print(view["traceback"], highlight=False, markup=False)
+        lines.extend(str(view["traceback"]).splitlines())
+    print_lines(*lines)
 
 
 @dlq.command("retry")
@@ -151,11 +175,8 @@ def dlq_retry(
         with app.session() as s:
             for letter_id in ids:
                 get(s, letter_id)
-    import celery_app
-
-    # Tasks imported from here on bind to an app built from this command's settings.
-    celery = celery_app.use_settings(app.settings)
     if not inline:
+        celery = producer(app)
         enqueued = [str(celery.send_task("sfsync.deadletter.replay", args=[i]).id) for i in ids]
         if as_json:
             emit_json(
@@ -168,6 +189,10 @@ def dlq_retry(
         else:
             console.print(f"enqueued {len(ids)} replay(s)")
         return
+    import celery_app
+
+    # Tasks imported from here on bind to an app built from this command's settings.
+    celery_app.use_settings(app.settings)
     from tasks import context
     from tasks.replay import replay
 
@@ -181,7 +206,8 @@ def dlq_retry(
                 console.print(f"letter {r['letter_id']}: replayed", highlight=False)
             else:
                 err_console.print(
-                    f"letter {r['letter_id']}: still failing: {r['error']}", highlight=False
+                    safe_text(f"letter {r['letter_id']}: still failing: {r['error']}"),
+                    highlight=False,
                 )
     if not all(r["replayed"] for r in results):
         raise SystemExit(1)
@@ -190,12 +216,16 @@ def dlq_retry(
 @dlq.command("discard")
 @click.argument("letter_ids", metavar="ID...", nargs=-1, type=int, required=True)
 @click.option("--reason", required=True, help="Why this letter needs no replay.")
+@json_option
 @pass_app
-def dlq_discard(app: App, letter_ids: tuple[int, ...], reason: str) -> None:
+def dlq_discard(app: App, letter_ids: tuple[int, ...], reason: str, as_json: bool) -> None:
     """Close dead letters without replaying them."""
     with app.session() as s:
         for letter_id in letter_ids:
             discard(s, get(s, letter_id), reason)
+    if as_json:
+        emit_json({"discarded": list(letter_ids), "reason": reason})
+        return
     console.print(f"discarded {len(letter_ids)} letter(s)")
 
 
@@ -209,7 +239,9 @@ def dlq_stats(app: App, as_json: bool) -> None:
     if as_json:
         emit_json([{"source": src, "error_class": err, "open": n} for src, err, n in counts])
         return
-    table = Table("source", "error", "open")
-    for src, err, n in counts:
-        table.add_row(src.value, err, str(n))
-    console.print(table)
+    shown = print_table(
+        [Column("source", key=True), Column("error"), Column("open")],
+        ((src.value, err, n) for src, err, n in counts),
+    )
+    if not shown:
+        note("no open dead letters")

@@ -2,21 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from typing import Any
 
 import click
-from rich.table import Table
 
 from commands.common import (
     App,
     console,
     emit_json,
+    emit_json_array,
+    examples,
     json_option,
     parse_decimal,
     parse_instant,
     parse_pairs,
     parse_uuid,
     pass_app,
+)
+from commands.output import (
+    Column,
+    chunks,
+    limit_option,
+    more_note,
+    print_lines,
+    print_table,
+    row_limit,
 )
 from commands.views import (
     alias_view,
@@ -29,16 +41,32 @@ from commands.views import (
 from config.settings import MANUAL_CONTRACT_CURRENCY
 from models import Entity, NotFound, Store
 from models.aliases import add_aliases, list_aliases, remove_aliases
-from models.contracts import ContractSpec, create_contract, list_contracts
+from models.contracts import (
+    ContractSpec,
+    count_contracts,
+    create_contract,
+    iter_contracts,
+)
 from models.customer_lifecycle import archive_customer, survivor_of
-from models.customers import create_customer, find_customer, get_customer, list_customers
+from models.customers import (
+    count_customers,
+    create_customer,
+    find_customer,
+    get_customer,
+    iter_customers,
+)
 from models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
+from models.types import ContractStatus
 from sync.usage import account_id_key
 
 # --- db ----------------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync db upgrade",
+    )
+)
 def db() -> None:
     """The store's schema."""
 
@@ -60,7 +88,13 @@ def db_upgrade(app: App) -> None:
 # --- customers ---------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync customers create WidgetsExpress --alias we-main --field sfdc_account_id=001…",
+        "sfsync customers list --name widgets --limit 20",
+        "sfsync customers show --sfdc-account-id 0015g00000WidgetAAA --json",
+    )
+)
 def customers() -> None:
     """Billing customers."""
 
@@ -82,30 +116,48 @@ def customers_create(
     if as_json:
         emit_json(view)
     else:
-        console.print(f"created customer {customer.id} ({customer.name})", highlight=False)
+        print_lines(f"created customer {customer.id} ({customer.name})")
 
 
 @customers.command("list")
-@click.option("--limit", default=1000, show_default=True, help="At most this many.")
+@limit_option
+@click.option("--name", help="Only customers whose name contains this (any case).")
+@click.option("--status", type=click.Choice(["active", "archived"]), help="Only these.")
 @json_option
 @pass_app
-def customers_list(app: App, limit: int, as_json: bool) -> None:
-    """List customers."""
+def customers_list(
+    app: App, limit: int | None, name: str | None, status: str | None, as_json: bool
+) -> None:
+    """List customers, oldest first."""
+    archived = None if status is None else status == "archived"
+    wanted = row_limit(limit, as_json)
     with app.session() as s:
-        rows = customers_view(s, list_customers(s, limit=limit))
-    if as_json:
-        emit_json(rows)
-        return
-    table = Table("id", "name", "sfdc_account_id", "aliases", "created")
-    for row in rows:
-        table.add_row(
-            str(row["id"]),
-            row["name"],
-            row["custom_fields"].get(SFDC_ACCOUNT_ID, ""),
-            str(len(row["ingest_aliases"])),
-            row["created_at"].strftime("%Y-%m-%d %H:%M"),
+        found = iter_customers(s, limit=wanted, name=name, archived=archived)
+        views = (v for batch in chunks(found) for v in customers_view(s, batch))
+        if as_json:
+            emit_json_array(views)
+            return
+        shown = print_table(
+            [
+                Column("id", key=True),
+                Column("name"),
+                Column("sfdc_account_id", key=True),
+                Column("aliases"),
+                Column("created"),
+            ],
+            (
+                (
+                    row["id"],
+                    row["name"],
+                    row["custom_fields"].get(SFDC_ACCOUNT_ID, ""),
+                    len(row["ingest_aliases"]),
+                    row["created_at"].strftime("%Y-%m-%d %H:%M"),
+                )
+                for row in views
+            ),
         )
-    console.print(table)
+        total = count_customers(s, name=name, archived=archived)
+    more_note(shown, total, "customers")
 
 
 @customers.command("show")
@@ -141,14 +193,14 @@ def customers_show(
     if as_json:
         emit_json(view)
         return
-    console.print(f"[bold]{view['name']}[/]  {view['id']}  {view['status']}", highlight=False)
-    if view["merged_into"] is not None:
-        console.print(f"  merged into customer {view['merged_into']}", highlight=False)
-    for key, value in view["custom_fields"].items():
-        console.print(f"  {key}: {value}", highlight=False)
-    console.print(f"  aliases: {', '.join(view['ingest_aliases']) or '-'}", highlight=False)
-    for row in view["alias_sources"]:
-        console.print(f"    {row['alias']}: {describe_source(row)}", highlight=False)
+    merged = view["merged_into"]
+    print_lines(
+        f"{view['name']}  {view['id']}  {view['status']}",
+        *([f"  merged into customer {merged}"] if merged is not None else []),
+        *(f"  {key}: {value}" for key, value in view["custom_fields"].items()),
+        f"  aliases: {', '.join(view['ingest_aliases']) or '-'}",
+        *(f"    {row['alias']}: {describe_source(row)}" for row in view["alias_sources"]),
+    )
     _print_contracts(view["contracts"])
 
 
@@ -166,19 +218,24 @@ def customers_archive(app: App, customer_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(view)
     elif outcome.already:
-        console.print(f"customer {view['id']} was already archived", highlight=False)
+        print_lines(f"customer {view['id']} was already archived")
     else:
-        console.print(
+        print_lines(
             f"archived customer {view['id']} ({view['name']}); released "
-            f"{len(outcome.released)} alias(es)",
-            highlight=False,
+            f"{len(outcome.released)} alias(es)"
         )
 
 
 # --- aliases -----------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync aliases add CUSTOMER_ID we-apac we-latam",
+        "sfsync aliases remove CUSTOMER_ID we-apac --json",
+        "sfsync aliases list CUSTOMER_ID",
+    )
+)
 def aliases() -> None:
     """Ingest aliases (attaching one attributes its stored usage)."""
 
@@ -186,22 +243,34 @@ def aliases() -> None:
 @aliases.command("add")
 @click.argument("customer_id")
 @click.argument("alias_values", metavar="ALIAS...", nargs=-1, required=True)
+@json_option
 @pass_app
-def aliases_add(app: App, customer_id: str, alias_values: tuple[str, ...]) -> None:
+def aliases_add(app: App, customer_id: str, alias_values: tuple[str, ...], as_json: bool) -> None:
     """Attach ingest aliases to a customer."""
+    cid = parse_uuid(customer_id, "CUSTOMER")
     with app.session() as s:
-        added = add_aliases(s, parse_uuid(customer_id, "CUSTOMER"), alias_values)
+        added = add_aliases(s, cid, alias_values)
+    if as_json:
+        emit_json({"customer_id": cid, "attached": list(added)})
+        return
     console.print(f"attached {len(added)} alias(es); {len(alias_values) - len(added)} already held")
 
 
 @aliases.command("remove")
 @click.argument("customer_id")
 @click.argument("alias_values", metavar="ALIAS...", nargs=-1, required=True)
+@json_option
 @pass_app
-def aliases_remove(app: App, customer_id: str, alias_values: tuple[str, ...]) -> None:
+def aliases_remove(
+    app: App, customer_id: str, alias_values: tuple[str, ...], as_json: bool
+) -> None:
     """Detach ingest aliases from a customer (their usage becomes pending)."""
+    cid = parse_uuid(customer_id, "CUSTOMER")
     with app.session() as s:
-        removed = remove_aliases(s, parse_uuid(customer_id, "CUSTOMER"), alias_values)
+        removed = remove_aliases(s, cid, alias_values)
+    if as_json:
+        emit_json({"customer_id": cid, "removed": list(removed)})
+        return
     console.print(f"removed {len(removed)} alias(es)")
 
 
@@ -220,21 +289,31 @@ def aliases_list(app: App, customer_id: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(views)
         return
-    table = Table("alias", "customer", "source", "attached")
-    for v in views:
-        table.add_row(
-            v["alias"],
-            str(v["customer_id"]),
-            describe_source(v),
-            f"{v['created_at']:%Y-%m-%d %H:%M}",
-        )
-    console.print(table)
+    shown = print_table(
+        [
+            Column("alias", key=True),
+            Column("customer", key=True),
+            Column("source"),
+            Column("attached"),
+        ],
+        (
+            (v["alias"], v["customer_id"], describe_source(v), f"{v['created_at']:%Y-%m-%d %H:%M}")
+            for v in views
+        ),
+    )
+    more_note(shown, len(found), "aliases")
 
 
 # --- contracts ---------------------------------------------------------------------------
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync contracts create CUSTOMER_ID --name Plan --starting-at 2026-01-01 --amount 20630",
+        "sfsync contracts list --customer CUSTOMER_ID --status active",
+        "sfsync contracts list --json > contracts.json    # every row",
+    )
+)
 def contracts() -> None:
     """Contracts (one per closed-won opportunity)."""
 
@@ -278,39 +357,66 @@ def contracts_create(
     if as_json:
         emit_json(view)
     else:
-        console.print(f"created contract {contract.id} ({contract.name})", highlight=False)
+        print_lines(f"created contract {contract.id} ({contract.name})")
 
 
 @contracts.command("list")
 @click.option("--customer", "customer_id", help="Only this customer's contracts.")
+@click.option("--status", type=click.Choice([c.value for c in ContractStatus]), help="Only these.")
+@click.option("--name", help="Only contracts whose name contains this (any case).")
+@limit_option
 @json_option
 @pass_app
-def contracts_list(app: App, customer_id: str | None, as_json: bool) -> None:
-    """List contracts."""
+def contracts_list(
+    app: App,
+    customer_id: str | None,
+    status: str | None,
+    name: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """List contracts by start date."""
+    cid = parse_uuid(customer_id, "--customer") if customer_id else None
+    wanted = ContractStatus(status) if status else None
     with app.session() as s:
-        cid = parse_uuid(customer_id, "--customer") if customer_id else None
-        rows = contracts_view(s, list_contracts(s, cid))
-    if as_json:
-        emit_json(rows)
-    else:
-        _print_contracts(rows)
+        found = iter_contracts(s, cid, status=wanted, name=name, limit=row_limit(limit, as_json))
+        views = (v for batch in chunks(found) for v in contracts_view(s, batch))
+        if as_json:
+            emit_json_array(views)
+            return
+        shown = _print_contracts(views)
+        total = count_contracts(s, cid, status=wanted, name=name)
+    more_note(shown, total, "contracts")
 
 
-def _print_contracts(rows: list[dict[str, object]]) -> None:
-    table = Table("id", "customer", "name", "starting_at", "ending_before", "amount", "opportunity")
+def _print_contracts(rows: Iterable[dict[str, Any]]) -> int:
+    return print_table(
+        [
+            Column("id", key=True),
+            Column("customer", key=True),
+            Column("name"),
+            Column("starting_at"),
+            Column("ending_before"),
+            Column("status"),
+            Column("amount"),
+            Column("opportunity", key=True),
+        ],
+        _contract_rows(rows),
+    )
+
+
+def _contract_rows(rows: Iterable[dict[str, Any]]) -> Iterator[tuple[Any, ...]]:
     for row in rows:
-        fields = row["custom_fields"]
-        assert isinstance(fields, dict)
-        table.add_row(
-            str(row["id"]),
-            str(row["customer_id"]),
-            str(row["name"]),
-            row["starting_at"].date().isoformat(),  # type: ignore[attr-defined]
-            row["ending_before"].date().isoformat() if row["ending_before"] else "open",  # type: ignore[attr-defined]
+        yield (
+            row["id"],
+            row["customer_id"],
+            row["name"],
+            row["starting_at"].date().isoformat(),
+            row["ending_before"].date().isoformat() if row["ending_before"] else "open",
+            row["status"].value,
             f"{row['amount']} {row['currency']}" if row["amount"] is not None else "-",
-            fields.get("sfdc_opportunity_id", ""),
+            row["custom_fields"].get("sfdc_opportunity_id", ""),
         )
-    console.print(table)
 
 
 # --- fields ------------------------------------------------------------------------------
@@ -318,7 +424,13 @@ def _print_contracts(rows: list[dict[str, object]]) -> None:
 entity_choice = click.Choice([e.value for e in Entity])
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync fields add-key customer tier",
+        "sfsync fields set customer CUSTOMER_ID tier=gold --json",
+        "sfsync fields keys",
+    )
+)
 def fields() -> None:
     """Custom field keys and values."""
 
@@ -336,12 +448,11 @@ def fields_keys(app: App, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    table = Table("entity", "key", "unique")
-    for row in rows:
-        table.add_row(
-            str(row["entity"]), str(row["key"]), "yes" if row["enforce_uniqueness"] else ""
-        )
-    console.print(table)
+    shown = print_table(
+        [Column("entity"), Column("key", key=True), Column("unique")],
+        ((r["entity"], r["key"], "yes" if r["enforce_uniqueness"] else "") for r in rows),
+    )
+    more_note(shown, len(rows), "custom field keys")
 
 
 @fields.command("add-key")
@@ -353,15 +464,18 @@ def fields_add_key(app: App, entity: str, key: str, unique: bool) -> None:
     """Register a custom field key for customers or contracts."""
     with app.session() as s:
         register_key(s, Entity(entity), key, unique=unique)
-    console.print(f"registered {entity} key {key}{' (unique)' if unique else ''}", highlight=False)
+    print_lines(f"registered {entity} key {key}{' (unique)' if unique else ''}")
 
 
 @fields.command("set")
 @click.argument("entity", type=entity_choice)
 @click.argument("entity_id")
 @click.argument("pairs", metavar="KEY=VALUE...", nargs=-1, required=True)
+@json_option
 @pass_app
-def fields_set(app: App, entity: str, entity_id: str, pairs: tuple[str, ...]) -> None:
+def fields_set(
+    app: App, entity: str, entity_id: str, pairs: tuple[str, ...], as_json: bool
+) -> None:
     """Set custom field values on a customer or contract."""
     values = parse_pairs(pairs, "KEY=VALUE")
     eid = parse_uuid(entity_id)
@@ -373,4 +487,7 @@ def fields_set(app: App, entity: str, entity_id: str, pairs: tuple[str, ...]) ->
 
             get_contract(s, eid)
         set_fields(s, Entity(entity), eid, values)
+    if as_json:
+        emit_json({"entity": entity, "entity_id": eid, "custom_fields": values})
+        return
     console.print(f"set {len(values)} field(s) on {entity} {eid}", highlight=False)

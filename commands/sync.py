@@ -8,7 +8,6 @@ from typing import Any
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from commands.common import (
     App,
@@ -16,10 +15,13 @@ from commands.common import (
     console,
     emit_json,
     err_console,
+    examples,
     json_option,
     parse_instant,
     pass_app,
+    producer,
 )
+from commands.output import Column, duration, note, print_lines, print_table, safe_text
 from models.cursors import list_cursors
 from models.runs import get_run, last_run, list_runs
 from models.tables import SyncRun
@@ -72,7 +74,15 @@ def result_view(result: RunResult) -> dict[str, Any]:
     }
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync sync status",
+        "sfsync sync run                       # enqueue both polls for the worker",
+        "sfsync sync run --inline --stream accounts",
+        "sfsync sync run --inline --since 2026-01-01",
+        "sfsync sync opportunity 0065g000000000QAAQ",
+    )
+)
 def sync() -> None:
     """Salesforce sync: manual runs and status."""
 
@@ -113,9 +123,7 @@ def sync_run(
 def _enqueue(
     app: App, streams: list[Stream], full: bool, since: datetime | None, as_json: bool
 ) -> None:
-    from celery_app import create_app
-
-    celery = create_app(app.settings)
+    celery = producer(app)
     ids = []
     for stream in streams:
         kwargs = {"trigger": RunTrigger.MANUAL.value, "full": full}
@@ -177,7 +185,7 @@ def _print_result(r: RunResult) -> None:
         highlight=False,
     )
     if r.error:
-        err_console.print(f"  {r.error}", highlight=False)
+        err_console.print(safe_text(f"  {r.error}"), highlight=False)
 
 
 @sync.command("opportunity")
@@ -239,18 +247,29 @@ def sync_status(app: App, as_json: bool) -> None:
     if as_json:
         emit_json(doc)
         return
-    table = Table("stream", "cursor", "lag", "last run", "status", "api calls")
-    for row in doc["streams"]:
-        last = row["last_run"]
-        table.add_row(
-            row["stream"].value,
-            row["cursor"].isoformat() if row["cursor"] else "-",
-            f"{row['lag_seconds']:.0f}s" if row["lag_seconds"] is not None else "-",
-            str(last["id"]) if last else "-",
-            last["status"].value if last else "-",
-            str(last["api_calls"]) if last else "-",
-        )
-    console.print(table)
+    print_table(
+        [
+            Column("stream"),
+            Column("cursor"),
+            Column("lag"),
+            Column("last run", key=True),
+            Column("status"),
+            Column("api calls"),
+            Column("error"),
+        ],
+        (
+            (
+                row["stream"].value,
+                row["cursor"].isoformat() if row["cursor"] else "-",
+                duration(row["lag_seconds"]) if row["lag_seconds"] is not None else "-",
+                last["id"] if (last := row["last_run"]) else "-",
+                last["status"].value if last else "-",
+                last["api_calls"] if last else "-",
+                (last["error"] or "") if last else "",
+            )
+            for row in doc["streams"]
+        ),
+    )
     usage = next((r["last_run"]["api_usage"] for r in doc["streams"] if r["last_run"]), None)
     if usage:
         share = 100 * usage["used"] / usage["max"]
@@ -258,7 +277,12 @@ def sync_status(app: App, as_json: bool) -> None:
     console.print(f"pending writebacks: {doc['pending_writebacks']}")
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync runs list --stream opportunities --limit 5",
+        "sfsync runs show 12 --json",
+    )
+)
 def runs() -> None:
     """Sync run history."""
 
@@ -278,23 +302,31 @@ def runs_list(app: App, stream: str | None, limit: int, as_json: bool) -> None:
     if as_json:
         emit_json(rows)
         return
-    table = Table(
-        "id", "stream", "trigger", "status", "started", "seen", "created", "updated", "dead", "api"
+    shown = print_table(
+        [
+            Column("id", key=True),
+            *(Column(h) for h in ("stream", "trigger", "status", "started", "seen", "created")),
+            *(Column(h) for h in ("updated", "dead", "api", "error")),
+        ],
+        (
+            (
+                r["id"],
+                r["stream"].value,
+                r["trigger"].value,
+                r["status"].value,
+                r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
+                r["records_seen"],
+                r["contracts_created"],
+                r["contracts_updated"],
+                r["dead_lettered"],
+                r["api_calls"],
+                r["error"] or "",
+            )
+            for r in rows
+        ),
     )
-    for r in rows:
-        table.add_row(
-            str(r["id"]),
-            r["stream"].value,
-            r["trigger"].value,
-            r["status"].value,
-            r["started_at"].strftime("%Y-%m-%d %H:%M:%S"),
-            str(r["records_seen"]),
-            str(r["contracts_created"]),
-            str(r["contracts_updated"]),
-            str(r["dead_lettered"]),
-            str(r["api_calls"]),
-        )
-    console.print(table)
+    if not shown:
+        note("no sync runs")
 
 
 @runs.command("show")
@@ -308,6 +340,9 @@ def runs_show(app: App, run_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
-    for key, value in view.items():
-        shown = value.value if hasattr(value, "value") else value
-        console.print(f"{key}: {shown if shown is not None else '-'}", highlight=False)
+    print_lines(
+        *(
+            f"{key}: {getattr(value, 'value', value) if value is not None else '-'}"
+            for key, value in view.items()
+        )
+    )

@@ -16,7 +16,6 @@ from typing import IO, Any
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy.orm import Session
 
 from commands.common import (
@@ -25,11 +24,13 @@ from commands.common import (
     console,
     emit_json,
     err_console,
+    examples,
     json_option,
     parse_instant,
     parse_uuid,
     pass_app,
 )
+from commands.output import Column, note, print_lines, print_table
 from models import InvalidInput, NotFound
 from models.contracts import get_contract
 from models.customers import find_customer
@@ -40,7 +41,14 @@ from sync.usage import BATCH_SIZE, Unparsable, account_id_key, ingest
 _CHUNK = 1 << 16
 
 
-@click.group()
+@click.group(
+    epilog=examples(
+        "sfsync usage ingest events.jsonl",
+        "sfsync usage summary widgets-eu --group-by alias --sum property:requests",
+        "sfsync usage pending",
+        "sfsync usage show inv-2026-11-24-000417",
+    )
+)
 def usage() -> None:
     """Usage events: ingest, summaries, pending keys."""
 
@@ -275,15 +283,22 @@ def usage_summary(
     if as_json:
         emit_json(document)
         return
-    table = Table(*[g.label for g in groups], "events", *[f"sum {n}" for n in sums])
-    for r in rows:
-        table.add_row(
-            *[v if v is not None else "-" for v in r.key.values()],
-            str(r.events),
-            *[str(r.sums[n]) for n in sums],
-        )
-    console.print(f"usage of customer {found}", highlight=False)
-    console.print(table)
+    print_lines(f"usage of customer {found}")
+    print_table(
+        [
+            *(Column(g.label, key=True) for g in groups),
+            Column("events"),
+            *(Column(f"sum {n}") for n in sums),
+        ],
+        (
+            (
+                *[v if v is not None else "-" for v in r.key.values()],
+                r.events,
+                *[r.sums[n] for n in sums],
+            )
+            for r in rows
+        ),
+    )
 
 
 def _find(session: Session, customer: str) -> uuid.UUID:
@@ -320,12 +335,12 @@ def usage_pending(app: App, limit: int, as_json: bool) -> None:
         emit_json(document)
         return
     if not rows:
-        console.print("no pending usage")
+        note("no pending usage")
         return
-    table = Table("key", "events", "first seen", "last seen")
-    for r in rows:
-        table.add_row(r.customer_key, str(r.events), _when(r.first_seen), _when(r.last_seen))
-    console.print(table)
+    print_table(
+        [Column("key", key=True), Column("events"), Column("first seen"), Column("last seen")],
+        ((r.customer_key, r.events, _when(r.first_seen), _when(r.last_seen)) for r in rows),
+    )
 
 
 def _when(value: datetime) -> str:
@@ -353,6 +368,9 @@ def usage_show(app: App, transaction_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(document)
         return
-    for key, value in document.items():
-        shown = json.dumps(value) if isinstance(value, dict) else value
-        console.print(f"{key}: {shown}", highlight=False)
+    print_lines(
+        *(
+            f"{key}: {json.dumps(value) if isinstance(value, dict) else value}"
+            for key, value in document.items()
+        )
+    )

@@ -1,7 +1,7 @@
 """Settings and logging. Imports nothing else of the project."""
 
 from config.logging import REDACTED, RedactSecretsFilter, configure_logging
-from config.settings import ConfigError, Settings, load_settings
+from config.settings import ConfigError, Settings, load_settings, mask_url_password
 
 __all__ = [
     "REDACTED",
@@ -10,4 +10,5 @@ __all__ = [
     "Settings",
     "configure_logging",
     "load_settings",
+    "mask_url_password",
 ]

@@ -2,7 +2,8 @@
 
 Errors::
 
-    ConfigError            a setting is missing, malformed or inconsistent (exit code 2)
+    ConfigError            a setting is missing, malformed or inconsistent (exit code 2),
+                           or the data folder cannot be created
 
 Everything else in the project receives a `Settings` instance; nothing else reads
 `os.environ`.
@@ -23,6 +24,13 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+try:  # kombu comes with Celery; the names are the broker URL schemes it understands
+    from kombu.transport import TRANSPORT_ALIASES as _BROKER_SCHEMES
+except ImportError:  # pragma: no cover - kombu is a dependency
+    _BROKER_SCHEMES = {}
 
 ENV_PREFIX = "SFSYNC_"
 
@@ -108,6 +116,11 @@ class Settings(BaseSettings):
         None, description="Account field that receives the billing customer id (optional)."
     )
     sf_multi_currency: bool = Field(True, description="The org has CurrencyIsoCode on records.")
+    sf_opportunity_filter: str | None = Field(
+        None,
+        description="Extra SOQL condition a closed-won opportunity must meet to count, e.g. "
+        "Type != 'Renewal'.",
+    )
 
     # --- mapping -------------------------------------------------------------------------
     alias_include_account_id: bool = Field(True, description="The account id is an ingest alias.")
@@ -133,6 +146,9 @@ class Settings(BaseSettings):
         None, description="First cursor (ISO 8601); default: everything."
     )
     sync_lease_seconds: int = Field(120, ge=5, description="Lease length of a running poll.")
+    writeback_max_per_poll: int = Field(
+        100, ge=1, description="Most writeback calls one poll makes; the rest wait for the next."
+    )
 
     # --- usage ---------------------------------------------------------------------------
     usage_sweep_interval: int = Field(60, ge=1, description="Seconds between pending-usage sweeps.")
@@ -150,10 +166,80 @@ class Settings(BaseSettings):
         600, ge=1, description="Cap in seconds of a task retry delay."
     )
 
+    # --- HTTP API (`sfsync serve`) ------------------------------------------------------
+    sf_organization_id: str | None = Field(
+        None,
+        description="Salesforce org id (00D…) whose Outbound Messages are accepted; unset: none.",
+    )
+    api_max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest accepted HTTP request body, in bytes."
+    )
+    api_request_timeout: float = Field(
+        30.0, gt=0, description="Seconds an HTTP request may take before it is answered 503."
+    )
+
     @field_validator("sf_alias_fields", mode="before")
     @classmethod
     def _split_alias_fields(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("sf_opportunity_filter")
+    @classmethod
+    def _condition(cls, value: str | None) -> str | None:
+        condition = (value or "").strip()
+        if not condition:
+            return None
+        if re.match(r"(?i)(where|and|or)\b", condition):
+            raise ValueError(
+                "give the condition only, without a leading WHERE/AND/OR, e.g. Type != 'Renewal'"
+            )
+        return condition
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            make_url(value).get_dialect()
+        except NoSuchModuleError:  # an ArgumentError too: first
+            scheme = value.partition("://")[0]
+            raise ValueError(
+                f"unknown database {scheme!r} (use postgresql://… or sqlite:///…)"
+            ) from None
+        except ArgumentError:
+            raise ValueError(
+                f"not a database URL: {mask_url_password(value)!r} "
+                "(expected e.g. postgresql://user:password@host:5432/sfsync or sqlite:///path)"
+            ) from None
+        return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        scheme, sep, _ = value.partition("://")
+        if not sep:
+            raise ValueError(
+                f"not a broker URL: {mask_url_password(value)!r} "
+                "(expected e.g. redis://host:6379/0)"
+            )
+        base = scheme.partition("+")[0]
+        if base not in _BROKER_SCHEMES:
+            raise ValueError(
+                f"unknown broker transport {scheme!r} (use redis://…, rediss://… or amqp://…)"
+            )
+        return value
+
+    @field_validator("sf_organization_id")
+    @classmethod
+    def _organization_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"00D[0-9A-Za-z]{12}([0-9A-Za-z]{3})?", value):
+            raise ValueError(
+                "must be a Salesforce organization id: 00D and 12 or 15 more characters"
+            )
+        return value
 
     @field_validator("default_currency")
     @classmethod
@@ -197,6 +283,23 @@ class Settings(BaseSettings):
         """Folder used by the filesystem transport."""
         return (self.data_dir / "broker").resolve()
 
+    def ensure_data_dir(self) -> Path:
+        """Create the data folder (sfsync owns it), or raise `ConfigError` saying why not."""
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ConfigError(
+                f"{ENV_PREFIX}DATA_DIR / --data-dir: cannot create the folder "
+                f"{str(self.data_dir)!r}: {reason}"
+            ) from None
+        return self.data_dir
+
+    @property
+    def public_broker_url(self) -> str:
+        """The broker URL with its password masked, for anything that gets printed."""
+        return mask_url_password(self.celery_broker_url)
+
     def secret_values(self) -> list[str]:
         """Every configured secret, for redaction."""
         secrets: list[str] = []
@@ -213,11 +316,20 @@ class Settings(BaseSettings):
         return secrets
 
 
+_URL_PASSWORD = re.compile(r"^([A-Za-z0-9+.-]+://[^:/@]*:)([^@/]+)(@)")
+MASK = "***"
+
+
 def _url_password(url: str | None) -> str | None:
     if not url:
         return None
-    match = re.match(r"^[a-z0-9+]+://[^:/@]*:([^@/]+)@", url)
-    return match.group(1) if match else None
+    match = _URL_PASSWORD.match(url)
+    return match.group(2) if match else None
+
+
+def mask_url_password(url: str) -> str:
+    """`url` with the password in its user-info replaced by `***`."""
+    return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", url, count=1)
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -241,3 +353,8 @@ def _describe(exc: ValidationError) -> str:
         else:
             problems.append(message)
     return "invalid setting: " + "; ".join(problems)
+
+
+def environment_for(overrides: dict[str, Any]) -> dict[str, str]:
+    """The `SFSYNC_` variables under which `load_settings()` in a child process sees `overrides`."""
+    return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in overrides.items()}

@@ -14,6 +14,7 @@ from models.errors import (
     StoreError,
     StoreNotMigrated,
     StoreUnavailable,
+    StoreUnreachable,
     UniqueFieldConflict,
     UnknownFieldKey,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "StoreError",
     "StoreNotMigrated",
     "StoreUnavailable",
+    "StoreUnreachable",
     "UniqueFieldConflict",
     "UnknownFieldKey",
     "open_store",

@@ -5,19 +5,27 @@ from __future__ import annotations
 import enum
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from models.customers import get_customer, validate_name
 from models.errors import CustomerArchived, InvalidInput, NotFound, UniqueFieldConflict
 from models.fields import find_by_field, set_fields
 from models.tables import Contract
-from models.types import CustomerStatus, Entity, utcnow
+from models.types import (
+    MONEY_PRECISION,
+    MONEY_SCALE,
+    ContractStatus,
+    CustomerStatus,
+    Entity,
+    plain_decimal,
+    utcnow,
+)
 
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -52,16 +60,32 @@ def validate_spec(spec: ContractSpec) -> ContractSpec:
                 f"ending_before ({spec.ending_before.isoformat()}) must be after "
                 f"starting_at ({spec.starting_at.isoformat()})"
             )
-    if spec.amount is not None:
-        if not spec.amount.is_finite():
-            raise InvalidInput("amount must be a finite number")
-        if spec.amount < 0:
-            raise InvalidInput(f"amount must not be negative (got {spec.amount})")
+    amount = _valid_amount(spec.amount) if spec.amount is not None else None
     if not _CURRENCY.fullmatch(spec.currency or ""):
         raise InvalidInput(
             f"currency must be an ISO 4217 code of three upper-case letters (got {spec.currency!r})"
         )
-    return ContractSpec(name, spec.starting_at, spec.ending_before, spec.amount, spec.currency)
+    return ContractSpec(name, spec.starting_at, spec.ending_before, amount, spec.currency)
+
+
+def _valid_amount(amount: Decimal) -> Decimal:
+    # Held to what NUMERIC(24, 6) stores exactly, so SQLite and PostgreSQL keep the same value
+    # (PostgreSQL would round a seventh decimal silently).
+    if not amount.is_finite():
+        raise InvalidInput("amount must be a finite number")
+    plain = plain_decimal(amount)
+    if plain < 0:
+        raise InvalidInput(f"amount must not be negative (got {plain:f})")
+    exponent = plain.as_tuple().exponent
+    assert isinstance(exponent, int)  # finite
+    if -exponent > MONEY_SCALE:
+        raise InvalidInput(f"amount {plain:f} has more than {MONEY_SCALE} decimal places")
+    if plain.adjusted() >= MONEY_PRECISION - MONEY_SCALE:
+        raise InvalidInput(
+            f"amount {plain:f} has more than {MONEY_PRECISION - MONEY_SCALE} digits "
+            "before the point"
+        )
+    return plain
 
 
 def spec_of(contract: Contract) -> ContractSpec:
@@ -69,14 +93,9 @@ def spec_of(contract: Contract) -> ContractSpec:
         contract.name,
         contract.starting_at,
         contract.ending_before,
-        contract.amount.normalize() if contract.amount is not None else None,
+        contract.amount,
         contract.currency,
     )
-
-
-def _normalized(spec: ContractSpec) -> ContractSpec:
-    amount = spec.amount.normalize() if spec.amount is not None else None
-    return ContractSpec(spec.name, spec.starting_at, spec.ending_before, amount, spec.currency)
 
 
 def create_contract(
@@ -111,7 +130,7 @@ def update_contract(session: Session, contract_id: uuid.UUID, spec: ContractSpec
 
 
 def _apply(session: Session, contract: Contract, spec: ContractSpec) -> Outcome:
-    if spec_of(contract) == _normalized(spec):
+    if spec_of(contract) == spec:
         return Outcome.UNCHANGED
     contract.name = spec.name
     contract.starting_at = spec.starting_at
@@ -157,8 +176,43 @@ def get_contract(session: Session, contract_id: uuid.UUID) -> Contract:
     return contract
 
 
-def list_contracts(session: Session, customer_id: uuid.UUID | None = None) -> list[Contract]:
-    query = select(Contract).order_by(Contract.starting_at, Contract.id)
+def _contracts_query(
+    customer_id: uuid.UUID | None, status: ContractStatus | None, name: str | None
+) -> Select[tuple[Contract]]:
+    query = select(Contract)
     if customer_id is not None:
         query = query.where(Contract.customer_id == customer_id)
-    return list(session.scalars(query))
+    if status is not None:
+        query = query.where(Contract.status == status)
+    if name:
+        query = query.where(func.lower(Contract.name).contains(name.lower(), autoescape=True))
+    return query
+
+
+def list_contracts(session: Session, customer_id: uuid.UUID | None = None) -> list[Contract]:
+    return list(iter_contracts(session, customer_id))
+
+
+def iter_contracts(
+    session: Session,
+    customer_id: uuid.UUID | None = None,
+    *,
+    status: ContractStatus | None = None,
+    name: str | None = None,
+    limit: int | None = None,
+) -> Iterator[Contract]:
+    """Contracts by start, fetched in chunks (of a customer, with a status, a name substring)."""
+    query = _contracts_query(customer_id, status, name).order_by(Contract.starting_at, Contract.id)
+    yield from session.scalars(query.limit(limit).execution_options(yield_per=500))
+
+
+def count_contracts(
+    session: Session,
+    customer_id: uuid.UUID | None = None,
+    *,
+    status: ContractStatus | None = None,
+    name: str | None = None,
+) -> int:
+    query = _contracts_query(customer_id, status, name).with_only_columns(func.count())
+    query = query.select_from(Contract)
+    return session.scalar(query) or 0

@@ -6,7 +6,8 @@ deleted with `MasterRecordId`): the absorbed customer's contracts, Salesforce-so
 aliases and their usage move to the survivor in the caller's transaction, and the absorbed
 customer is `archived` with `merged_into` set. Manual aliases stay where an operator put
 them. Archiving releases every alias (their usage becomes pending), as the billing platform
-recommends before an archive; an archived customer takes no new contracts or aliases.
+recommends before an archive, and archives its contracts; an archived customer takes no new
+contracts or aliases.
 
 Both customers are locked (in id order, PostgreSQL `FOR UPDATE`; SQLite has one writer), and
 provisioning locks a customer before writing to it and re-reads its status under the lock
@@ -27,7 +28,7 @@ from models.aliases import aliases_of, record_moves, remove_aliases, transfer_sa
 from models.dialect import is_postgres
 from models.errors import CustomerArchived, NotFound
 from models.tables import Contract, Customer
-from models.types import AliasMoveReason, CustomerStatus, utcnow
+from models.types import AliasMoveReason, ContractStatus, CustomerStatus, utcnow
 
 __all__ = [
     "Archived",
@@ -210,6 +211,12 @@ def archive_customer(session: Session, customer_id: uuid.UUID) -> Archived:
     with session.begin_nested():
         remove_aliases(session, customer_id, released)
         now = utcnow()
+        session.execute(
+            update(Contract)
+            .where(Contract.customer_id == customer_id)
+            .values(status=ContractStatus.ARCHIVED, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
         customer.status = CustomerStatus.ARCHIVED
         customer.archived_at = now
         customer.updated_at = now

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -96,16 +96,47 @@ def rename_customer(session: Session, customer: Customer, name: str) -> bool:
     return True
 
 
-def list_customers(session: Session, *, limit: int = 1000, offset: int = 0) -> list[Customer]:
-    return list(
-        session.scalars(
-            select(Customer).order_by(Customer.created_at, Customer.id).limit(limit).offset(offset)
+def _customers_query(name: str | None, archived: bool | None) -> Select[tuple[Customer]]:
+    query = select(Customer)
+    if name:
+        query = query.where(func.lower(Customer.name).contains(name.lower(), autoescape=True))
+    if archived is not None:
+        query = query.where(
+            Customer.archived_at.is_not(None) if archived else Customer.archived_at.is_(None)
         )
-    )
+    return query
 
 
-def count_customers(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Customer)) or 0
+def list_customers(
+    session: Session,
+    *,
+    limit: int | None = 1000,
+    offset: int = 0,
+    name: str | None = None,
+    archived: bool | None = None,
+) -> list[Customer]:
+    return list(iter_customers(session, limit=limit, offset=offset, name=name, archived=archived))
+
+
+def iter_customers(
+    session: Session,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
+    name: str | None = None,
+    archived: bool | None = None,
+) -> Iterator[Customer]:
+    """Customers oldest first, fetched in chunks (a name substring, archived or not)."""
+    query = _customers_query(name, archived).order_by(Customer.created_at, Customer.id)
+    query = query.limit(limit).offset(offset).execution_options(yield_per=500)
+    yield from session.scalars(query)
+
+
+def count_customers(
+    session: Session, *, name: str | None = None, archived: bool | None = None
+) -> int:
+    query = _customers_query(name, archived).with_only_columns(func.count()).select_from(Customer)
+    return session.scalar(query.order_by(None)) or 0
 
 
 def set_customer_fields(

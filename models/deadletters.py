@@ -1,4 +1,10 @@
-"""Dead letters: whatever could not be processed, with everything needed to replay it."""
+"""Dead letters: whatever could not be processed, with everything needed to replay it.
+
+One open letter per (source, reference): a unique index over the open letters (migration
+0003) and an upsert on it, so a record or event that fails again — on every poll, in every
+re-ingest of the same file, from two workers at once — adds an attempt to its letter
+instead of a new letter. Letters without a reference are never merged.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,10 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
+from models.dialect import insert
 from models.errors import InvalidInput, NotFound
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus, utcnow
@@ -47,80 +54,86 @@ def _clean(failure: Failure) -> Failure:
     )
 
 
+#: The predicate of the unique index `uq_dead_letters_open_reference` (ON CONFLICT names it).
+OPEN_LETTER = text("status = 'open'")
+
+
+def _row(failure: Failure, now: datetime) -> dict[str, Any]:
+    return {
+        "source": failure.source,
+        "reference": failure.reference,
+        "status": DeadLetterStatus.OPEN,
+        "task_name": failure.task_name,
+        "task_id": failure.task_id,
+        "task_args": failure.task_args,
+        "payload": failure.payload,
+        "error_class": failure.error_class,
+        "error_message": failure.error_message,
+        "traceback": failure.traceback,
+        "attempts": failure.attempts,
+        "first_failed_at": now,
+        "last_failed_at": now,
+    }
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]], *, keep_payload: bool) -> Any:
+    """INSERT … ON CONFLICT (source, reference) WHERE open DO UPDATE: attempts add up, the
+    newest error wins; `keep_payload` keeps the stored payload and task id when the new
+    failure has none."""
+    stmt = insert(session, DeadLetter).values(rows)
+    new = stmt.excluded
+    changes: dict[str, Any] = {
+        "attempts": DeadLetter.attempts + new.attempts,
+        "error_class": new.error_class,
+        "error_message": new.error_message,
+        "traceback": new.traceback,
+        "last_failed_at": new.last_failed_at,
+    }
+    if not keep_payload:
+        changes.update(payload=new.payload, task_id=new.task_id, task_args=new.task_args)
+    return stmt.on_conflict_do_update(
+        index_elements=[DeadLetter.source, DeadLetter.reference],
+        index_where=OPEN_LETTER,
+        set_=changes,
+    )
+
+
 def record(session: Session, failure: Failure) -> DeadLetter:
     """Store a failure. An open letter for the same source and reference is updated instead
-    (attempts + 1, the new error), so a record that fails on every poll is one letter."""
+    (attempts added, the new error), so a record that fails on every poll is one letter."""
     failure = _clean(failure)
-    existing = None
-    if failure.reference is not None:
-        existing = session.scalars(
-            select(DeadLetter)
-            .where(
-                DeadLetter.source == failure.source,
-                DeadLetter.reference == failure.reference,
-                DeadLetter.status == DeadLetterStatus.OPEN,
-            )
-            .limit(1)
-        ).first()
-    now = utcnow()
-    if existing is not None:
-        existing.attempts += failure.attempts
-        existing.error_class = failure.error_class
-        existing.error_message = failure.error_message
-        existing.traceback = failure.traceback
-        existing.last_failed_at = now
-        if failure.payload is not None:
-            existing.payload = failure.payload
-        if failure.task_id is not None:
-            existing.task_id = failure.task_id
-        session.flush()
-        return existing
-    letter = DeadLetter(
-        source=failure.source,
-        reference=failure.reference,
-        task_name=failure.task_name,
-        task_id=failure.task_id,
-        task_args=failure.task_args,
-        payload=failure.payload,
-        error_class=failure.error_class,
-        error_message=failure.error_message,
-        traceback=failure.traceback,
-        attempts=failure.attempts,
-        first_failed_at=now,
-        last_failed_at=now,
-    )
-    session.add(letter)
-    session.flush()
+    row = _row(failure, utcnow())
+    keep = failure.payload is None and failure.task_id is None
+    stmt = _upsert(session, [row], keep_payload=keep).returning(DeadLetter.id)
+    letter_id = session.execute(stmt).scalar_one()
+    letter = session.get(DeadLetter, letter_id, populate_existing=True)
+    assert letter is not None
     return letter
 
 
 def record_many(session: Session, failures: Sequence[Failure]) -> int:
-    """Store many failures without per-row look-ups (for rejected usage events)."""
+    """Store many failures in one statement (for rejected usage events), merged as `record`
+    merges them: one open letter per (source, reference), attempts counted."""
     if not failures:
         return 0
-    failures = [_clean(f) for f in failures]
     now = utcnow()
-    session.execute(
-        insert(DeadLetter),
-        [
-            {
-                "source": f.source,
-                "reference": f.reference,
-                "status": DeadLetterStatus.OPEN,
-                "task_name": f.task_name,
-                "task_id": f.task_id,
-                "task_args": f.task_args,
-                "payload": f.payload,
-                "error_class": f.error_class,
-                "error_message": f.error_message,
-                "traceback": f.traceback,
-                "attempts": f.attempts,
-                "first_failed_at": now,
-                "last_failed_at": now,
-            }
-            for f in failures
-        ],
-    )
+    merged: dict[tuple[Any, str], dict[str, Any]] = {}
+    unreferenced: list[dict[str, Any]] = []
+    for failure in (_clean(f) for f in failures):
+        row = _row(failure, now)
+        if failure.reference is None:
+            unreferenced.append(row)
+            continue
+        key = (failure.source, failure.reference)
+        earlier = merged.get(key)
+        if earlier is not None:
+            # One statement may not update a row twice: copies within the batch merge here.
+            row["attempts"] += earlier["attempts"]
+        merged[key] = row
+    if merged:
+        session.execute(_upsert(session, list(merged.values()), keep_payload=False))
+    if unreferenced:
+        session.execute(insert(session, DeadLetter).values(unreferenced))
     return len(failures)
 
 

@@ -14,10 +14,23 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from models.errors import Conflict, InvalidInput, StoreError, StoreNotMigrated, StoreUnavailable
+from models.errors import (
+    Conflict,
+    InvalidInput,
+    StoreError,
+    StoreNotMigrated,
+    StoreUnavailable,
+    StoreUnreachable,
+)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -34,18 +47,34 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for the store URL, with SQLite set up for several processes (WAL, busy wait)."""
+    """An engine for the store URL, with SQLite set up for several processes (WAL, busy wait).
+
+    Raises `StoreUnreachable` for a URL no engine can be made of (say why, never a traceback).
+    """
     url = normalize_url(url)
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database, **kwargs)
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    try:
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite":
+            return _sqlite_engine(url, parsed.database, **kwargs)
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_engine(url, **kwargs)
+    except (NoSuchModuleError, ImportError) as exc:  # NoSuchModuleError is an ArgumentError
+        raise StoreUnreachable(
+            f"cannot open the store at {_safe_url(url)}: no database driver for it ({exc})"
+        ) from None
+    except ArgumentError:
+        raise StoreUnreachable("cannot open the store: not a database URL") from None
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = Path(database).parent
+        if not folder.is_dir():
+            # Creating it would hide a typo in the URL behind a new, empty store.
+            raise StoreUnreachable(
+                f"cannot open the store at {_safe_url(url)}: the folder {str(folder)!r} "
+                "does not exist"
+            )
     engine = create_engine(url, connect_args={"timeout": 60}, **kwargs)
 
     @event.listens_for(engine, "connect")
@@ -175,23 +204,30 @@ class Store:
     def head_revision(self) -> str | None:
         return ScriptDirectory.from_config(self._alembic_config()).get_current_head()
 
+    @contextmanager
+    def _reaching(self) -> Iterator[None]:
+        """Connection failures as `StoreUnreachable` saying why (server down, no database)."""
+        try:
+            yield
+        except OperationalError as exc:
+            raise StoreUnreachable(
+                f"cannot reach the store at {_safe_url(self.url)}: {_reason(exc, self.url)}"
+            ) from exc
+
     def current_revision(self) -> str | None:
-        with self.engine.connect() as conn:
+        with self._reaching(), self.engine.connect() as conn:
             return MigrationContext.configure(conn).get_current_revision()
 
     def upgrade(self) -> None:
         """Bring the schema to the newest migration."""
         cfg = self._alembic_config()
-        with self.engine.begin() as conn:
+        with self._reaching(), self.engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
 
     def ensure_migrated(self, *, auto: bool) -> None:
         """Upgrade (`auto`) or raise `StoreNotMigrated` when the schema is behind."""
-        try:
-            current = self.current_revision()
-        except OperationalError as exc:
-            raise StoreUnavailable(f"cannot reach the store: {_safe_url(self.url)}") from exc
+        current = self.current_revision()
         if current == self.head_revision():
             return
         if auto:
@@ -204,7 +240,19 @@ class Store:
 
 
 def _safe_url(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(unparsable URL)"
+
+
+def _reason(exc: DBAPIError, url: str) -> str:
+    """The driver's own words, on one line, without the URL's password."""
+    text = " ".join(str(exc.orig).split()) or type(exc.orig).__name__
+    password = make_url(url).password
+    if password:
+        text = text.replace(str(password), "***")
+    return text[:500]
 
 
 def open_store(database_url: str, *, auto_migrate: bool | None = None) -> Store:

@@ -13,6 +13,8 @@
      │    └── AliasLimitExceeded     more than 2,000 aliases on one customer
      ├── StoreNotMigrated            the database is behind its migrations
      └── StoreUnavailable            transient: lock timeout, deadlock, lost connection (retry)
+          └── StoreUnreachable       cannot open or connect at all: bad URL, missing folder
+                                     or database, server down (the message says which)
 
 Database exceptions are translated in `models.engine.translate_db_errors`, the one place
 that knows the constraint names.
@@ -93,3 +95,7 @@ class StoreNotMigrated(StoreError):
 
 class StoreUnavailable(StoreError):
     """A transient database failure (lock timeout, deadlock, lost connection); retry."""
+
+
+class StoreUnreachable(StoreUnavailable):
+    """The store cannot be opened or connected to; the message says why."""

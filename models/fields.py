@@ -172,3 +172,34 @@ def find_many_by_field(
         params={"entity": entity.value, "key": key},
     )
     return jsonrows.owners(rows)
+
+
+def delete_values(
+    session: Session, entity: Entity, entity_id: uuid.UUID, keys: Iterable[str]
+) -> None:
+    """Delete these keys' values from one entity (keys without a value are ignored)."""
+    wanted = list(keys)
+    if wanted:
+        session.execute(
+            delete(CustomFieldValue).where(
+                CustomFieldValue.entity == entity,
+                CustomFieldValue.entity_id == entity_id,
+                CustomFieldValue.key.in_(wanted),
+            )
+        )
+
+
+def remove_key(session: Session, entity: Entity, key: str) -> None:
+    """Unregister a key and delete its values on every entity (sfsync's own keys stay)."""
+    if key in (SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, INTERNAL_CUSTOMER_ID):
+        raise Conflict(f"{entity} custom field key {key!r} is sfsync's own and cannot be removed")
+    if session.get(CustomFieldKey, (entity, key)) is None:
+        raise NotFound(f"no {entity} custom field key {key!r}")
+    session.execute(
+        delete(CustomFieldValue).where(
+            CustomFieldValue.entity == entity, CustomFieldValue.key == key
+        )
+    )
+    session.execute(
+        delete(CustomFieldKey).where(CustomFieldKey.entity == entity, CustomFieldKey.key == key)
+    )

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from models.dialect import is_postgres
-from models.types import Money, UTCDateTime
+from models.types import Money, UTCDateTime, plain_decimal
 
 __all__ = [
     "as_uuid",
@@ -71,7 +71,7 @@ def _encoder(column: Column[Any], postgres: bool) -> Encoder | None:
         # SQLAlchemy's SQLite text form ("%Y-%m-%d %H:%M:%S.%f"), written faster than strftime.
         return lambda v: _aware(v).replace(tzinfo=None).isoformat(" ", "microseconds")
     if isinstance(kind, Money):
-        return lambda v: format(Decimal(v), "f")
+        return lambda v: format(plain_decimal(Decimal(v)), "f")
     if isinstance(kind, Enum):
         return lambda v: v.value if isinstance(v, enum.Enum) else v
     return None  # stored as JSON gives it

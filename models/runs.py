@@ -74,11 +74,18 @@ def finish_run(
 
 
 def record_skipped(session: Session, stream: Stream, trigger: RunTrigger, reason: str) -> SyncRun:
+    return record_ended(session, stream, trigger, RunStatus.SKIPPED, reason)
+
+
+def record_ended(
+    session: Session, stream: Stream, trigger: RunTrigger, status: RunStatus, reason: str
+) -> SyncRun:
+    """A run that ended as it began (skipped, or failed before its first call), with why."""
     now = utcnow()
     run = SyncRun(
         stream=stream,
         trigger=trigger,
-        status=RunStatus.SKIPPED,
+        status=status,
         started_at=now,
         finished_at=now,
         error=reason,

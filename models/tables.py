@@ -30,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from models.types import (
     AliasMoveReason,
     AliasSource,
+    ApiScope,
     ContractStatus,
     CustomerStatus,
     DeadLetterSource,
@@ -320,6 +321,15 @@ class DeadLetter(Base):
     __table_args__ = (
         Index("ix_dead_letters_status_source", "status", "source"),
         Index("ix_dead_letters_reference", "reference"),
+        # One open letter per record: a failure that repeats adds attempts (models.deadletters).
+        Index(
+            "uq_dead_letters_open_reference",
+            "source",
+            "reference",
+            unique=True,
+            sqlite_where=text("status = 'open'"),
+            postgresql_where=text("status = 'open'"),
+        ),
     )
 
 
@@ -337,5 +347,38 @@ class Writeback(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When a row that failed for a passing reason is due again (None: due now).
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_writebacks_status", "status"),)
+
+
+class ApiKey(Base):
+    """An HTTP API key: only the SHA-256 of its secret is kept; `key_id` finds the row."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(128))
+    scope: Mapped[ApiScope] = mapped_column(_enum(ApiScope, 16))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (CheckConstraint("length(name) BETWEEN 1 AND 128", name="name_length"),)
+
+
+class OutboundNotification(Base):
+    """A Salesforce Outbound Message notification, kept so a redelivery is recognised.
+
+    `enqueued_at` is set once its provisioning task is on the broker; a redelivered
+    notification that never got that far is enqueued again.
+    """
+
+    __tablename__ = "outbound_notifications"
+
+    notification_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    object_id: Mapped[str] = mapped_column(String(18))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

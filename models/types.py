@@ -7,7 +7,7 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, Numeric, String
@@ -36,30 +36,51 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-class Money(TypeDecorator[Decimal]):
-    """Exact decimal money: NUMERIC on PostgreSQL, text on SQLite (which has no decimal)."""
+MONEY_PRECISION = 24
+MONEY_SCALE = 6
 
-    impl = Numeric(24, 6)
+
+def plain_decimal(value: Decimal) -> Decimal:
+    """`value` in its one canonical form: no trailing zeros and no exponent.
+
+    `Decimal.normalize()` alone turns 20630 into `2.063E+4` and PostgreSQL's NUMERIC(24, 6)
+    gives back `20630.000000`; both read as the same number but print differently, so every
+    amount leaving the store (and every sum) goes through here: `20630`, `100`, `0`,
+    `0.000001`, whatever the backend.
+    """
+    if value.is_zero():
+        return Decimal(0)  # also folds -0 and 0E-6
+    # Exact whatever the digits: the default context would round past 28 of them.
+    exact = Context(prec=max(28, len(value.as_tuple().digits)))
+    return Decimal(format(value.normalize(exact), "f"))
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact decimal money: NUMERIC on PostgreSQL, text on SQLite (which has no decimal).
+
+    Both hold at most `MONEY_PRECISION` digits, `MONEY_SCALE` of them after the point
+    (`models.contracts.validate_spec` refuses more), and read back as `plain_decimal`.
+    """
+
+    impl = Numeric(MONEY_PRECISION, MONEY_SCALE)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
-        return dialect.type_descriptor(Numeric(24, 6, asdecimal=True))
+        return dialect.type_descriptor(Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True))
 
     def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return format(value, "f")
+            return format(plain_decimal(value), "f")
         return value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return (
-            Decimal(str(value)).normalize() if not isinstance(value, Decimal) else value.normalize()
-        )
+        return plain_decimal(value if isinstance(value, Decimal) else Decimal(str(value)))
 
 
 class Entity(enum.StrEnum):
@@ -122,6 +143,7 @@ class DeadLetterSource(enum.StrEnum):
     OPPORTUNITY = "salesforce.opportunity"
     ACCOUNT = "salesforce.account"
     USAGE_EVENT = "usage.event"
+    WRITEBACK = "salesforce.writeback"
     TASK = "task"
 
 
@@ -152,3 +174,12 @@ def new_id() -> uuid.UUID:
     value = (time.time_ns() // 1_000_000 & (1 << 48) - 1) << 80
     value |= int.from_bytes(os.urandom(10)) & ~(0xF << 76) & ~(0x3 << 62)
     return uuid.UUID(int=value | 0x7 << 76 | 0x2 << 62)
+
+
+class ApiScope(enum.StrEnum):
+    """What an API key may do (`models.api_keys.SCOPE_GRANTS` says which scope covers which)."""
+
+    INGEST = "ingest"
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"

@@ -22,6 +22,7 @@ from models.aliases import aliases_of
 from models.dialect import is_postgres
 from models.errors import InvalidInput
 from models.tables import UsageEvent
+from models.types import plain_decimal
 
 __all__ = ["GroupBy", "SummaryRow", "property_name", "summarize"]
 
@@ -145,7 +146,7 @@ def summarize(
             if not keys and count == 0:
                 return []
             totals = {
-                name: Decimal(str(v)) if v is not None else Decimal(0)
+                name: plain_decimal(Decimal(str(v))) if v is not None else Decimal(0)
                 for name, v in zip(sums, values[len(keys) + 1 :], strict=True)
             }
             out.append(SummaryRow(key, count, totals))
@@ -183,7 +184,9 @@ def _summarize_streaming(
         groups[group] = (count + 1, totals)
     return [
         SummaryRow(
-            dict(zip(labels, group, strict=True)), count, dict(zip(sums, totals, strict=True))
+            dict(zip(labels, group, strict=True)),
+            count,
+            {name: plain_decimal(total) for name, total in zip(sums, totals, strict=True)},
         )
         for group, (count, totals) in groups.items()
     ]

@@ -24,6 +24,7 @@ FAULT_KINDS: dict[str, tuple[int, str, str]] = {
         "Your query request was running for too long.",
     ),
     "lock": (400, "UNABLE_TO_LOCK_ROW", "unable to obtain exclusive access to this record"),
+    "locator": (400, "INVALID_QUERY_LOCATOR", "invalid query locator"),
 }
 
 

@@ -1,50 +1,25 @@
-"""In-memory records with Salesforce write semantics: validation, soft delete, undelete,
-merge, the recycle bin and timestamps."""
+"""In-memory records with Salesforce write semantics: soft delete (an account's with its
+opportunities), undelete, merge, the recycle bin and timestamps (`sandbox.writes` checks
+each write's fields)."""
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sandbox import ids
 from sandbox.clock import Clock
 from sandbox.record import API_VERSION, Record
-from sandbox.schema import (
-    OBJECTS,
-    STAGES,
-    SYSTEM_TIMESTAMPS,
-    FieldType,
-    ObjectDef,
-    Objects,
-    lookup,
-)
-from sandbox.values import FieldValueError, Value, from_wire, truncate_ms
+from sandbox.schema import OBJECTS, ObjectDef, Objects, lookup
+from sandbox.values import Value, from_wire, truncate_ms
+from sandbox.writes import StoreError, check_required, convert, derive, refuse_type
 
 __all__ = ["API_VERSION", "Record", "Store", "StoreError"]
 
 #: Salesforce empties its recycle bin of rows deleted more than about 15 days ago.
 RECYCLE_BIN_DAYS = 15.0
-
-
-class StoreError(Exception):
-    """A rejected write or read, shaped like a Salesforce REST error."""
-
-    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.fields = fields or []
-
-
-def _derive(obj: ObjectDef, values: dict[str, Value]) -> None:
-    if obj.name == "Opportunity":
-        stage = values.get("StageName")
-        closed, won = STAGES.get(str(stage), (False, False))
-        values["IsClosed"] = closed
-        values["IsWon"] = won
 
 
 class Store:
@@ -67,6 +42,8 @@ class Store:
         self._tables: dict[str, dict[str, Record]] = {o.name: {} for o in self.objects.values()}
         # Ids in the recycle bin per object, so purging never scans whole tables.
         self._bin: dict[str, set[str]] = {o.name: set() for o in self.objects.values()}
+        # Deleted account id -> the opportunities its delete took along (undelete restores).
+        self._cascaded: dict[str, list[str]] = {}
 
     def object(self, sobject: str) -> ObjectDef:
         """The object definition, or a 404-shaped error for an unknown type."""
@@ -98,59 +75,6 @@ class Store:
             raise StoreError(404, "NOT_FOUND", "The requested resource does not exist")
         return rec
 
-    def _convert(self, obj: ObjectDef, fields: Mapping[str, Any], system: bool) -> dict[str, Value]:
-        out: dict[str, Value] = {}
-        for name, raw in fields.items():
-            f = obj.field(name)
-            if f is None:
-                raise StoreError(
-                    400,
-                    "INVALID_FIELD",
-                    f"No such column '{name}' on sobject of type {obj.name}",
-                    [name],
-                )
-            if not f.writable and not (system and f.name in SYSTEM_TIMESTAMPS):
-                raise StoreError(
-                    400,
-                    "INVALID_FIELD_FOR_INSERT_UPDATE",
-                    f"Unable to create/update fields: {f.name}. Please check the security "
-                    "settings of this field and verify that it is read/write for your profile "
-                    "or permission set.",
-                    [f.name],
-                )
-            try:
-                value = from_wire(f, raw)
-            except FieldValueError as exc:
-                raise StoreError(400, exc.code, exc.message, [exc.field]) from None
-            if f.type is FieldType.REFERENCE and value is not None:
-                parent = self.find(str(f.target), str(value))
-                if parent is None or parent.deleted:
-                    raise StoreError(
-                        400,
-                        "INVALID_CROSS_REFERENCE_KEY",
-                        f"{f.name}: id value of incorrect type: {value}",
-                        [f.name],
-                    )
-            if f.name == "StageName" and value is not None and value not in STAGES:
-                raise StoreError(
-                    400,
-                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    f"Stage: bad value for restricted picklist field: {value}",
-                    [f.name],
-                )
-            out[f.name] = value
-        return out
-
-    def _check_required(self, obj: ObjectDef, values: Mapping[str, Value]) -> None:
-        missing = [f.name for f in obj.fields if f.required and values.get(f.name) is None]
-        if missing:
-            raise StoreError(
-                400,
-                "REQUIRED_FIELD_MISSING",
-                f"Required fields are missing: [{', '.join(missing)}]",
-                missing,
-            )
-
     def _put(self, obj: ObjectDef, values: dict[str, Value]) -> Record:
         """Store a new version of a record (the caller holds the lock)."""
         rec = Record(obj, values)
@@ -162,16 +86,11 @@ class Store:
         return rec
 
     def _stamp(self, commit_at: datetime | None = None) -> datetime:
-        return truncate_ms(self.clock.now() if commit_at is None else commit_at)
-
-    @staticmethod
-    def _refuse_type(obj: ObjectDef, operation: str) -> None:
-        if not obj.createable:
-            raise StoreError(
-                400,
-                "INVALID_TYPE_FOR_OPERATION",
-                f"entity type cannot be {operation}: {obj.name}",
-            )
+        if commit_at is None:
+            return truncate_ms(self.clock.now())
+        # Naive instants are UTC, like the clock's `set`; stored values are always aware UTC.
+        aware = commit_at.replace(tzinfo=UTC) if commit_at.tzinfo is None else commit_at
+        return truncate_ms(aware.astimezone(UTC))
 
     def create(
         self,
@@ -184,14 +103,14 @@ class Store:
         """Insert a record; `system` lets callers back-date its timestamps, and `commit_at`
         stamps all three with one (older) instant, as a late-committing transaction does."""
         obj = self.object(sobject)
-        self._refuse_type(obj, "inserted")
-        given = self._convert(obj, fields, system)
+        refuse_type(obj, "inserted")
+        given = convert(obj, fields, system, self.find)
         now = self._stamp(commit_at)
         values: dict[str, Value] = {f.name: None for f in obj.fields}
         values.update(CreatedDate=now, LastModifiedDate=now, SystemModstamp=now, IsDeleted=False)
         values.update(given)
-        self._check_required(obj, values)
-        _derive(obj, values)
+        check_required(obj, values)
+        derive(obj, values)
         with self._lock:
             values["Id"] = self.ids.new(obj.name)
             self._put(obj, values)
@@ -209,30 +128,45 @@ class Store:
         """Change fields and bump LastModifiedDate and SystemModstamp (to `commit_at` for a
         late commit: a transaction whose stamp is older than rows committed before it)."""
         obj = self.object(sobject)
-        given = self._convert(obj, fields, system)
+        given = convert(obj, fields, system, self.find)
         with self._lock:
             current = self.get(obj.name, record_id)
             now = self._stamp(commit_at)
             values = dict(current.values)
             values.update(LastModifiedDate=now, SystemModstamp=now)
             values.update(given)
-            self._check_required(obj, values)
-            _derive(obj, values)
+            check_required(obj, values)
+            derive(obj, values)
             self._put(obj, values)
 
     def delete(self, sobject: str, record_id: str) -> None:
-        """Soft delete: the row stays for queryAll with IsDeleted = true."""
+        """Soft delete: the row stays for queryAll with IsDeleted = true.
+
+        Deleting an account takes its live opportunities into the recycle bin with it, as
+        Salesforce does; undeleting the account brings those back.
+        """
         obj = self.object(sobject)
-        self._refuse_type(obj, "deleted")
+        refuse_type(obj, "deleted")
         with self._lock:
             current = self.get(obj.name, record_id)
             now = self._stamp()
-            values = dict(current.values)
-            values.update(IsDeleted=True, LastModifiedDate=now, SystemModstamp=now)
-            self._put(obj, values)
+            gone: dict[str, Value] = {"IsDeleted": True, "LastModifiedDate": now}
+            gone["SystemModstamp"] = now
+            self._put(obj, {**current.values, **gone})
+            if obj.name == "Account":
+                opportunity = self.object("Opportunity")
+                taken = [
+                    opp
+                    for opp in self._tables[opportunity.name].values()
+                    if not opp.deleted and opp.values["AccountId"] == current.id
+                ]
+                for opp in taken:
+                    self._put(opportunity, {**opp.values, **gone})
+                self._cascaded[current.id] = [opp.id for opp in taken]
 
     def undelete(self, sobject: str, record_id: str) -> None:
-        """Restore a row from the recycle bin: same Id, IsDeleted false, stamps bumped.
+        """Restore a row from the recycle bin: same Id, IsDeleted false, stamps bumped, and
+        for an account the opportunities its delete took along.
 
         MasterRecordId is cleared, since Salesforce keeps it only on deleted merge losers.
         """
@@ -244,11 +178,17 @@ class Store:
             if not current.deleted:
                 raise StoreError(400, "UNDELETE_FAILED", "Entity is not in recycle bin", ["Id"])
             now = self._stamp()
-            values = dict(current.values)
-            values.update(IsDeleted=False, LastModifiedDate=now, SystemModstamp=now)
+            back: dict[str, Value] = {"IsDeleted": False, "LastModifiedDate": now}
+            back["SystemModstamp"] = now
+            values = {**current.values, **back}
             if "MasterRecordId" in values:
                 values["MasterRecordId"] = None
             self._put(obj, values)
+            opportunity = self.object("Opportunity")
+            for opp_id in self._cascaded.pop(current.id, []):
+                opp = self._tables[opportunity.name].get(opp_id)
+                if opp is not None and opp.deleted:
+                    self._put(opportunity, {**opp.values, **back})
 
     def merge(
         self,
@@ -268,7 +208,7 @@ class Store:
             raise StoreError(
                 400, "INVALID_TYPE_FOR_OPERATION", f"the sandbox merges Accounts, not {obj.name}"
             )
-        given = self._convert(obj, fields or {}, False)
+        given = convert(obj, fields or {}, False, self.find)
         with self._lock:
             master = self.get(obj.name, master_id)
             losers = [self.get(obj.name, x) for x in loser_ids]
@@ -297,7 +237,7 @@ class Store:
             survivor = dict(self._tables[obj.name][master.id].values)
             survivor.update(given)
             survivor.update(touched)
-            self._check_required(obj, survivor)
+            check_required(obj, survivor)
             self._put(obj, survivor)
 
     def purge_deleted(self, older_than: timedelta | None = None) -> int:
@@ -313,6 +253,7 @@ class Store:
                     if cutoff is None or (isinstance(stamp, datetime) and stamp <= cutoff):
                         del table[key]
                         binned.discard(key)
+                        self._cascaded.pop(key, None)
                         purged += 1
         return purged
 
@@ -325,15 +266,21 @@ class Store:
     def bulk_load(self, sobject: str, rows: Iterable[dict[str, Value]]) -> None:
         """Insert already-typed, already-valid rows (seed and load), skipping validation."""
         obj = self.object(sobject)
+        names = obj.names
         with self._lock:
+            table, binned = self._tables[obj.name], self._bin[obj.name]
             for values in rows:
-                # Rows written before a field existed read it as null (as Salesforce does
-                # for a new field); objects without IsDeleted (Organization) are never deleted.
-                for name in obj.names:
-                    values.setdefault(name, None)
-                values["IsDeleted"] = bool(values.get("IsDeleted"))
-                _derive(obj, values)
-                self._put(obj, values)
+                if len(values) < len(names):
+                    # Rows written before a field existed read it as null, as in Salesforce.
+                    for name in names:
+                        values.setdefault(name, None)
+                # Objects without the field (Organization) are never deleted.
+                values.setdefault("IsDeleted", False)
+                derive(obj, values)
+                rec = Record(obj, values)
+                table[rec.id] = rec
+                if values["IsDeleted"]:
+                    binned.add(rec.id)
 
     def dump(self) -> dict[str, Any]:
         """JSON-ready snapshot of every record and the id counters."""
@@ -355,6 +302,7 @@ class Store:
                 table.clear()
             for binned in self._bin.values():
                 binned.clear()
+            self._cascaded.clear()
         for name, rows in data.get("objects", {}).items():
             obj = self.object(name)
             self.bulk_load(

@@ -8,7 +8,7 @@ Errors::
      ├── SalesforceThrottled              REQUEST_LIMIT_EXCEEDED, or API usage above
      │                                    SFSYNC_SF_API_USAGE_MAX_PERCENT — stops a run cleanly
      ├── SalesforceSessionExpired         INVALID_SESSION_ID (internal: triggers a new login)
-     ├── SalesforceQueryLocatorExpired    INVALID_QUERY_LOCATOR (restart from the saved cursor)
+     ├── SalesforceQueryLocatorExpired    INVALID_QUERY_LOCATOR (re-query from the run's position)
      └── SalesforcePermanentError         MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, 404,
           │                               other 4xx — the message names what to fix
           └── SalesforceAuthError         bad credentials — the message names the settings
@@ -70,7 +70,7 @@ class SalesforceSessionExpired(SalesforceError):
 
 
 class SalesforceQueryLocatorExpired(SalesforceError):
-    """A query cursor (`nextRecordsUrl`) expired; restart the query from the saved cursor."""
+    """A query cursor (`nextRecordsUrl`) expired; re-query from what the run committed."""
 
 
 class SalesforcePermanentError(SalesforceError):

@@ -33,12 +33,14 @@ from typing import Any
 
 from config import Settings
 from models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
+from models.types import plain_decimal
 from sync.hierarchy import AccountNode, record_value
 from sync.soql import normalize_id
 
 __all__ = [
     "MAX_ALIAS_LENGTH",
     "MAX_NAME_LENGTH",
+    "MULTI_SELECT_SEPARATOR",
     "AliasMemo",
     "ContractTerms",
     "Deal",
@@ -54,7 +56,9 @@ __all__ = [
 
 MAX_NAME_LENGTH = 160
 MAX_ALIAS_LENGTH = 128
-_ALIAS_SEPARATORS = re.compile(r"[;,\s]+")
+# Salesforce joins the values of a multi-select picklist with ";"; the REST value carries no
+# field type, so a ";" is taken as the mark of several values. Spaces and commas are text.
+MULTI_SELECT_SEPARATOR = ";"
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
 
@@ -173,9 +177,10 @@ def _amount(value: Any) -> Decimal | None:
         )
     if amount < 0:
         raise MappingError(
-            f"the opportunity Amount {amount} is negative; a contract amount cannot be below zero"
+            f"the opportunity Amount {plain_decimal(amount):f} is negative; "
+            "a contract amount cannot be below zero"
         )
-    return amount
+    return plain_decimal(amount)
 
 
 def _currency(record: Mapping[str, Any], settings: Settings, org_currency: str | None) -> str:
@@ -228,12 +233,20 @@ def _name(value: Any, what: str, fix: str) -> str:
 
 
 def split_alias_values(values: Iterable[Any]) -> list[str]:
-    """Alias-field values split on ``;``, ``,`` or whitespace (multi-select picklists use ``;``)."""
+    """The aliases in alias-field values: a value holding ``;`` is a multi-select picklist's
+    and gives one alias per selected value; any other value is one alias (``tenant 42``).
+
+    Each alias is stripped of surrounding whitespace; empty ones are dropped.
+    """
     parts: list[str] = []
     for value in values:
         if value is None:
             continue
-        parts.extend(part for part in _ALIAS_SEPARATORS.split(str(value)) if part)
+        parts.extend(
+            stripped
+            for part in str(value).split(MULTI_SELECT_SEPARATOR)
+            if (stripped := part.strip())
+        )
     return parts
 
 

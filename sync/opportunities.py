@@ -30,6 +30,7 @@ from models.types import DeadLetterSource, Stream
 from sync.errors import SalesforcePermanentError
 from sync.hierarchy import AccountNode, HierarchyCache, record_value, valid_id
 from sync.mapping import AliasMemo, MappingError, map_opportunity
+from sync.opportunity_filter import check_opportunity_filter
 from sync.provision import provision_deal, refresh_contract
 from sync.provision_batch import BatchItem, provision_batch
 from sync.runner import RunOptions, RunResult, StreamSpec, run_stream
@@ -399,6 +400,7 @@ def poll_opportunities(
         apply=lambda session, records, mapped, counters: apply_mapped(
             session, records, mapped, settings, counters
         ),
+        preflight=lambda: check_opportunity_filter(client, settings),
     )
     return run_stream(spec, store, client, settings, **options)
 
@@ -410,7 +412,10 @@ def provision_opportunities(
 
     An id that is not visible or not closed-won is dead-lettered with that reason.
     """
+    check_opportunity_filter(client, settings)
+    counted = settings.sf_opportunity_filter is not None
     wanted = [normalize_id(i) for i in ids]
+    client.refresh_budget()
     records = [
         record
         for chunk in chunk_ids(wanted, max_chars=OPPORTUNITY_IN_LIST_MAX_CHARS)
@@ -430,8 +435,9 @@ def provision_opportunities(
                     reference=missing,
                     error_class="OpportunityNotFound",
                     error_message=(
-                        f"opportunity {missing} is not closed-won or not visible to the "
-                        "integration user"
+                        f"opportunity {missing} is not closed-won"
+                        f"{', does not match SFSYNC_SF_OPPORTUNITY_FILTER' if counted else ''}"
+                        " or not visible to the integration user"
                     ),
                     task_name=PROVISION_TASK,
                     task_args=[missing],

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
@@ -310,10 +310,5 @@ def _row(contract_id: uuid.UUID, customer_id: uuid.UUID, spec: ContractSpec) -> 
 
 
 def _same(a: ContractRow, b: ContractRow) -> bool:
-    """Equal as `models.contracts` compares them (amounts normalised)."""
-
-    def norm(row: ContractRow) -> tuple[object, ...]:
-        amount = row.amount.normalize() if row.amount is not None else None
-        return (row.customer_id, row.name, row.starting_at, row.ending_before, amount, row.currency)
-
-    return norm(a) == norm(b)
+    """Equal as `models.contracts` compares them: every column but the id (Decimals by value)."""
+    return replace(a, id=b.id) == b

@@ -22,6 +22,7 @@ from sync.opportunities import provision_opportunities
 from sync.salesforce import SalesforceClient
 from sync.soql import accounts_by_ids_query
 from sync.usage import Limits, ingest, validate_event
+from sync.writeback import write_back
 
 RunTask = Callable[[str, list[Any], dict[str, Any]], Any]
 
@@ -96,6 +97,15 @@ def _dispatch(
         return
     if letter.source is DeadLetterSource.ACCOUNT and letter.reference:
         _replay_account(store, settings, client(), letter)
+        return
+    if letter.source is DeadLetterSource.WRITEBACK and letter.reference:
+        customer = letter.payload.get("customer_id") if isinstance(letter.payload, dict) else None
+        if not settings.sf_writeback_field or not customer:
+            raise InvalidInput(
+                f"dead letter {letter.id} is a writeback, but SFSYNC_SF_WRITEBACK_FIELD is unset "
+                "or the letter names no customer"
+            )
+        write_back(client(), settings, letter.reference, str(customer))
         return
     if letter.source is DeadLetterSource.USAGE_EVENT:
         # Validate first: a still-invalid event must not become a second letter.

@@ -4,9 +4,10 @@ A run holds the stream's lease for its whole length (renewed with each page), so
 overlapping beat ticks, manual runs and several workers never poll at once; a run that
 finds the lease held records itself as `skipped`. Each page is applied in the same
 transaction that moves the cursor, so the cursor never passes unprocessed work and a
-crash re-reads at most one page. The cursor is capped at the run's start time; the next
-run starts `SFSYNC_SYNC_LOOKBACK_SECONDS` before it, because Salesforce can commit a row
-with a SystemModstamp older than one already seen.
+crash re-reads at most one page. The cursor is capped at the run's start on Salesforce's
+clock (the Date of its first page); the next run starts `SFSYNC_SYNC_LOOKBACK_SECONDS`
+before it, because Salesforce can commit a row with a SystemModstamp older than one
+already seen.
 """
 
 from __future__ import annotations
@@ -25,12 +26,19 @@ from sqlalchemy.orm import Session
 from config import Settings
 from models import Store, StoreError
 from models.cursors import LeaseLost, acquire_lease, advance, position, release_lease
-from models.runs import RunCounters, finish_run, record_skipped, save_progress, start_run
+from models.runs import (
+    RunCounters,
+    finish_run,
+    record_ended,
+    record_skipped,
+    save_progress,
+    start_run,
+)
 from models.types import RunStatus, RunTrigger, Stream, utcnow
 from sync.errors import SalesforceError, SalesforceQueryLocatorExpired, SalesforceThrottled
 from sync.mapping import MappingError, parse_sf_datetime
 from sync.prefetch import prefetched
-from sync.salesforce import SalesforceClient
+from sync.salesforce import Page, SalesforceClient
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +73,9 @@ class StreamSpec(Generic[P]):
     apply: Callable[[Session, Records, P, RunCounters], None]
     #: Read through queryAll: rows deleted (or merged away) in Salesforce come too.
     include_deleted: bool = False
+    #: Salesforce checks made before the first query, inside the run: a failure is the
+    #: run's error (e.g. a bad SFSYNC_SF_OPPORTUNITY_FILTER), not a failing stream.
+    preflight: Callable[[], None] | None = None
 
 
 def lease_owner() -> str:
@@ -132,6 +143,13 @@ def run_stream(
             release_lease(s, spec.stream, owner)
 
 
+def not_connected(store: Store, stream: Stream, trigger: RunTrigger, reason: str) -> RunResult:
+    """A poll that cannot log in with these settings: one failed run saying why."""
+    with store.session() as s:
+        run = record_ended(s, stream, trigger, RunStatus.FAILED, reason)
+    return RunResult(run.id, stream, RunStatus.FAILED, error=reason)
+
+
 class _Run(Generic[P]):
     def __init__(
         self,
@@ -145,8 +163,13 @@ class _Run(Generic[P]):
         self.spec, self.store, self.client, self.settings = spec, store, client, settings
         self.owner, self.progress = owner, progress
         self.started = utcnow()
+        #: The cursor's cap: Salesforce's clock when it served the run's first page.
+        self.cap: datetime | None = None
         self.calls_before = client.api_calls
         self.pages = 0
+        #: the newest position this run committed itself (None until its first page): unlike
+        #: the stored cursor, it is where a --full or --since run has actually read up to.
+        self.reached: datetime | None = None
 
     def run(self, trigger: RunTrigger, full: bool, since: datetime | None) -> RunResult:
         with self.store.session() as s:
@@ -157,6 +180,11 @@ class _Run(Generic[P]):
         )
         self.cursor = cursor_before
         try:
+            # A worker keeps its client between runs: an earlier run's reading must not refuse
+            # this one's calls without a look at the allowance now.
+            self.client.refresh_budget()
+            if self.spec.preflight is not None:
+                self.spec.preflight()
             self._pages(start_position(cursor_before, self.settings, full, since))
         except SalesforceThrottled as exc:
             self._finish(RunStatus.THROTTLED, str(exc))
@@ -172,6 +200,7 @@ class _Run(Generic[P]):
         return self.result
 
     def _pages(self, start: datetime | None) -> None:
+        origin = start
         for attempt in range(MAX_LOCATOR_RESTARTS + 1):
             try:
                 # Salesforce I/O for the next page overlaps this page's transaction.
@@ -180,10 +209,19 @@ class _Run(Generic[P]):
                         self._page(records, prepared)
                 return
             except SalesforceQueryLocatorExpired:
-                # The query cursor expired between pages: restart from what is committed.
+                # The query cursor expired between pages: restart from what this run committed.
                 if attempt == MAX_LOCATOR_RESTARTS:
                     raise
-                start = start_position(self.cursor, self.settings, False, None)
+                start = self._restart_position(origin)
+
+    def _restart_position(self, origin: datetime | None) -> datetime | None:
+        """Where to query again after an expired locator: the lookback before what this run
+        committed, never before where it began. Not the stored cursor: a --full or --since run
+        starts behind it, and restarting there would skip every record in between."""
+        if self.reached is None:
+            return origin
+        back = self.reached - timedelta(seconds=self.settings.sync_lookback_seconds)
+        return back if origin is None else max(origin, back)
 
     def _fetch(self, start: datetime | None) -> Callable[[], Iterator[tuple[Records, P]]]:
         """The query's pages with their Salesforce look-ups (run in the prefetch thread)."""
@@ -200,10 +238,11 @@ class _Run(Generic[P]):
         counters = self.result.counters
         with self.store.session() as s:
             self.spec.apply(s, records, prepared, counters)
-            at = page_position(records, self.started)
+            at = page_position(records, self._cap(records))
             if at is not None:
                 advance(s, self.spec.stream, self.owner, at, self.settings.sync_lease_seconds)
                 self.cursor = max(self.cursor, at) if self.cursor else at
+                self.reached = max(self.reached, at) if self.reached else at
             counters.api_calls = self.client.api_calls - self.calls_before
             save_progress(s, self.result.run_id, counters, self.cursor)
         self.pages += 1
@@ -212,6 +251,15 @@ class _Run(Generic[P]):
             self.store.refresh_statistics()
         if self.progress is not None:
             self.progress(len(records))
+
+    def _cap(self, records: Records) -> datetime:
+        """Salesforce's time at the run's first page (its Date header): the worker's clock,
+        slow or fast, never decides where the cursor stops. The worker's start time only
+        when a response carried no Date."""
+        if self.cap is None:
+            served = records.server_time if isinstance(records, Page) else None
+            self.cap = served or self.started
+        return self.cap
 
     def _finish(self, status: RunStatus, error: str | None) -> None:
         result = self.result

@@ -11,7 +11,7 @@ Errors::
      ├── SalesforceTransientError         raised once the retries are spent
      ├── SalesforceThrottled              REQUEST_LIMIT_EXCEEDED or usage above the max share
      ├── SalesforceSessionExpired         never escapes: renewed, or reported as SalesforceAuthError
-     ├── SalesforceQueryLocatorExpired    restart the query from the saved cursor
+     ├── SalesforceQueryLocatorExpired    re-query from what the run committed
      └── SalesforcePermanentError         bad query/field/object/id/permission
           └── SalesforceAuthError         credentials rejected (names the settings)
     SalesforceConfigError                 raised by the constructor for incomplete auth settings
@@ -23,6 +23,8 @@ import json
 import logging
 import re
 from collections.abc import Callable, Generator, Iterable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -68,12 +70,19 @@ class Page(list[dict[str, Any]]):
 
     A list, so code that only wants the records need not know; `total_size` (the
     response's ``totalSize``, or the page's own length if a response lacks it) lets a
-    consumer size the work ahead from the first page.
+    consumer size the work ahead from the first page; `server_time` is Salesforce's clock
+    when it served the page (its ``Date`` header), None if the response had none.
     """
 
-    def __init__(self, records: Iterable[dict[str, Any]], total_size: int) -> None:
+    def __init__(
+        self,
+        records: Iterable[dict[str, Any]],
+        total_size: int,
+        server_time: datetime | None = None,
+    ) -> None:
         super().__init__(records)
         self.total_size = total_size
+        self.server_time = server_time
 
 
 class SalesforceClient:
@@ -106,6 +115,9 @@ class SalesforceClient:
         self._session: SessionInfo | None = self._auth.initial_session()
         self._field_settings = _field_settings(settings)
         self._api_usage: tuple[int, int] | None = None
+        #: Salesforce's clock at its latest response (the ``Date`` header), if any.
+        self.server_time: datetime | None = None
+        self._http.hooks["response"].append(self._read_server_time)
         self.api_calls = 0
         self.login_calls = 0
 
@@ -123,16 +135,43 @@ class SalesforceClient:
 
     def check_budget(self) -> None:
         """Raise `SalesforceThrottled` when usage is above SFSYNC_SF_API_USAGE_MAX_PERCENT."""
-        if self._api_usage is None:
+        if self._within_budget() or self._api_usage is None:
             return
         used, total = self._api_usage
         limit = self.settings.sf_api_usage_max_percent
-        if total <= 0 or used * 100 / total > limit:
-            raise SalesforceThrottled(
-                f"Salesforce API usage {used}/{total} is above SFSYNC_SF_API_USAGE_MAX_PERCENT "
-                f"({limit:g}%); the run stops until the rolling 24-hour allowance recovers",
-                error_code="API_USAGE_ABOVE_MAX",
+        raise SalesforceThrottled(
+            f"Salesforce API usage {used}/{total} is above SFSYNC_SF_API_USAGE_MAX_PERCENT "
+            f"({limit:g}%); the run stops until the rolling 24-hour allowance recovers",
+            error_code="API_USAGE_ABOVE_MAX",
+        )
+
+    def refresh_budget(self) -> None:
+        """Look again (one call to /limits) at an allowance the last reading put above the max.
+
+        Only a call brings a new reading, and a reading above the max refuses every call, so
+        a client kept by a long-lived worker process would refuse every later run on the last
+        one's reading. Each unit of work (a run, a writeback flush) calls this first; within
+        the max it costs nothing.
+        """
+        if self._within_budget():
+            return
+        body = self._retrying(
+            lambda: self._call_once(
+                "limits", lambda sf: sf.limits(timeout=self._timeout), check=False
             )
+        )
+        daily = body.get("DailyApiRequests") if isinstance(body, Mapping) else None
+        try:
+            total = int(daily["Max"])  # type: ignore[index]
+            self._api_usage = (total - int(daily["Remaining"]), total)  # type: ignore[index]
+        except (TypeError, KeyError, ValueError):
+            pass  # no usable body: the response's Sforce-Limit-Info reading stands
+
+    def _within_budget(self) -> bool:
+        if self._api_usage is None:
+            return True
+        used, total = self._api_usage
+        return total > 0 and used * 100 / total <= self.settings.sf_api_usage_max_percent
 
     def login(self) -> None:
         """Log in now (otherwise the first call does); useful to fail fast on bad credentials."""
@@ -151,7 +190,7 @@ class SalesforceClient:
         while True:
             records = page.get("records") or []
             if records:
-                yield Page(records, int(page.get("totalSize") or len(records)))
+                yield Page(records, int(page.get("totalSize") or len(records)), self.server_time)
             next_url = page.get("nextRecordsUrl")
             if page.get("done", True) or not next_url:
                 return
@@ -178,6 +217,9 @@ class SalesforceClient:
     def close(self) -> None:
         """Release the HTTP connections (only those of a session the client created)."""
         self._sf = None
+        hooks = self._http.hooks["response"]
+        if self._read_server_time in hooks:
+            hooks.remove(self._read_server_time)
         if self._owns_http:
             self._http.close()
 
@@ -225,8 +267,9 @@ class SalesforceClient:
         )
         return retrying(fn)
 
-    def _call_once(self, operation: str, fn: Callable[[Salesforce], T]) -> T:
-        self.check_budget()
+    def _call_once(self, operation: str, fn: Callable[[Salesforce], T], *, check: bool = True) -> T:
+        if check:
+            self.check_budget()
         sf = self._client()
         try:
             return self._invoke(operation, sf, fn)
@@ -287,6 +330,12 @@ class SalesforceClient:
         self._session = self._auth.login()
         self._sf = None
 
+    def _read_server_time(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        """Keep the ``Date`` of each response: Salesforce's clock, whatever the worker's says."""
+        when = _http_date(response.headers.get("Date"))
+        if when is not None:
+            self.server_time = when
+
     def _read_usage(self, sf: Salesforce) -> None:
         usage = getattr(sf, "api_usage", None) or {}
         current = usage.get("api-usage")
@@ -336,6 +385,17 @@ def _allow_plain_http_loopback(http: requests.Session, instance_url: str) -> Non
             f"(plain http is allowed for loopback only): {parts.scheme}://{parts.netloc}"
         )
     http.mount(f"https://{parts.netloc}", _PlainHttp(parts.netloc))
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware UTC datetime; None if absent or malformed."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _field_settings(settings: Settings) -> dict[str, str]:

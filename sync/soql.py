@@ -26,7 +26,7 @@ from sync.errors import SalesforceConfigError
 
 __all__ = [
     "IN_LIST_MAX_CHARS",
-    "MAX_PARENT_RELATIONSHIPS",
+    "MAX_PATH_NAMES",
     "OPPORTUNITY_IN_LIST_MAX_CHARS",
     "account_query",
     "accounts_by_ids_query",
@@ -36,6 +36,7 @@ __all__ = [
     "chunk_ids",
     "normalize_id",
     "opportunity_by_ids_query",
+    "opportunity_filter_check_query",
     "opportunity_query",
     "organization_currency_query",
     "validate_identifier",
@@ -44,12 +45,14 @@ __all__ = [
 # A query travels in the URL of a GET; ~16,000 characters is the safe total. URL-encoded, an
 # 18-character id in an IN-list takes 27 (quotes and comma are escaped): 11,500 characters of
 # list (~540 ids) come to ~14,800 in the URL, leaving room for the SELECT list around it. The
-# widest, the opportunity fields with four ancestor levels and two alias fields, takes ~950.
+# widest, the opportunity fields with three ancestor levels and two alias fields, takes ~800.
 IN_LIST_MAX_CHARS = 11_500
 
-# SOQL follows at most five child-to-parent relationships in one field path; a deeper path is
-# a malformed query, not an empty value.
-MAX_PARENT_RELATIONSHIPS = 5
+# "No more than five levels can be specified in a child-to-parent relationship", and Salesforce
+# counts Contact.Account.Owner.FirstName as three: a path written from the FROM object holds at
+# most five names (Account.Parent.Parent.Parent.Name). A deeper one is a malformed query that
+# fails the whole poll, not an empty value.
+MAX_PATH_NAMES = 5
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*")
 _ID_CHARS = re.compile(r"[A-Za-z0-9]+")
@@ -127,19 +130,32 @@ def chunk_ids(ids: Iterable[str], max_chars: int = IN_LIST_MAX_CHARS) -> Iterato
 # --- identifiers -----------------------------------------------------------------------------
 
 
-def validate_identifier(name: str, setting: str) -> str:
-    """`name` if it is a SOQL field path (letters, digits, underscores, dots); else config error."""
+def validate_identifier(name: str, setting: str, *, read_as: str = "") -> str:
+    """`name` if it is a SOQL field path (letters, digits, underscores, dots) that stays within
+    `MAX_PATH_NAMES` when selected as `read_as` + `name`; else a config error naming `setting`."""
     if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
         raise SalesforceConfigError(
             f"{setting}: {name!r} is not a Salesforce field name "
             "(letters, digits, underscores, dots)"
         )
+    path = read_as + name
+    if _names(path) > MAX_PATH_NAMES:
+        raise SalesforceConfigError(
+            f"{setting}: {name!r} is selected as {path}, a path of {_names(path)} names; "
+            f"SOQL allows at most {MAX_PATH_NAMES}"
+        )
     return name
 
 
+def _names(path: str) -> int:
+    return path.count(".") + 1
+
+
 def _alias_fields(settings: Settings) -> list[str]:
+    # The opportunity query reads them through its account, so that name counts too.
     return [
-        validate_identifier(name, "SFSYNC_SF_ALIAS_FIELDS") for name in settings.sf_alias_fields
+        validate_identifier(name, "SFSYNC_SF_ALIAS_FIELDS", read_as="Account.")
+        for name in settings.sf_alias_fields
     ]
 
 
@@ -160,6 +176,8 @@ def _select_list(fields: Iterable[str]) -> str:
     seen: set[str] = set()
     unique = []
     for field in fields:
+        if _names(field) > MAX_PATH_NAMES:  # the builders' own arithmetic went wrong
+            raise AssertionError(f"{field} is deeper than SOQL allows ({MAX_PATH_NAMES} names)")
         if field.lower() not in seen:
             seen.add(field.lower())
             unique.append(field)
@@ -186,12 +204,12 @@ def _ids(ids: Iterable[str]) -> list[str]:
 def ancestor_levels(settings: Settings) -> int:
     """How many of an opportunity's account's ancestors its query can select (K).
 
-    The deepest path is ``Account.Parent…Parent.<alias field>``: Account is one
-    relationship, each Parent one more, and every dot of an alias field (``Owner.Email``)
-    another, all within `MAX_PARENT_RELATIONSHIPS`. Ancestors beyond K are read by id.
+    The deepest path is ``Account.Parent…Parent.<field>``: ``Account``, K ``Parent``s and
+    the field's own names (one for ``Name``, two for an alias field ``Owner.Email``), all
+    within `MAX_PATH_NAMES`; so K is 3 with plain fields. Ancestors beyond K are read by id.
     """
-    dots = max((name.count(".") for name in _alias_fields(settings)), default=0)
-    return max(0, MAX_PARENT_RELATIONSHIPS - 1 - dots)
+    deepest = max((_names(name) for name in _alias_fields(settings)), default=1)
+    return max(0, MAX_PATH_NAMES - 1 - deepest)
 
 
 def _opportunity_fields(settings: Settings) -> str:
@@ -212,20 +230,34 @@ def _opportunity_fields(settings: Settings) -> str:
     return _select_list(fields)
 
 
+def _won(settings: Settings) -> str:
+    """The condition that makes a deal count: won, and SFSYNC_SF_OPPORTUNITY_FILTER if set
+    (parenthesised, so an OR inside it cannot widen the IsWon test)."""
+    condition = settings.sf_opportunity_filter
+    return "IsWon = true" if not condition else f"IsWon = true AND ({condition})"
+
+
 def opportunity_query(settings: Settings, since: datetime | None) -> str:
     """Closed-won opportunities changed at or after `since`, in cursor order."""
     select = _opportunity_fields(settings)
     if since is None:
         return format_soql(
-            "SELECT {:literal} FROM Opportunity WHERE IsWon = true ORDER BY SystemModstamp, Id",
+            "SELECT {:literal} FROM Opportunity WHERE {:literal} ORDER BY SystemModstamp, Id",
             select,
+            _won(settings),
         )
     return format_soql(
-        "SELECT {:literal} FROM Opportunity WHERE IsWon = true AND SystemModstamp >= {} "
+        "SELECT {:literal} FROM Opportunity WHERE {:literal} AND SystemModstamp >= {} "
         "ORDER BY SystemModstamp, Id",
         select,
+        _won(settings),
         _utc(since),
     )
+
+
+def opportunity_filter_check_query(settings: Settings) -> str:
+    """One row at most of the deals that count: proves SFSYNC_SF_OPPORTUNITY_FILTER parses."""
+    return format_soql("SELECT Id FROM Opportunity WHERE {:literal} LIMIT 1", _won(settings))
 
 
 #: The IN-list budget of `opportunity_by_ids_query`: its SELECT list (ancestor levels, alias
@@ -237,9 +269,10 @@ def opportunity_by_ids_query(settings: Settings, ids: Sequence[str]) -> str:
     """Closed-won opportunities by id (one chunk of OPPORTUNITY_IN_LIST_MAX_CHARS), same fields
     as the stream."""
     return format_soql(
-        "SELECT {:literal} FROM Opportunity WHERE IsWon = true AND Id IN {} "
+        "SELECT {:literal} FROM Opportunity WHERE {:literal} AND Id IN {} "
         "ORDER BY SystemModstamp, Id",
         _opportunity_fields(settings),
+        _won(settings),
         _ids(ids),
     )
 

@@ -1,18 +1,27 @@
 """Per-process resources of a worker: settings, the store, the Salesforce client.
 
 Built lazily in the process that uses them (never inherited across a fork), once each.
+The settings come from the Celery app (`app.sfsync_settings`, never `app.conf`, which
+`celery inspect conf` prints) unless `configure` was given others.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from celery.signals import worker_process_init
+from celery.signals import beat_init, worker_init, worker_process_init
 
 from celery_app import app
-from config import RedactSecretsFilter, Settings, configure_logging
+from config import ConfigError, RedactSecretsFilter, Settings, configure_logging
 from models import Store, open_store
 from sync.salesforce import SalesforceClient
+from sync.sf_modes import choose_mode
+
+log = logging.getLogger(__name__)
+
+#: Queues whose tasks call Salesforce (polls, provisioning, signups, replays of deals).
+SALESFORCE_QUEUES = frozenset({"sync", "default"})
 
 _settings: Settings | None = None
 _store: Store | None = None
@@ -28,7 +37,7 @@ def configure(value: Settings) -> None:
 
 
 def settings() -> Settings:
-    value = _settings or app.conf.sfsync_settings
+    value = _settings or getattr(app, "sfsync_settings", None)
     assert isinstance(value, Settings)
     return value
 
@@ -43,7 +52,10 @@ def redact(text: str) -> str:
 def store() -> Store:
     global _store  # noqa: PLW0603
     if _store is None:
-        _store = open_store(settings().store_url)
+        current = settings()
+        if not current.database_url:
+            current.ensure_data_dir()
+        _store = open_store(current.store_url)
     return _store
 
 
@@ -55,9 +67,43 @@ def salesforce() -> SalesforceClient:
 
 
 def reset() -> None:
-    """Forget resources (after a fork, or in tests)."""
-    global _store, _client
-    _store, _client = None, None
+    """Forget resources (after a fork, or in tests), the redactor of the old secrets too."""
+    global _store, _client, _redactor
+    _store, _client, _redactor = None, None, None
+
+
+def salesforce_problem(current: Settings) -> str | None:
+    """Why these settings cannot log in to Salesforce, or None when the set is complete."""
+    try:
+        choose_mode(current)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def _warn_incomplete(role: str, queues: set[str] | None = None) -> None:
+    problem = salesforce_problem(settings())
+    if problem is None or (queues is not None and not queues & SALESFORCE_QUEUES):
+        return
+    log.warning(
+        "%s started without a complete set of Salesforce settings (%s); every poll is "
+        "recorded as a failed run until they are set",
+        role,
+        problem,
+    )
+
+
+# The main processes log through Celery's own handler (ours would be captured a second
+# time through the redirected stderr), so these only say what they have to say.
+@worker_init.connect
+def _on_worker_init(sender: Any = None, **_: Any) -> None:
+    consumer_queues = getattr(getattr(sender, "app", app).amqp.queues, "consume_from", None)
+    _warn_incomplete("worker", set(consumer_queues or ()))
+
+
+@beat_init.connect
+def _on_beat_init(**_: Any) -> None:
+    _warn_incomplete("beat")
 
 
 @worker_process_init.connect

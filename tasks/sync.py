@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
 from celery_app import app
-from models.types import DeadLetterSource, RunTrigger
+from config import ConfigError
+from models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
 from sync.accounts import poll_accounts
+from sync.errors import SalesforceAuthError
 from sync.opportunities import poll_opportunities, provision_opportunities
-from sync.runner import RunOptions, RunResult
+from sync.runner import RunOptions, RunResult, not_connected
 from sync.writeback import flush_writebacks
 from tasks import context
 from tasks.base import SfsyncTask
+
+log = logging.getLogger(__name__)
+Poll = Callable[..., RunResult]
 
 
 def summary(result: RunResult) -> dict[str, Any]:
@@ -37,14 +44,30 @@ def _options(trigger: str, full: bool, since: str | None) -> RunOptions:
     }
 
 
+def _poll(poll: Poll, stream: Stream, options: RunOptions) -> RunResult:
+    """One poll; one that cannot log in is a failed run saying why, not a task failure (a
+    dead letter per beat tick would bury the one thing to fix: the settings)."""
+    trigger = options.get("trigger", RunTrigger.BEAT)
+    try:
+        client = context.salesforce()
+    except ConfigError as exc:
+        return not_connected(context.store(), stream, trigger, context.redact(str(exc)))
+    try:
+        return poll(context.store(), client, context.settings(), **options)
+    except SalesforceAuthError as exc:
+        # The runner has recorded the failed run with the reason already.
+        log.warning("%s poll cannot log in to Salesforce: %s", stream, context.redact(str(exc)))
+        return RunResult(0, stream, RunStatus.FAILED, error=context.redact(str(exc)))
+
+
 @app.task(base=SfsyncTask, bind=True, name="sfsync.sync.poll_opportunities")
 def poll_opportunities_task(
     self: SfsyncTask, trigger: str = "beat", full: bool = False, since: str | None = None
 ) -> dict[str, Any]:
     """Poll closed-won opportunities once (skipped if another run holds the lease)."""
-    result = poll_opportunities(
-        context.store(), context.salesforce(), context.settings(), **_options(trigger, full, since)
-    )
+    result = _poll(poll_opportunities, Stream.OPPORTUNITIES, _options(trigger, full, since))
+    if result.status is RunStatus.FAILED:
+        return summary(result)
     drained = flush_writebacks(context.store(), context.salesforce(), context.settings())
     return {**summary(result), "writebacks_written": drained.written}
 
@@ -54,10 +77,7 @@ def poll_accounts_task(
     self: SfsyncTask, trigger: str = "beat", full: bool = False, since: str | None = None
 ) -> dict[str, Any]:
     """Poll changed accounts once: names and aliases of provisioned customers stay current."""
-    result = poll_accounts(
-        context.store(), context.salesforce(), context.settings(), **_options(trigger, full, since)
-    )
-    return summary(result)
+    return summary(_poll(poll_accounts, Stream.ACCOUNTS, _options(trigger, full, since)))
 
 
 class ProvisionOpportunityTask(SfsyncTask):

@@ -29,6 +29,10 @@ _TEXT = (FieldType.STRING, FieldType.PICKLIST)
 _IDS = (FieldType.ID, FieldType.REFERENCE)
 _NUMBERS = (FieldType.CURRENCY, FieldType.DOUBLE)
 
+# "No more than five levels can be specified in a child-to-parent relationship", counted as in
+# Contact.Account.Owner.FirstName (three): a path from the queried object holds five names.
+MAX_PATH_NAMES = 5
+
 
 @dataclass(frozen=True)
 class _Path:
@@ -39,7 +43,9 @@ class _Path:
     canonical: tuple[str, ...]
 
 
-def _resolve_path(obj: ObjectDef, ref: ast.FieldRef, objects: Objects | None = None) -> _Path:
+def _resolve_path(
+    obj: ObjectDef, ref: ast.FieldRef, source: str, objects: Objects | None = None
+) -> _Path:
     hops: list[FieldDef] = []
     names: list[str] = []
     current = obj
@@ -51,6 +57,14 @@ def _resolve_path(obj: ObjectDef, ref: ast.FieldRef, objects: Objects | None = N
         and path[1].lower() not in (current.relationships)
     ):
         path = path[1:]
+    if len(path) > MAX_PATH_NAMES:
+        # Salesforce refuses the whole query, as it would any other invalid one.
+        raise malformed(
+            source,
+            ref.pos,
+            f"{ref.text}: a relationship path of {len(path)} names; no more than "
+            f"{MAX_PATH_NAMES} levels can be specified in a child-to-parent relationship",
+        )
     for rel_name in path[:-1]:
         hop = current.relationships.get(rel_name.lower())
         if hop is None:
@@ -113,7 +127,7 @@ class _Compiler:
         self.objects = objects
 
     def path(self, ref: ast.FieldRef) -> _Path:
-        return _resolve_path(self.obj, ref, self.objects)
+        return _resolve_path(self.obj, ref, self.source, self.objects)
 
     def bad_value(self, lit: ast.Literal, f: FieldDef) -> SoqlError:
         return malformed(

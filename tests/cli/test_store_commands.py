@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from cli import main
 from tests.cli.conftest import Invoke, ok_json
+from tests.unit.factories import AWKWARD_AMOUNTS
 
 
 def create(sfsync: Invoke, name: str = "WidgetsExpress", *extra: str) -> dict[str, object]:
@@ -145,6 +147,21 @@ def test_contracts_list_json_filters_by_customer(sfsync: Invoke) -> None:
         sfsync("contracts", "create", str(doc["id"]), "--name", "P", "--starting-at", "2026-01-01")
     rows = ok_json(sfsync("contracts", "list", "--customer", str(a["id"]), "--json"))
     assert [r["customer_id"] for r in rows] == [a["id"]]
+
+
+@pytest.mark.parametrize(("given", "plain"), AWKWARD_AMOUNTS)
+def test_contract_amounts_print_in_plain_notation(sfsync: Invoke, given: str, plain: str) -> None:
+    """`contracts create/list` print an amount as the same plain decimal, in JSON and tables."""
+    customer = create(sfsync, "Plain")
+    args = ("--name", "P", "--starting-at", "2026-01-01", "--amount", given, "--currency", "USD")
+    created = ok_json(sfsync("contracts", "create", str(customer["id"]), *args, "--json"))
+    (listed,) = ok_json(sfsync("contracts", "list", "--json"))
+    assert created["amount"] == listed["amount"] == plain
+    shown = ok_json(sfsync("customers", "show", str(customer["id"]), "--json"))
+    assert shown["contracts"][0]["amount"] == plain
+    table = sfsync("contracts", "list", env={"COLUMNS": "250"})
+    assert f"{plain} USD" in table.stdout
+    assert "E+" not in table.stdout
 
 
 def test_bad_setting_exits_2_with_one_line_naming_it(tmp_path: Path) -> None:

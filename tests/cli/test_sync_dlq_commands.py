@@ -141,3 +141,18 @@ def test_sync_opportunity_provisions_named_ids_and_rejects_bad_ones(
     )
     assert [c["custom_fields"]["sfdc_opportunity_id"] for c in shown["contracts"]] == [opp]
     assert run(sfsync, sf_env, "sync", "opportunity", "not-an-id").exit_code == 2
+
+
+def test_a_bad_opportunity_filter_is_one_error_line_naming_the_setting(
+    sfsync: Invoke, sf_env: dict[str, str]
+) -> None:
+    """`sync run --inline` with a typo in SFSYNC_SF_OPPORTUNITY_FILTER exits 2 with one line
+    naming the setting and Salesforce's reason; the run is recorded as failed."""
+    env = {**sf_env, "SFSYNC_SF_OPPORTUNITY_FILTER": "Tpye != 'Renewal'"}
+    result = run(sfsync, env, "sync", "run", "--stream", "opportunities", "--inline")
+    assert result.exit_code == 2
+    message = result.stderr.strip()
+    assert "\n" not in message
+    assert "SFSYNC_SF_OPPORTUNITY_FILTER" in message and "Tpye" in message
+    (failed,) = ok_json(run(sfsync, env, "runs", "list", "--json"))
+    assert failed["status"] == "failed" and "SFSYNC_SF_OPPORTUNITY_FILTER" in failed["error"]

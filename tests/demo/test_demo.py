@@ -7,6 +7,7 @@ leaves behind can be inspected and no process can hide from the leak check.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -163,6 +164,32 @@ def test_demo_runs_every_step_and_leaves_nothing_running(tmp_path: Path) -> None
             continue
         result = runner.invoke(main, args)
         assert result.exit_code == 0, (args, result.output)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")
+def test_demo_in_a_temporary_folder_keeps_it_for_the_commands_it_printed(tmp_path: Path) -> None:
+    """Without --data-dir the printed commands name a folder that still exists afterwards."""
+    env = {**demo_env(), "TMPDIR": str(tmp_path)}
+    done = subprocess.run(
+        [str(SFSYNC), "demo", "--fast"],
+        env=env,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    (folder,) = [p for p in tmp_path.iterdir() if p.name.startswith("sfsync-demo-")]
+    assert no_children_left(folder) == []
+    assert f"data folder is kept: {folder}" in done.stdout
+    named = {
+        shlex.split(line.split("$ ", 1)[1])[2]
+        for line in done.stdout.splitlines()
+        if line.strip().startswith("$ ") and "--data-dir" in line
+    }
+    assert named == {str(folder)}
+    result = CliRunner().invoke(main, ["--data-dir", str(folder), "customers", "list", "--json"])
+    assert result.exit_code == 0 and len(json.loads(result.stdout)) >= 2, result.output
 
 
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs /proc")

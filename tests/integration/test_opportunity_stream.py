@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from config import Settings
 from models import Entity, Store
 from models.aliases import aliases_for, aliases_of
 from models.contracts import list_contracts
-from models.cursors import acquire_lease, release_lease
+from models.cursors import acquire_lease, advance, release_lease
 from models.customers import list_customers
 from models.deadletters import list_letters
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
@@ -225,6 +225,23 @@ def test_a_deal_on_a_child_account_lands_on_the_root_customer(org, poll: Poll, s
     assert customer_aliases(store, grandchild) == set()  # no customer of its own
 
 
+def test_alias_values_with_spaces_are_one_alias_and_semicolons_split(org, poll, store) -> None:
+    """`tenant 42` and `tenant 43` are whole aliases of two customers (no shared `tenant` to
+    dead-letter on); a multi-select value `eu; us` gives two."""
+    first = org.create("Account", {"Name": "Tenant 42 Ltd", "Ingest_Alias__c": "tenant 42"})
+    second = org.create("Account", {"Name": "Tenant 43 Ltd", "Ingest_Alias__c": "tenant 43"})
+    multi = org.create("Account", {"Name": "Regions Inc", "Ingest_Alias__c": "r-eu; r-us"})
+    for account in (first, second, multi):
+        won_deal(org, account)
+
+    result = poll()
+
+    assert result.counters.dead_lettered == 0
+    assert customer_aliases(store, first) == {first, "tenant 42"}
+    assert customer_aliases(store, second) == {second, "tenant 43"}
+    assert customer_aliases(store, multi) == {multi, "r-eu", "r-us"}
+
+
 def test_with_suborgs_off_every_account_is_its_own_customer(
     org, store: Store, mode_settings, make_client
 ) -> None:
@@ -294,16 +311,63 @@ def test_throttling_stops_the_run_and_the_next_run_converges(org, poll, store, c
     assert_converged(poll, store, client)
 
 
+@pytest.mark.parametrize("how", ["full", "since"])
+def test_a_resync_whose_locator_expires_restarts_from_its_own_position(
+    org, poll, store: Store, client, how: str
+) -> None:
+    """A --full/--since run behind the stored cursor whose query locator expires after its
+    first page restarts from what it committed, not the stored cursor: every deal lands."""
+    (newest,) = client.query_all(
+        "SELECT SystemModstamp FROM Opportunity WHERE IsWon = true "
+        "ORDER BY SystemModstamp DESC LIMIT 1"
+    )
+    with store.session() as s:  # a stored cursor ahead of everything, nothing provisioned
+        assert acquire_lease(s, Stream.OPPORTUNITIES, "earlier-run", 60)
+        at = datetime.fromisoformat(newest["SystemModstamp"].replace("+0000", "+00:00"))
+        advance(s, Stream.OPPORTUNITIES, "earlier-run", at, 60)
+        release_lease(s, Stream.OPPORTUNITIES, "earlier-run")
+    won = expected_deals(client)
+    assert pages_of(len(won)) >= 2
+    # The second page's query_more: its locator path ends in the first page's size.
+    org.faults.fail_next(1, "locator", paths=f"-{PAGE_SIZE}")
+    pages: list[int] = []
+
+    since = {"full": True} if how == "full" else {"since": datetime(2000, 1, 1, tzinfo=UTC)}
+    result = poll(progress=pages.append, **since)
+
+    assert result.status is RunStatus.SUCCEEDED
+    assert sum(pages) > len(won)  # the restart re-read, so the fault did hit mid-run
+    assert provisioned(store) == won
+
+
+def test_a_client_kept_across_runs_looks_again_once_the_allowance_has_room(
+    org, poll, store: Store, client
+) -> None:
+    """A worker's client whose last reading was over the max does not refuse every later
+    run: each looks at the allowance (one call) and the first with room goes on."""
+    org.set_api_allowance(1)  # the org's allowance used up: every call is refused
+    assert poll().status is RunStatus.THROTTLED
+    used, total = client.api_usage or (0, 0)
+    assert used >= total  # the client's reading is now over the max
+
+    still = poll()
+    assert still.status is RunStatus.THROTTLED
+    assert still.counters.api_calls == 1  # one look, not a run's worth of refused calls
+
+    org.set_api_allowance(1_000_000)  # the rolling window has room again
+    resumed = poll()
+    assert resumed.status is RunStatus.SUCCEEDED, resumed.error
+    assert provisioned(store) == expected_deals(client)
+
+
 def test_a_session_expiring_mid_pagination_is_renewed(org, poll, store, client) -> None:
     """Tokens revoked between pages: the client logs in again and the run completes."""
-    revoked: list[int] = []
+    # The second page's query_more finds its session revoked (INVALID_SESSION_ID revokes the
+    # token it was sent with). Set up front: the runner reads a page ahead, so revoking from
+    # the first page's progress callback could land after the last call.
+    org.faults.fail_next(1, "401", paths=f"-{PAGE_SIZE}")
 
-    def revoke_after_first_page(n: int) -> None:
-        if not revoked:
-            revoked.append(n)
-            org.revoke_tokens()
-
-    result = poll(progress=revoke_after_first_page)
+    result = poll()
     assert result.status is RunStatus.SUCCEEDED
     assert client.login_calls == 2
     assert provisioned(store) == expected_deals(client)
@@ -357,12 +421,13 @@ def test_a_child_deal_whose_root_has_no_deal_reads_the_root_from_the_record(
         assert find_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, grandchild) is None
 
 
-@pytest.mark.parametrize(("scan", "by_id"), [(True, 1), (False, 2)], ids=["forest", "in-lists"])
+@pytest.mark.parametrize(("scan", "by_id"), [(True, 1), (False, 3)], ids=["forest", "in-lists"])
 def test_a_hierarchy_deeper_than_the_record_reaches_still_finds_the_true_root(
     org, store: Store, client, sf_settings, scan: bool, by_id: int
 ) -> None:
-    """Seven levels: the record carries four ancestors; the forest (or Id IN) gives the
-    fifth, and only the root itself is read by id."""
+    """Seven levels: the record carries three ancestors (Account.Parent.Parent.Parent, the
+    deepest path SOQL allows); the forest gives the next two and only the root is read by id,
+    or Id IN reads the three above level by level."""
     chain: list[str] = []
     for level in range(7):
         fields = {"Name": f"Deep {level}", "Ingest_Alias__c": f"deep-{level}"}

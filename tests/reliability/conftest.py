@@ -71,17 +71,22 @@ def _free_port() -> int:
 
 
 class RedisServer:
-    """A `redis-server` without persistence on a private loopback port: killed means empty."""
+    """A `redis-server` without persistence on a private loopback port: killed means empty.
 
-    def __init__(self, workdir: Path) -> None:
+    With a `password` it requires AUTH (`--requirepass`), and `url` carries the password.
+    """
+
+    def __init__(self, workdir: Path, password: str | None = None) -> None:
         self.port = _free_port()
         self.workdir = workdir
+        self.password = password
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
         log = (self.workdir / f"redis-{self.port}-{self.restarts}.log").open("wb")
@@ -100,6 +105,7 @@ class RedisServer:
                 "no",
                 "--dir",
                 str(self.workdir),
+                *(("--requirepass", self.password) if self.password else ()),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -109,7 +115,7 @@ class RedisServer:
 
     def ping(self) -> bool:
         try:
-            with redis.Redis(port=self.port, socket_timeout=1) as client:
+            with redis.Redis(port=self.port, password=self.password, socket_timeout=1) as client:
                 return bool(client.ping())
         except redis.RedisError:
             return False
@@ -127,7 +133,7 @@ class RedisServer:
 
     def client(self) -> Any:
         """A synchronous client (typed Any: redis-py's stubs mix in the asyncio variants)."""
-        return redis.Redis(port=self.port)
+        return redis.Redis(port=self.port, password=self.password)
 
 
 @pytest.fixture
@@ -278,9 +284,10 @@ class Truth:
         for account_id, values in accounts.items():
             root = root_of[account_id]
             all_aliases[account_id] = root
-            for part in re.split(r"[;,\s]+", str(values.get("Ingest_Alias__c") or "")):
-                if part:
-                    all_aliases[part] = root
+            # Salesforce's multi-select separator is ";"; any other value is one alias.
+            for part in str(values.get("Ingest_Alias__c") or "").split(";"):
+                if part.strip():
+                    all_aliases[part.strip()] = root
         contracts: dict[str, str] = {}
         rejected: dict[str, str] = {}
         stamps: list[datetime] = []

@@ -1,6 +1,8 @@
 """Secrets stay secret, and the broker carries JSON only.
 
-What is tested: sentinel values for the password, security token and client secret, and
+What is tested: Celery's own dumps of a live worker (`celery report`, `inspect conf`,
+`inspect stats`, which Flower serves too) with passwords in the store and broker URLs; and
+sentinel values for the password, security token and client secret, and
 every access token the org issues, never appear in worker or beat output (at DEBUG), dead
 letters, run records, CLI output or the broker's messages (read from Redis while they
 wait for a paused worker and while they are in flight) — through logins, expiring
@@ -11,11 +13,13 @@ worker logs the refusal.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +28,7 @@ from sqlalchemy import select
 from models import Store
 from models.tables import DeadLetter, SyncRun, UsageEvent
 from sandbox import SandboxOrg
+from tests.conftest import need
 from tests.reliability.conftest import (
     Cluster,
     RedisServer,
@@ -34,7 +39,7 @@ from tests.reliability.conftest import (
     settle,
     wait_for,
 )
-from tests.worker.conftest import ROOT
+from tests.worker.conftest import ROOT, Processes, base_env
 
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]
 
@@ -173,4 +178,77 @@ def test_secrets_never_leak_and_pickled_messages_are_refused(
         pickled_message_ran=pickled_ran,
         pickled_message_refused=REFUSAL in logs,
         seconds=elapsed(started),
+    )
+
+
+DUMP_SENTINELS = {
+    "database_password": "SENTINEL-DBPASS-31c4",
+    "broker_password": "SENTINEL-BROKERPASS-8e2b",
+    "consumer_secret": "SENTINEL-CLIENTSECRET-4d17",
+}
+
+
+def celery(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "celery", "-A", "celery_app", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_celery_config_dumps_hold_no_secret(
+    store_url: str,
+    tmp_path: Path,
+    processes: Callable[[dict[str, str]], Processes],
+) -> None:
+    """`celery report`, `inspect conf` and `inspect stats` of a live worker show no password."""
+    need(shutil.which("redis-server") is not None, "redis-server on PATH")
+    broker = RedisServer(tmp_path, password=DUMP_SENTINELS["broker_password"])
+    broker.start()
+    # Trust auth ignores the password, so the worker reaches the store with it in its URL.
+    user, sep, rest = store_url.partition("@")
+    assert sep, store_url
+    database_url = f"{user}:{DUMP_SENTINELS['database_password']}@{rest}"
+    try:
+        with SandboxOrg(seed=SEED, opportunities=10) as org:
+            env = base_env(tmp_path, database_url, broker.url, org)
+            env["SFSYNC_SF_CONSUMER_SECRET"] = DUMP_SENTINELS["consumer_secret"]
+            procs = processes(env)
+            worker = procs.worker(concurrency=1)
+            procs.wait_for(
+                lambda: worker.poll() is None and "ready" in procs.output(), what="worker ready"
+            )
+            report = celery(env, "report")
+            conf = celery(env, "inspect", "conf", "--json", "--timeout", "10")
+            stats = celery(env, "inspect", "stats", "--json", "--timeout", "10")
+            logs = procs.output()
+    finally:
+        broker.kill()
+    assert report.returncode == 0, report.stderr
+    # The worker answered over the password-protected broker: the real URL reached kombu.
+    assert conf.returncode == 0 and json.loads(conf.stdout), conf.stdout + conf.stderr
+    assert stats.returncode == 0 and json.loads(stats.stdout), stats.stdout + stats.stderr
+    places = {
+        "celery_report": report.stdout + report.stderr,
+        "inspect_conf": conf.stdout + conf.stderr,
+        "inspect_stats": stats.stdout + stats.stderr,
+        "worker_log": logs,
+    }
+    leaks = [
+        (place, name)
+        for place, text in places.items()
+        for name, value in DUMP_SENTINELS.items()
+        if value in text
+    ]
+    assert not leaks, leaks
+    assert "sfsync_settings" not in places["inspect_conf"]
+    figure(
+        "secrets_in_celery_dumps",
+        places_checked={p: len(t) for p, t in places.items()},
+        leaks=len(leaks),
     )

@@ -81,3 +81,14 @@ def test_a_late_insert_is_stamped_entirely_in_the_past(
     )["records"][0]
     assert rec["CreatedDate"] == rec["LastModifiedDate"] == rec["SystemModstamp"]
     assert rec["SystemModstamp"].endswith(".123+0000")
+
+
+def test_a_naive_commit_at_is_taken_as_utc(org: SandboxOrg, sf: Salesforce):
+    """commit_at without a timezone means UTC, as the clock's `set` does, and stays queryable."""
+    naive = datetime(2026, 3, 4, 5, 6, 7)
+    new = org.create("Account", {"Name": "Naive Ltd"}, commit_at=naive)
+    assert org.get("Account", new)["SystemModstamp"] == "2026-03-04T05:06:07.000+0000"
+    soql = format_soql(
+        "SELECT Id FROM Account WHERE SystemModstamp = {}", naive.replace(tzinfo=UTC)
+    )
+    assert [r["Id"] for r in sf.query(soql)["records"]] == [new]

@@ -26,6 +26,7 @@ Q = "SELECT Id FROM Account LIMIT 1"
         ("401", SalesforceExpiredSession, 401, "INVALID_SESSION_ID"),
         ("403", SalesforceRefusedRequest, 403, "REQUEST_LIMIT_EXCEEDED"),
         ("query_timeout", SalesforceMalformedRequest, 400, "QUERY_TIMEOUT"),
+        ("locator", SalesforceMalformedRequest, 400, "INVALID_QUERY_LOCATOR"),
     ],
 )
 def test_fault_kinds_raise_the_matching_exception(

@@ -139,6 +139,7 @@ def test_write_validation_errors(sf: Salesforce):
         ("SELECT Id FRM Account", "MALFORMED_QUERY"),
         ("SELECT Nope FROM Account", "INVALID_FIELD"),
         ("SELECT Id FROM Lead", "INVALID_TYPE"),
+        ("SELECT Account.Parent.Parent.Parent.Parent.Name FROM Opportunity", "MALFORMED_QUERY"),
     ],
 )
 def test_bad_queries_are_400_with_the_error_code(sf: Salesforce, soql: str, code: str):

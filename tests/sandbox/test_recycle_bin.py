@@ -127,3 +127,33 @@ def test_an_opportunity_can_leave_closed_won(org: SandboxOrg, sf: Salesforce):
     assert sf.query(soql)["totalSize"] == 0
     handle.update(won, {"StageName": "Signed"})
     assert sf.query(soql)["totalSize"] == 1
+
+
+def test_deleting_an_account_takes_its_opportunities_and_undelete_brings_them_back(
+    org: SandboxOrg, sf: Salesforce, steer: Steering
+):
+    """As in Salesforce: an account's live opportunities go to the recycle bin with it (won
+    ones too) and return with it; one deleted earlier on its own stays deleted."""
+    account = steer.create("Account", {"Name": "Doomed Inc"})
+    deals = [
+        steer.create(
+            "Opportunity",
+            {"Name": f"Deal {i}", "AccountId": account, "StageName": stage}
+            | {"CloseDate": "2026-01-01"},
+        )
+        for i, stage in enumerate(("Closed Won", "Proposal", "Closed Won"))
+    ]
+    steer.delete("Opportunity", deals[2])
+    org.clock.advance(5)
+    steer.delete("Account", account)
+    gone = {d: _one(sf, d, include_deleted=True) for d in deals}
+    assert all(row is not None and row["IsDeleted"] for row in gone.values())
+    assert all(_one(sf, d, include_deleted=False) is None for d in deals)
+    org.clock.advance(5)
+    steer.undelete("Account", account)
+    back = {d: _one(sf, d, include_deleted=False) for d in deals[:2]}
+    for deal, row in back.items():
+        before = gone[deal]
+        assert row is not None and before is not None
+        assert row["SystemModstamp"] > before["SystemModstamp"]
+    assert _one(sf, deals[2], include_deleted=False) is None

@@ -163,6 +163,35 @@ def test_semantic_errors(soql: str, code: str):
     assert exc.value.code == code
 
 
+@pytest.mark.parametrize(
+    "path", ["Account.Parent.Parent.Parent.Parent.Name", "Account.Parent.Parent.Parent.Parent.Id"]
+)
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "SELECT {} FROM Opportunity",
+        "SELECT Id FROM Opportunity WHERE {} = 'x'",
+        "SELECT Id FROM Opportunity ORDER BY {}",
+    ],
+)
+def test_a_path_of_more_than_five_names_is_a_malformed_query(path: str, clause: str):
+    """Salesforce allows five names in a child-to-parent path; a sixth fails the whole query
+    with the path's position."""
+    soql = clause.format(path)
+    with pytest.raises(SoqlError) as exc:
+        compile_query(soql, lambda *_: None, NOW)
+    assert exc.value.code == "MALFORMED_QUERY"
+    assert f"Column:{soql.index(path) + 1}" in exc.value.message
+    assert "no more than 5 levels" in exc.value.message
+
+
+def test_a_path_of_five_names_is_the_deepest_accepted(store: Store):
+    """Account.Parent.Parent.Parent.Name (five names) is served, null above the hierarchy."""
+    rows = run(store, "SELECT Account.Parent.Parent.Parent.Name FROM Opportunity LIMIT 1")
+    assert rows[0]["Account"]["Parent"] is not None
+    assert rows[0]["Account"]["Parent"]["Parent"] is None
+
+
 # --- property test against a plain-Python reference ---------------------------------
 
 FIELDS = {

@@ -19,6 +19,7 @@ from models.contracts import (
 )
 from models.fields import get_fields
 from tests.store.conftest import MakeCustomer, spec
+from tests.unit.factories import AWKWARD_AMOUNTS
 
 
 def test_contract_round_trips_exact_decimal_and_aware_times(
@@ -33,6 +34,38 @@ def test_contract_round_trips_exact_decimal_and_aware_times(
     assert contract.amount == Decimal("1234567.89")
     assert contract.starting_at == datetime(2026, 1, 1, tzinfo=UTC)
     assert contract.starting_at.tzinfo is not None
+
+
+@pytest.mark.parametrize(("given", "plain"), AWKWARD_AMOUNTS)
+def test_amounts_read_back_in_plain_notation_on_every_backend(
+    store: Store, make_customer: MakeCustomer, given: str, plain: str
+) -> None:
+    """A stored amount reads back as the same plain decimal string (no exponent, no padding)."""
+    cid = make_customer()
+    with store.session() as s:
+        created = create_contract(s, cid, spec(amount=Decimal(given)))
+        assert str(created.amount) == plain
+    with store.session() as s:
+        (contract,) = list_contracts(s, cid)
+    assert contract.amount == Decimal(given)
+    assert str(contract.amount) == plain
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("0.0000001", r"amount 0\.0000001 has more than 6 decimal places"),
+        ("1E+18", "amount 1000000000000000000 has more than 18 digits"),
+        ("1.00000000000000000000000000001", "more than 6 decimal places"),
+    ],
+)
+def test_amounts_beyond_what_both_backends_hold_exactly_are_refused(
+    store: Store, make_customer: MakeCustomer, amount: str, message: str
+) -> None:
+    """An amount PostgreSQL's NUMERIC(24, 6) would round or refuse is refused on every backend."""
+    cid = make_customer()
+    with pytest.raises(InvalidInput, match=message), store.session() as s:
+        create_contract(s, cid, spec(amount=Decimal(amount)))
 
 
 @pytest.mark.parametrize(

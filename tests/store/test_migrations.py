@@ -31,6 +31,7 @@ def test_migration_registers_the_unique_sfdc_keys(store: Store) -> None:
 
 def test_sqlite_store_migrates_itself_on_first_use(tmp_path: Path) -> None:
     """The embedded default needs no `db upgrade`."""
+    (tmp_path / "new").mkdir()
     store = open_store(f"sqlite:///{tmp_path / 'new' / 'store.db'}")
     assert store.current_revision() == store.head_revision()
     store.close()

@@ -10,3 +10,14 @@ from config import Settings
 def build_settings(**overrides: Any) -> Settings:
     """`Settings` from keyword arguments only, never from a .env file."""
     return Settings(_env_file=None, **overrides)
+
+
+# (given, how the store gives it back): the amounts that once came back as 2.063E+4 or 0.00.
+AWKWARD_AMOUNTS = [
+    ("20630", "20630"),
+    ("100", "100"),
+    ("0", "0"),
+    ("0.00", "0"),
+    ("0.000001", "0.000001"),
+    ("123456789012.345678", "123456789012.345678"),
+]

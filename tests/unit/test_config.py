@@ -19,6 +19,22 @@ def test_bad_setting_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyP
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("  Type != 'Renewal' ", "Type != 'Renewal'"), ("", None), ("   ", None)],
+)
+def test_the_opportunity_filter_is_trimmed_and_blank_means_none(given: str, kept: str | None):
+    """SFSYNC_SF_OPPORTUNITY_FILTER keeps the condition; an empty one is no filter."""
+    assert load_settings(_env_file=None, sf_opportunity_filter=given).sf_opportunity_filter == kept
+
+
+@pytest.mark.parametrize("given", ["WHERE Type = 'x'", "and Type = 'x'", "OR Type = 'x'"])
+def test_an_opportunity_filter_with_a_leading_keyword_is_refused(given: str) -> None:
+    """A filter is a condition only: a leading WHERE/AND/OR is one error naming the setting."""
+    with pytest.raises(ConfigError, match="SFSYNC_SF_OPPORTUNITY_FILTER"):
+        load_settings(_env_file=None, sf_opportunity_filter=given)
+
+
 def test_retry_cap_must_stay_below_the_visibility_timeout() -> None:
     """A retry delay longer than the visibility timeout would redeliver forever: refused."""
     with pytest.raises(ConfigError, match="VISIBILITY_TIMEOUT"):

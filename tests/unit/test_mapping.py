@@ -201,15 +201,38 @@ def test_aliases_respect_the_include_switches() -> None:
     assert map_opportunity(opportunity(), settings, [CHILD]).aliases == ("acme", "acme-eu")
 
 
-def test_alias_values_split_on_separators_and_deduplicate_in_order(settings) -> None:
-    """Semicolons, commas and whitespace separate aliases; repeats keep the first position."""
+def test_alias_values_split_on_semicolons_only_and_deduplicate_in_order(settings) -> None:
+    """A multi-select value splits on ';' (parts stripped); repeats keep the first position."""
     aliases = account_aliases(
         ACCOUNT_15,
-        ["b; a,c  b", None],
+        ["b; a;c ;;b", None],
         [AccountNode(id=CHILD.id, name="c", parent_id=ACCOUNT_18, alias_values=("a", "d"))],
         settings,
     )
     assert aliases == (ACCOUNT_18, "b", "a", "c", CHILD.id, "d")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("tenant 42", ("tenant 42",)),
+        ("Acme, Inc.", ("Acme, Inc.",)),
+        ("  padded\t", ("padded",)),
+        ("eu west; us east", ("eu west", "us east")),
+        (42, ("42",)),
+        ("   ", ()),
+    ],
+)
+def test_a_value_without_a_semicolon_is_one_alias(settings, value: object, expected) -> None:
+    """Spaces and commas are part of an alias; only a multi-select value's ';' separates."""
+    assert account_aliases(ACCOUNT_15, [value], (), settings) == (ACCOUNT_18, *expected)
+
+
+def test_accounts_with_similar_spaced_values_do_not_share_an_alias(settings) -> None:
+    """`tenant 42` and `tenant 43` are two distinct aliases, so two accounts cannot collide."""
+    first = account_aliases(ACCOUNT_15, ["tenant 42"], (), settings)
+    second = account_aliases(CHILD.id, ["tenant 43"], (), settings)
+    assert not set(first) & set(second)
 
 
 def test_an_alias_over_128_characters_names_its_source(settings) -> None:
@@ -266,9 +289,7 @@ def test_any_nonnegative_amount_round_trips_exactly(amount: Decimal) -> None:
     assert mapped == Decimal(str(float(amount)))
 
 
-@given(
-    tokens=st.lists(alias_tokens, max_size=40), separators=st.sampled_from([";", ",", " ", "; "])
-)
+@given(tokens=st.lists(alias_tokens, max_size=40), separators=st.sampled_from([";", "; ", " ;"]))
 def test_aliases_are_unique_bounded_and_start_with_the_account_id(
     tokens: list[str], separators: str
 ) -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from sync.errors import SalesforceConfigError
 from sync.soql import (
-    MAX_PARENT_RELATIONSHIPS,
+    MAX_PATH_NAMES,
     account_query,
     accounts_by_ids_query,
     ancestor_levels,
@@ -21,6 +21,7 @@ from sync.soql import (
     chunk_ids,
     normalize_id,
     opportunity_by_ids_query,
+    opportunity_filter_check_query,
     opportunity_query,
 )
 
@@ -130,8 +131,6 @@ def test_opportunity_query_selects_the_default_fields_in_cursor_order(make_setti
         "Account.Parent.Parent.ParentId",
         "Account.Parent.Parent.Parent.Name",
         "Account.Parent.Parent.Parent.ParentId",
-        "Account.Parent.Parent.Parent.Parent.Name",
-        "Account.Parent.Parent.Parent.Parent.ParentId",
         "Amount",
         "CloseDate",
         "CurrencyIsoCode",
@@ -168,48 +167,108 @@ def test_opportunity_query_adds_alias_and_contract_fields_once(make_settings) ->
 
 
 def test_opportunity_query_selects_each_ancestor_with_its_alias_fields(make_settings) -> None:
-    """With the roll-up, each Parent level brings Name, ParentId and the alias fields;
-    without it every account is its own customer, so nothing above it is read."""
+    """With the roll-up, each Parent level brings Name, ParentId and the alias fields, up to
+    Account.Parent.Parent.Parent.Name; without it nothing above the account is read."""
     settings = make_settings(sf_alias_fields="Tenant_Key__c", alias_include_suborgs=True)
     fields = select_list(opportunity_query(settings, None))
     ancestors = [f for f in fields if f.startswith("Account.Parent.")]
     assert ancestors == [
         f"Account{'.Parent' * level}.{name}"
-        for level in range(1, 5)
+        for level in range(1, 4)
         for name in ("Name", "ParentId", "Tenant_Key__c")
     ]
-    assert max(f.count(".") for f in fields) == MAX_PARENT_RELATIONSHIPS
+    assert "Account.Parent.Parent.Parent.Name" in fields
+    assert max(len(f.split(".")) for f in fields) == 5
     flat = make_settings(sf_alias_fields="Tenant_Key__c", alias_include_suborgs=False)
     assert not [f for f in select_list(opportunity_query(flat, None)) if "Parent." in f]
 
 
-@pytest.mark.parametrize(
-    ("alias_fields", "levels"),
-    [
-        ("", 4),
-        ("Tenant_Key__c", 4),
-        ("Owner.Email", 3),
-        ("Tenant_Key__c,Owner.Manager.Email", 2),
-        ("A__r.B__r.C__r.D__r.Key__c", 0),
-        ("A__r.B__r.C__r.D__r.E__r.Key__c", 0),
-    ],
-)
+ALIAS_FIELD_SETS = [
+    ("", 3),
+    ("Tenant_Key__c", 3),
+    ("Owner.Email", 2),
+    ("Tenant_Key__c,Owner.Manager.Email", 1),
+    ("A__r.B__r.Key__c,Plain__c", 1),
+    ("A__r.B__r.C__r.Key__c", 0),
+]
+
+
+@pytest.mark.parametrize(("alias_fields", "levels"), ALIAS_FIELD_SETS)
 def test_dotted_alias_fields_leave_fewer_ancestor_levels(
     make_settings, alias_fields: str, levels: int
 ) -> None:
-    """Each dot of the deepest alias field costs one ancestor level, never below none."""
+    """Each name of the deepest alias field path costs one ancestor level, never below none."""
     settings = make_settings(sf_alias_fields=alias_fields)
     assert ancestor_levels(settings) == levels
     fields = select_list(opportunity_query(settings, None))
     assert sum(f.endswith(".Name") and ".Parent." in f for f in fields) == levels
-    deepest_ancestor = max((f.count(".") for f in fields if ".Parent." in f), default=0)
-    assert deepest_ancestor <= MAX_PARENT_RELATIONSHIPS
+
+
+@pytest.mark.parametrize("alias_fields", [a for a, _ in ALIAS_FIELD_SETS])
+@pytest.mark.parametrize("suborgs", [True, False])
+def test_every_generated_query_keeps_within_five_names_per_path(
+    make_settings, alias_fields: str, suborgs: bool
+) -> None:
+    """No field of any query sfsync builds is a path of more than five names, whatever the
+    alias fields (paths themselves) and contract fields are."""
+    settings = make_settings(
+        sf_alias_fields=alias_fields,
+        alias_include_suborgs=suborgs,
+        contract_start_field="Contract__r.Owner.Manager.Start__c",
+        contract_term_field="Term__c",
+    )
+    ids = ["0015g00000AbCdEAAZ"]
+    queries = [
+        opportunity_query(settings, None),
+        opportunity_query(settings, SINCE),
+        opportunity_by_ids_query(settings, ids),
+        account_query(settings, None),
+        account_query(settings, SINCE),
+        children_query(settings, ids),
+        child_accounts_query(settings),
+        accounts_by_ids_query(settings, ids),
+    ]
+    for query in queries:
+        for field in select_list(query):
+            assert len(field.split(".")) <= 5, (field, query)
+    assert MAX_PATH_NAMES == 5
+
+
+@pytest.mark.parametrize(
+    ("overrides", "setting"),
+    [
+        ({"sf_alias_fields": "A__r.B__r.C__r.D__r.Key__c"}, "SFSYNC_SF_ALIAS_FIELDS"),
+        (
+            {"contract_start_field": "A__r.B__r.C__r.D__r.E__r.Start__c"},
+            "SFSYNC_CONTRACT_START_FIELD",
+        ),
+    ],
+)
+def test_a_field_path_deeper_than_soql_allows_is_a_config_error(
+    make_settings, overrides: dict[str, str], setting: str
+) -> None:
+    """A configured path that would make a six-name path is refused naming its setting."""
+    with pytest.raises(SalesforceConfigError, match=f"{setting}.*6 names.*at most 5"):
+        opportunity_query(make_settings(**overrides), None)
 
 
 def test_opportunity_query_filters_from_since_as_a_utc_literal(make_settings) -> None:
     """`since` becomes an unquoted UTC datetime literal, truncated to the second."""
     query = opportunity_query(make_settings(), SINCE)
     assert "WHERE IsWon = true AND SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY" in query
+
+
+def test_the_opportunity_filter_is_a_parenthesised_extra_condition(make_settings) -> None:
+    """SFSYNC_SF_OPPORTUNITY_FILTER joins IsWon with AND, in parentheses, in every query."""
+    settings = make_settings(sf_opportunity_filter="Type = 'A' OR Type = 'B'")
+    won = "WHERE IsWon = true AND (Type = 'A' OR Type = 'B')"
+    assert f"{won} ORDER BY" in opportunity_query(settings, None)
+    assert f"{won} AND SystemModstamp >= 2026-11-02T14:05:09+00:00" in opportunity_query(
+        settings, SINCE
+    )
+    assert f"{won} AND Id IN (" in opportunity_by_ids_query(settings, ["006000000000001"])
+    assert opportunity_filter_check_query(settings) == f"SELECT Id FROM Opportunity {won} LIMIT 1"
+    assert "(" not in opportunity_query(make_settings(), None).partition("WHERE")[2]
 
 
 def test_since_in_another_timezone_is_converted_to_utc(make_settings) -> None:

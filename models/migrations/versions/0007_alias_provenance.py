@@ -1,7 +1,7 @@
 """alias provenance, customer status and merges
 
 Revision ID: 0007
-Revises: 0001
+Revises: 0005
 
 Existing aliases are given a source from what the store knows: on a customer that carries
 an `sfdc_account_id`, an alias that is that id, or any Account id (key prefix 001), came
@@ -23,7 +23,7 @@ from alembic import op
 from models.types import UTCDateTime
 
 revision = '0007'
-down_revision = '0001'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
@@ -62,6 +62,8 @@ def upgrade() -> None:
     op.create_index(op.f('ix_ingest_aliases_source_account_id'), 'ingest_aliases', ['source_account_id'], unique=False)
 
     _fill_sources(bind)
+    # Customers archived before there was a status (the API's archive set archived_at only).
+    op.execute("UPDATE customers SET status = 'archived' WHERE archived_at IS NOT NULL")
 
     if bind.dialect.name != 'sqlite':
         op.create_check_constraint(op.f('ck_ingest_aliases_source_account'), 'ingest_aliases', _SOURCE_ACCOUNT)

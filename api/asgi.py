@@ -1,0 +1,14 @@
+"""The application factory uvicorn's worker processes call (`sfsync serve --workers N`)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.app import create_app
+from config import configure_logging, load_settings
+
+
+def app_from_environment() -> FastAPI:
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.secret_values())
+    return create_app(settings)

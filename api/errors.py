@@ -1,0 +1,127 @@
+"""The API's errors, and the one place exceptions become HTTP answers.
+
+::
+
+    ApiError                 an answer other than success: status and a one-line message
+     ├── BadRequest          400  malformed JSON, wrong types, a limit passed
+     ├── Unauthorized        401  no key, an unknown or a revoked one
+     ├── Forbidden           403  the key lacks the scope
+     ├── NotCovered          404  a Metronome endpoint the model does not cover
+     ├── PayloadTooLarge     413  the body passes SFSYNC_API_MAX_BODY_BYTES
+     └── Unavailable         503  the broker or the store cannot take the request now
+
+The store's errors are translated in `install_handlers`: `NotFound` 404, `Conflict` 409
+(an alias conflict names the holder), `InvalidInput` 400, `StoreUnavailable` 503. Every
+body is Metronome's ``{"message": ...}``; anything unexpected is a 500 whose body says
+nothing of the cause (the server log has it, with secrets redacted).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from models import AliasConflict, Conflict, InvalidInput, NotFound, StoreError, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status = 500
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra = extra
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotCovered(ApiError):
+    status = 404
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class Unavailable(ApiError):
+    status = 503
+
+
+def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"message": message, **extra}, status_code=status, headers=headers)
+
+
+def _one_line(exc: RequestValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return "invalid request"
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    if first.get("type") == "json_invalid":
+        return "the body is not valid JSON"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {message}{more}"
+
+
+def _store_error(exc: StoreError) -> JSONResponse:
+    if isinstance(exc, AliasConflict):
+        holder = str(exc.holder_id) if exc.holder_id else None
+        return error_response(409, str(exc), conflicting_customer_id=holder)
+    if isinstance(exc, NotFound):
+        return error_response(404, str(exc))
+    if isinstance(exc, Conflict):
+        return error_response(409, str(exc))
+    if isinstance(exc, InvalidInput):
+        return error_response(400, str(exc))
+    if isinstance(exc, StoreUnavailable):
+        return error_response(503, "the store is busy or unreachable; retry shortly")
+    log.error("store error: %s", exc)
+    return error_response(500, "internal error")
+
+
+def install_handlers(app: FastAPI) -> None:
+    """Route every exception to one JSON answer."""
+
+    @app.exception_handler(ApiError)
+    async def _api(_: Request, exc: ApiError) -> JSONResponse:
+        return error_response(exc.status, exc.message, **exc.extra)
+
+    @app.exception_handler(StoreError)
+    async def _store(_: Request, exc: StoreError) -> JSONResponse:
+        return _store_error(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(400, _one_line(exc))
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            return error_response(404, f"no such endpoint: {request.method} {request.url.path}")
+        if exc.status_code == 405:
+            return error_response(405, f"{request.method} is not allowed on {request.url.path}")
+        return error_response(exc.status_code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return error_response(500, "internal error")

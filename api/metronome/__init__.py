@@ -1,0 +1,1 @@
+"""The Metronome-compatible API: same paths, bodies, envelopes and status codes."""

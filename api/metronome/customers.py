@@ -1,0 +1,133 @@
+"""Metronome's customer endpoints: create, get, list, setIngestAliases, setName, archive."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api.auth import require
+from api.errors import BadRequest
+from api.limits import JsonRoute
+from api.metronome.common import Body, customer_payload, customers_payload, parse_id
+from api.state import state
+from models.aliases import replace_aliases
+from models.archive import archive_customer
+from models.customer_pages import CustomerFilter, page_customers
+from models.customers import create_customer, get_customer, rename_customer
+from models.fields import SFDC_ACCOUNT_ID
+from models.tables import MAX_CUSTOMER_NAME
+from models.types import ApiScope
+
+router = APIRouter(prefix="/v1/customers", tags=["customers"], route_class=JsonRoute)
+
+MAX_PAGE = 100
+MAX_FILTER_IDS = 100
+
+
+class CreateCustomer(Body):
+    name: str
+    ingest_aliases: list[str] = []
+    custom_fields: dict[str, str] = {}
+    external_id: str | None = None
+
+
+class SetIngestAliases(Body):
+    ingest_aliases: list[str]
+
+
+class SetName(Body):
+    name: str
+
+
+class ArchiveCustomer(Body):
+    id: str
+
+
+def _name(value: str) -> str:
+    # Metronome truncates long names rather than refusing them.
+    return value[:MAX_CUSTOMER_NAME]
+
+
+@router.post("", dependencies=[require(ApiScope.WRITE)])
+def create(request: Request, body: CreateCustomer) -> dict[str, Any]:
+    """Create a customer with its ingest aliases and custom fields, all or nothing."""
+    aliases = list(body.ingest_aliases)
+    if body.external_id is not None and body.external_id not in aliases:
+        aliases.insert(0, body.external_id)
+    with state(request).store.session() as session:
+        row = create_customer(
+            session, _name(body.name), aliases=aliases, custom_fields=body.custom_fields
+        )
+        return {"data": customer_payload(session, row, detail=False)}
+
+
+def _ids(values: list[str] | None, what: str) -> list[str]:
+    # The SDK sends arrays comma-separated; repeated parameters work too.
+    out = [part for value in values or () for part in value.split(",") if part]
+    if len(out) > MAX_FILTER_IDS:
+        raise BadRequest(f"{what}: at most {MAX_FILTER_IDS} ids per request")
+    return out
+
+
+@router.get("", dependencies=[require(ApiScope.READ)])
+def list_customers(
+    request: Request,
+    customer_ids: Annotated[list[str] | None, Query()] = None,
+    ingest_alias: str | None = None,
+    salesforce_account_ids: Annotated[list[str] | None, Query()] = None,
+    only_archived: bool = False,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = MAX_PAGE,
+    next_page: str | None = None,
+) -> dict[str, Any]:
+    """Customers in creation order, filtered, one page at a time (`next_page`)."""
+    accounts = _ids(salesforce_account_ids, "salesforce_account_ids")
+    where = CustomerFilter(
+        customer_ids=[parse_id(i, "customer_ids") for i in _ids(customer_ids, "customer_ids")],
+        ingest_alias=ingest_alias,
+        field_values=(SFDC_ACCOUNT_ID, accounts) if accounts else None,
+        archived=only_archived,
+    )
+    after = parse_id(next_page, "next_page") if next_page else None
+    with state(request).store.reader() as session:
+        rows, last = page_customers(session, where, after=after, limit=limit)
+        data = customers_payload(session, rows, detail=True)
+    return {"data": data, "next_page": str(last) if last else None}
+
+
+@router.get("/{customer_id}", dependencies=[require(ApiScope.READ)])
+def retrieve(request: Request, customer_id: str) -> dict[str, Any]:
+    """One customer with its aliases, custom fields and Salesforce account id."""
+    cid = parse_id(customer_id, "customer_id")
+    with state(request).store.reader() as session:
+        return {"data": customer_payload(session, get_customer(session, cid), detail=True)}
+
+
+@router.post("/{customer_id}/setIngestAliases", dependencies=[require(ApiScope.WRITE)])
+def set_ingest_aliases(request: Request, customer_id: str, body: SetIngestAliases) -> Response:
+    """Replace the customer's aliases; usage keyed on them follows at once (both ways)."""
+    cid = parse_id(customer_id, "customer_id")
+    with state(request).store.session() as session:
+        if get_customer(session, cid).archived_at is not None:
+            raise BadRequest(f"customer {cid} is archived; its aliases cannot change")
+        replace_aliases(session, cid, body.ingest_aliases)
+    return Response(status_code=200)
+
+
+@router.post("/{customer_id}/setName", dependencies=[require(ApiScope.WRITE)])
+def set_name(request: Request, customer_id: str, body: SetName) -> dict[str, Any]:
+    """Rename the customer."""
+    cid = parse_id(customer_id, "customer_id")
+    with state(request).store.session() as session:
+        row = get_customer(session, cid)
+        rename_customer(session, row, _name(body.name))
+        return {"data": customer_payload(session, row, detail=False)}
+
+
+@router.post("/archive", dependencies=[require(ApiScope.ADMIN)])
+def archive(request: Request, body: ArchiveCustomer) -> dict[str, Any]:
+    """Archive a customer: its aliases are released (their usage pending again)."""
+    cid = parse_id(body.id, "id")
+    with state(request).store.session() as session:
+        archive_customer(session, cid)
+    return {"data": {"id": str(cid)}}

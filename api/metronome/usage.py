@@ -1,0 +1,121 @@
+"""Metronome's usage endpoints: `POST /v1/ingest` and `POST /v1/events/search`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import Field
+from sqlalchemy import select
+
+from api.auth import require
+from api.errors import BadRequest
+from api.limits import EventsRoute, JsonRoute, parsed_body
+from api.metronome import views
+from api.metronome.common import Body
+from api.state import state
+from models.tables import Customer
+from models.types import ApiScope
+from models.usage import stored_events
+from sync.usage import Outcome, ingest
+
+router = APIRouter(prefix="/v1", tags=["usage"], route_class=JsonRoute)
+#: Ingest answers per event for text it cannot store (a dead letter), not for the request.
+ingest_router = APIRouter(prefix="/v1", tags=["usage"], route_class=EventsRoute)
+
+#: Metronome's own limit per ingest request.
+MAX_EVENTS_PER_REQUEST = 100
+MAX_SEARCH_IDS = 100
+
+
+_EVENTS_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "array",
+                    "maxItems": MAX_EVENTS_PER_REQUEST,
+                    "items": {
+                        "type": "object",
+                        "required": ["transaction_id", "customer_id", "event_type", "timestamp"],
+                        "properties": {
+                            "transaction_id": {"type": "string"},
+                            "customer_id": {"type": "string"},
+                            "event_type": {"type": "string"},
+                            "timestamp": {"type": "string", "format": "date-time"},
+                            "properties": {"type": "object"},
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@ingest_router.post(
+    "/ingest", dependencies=[require(ApiScope.INGEST)], openapi_extra=_EVENTS_SCHEMA
+)
+def ingest_events(request: Request) -> JSONResponse:
+    """Store usage events durably before answering; invalid ones become dead letters.
+
+    200 when every event was stored (or was a duplicate); 400 naming the rejected ones
+    otherwise, the valid ones stored all the same.
+    """
+    events = parsed_body(request)
+    if not isinstance(events, list):
+        raise BadRequest("the body must be a JSON array of usage events")
+    if len(events) > MAX_EVENTS_PER_REQUEST:
+        raise BadRequest(
+            f"{len(events)} events in one request; at most {MAX_EVENTS_PER_REQUEST} per request"
+        )
+    api = state(request)
+    with api.store.session() as session:
+        report = ingest(session, events, api.settings)
+    if report.accepted:
+        api.enqueuer.ring_resolve()
+    counts = report.counts()
+    rejected = [
+        {"index": r.index, "transaction_id": r.transaction_id, "reason": r.reason}
+        for r in report.results
+        if r.outcome is Outcome.REJECTED
+    ]
+    if not rejected:
+        return JSONResponse(counts)
+    message = (
+        f"{len(rejected)} of {report.total} events rejected (kept as dead letters); "
+        f"the other {report.total - len(rejected)} were stored"
+    )
+    return JSONResponse({"message": message, **counts, "rejected": rejected}, status_code=400)
+
+
+class SearchEvents(Body):
+    transaction_ids: Annotated[
+        list[str], Field(alias="transactionIds", min_length=1, max_length=MAX_SEARCH_IDS)
+    ]
+
+    model_config = {**Body.model_config, "populate_by_name": True}
+
+
+@router.post("/events/search", dependencies=[require(ApiScope.READ)])
+def search_events(request: Request, body: SearchEvents) -> list[dict[str, Any]]:
+    """The stored events with these transaction ids, each with the customer it matched."""
+    ids = list(dict.fromkeys(body.transaction_ids))
+    with state(request).store.reader() as session:
+        found = stored_events(session, ids)
+        owners = {e.customer_id for e in found.values() if e.customer_id is not None}
+        names = dict(
+            session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(owners)))
+            .tuples()
+            .all()
+        )
+    out = []
+    for tx in ids:
+        event = found.get(tx)
+        if event is None:
+            continue
+        owner = event.customer_id
+        out.append(views.event(event, (owner, names[owner]) if owner in names else None))
+    return out

@@ -1,0 +1,1 @@
+"""Salesforce calling in: Outbound Messages and a provisioning webhook."""

@@ -1,0 +1,23 @@
+"""What the application holds for its lifetime: settings, the store and the task producer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from api.queue import Enqueuer
+from config import Settings
+from models import Store
+
+
+@dataclass
+class ApiState:
+    settings: Settings
+    store: Store
+    enqueuer: Enqueuer
+
+
+def state(request: Request) -> ApiState:
+    value: ApiState = request.app.state.sfsync
+    return value

@@ -1,0 +1,129 @@
+"""The HTTP API's commands: `serve` and `api-keys create|list|revoke`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+from rich.table import Table
+
+from commands.common import App, console, emit_json, json_option, pass_app
+from models.api_keys import create_key, list_keys, revoke_key
+from models.tables import ApiKey
+from models.types import ApiScope
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Processes."
+)
+@pass_app
+def serve(app: App, host: str, port: int, workers: int) -> None:
+    """Serve the HTTP API: Metronome-compatible /v1, Salesforce call-ins, /docs, /healthz."""
+    import uvicorn
+
+    from api import create_app
+    from config.settings import environment_for
+
+    settings = app.settings
+    store = app.store  # migrates SQLite, refuses a PostgreSQL store behind (exit 2)
+    options = {"host": host, "port": port, "log_config": None, "timeout_keep_alive": 5}
+    if workers == 1:
+        uvicorn.run(create_app(settings, store=store), **options)  # type: ignore[arg-type]
+        return
+    # Each worker process builds its own app from the environment; pass the overrides on.
+    os.environ.update(environment_for(app.overrides))
+    uvicorn.run(
+        "api.asgi:app_from_environment",
+        factory=True,
+        workers=workers,
+        # A worker loading on a busy host can take more than uvicorn's default 5 s to start.
+        timeout_worker_healthcheck=60,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+def key_view(key: ApiKey) -> dict[str, object]:
+    return {
+        "key_id": key.key_id,
+        "name": key.name,
+        "scope": key.scope,
+        "created_at": key.created_at,
+        "revoked_at": key.revoked_at,
+    }
+
+
+@click.group("api-keys")
+def api_keys() -> None:
+    """API keys of the HTTP API (stored hashed; the secret is shown once)."""
+
+
+@api_keys.command("create")
+@click.argument("name")
+@click.option(
+    "--scope",
+    required=True,
+    type=click.Choice([s.value for s in ApiScope]),
+    help="ingest: POST /v1/ingest; read: GET and search; write: read, ingest and changes; "
+    "admin: everything, archiving and key removal too.",
+)
+@json_option
+@pass_app
+def api_keys_create(app: App, name: str, scope: str, as_json: bool) -> None:
+    """Create a key and print its secret, once."""
+    with app.session() as s:
+        issued = create_key(s, name, ApiScope(scope))
+    if as_json:
+        emit_json(
+            {
+                "key_id": issued.key_id,
+                "name": issued.name,
+                "scope": issued.scope,
+                "token": issued.token,
+            }
+        )
+        return
+    console.print(
+        f"created API key {issued.key_id} ({issued.name}, scope {issued.scope}); "
+        "its secret is shown now and never again:",
+        highlight=False,
+    )
+    click.echo(issued.token)
+
+
+@api_keys.command("list")
+@json_option
+@pass_app
+def api_keys_list(app: App, as_json: bool) -> None:
+    """List keys (never their secrets)."""
+    with app.session() as s:
+        keys = list_keys(s)
+    if as_json:
+        emit_json([key_view(k) for k in keys])
+        return
+    table = Table("key_id", "name", "scope", "created", "revoked")
+    for key in keys:
+        table.add_row(
+            key.key_id,
+            key.name,
+            key.scope.value,
+            key.created_at.strftime("%Y-%m-%d %H:%M"),
+            key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "",
+        )
+    console.print(table)
+
+
+@api_keys.command("revoke")
+@click.argument("key_id")
+@json_option
+@pass_app
+def api_keys_revoke(app: App, key_id: str, as_json: bool) -> None:
+    """Revoke a key: it authenticates nothing from now on."""
+    with app.session() as s:
+        row = key_view(revoke_key(s, key_id))
+    if as_json:
+        emit_json(row)
+        return
+    console.print(f"revoked API key {key_id}", highlight=False)

@@ -1,0 +1,108 @@
+"""API keys of the HTTP API: created with a secret shown once, stored hashed, revocable.
+
+A key reads ``sfsync_<key_id>_<secret>``: the key id finds the row, the secret's SHA-256 is
+compared in constant time. 32 random bytes of secret make a plain SHA-256 enough (there is
+nothing to brute-force that a slow hash would protect).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.errors import InvalidInput, NotFound
+from models.tables import ApiKey
+from models.types import ApiScope, utcnow
+
+PREFIX = "sfsync_"
+MAX_NAME = 128
+
+#: Which scopes each scope covers: `admin` everything, `write` reads and ingest too.
+SCOPE_GRANTS: dict[ApiScope, frozenset[ApiScope]] = {
+    ApiScope.INGEST: frozenset({ApiScope.INGEST}),
+    ApiScope.READ: frozenset({ApiScope.READ}),
+    ApiScope.WRITE: frozenset({ApiScope.WRITE, ApiScope.READ, ApiScope.INGEST}),
+    ApiScope.ADMIN: frozenset(ApiScope),
+}
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A new key: `token` is the only time the secret exists outside the caller's hands."""
+
+    key_id: str
+    name: str
+    scope: ApiScope
+    token: str
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who a valid, unrevoked key says the caller is."""
+
+    key_id: str
+    name: str
+    scope: ApiScope
+
+    def allows(self, needed: ApiScope) -> bool:
+        return needed in SCOPE_GRANTS[self.scope]
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def create_key(session: Session, name: str, scope: ApiScope) -> IssuedKey:
+    """Create a key; the returned token is never stored."""
+    name = name.strip()
+    if not 1 <= len(name) <= MAX_NAME:
+        raise InvalidInput(f"an API key name has 1 to {MAX_NAME} characters")
+    key_id = secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    session.add(ApiKey(key_id=key_id, name=name, scope=scope, secret_sha256=_digest(secret)))
+    session.flush()
+    return IssuedKey(key_id, name, scope, f"{PREFIX}{key_id}_{secret}")
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_key(session: Session, key_id: str) -> ApiKey:
+    """Revoke a key (idempotent); it authenticates nothing from now on."""
+    row = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).first()
+    if row is None:
+        raise NotFound(f"no API key {key_id!r}; `sfsync api-keys list` shows them")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        session.flush()
+    return row
+
+
+def _split(token: str) -> tuple[str, str] | None:
+    if not token.startswith(PREFIX):
+        return None
+    key_id, sep, secret = token[len(PREFIX) :].partition("_")
+    if not sep or not key_id or not secret or len(key_id) > 32:
+        return None
+    return key_id, secret
+
+
+def authenticate(session: Session, token: str) -> Principal | None:
+    """The principal of a valid, unrevoked key, or None (never says which part was wrong)."""
+    parts = _split(token)
+    if parts is None:
+        return None
+    key_id, secret = parts
+    row = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).first()
+    # Compare even when there is no row, so timing does not tell whether a key id exists.
+    expected = row.secret_sha256 if row is not None else "0" * 64
+    matches = hmac.compare_digest(_digest(secret), expected)
+    if row is None or not matches or row.revoked_at is not None:
+        return None
+    return Principal(row.key_id, row.name, row.scope)

@@ -1,0 +1,21 @@
+"""Archiving a customer, as the API's `customers/archive` names it.
+
+The work is `models.customer_lifecycle.archive_customer` (aliases released, contracts
+archived, no new work after); this returns the customer, as the endpoint needs.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy.orm import Session
+
+from models import customer_lifecycle
+from models.customers import get_customer
+from models.tables import Customer
+
+
+def archive_customer(session: Session, customer_id: uuid.UUID) -> Customer:
+    """Archive the customer (idempotent); returns it."""
+    customer_lifecycle.archive_customer(session, customer_id)
+    return get_customer(session, customer_id)
