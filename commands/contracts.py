@@ -30,6 +30,7 @@ from commands.output import (
     row_limit,
 )
 from commands.views import contract_view, contracts_view, revision_view
+from config.settings import MANUAL_CONTRACT_CURRENCY
 from models.contracts import (
     ContractSpec,
     count_contracts,
@@ -83,7 +84,7 @@ def contracts_create(
         starting_at=parse_instant(starting_at, "--starting-at"),
         ending_before=parse_instant(ending_before, "--ending-before") if ending_before else None,
         amount=money,
-        currency=currency or app.settings.default_currency,
+        currency=currency or app.settings.default_currency or MANUAL_CONTRACT_CURRENCY,
     )
     values = parse_pairs(fields)
     with app.session() as s:

@@ -25,9 +25,10 @@ from commands.output import (
     print_table,
     row_limit,
 )
-from commands.views import customer_view, customers_view
+from commands.views import alias_view, customer_view, customers_view, describe_source
 from models import Entity, NotFound, Store
 from models.aliases import add_aliases, list_aliases, remove_aliases
+from models.customer_lifecycle import archive_customer, survivor_of
 from models.customers import (
     count_customers,
     create_customer,
@@ -36,6 +37,7 @@ from models.customers import (
     iter_customers,
 )
 from models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
+from sync.usage import account_id_key
 
 # --- db ----------------------------------------------------------------------------------
 
@@ -159,21 +161,49 @@ def customers_show(
         if customer_id:
             found = find_customer(s, customer_id=parse_uuid(customer_id))
         elif alias:
-            found = find_customer(s, alias=alias)
+            found = find_customer(s, alias=account_id_key(alias))
         else:
             found = find_customer(s, field=(SFDC_ACCOUNT_ID, str(sfdc_account_id)))
+            if found is not None and found.merged_into is not None:
+                # The account was merged away (or acquired): its customer now is the survivor.
+                found = survivor_of(s, found.id)
         if found is None:
             raise NotFound(f"no customer with {given[0]!r}")
         view = customer_view(s, found, detail=True)
     if as_json:
         emit_json(view)
         return
+    merged = view["merged_into"]
     print_lines(
-        f"{view['name']}  {view['id']}",
+        f"{view['name']}  {view['id']}  {view['status']}",
+        *([f"  merged into customer {merged}"] if merged is not None else []),
         *(f"  {key}: {value}" for key, value in view["custom_fields"].items()),
         f"  aliases: {', '.join(view['ingest_aliases']) or '-'}",
+        *(f"    {row['alias']}: {describe_source(row)}" for row in view["alias_sources"]),
     )
     print_contracts(view["contracts"])
+
+
+@customers.command("archive")
+@click.argument("customer_id")
+@json_option
+@pass_app
+def customers_archive(app: App, customer_id: str, as_json: bool) -> None:
+    """Archive a customer: its aliases are released (their usage becomes pending) and it
+    takes no new contracts or usage."""
+    with app.session() as s:
+        outcome = archive_customer(s, parse_uuid(customer_id, "ID"))
+        view = customer_view(s, get_customer(s, outcome.customer_id))
+    view["released_aliases"] = list(outcome.released)
+    if as_json:
+        emit_json(view)
+    elif outcome.already:
+        print_lines(f"customer {view['id']} was already archived")
+    else:
+        print_lines(
+            f"archived customer {view['id']} ({view['name']}); released "
+            f"{len(outcome.released)} alias(es)"
+        )
 
 
 # --- aliases -----------------------------------------------------------------------------
@@ -235,17 +265,21 @@ def aliases_list(app: App, customer_id: str | None, as_json: bool) -> None:
         if cid is not None:
             get_customer(s, cid)
         found = list_aliases(s, cid)
+    views = [alias_view(a) for a in found]
     if as_json:
-        emit_json(
-            [
-                {"alias": a.alias, "customer_id": a.customer_id, "created_at": a.created_at}
-                for a in found
-            ]
-        )
+        emit_json(views)
         return
     shown = print_table(
-        [Column("alias", key=True), Column("customer", key=True), Column("attached")],
-        ((a.alias, a.customer_id, a.created_at.strftime("%Y-%m-%d %H:%M")) for a in found),
+        [
+            Column("alias", key=True),
+            Column("customer", key=True),
+            Column("source"),
+            Column("attached"),
+        ],
+        (
+            (v["alias"], v["customer_id"], describe_source(v), f"{v['created_at']:%Y-%m-%d %H:%M}")
+            for v in views
+        ),
     )
     more_note(shown, len(found), "aliases")
 

@@ -36,7 +36,7 @@ from models.contracts import billing_period, get_contract
 from models.customers import find_customer
 from models.usage import get_event, pending_keys, resolve_pending
 from models.usage_summary import GroupBy, property_name, summarize
-from sync.usage import BATCH_SIZE, ingest, max_event_chars
+from sync.usage import BATCH_SIZE, account_id_key, ingest, max_event_chars
 from sync.usage_reader import UnreadableInput, read_events
 
 
@@ -215,7 +215,7 @@ def _find(session: Session, customer: str) -> uuid.UUID:
     try:
         found = find_customer(session, customer_id=uuid.UUID(customer))
     except ValueError:
-        found = find_customer(session, alias=customer)
+        found = find_customer(session, alias=account_id_key(customer))
     if found is None:
         raise NotFound(f"no customer with id or alias {customer!r}")
     return found.id

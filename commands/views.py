@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models.aliases import aliases_for, aliases_of
+from models.aliases import aliases_for, aliases_of, list_aliases
 from models.contracts import list_contracts
 from models.fields import fields_for
-from models.tables import Contract, ContractRevision, Customer
+from models.tables import Contract, ContractRevision, Customer, IngestAlias
 from models.types import Entity
 
 
@@ -49,10 +49,31 @@ def contracts_view(session: Session, contracts: list[Contract]) -> list[dict[str
     return [contract_view(c, fields[c.id]) for c in contracts]
 
 
+def alias_view(alias: IngestAlias) -> dict[str, Any]:
+    """An alias with where it came from (a Salesforce account and field, or manual)."""
+    return {
+        "alias": alias.alias,
+        "customer_id": alias.customer_id,
+        "source": alias.source,
+        "source_account_id": alias.source_account_id,
+        "source_field": alias.source_field,
+        "created_at": alias.created_at,
+    }
+
+
+def describe_source(view: dict[str, Any]) -> str:
+    """An `alias_view`'s source for tables: `salesforce 001… Field`, or `manual`."""
+    if view["source_account_id"] is None:
+        return str(view["source"])
+    return f"{view['source']} {view['source_account_id']} {view['source_field'] or '(alias field)'}"
+
+
 def customer_view(session: Session, customer: Customer, *, detail: bool = False) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": customer.id,
         "name": customer.name,
+        "status": customer.status,
+        "merged_into": customer.merged_into,
         "custom_fields": fields_for(session, Entity.CUSTOMER, [customer.id])[customer.id],
         "ingest_aliases": aliases_of(session, customer.id),
         "created_at": customer.created_at,
@@ -60,6 +81,7 @@ def customer_view(session: Session, customer: Customer, *, detail: bool = False)
         "archived_at": customer.archived_at,
     }
     if detail:
+        view["alias_sources"] = [alias_view(a) for a in list_aliases(session, customer.id)]
         view["contracts"] = contracts_view(session, list_contracts(session, customer.id))
     return view
 
@@ -71,6 +93,7 @@ def customers_view(session: Session, customers: list[Customer]) -> list[dict[str
         {
             "id": c.id,
             "name": c.name,
+            "status": c.status,
             "custom_fields": fields[c.id],
             "ingest_aliases": aliases[c.id],
             "created_at": c.created_at,

@@ -45,6 +45,11 @@ def _split_list(value: Any) -> Any:
     return value
 
 
+#: Currency of a contract created by hand with neither --currency nor SFSYNC_DEFAULT_CURRENCY
+#: (there is no org to ask).
+MANUAL_CONTRACT_CURRENCY = "USD"
+
+
 class Settings(BaseSettings):
     """All of sfsync's configuration (environment prefix ``SFSYNC_``, optional ``.env``)."""
 
@@ -129,7 +134,10 @@ class Settings(BaseSettings):
     contract_term_field: str | None = Field(
         None, description="Opportunity field with the term in months (used when no end field)."
     )
-    default_currency: str = Field("USD", description="Currency when the record has none.")
+    default_currency: str | None = Field(
+        None,
+        description="Currency for records without one, overriding the org's default currency.",
+    )
 
     # --- sync ----------------------------------------------------------------------------
     poll_interval: int = Field(300, ge=1, description="Seconds between beat-driven polls.")
@@ -241,8 +249,8 @@ class Settings(BaseSettings):
 
     @field_validator("default_currency")
     @classmethod
-    def _currency(cls, value: str) -> str:
-        if not re.fullmatch(r"[A-Z]{3}", value):
+    def _currency(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Z]{3}", value):
             raise ValueError("must be an ISO 4217 code of three upper-case letters, e.g. USD")
         return value
 

@@ -7,12 +7,17 @@ A customer's id (in its canonical text form) always names that customer: as an a
 a conflict naming that customer (`AliasIsCustomerId`), and the ownership look-ups report
 that customer as its holder, so no path — the CLI, the closed-won page, the account stream
 — can attach it elsewhere and capture the customer's usage.
+
+Every alias records where it came from (`AliasOrigin`): a Salesforce account and the field
+its value was read from (`Id` for the account id itself), or nothing for a manual one (the
+CLI, the API). The account stream changes only Salesforce-sourced aliases.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
@@ -23,19 +28,50 @@ from models.errors import (
     AliasConflict,
     AliasIsCustomerId,
     AliasLimitExceeded,
+    CustomerArchived,
     InvalidInput,
     NotFound,
 )
 from models.tables import (
     MAX_ALIAS,
     MAX_ALIASES_PER_CUSTOMER,
+    AliasMove,
     Customer,
     IngestAlias,
     UsageEvent,
 )
+from models.types import AliasMoveReason, AliasSource, CustomerStatus
 from models.usage import customer_id_of_key
 
 _CHUNK = 500
+
+#: `AliasOrigin.field` of an alias that is the account id itself.
+ACCOUNT_ID_FIELD = "Id"
+
+
+@dataclass(frozen=True)
+class AliasOrigin:
+    """The Salesforce account a Salesforce-sourced alias comes from, and the field."""
+
+    account_id: str
+    field: str = ACCOUNT_ID_FIELD
+
+
+def _origin_values(origin: AliasOrigin | None) -> dict[str, object]:
+    if origin is None:
+        return {"source": AliasSource.MANUAL, "source_account_id": None, "source_field": None}
+    return {
+        "source": AliasSource.SALESFORCE,
+        "source_account_id": origin.account_id,
+        "source_field": origin.field,
+    }
+
+
+def origin_of(row: IngestAlias) -> AliasOrigin | None:
+    """The origin a stored alias records (None: manual)."""
+    if row.source is not AliasSource.SALESFORCE or row.source_account_id is None:
+        return None
+    return AliasOrigin(row.source_account_id, row.source_field or ACCOUNT_ID_FIELD)
 
 
 def validate_alias(alias: str) -> str:
@@ -44,13 +80,16 @@ def validate_alias(alias: str) -> str:
     return alias
 
 
-def _lock_customer(session: Session, customer_id: uuid.UUID) -> None:
+def _lock_customer(session: Session, customer_id: uuid.UUID, *, gaining: bool = True) -> None:
     # Serialises alias changes per customer so the 2,000-alias limit holds under concurrency.
-    query = select(Customer.id).where(Customer.id == customer_id)
+    query = select(Customer.status, Customer.merged_into).where(Customer.id == customer_id)
     if is_postgres(session):
         query = query.with_for_update()
-    if session.scalar(query) is None:
+    row = session.execute(query).first()
+    if row is None:
         raise NotFound(f"no customer {customer_id}")
+    if gaining and row.status is not CustomerStatus.ACTIVE:
+        raise CustomerArchived(customer_id, row.merged_into)
 
 
 def customers_named_by(session: Session, keys: Iterable[str]) -> dict[str, uuid.UUID]:
@@ -72,12 +111,19 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start : start + _CHUNK]
 
 
-def add_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[str]) -> list[str]:
+def add_aliases(
+    session: Session,
+    customer_id: uuid.UUID,
+    aliases: Iterable[str],
+    origins: Mapping[str, AliasOrigin] | None = None,
+) -> list[str]:
     """Attach aliases to a customer; returns those newly attached.
 
-    Re-adding an alias the customer already holds is a no-op; one held by another customer
-    raises `AliasConflict` naming the holder, and nothing of the call is applied.
+    `origins` says which of them come from Salesforce (the rest are manual). Re-adding an
+    alias the customer already holds is a no-op (its origin is left as it is); one held by
+    another customer raises `AliasConflict` naming the holder, and nothing is applied.
     """
+    origins = origins or {}
     wanted = list(dict.fromkeys(validate_alias(a) for a in aliases))
     if not wanted:
         return []
@@ -88,7 +134,12 @@ def add_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[str]
         for chunk in _chunks(wanted):
             stmt = (
                 insert(session, IngestAlias)
-                .values([{"alias": a, "customer_id": customer_id} for a in chunk])
+                .values(
+                    [
+                        {"alias": a, "customer_id": customer_id, **_origin_values(origins.get(a))}
+                        for a in chunk
+                    ]
+                )
                 .on_conflict_do_nothing(index_elements=["alias"])
                 .returning(IngestAlias.alias)
             )
@@ -136,7 +187,7 @@ def remove_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[s
     wanted = list(dict.fromkeys(aliases))
     if not wanted:
         return []
-    _lock_customer(session, customer_id)
+    _lock_customer(session, customer_id, gaining=False)
     owners = alias_owners(session, wanted)
     missing = [a for a in wanted if owners.get(a) != customer_id]
     if missing:
@@ -157,11 +208,14 @@ def remove_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[s
     return wanted
 
 
-def move_alias(session: Session, alias: str, to_customer_id: uuid.UUID) -> uuid.UUID | None:
+def move_alias(
+    session: Session, alias: str, to_customer_id: uuid.UUID, origin: AliasOrigin | None = None
+) -> uuid.UUID | None:
     """Move an alias to another customer (attaching it if unowned); its usage follows.
 
     Returns the previous owner. Used where the source of truth says the alias moved (an
-    account re-parented in Salesforce); `add_aliases` never moves silently.
+    account re-parented in Salesforce); `add_aliases` never moves silently. `origin`, when
+    given, is recorded as the alias's origin.
     """
     validate_alias(alias)
     _refuse_customer_ids(session, [alias])
@@ -170,11 +224,12 @@ def move_alias(session: Session, alias: str, to_customer_id: uuid.UUID) -> uuid.
     if previous == to_customer_id:
         return previous
     if previous is None:
-        add_aliases(session, to_customer_id, [alias])
+        add_aliases(session, to_customer_id, [alias], {alias: origin} if origin else None)
         return None
-    session.execute(
-        update(IngestAlias).where(IngestAlias.alias == alias).values(customer_id=to_customer_id)
-    )
+    values: dict[str, object] = {"customer_id": to_customer_id}
+    if origin is not None:
+        values.update(_origin_values(origin))
+    session.execute(update(IngestAlias).where(IngestAlias.alias == alias).values(**values))
     _attribute(session, [alias], to_customer_id)
     return previous
 
@@ -267,3 +322,108 @@ def aliases_for(session: Session, customer_ids: Iterable[uuid.UUID]) -> dict[uui
         for customer_id, alias in rows:
             out[customer_id].append(alias)
     return out
+
+
+def salesforce_aliases_of(session: Session, customer_id: uuid.UUID) -> dict[str, AliasOrigin]:
+    """The customer's Salesforce-sourced aliases, each with its origin."""
+    rows = session.scalars(
+        select(IngestAlias).where(
+            IngestAlias.customer_id == customer_id, IngestAlias.source == AliasSource.SALESFORCE
+        )
+    )
+    return {row.alias: origin for row in rows if (origin := origin_of(row)) is not None}
+
+
+def alias_rows(session: Session, aliases: Iterable[str]) -> dict[str, IngestAlias]:
+    """alias → its stored row, for the aliases that are held."""
+    wanted = list(dict.fromkeys(aliases))
+    out: dict[str, IngestAlias] = {}
+    for chunk in _chunks(wanted):
+        out.update(
+            (row.alias, row)
+            for row in session.scalars(select(IngestAlias).where(IngestAlias.alias.in_(chunk)))
+        )
+    return out
+
+
+def salesforce_aliases_from(session: Session, account_id: str) -> dict[str, IngestAlias]:
+    """The Salesforce-sourced aliases that come from one account, whoever holds them."""
+    rows = session.scalars(
+        select(IngestAlias).where(
+            IngestAlias.source == AliasSource.SALESFORCE,
+            IngestAlias.source_account_id == account_id,
+        )
+    )
+    return {row.alias: row for row in rows}
+
+
+def holders_of_accounts(session: Session, account_ids: Iterable[str]) -> set[uuid.UUID]:
+    """Customers holding a Salesforce-sourced alias that comes from one of these accounts."""
+    wanted = list(dict.fromkeys(account_ids))
+    out: set[uuid.UUID] = set()
+    for chunk in _chunks(wanted):
+        out.update(
+            session.scalars(
+                select(IngestAlias.customer_id)
+                .where(
+                    IngestAlias.source == AliasSource.SALESFORCE,
+                    IngestAlias.source_account_id.in_(chunk),
+                )
+                .distinct()
+            )
+        )
+    return out
+
+
+def set_origins(session: Session, origins: Mapping[str, AliasOrigin]) -> None:
+    """Record where aliases (already held) come from now, e.g. after a hierarchy change."""
+    for alias, origin in origins.items():
+        session.execute(
+            update(IngestAlias)
+            .where(IngestAlias.alias == alias, IngestAlias.source == AliasSource.SALESFORCE)
+            .values(**_origin_values(origin))
+            .execution_options(synchronize_session=False)
+        )
+
+
+def record_moves(
+    session: Session,
+    moves: Mapping[str, tuple[uuid.UUID | None, uuid.UUID | None, str | None]],
+    reason: AliasMoveReason,
+) -> None:
+    """Keep a record of aliases a sync moved: alias → (from, to (None: released), account)."""
+    if moves:
+        session.add_all(
+            AliasMove(
+                alias=alias,
+                from_customer_id=from_id,
+                to_customer_id=to_id,
+                reason=reason,
+                source_account_id=account,
+            )
+            for alias, (from_id, to_id, account) in moves.items()
+        )
+        session.flush()
+
+
+def transfer_salesforce_aliases(
+    session: Session, from_id: uuid.UUID, to_id: uuid.UUID
+) -> dict[str, AliasOrigin]:
+    """Move every Salesforce-sourced alias of one customer to another, usage with them.
+
+    The caller holds both customers' locks. Raises `AliasLimitExceeded` (nothing applied,
+    savepoint) when the receiver would pass the limit.
+    """
+    moved = salesforce_aliases_of(session, from_id)
+    if not moved:
+        return moved
+    with session.begin_nested():
+        for chunk in _chunks(list(moved)):
+            session.execute(
+                update(IngestAlias)
+                .where(IngestAlias.customer_id == from_id, IngestAlias.alias.in_(chunk))
+                .values(customer_id=to_id)
+                .execution_options(synchronize_session=False)
+            )
+        _check_limit_and_attribute(session, to_id, list(moved))
+    return moved

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
 
 from models import jsonrows
+from models.aliases import AliasOrigin
 from models.dialect import is_postgres
 from models.fields import find_many_by_field
 from models.tables import (
@@ -38,7 +39,9 @@ from models.tables import (
     Writeback,
 )
 from models.types import (
+    AliasSource,
     ContractStatus,
+    CustomerStatus,
     DeadLetterSource,
     DeadLetterStatus,
     EndSource,
@@ -59,6 +62,7 @@ __all__ = [
     "insert_aliases",
     "insert_contracts",
     "insert_customers",
+    "lock_active_customers",
     "lock_customers",
     "rename_customers",
     "resolve_open_letters",
@@ -175,17 +179,50 @@ def lock_customers(session: Session, ids: Iterable[uuid.UUID]) -> None:
         )
 
 
+def lock_active_customers(session: Session, ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """Lock customers (id order; PostgreSQL) and return the active ones, read under the lock.
+
+    A merge or an archive holds the same locks, so a page cannot write to a customer that
+    one of them emptied meanwhile.
+    """
+    wanted = sorted(set(ids))
+    if not wanted:
+        return set()
+    table = _table(Customer)
+    where = jsonrows.in_list(session, table.c.id, "ids")
+    lock = " FOR UPDATE" if is_postgres(session) else ""
+    rows = session.connection().execute(
+        text(f"SELECT id, status FROM customers WHERE {where} ORDER BY id{lock}"),
+        {"ids": jsonrows.values(session, table.c.id, wanted)},
+    )
+    return {jsonrows.as_uuid(i) for i, status in rows if status == CustomerStatus.ACTIVE.value}
+
+
 # --- aliases ---------------------------------------------------------------------------------
 
 
-def insert_aliases(session: Session, owners: Mapping[str, uuid.UUID]) -> list[str]:
-    """Insert-or-ignore alias → customer; returns the aliases this call attached."""
+def insert_aliases(
+    session: Session,
+    owners: Mapping[str, uuid.UUID],
+    origins: Mapping[str, AliasOrigin] | None = None,
+) -> list[str]:
+    """Insert-or-ignore alias → customer; returns the aliases this call attached.
+
+    `origins` names the Salesforce origin of each alias that has one (the rest are manual).
+    """
     now = utcnow()
-    rows = [(a, c, now) for a, c in owners.items()]
+    origins = origins or {}
+    rows: list[tuple[str, uuid.UUID, datetime, AliasSource, str | None, str | None]] = []
+    for a, c in owners.items():
+        origin = origins.get(a)
+        if origin is None:
+            rows.append((a, c, now, AliasSource.MANUAL, None, None))
+        else:
+            rows.append((a, c, now, AliasSource.SALESFORCE, origin.account_id, origin.field))
     return jsonrows.insert_rows(
         session,
         _table(IngestAlias),
-        ("alias", "customer_id", "created_at"),
+        ("alias", "customer_id", "created_at", "source", "source_account_id", "source_field"),
         rows,
         on_conflict="(alias)",
         returning="alias",

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from models.bulk import ContractRow
 from models.customers import get_customer, validate_name
-from models.errors import InvalidInput, NotFound, UniqueFieldConflict
+from models.errors import CustomerArchived, InvalidInput, NotFound, UniqueFieldConflict
 from models.fields import find_by_field, set_fields
 from models.lifecycle import plan_end, plan_terms
 from models.revisions import Change, add_revision, terms_of
@@ -28,6 +28,7 @@ from models.types import (
     MONEY_PRECISION,
     MONEY_SCALE,
     ContractStatus,
+    CustomerStatus,
     EndSource,
     Entity,
     RevisionKind,
@@ -136,7 +137,9 @@ def create_contract(
 ) -> Contract:
     """A new active contract, with its `created` revision (cause: `change`, else an operator)."""
     spec = validate_spec(spec)
-    get_customer(session, customer_id)
+    customer = get_customer(session, customer_id)
+    if customer.status is not CustomerStatus.ACTIVE:
+        raise CustomerArchived(customer_id, customer.merged_into)
     change = change or Change("created by an operator")
     contract = Contract(
         customer_id=customer_id,

@@ -7,7 +7,8 @@
      ├── Conflict                    a unique rule holds against this write
      │    ├── AliasConflict          the alias belongs to another customer
      │    │    └── AliasIsCustomerId  the alias is a customer's id (which names that customer)
-     │    └── UniqueFieldConflict    another entity holds this unique custom field value
+     │    ├── UniqueFieldConflict    another entity holds this unique custom field value
+     │    └── CustomerArchived       the customer is archived: no new contracts or aliases
      ├── InvalidInput                a value breaks a rule of the billing model
      │    ├── UnknownFieldKey        no such custom field key is registered
      │    └── AliasLimitExceeded     more than 2,000 aliases on one customer
@@ -71,6 +72,16 @@ class UniqueFieldConflict(Conflict):
         self.holder_id = holder_id
         holder = f"{entity} {holder_id}" if holder_id else f"another {entity}"
         super().__init__(f"{entity} custom field {key}={value!r} is already held by {holder}")
+
+
+class CustomerArchived(Conflict):
+    """The customer is archived (by hand, or merged into another): it takes no new work."""
+
+    def __init__(self, customer_id: uuid.UUID, merged_into: uuid.UUID | None = None) -> None:
+        self.customer_id = customer_id
+        self.merged_into = merged_into
+        how = f"merged into customer {merged_into}" if merged_into else "archived"
+        super().__init__(f"customer {customer_id} is {how}; it takes no new contracts or usage")
 
 
 class InvalidInput(StoreError, ValueError):

@@ -28,8 +28,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from models.types import (
+    AliasMoveReason,
+    AliasSource,
     ApiScope,
     ContractStatus,
+    CustomerStatus,
     DeadLetterSource,
     DeadLetterStatus,
     EndSource,
@@ -83,8 +86,18 @@ class Customer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status: Mapped[CustomerStatus] = mapped_column(
+        _enum(CustomerStatus, 16), default=CustomerStatus.ACTIVE, server_default="active"
+    )
+    #: The customer this one was merged into (an acquisition or a Salesforce merge). No
+    #: foreign key: customers are never deleted, and SQLite can add this column in place only
+    #: without a named one.
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
-    __table_args__ = (CheckConstraint("length(name) BETWEEN 1 AND 160", name="name_length"),)
+    __table_args__ = (
+        CheckConstraint("length(name) BETWEEN 1 AND 160", name="name_length"),
+        CheckConstraint("merged_into IS NULL OR status = 'archived'", name="merged_is_archived"),
+    )
 
 
 class CustomFieldKey(Base):
@@ -139,7 +152,11 @@ class CustomFieldValue(Base):
 
 
 class IngestAlias(Base):
-    """An alias has one owner: it is the primary key."""
+    """An alias has one owner: it is the primary key. It records where it came from.
+
+    A Salesforce-sourced alias names the account it comes from and the field (`Id` for the
+    account id itself); a manual one (CLI, API) names neither.
+    """
 
     __tablename__ = "ingest_aliases"
 
@@ -148,8 +165,33 @@ class IngestAlias(Base):
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    source: Mapped[AliasSource] = mapped_column(
+        _enum(AliasSource, 16), default=AliasSource.MANUAL, server_default="manual"
+    )
+    source_account_id: Mapped[str | None] = mapped_column(String(18), index=True)
+    source_field: Mapped[str | None] = mapped_column(String(128))
 
-    __table_args__ = (CheckConstraint("length(alias) BETWEEN 1 AND 128", name="alias_length"),)
+    __table_args__ = (
+        CheckConstraint("length(alias) BETWEEN 1 AND 128", name="alias_length"),
+        CheckConstraint(
+            "(source = 'salesforce') = (source_account_id IS NOT NULL)", name="source_account"
+        ),
+    )
+
+
+class AliasMove(Base):
+    """A record of each alias a sync moved or released, and why (the hierarchy's audit)."""
+
+    __tablename__ = "alias_moves"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alias: Mapped[str] = mapped_column(String(MAX_ALIAS), index=True)
+    from_customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: None: released (its usage pending again).
+    to_customer_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    reason: Mapped[AliasMoveReason] = mapped_column(_enum(AliasMoveReason, 16))
+    source_account_id: Mapped[str | None] = mapped_column(String(18))
+    moved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Contract(Base):

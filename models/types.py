@@ -120,6 +120,29 @@ class RevisionKind(enum.StrEnum):
     REACTIVATED = "reactivated"
 
 
+class CustomerStatus(enum.StrEnum):
+    """An archived customer gets no new contracts or usage; `merged_into` says if it was merged."""
+
+    ACTIVE = "active"
+    ARCHIVED = "archived"
+
+
+class AliasSource(enum.StrEnum):
+    """Where an ingest alias came from: sfsync adds, moves and removes only its own."""
+
+    SALESFORCE = "salesforce"
+    MANUAL = "manual"
+
+
+class AliasMoveReason(enum.StrEnum):
+    """Why a sync moved an alias to another customer or released it."""
+
+    REPARENTED = "reparented"  # its account now sits in another customer's hierarchy
+    DETACHED = "detached"  # its account left the customer's hierarchy
+    MERGED = "merged"  # its customer was merged into another
+    ARCHIVED = "archived"  # its customer was archived
+
+
 class Stream(enum.StrEnum):
     """Incremental Salesforce streams, each with its own cursor and lease."""
 

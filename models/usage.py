@@ -82,7 +82,7 @@ SELECT j.value ->> 0, j.value ->> 1, coalesce(c.id, a.customer_id), j.value ->> 
        j.value ->> 3, j.value -> 4, ?
 FROM json_each(?) AS j
 LEFT JOIN ingest_aliases AS a ON a.alias = j.value ->> 1
-LEFT JOIN customers AS c ON c.id = j.value ->> 5
+LEFT JOIN customers AS c ON c.id = j.value ->> 5 AND c.status = 'active'
 WHERE true
 ON CONFLICT (transaction_id) DO NOTHING
 RETURNING transaction_id
@@ -112,7 +112,7 @@ INSERT INTO usage_events
 SELECT b.t, b.k, coalesce(c.id, o.customer_id), b.e, b.s, b.p, %(received)s
 FROM batch AS b
 LEFT JOIN owners AS o ON o.alias = b.k
-LEFT JOIN customers AS c ON c.id = b.c
+LEFT JOIN customers AS c ON c.id = b.c AND c.status = 'active'
 ORDER BY b.t
 ON CONFLICT (transaction_id) DO NOTHING
 RETURNING transaction_id
@@ -240,7 +240,7 @@ _SQLITE_CUSTOMER_MATCH = """
     length({e}.customer_key) = 36
     AND substr({e}.customer_key, 9, 1) = '-' AND substr({e}.customer_key, 14, 1) = '-'
     AND substr({e}.customer_key, 19, 1) = '-' AND substr({e}.customer_key, 24, 1) = '-'
-    AND c.id = replace({e}.customer_key, '-', '')
+    AND c.id = replace({e}.customer_key, '-', '') AND c.status = 'active'
 """
 
 # SQLite runs one writer at a time (BEGIN IMMEDIATE), so a plain batched UPDATE is exact.
@@ -283,6 +283,7 @@ UPDATE usage_events AS e SET customer_id = p.cid
 FROM (
     SELECT e2.transaction_id AS tx, c.id AS cid
     FROM usage_events AS e2 JOIN customers AS c ON c.id::text = e2.customer_key
+        AND c.status = 'active'
     WHERE e2.customer_id IS NULL AND length(e2.customer_key) = 36
     LIMIT %(n)s
     FOR UPDATE OF e2 SKIP LOCKED

@@ -1,24 +1,18 @@
 """The account stream: names and ingest aliases of provisioned customers follow Salesforce.
 
 Runs through `sync.runner` (its own lease, cursor and run records). For each page of
-changed accounts, the accounts that sit in a provisioned customer's account tree are found
-(the account itself, or one of its ancestors, holds a customer through the
-`sfdc_account_id` custom field); each such customer is renamed when its own account was
-renamed, and its alias set is computed exactly as the closed-won mapping does (the
-customer's account plus every descendant, `sync.mapping.account_aliases`) and attached.
-So a sub-organisation created in Salesforce after the deal closed becomes an ingest alias
-of the enterprise customer on the next poll.
-
-An alias held by another customer moves (with its usage) only when Salesforce says the
-account it comes from left that customer's tree: the holder's own account is neither that
-account nor one of its current ancestors, and the holder held the account's id alias too (a
-re-parented child). Anything else (two unrelated accounts with the same alias value, nested
-customers in one hierarchy, an alias attached by hand) is a conflict for an operator: a
-dead letter naming both customers.
-
-Aliases are never removed here: an operator may have attached some by hand, and a
-sub-organisation that left a tree is moved by the stream when it lands in another
-customer's tree. Accounts in no customer's tree are counted as seen and skipped.
+changed accounts, the customers whose tree the page touches are found: a customer whose
+account (`sfdc_account_id`) is one of the page's accounts or their ancestors, and a
+customer holding a Salesforce-sourced alias that comes from one of the page's accounts (a
+child that may have left its tree). Each is renamed when its own account was renamed, and
+its alias set is computed exactly as the closed-won mapping does (the customer's account
+plus every descendant, `sync.mapping.account_alias_origins`) and applied by
+`sync.merges`: new aliases attached, aliases of accounts that moved into the tree moved
+(usage follows, the move recorded), customers whose account now sits inside the tree merged
+into it (an acquisition), and Salesforce-sourced aliases the tree no longer yields released
+(a child detached: its usage pending again, or its own customer's). Manual aliases are
+never touched; an alias held by another customer for any other reason is a dead letter
+naming both customers. Accounts in no customer's tree are counted as seen and skipped.
 """
 
 from __future__ import annotations
@@ -32,8 +26,9 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from models import Entity, Store, StoreError
-from models.aliases import add_aliases, alias_owners, move_alias
-from models.customers import get_customer, rename_customer
+from models.aliases import AliasOrigin, holders_of_accounts
+from models.customer_lifecycle import active_among, active_customer, merge_family, survivors
+from models.customers import rename_customer
 from models.deadletters import Failure, record, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
 from models.runs import RunCounters
@@ -46,10 +41,17 @@ from sync.hierarchy import (
     node_from_record,
     valid_id,
 )
-from sync.mapping import MappingError, account_aliases
+from sync.mapping import MappingError, account_alias_origins
+from sync.merges import (
+    Contested,
+    absorb_merged_account,
+    claim_tree,
+    overflow_letter,
+    release_outside,
+)
 from sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
 from sync.salesforce import SalesforceClient
-from sync.soql import account_query
+from sync.soql import account_query, accounts_by_ids_query, chunk_ids
 
 __all__ = ["AccountPage", "apply_accounts", "poll_accounts", "prepare_accounts"]
 
@@ -62,14 +64,23 @@ class AccountPage:
     nodes: Mapping[str, AccountNode] = field(default_factory=dict)
     #: every account known for this page: the page's and their ancestors.
     accounts: Mapping[str, AccountNode] = field(default_factory=dict)
-    #: customer account id → its descendants, for each customer whose tree the page touches.
+    #: customer account id → its descendants, for each customer whose tree the page touches
+    #: and whose account is not itself inside another such tree.
     trees: Mapping[str, Sequence[AccountNode]] = field(default_factory=dict)
+    #: customer account id → accounts of customers nested in its tree (to merge into it).
+    nested: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    #: account merged away in Salesforce → (its master, the master's root).
+    merges: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    #: accounts deleted without a merge (seen, nothing to apply).
+    deleted: frozenset[str] = frozenset()
 
 
 @dataclass
 class _Outcome:
     renamed: bool = False
     added: int = 0
+    merged: int = 0
+    overflow: bool = False
     conflicts: dict[str, list[str]] = field(default_factory=dict)  # source account → messages
 
 
@@ -89,40 +100,105 @@ def _node_payload(node: AccountNode) -> dict[str, Any]:
     }
 
 
-def _parse(records: Records, settings: Settings) -> dict[str, AccountNode]:
+def _parse(
+    records: Records, settings: Settings
+) -> tuple[dict[str, AccountNode], dict[str, str], set[str]]:
+    """(live accounts by id, merged-away loser → its master, other deleted account ids)."""
     nodes: dict[str, AccountNode] = {}
+    merged: dict[str, str] = {}
+    deleted: set[str] = set()
     for rec in records:
         try:
             node = node_from_record(rec, settings)
         except (KeyError, ValueError):
             continue  # dead-lettered by `apply_accounts`
+        if rec.get("IsDeleted"):
+            master = valid_id(rec.get("MasterRecordId"))
+            if master is not None and master != node.id:
+                merged[node.id] = master
+            else:
+                deleted.add(node.id)
+            continue
         nodes[node.id] = node
-    return nodes
+    return nodes, merged, deleted
+
+
+def _root_of(account: str, accounts: Mapping[str, AccountNode]) -> str:
+    """The highest ancestor of `account` that `accounts` knows (itself if none)."""
+    seen = {account}
+    current = account
+    while (node := accounts.get(current)) is not None and node.parent_id is not None:
+        if node.parent_id not in accounts:
+            break
+        current = node.parent_id
+        if current in seen:
+            break
+        seen.add(current)
+    return current
 
 
 def prepare_accounts(
     store: Store, client: SalesforceClient, settings: Settings, records: Records
 ) -> AccountPage:
-    """Ancestors of the page's accounts, which of them hold customers, and those trees.
+    """Ancestors of the page's accounts, which customers they touch, and those trees.
 
-    Salesforce calls: one per hierarchy level per chunk going up, the same going down, and
-    only for customers' trees; the store is asked once.
+    A page touches a customer whose account is one of the page's accounts or their
+    ancestors, a customer that holds a Salesforce-sourced alias coming from one of the
+    page's accounts (a child that may have left its tree), and, for an account merged away
+    (deleted with `MasterRecordId`), the customer of its master's root. Salesforce calls:
+    one per hierarchy level per chunk going up, the same going down, and only for
+    customers' trees; the store is asked once.
     """
-    nodes = _parse(records, settings)
+    nodes, merged, deleted = _parse(records, settings)
     accounts: dict[str, AccountNode] = dict(nodes)
+    missing = [m for m in merged.values() if m not in accounts]
+    if missing:
+        accounts.update(_read_accounts(client, settings, missing))
     if settings.alias_include_suborgs:
-        parents = {a: n.parent_id for a, n in nodes.items() if n.parent_id}
-        chains = fetch_ancestors(client, settings, parents, known=nodes) if parents else {}
+        parents = {a: n.parent_id for a, n in accounts.items() if n.parent_id}
+        chains = fetch_ancestors(client, settings, parents, known=accounts) if parents else {}
         for chain in chains.values():
             accounts.update((n.id, n) for n in chain if n.id not in accounts)
+    merges = {
+        loser: (master, _root_of(master, accounts) if settings.alias_include_suborgs else master)
+        for loser, master in merged.items()
+        if master in accounts
+    }
     with store.reader() as s:  # runs in the look-ahead thread, beside the page being written
         owned = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(accounts))
-    owners = [a for a in accounts if a in owned]
-    if settings.alias_include_suborgs and owners:
-        trees: dict[str, Sequence[AccountNode]] = dict(fetch_descendants(client, settings, owners))
-    else:
-        trees = {owner: () for owner in owners}
-    return AccountPage(nodes=nodes, accounts=accounts, trees=trees)
+        holders = holders_of_accounts(s, [*nodes, *merged])
+        # A customer merged into another hands its tree to the survivor, which then answers
+        # for all the trees merged into it at once (else one would release the other's).
+        family = merge_family(s, [*owned.values(), *holders])
+        held_by = [
+            account
+            for values in fields_for(s, Entity.CUSTOMER, family).values()
+            if (account := values.get(SFDC_ACCOUNT_ID)) is not None
+        ]
+    survivors = [root for _, root in merges.values()]
+    owners = list(dict.fromkeys([*(a for a in accounts if a in owned), *held_by, *survivors]))
+    if not (settings.alias_include_suborgs and owners):
+        trees: dict[str, Sequence[AccountNode]] = {owner: () for owner in owners}
+        return AccountPage(nodes, accounts, trees, merges=merges, deleted=frozenset(deleted))
+    missing = [o for o in owners if o not in accounts]
+    if missing:
+        accounts.update(_read_accounts(client, settings, missing))
+    trees = dict(fetch_descendants(client, settings, [o for o in owners if o in accounts]))
+    inside = {o: [p for p in trees if p != o and o in {n.id for n in trees[p]}] for o in trees}
+    tops = {o: d for o, d in trees.items() if not inside[o]}
+    nested = {top: [o for o in trees if o != top and top in inside[o]] for top in tops}
+    return AccountPage(nodes, accounts, tops, nested, merges, frozenset(deleted))
+
+
+def _read_accounts(
+    client: SalesforceClient, settings: Settings, ids: Sequence[str]
+) -> dict[str, AccountNode]:
+    return {
+        n.id: n
+        for chunk in chunk_ids(ids)
+        for page in client.query_pages(accounts_by_ids_query(settings, chunk))
+        for n in (node_from_record(r, settings) for r in page)
+    }
 
 
 def apply_accounts(
@@ -132,40 +208,83 @@ def apply_accounts(
     settings: Settings,
     counters: RunCounters,
 ) -> None:
-    """Rename and re-alias each customer whose tree the page touches; dead-letter conflicts."""
+    """Rename and re-alias each customer whose tree the page touches; dead-letter conflicts.
+
+    Claims first for every customer (so an alias moving between two of them is recorded as
+    one move), then releases what each tree no longer yields.
+    """
     counters.records_seen += len(records)
     payloads: dict[str, dict[str, Any]] = {}
     for rec in records:
         account = valid_id(rec.get("Id"))
+        if account in page.merges or account in page.deleted:
+            continue
         if account is None or account not in page.nodes:
             counters.dead_lettered += 1
             record(session, _malformed(rec))
         else:
             payloads[account] = _strip(rec)
-    # Re-read in the transaction: a customer deleted since `prepare_accounts` is skipped.
-    customers = find_many_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(page.trees))
+    for loser, (master, root) in page.merges.items():
+        with session.begin_nested():
+            merged = absorb_merged_account(session, loser, master, root, page.accounts[root].name)
+        counters.customers_updated += merged
+    # Re-read in the transaction: a customer deleted or archived since `prepare_accounts`
+    # is skipped.
+    wanted = [*page.trees, *(a for nested in page.nested.values() for a in nested)]
+    customers = find_many_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, wanted)
+    heads = survivors(session, customers.values())
+    active = active_among(session, heads.values())
     lettered: set[str] = set()
     clean: set[str] = set()
-    for owner, descendants in page.trees.items():
+    released: list[tuple[uuid.UUID, str, dict[str, AliasOrigin], list[str]]] = []
+    overflowing: set[str] = set()
+    groups: dict[uuid.UUID, list[str]] = {}
+    for owner in page.trees:
         customer_id = customers.get(owner)
-        if customer_id is None:
-            continue
-        tree = [page.accounts[owner], *descendants]
+        head = heads.get(customer_id) if customer_id is not None else None
+        if head is not None and head in active:
+            groups.setdefault(head, []).append(owner)
+    for customer_id, owners in groups.items():
+        own = _account_of(session, customer_id)
+        owners.sort(key=lambda o: o != own)  # the customer's own tree first
+        trees = [[page.accounts[o], *page.trees[o]] for o in owners]
+        nested = [customers[a] for o in owners for a in page.nested.get(o, ()) if a in customers]
         try:
             with session.begin_nested():
-                outcome = _update_customer(session, customer_id, tree, page, settings)
-            clean.update(n.id for n in tree)
+                outcome, origins = _update_customer(
+                    session, customer_id, trees, nested, page, settings, own
+                )
+            accounts = [n.id for tree in trees for n in tree]
+            clean.update(accounts)
+            released.append((customer_id, owners[0], origins, accounts))
+            if outcome.overflow:
+                overflowing.add(owners[0])
         except (MappingError, StoreError) as exc:
             # Nothing of this customer is applied (savepoint); the others go on.
-            outcome = _Outcome(conflicts={owner: [getattr(exc, "reason", None) or str(exc)]})
-        counters.customers_updated += outcome.renamed
+            message = getattr(exc, "reason", None) or str(exc)
+            outcome = _Outcome(conflicts={owners[0]: [message]})
+        counters.customers_updated += outcome.renamed + outcome.merged
         counters.aliases_added += outcome.added
         for account, messages in outcome.conflicts.items():
-            node = next(n for n in tree if n.id == account)
+            node = next(n for tree in trees for n in tree if n.id == account)
             payload = payloads.get(account) or _node_payload(node)
             record(session, _conflict(account, payload, messages))
             counters.dead_lettered += 1
             lettered.add(account)
+    for customer_id, _, origins, _ in released:
+        with session.begin_nested():
+            release_outside(session, customer_id, origins)
+    for customer_id, root, origins, tree_ids in released:
+        if root not in overflowing:
+            continue
+        # Releasing may have made room: claim again, and letter what still does not fit.
+        with session.begin_nested():
+            claim = claim_tree(session, customer_id, origins, tree_ids)
+        counters.aliases_added += len(claim.added) + len(claim.moved)
+        if claim.overflow:
+            record(session, overflow_letter(customer_id, root, claim.overflow, len(origins)))
+            counters.dead_lettered += 1
+            lettered.add(root)
     for account in sorted(clean - lettered):
         resolve_open_for(session, DeadLetterSource.ACCOUNT, account)
 
@@ -173,70 +292,35 @@ def apply_accounts(
 def _update_customer(
     session: Session,
     customer_id: uuid.UUID,
-    tree: Sequence[AccountNode],
+    trees: Sequence[Sequence[AccountNode]],
+    nested: Sequence[uuid.UUID],
     page: AccountPage,
     settings: Settings,
-) -> _Outcome:
-    root, descendants = tree[0], tree[1:]
-    customer = get_customer(session, customer_id)
+    own_account: str | None,
+) -> tuple[_Outcome, dict[str, AliasOrigin]]:
+    """Apply a customer's trees: its own, and those of customers merged into it."""
+    customer = active_customer(session, customer_id)
     outcome = _Outcome()
-    if root.id in page.nodes:
-        outcome.renamed = rename_customer(session, customer, root.name)
-    # Same alias set as the closed-won mapping; raises MappingError past the limits.
-    wanted = account_aliases(root.id, root.alias_values, descendants, settings)
-    sources = _alias_sources(tree, settings)
-    owners = alias_owners(session, [*wanted, *(n.id for n in tree)])
-    holders = {h for h in owners.values() if h != customer_id}
-    holder_fields = fields_for(session, Entity.CUSTOMER, holders)
-    holder_accounts = {h: values.get(SFDC_ACCOUNT_ID) for h, values in holder_fields.items()}
-    known = {**page.accounts, **{n.id: n for n in tree}}
-    to_add: list[str] = []
-    to_move: list[str] = []
-    for alias in wanted:
-        holder = owners.get(alias)
-        if holder is None:
-            to_add.append(alias)
-            continue
-        if holder == customer_id:
-            continue
-        source = sources[alias]
-        holder_account = holder_accounts.get(holder)
-        left_holder = (
-            holder_account is not None
-            and holder_account not in _lineage(source, known)
-            and owners.get(source) == holder
+    origins: dict[str, AliasOrigin] = {}
+    for tree in trees:
+        root, descendants = tree[0], tree[1:]
+        if root.id == own_account and root.id in page.nodes:
+            outcome.renamed = rename_customer(session, customer, root.name)
+        # Same alias set as the closed-won mapping (the first tree's first on a clash).
+        for alias, origin in account_alias_origins(
+            root.id, root.alias_values, descendants, settings, root.alias_fields
+        ).items():
+            origins.setdefault(alias, origin)
+    accounts = [n.id for tree in trees for n in tree]
+    claim = claim_tree(session, customer_id, origins, accounts, nested)
+    outcome.added = len(claim.added) + len(claim.moved)
+    outcome.merged = len(claim.merged)
+    outcome.overflow = bool(claim.overflow)
+    for contested in claim.conflicts:
+        outcome.conflicts.setdefault(contested.account_id, []).append(
+            _conflict_message(session, contested, customer)
         )
-        if left_holder:
-            to_move.append(alias)
-        else:
-            outcome.conflicts.setdefault(source, []).append(
-                _conflict_message(session, alias, source, customer, holder, holder_account)
-            )
-    outcome.added = len(add_aliases(session, customer_id, to_add))
-    for alias in to_move:
-        move_alias(session, alias, customer_id)
-    outcome.added += len(to_move)
-    return outcome
-
-
-def _alias_sources(tree: Sequence[AccountNode], settings: Settings) -> dict[str, str]:
-    """alias → the account of the tree it comes from (the first one, as the mapping orders)."""
-    sources: dict[str, str] = {}
-    for node in tree:
-        for alias in account_aliases(node.id, node.alias_values, (), settings):
-            sources.setdefault(alias, node.id)
-    return sources
-
-
-def _lineage(account: str, known: Mapping[str, AccountNode]) -> set[str]:
-    """The account and its ancestors as far as this page knows them."""
-    seen: set[str] = set()
-    current: str | None = account
-    while current is not None and current not in seen:
-        seen.add(current)
-        node = known.get(current)
-        current = node.parent_id if node is not None else None
-    return seen
+    return outcome, origins
 
 
 def _describe(customer: Customer | None, customer_id: uuid.UUID, account: str | None) -> str:
@@ -245,20 +329,14 @@ def _describe(customer: Customer | None, customer_id: uuid.UUID, account: str | 
     return f"customer {customer_id}{name} ({where})"
 
 
-def _conflict_message(
-    session: Session,
-    alias: str,
-    source: str,
-    customer: Customer,
-    holder: uuid.UUID,
-    holder_account: str | None,
-) -> str:
+def _conflict_message(session: Session, contested: Contested, customer: Customer) -> str:
     ours = _describe(customer, customer.id, _account_of(session, customer.id))
-    theirs = _describe(session.get(Customer, holder), holder, holder_account)
+    holder = contested.holder_id
+    theirs = _describe(session.get(Customer, holder), holder, contested.holder_account)
     return (
-        f"alias {alias!r} of account {source} belongs to {ours} in Salesforce's hierarchy but "
-        f"is held by {theirs}; move or remove it there, or fix the hierarchy or alias fields "
-        "in Salesforce"
+        f"alias {contested.alias!r} of account {contested.account_id} belongs to {ours} in "
+        f"Salesforce's hierarchy but is held by {theirs}; move or remove it there, or fix the "
+        "hierarchy or alias fields in Salesforce"
     )
 
 
@@ -298,6 +376,7 @@ def poll_accounts(
     spec: StreamSpec[AccountPage] = StreamSpec(
         stream=Stream.ACCOUNTS,
         query=lambda start, until: account_query(settings, start, until=until),
+        include_deleted=True,
         prepare=lambda records: prepare_accounts(store, client, settings, records),
         apply=lambda session, records, page, counters: apply_accounts(
             session, records, page, settings, counters

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections import ChainMap
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from config import Settings
@@ -60,6 +60,8 @@ class AccountNode:
     name: str
     parent_id: str | None
     alias_values: tuple[str, ...] = ()
+    #: The alias field each of `alias_values` was read from (same order); may be empty.
+    alias_fields: tuple[str, ...] = field(default=(), compare=False)
 
 
 def record_value(record: Mapping[str, Any], path: str) -> Any:
@@ -85,16 +87,17 @@ def valid_id(value: Any) -> str | None:
 def node_from_record(record: Mapping[str, Any], settings: Settings) -> AccountNode:
     """An `AccountNode` from an Account record selected with the alias fields."""
     parent = record.get("ParentId")
-    values = tuple(
-        str(value)
+    pairs = [
+        (name, str(value))
         for name in settings.sf_alias_fields
         if (value := record_value(record, name)) is not None
-    )
+    ]
     return AccountNode(
         id=normalize_id(str(record["Id"])),
         name=str(record.get("Name") or ""),
         parent_id=normalize_id(str(parent)) if parent else None,
-        alias_values=values,
+        alias_values=tuple(v for _, v in pairs),
+        alias_fields=tuple(n for n, _ in pairs),
     )
 
 

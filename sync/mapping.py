@@ -32,12 +32,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from config import Settings
+from models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
 from models.types import plain_decimal
 from sync.hierarchy import AccountNode, record_value
 from sync.soql import normalize_id
 
 __all__ = [
-    "MAX_ALIASES",
     "MAX_ALIAS_LENGTH",
     "MAX_NAME_LENGTH",
     "MULTI_SELECT_SEPARATOR",
@@ -45,6 +45,7 @@ __all__ = [
     "ContractTerms",
     "Deal",
     "MappingError",
+    "account_alias_origins",
     "account_aliases",
     "add_months",
     "map_opportunity",
@@ -55,7 +56,6 @@ __all__ = [
 
 MAX_NAME_LENGTH = 160
 MAX_ALIAS_LENGTH = 128
-MAX_ALIASES = 2000
 # Salesforce joins the values of a multi-select picklist with ";"; the REST value carries no
 # field type, so a ";" is taken as the mark of several values. Spaces and commas are text.
 MULTI_SELECT_SEPARATOR = ";"
@@ -91,6 +91,12 @@ class Deal:
     aliases: tuple[str, ...]
     contract: ContractTerms
     system_modstamp: datetime
+    #: Where each of `aliases` comes from (same order; empty for a hand-made deal).
+    alias_origins: tuple[AliasOrigin, ...] = ()
+
+    def origins(self) -> dict[str, AliasOrigin]:
+        """alias → its Salesforce origin."""
+        return dict(zip(self.aliases, self.alias_origins, strict=False))
 
 
 # --- values ----------------------------------------------------------------------------------
@@ -177,9 +183,19 @@ def _amount(value: Any) -> Decimal | None:
     return plain_decimal(amount)
 
 
-def _currency(record: Mapping[str, Any], settings: Settings) -> str:
+def _currency(record: Mapping[str, Any], settings: Settings, org_currency: str | None) -> str:
+    """The record's CurrencyIsoCode; without one (a single-currency org), the override
+    SFSYNC_DEFAULT_CURRENCY, else the org's default currency."""
     value = record.get("CurrencyIsoCode")
-    currency = settings.default_currency if value is None or value == "" else value
+    currency = value
+    if value is None or value == "":
+        currency = settings.default_currency or org_currency
+    if currency is None:
+        raise MappingError(
+            "the opportunity has no CurrencyIsoCode and the org's default currency is unknown "
+            "(Organization.DefaultCurrencyIsoCode could not be read); set "
+            "SFSYNC_DEFAULT_CURRENCY"
+        )
     if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
         raise MappingError(
             f"the currency {currency!r} is not an ISO 4217 code of three upper-case letters; "
@@ -234,29 +250,56 @@ def split_alias_values(values: Iterable[Any]) -> list[str]:
     return parts
 
 
-def account_aliases(
+def _field_values(
+    values: Sequence[Any], fields: Sequence[str] | None, settings: Settings
+) -> list[tuple[str, Any]]:
+    """(field, value) pairs: `fields` names each value's field; without it (or when the
+    lengths differ) the values are taken to be the configured alias fields, in order."""
+    names = list(fields) if fields is not None and len(fields) == len(values) else None
+    if names is None:
+        configured = list(settings.sf_alias_fields)
+        names = [
+            configured[i] if i < len(configured) else "alias field" for i in range(len(values))
+        ]
+    return list(zip(names, values, strict=True))
+
+
+def account_alias_origins(
     account_id: str,
     alias_values: Iterable[Any],
     descendants: Sequence[AccountNode],
     settings: Settings,
-) -> tuple[str, ...]:
-    """The ingest aliases of an account: its id, alias-field values, and its sub-organisations'."""
-    candidates: list[tuple[str, str]] = []  # (alias, where it came from) for a useful error
+    alias_fields: Sequence[str] | None = None,
+) -> dict[str, AliasOrigin]:
+    """The ingest aliases of an account (see `account_aliases`), each with the account and
+    field it comes from (the first one, in the order the aliases are listed)."""
+    # (alias, origin, where it came from for a useful error)
+    candidates: list[tuple[str, AliasOrigin, str]] = []
     own_id = normalize_id(account_id)
     if settings.alias_include_account_id:
-        candidates.append((own_id, f"account {own_id}"))
-    candidates += [
-        (value, f"an alias field of account {own_id}") for value in split_alias_values(alias_values)
-    ]
+        candidates.append((own_id, AliasOrigin(own_id, ACCOUNT_ID_FIELD), f"account {own_id}"))
+    for name, value in _field_values(tuple(alias_values), alias_fields, settings):
+        candidates += [
+            (part, AliasOrigin(own_id, name), f"an alias field of account {own_id}")
+            for part in split_alias_values([value])
+        ]
     if settings.alias_include_suborgs:
         for node in descendants:
-            candidates.append((normalize_id(node.id), f"sub-organisation {node.id}"))
-            candidates += [
-                (value, f"an alias field of sub-organisation {node.id}")
-                for value in split_alias_values(node.alias_values)
-            ]
-    aliases: dict[str, None] = {}
-    for alias, source in candidates:
+            node_id = normalize_id(node.id)
+            candidates.append(
+                (node_id, AliasOrigin(node_id, ACCOUNT_ID_FIELD), f"sub-organisation {node.id}")
+            )
+            for name, value in _field_values(node.alias_values, node.alias_fields, settings):
+                candidates += [
+                    (
+                        part,
+                        AliasOrigin(node_id, name),
+                        f"an alias field of sub-organisation {node.id}",
+                    )
+                    for part in split_alias_values([value])
+                ]
+    aliases: dict[str, AliasOrigin] = {}
+    for alias, origin, source in candidates:
         _storable(alias, f"alias from {source}")
         if len(alias) > MAX_ALIAS_LENGTH:
             raise MappingError(
@@ -264,19 +307,26 @@ def account_aliases(
                 f"{MAX_ALIAS_LENGTH}; shorten the value in Salesforce or remove the field from "
                 "SFSYNC_SF_ALIAS_FIELDS"
             )
-        aliases.setdefault(alias, None)
-    if len(aliases) > MAX_ALIASES:
-        raise MappingError(
-            f"account {own_id} would have {len(aliases)} ingest aliases, more than {MAX_ALIASES}; "
-            "narrow SFSYNC_SF_ALIAS_FIELDS or turn off SFSYNC_ALIAS_INCLUDE_SUBORGS"
-        )
-    return tuple(aliases)
+        aliases.setdefault(alias, origin)
+    # More than a customer can hold is not an error of the record: the store attaches what
+    # fits, in this order, and letters the rest (`sync.merges`).
+    return aliases
+
+
+def account_aliases(
+    account_id: str,
+    alias_values: Iterable[Any],
+    descendants: Sequence[AccountNode],
+    settings: Settings,
+) -> tuple[str, ...]:
+    """The ingest aliases of an account: its id, alias-field values, and its sub-organisations'."""
+    return tuple(account_alias_origins(account_id, alias_values, descendants, settings))
 
 
 # --- opportunities ---------------------------------------------------------------------------
 
 
-AliasMemo = dict[tuple[str, tuple[Any, ...], tuple[AccountNode, ...]], tuple[str, ...]]
+AliasMemo = dict[tuple[str, tuple[Any, ...], tuple[AccountNode, ...]], Mapping[str, AliasOrigin]]
 
 
 def map_opportunity(
@@ -285,11 +335,13 @@ def map_opportunity(
     descendants: Sequence[AccountNode] = (),
     *,
     alias_memo: AliasMemo | None = None,
+    org_currency: str | None = None,
 ) -> Deal:
     """The deal a closed-won Opportunity record (as `soql.opportunity_query` selects it) means.
 
     `alias_memo` (one per page) keeps each account's aliases: every deal of an account has
     the same ones, and validating a hierarchy's aliases costs more than the rest of a deal.
+    `org_currency` is the org's default currency, for records without CurrencyIsoCode.
     """
     opportunity_id = _record_id(record.get("Id"), "the opportunity has no valid Id")
     account_raw = record.get("AccountId")
@@ -312,13 +364,15 @@ def map_opportunity(
     alias_values = tuple(record_value(account, field) for field in settings.sf_alias_fields)
     key = (account_id, alias_values, tuple(descendants))
     try:
-        aliases = alias_memo.get(key) if alias_memo is not None else None
+        origins = alias_memo.get(key) if alias_memo is not None else None
     except TypeError:  # an unhashable field value: map it without the memo
-        alias_memo = aliases = None
-    if aliases is None:
-        aliases = account_aliases(account_id, alias_values, descendants, settings)
+        alias_memo = origins = None
+    if origins is None:
+        origins = account_alias_origins(
+            account_id, alias_values, descendants, settings, settings.sf_alias_fields
+        )
         if alias_memo is not None:
-            alias_memo[key] = aliases
+            alias_memo[key] = origins
 
     contract = ContractTerms(
         opportunity_id=opportunity_id,
@@ -330,7 +384,7 @@ def map_opportunity(
         starting_at=(start := _start(record, settings)),
         ending_before=_end(record, settings, start),
         amount=_amount(record.get("Amount")),
-        currency=_currency(record, settings),
+        currency=_currency(record, settings, org_currency),
     )
     modstamp = record.get("SystemModstamp")
     if not isinstance(modstamp, str):
@@ -338,8 +392,9 @@ def map_opportunity(
     return Deal(
         account_id=account_id,
         account_name=account_name,
-        aliases=aliases,
+        aliases=tuple(origins),
         contract=contract,
+        alias_origins=tuple(origins.values()),
         system_modstamp=parse_sf_datetime(modstamp),
     )
 

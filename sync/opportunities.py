@@ -29,6 +29,7 @@ from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_fie
 from models.revisions import SYNC, Change
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
+from sync.errors import SalesforcePermanentError
 from sync.hierarchy import AccountNode, HierarchyCache, record_value, valid_id
 from sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
 from sync.mapping import AliasMemo, MappingError, map_opportunity
@@ -43,6 +44,7 @@ from sync.soql import (
     normalize_id,
     opportunity_by_ids_query,
     opportunity_query,
+    organization_currency_query,
 )
 
 PROVISION_TASK = "sfsync.sync.provision_opportunity"
@@ -51,6 +53,7 @@ ALIAS_MEMO_MAX = 50_000
 
 __all__ = [
     "MappedPage",
+    "OrgCurrency",
     "PageHierarchy",
     "RunResult",
     "apply_mapped",
@@ -72,6 +75,33 @@ class PageHierarchy:
     descendants: Mapping[str, Sequence[AccountNode]] = field(default_factory=dict)
     #: opportunity ids the store holds under their account's customer (no look-up needed).
     known: frozenset[str] = frozenset()
+    #: the org's default currency, when a record of the page has no CurrencyIsoCode.
+    org_currency: str | None = None
+
+
+class OrgCurrency:
+    """The org's default currency (Organization.DefaultCurrencyIsoCode), read at most once
+    per run and only when a record has no CurrencyIsoCode and SFSYNC_DEFAULT_CURRENCY does
+    not override it, so a multi-currency org never pays the call."""
+
+    def __init__(self) -> None:
+        self._read = False
+        self._value: str | None = None
+
+    def for_page(
+        self, client: SalesforceClient, settings: Settings, records: Iterable[Mapping[str, Any]]
+    ) -> str | None:
+        if settings.default_currency is not None:
+            return None
+        if not self._read and any(not r.get("CurrencyIsoCode") for r in records):
+            self._read = True
+            try:
+                rows = client.query_all(organization_currency_query())
+            except SalesforcePermanentError:
+                rows = []  # not readable: those records say so in their dead letters
+            value = rows[0].get("DefaultCurrencyIsoCode") if rows else None
+            self._value = value if isinstance(value, str) and value else None
+        return self._value
 
 
 def _with_path(mapping: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -102,6 +132,12 @@ def record_as_root(
     rewritten: dict[str, Any] = dict(account) if isinstance(account, Mapping) else {}
     rewritten["Name"] = root.name
     rewritten["ParentId"] = root.parent_id
+    if len(root.alias_fields) == len(root.alias_values):
+        # Each value back in its own field, so the aliases' origins name the right field.
+        by_field = dict(zip(root.alias_fields, root.alias_values, strict=True))
+        for name in settings.sf_alias_fields:
+            rewritten = _with_path(rewritten, name, by_field.get(name))
+        return {**record, "AccountId": root.id, "Account": rewritten}
     values = iter(root.alias_values)
     for name in settings.sf_alias_fields:
         rewritten = _with_path(rewritten, name, next(values, None))
@@ -142,13 +178,18 @@ def _deal(
     raw_id = rec.get("Id")
     if valid_id(raw_id) in hierarchy.known:
         # Already provisioned under its account's customer: only the contract can change.
-        return BatchItem(index, map_opportunity(rec, settings, alias_memo=memo), keep_customer=True)
+        deal = map_opportunity(rec, settings, alias_memo=memo, org_currency=hierarchy.org_currency)
+        return BatchItem(index, deal, keep_customer=True)
     account = valid_id(rec.get("AccountId"))
     root = hierarchy.roots.get(account) if account else None
     owner = root.id if root is not None else account
     descendants = hierarchy.descendants.get(owner, ()) if owner else ()
     deal = map_opportunity(
-        record_as_root(rec, root, settings), settings, descendants, alias_memo=memo
+        record_as_root(rec, root, settings),
+        settings,
+        descendants,
+        alias_memo=memo,
+        org_currency=hierarchy.org_currency,
     )
     return BatchItem(index, deal)
 
@@ -278,15 +319,19 @@ def _page_nodes(rec: Mapping[str, Any], account: str, settings: Settings) -> lis
     # absent one is beyond the selected levels. Either way the chain here stops, and
     # `fetch_ancestors` reads (or fails to find) the parent by id, as without these fields.
     while isinstance(data, Mapping) and node_id is not None:
-        values = tuple(
-            str(value)
+        pairs = [
+            (name, str(value))
             for name in settings.sf_alias_fields
             if (value := record_value(data, name)) is not None
-        )
+        ]
         parent = valid_id(data.get("ParentId"))
         nodes.append(
             AccountNode(
-                id=node_id, name=str(data.get("Name") or ""), parent_id=parent, alias_values=values
+                id=node_id,
+                name=str(data.get("Name") or ""),
+                parent_id=parent,
+                alias_values=tuple(v for _, v in pairs),
+                alias_fields=tuple(n for n, _ in pairs),
             )
         )
         data, node_id = data.get("Parent"), parent
@@ -299,14 +344,17 @@ def _hierarchy_for(
     records: Iterable[Mapping[str, Any]],
     cache: HierarchyCache | None = None,
     known: frozenset[str] = frozenset(),
+    currency: OrgCurrency | None = None,
 ) -> PageHierarchy:
     """Roots of the page's accounts, then the roots' descendants, for accounts not already read
     in this run (`cache`): ancestors the records carry cost nothing, the rest one query per
     level per chunk each way, or nothing beyond the cache's one scan of the forest. Records
     the store already holds (`known`) and records without a valid AccountId (dead-lettered
-    later) need none."""
+    later) need none. `currency` reads the org's currency if a record needs it."""
+    records = list(records)
+    org_currency = (currency or OrgCurrency()).for_page(client, settings, records)
     if not settings.alias_include_suborgs:
-        return PageHierarchy(known=known)
+        return PageHierarchy(known=known, org_currency=org_currency)
     cache = cache if cache is not None else HierarchyCache()
     accounts: list[str] = []
     parents: dict[str, str] = {}
@@ -323,7 +371,9 @@ def _hierarchy_for(
     roots = cache.roots(client, settings, parents, page_nodes) if parents else {}
     owners = [roots[a].id if a in roots else a for a in accounts]
     descendants = cache.descendants(client, settings, owners) if owners else {}
-    return PageHierarchy(roots=roots, descendants=descendants, known=known)
+    return PageHierarchy(
+        roots=roots, descendants=descendants, known=known, org_currency=org_currency
+    )
 
 
 def _known(store: Store, records: Sequence[Mapping[str, Any]]) -> frozenset[str]:
@@ -361,6 +411,7 @@ def poll_opportunities(
     hierarchies = cache if cache is not None else HierarchyCache()
     alias_memo: AliasMemo = {}
     change = Change("sync")
+    org_currency = OrgCurrency()  # read once per run, if at all
 
     def started(run_id: int) -> None:
         nonlocal change
@@ -392,7 +443,9 @@ def poll_opportunities(
         if settings.alias_include_suborgs:
             # The first page's total sizes the run, which decides between scan and IN-lists.
             hierarchies.start_page(records)
-        hierarchy = _hierarchy_for(client, settings, live, hierarchies, _known(store, live))
+        hierarchy = _hierarchy_for(
+            client, settings, live, hierarchies, _known(store, live), org_currency
+        )
         mapped = map_records(live, hierarchy, settings, alias_memo)
         return OpportunityPage(live, mapped, gone, len(records))
 

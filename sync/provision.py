@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from config import Settings
-from models import AliasConflict, Entity, NotFound, UniqueFieldConflict
+from models import AliasConflict, CustomerArchived, Entity, NotFound, UniqueFieldConflict
 from models.aliases import add_aliases
 from models.contracts import (
     ContractSpec,
@@ -22,21 +22,28 @@ from models.contracts import (
     update_contract,
     upsert_contract_by_field,
 )
-from models.customers import create_customer, get_customer, rename_customer
+from models.customer_lifecycle import active_customer
+from models.customers import create_customer, rename_customer
+from models.deadletters import record
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
 from models.revisions import SYNC, Change
 from models.tables import Customer
 from models.writebacks import enqueue
 from sync.mapping import Deal
+from sync.merges import claim_tree, overflow_letter
 
 
 class DealConflict(AliasConflict):
     """An alias of the deal's account is held by another customer."""
 
-    def __init__(self, conflict: AliasConflict, account_id: str, customer_id: uuid.UUID) -> None:
+    def __init__(
+        self, conflict: AliasConflict, account_id: str, customer_id: uuid.UUID | None
+    ) -> None:
         super().__init__(conflict.alias, conflict.holder_id)
+        # A customer created for this deal was rolled back with it: do not name its id.
+        ours = f"customer {customer_id}" if customer_id is not None else "no customer yet"
         self.args = (
-            f"alias {conflict.alias!r} of account {account_id} (customer {customer_id}) is "
+            f"alias {conflict.alias!r} of account {account_id} ({ours}) is "
             f"already held by customer {conflict.holder_id}; remove it there or fix the "
             f"alias fields in Salesforce, then replay",
         )
@@ -55,18 +62,42 @@ class Provisioned:
 
 
 def find_or_create_customer(session: Session, account_id: str, name: str) -> tuple[Customer, bool]:
-    """The customer for a Salesforce account, created if none; (customer, created)."""
+    """The customer for a Salesforce account, created if none; (customer, created).
+
+    An existing customer is locked and read under the lock: one merged into another (an
+    acquisition, a Salesforce merge) gives its survivor; an archived one raises
+    `CustomerArchived`, so a deal cannot land on a customer a merge just emptied.
+    """
     holder = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, account_id)
     if holder is not None:
-        return get_customer(session, holder), False
+        return _active(holder, account_id, session), False
     try:
         customer = create_customer(session, name, custom_fields={SFDC_ACCOUNT_ID: account_id})
     except UniqueFieldConflict as conflict:
         # Another worker created it between our look-up and our insert.
         if conflict.holder_id is None:
             raise
-        return get_customer(session, conflict.holder_id), False
+        return _active(conflict.holder_id, account_id, session), False
     return customer, True
+
+
+def _active(customer_id: uuid.UUID, account_id: str, session: Session) -> Customer:
+    try:
+        return active_customer(session, customer_id)
+    except CustomerArchived as exc:
+        raise AccountArchived(exc, account_id) from exc
+
+
+class AccountArchived(CustomerArchived):
+    """The deal's account belongs to a customer archived by hand."""
+
+    def __init__(self, archived: CustomerArchived, account_id: str) -> None:
+        super().__init__(archived.customer_id, archived.merged_into)
+        self.args = (
+            f"account {account_id} belongs to customer {archived.customer_id}, which is "
+            "archived: it takes no new contracts. Un-archive is not offered; discard this "
+            "letter, or move the opportunity to an active account in Salesforce and replay",
+        )
 
 
 def deal_change(deal: Deal, cause: str, run_id: int | None) -> Change:
@@ -84,16 +115,34 @@ def provision_deal(
 ) -> Provisioned:
     """Apply one deal; on any error nothing of it is applied (savepoint).
 
-    A currency change or a moved start on a started contract raises `ChangeNeedsApproval`
-    unless `accept_change` (see `models.lifecycle`).
+    Its aliases are claimed as the account stream claims them (`sync.merges`): a customer
+    whose account is now inside the deal's tree is merged into the deal's customer, an alias
+    whose account moved into the tree moves; any other alias held elsewhere is a
+    `DealConflict`. A currency change or a moved start on a started contract raises
+    `ChangeNeedsApproval` unless `accept_change` (see `models.lifecycle`).
     """
     with session.begin_nested():
         customer, created = find_or_create_customer(session, deal.account_id, deal.account_name)
         renamed = not created and rename_customer(session, customer, deal.account_name)
-        try:
-            added = add_aliases(session, customer.id, deal.aliases)
-        except AliasConflict as conflict:
-            raise DealConflict(conflict, deal.account_id, customer.id) from conflict
+        ours = None if created else customer.id
+        origins = deal.origins()
+        tree = {deal.account_id, *(o.account_id for o in origins.values())}
+        claim = claim_tree(session, customer.id, origins, tree)
+        if claim.conflicts:
+            first = claim.conflicts[0]
+            raise DealConflict(AliasConflict(first.alias, first.holder_id), deal.account_id, ours)
+        if claim.overflow:
+            # The contract is provisioned all the same; what did not fit is one letter.
+            record(
+                session, overflow_letter(customer.id, deal.account_id, claim.overflow, len(origins))
+            )
+        added = [*claim.added, *claim.moved]
+        manual = [a for a in deal.aliases if a not in origins]
+        if manual:  # a hand-made deal without origins: its aliases are attached as given
+            try:
+                added += add_aliases(session, customer.id, manual)
+            except AliasConflict as conflict:
+                raise DealConflict(conflict, deal.account_id, ours) from conflict
         terms = deal.contract
         contract, outcome = upsert_contract_by_field(
             session,

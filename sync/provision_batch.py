@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from models import ChangeNeedsApproval, Entity, InvalidInput
-from models.aliases import alias_owners, unexpected_owners, validate_alias
+from models.aliases import AliasOrigin, alias_owners, unexpected_owners, validate_alias
 from models.bulk import (
     ContractRow,
     alias_counts,
@@ -41,6 +41,7 @@ from models.bulk import (
     insert_aliases,
     insert_contracts,
     insert_customers,
+    lock_active_customers,
     lock_customers,
     rename_customers,
     resolve_open_letters,
@@ -109,6 +110,9 @@ def _screen(items: Sequence[BatchItem]) -> tuple[list[_Ready], list[BatchItem]]:
                 )
             )
             name = validate_name(deal.account_name)
+            if not item.keep_customer and len(deal.aliases) > MAX_ALIASES_PER_CUSTOMER:
+                back.append(item)  # per deal: what fits is attached, the rest lettered
+                continue
             if not item.keep_customer and deal.aliases not in valid_aliases:
                 for alias in deal.aliases:
                     validate_alias(alias)
@@ -179,10 +183,20 @@ class _Batch:
         s, out = self.session, self.outcome.counters
         names: dict[str, str] = {}
         wanted: dict[str, dict[str, None]] = {}  # account → its aliases, each once, in order
+        origins: dict[str, AliasOrigin] = {}
         for r in ready:  # the last deal of an account names it, as deal-by-deal would
             names[r.item.deal.account_id] = r.name
             wanted.setdefault(r.item.deal.account_id, {}).update(dict.fromkeys(r.item.deal.aliases))
+            origins.update(r.item.deal.origins())
         existing = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(names))
+        # A merged or archived customer: per deal (its survivor, or a dead letter saying so).
+        active = lock_active_customers(s, existing.values())
+        inactive = {a for a, c in existing.items() if c not in active}
+        if inactive:
+            self.outcome.fallback += [r.item for r in ready if r.item.deal.account_id in inactive]
+            names = {a: n for a, n in names.items() if a not in inactive}
+            wanted = {a: w for a, w in wanted.items() if a not in inactive}
+            existing = {a: c for a, c in existing.items() if a not in inactive}
         # Aliases are unique to an account within the page (`_screen`), so each has one
         # expected owner: its account's customer, or none for a new account.
         odd = unexpected_owners(
@@ -208,7 +222,11 @@ class _Batch:
         kept = {customer_of[a]: names[a] for a in accounts if a not in created}
         out.customers_updated += len(rename_customers(s, kept))
         self._aliases(
-            {a: list(wanted[a]) for a in accounts}, customer_of, free, set(created.values())
+            {a: list(wanted[a]) for a in accounts},
+            customer_of,
+            free,
+            set(created.values()),
+            origins,
         )
         if created and self.settings.sf_writeback_field:
             enqueue_writebacks(s, created)
@@ -220,6 +238,7 @@ class _Batch:
         customer_of: dict[str, uuid.UUID],
         free: set[str],
         new_customers: set[uuid.UUID],
+        origins: dict[str, AliasOrigin],
     ) -> None:
         """Attach the `free` (ownerless) aliases of `wanted` to their accounts' customers."""
         s = self.session
@@ -230,7 +249,7 @@ class _Batch:
             return
         gaining = set(attach.values())
         lock_customers(s, gaining - new_customers)
-        added = insert_aliases(s, attach)
+        added = insert_aliases(s, attach, origins)
         if len(added) < len(attach):
             missing = set(attach) - set(added)
             now_held = alias_owners(s, list(missing))

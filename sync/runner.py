@@ -82,13 +82,13 @@ class StreamSpec(Generic[P]):
     prepare: Callable[[Records], P]
     #: Provision or dead-letter each record of the page, inside the page's transaction.
     apply: Callable[[Session, Records, P, RunCounters], None]
+    #: Read through queryAll: rows deleted (or merged away) in Salesforce come too.
+    include_deleted: bool = False
     #: Salesforce checks made before the first query, inside the run: a failure is the
     #: run's error (e.g. a bad SFSYNC_SF_OPPORTUNITY_FILTER), not a failing stream.
     preflight: Callable[[], None] | None = None
     #: Told the run's id once its record exists (revisions name the run that made them).
     on_start: Callable[[int], None] | None = None
-    #: Read through queryAll, so deleted records (IsDeleted) arrive too.
-    include_deleted: bool = False
 
 
 def lease_owner() -> str:

@@ -40,6 +40,7 @@ __all__ = [
     "opportunity_filter_check_query",
     "opportunity_query",
     "opportunity_states_query",
+    "organization_currency_query",
     "validate_identifier",
     "won_opportunity_ids_query",
 ]
@@ -331,11 +332,17 @@ def _account_fields(settings: Settings, *, modstamp: bool) -> str:
     return _select_list(fields)
 
 
+def organization_currency_query() -> str:
+    """The org's default currency (single-currency orgs have no CurrencyIsoCode on records)."""
+    return "SELECT DefaultCurrencyIsoCode FROM Organization LIMIT 1"
+
+
 def account_query(
     settings: Settings, since: datetime | None, *, until: datetime | None = None
 ) -> str:
-    """Accounts changed at or after `since` (and before `until`), in cursor order."""
-    select = _account_fields(settings, modstamp=True)
+    """Accounts changed at or after `since` (and before `until`), in cursor order; read
+    through queryAll, so accounts merged away (IsDeleted, MasterRecordId) come too."""
+    select = _select_list([_account_fields(settings, modstamp=True), "IsDeleted", "MasterRecordId"])
     conditions = _changed(since, until)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return format_soql(

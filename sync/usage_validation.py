@@ -17,6 +17,7 @@ from config import Settings
 from models import exactjson
 from models.tables import MAX_EVENT_KEY
 from models.usage import NewEvent
+from sync.soql import normalize_id
 
 #: Deepest nesting of `properties` (the object itself is level 1).
 MAX_PROPERTIES_DEPTH = 32
@@ -103,6 +104,25 @@ def _key(event: dict[str, Any], name: str) -> str:
     elif "\x00" in value:
         raise InvalidUsageEvent(f"{name} must not contain NUL characters")
     return value
+
+
+_ACCOUNT_ID_SHAPE = re.compile(r"001[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
+
+
+def account_id_key(key: str) -> str:
+    """A key shaped like a Salesforce Account id (15 characters, or 18 in any letter case) as
+    its 18-character form, which is how account ids are held as aliases; any other key as
+    given (keys are case-sensitive).
+
+    Only the Account key prefix (001) is taken as an id, so an ordinary 15- or 18-character
+    key is never rewritten; an 18-character one whose checksum does not match stays as is.
+    """
+    if len(key) not in (15, 18) or not _ACCOUNT_ID_SHAPE.fullmatch(key):
+        return key
+    try:
+        return normalize_id(key)
+    except ValueError:
+        return key
 
 
 def _check_text(name: str, value: str) -> None:
@@ -272,7 +292,7 @@ def validate_event(raw: Any, limits: Limits) -> NewEvent:
     if missing:
         raise InvalidUsageEvent(f"missing required field(s): {', '.join(missing)}")
     transaction_id = _key(raw, "transaction_id")
-    customer_key = _key(raw, "customer_id")
+    customer_key = account_id_key(_key(raw, "customer_id"))
     event_type = _key(raw, "event_type")
     timestamp = parse_timestamp(raw["timestamp"], limits)
     properties, encoded = encode_properties(raw.get("properties"), limits)

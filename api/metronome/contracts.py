@@ -15,6 +15,7 @@ from api.limits import JsonRoute
 from api.metronome import views
 from api.metronome.common import Body, parse_id
 from api.state import state
+from config.settings import MANUAL_CONTRACT_CURRENCY
 from models import Entity
 from models.contracts import ContractSpec, create_contract, get_contract, list_contracts
 from models.customers import get_customer
@@ -74,7 +75,7 @@ def create(request: Request, body: CreateContract) -> dict[str, Any]:
         starting_at=body.starting_at,
         ending_before=body.ending_before,
         amount=body.amount,
-        currency=body.currency or settings.default_currency,
+        currency=body.currency or settings.default_currency or MANUAL_CONTRACT_CURRENCY,
     )
     with state(request).store.session() as session:
         row = create_contract(session, cid, spec, custom_fields=body.custom_fields)

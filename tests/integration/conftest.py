@@ -14,9 +14,15 @@ import requests
 from tenacity import wait_none
 
 from config import Settings
+from models import Store
+from models.types import RunStatus
 from sandbox import SandboxOrg
 from sandbox.client import loopback_session
+from sync.accounts import poll_accounts
+from sync.opportunities import poll_opportunities
+from sync.runner import RunResult
 from sync.salesforce import SalesforceClient
+from tests.integration.test_opportunity_stream import won_deal
 from tests.unit.factories import build_settings
 
 PAGE_SIZE = 200  # small pages so 1,000 opportunities span several query_more calls
@@ -135,3 +141,42 @@ def client(
 ) -> SalesforceClient:
     """A client in `sf_settings`' mode (a test module may override either fixture)."""
     return make_client(sf_settings)
+
+
+Poll = Callable[..., RunResult]
+
+
+@pytest.fixture
+def sync_deals(store: Store, client: SalesforceClient, sf_settings: Settings) -> Poll:
+    """Run the closed-won stream (provisions the customers)."""
+
+    def run(**kwargs: Any) -> RunResult:
+        result = poll_opportunities(store, client, sf_settings, **kwargs)
+        assert result.status is RunStatus.SUCCEEDED
+        return result
+
+    return run
+
+
+@pytest.fixture
+def sync_accounts(store: Store, client: SalesforceClient, sf_settings: Settings) -> Poll:
+    """Run the account stream once."""
+
+    def run(**kwargs: Any) -> RunResult:
+        result = poll_accounts(store, client, sf_settings, **kwargs)
+        assert result.status is RunStatus.SUCCEEDED
+        return result
+
+    return run
+
+
+@pytest.fixture
+def enterprise(org: SandboxOrg) -> Callable[..., str]:
+    """A top-level account with a closed-won deal; returns the account id."""
+
+    def make(name: str, alias: str | None = None) -> str:
+        account = org.create("Account", {"Name": name, "Ingest_Alias__c": alias})
+        won_deal(org, account, Name=f"{name} - New")
+        return account
+
+    return make

@@ -13,19 +13,15 @@ from typing import Any
 
 import pytest
 
-from config import Settings
 from models import Entity, Store
 from models.customers import get_customer
 from models.deadletters import list_letters
 from models.fields import SFDC_ACCOUNT_ID, find_by_field
 from models.tables import UsageEvent
-from models.types import DeadLetterSource, RunStatus, utcnow
+from models.types import DeadLetterSource, utcnow
 from sandbox import SandboxOrg
-from sync.accounts import poll_accounts
-from sync.opportunities import poll_opportunities
 from sync.runner import RunResult
-from sync.salesforce import SalesforceClient
-from tests.integration.test_opportunity_stream import customer_aliases, won_deal
+from tests.integration.test_opportunity_stream import customer_aliases
 
 Poll = Callable[..., RunResult]
 
@@ -35,42 +31,6 @@ def sandbox_org() -> Iterator[SandboxOrg]:
     """A fresh, nearly empty org per test: these tests build their own hierarchies."""
     with SandboxOrg(seed=3, accounts=10, opportunities=0) as org:
         yield org
-
-
-@pytest.fixture
-def sync_deals(store: Store, client: SalesforceClient, sf_settings: Settings) -> Poll:
-    """Run the closed-won stream (provisions the customers)."""
-
-    def run(**kwargs: Any) -> RunResult:
-        result = poll_opportunities(store, client, sf_settings, **kwargs)
-        assert result.status is RunStatus.SUCCEEDED
-        return result
-
-    return run
-
-
-@pytest.fixture
-def sync_accounts(store: Store, client: SalesforceClient, sf_settings: Settings) -> Poll:
-    """Run the account stream once."""
-
-    def run(**kwargs: Any) -> RunResult:
-        result = poll_accounts(store, client, sf_settings, **kwargs)
-        assert result.status is RunStatus.SUCCEEDED
-        return result
-
-    return run
-
-
-@pytest.fixture
-def enterprise(org: SandboxOrg) -> Callable[..., str]:
-    """A top-level account with a closed-won deal; returns the account id."""
-
-    def make(name: str, alias: str | None = None) -> str:
-        account = org.create("Account", {"Name": name, "Ingest_Alias__c": alias})
-        won_deal(org, account, Name=f"{name} - New")
-        return account
-
-    return make
 
 
 def customer_id(store: Store, account: str) -> uuid.UUID:

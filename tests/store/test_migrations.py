@@ -41,3 +41,105 @@ def test_store_behind_its_migrations_asks_for_db_upgrade(tmp_path: Path) -> None
     """Without auto-migration an empty database is refused with the command to run."""
     with pytest.raises(StoreNotMigrated, match="sfsync db upgrade"):
         open_store(f"sqlite:///{tmp_path / 'empty.db'}", auto_migrate=False)
+
+
+def _migrated_to(store: Store, revision: str) -> None:
+    from alembic import command
+
+    cfg = store._alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+
+
+def test_migration_0007_gives_existing_aliases_their_source(
+    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """Account ids and same-provisioning values become Salesforce-sourced; the rest manual."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import Uuid, bindparam
+
+    from models.types import UTCDateTime
+
+    url = _empty_database(backend, request, tmp_path)
+    store = Store(url)
+    _migrated_to(store, "0001")
+    enterprise, operator = uuid.uuid4(), uuid.uuid4()
+    account, child = "001000000000001AAA", "001000000000002AAA"
+    t0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
+    typed = (bindparam("c", type_=Uuid()), bindparam("t", type_=UTCDateTime()))
+    with store.engine.begin() as conn:
+        for cid, name in ((enterprise, "Enterprise"), (operator, "Hand-made")):
+            conn.execute(
+                text(
+                    "INSERT INTO customers (id, name, created_at, updated_at) "
+                    "VALUES (:c, :n, :t, :t)"
+                ).bindparams(*typed),
+                {"c": cid, "n": name, "t": t0},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO custom_field_values (entity, entity_id, key, value, is_unique, "
+                "updated_at) VALUES ('customer', :c, 'sfdc_account_id', :v, true, :t)"
+            ).bindparams(*typed),
+            {"c": enterprise, "v": account, "t": t0},
+        )
+        for alias, cid, at in [
+            (account, enterprise, t0),
+            ("ent-field", enterprise, t0 + timedelta(milliseconds=200)),
+            (child, enterprise, t0),
+            ("ent-ops", enterprise, t0 + timedelta(days=1)),
+            ("by-hand", operator, t0),
+        ]:
+            conn.execute(
+                text(
+                    "INSERT INTO ingest_aliases (alias, customer_id, created_at) "
+                    "VALUES (:a, :c, :t)"
+                ).bindparams(*typed),
+                {"a": alias, "c": cid, "t": at},
+            )
+    store.upgrade()
+    with store.engine.connect() as conn:
+        rows = {
+            alias: (source, account_id, field)
+            for alias, source, account_id, field in conn.execute(
+                text("SELECT alias, source, source_account_id, source_field FROM ingest_aliases")
+            )
+        }
+        statuses = set(conn.execute(text("SELECT status FROM customers")).scalars())
+    store.close()
+    assert rows == {
+        account: ("salesforce", account, "Id"),
+        child: ("salesforce", child, "Id"),
+        "ent-field": ("salesforce", account, None),
+        "ent-ops": ("manual", None, None),
+        "by-hand": ("manual", None, None),
+    }
+    assert statuses == {"active"}
+
+
+def _empty_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A database with no schema at all, on the test's backend."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    import uuid as _uuid
+
+    from sqlalchemy import create_engine
+
+    from tests.conftest import POSTGRES_BASE
+
+    request.getfixturevalue("postgres_url")  # skips (or fails) when PostgreSQL is absent
+    name = f"sfsync_mig_{_uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_BASE, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    request.addfinalizer(drop)
+    return f"{POSTGRES_BASE.rpartition('/')[0]}/{name}"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from models.tables import MAX_ALIASES_PER_CUSTOMER
 from sync.hierarchy import AccountNode
 from sync.mapping import (
-    MAX_ALIASES,
     Deal,
     MappingError,
     account_aliases,
@@ -123,13 +123,15 @@ def test_bad_amounts_are_rejected(settings, amount: Any) -> None:
         map_opportunity(opportunity(Amount=amount), settings)
 
 
-def test_currency_falls_back_to_the_default(settings) -> None:
-    """A single-currency org has no CurrencyIsoCode; the default applies."""
+def test_a_record_without_currency_takes_the_orgs_unless_overridden(settings) -> None:
+    """Single-currency org: the org's default currency; SFSYNC_DEFAULT_CURRENCY overrides it."""
     record = opportunity()
     del record["CurrencyIsoCode"]
-    assert map_opportunity(record, settings).contract.currency == "USD"
+    assert map_opportunity(record, settings, org_currency="EUR").contract.currency == "EUR"
     settings_gbp = build_settings(default_currency="GBP")
-    assert map_opportunity(record, settings_gbp).contract.currency == "GBP"
+    assert map_opportunity(record, settings_gbp, org_currency="EUR").contract.currency == "GBP"
+    with pytest.raises(MappingError, match="SFSYNC_DEFAULT_CURRENCY"):
+        map_opportunity(record, settings)
 
 
 @pytest.mark.parametrize("currency", ["eur", "EURO", "E1R", 978])
@@ -239,11 +241,12 @@ def test_an_alias_over_128_characters_names_its_source(settings) -> None:
         account_aliases(ACCOUNT_15, ["x" * 129], (), settings)
 
 
-def test_more_than_2000_aliases_is_rejected(settings) -> None:
-    """The billing model allows at most 2,000 aliases per customer."""
-    values = [";".join(f"alias-{n}" for n in range(MAX_ALIASES))]
-    with pytest.raises(MappingError, match="2000"):
-        account_aliases(ACCOUNT_15, values, (), settings)
+def test_more_than_2000_aliases_are_all_mapped_in_order(settings) -> None:
+    """The mapping keeps every alias in hierarchy order; the store decides what fits."""
+    values = [";".join(f"alias-{n}" for n in range(MAX_ALIASES_PER_CUSTOMER))]
+    aliases = account_aliases(ACCOUNT_15, values, (), settings)
+    assert len(aliases) == MAX_ALIASES_PER_CUSTOMER + 1
+    assert aliases[1:3] == ("alias-0", "alias-1")
 
 
 def test_parse_sf_datetime_accepts_salesforce_forms() -> None:

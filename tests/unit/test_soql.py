@@ -320,9 +320,18 @@ def test_a_field_setting_that_is_not_an_identifier_names_the_setting(
 
 
 def test_account_query_selects_hierarchy_and_alias_fields(make_settings) -> None:
-    """Accounts carry Name, ParentId, the alias fields and SystemModstamp, in cursor order."""
+    """Accounts carry Name, ParentId, the alias fields, SystemModstamp and what a merge sets
+    (IsDeleted, MasterRecordId), in cursor order."""
     query = account_query(make_settings(sf_alias_fields="Tenant_Key__c"), SINCE)
-    assert select_list(query) == ["Id", "Name", "ParentId", "Tenant_Key__c", "SystemModstamp"]
+    assert select_list(query) == [
+        "Id",
+        "Name",
+        "ParentId",
+        "Tenant_Key__c",
+        "SystemModstamp",
+        "IsDeleted",
+        "MasterRecordId",
+    ]
     assert query.endswith(
         "FROM Account WHERE SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY SystemModstamp, Id"
     )

@@ -15,6 +15,7 @@ from sync.usage import (
     InvalidUsageEvent,
     Limits,
     Unparsable,
+    account_id_key,
     storable_payload,
     validate_event,
 )
@@ -215,3 +216,13 @@ def test_property_numbers_keep_their_digits(limits: Limits) -> None:
     stored = validate_event(raw, limits)
     assert stored.properties["amt"] == Decimal("123456789012345678901234567890.123456789")
     assert stored.properties_json == ('{"amt":123456789012345678901234567890.123456789,"z":1.50}')
+
+
+def test_account_id_keys_take_their_18_character_form_and_other_keys_are_kept() -> None:
+    """15-character and re-cased 18-character Account ids normalise; nothing else changes."""
+    account = "001Hs00002XyZaBIAV"
+    assert account_id_key(account[:15]) == account
+    assert account_id_key(account.lower()) == account
+    assert account_id_key(account.upper()) == account
+    for other in ("acme-main", "ACCT-12345678901", "006Hs00002XyZaB", "001Hs00002XyZaB999"):
+        assert account_id_key(other) == other

@@ -1,0 +1,247 @@
+"""Salesforce's hierarchy applied to a customer's aliases: claimed, moved, merged, released.
+
+A customer's account tree `T` (its root account and every descendant, as Salesforce has it
+now) yields a set of aliases, each with its origin (`models.aliases.AliasOrigin`). Claiming
+them (`claim_tree`) decides each one by where it is held:
+
+- nowhere: attached with its origin;
+- by the customer itself: kept (a Salesforce-sourced one records its current origin);
+- by another customer, Salesforce-sourced from an account of `T`:
+  - whose own account is in `T` (a root with its own customer became part of this tree: an
+    acquisition): that customer is merged into this one (`models.customer_lifecycle`);
+  - otherwise the account left the holder's tree for this one (re-parented, or detached
+    into a tree of its own): the alias moves, its usage follows, the move is recorded;
+- anything else (a manual alias, or a value another account outside `T` also yields): a
+  conflict for an operator, returned to the caller, never a silent move.
+
+Releasing (`release_outside`) removes the customer's Salesforce-sourced aliases `T` no
+longer yields (a child detached): their usage becomes pending, or goes to the account's
+own customer when that one claims them. Manual aliases are never added, moved or removed.
+
+A Salesforce merge (`absorb_merged_account`: the loser deleted with `MasterRecordId`) moves
+the loser's customer into the customer of the master's root (created if that tree had
+none), and every Salesforce-sourced alias that came from the loser with it: the loser no
+longer exists, so those aliases are recorded as coming from the master through the merge
+(field `MasterRecordId`) and stay with the master's customer wherever the master goes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from models import Entity
+from models.aliases import (
+    AliasOrigin,
+    add_aliases,
+    alias_rows,
+    move_alias,
+    origin_of,
+    record_moves,
+    remove_aliases,
+    salesforce_aliases_from,
+    salesforce_aliases_of,
+    set_origins,
+)
+from models.bulk import alias_counts
+from models.customer_lifecycle import Merged, merge_customers
+from models.deadletters import Failure
+from models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
+from models.tables import MAX_ALIASES_PER_CUSTOMER
+from models.types import AliasMoveReason, DeadLetterSource
+
+__all__ = [
+    "MERGED_FIELD",
+    "AliasOverflow",
+    "Claim",
+    "Contested",
+    "absorb_merged_account",
+    "claim_tree",
+    "overflow_letter",
+    "release_outside",
+]
+
+#: `AliasOrigin.field` of an alias that came to its account through a Salesforce merge.
+MERGED_FIELD = "MasterRecordId"
+
+
+@dataclass(frozen=True)
+class Contested:
+    """An alias the tree yields that another customer holds for another reason."""
+
+    alias: str
+    #: the account of the tree the alias comes from.
+    account_id: str
+    holder_id: uuid.UUID
+    holder_account: str | None
+
+
+@dataclass
+class Claim:
+    """What claiming a tree's aliases did."""
+
+    added: list[str] = field(default_factory=list)
+    moved: dict[str, uuid.UUID] = field(default_factory=dict)  # alias → previous holder
+    merged: list[Merged] = field(default_factory=list)
+    conflicts: list[Contested] = field(default_factory=list)
+    #: aliases of the tree that did not fit in the customer's limit, with their origins.
+    overflow: dict[str, AliasOrigin] = field(default_factory=dict)
+
+
+def claim_tree(
+    session: Session,
+    customer_id: uuid.UUID,
+    origins: Mapping[str, AliasOrigin],
+    tree: Iterable[str],
+    nested: Iterable[uuid.UUID] = (),
+) -> Claim:
+    """Give the customer the aliases of its tree (see the module docstring).
+
+    `tree` is every account of the customer's tree; `nested` names customers known to sit
+    inside it (their own account is in the tree), merged into this one first. The caller
+    holds the customer's lock and runs this in a savepoint.
+    """
+    accounts = set(tree)
+    claim = Claim()
+    for absorbed in dict.fromkeys(nested):
+        if (merged := merge_customers(session, absorbed, customer_id)) is not None:
+            claim.merged.append(merged)
+    rows = alias_rows(session, origins)
+    others = {r.customer_id for r in rows.values() if r.customer_id != customer_id}
+    holder_accounts = {
+        h: values.get(SFDC_ACCOUNT_ID)
+        for h, values in fields_for(session, Entity.CUSTOMER, others).items()
+    }
+    absorbed_now = [h for h, account in holder_accounts.items() if account in accounts]
+    for absorbed in absorbed_now:
+        if (merged := merge_customers(session, absorbed, customer_id)) is not None:
+            claim.merged.append(merged)
+    if absorbed_now:
+        rows = alias_rows(session, origins)
+    to_add: list[str] = []
+    resourced: dict[str, AliasOrigin] = {}
+    moves: dict[str, tuple[uuid.UUID | None, uuid.UUID | None, str | None]] = {}
+    for alias, origin in origins.items():
+        row = rows.get(alias)
+        if row is None:
+            to_add.append(alias)
+            continue
+        held_from = origin_of(row)
+        if row.customer_id == customer_id:
+            if held_from is not None and held_from != origin:
+                resourced[alias] = origin
+            continue
+        if held_from is not None and held_from.account_id in accounts:
+            moves[alias] = (row.customer_id, customer_id, origin.account_id)
+            continue
+        claim.conflicts.append(
+            Contested(
+                alias, origin.account_id, row.customer_id, holder_accounts.get(row.customer_id)
+            )
+        )
+    # A customer holds at most MAX_ALIASES_PER_CUSTOMER: what fits is attached in the tree's
+    # order (the root's own first), the rest is the claim's overflow for one letter.
+    held = alias_counts(session, [customer_id]).get(customer_id, 0)
+    adding = set(to_add)
+    new = [a for a in origins if a in moves or a in adding]
+    fits = set(new[: max(0, MAX_ALIASES_PER_CUSTOMER - held)])
+    claim.overflow = {a: origins[a] for a in new if a not in fits}
+    to_add = [a for a in to_add if a in fits]
+    moves = {a: m for a, m in moves.items() if a in fits}
+    claim.added = add_aliases(session, customer_id, to_add, origins)
+    for alias, (previous, _, _) in moves.items():
+        move_alias(session, alias, customer_id, origins[alias])
+        if previous is not None:
+            claim.moved[alias] = previous
+    record_moves(session, moves, AliasMoveReason.REPARENTED)
+    set_origins(session, resourced)
+    return claim
+
+
+def release_outside(
+    session: Session, customer_id: uuid.UUID, origins: Mapping[str, AliasOrigin]
+) -> list[str]:
+    """Remove the customer's Salesforce-sourced aliases its tree no longer yields."""
+    held = salesforce_aliases_of(session, customer_id)
+    tree = {o.account_id for o in origins.values()}
+    gone = {
+        a: o
+        for a, o in held.items()
+        if a not in origins and not (o.field == MERGED_FIELD and o.account_id in tree)
+    }
+    if not gone:
+        return []
+    remove_aliases(session, customer_id, list(gone))
+    record_moves(
+        session,
+        {a: (customer_id, None, o.account_id) for a, o in gone.items()},
+        AliasMoveReason.DETACHED,
+    )
+    return list(gone)
+
+
+def absorb_merged_account(
+    session: Session, loser: str, master: str, root: str, root_name: str
+) -> bool:
+    """Apply a Salesforce merge of account `loser` into `master` (whose root is `root`).
+
+    Returns whether a customer was merged. Idempotent: a merge read again finds nothing left.
+    """
+    from sync.provision import find_or_create_customer  # provisioning builds on this module
+
+    absorbed = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, loser)
+    if absorbed is None and not salesforce_aliases_from(session, loser):
+        return False
+    survivor, _ = find_or_create_customer(session, root, root_name)
+    merged = merge_customers(session, absorbed, survivor.id) if absorbed is not None else None
+    through_merge = AliasOrigin(master, MERGED_FIELD)
+    rows = salesforce_aliases_from(session, loser)
+    moves = {a: (r.customer_id, survivor.id, loser) for a, r in rows.items()}
+    for alias, row in rows.items():
+        if row.customer_id != survivor.id:
+            move_alias(session, alias, survivor.id, through_merge)
+    set_origins(session, dict.fromkeys(rows, through_merge))
+    record_moves(
+        session,
+        {a: m for a, m in moves.items() if m[0] != survivor.id},
+        AliasMoveReason.MERGED,
+    )
+    return merged is not None
+
+
+class AliasOverflow(Exception):
+    """A hierarchy yields more ingest aliases than its customer can hold (a dead letter)."""
+
+
+def overflow_letter(
+    customer_id: uuid.UUID, root: str, overflow: Mapping[str, AliasOrigin], total: int
+) -> Failure:
+    """One letter for the aliases of a tree that did not fit: how many, which accounts.
+
+    Its reference is the root account, so a replay re-applies the account stream to it.
+    """
+    accounts = list(dict.fromkeys(o.account_id for o in overflow.values()))
+    shown = ", ".join(accounts[:10]) + (
+        f" and {len(accounts) - 10} more" if len(accounts) > 10 else ""
+    )
+    error = AliasOverflow(
+        f"account {root}'s hierarchy yields {total} ingest aliases but customer {customer_id} "
+        f"can hold {MAX_ALIASES_PER_CUSTOMER}: {len(overflow)} were not attached, from "
+        f"{len(accounts)} account(s): {shown}. Trim the hierarchy or SFSYNC_SF_ALIAS_FIELDS "
+        "(or remove manual aliases), then replay this letter"
+    )
+    return Failure(
+        source=DeadLetterSource.ACCOUNT,
+        reference=root,
+        payload={
+            "Id": root,
+            "customer_id": str(customer_id),
+            "aliases_not_attached": len(overflow),
+            "accounts": accounts,
+        },
+        error_class=type(error).__name__,
+        error_message=str(error),
+    )

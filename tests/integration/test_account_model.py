@@ -1,0 +1,339 @@
+"""Model-based: seeded random sequences of account changes, checked against the org's records.
+
+Each step changes the sandbox org the way Salesforce users do (a new child, a detach, a
+re-parent under another enterprise, the acquisition of a root, a Salesforce merge, a
+rename, an alias-field edit, a new won deal), sends usage keyed on account ids (18
+characters, 15, re-cased), alias values and manual aliases, and syncs both streams. Then
+the store must equal what this module computes from the org's records and from the rules
+of the billing model, never through sfsync's mapping:
+
+- an account's aliases (its id, its alias-field value) belong to the customer of its
+  top-most ancestor (or itself) that holds a customer, followed to its survivor if that one
+  was merged; with no such ancestor they are held by nobody (their usage pending);
+- a customer whose account has an ancestor holding a customer is merged into that one;
+- a merged-away loser's aliases belong to the customer of its master, recorded as coming
+  from the master through the merge; its customer is merged there too;
+- a manual alias stays on the customer it was attached to, whatever happens;
+- every usage event is attributed to the holder of the alias its key names.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from config import Settings
+from models import Entity, Store
+from models.aliases import add_aliases
+from models.deadletters import list_letters
+from models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
+from models.tables import Customer, IngestAlias, UsageEvent
+from models.types import CustomerStatus, DeadLetterStatus, utcnow
+from sandbox import SandboxOrg
+from sync.salesforce import SalesforceClient
+from sync.usage import ingest
+from tests.integration.conftest import Poll
+from tests.integration.test_opportunity_stream import won_deal
+
+FIELD = "Ingest_Alias__c"
+STEPS = 10
+MERGED = "MasterRecordId"
+
+
+@pytest.fixture
+def sandbox_org() -> Iterator[SandboxOrg]:
+    """An org with no seeded accounts worth speaking of: the test builds every hierarchy."""
+    with SandboxOrg(seed=11, accounts=1, opportunities=0) as org:
+        yield org
+
+
+@dataclass
+class Model:
+    """What the test knows that Salesforce's records do not say: who has a customer."""
+
+    #: account → True for each account a customer was created for (its sfdc_account_id).
+    customers: set[str] = field(default_factory=set)
+    #: customer (by its account) → the customer it was merged into.
+    merged_into: dict[str, str] = field(default_factory=dict)
+    #: manual alias → the customer (by its account) it was attached to.
+    manual: dict[str, str] = field(default_factory=dict)
+    #: a merged-away loser's alias → (master, customer account it went to).
+    merged_aliases: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: masters of merges: never moved again, so their merged aliases stay put.
+    pinned: set[str] = field(default_factory=set)
+    #: transaction id → the alias its key names.
+    events: dict[str, str] = field(default_factory=dict)
+    serial: int = 0
+
+    def head(self, customer: str) -> str:
+        while customer in self.merged_into:
+            customer = self.merged_into[customer]
+        return customer
+
+    def next(self, prefix: str) -> str:
+        self.serial += 1
+        return f"{prefix}-{self.serial}"
+
+
+class Org:
+    """The org's live records, read through the API like any integration would."""
+
+    def __init__(self, client: SalesforceClient) -> None:
+        rows = client.query_all(f"SELECT Id, Name, ParentId, {FIELD} FROM Account")
+        self.parent = {r["Id"]: r["ParentId"] for r in rows}
+        self.value = {r["Id"]: r[FIELD] for r in rows}
+        self.name = {r["Id"]: r["Name"] for r in rows}
+
+    def lineage(self, account: str) -> list[str]:
+        """The account, then its ancestors up to the root."""
+        chain = [account]
+        while (parent := self.parent.get(chain[-1])) is not None:
+            chain.append(parent)
+        return chain
+
+    def root(self, account: str) -> str:
+        return self.lineage(account)[-1]
+
+    def subtree(self, account: str) -> set[str]:
+        return {a for a in self.parent if account in self.lineage(a)}
+
+
+def owner(model: Model, org: Org, account: str) -> str | None:
+    """The customer (by its account) that holds an account's aliases, per the rules above."""
+    holding = [a for a in org.lineage(account) if a in model.customers]
+    return model.head(holding[-1]) if holding else None
+
+
+def settle(model: Model, org: Org) -> None:
+    """Merges a sync makes: a customer under an ancestor holding a customer joins it."""
+    for account in sorted(model.customers):
+        if account not in org.parent or model.head(account) != account:
+            continue
+        top = owner(model, org, account)
+        if top is not None and top != account:
+            model.merged_into[account] = top
+
+
+def truth(model: Model, org: Org) -> dict[str, tuple[str, str, str | None, str | None]]:
+    """alias → (holder's account, source, source account, source field)."""
+    out: dict[str, tuple[str, str, str | None, str | None]] = {}
+    for account in org.parent:
+        holder = owner(model, org, account)
+        if holder is None:
+            continue
+        out[account] = (holder, "salesforce", account, "Id")
+        if org.value[account]:
+            out[org.value[account]] = (holder, "salesforce", account, FIELD)
+    for alias, (master, holder) in model.merged_aliases.items():
+        out[alias] = (holder, "salesforce", master, MERGED)
+    for alias, holder in model.manual.items():
+        out[alias] = (holder, "manual", None, None)
+    return out
+
+
+# --- the steps ---------------------------------------------------------------------------------
+
+
+def _pick(rng: random.Random, items: Any) -> Any:
+    items = sorted(items)
+    return rng.choice(items) if items else None
+
+
+def step(rng: random.Random, sf: SandboxOrg, model: Model, org: Org) -> str:
+    """One random account change; returns what it did (for the failure message)."""
+    children = [a for a, p in org.parent.items() if p is not None and a not in model.pinned]
+    owned_roots = [a for a in org.parent if org.parent[a] is None and owner(model, org, a)]
+    kind = rng.choice(
+        ["child", "child", "detach", "reparent", "acquire", "merge", "rename", "edit", "deal"]
+    )
+    if kind == "child" or (kind in ("detach", "reparent") and not children):
+        parent = _pick(rng, org.parent)
+        sf.create(
+            "Account", {"Name": model.next("Sub"), "ParentId": parent, FIELD: model.next("v")}
+        )
+        return f"child under {parent}"
+    if kind == "detach":
+        child = _pick(rng, children)
+        sf.update("Account", child, {"ParentId": None})
+        return f"detach {child}"
+    if kind == "reparent":
+        child = _pick(rng, children)
+        targets = [a for a in org.parent if a not in org.subtree(child)]
+        target = _pick(rng, targets)
+        if target is None:
+            return "nothing"
+        sf.update("Account", child, {"ParentId": target})
+        return f"reparent {child} under {target}"
+    if kind == "acquire":
+        movable = [r for r in owned_roots if r not in model.pinned]
+        root = _pick(rng, movable)
+        targets = [a for a in org.parent if root and org.root(a) != root and owner(model, org, a)]
+        target = _pick(rng, targets)
+        if root is None or target is None:
+            return "nothing"
+        sf.update("Account", root, {"ParentId": target})
+        return f"acquire {root} under {target}"
+    if kind == "merge":
+        master = _pick(rng, owned_roots)
+        losers = [a for a in org.parent if a != master and a not in model.pinned]
+        loser = _pick(rng, losers)
+        if master is None or loser is None or master in org.subtree(loser):
+            return "nothing"
+        held = owner(model, org, loser)
+        sf.merge(master, [loser])
+        model.pinned.add(master)
+        survivor = owner(model, org, master)
+        assert survivor is not None
+        if loser in model.customers and model.head(loser) == loser and loser != survivor:
+            model.merged_into[loser] = survivor
+        if held is not None or loser in model.customers:
+            model.merged_aliases[loser] = (master, survivor)
+            if org.value[loser]:
+                model.merged_aliases[org.value[loser]] = (master, survivor)
+        return f"merge {loser} into {master}"
+    if kind == "rename":
+        account = _pick(rng, org.parent)
+        sf.update("Account", account, {"Name": model.next("Renamed")})
+        return f"rename {account}"
+    if kind == "edit":
+        account = _pick(rng, org.parent)
+        sf.update("Account", account, {FIELD: model.next("v")})
+        return f"edit {account}"
+    account = _pick(rng, org.parent)
+    won_deal(sf, account, Name=model.next("Deal"))
+    # The root's customer (created if none; customers inside its tree merge into it).
+    model.customers.add(org.root(account))
+    return f"deal on {account}"
+
+
+def send_usage(
+    rng: random.Random, store: Store, settings: Settings, model: Model, org: Org, known: list[str]
+) -> None:
+    """A few events keyed on aliases in one of their forms (ids also 15 chars or re-cased)."""
+    events = []
+    for _ in range(4):
+        alias = rng.choice(known)
+        key = alias
+        if alias.startswith("001") and len(alias) == 18:
+            key = rng.choice([alias, alias[:15], alias.lower(), alias.upper()])
+        tx = model.next("tx")
+        model.events[tx] = alias
+        events.append(
+            {
+                "transaction_id": tx,
+                "customer_id": key,
+                "event_type": "api_call",
+                "timestamp": (utcnow() - timedelta(minutes=5)).isoformat(),
+            }
+        )
+    with store.session() as s:
+        assert ingest(s, events, settings).counts()["accepted"] == len(events)
+
+
+# --- the comparison ----------------------------------------------------------------------------
+
+
+def store_state(
+    store: Store,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, str]]:
+    """(aliases, customers, attribution, active customers' names) in the store, customers
+    named by their account."""
+    with store.session() as s:
+        customers = list(s.query(Customer))
+        account_of = {
+            c: f[SFDC_ACCOUNT_ID]
+            for c, f in fields_for(s, Entity.CUSTOMER, [c.id for c in customers]).items()
+        }
+        aliases = {
+            a.alias: (
+                account_of[a.customer_id],
+                a.source.value,
+                a.source_account_id,
+                a.source_field,
+            )
+            for a in s.query(IngestAlias)
+        }
+        states = {
+            account_of[c.id]: (
+                c.status,
+                account_of[c.merged_into] if c.merged_into is not None else None,
+            )
+            for c in customers
+        }
+        names = {account_of[c.id]: c.name for c in customers if c.status is CustomerStatus.ACTIVE}
+        attribution = {
+            e.transaction_id: account_of[e.customer_id] if e.customer_id else None
+            for e in s.query(UsageEvent)
+        }
+        letters = [
+            f"{x.error_class}: {x.error_message}"
+            for x in list_letters(s, status=DeadLetterStatus.OPEN)
+        ]
+    assert letters == []
+    return aliases, states, attribution, names
+
+
+def attach_manual_aliases(store: Store, model: Model) -> None:
+    """Each new customer gets an operator's alias, which no sync may ever touch."""
+    with store.session() as s:
+        for account in sorted(model.customers):
+            alias = f"ops-{account}"
+            if alias in model.manual or model.head(account) != account:
+                continue
+            customer = find_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, account)
+            assert customer is not None, f"no customer for {account}"
+            add_aliases(s, customer, [alias])
+            model.manual[alias] = account
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_account_changes_leave_the_store_equal_to_the_orgs_truth(
+    seed: int,
+    org: SandboxOrg,
+    sync_deals: Poll,
+    sync_accounts: Poll,
+    store: Store,
+    client: SalesforceClient,
+    sf_settings: Settings,
+) -> None:
+    """Aliases, their sources, customer states and every event's attribution match the truth."""
+    rng = random.Random(seed)
+    model = Model()
+    for n in range(3):  # three enterprises with a deal and a sub-organisation each
+        root = org.create("Account", {"Name": f"Enterprise {n}", FIELD: model.next("v")})
+        org.create("Account", {"Name": f"Sub {n}", "ParentId": root, FIELD: model.next("v")})
+        won_deal(org, root, Name=model.next("Deal"))
+        model.customers.add(root)
+    sync_deals()
+    sync_accounts()
+    attach_manual_aliases(store, model)
+    done: list[str] = []
+    for _ in range(STEPS):
+        done.append(step(rng, org, model, Org(client)))
+        sync_deals()
+        sync_accounts()
+        now = Org(client)
+        settle(model, now)
+        attach_manual_aliases(store, model)
+        expected = truth(model, now)
+        send_usage(rng, store, sf_settings, model, now, sorted(expected))
+        aliases, states, attribution, names = store_state(store)
+        assert aliases == expected, done
+        assert states == {
+            a: (
+                CustomerStatus.ARCHIVED if a in model.merged_into else CustomerStatus.ACTIVE,
+                model.head(a) if a in model.merged_into else None,
+            )
+            for a in model.customers
+        }, done
+        assert attribution == {
+            tx: expected[alias][0] if alias in expected else None
+            for tx, alias in model.events.items()
+        }, done
+        # An active customer's account is a live root: the customer carries its name.
+        assert names == {a: now.name[a] for a in names}, done
