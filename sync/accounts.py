@@ -25,7 +25,7 @@ from typing import Any, Unpack
 from sqlalchemy.orm import Session
 
 from config import Settings
-from models import Entity, Store, StoreError
+from models import AliasConflict, Entity, Store, StoreError
 from models.aliases import AliasOrigin, holders_of_accounts
 from models.customer_lifecycle import active_among, active_customer, merge_family, survivors
 from models.customers import rename_customer
@@ -259,8 +259,10 @@ def apply_accounts(
             released.append((customer_id, owners[0], origins, accounts))
             if outcome.overflow:
                 overflowing.add(owners[0])
-        except (MappingError, StoreError) as exc:
+        except _AccountConflict as exc:
             # Nothing of this customer is applied (savepoint); the others go on.
+            outcome = _Outcome(conflicts={exc.account: [exc.message]})
+        except (MappingError, StoreError) as exc:
             message = getattr(exc, "reason", None) or str(exc)
             outcome = _Outcome(conflicts={owners[0]: [message]})
         counters.customers_updated += outcome.renamed + outcome.merged
@@ -312,7 +314,14 @@ def _update_customer(
         ).items():
             origins.setdefault(alias, origin)
     accounts = [n.id for tree in trees for n in tree]
-    claim = claim_tree(session, customer_id, origins, accounts, nested)
+    try:
+        claim = claim_tree(session, customer_id, origins, accounts, nested)
+    except AliasConflict as exc:
+        # A refusal of the whole claim (e.g. an alias that is a customer's id): the letter
+        # names the account whose field holds the alias, as a contested alias's does.
+        origin = origins.get(exc.alias)
+        account = origin.account_id if origin is not None else trees[0][0].id
+        raise _AccountConflict(account, f"account {account}: {exc}") from exc
     outcome.added = len(claim.added) + len(claim.moved)
     outcome.merged = len(claim.merged)
     outcome.overflow = bool(claim.overflow)
@@ -321,6 +330,14 @@ def _update_customer(
             _conflict_message(session, contested, customer)
         )
     return outcome, origins
+
+
+class _AccountConflict(Exception):
+    """An alias of `account` that the store refuses for the whole customer."""
+
+    def __init__(self, account: str, message: str) -> None:
+        super().__init__(message)
+        self.account, self.message = account, message
 
 
 def _describe(customer: Customer | None, customer_id: uuid.UUID, account: str | None) -> str:
