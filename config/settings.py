@@ -24,6 +24,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from config.logging import LogFormat
+
 ENV_PREFIX = "SFSYNC_"
 
 
@@ -61,6 +63,9 @@ class Settings(BaseSettings):
         3600, ge=60, description="Seconds before an unacknowledged task is redelivered (Redis)."
     )
     log_level: str = Field("INFO", description="Logging level.")
+    log_format: LogFormat = Field(
+        LogFormat.TEXT, description="`text`, or `json` for one JSON object per line."
+    )
 
     # --- Salesforce connection ---------------------------------------------------------
     sf_username: str | None = Field(None, description="Integration user's username.")

@@ -30,6 +30,7 @@ from models.deadletters import Failure, record, resolve_open_for
 from models.types import DeadLetterSource
 from sync.errors import SalesforceTransientError
 from tasks import context
+from tasks.outcome import with_outcome
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class SfsyncTask(Task):  # type: ignore[misc]
             raise self.retry(exc=exc, countdown=countdown) from exc
         if self.request.retries or (self.request.delivery_info or {}).get("redelivered"):
             _resolve(self, args, kwargs)
-        return result
+        return with_outcome(result)
 
     def on_failure(
         self,
