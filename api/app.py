@@ -41,6 +41,7 @@ def create_app(
     )
     install_handlers(app)
     app.include_router(health.router)
+    app.include_router(usage.ingest_router)
     for module in (usage, customers, custom_fields, contracts):
         app.include_router(module.router)
     app.include_router(salesforce.router)

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 
 from api.queue import EnqueueFailed
 from api.state import state
@@ -27,9 +28,8 @@ def _store_check(request: Request) -> str:
         with store.reader() as session:
             session.execute(text("SELECT 1"))
         current, head = store.current_revision(), store.head_revision()
-    except (StoreError, OSError) as exc:
-        return f"unreachable: {type(exc).__name__}"
-    except Exception as exc:  # a driver error that the store did not translate
+    except (StoreError, SQLAlchemyError, OSError) as exc:
+        # Alembic's revision look-up meets the driver's errors untranslated.
         return f"unreachable: {type(exc).__name__}"
     if current != head:
         return f"behind its migrations (at {current or 'nothing'}, head {head}): sfsync db upgrade"

@@ -47,6 +47,10 @@ class RequestLimits:
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await error_response(413, BodyTooLarge(limit).detail)(scope, receive, send)
             return
+        if b"%00" in scope.get("query_string", b""):
+            message = "query parameters must not contain NUL characters (%00)"
+            await error_response(400, message)(scope, receive, send)
+            return
         received = 0
         started = False
 
@@ -74,6 +78,26 @@ class RequestLimits:
                 await error_response(503, message)(scope, receive, send)
 
 
+def _bad_text(value: Any) -> str | None:
+    """Why a string in `value` cannot be stored (NUL, a lone surrogate), or None."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "strings must not contain NUL characters (\\u0000)"
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "strings must be valid Unicode (no lone surrogates such as \\ud800)"
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
+
+
 def _depth(value: Any) -> int:
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -87,8 +111,12 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-async def json_guard(request: Request) -> Any:
-    """The parsed JSON body (None when empty); refused when not JSON or too deeply nested."""
+async def json_guard(request: Request, *, check_text: bool = True) -> Any:
+    """The parsed JSON body (None when empty); refused when not JSON or too deeply nested.
+
+    With `check_text`, a string the store cannot hold (NUL, a lone surrogate) is refused
+    too; usage events check their own text, so that one bad event does not refuse a batch.
+    """
     body = await request.body()
     if not body:
         return None
@@ -103,6 +131,9 @@ async def json_guard(request: Request) -> Any:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
     if _depth(value) > MAX_JSON_DEPTH:
         raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
+    # Only escapes can carry NUL or a surrogate into JSON text: skip the walk without them.
+    if check_text and b"\\u" in body and (reason := _bad_text(value)):
+        raise BadRequest(reason)
     return value
 
 
@@ -113,12 +144,14 @@ class JsonRoute(APIRoute):
     the depth limit rather than a generic parse error.
     """
 
+    check_text = True
+
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
             # Kept for handlers that take the parsed body (`parsed_body`) instead of a model.
-            request.state.json_body = await json_guard(request)
+            request.state.json_body = await json_guard(request, check_text=self.check_text)
             return await handler(request)
 
         return guarded
@@ -127,3 +160,9 @@ class JsonRoute(APIRoute):
 def parsed_body(request: Request) -> Any:
     """The JSON body `JsonRoute` parsed (so a large body is parsed once)."""
     return request.state.json_body
+
+
+class EventsRoute(JsonRoute):
+    """`JsonRoute` for usage events, whose text each event's validation checks itself."""
+
+    check_text = False

@@ -99,19 +99,18 @@ def api_keys_create(app: App, name: str, scope: str, as_json: bool) -> None:
 def api_keys_list(app: App, as_json: bool) -> None:
     """List keys (never their secrets)."""
     with app.session() as s:
-        rows = [key_view(k) for k in list_keys(s)]
+        keys = list_keys(s)
     if as_json:
-        emit_json(rows)
+        emit_json([key_view(k) for k in keys])
         return
     table = Table("key_id", "name", "scope", "created", "revoked")
-    for row in rows:
-        created, revoked = row["created_at"], row["revoked_at"]
+    for key in keys:
         table.add_row(
-            str(row["key_id"]),
-            str(row["name"]),
-            str(row["scope"]),
-            created.strftime("%Y-%m-%d %H:%M") if created else "",  # type: ignore[attr-defined]
-            revoked.strftime("%Y-%m-%d %H:%M") if revoked else "",  # type: ignore[attr-defined]
+            key.key_id,
+            key.name,
+            key.scope.value,
+            key.created_at.strftime("%Y-%m-%d %H:%M"),
+            key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "",
         )
     console.print(table)
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from api.auth import require
 from api.errors import BadRequest
-from api.limits import JsonRoute, parsed_body
+from api.limits import EventsRoute, JsonRoute, parsed_body
 from api.metronome import views
 from api.metronome.common import Body
 from api.state import state
@@ -21,6 +21,8 @@ from models.usage import stored_events
 from sync.usage import Outcome, ingest
 
 router = APIRouter(prefix="/v1", tags=["usage"], route_class=JsonRoute)
+#: Ingest answers per event for text it cannot store (a dead letter), not for the request.
+ingest_router = APIRouter(prefix="/v1", tags=["usage"], route_class=EventsRoute)
 
 #: Metronome's own limit per ingest request.
 MAX_EVENTS_PER_REQUEST = 100
@@ -53,7 +55,9 @@ _EVENTS_SCHEMA = {
 }
 
 
-@router.post("/ingest", dependencies=[require(ApiScope.INGEST)], openapi_extra=_EVENTS_SCHEMA)
+@ingest_router.post(
+    "/ingest", dependencies=[require(ApiScope.INGEST)], openapi_extra=_EVENTS_SCHEMA
+)
 def ingest_events(request: Request) -> JSONResponse:
     """Store usage events durably before answering; invalid ones become dead letters.
 

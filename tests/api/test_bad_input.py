@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -114,40 +115,84 @@ def test_a_body_that_is_not_json_says_to_send_json(http: httpx.Client) -> None:
     assert "Content-Type: application/json" in _one_line_4xx(response, 400)
 
 
+HOSTILE: list[object] = [
+    None,
+    0,
+    -1,
+    1e308,
+    True,
+    "",
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "é" * 300,
+    [],
+    {},
+    [[]],
+    {"a": {}},
+]
+VALID = "00000000-0000-7000-8000-000000000000"
+BODIES: dict[str, dict[str, object]] = {
+    "/v1/customers": {
+        "name": "n",
+        "ingest_aliases": ["a"],
+        "custom_fields": {},
+        "external_id": "e",
+    },
+    "/v1/customers/archive": {"id": VALID},
+    "/v1/customFields/addKey": {"entity": "customer", "key": "k", "enforce_uniqueness": False},
+    "/v1/customFields/setValues": {"entity": "customer", "entity_id": VALID, "custom_fields": {}},
+    "/v1/customFields/deleteValues": {"entity": "customer", "entity_id": VALID, "keys": ["k"]},
+    "/v1/customFields/listKeys": {"entities": ["customer"]},
+    "/v1/contracts/create": {"customer_id": VALID, "starting_at": "2026-01-01T00:00:00Z"},
+    "/v1/contracts/get": {"contract_id": VALID, "customer_id": VALID},
+    "/v1/contracts/list": {"customer_id": VALID, "limit": 5},
+    "/v1/events/search": {"transactionIds": ["t"]},
+}
+
+
+def _post_ascii_json(http: httpx.Client, path: str, body: object) -> httpx.Response:
+    # Escaped, so a lone surrogate travels as JSON's \\ud800 (as other clients send it).
+    content = json.dumps(body).encode()
+    return http.post(path, content=content, headers={"Content-Type": "application/json"})
+
+
+def _mutations(body: dict[str, object]) -> list[object]:
+    """The body with each field replaced by each hostile value, and inside lists and maps."""
+    out: list[object] = [value for value in HOSTILE]
+    for name in body:
+        for value in HOSTILE:
+            out.append({**body, name: value})
+            out.append({**body, name: [value]})
+            if isinstance(value, str):
+                out.append({**body, name: {value: value}})
+    return out
+
+
 def test_fuzzed_bodies_never_make_a_500(http: httpx.Client, strict: LiveServer) -> None:
-    """Odd values on every endpoint: always a 4xx or a 2xx, and no traceback in the log."""
-    values: list[object] = [
-        None,
-        0,
-        -1,
-        1e308,
-        True,
-        "",
-        "\x00",
-        "\ud800"[:0] + "é" * 200,
-        [],
-        {},
-        [[]],
-        {"a": {}},
+    """Every field of every body set to odd values: a 4xx or a 2xx, never a 5xx or traceback."""
+    for path, body in BODIES.items():
+        for mutated in _mutations(body):
+            response = _post_ascii_json(http, path, mutated)
+            assert response.status_code < 500, (path, mutated, response.text)
+    # Percent-encoded: NUL, an encoded surrogate, invalid UTF-8, a long value.
+    for value in ("a%00b", "%ED%A0%80", "%FF%FE", "x" * 5000):
+        for name in ("ingest_alias", "customer_ids", "salesforce_account_ids", "next_page"):
+            response = http.get(f"/v1/customers?{name}={value}")
+            assert response.status_code < 500, (name, value, response.text)
+    events = [
+        {
+            "transaction_id": f"fz-{i}",
+            "customer_id": "k",
+            "event_type": "e",
+            "timestamp": "2026-12-01T00:00:00Z",
+            "properties": {"p": value},
+        }
+        # NUL in a property value is left out: on PostgreSQL sync.usage refuses the batch
+        # with a DataError until issue 14 item 4 (branch h/usage) makes it a dead letter.
+        for i, value in enumerate(v for v in HOSTILE if not (isinstance(v, str) and "\x00" in v))
     ]
-    paths = [
-        "/v1/ingest",
-        "/v1/customers",
-        "/v1/customers/archive",
-        "/v1/customFields/addKey",
-        "/v1/customFields/setValues",
-        "/v1/customFields/deleteValues",
-        "/v1/customFields/listKeys",
-        "/v1/contracts/create",
-        "/v1/contracts/get",
-        "/v1/contracts/list",
-        "/v1/events/search",
-    ]
-    for path in paths:
-        for value in values:
-            for body in (value, [value], {"name": value, "id": value, "customer_id": value}):
-                response = http.post(path, json=body)
-                assert response.status_code < 500, (path, body, response.text)
+    assert _post_ascii_json(http, "/v1/ingest", events).status_code in (200, 400)
     assert "Traceback" not in strict.output()
 
 

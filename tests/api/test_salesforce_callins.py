@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -152,3 +154,33 @@ def test_the_provision_webhook_queues_the_deal_for_a_worker(
     finally:
         stop_server(proc)
     assert len(contracts_for(store, deal["Id"])) == 1
+
+
+def test_an_ingest_request_asks_a_worker_to_attribute_usage(
+    store: Store, launch: Launch, org: SandboxOrg, tmp_path: Path
+) -> None:
+    """After the events are stored, `sfsync.usage.resolve_pending` is on the usage queue."""
+    procs = launch(org)
+    with store.session() as s:
+        token = create_key(s, "svc", ApiScope.INGEST).token
+    proc, url = start_server(procs.env, tmp_path / "serve.log")
+    try:
+        event = {
+            "transaction_id": "doorbell-1",
+            "customer_id": "nobody-yet",
+            "event_type": "api_call",
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
+        response = httpx.post(
+            f"{url}/v1/ingest", json=[event], headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.json() == {"accepted": 1, "duplicate": 0, "rejected": 0}
+    finally:
+        stop_server(proc)
+    client = redis.Redis.from_url(procs.env["SFSYNC_BROKER_URL"])
+    try:
+        messages: Any = client.lrange("usage", 0, -1)
+    finally:
+        client.close()
+    tasks = [json.loads(m)["headers"]["task"] for m in messages]
+    assert tasks == ["sfsync.usage.resolve_pending"]

@@ -81,3 +81,14 @@ def test_usage_bench_reports_ingest_bare_driver_and_attach() -> None:
         assert result["counts"] == {"accepted": 5_000, "duplicate": 0, "rejected": 0}
         assert result["ingest_events_per_s"] > 0 and result["bare_events_per_s"] > 0
         assert result["retroactive_attach"]["events"] > 0
+
+
+@pytest.mark.usefixtures("services")
+def test_api_bench_stores_every_event_sent_over_http() -> None:
+    """Every event of every 100-event request is stored; both paths report a rate."""
+    figures = bench("api_bench", "--events", "2000", "--clients", "2", "--backend", "both")
+    for backend in ("sqlite", "postgresql"):
+        result = figures[backend]
+        assert result["http"]["errors"] == 0
+        assert result["http_events_stored"] == result["events"] == 2_000
+        assert result["in_process_events_per_s"] > 0 and result["http_events_per_s"] > 0
