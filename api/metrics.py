@@ -125,11 +125,12 @@ def store_metrics(overview: Overview, settings: Settings) -> Iterator[Metric]:
     yield oldest
     ingest = CounterMetricFamily(
         "sfsync_usage_events",
-        "Usage events ingested: accepted (stored once per transaction id) and rejected "
-        "(dead letters, each attempt counted).",
+        "Usage events ingested: accepted (stored once per transaction id), duplicate (sent "
+        "again with a stored transaction id) and rejected (dead letters, each attempt counted).",
         labels=["outcome"],
     )
     ingest.add_metric(["accepted"], float(overview.ingest.accepted))
+    ingest.add_metric(["duplicate"], float(overview.ingest.duplicate))
     ingest.add_metric(["rejected"], float(overview.ingest.rejected))
     yield ingest
 

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.cursors import list_cursors
+from models.ingest_tally import duplicates_total
 from models.runs import last_run
 from models.tables import DeadLetter, SyncRun, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
@@ -88,9 +89,10 @@ class PendingUsage:
 
 @dataclass(frozen=True)
 class IngestTotals:
-    """Events stored (each transaction id once) and events rejected into dead letters."""
+    """Events stored (each transaction id once), sent again, and rejected into dead letters."""
 
     accepted: int
+    duplicate: int
     rejected: int
 
 
@@ -213,7 +215,9 @@ def _ingest(session: Session) -> IngestTotals:
         )
         or 0
     )
-    return IngestTotals(accepted=int(accepted), rejected=int(rejected))
+    return IngestTotals(
+        accepted=int(accepted), duplicate=duplicates_total(session), rejected=int(rejected)
+    )
 
 
 def _api_usage(session: Session) -> ApiUsage | None:

@@ -162,4 +162,5 @@ def test_metrics_equal_the_truth_after_runs_letters_and_events(server: LiveServe
     oldest = value(samples, "sfsync_usage_pending_oldest_age_seconds")
     assert 0 <= oldest <= after - ingest_started + 1
     assert value(samples, "sfsync_usage_events_total", outcome="accepted") == 7
+    assert value(samples, "sfsync_usage_events_total", outcome="duplicate") == 3
     assert value(samples, "sfsync_usage_events_total", outcome="rejected") == 1
