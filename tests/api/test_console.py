@@ -158,6 +158,27 @@ def test_a_read_key_sees_everything_but_no_buttons_and_cannot_post(
         assert get(s, 1).status is DeadLetterStatus.OPEN
 
 
+def test_a_missing_record_or_bad_filter_is_an_html_page(
+    console: tuple[TestClient, object], store: Store
+) -> None:
+    """Signed in, an unknown letter is a 404 page and a bad filter a 400 page, not JSON."""
+    client, _ = console
+    sign_in(client, key(store, ApiScope.READ))
+    missing = client.get("/console/letters/999")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "no dead letter 999" in missing.text
+    bad = client.get("/console/runs?status=bogus")
+    assert bad.status_code == 400
+    assert "unknown RunStatus" in bad.text
+    api = client.get(
+        "/v1/customers/00000000-0000-0000-0000-000000000000",
+        headers={"Authorization": f"Bearer {key(store, ApiScope.READ)}"},
+    )
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/json")  # the API keeps JSON
+
+
 def test_every_value_is_escaped(console: tuple[TestClient, object], store: Store) -> None:
     """Markup in names, errors and payloads is shown as text, never as markup."""
     client, _ = console
