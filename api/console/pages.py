@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.console.auth import viewer
+from api.console.lifecycle import contract_history, has_contract_history
 from api.console.render import page
 from api.state import state
 from models import InvalidInput
@@ -202,5 +203,9 @@ def customer_detail(request: Request, principal: Viewer, customer_id: uuid.UUID)
             customer=customer,
             aliases=list_aliases(s, customer.id),
             fields=get_fields(s, Entity.CUSTOMER, customer.id),
-            contracts=[(c, get_fields(s, Entity.CONTRACT, c.id)) for c in contracts],
+            contracts=[
+                (c, get_fields(s, Entity.CONTRACT, c.id), contract_history(s, c.id))
+                for c in contracts
+            ],
+            has_history=has_contract_history(),
         )

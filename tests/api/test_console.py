@@ -183,10 +183,15 @@ def test_every_value_is_escaped(console: tuple[TestClient, object], store: Store
     """Markup in names, errors and payloads is shown as text, never as markup."""
     client, _ = console
     sign_in(client, key(store, ApiScope.READ))
-    for path in ("/console/letters", "/console/letters/1", "/console/customers?q=acme-eu"):
+    found = client.get("/console/customers?q=acme-eu").text
+    link = re.search(r'href="(/console/customers/[0-9a-f-]{36})"', found)
+    assert link
+    for path in ("/console/letters", "/console/letters/1", link.group(1)):
         text = client.get(path).text
         assert MARKUP not in text, path
         assert "&lt;script&gt;" in text, path
+    detail = client.get(link.group(1)).text
+    assert "acme-eu" in detail and 'id="customer-status"' in detail
 
 
 def test_admin_replays_discards_and_bulk_replays_with_csrf(
