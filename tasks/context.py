@@ -83,7 +83,7 @@ def _configure_logging(celery_level: int | str | None = None) -> None:
 
 
 @celeryd_init.connect
-def _on_worker_init(options: dict[str, Any] | None = None, **_: Any) -> None:
+def _on_celeryd_init(options: dict[str, Any] | None = None, **_: Any) -> None:
     # Early enough for the worker's start-up warnings to be formatted like everything else.
     _configure_logging((options or {}).get("loglevel"))
 
