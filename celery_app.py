@@ -88,6 +88,9 @@ def create_app(settings: Settings) -> Celery:
         accept_content=["json"],
         result_accept_content=["json"],
         task_ignore_result=True,
+        # Task events on, so Flower and `celery events` see tasks queued, started, finished.
+        worker_send_task_events=True,
+        task_send_sent_event=True,
         # The store is the source of truth; these keep a task whose worker died on the broker.
         task_acks_late=True,
         task_reject_on_worker_lost=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import health
+from api import console, health, metrics
 from api.errors import install_handlers
 from api.limits import RequestLimits
 from api.metronome import contracts, custom_fields, customers, uncovered, usage
@@ -41,6 +41,8 @@ def create_app(
     )
     install_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics.router)
+    console.install(app)
     app.include_router(usage.ingest_router)
     for module in (usage, customers, custom_fields, contracts):
         app.include_router(module.router)

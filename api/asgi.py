@@ -10,5 +10,5 @@ from config import configure_logging, load_settings
 
 def app_from_environment() -> FastAPI:
     settings = load_settings()
-    configure_logging(settings.log_level, settings.secret_values())
+    configure_logging(settings.log_level, settings.secret_values(), settings.log_format)
     return create_app(settings)

@@ -13,7 +13,7 @@ from typing import Any
 from kombu.exceptions import KombuError
 
 from config import Settings
-from tasks.names import PROVISION_OPPORTUNITY, RESOLVE_PENDING
+from tasks.names import PROVISION_OPPORTUNITY, REPLAY_LETTER, RESOLVE_PENDING
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,10 @@ class Enqueuer:
 
     def provision_opportunity(self, opportunity_id: str) -> None:
         self._send(PROVISION_OPPORTUNITY, [opportunity_id])
+
+    def replay_letter(self, letter_id: int) -> None:
+        """What `sfsync dlq retry ID` does: a worker replays the letter (`sync.replay`)."""
+        self._send(REPLAY_LETTER, [letter_id])
 
     def ring_resolve(self) -> None:
         """Ask a worker to attribute pending usage soon; a failure only costs latency."""

@@ -47,7 +47,11 @@ class App:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(**self.overrides)
-            configure_logging(self._settings.log_level, self._settings.secret_values())
+            configure_logging(
+                self._settings.log_level,
+                self._settings.secret_values(),
+                self._settings.log_format,
+            )
         return self._settings
 
     @property

@@ -32,6 +32,8 @@ try:  # kombu comes with Celery; the names are the broker URL schemes it underst
 except ImportError:  # pragma: no cover - kombu is a dependency
     _BROKER_SCHEMES = {}
 
+from config.logging import LogFormat
+
 ENV_PREFIX = "SFSYNC_"
 
 
@@ -74,6 +76,9 @@ class Settings(BaseSettings):
         3600, ge=60, description="Seconds before an unacknowledged task is redelivered (Redis)."
     )
     log_level: str = Field("INFO", description="Logging level.")
+    log_format: LogFormat = Field(
+        LogFormat.TEXT, description="`text`, or `json` for one JSON object per line."
+    )
 
     # --- Salesforce connection ---------------------------------------------------------
     sf_username: str | None = Field(None, description="Integration user's username.")

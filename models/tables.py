@@ -420,3 +420,18 @@ class OutboundNotification(Base):
     object_id: Mapped[str] = mapped_column(String(18))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IngestTally(Base):
+    """What one ingest call did: rows only ever added, so totals are sums (`/metrics`).
+
+    Duplicates leave no other trace in the store (insert-or-ignore), hence this table.
+    """
+
+    __tablename__ = "ingest_tallies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted: Mapped[int] = mapped_column(Integer)
+    duplicate: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)

@@ -17,7 +17,7 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
@@ -328,3 +328,14 @@ class _Run(Generic[P]):
                 error,
                 api_usage=self.client.api_usage,
             )
+        log.info(
+            "%s run %s %s in %.1fs: %s",
+            self.spec.stream,
+            result.run_id,
+            status,
+            (utcnow() - self.started).total_seconds(),
+            ", ".join(
+                f"{f.name}={getattr(result.counters, f.name)}" for f in fields(result.counters)
+            ),
+            extra={"run_id": result.run_id, "stream": str(self.spec.stream), "status": str(status)},
+        )

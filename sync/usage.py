@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from models.deadletters import Failure, record_many
+from models.ingest_tally import record_tally
 from models.types import DeadLetterSource, utcnow
 from models.usage import NewEvent, insert_events, stored_events
 from sync.usage_validation import (
@@ -139,6 +140,9 @@ def ingest(
     counts = {o: 0 for o in Outcome}
     for r in results:
         counts[r.outcome] += 1
+    record_tally(
+        session, counts[Outcome.ACCEPTED], counts[Outcome.DUPLICATE], counts[Outcome.REJECTED]
+    )
     return IngestReport(
         counts[Outcome.ACCEPTED],
         counts[Outcome.DUPLICATE],

@@ -40,6 +40,7 @@ from models.deadletters import Failure, record, resolve_open_for
 from models.types import DeadLetterSource
 from sync.errors import SalesforceTransientError
 from tasks import context, messages
+from tasks.outcome import with_outcome
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class SfsyncTask(Task):  # type: ignore[misc]
             raise
         if self.request.retries or (self.request.delivery_info or {}).get("redelivered"):
             _resolve(self, args, kwargs)
-        return result
+        return with_outcome(result)
 
     def _give_up(self, exc: BaseException, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """The task failed for good: write the dead letter now, or keep the message if we can't.

@@ -10,7 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery.signals import beat_init, worker_init, worker_process_init
+from celery.signals import (
+    beat_init,
+    celeryd_init,
+    setup_logging,
+    worker_init,
+    worker_process_init,
+)
 
 from celery_app import app
 from config import ConfigError, RedactSecretsFilter, Settings, configure_logging
@@ -93,8 +99,7 @@ def _warn_incomplete(role: str, queues: set[str] | None = None) -> None:
     )
 
 
-# The main processes log through Celery's own handler (ours would be captured a second
-# time through the redirected stderr), so these only say what they have to say.
+# Start-up warnings: the main processes log through our handler (see `_on_setup_logging`).
 @worker_init.connect
 def _on_worker_init(sender: Any = None, **_: Any) -> None:
     consumer_queues = getattr(getattr(sender, "app", app).amqp.queues, "consume_from", None)
@@ -106,8 +111,41 @@ def _on_beat_init(**_: Any) -> None:
     _warn_incomplete("beat")
 
 
+_celery_level: int | str | None = None
+
+
+def _configure_logging(celery_level: int | str | None = None) -> None:
+    """SFSYNC_LOG_LEVEL, or the worker's `--loglevel` where that one says more."""
+    global _celery_level  # noqa: PLW0603 - inherited by the pool's forked processes
+    celery_level = celery_level or _celery_level
+    _celery_level = celery_level
+    s = settings()
+    level = logging.getLevelName(s.log_level)
+    if celery_level:
+        asked = (
+            celery_level
+            if isinstance(celery_level, int)
+            else logging.getLevelName(str(celery_level).upper())
+        )
+        if isinstance(asked, int):
+            level = min(level, asked)
+    configure_logging(logging.getLevelName(level), s.secret_values(), s.log_format)
+
+
+@celeryd_init.connect
+def _on_celeryd_init(options: dict[str, Any] | None = None, **_: Any) -> None:
+    # Early enough for the worker's start-up warnings to be formatted like everything else.
+    _configure_logging((options or {}).get("loglevel"))
+
+
+@setup_logging.connect
+def _on_setup_logging(loglevel: int | str | None = None, **_: Any) -> None:
+    # Connected, this signal makes Celery leave logging to us: its own root handler next to
+    # ours printed every record, and every traceback, twice (and before redaction).
+    _configure_logging(loglevel)
+
+
 @worker_process_init.connect
 def _on_process_init(**_: Any) -> None:
     reset()
-    s = settings()
-    configure_logging(s.log_level, s.secret_values())
+    _configure_logging()

@@ -1,0 +1,211 @@
+"""The console's pages (GET): overview, runs, dead letters, usage, customers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, TypeVar
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api.console.auth import viewer
+from api.console.lifecycle import contract_history, has_contract_history
+from api.console.render import page
+from api.state import state
+from models import InvalidInput
+from models.aliases import list_aliases
+from models.api_keys import Principal
+from models.contracts import list_contracts
+from models.customers import get_customer
+from models.deadletters import get
+from models.fields import get_fields
+from models.overview import read_overview
+from models.runs import get_run
+from models.search import customer_by_id_or_alias, find_letters, find_runs, search_customers
+from models.tables import Contract
+from models.types import (
+    DeadLetterSource,
+    DeadLetterStatus,
+    Entity,
+    RunStatus,
+    Stream,
+    utcnow,
+)
+from models.usage import pending_keys
+from models.usage_summary import GroupBy, summarize
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+Viewer = Annotated[Principal, Depends(viewer)]
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+def _enum_or_none(kind: type[E], value: str | None) -> E | None:
+    """A filter's value as its enum (empty: no filter)."""
+    if not value:
+        return None
+    try:
+        return kind(value)
+    except ValueError:
+        raise InvalidInput(f"unknown {kind.__name__}: {value!r}") from None
+
+
+def _instant(value: str | None, what: str) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{what}: expected an ISO 8601 date or instant, got {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+@router.get("", response_class=HTMLResponse)
+def overview(request: Request, principal: Viewer) -> HTMLResponse:
+    with state(request).store.reader() as s:
+        data = read_overview(s, utcnow())
+        pending = pending_keys(s, limit=10)
+    return page(
+        request,
+        "overview.html",
+        principal,
+        overview=data,
+        pending=pending,
+        threshold=state(request).settings.sf_api_usage_max_percent / 100,
+    )
+
+
+@router.get("/runs", response_class=HTMLResponse)
+def runs(
+    request: Request,
+    principal: Viewer,
+    stream: str | None = None,
+    status: str | None = None,
+) -> HTMLResponse:
+    with state(request).store.reader() as s:
+        rows = find_runs(
+            s, stream=_enum_or_none(Stream, stream), status=_enum_or_none(RunStatus, status)
+        )
+        return page(
+            request,
+            "runs.html",
+            principal,
+            runs=rows,
+            streams=list(Stream),
+            statuses=list(RunStatus),
+            filters={"stream": stream or "", "status": status or ""},
+        )
+
+
+@router.get("/runs/{run_id}", response_class=HTMLResponse)
+def run_detail(request: Request, principal: Viewer, run_id: int) -> HTMLResponse:
+    with state(request).store.reader() as s:
+        return page(request, "run.html", principal, run=get_run(s, run_id))
+
+
+@router.get("/letters", response_class=HTMLResponse)
+def letters(
+    request: Request,
+    principal: Viewer,
+    source: str | None = None,
+    status: str | None = "open",
+    error: str | None = None,
+    since: str | None = None,
+) -> HTMLResponse:
+    with state(request).store.reader() as s:
+        rows = find_letters(
+            s,
+            source=_enum_or_none(DeadLetterSource, source),
+            status=_enum_or_none(DeadLetterStatus, status),
+            error=error or None,
+            since=_instant(since, "since"),
+        )
+        return page(
+            request,
+            "letters.html",
+            principal,
+            letters=rows,
+            sources=list(DeadLetterSource),
+            statuses=list(DeadLetterStatus),
+            filters={
+                "source": source or "",
+                "status": status or "",
+                "error": error or "",
+                "since": since or "",
+            },
+        )
+
+
+@router.get("/letters/{letter_id}", response_class=HTMLResponse)
+def letter_detail(request: Request, principal: Viewer, letter_id: int) -> HTMLResponse:
+    with state(request).store.reader() as s:
+        return page(request, "letter.html", principal, letter=get(s, letter_id))
+
+
+@router.get("/usage", response_class=HTMLResponse)
+def usage(request: Request, principal: Viewer) -> HTMLResponse:
+    with state(request).store.reader() as s:
+        keys = pending_keys(s, limit=500)
+    return page(request, "usage.html", principal, keys=keys, now=utcnow())
+
+
+@router.get("/usage/customer", response_class=HTMLResponse)
+def customer_usage(
+    request: Request,
+    principal: Viewer,
+    customer: str,
+    group_by: Annotated[str, Query(alias="group_by")] = "alias",
+    start: Annotated[str | None, Query(alias="from")] = None,
+    end: Annotated[str | None, Query(alias="to")] = None,
+) -> HTMLResponse:
+    grouping = GroupBy.parse(group_by)
+    with state(request).store.reader() as s:
+        found = customer_by_id_or_alias(s, customer)
+        rows = summarize(
+            s,
+            found.id,
+            start=_instant(start, "from"),
+            end=_instant(end, "to"),
+            group_by=[grouping],
+        )
+        return page(
+            request,
+            "customer_usage.html",
+            principal,
+            customer=found,
+            rows=rows,
+            grouping=grouping,
+            filters={"group_by": group_by, "from": start or "", "to": end or ""},
+        )
+
+
+@router.get("/customers", response_class=HTMLResponse)
+def customers(request: Request, principal: Viewer, q: str = "") -> HTMLResponse:
+    with state(request).store.reader() as s:
+        rows = search_customers(s, q) if q else []
+        return page(request, "customers.html", principal, customers=rows, q=q)
+
+
+@router.get("/customers/{customer_id}", response_class=HTMLResponse)
+def customer_detail(request: Request, principal: Viewer, customer_id: uuid.UUID) -> HTMLResponse:
+    with state(request).store.reader() as s:
+        customer = get_customer(s, customer_id)
+        contracts: list[Contract] = list_contracts(s, customer.id)
+        return page(
+            request,
+            "customer.html",
+            principal,
+            customer=customer,
+            aliases=list_aliases(s, customer.id),
+            fields=get_fields(s, Entity.CUSTOMER, customer.id),
+            contracts=[
+                (c, get_fields(s, Entity.CONTRACT, c.id), contract_history(s, c.id))
+                for c in contracts
+            ],
+            has_history=has_contract_history(),
+        )

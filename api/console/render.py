@@ -1,0 +1,83 @@
+"""The console's templates: Jinja2 with autoescaping on for every template, and its filters."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from api.console.auth import csrf_token, session_key
+from models.api_keys import Principal
+from models.types import ApiScope
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def human_duration(seconds: float | None) -> str:
+    """`3d 4h`, `5h 12m`, `7m 3s`, `42s`; `-` for none."""
+    if seconds is None:
+        return "-"
+    total = int(max(0, seconds))
+    days, rest = divmod(total, 86_400)
+    hours, rest = divmod(rest, 3_600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
+
+
+def when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "-"
+
+
+def pretty_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=True, default=str, ensure_ascii=False)
+
+
+environment = Environment(
+    loader=FileSystemLoader(TEMPLATES),
+    # Every value is escaped, whatever the template's name: data comes from Salesforce,
+    # usage producers and operators, and any of it may hold markup.
+    autoescape=True,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+environment.filters.update(duration=human_duration, when=when, pretty_json=pretty_json)
+
+
+def page(
+    request: Request,
+    template: str,
+    principal: Principal | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    key = session_key(request)
+    html = environment.get_template(template).render(
+        request=request,
+        principal=principal,
+        can_act=principal is not None and principal.allows(ApiScope.ADMIN),
+        csrf=csrf_token(key) if key and principal is not None else "",
+        **context,
+    )
+    return HTMLResponse(
+        html,
+        status_code=status_code,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "form-action 'self'; frame-ancestors 'none'",
+            "Referrer-Policy": "same-origin",
+        },
+    )

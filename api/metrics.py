@@ -1,0 +1,148 @@
+"""`GET /metrics`: Prometheus' text format, read from the store at scrape time.
+
+A custom collector turns `models.overview.read_overview` into metric families on each
+scrape, so any number of server processes on any number of hosts answer the same, and
+counters are sums over stored rows: nothing lives in one process's memory. The scrape
+needs an API key with scope `read` (Prometheus' `authorization` option sends it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.registry import Collector
+
+from api.auth import require
+from api.state import state
+from config import Settings
+from models import Store
+from models.overview import Overview, read_overview
+from models.types import ApiScope, RunStatus, utcnow
+
+router = APIRouter(tags=["monitoring"])
+
+
+class StoreCollector(Collector):
+    """Every sfsync metric, from one read of the store."""
+
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def collect(self) -> Iterator[Metric]:
+        with self.store.reader() as session:
+            overview = read_overview(session, utcnow())
+        yield from stream_metrics(overview)
+        yield from store_metrics(overview, self.settings)
+
+
+def stream_metrics(overview: Overview) -> Iterator[Metric]:
+    lag = GaugeMetricFamily(
+        "sfsync_stream_lag_seconds",
+        "Seconds between now and the stream's cursor.",
+        labels=["stream"],
+    )
+    status = GaugeMetricFamily(
+        "sfsync_stream_last_run_status",
+        "1 for the status of the stream's last run (skipped runs aside), 0 for the others.",
+        labels=["stream", "status"],
+    )
+    ended = GaugeMetricFamily(
+        "sfsync_stream_last_run_end_timestamp_seconds",
+        "When the stream's last run ended (Unix time).",
+        labels=["stream"],
+    )
+    records = CounterMetricFamily(
+        "sfsync_stream_records",
+        "Records of finished runs: provisioned (created or changed), unchanged, dead_lettered.",
+        labels=["stream", "outcome"],
+    )
+    durations = HistogramMetricFamily(
+        "sfsync_stream_run_duration_seconds",
+        "How long the stream's finished runs (poll tasks) took.",
+        labels=["stream"],
+    )
+    for s in overview.streams:
+        name = s.stream.value
+        if s.lag_seconds is not None:
+            lag.add_metric([name], s.lag_seconds)
+        if s.last_run is not None:
+            for value in RunStatus:
+                if value is not RunStatus.SKIPPED:
+                    status.add_metric([name, value.value], float(s.last_run.status is value))
+            if s.last_run.finished_at is not None:
+                ended.add_metric([name], s.last_run.finished_at.timestamp())
+        for outcome in ("provisioned", "unchanged", "dead_lettered"):
+            records.add_metric([name, outcome], float(getattr(s.records, outcome)))
+        buckets = [(_bound(b), float(n)) for b, n in s.durations.buckets]
+        buckets.append(("+Inf", float(s.durations.count)))
+        durations.add_metric([name], buckets, s.durations.total_seconds)
+    yield from (lag, status, ended, records, durations)
+
+
+def store_metrics(overview: Overview, settings: Settings) -> Iterator[Metric]:
+    usage = GaugeMetricFamily(
+        "sfsync_salesforce_api_usage_ratio",
+        "Share of the org's 24-hour API allowance used, as of the last run that reported it.",
+    )
+    if overview.api_usage is not None:
+        usage.add_metric([], overview.api_usage.ratio)
+    yield usage
+    yield GaugeMetricFamily(
+        "sfsync_salesforce_api_usage_threshold_ratio",
+        "SFSYNC_SF_API_USAGE_MAX_PERCENT as a ratio: runs stop as throttled above it.",
+        value=settings.sf_api_usage_max_percent / 100,
+    )
+    letters = GaugeMetricFamily(
+        "sfsync_dead_letters_open", "Open dead letters per source.", labels=["source"]
+    )
+    for source, n in overview.open_letters.items():
+        letters.add_metric([source.value], float(n))
+    yield letters
+    pending = overview.pending
+    yield GaugeMetricFamily(
+        "sfsync_usage_pending_events",
+        "Stored usage events no customer id or alias matches yet.",
+        value=pending.events,
+    )
+    yield GaugeMetricFamily(
+        "sfsync_usage_pending_keys", "Distinct keys of pending usage events.", value=pending.keys
+    )
+    oldest = GaugeMetricFamily(
+        "sfsync_usage_pending_oldest_age_seconds",
+        "Seconds since the oldest pending usage event was received.",
+    )
+    if pending.oldest_age_seconds is not None:
+        oldest.add_metric([], pending.oldest_age_seconds)
+    yield oldest
+    ingest = CounterMetricFamily(
+        "sfsync_usage_events",
+        "Usage events ingested: accepted (stored once per transaction id), duplicate (sent "
+        "again with a stored transaction id) and rejected (dead letters, each attempt counted).",
+        labels=["outcome"],
+    )
+    ingest.add_metric(["accepted"], float(overview.ingest.accepted))
+    ingest.add_metric(["duplicate"], float(overview.ingest.duplicate))
+    ingest.add_metric(["rejected"], float(overview.ingest.rejected))
+    yield ingest
+
+
+def _bound(value: float) -> str:
+    return f"{value:g}"
+
+
+@router.get("/metrics", dependencies=[require(ApiScope.READ)], include_in_schema=False)
+def metrics(request: Request) -> Response:
+    """Prometheus text format."""
+    app_state = state(request)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(StoreCollector(app_state.store, app_state.settings))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,19 @@
+"""Tallies of ingest calls: how many events each accepted, found duplicate and rejected."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.tables import IngestTally
+
+
+def record_tally(session: Session, accepted: int, duplicate: int, rejected: int) -> None:
+    """One row per ingest call, in its transaction (an insert: no row is ever contended)."""
+    if accepted or duplicate or rejected:
+        session.add(IngestTally(accepted=accepted, duplicate=duplicate, rejected=rejected))
+
+
+def duplicates_total(session: Session) -> int:
+    """Events ever sent again with a transaction id the store already held."""
+    return int(session.scalar(select(func.coalesce(func.sum(IngestTally.duplicate), 0))) or 0)

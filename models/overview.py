@@ -1,0 +1,232 @@
+"""What the store says about the system right now: the console's overview and `/metrics`.
+
+Everything is read from the store in one short transaction, so every process and host that
+serves it (any number of `sfsync serve` workers) answers the same; nothing is kept in memory
+between reads. Totals are sums over the store's rows, so they only grow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models.cursors import list_cursors
+from models.ingest_tally import duplicates_total
+from models.runs import last_run
+from models.tables import DeadLetter, SyncRun, UsageEvent
+from models.types import DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
+
+#: Upper bounds (seconds) of the run-duration histogram's buckets.
+RUN_DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
+
+
+@dataclass(frozen=True)
+class RecordTotals:
+    """Records of every finished run of a stream, by what became of them."""
+
+    provisioned: int
+    unchanged: int
+    dead_lettered: int
+
+
+@dataclass(frozen=True)
+class RunDurations:
+    """Durations of a stream's finished runs: cumulative bucket counts, count and sum."""
+
+    buckets: tuple[tuple[float, int], ...]
+    count: int
+    total_seconds: float
+
+
+@dataclass(frozen=True)
+class LastRun:
+    """A stream's last run (skipped ones aside), detached from the session."""
+
+    id: int
+    status: RunStatus
+    trigger: RunTrigger
+    started_at: datetime
+    finished_at: datetime | None
+    records_seen: int
+    dead_lettered: int
+    api_calls: int
+    error: str | None
+
+    @classmethod
+    def of(cls, run: SyncRun) -> LastRun:
+        return cls(
+            id=run.id,
+            status=run.status,
+            trigger=run.trigger,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            records_seen=run.records_seen,
+            dead_lettered=run.dead_lettered,
+            api_calls=run.api_calls,
+            error=run.error,
+        )
+
+
+@dataclass(frozen=True)
+class StreamState:
+    stream: Stream
+    cursor: datetime | None
+    lag_seconds: float | None
+    last_run: LastRun | None
+    records: RecordTotals
+    durations: RunDurations
+
+
+@dataclass(frozen=True)
+class PendingUsage:
+    events: int
+    keys: int
+    oldest_age_seconds: float | None
+
+
+@dataclass(frozen=True)
+class IngestTotals:
+    """Events stored (each transaction id once), sent again, and rejected into dead letters."""
+
+    accepted: int
+    duplicate: int
+    rejected: int
+
+
+@dataclass(frozen=True)
+class ApiUsage:
+    used: int
+    max: int
+    at: datetime | None
+
+    @property
+    def ratio(self) -> float:
+        return self.used / self.max if self.max else 0.0
+
+
+@dataclass(frozen=True)
+class Overview:
+    at: datetime
+    streams: tuple[StreamState, ...]
+    open_letters: dict[DeadLetterSource, int]
+    pending: PendingUsage
+    ingest: IngestTotals
+    api_usage: ApiUsage | None
+
+
+def read_overview(session: Session, now: datetime) -> Overview:
+    """The system's state at `now`, from the store alone."""
+    cursors = {c.stream: c for c in list_cursors(session)}
+    streams = []
+    for stream in Stream:
+        cursor = cursors.get(stream)
+        position = cursor.position if cursor else None
+        last = last_run(session, stream)
+        streams.append(
+            StreamState(
+                stream=stream,
+                cursor=position,
+                lag_seconds=(now - position).total_seconds() if position else None,
+                last_run=LastRun.of(last) if last is not None else None,
+                records=_record_totals(session, stream),
+                durations=_durations(session, stream),
+            )
+        )
+    return Overview(
+        at=now,
+        streams=tuple(streams),
+        open_letters=open_letters_by_source(session),
+        pending=_pending(session, now),
+        ingest=_ingest(session),
+        api_usage=_api_usage(session),
+    )
+
+
+def open_letters_by_source(session: Session) -> dict[DeadLetterSource, int]:
+    """Open dead letters per source, every source listed (zero when none)."""
+    counts = dict.fromkeys(DeadLetterSource, 0)
+    rows = session.execute(
+        select(DeadLetter.source, func.count())
+        .where(DeadLetter.status == DeadLetterStatus.OPEN)
+        .group_by(DeadLetter.source)
+    )
+    for source, n in rows:
+        counts[DeadLetterSource(source)] = int(n)
+    return counts
+
+
+_FINISHED = SyncRun.status.in_([RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.THROTTLED])
+
+
+def _record_totals(session: Session, stream: Stream) -> RecordTotals:
+    seen, unchanged, lettered = session.execute(
+        select(
+            func.coalesce(func.sum(SyncRun.records_seen), 0),
+            func.coalesce(func.sum(SyncRun.contracts_unchanged), 0),
+            func.coalesce(func.sum(SyncRun.dead_lettered), 0),
+        ).where(SyncRun.stream == stream, _FINISHED)
+    ).one()
+    return RecordTotals(
+        provisioned=int(seen) - int(unchanged) - int(lettered),
+        unchanged=int(unchanged),
+        dead_lettered=int(lettered),
+    )
+
+
+def _durations(session: Session, stream: Stream) -> RunDurations:
+    rows = session.execute(
+        select(SyncRun.started_at, SyncRun.finished_at).where(
+            SyncRun.stream == stream, _FINISHED, SyncRun.finished_at.is_not(None)
+        )
+    )
+    seconds = [max(0.0, (end - start).total_seconds()) for start, end in rows]
+    buckets = tuple(
+        (bound, sum(1 for s in seconds if s <= bound)) for bound in RUN_DURATION_BUCKETS
+    )
+    return RunDurations(buckets=buckets, count=len(seconds), total_seconds=sum(seconds))
+
+
+def _pending(session: Session, now: datetime) -> PendingUsage:
+    events, keys, oldest = session.execute(
+        select(
+            func.count(),
+            func.count(func.distinct(UsageEvent.customer_key)),
+            func.min(UsageEvent.received_at),
+        ).where(UsageEvent.customer_id.is_(None))
+    ).one()
+    if isinstance(oldest, str):  # SQLite hands an aggregate's datetime back as text
+        oldest = datetime.fromisoformat(oldest)
+    if oldest is not None and oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=now.tzinfo)
+    age = max(0.0, (now - oldest).total_seconds()) if oldest is not None else None
+    return PendingUsage(events=int(events), keys=int(keys), oldest_age_seconds=age)
+
+
+def _ingest(session: Session) -> IngestTotals:
+    accepted = session.scalar(select(func.count()).select_from(UsageEvent)) or 0
+    rejected = (
+        session.scalar(
+            select(func.coalesce(func.sum(DeadLetter.attempts), 0)).where(
+                DeadLetter.source == DeadLetterSource.USAGE_EVENT
+            )
+        )
+        or 0
+    )
+    return IngestTotals(
+        accepted=int(accepted), duplicate=duplicates_total(session), rejected=int(rejected)
+    )
+
+
+def _api_usage(session: Session) -> ApiUsage | None:
+    run = session.scalars(
+        select(SyncRun)
+        .where(SyncRun.api_usage_max.is_not(None), SyncRun.api_usage_max > 0)
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    ).first()
+    if run is None or run.api_usage_used is None or run.api_usage_max is None:
+        return None
+    return ApiUsage(used=run.api_usage_used, max=run.api_usage_max, at=run.finished_at)

@@ -1,0 +1,102 @@
+"""Filtered look-ups for the operations console: runs, dead letters and customers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from models.customers import find_customer
+from models.errors import NotFound
+from models.fields import SFDC_ACCOUNT_ID
+from models.tables import Customer, CustomFieldValue, DeadLetter, IngestAlias, SyncRun
+from models.types import DeadLetterSource, DeadLetterStatus, Entity, RunStatus, Stream
+
+
+def _contains(text: str) -> str:
+    """A LIKE pattern matching `text` anywhere, case-insensitively (escaped with \\)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+def find_runs(
+    session: Session,
+    *,
+    stream: Stream | None = None,
+    status: RunStatus | None = None,
+    limit: int = 100,
+) -> list[SyncRun]:
+    """Runs, newest first."""
+    query = select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)
+    if stream is not None:
+        query = query.where(SyncRun.stream == stream)
+    if status is not None:
+        query = query.where(SyncRun.status == status)
+    return list(session.scalars(query))
+
+
+def find_letters(
+    session: Session,
+    *,
+    source: DeadLetterSource | None = None,
+    status: DeadLetterStatus | None = None,
+    error: str | None = None,
+    since: datetime | None = None,
+    limit: int = 500,
+) -> list[DeadLetter]:
+    """Dead letters, newest failure first; `error` matches the class or the message."""
+    query = select(DeadLetter).order_by(DeadLetter.last_failed_at.desc(), DeadLetter.id.desc())
+    if source is not None:
+        query = query.where(DeadLetter.source == source)
+    if status is not None:
+        query = query.where(DeadLetter.status == status)
+    if error:
+        pattern = _contains(error)
+        query = query.where(
+            or_(
+                func.lower(DeadLetter.error_class).like(pattern, escape="\\"),
+                func.lower(DeadLetter.error_message).like(pattern, escape="\\"),
+            )
+        )
+    if since is not None:
+        query = query.where(DeadLetter.last_failed_at >= since)
+    return list(session.scalars(query.limit(limit)))
+
+
+def customer_by_id_or_alias(session: Session, text: str) -> Customer:
+    """The customer whose id, or one of whose aliases, `text` is (what usage is keyed on)."""
+    try:
+        found = find_customer(session, customer_id=uuid.UUID(text))
+    except ValueError:
+        found = find_customer(session, alias=text)
+    if found is None:
+        raise NotFound(f"no customer with id or alias {text!r}")
+    return found
+
+
+def search_customers(session: Session, text: str, *, limit: int = 50) -> list[Customer]:
+    """Customers whose name contains `text`, or holding it as an alias or account id."""
+    text = text.strip()
+    if not text:
+        return []
+    by_alias = select(IngestAlias.customer_id).where(IngestAlias.alias == text)
+    by_account = select(CustomFieldValue.entity_id).where(
+        CustomFieldValue.entity == Entity.CUSTOMER,
+        CustomFieldValue.key == SFDC_ACCOUNT_ID,
+        CustomFieldValue.value == text,
+    )
+    query = (
+        select(Customer)
+        .where(
+            or_(
+                func.lower(Customer.name).like(_contains(text), escape="\\"),
+                Customer.id.in_(by_alias),
+                Customer.id.in_(by_account),
+            )
+        )
+        .order_by(Customer.name, Customer.id)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

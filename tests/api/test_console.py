@@ -1,0 +1,244 @@
+"""The console over HTTP: sign-in, cookies, CSRF, scopes, escaping, replay and discard."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import create_app
+from api.queue import Enqueuer
+from config import Settings
+from models import Store
+from models.api_keys import create_key
+from models.customers import create_customer
+from models.deadletters import Failure, get, record
+from models.runs import RunCounters, finish_run, start_run
+from models.types import ApiScope, DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
+
+MARKUP = "<script>alert('x')</script>"
+PAGES = (
+    "/console",
+    "/console/runs",
+    "/console/runs/1",
+    "/console/letters",
+    "/console/letters/1",
+    "/console/usage",
+    "/console/usage/customer?customer=acme-eu",
+    "/console/customers?q=acme",
+)
+
+
+class RecordingEnqueuer(Enqueuer):
+    """The real producer's interface; replays are recorded instead of sent to a broker."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
+        self.replays: list[int] = []
+
+    def replay_letter(self, letter_id: int) -> None:
+        self.replays.append(letter_id)
+
+
+@pytest.fixture
+def console(store: Store, tmp_path: Path) -> Iterator[tuple[TestClient, RecordingEnqueuer]]:
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", database_url=store.url)
+    enqueuer = RecordingEnqueuer(settings)
+    with store.session() as s:
+        create_customer(s, f"Acme {MARKUP}", aliases=["acme-eu"])
+        run = start_run(s, Stream.OPPORTUNITIES, RunTrigger.MANUAL, None)
+        finish_run(s, run.id, RunStatus.SUCCEEDED, RunCounters(records_seen=3), None)
+        for n in range(3):
+            record(
+                s,
+                Failure(
+                    source=DeadLetterSource.OPPORTUNITY,
+                    reference=f"0065g00000000{n:02d}AAA",
+                    error_class="MappingError",
+                    error_message=f"no account {MARKUP}",
+                    payload={"Name": MARKUP},
+                ),
+            )
+    app = create_app(settings, store=store, enqueuer=enqueuer)
+    with TestClient(app, base_url="http://testserver") as client:
+        yield client, enqueuer
+
+
+def key(store: Store, scope: ApiScope) -> str:
+    with store.session() as s:
+        return create_key(s, f"console-{scope.value}", scope).token
+
+
+def sign_in(client: TestClient, token: str) -> str:
+    """Sign in through the form; returns the session's CSRF token."""
+    form = client.get("/console/login")
+    login_token = re.search(r'name="token" value="([^"]+)"', form.text)
+    assert login_token
+    answer = client.post(
+        "/console/login",
+        data={"key": token, "token": login_token.group(1), "next": "/console"},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    page = client.get("/console")
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert csrf
+    return csrf.group(1)
+
+
+def test_signed_out_every_page_redirects_to_sign_in(console: tuple[TestClient, object]) -> None:
+    """Nothing is visible without a session: each page answers 303 to the sign-in form."""
+    client, _ = console
+    for path in PAGES:
+        answer = client.get(path, follow_redirects=False)
+        assert answer.status_code == 303, path
+        assert answer.headers["location"].startswith("/console/login?next=")
+        assert "Acme" not in answer.text
+    answer = client.post("/console/letters/1/replay", data={"csrf": "x"}, follow_redirects=False)
+    assert answer.status_code == 303
+
+
+def test_session_cookie_is_httponly_and_samesite_strict(
+    console: tuple[TestClient, object], store: Store
+) -> None:
+    """The key lives only in an HttpOnly, SameSite=Strict cookie scoped to /console."""
+    client, _ = console
+    form = client.get("/console/login")
+    login_token = re.search(r'name="token" value="([^"]+)"', form.text)
+    assert login_token
+    token = key(store, ApiScope.READ)
+    answer = client.post(
+        "/console/login",
+        data={"key": token, "token": login_token.group(1)},
+        follow_redirects=False,
+    )
+    cookie = next(
+        v for k, v in answer.headers.multi_items() if k == "set-cookie" and "sfsync_console=" in v
+    )
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/console" in cookie
+    assert token not in client.get("/console").text
+
+
+def test_sign_in_refuses_bad_keys_and_a_missing_form_token(
+    console: tuple[TestClient, object], store: Store
+) -> None:
+    """Unknown, revoked and ingest-only keys, and a post without the form's token, stay out."""
+    client, _ = console
+    for token in ("sfsync_nope_nope", key(store, ApiScope.INGEST)):
+        form = client.get("/console/login")
+        login_token = re.search(r'name="token" value="([^"]+)"', form.text)
+        assert login_token
+        answer = client.post("/console/login", data={"key": token, "token": login_token.group(1)})
+        assert answer.status_code == 401
+        assert client.get("/console", follow_redirects=False).status_code == 303
+    forged = client.post("/console/login", data={"key": key(store, ApiScope.ADMIN), "token": "x"})
+    assert forged.status_code == 401
+    assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_a_read_key_sees_everything_but_no_buttons_and_cannot_post(
+    console: tuple[TestClient, RecordingEnqueuer], store: Store
+) -> None:
+    """Every page renders for `read`; no Replay/Discard; a POST with its own CSRF is 403."""
+    client, enqueuer = console
+    csrf = sign_in(client, key(store, ApiScope.READ))
+    for path in PAGES:
+        answer = client.get(path)
+        assert answer.status_code == 200, (path, answer.text)
+    letter = client.get("/console/letters/1").text
+    assert 'id="replay"' not in letter and 'id="discard"' not in letter
+    assert 'id="bulk-replay"' not in client.get("/console/letters").text
+    answer = client.post("/console/letters/1/replay", data={"csrf": csrf})
+    assert answer.status_code == 403
+    assert enqueuer.replays == []
+    with store.session() as s:
+        assert get(s, 1).status is DeadLetterStatus.OPEN
+
+
+def test_a_missing_record_or_bad_filter_is_an_html_page(
+    console: tuple[TestClient, object], store: Store
+) -> None:
+    """Signed in, an unknown letter is a 404 page and a bad filter a 400 page, not JSON."""
+    client, _ = console
+    sign_in(client, key(store, ApiScope.READ))
+    missing = client.get("/console/letters/999")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"].startswith("text/html")
+    assert "no dead letter 999" in missing.text
+    bad = client.get("/console/runs?status=bogus")
+    assert bad.status_code == 400
+    assert "unknown RunStatus" in bad.text
+    api = client.get(
+        "/v1/customers/00000000-0000-0000-0000-000000000000",
+        headers={"Authorization": f"Bearer {key(store, ApiScope.READ)}"},
+    )
+    assert api.status_code == 404
+    assert api.headers["content-type"].startswith("application/json")  # the API keeps JSON
+
+
+def test_every_value_is_escaped(console: tuple[TestClient, object], store: Store) -> None:
+    """Markup in names, errors and payloads is shown as text, never as markup."""
+    client, _ = console
+    sign_in(client, key(store, ApiScope.READ))
+    found = client.get("/console/customers?q=acme-eu").text
+    link = re.search(r'href="(/console/customers/[0-9a-f-]{36})"', found)
+    assert link
+    for path in ("/console/letters", "/console/letters/1", link.group(1)):
+        text = client.get(path).text
+        assert MARKUP not in text, path
+        assert "&lt;script&gt;" in text, path
+    detail = client.get(link.group(1)).text
+    assert "acme-eu" in detail and 'id="customer-status"' in detail
+
+
+def test_admin_replays_discards_and_bulk_replays_with_csrf(
+    console: tuple[TestClient, RecordingEnqueuer], store: Store
+) -> None:
+    """Replay enqueues the letter; discard needs a reason; forged tokens change nothing."""
+    client, enqueuer = console
+    csrf = sign_in(client, key(store, ApiScope.ADMIN))
+    assert 'id="replay"' in client.get("/console/letters/1").text
+    assert client.post("/console/letters/1/replay", data={}).status_code == 403
+    assert client.post("/console/letters/1/replay", data={"csrf": "0" * 64}).status_code == 403
+    assert enqueuer.replays == []
+    answer = client.post("/console/letters/1/replay", data={"csrf": csrf}, follow_redirects=False)
+    assert answer.status_code == 303
+    assert enqueuer.replays == [1]
+    empty = client.post("/console/letters/2/discard", data={"csrf": csrf, "reason": " "})
+    assert empty.status_code == 400
+    client.post("/console/letters/2/discard", data={"csrf": csrf, "reason": "test deal"})
+    with store.session() as s:
+        letter = get(s, 2)
+        assert letter.status is DeadLetterStatus.DISCARDED
+        assert letter.discard_reason == "test deal"
+    bulk = client.post(
+        "/console/letters/replay", data={"csrf": csrf, "source": "salesforce.opportunity"}
+    )
+    assert bulk.status_code == 200
+    assert sorted(enqueuer.replays) == [1, 1, 3]  # letter 2 is discarded, no longer open
+    out = client.post("/console/logout", data={"csrf": csrf}, follow_redirects=False)
+    assert out.status_code == 303
+    assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_next_after_sign_in_stays_inside_the_console(
+    console: tuple[TestClient, object], store: Store
+) -> None:
+    """An absolute `next` cannot send a signed-in operator elsewhere."""
+    client, _ = console
+    form = client.get("/console/login?next=https://evil.example/")
+    login_token = re.search(r'name="token" value="([^"]+)"', form.text)
+    assert login_token
+    answer = client.post(
+        "/console/login",
+        data={
+            "key": key(store, ApiScope.READ),
+            "token": login_token.group(1),
+            "next": "https://evil.example/",
+        },
+        follow_redirects=False,
+    )
+    assert answer.headers["location"] == "/console"
