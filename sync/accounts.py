@@ -319,8 +319,8 @@ def _update_customer(
     except AliasConflict as exc:
         # A refusal of the whole claim (e.g. an alias that is a customer's id): the letter
         # names the account whose field holds the alias, as a contested alias's does.
-        origin = origins.get(exc.alias)
-        account = origin.account_id if origin is not None else trees[0][0].id
+        held = origins.get(exc.alias)
+        account = held.account_id if held is not None else trees[0][0].id
         raise _AccountConflict(account, f"account {account}: {exc}") from exc
     outcome.added = len(claim.added) + len(claim.moved)
     outcome.merged = len(claim.merged)
