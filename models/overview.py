@@ -54,6 +54,8 @@ class LastRun:
     dead_lettered: int
     api_calls: int
     error: str | None
+    #: What a reconciliation found: (missing, extra, changed); None for the other streams.
+    drift: tuple[int, int, int] | None = None
 
     @classmethod
     def of(cls, run: SyncRun) -> LastRun:
@@ -67,6 +69,9 @@ class LastRun:
             dead_lettered=run.dead_lettered,
             api_calls=run.api_calls,
             error=run.error,
+            drift=(run.drift_missing, run.drift_extra, run.drift_changed)
+            if run.stream is Stream.RECONCILE
+            else None,
         )
 
 

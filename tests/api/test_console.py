@@ -224,6 +224,22 @@ def test_admin_replays_discards_and_bulk_replays_with_csrf(
     assert client.get("/console", follow_redirects=False).status_code == 303
 
 
+def test_the_overview_shows_the_last_reconciliations_drift(
+    console: tuple[TestClient, RecordingEnqueuer], store: Store
+) -> None:
+    """The drift a reconciliation recorded (missing, extra, changed) is on the overview."""
+    client, _ = console
+    with store.session() as s:
+        run = start_run(s, Stream.RECONCILE, RunTrigger.BEAT, None)
+        drift = RunCounters(drift_missing=4, drift_extra=2, drift_changed=1)
+        finish_run(s, run.id, RunStatus.SUCCEEDED, drift, None)
+    sign_in(client, key(store, ApiScope.READ))
+    page = client.get("/console").text
+    found = re.search(r'<p id="drift">(.*?)</p>', page, re.S)
+    assert found is not None
+    assert " ".join(found.group(1).split()).endswith("drift 4 missing, 2 extra, 1 changed.")
+
+
 def test_next_after_sign_in_stays_inside_the_console(
     console: tuple[TestClient, object], store: Store
 ) -> None:
