@@ -11,7 +11,6 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.console.auth import viewer
-from api.console.lifecycle import contract_history, has_contract_history
 from api.console.render import page
 from api.state import state
 from models import InvalidInput
@@ -22,6 +21,7 @@ from models.customers import get_customer
 from models.deadletters import get
 from models.fields import get_fields
 from models.overview import read_overview
+from models.revisions import history
 from models.runs import get_run
 from models.search import customer_by_id_or_alias, find_letters, find_runs, search_customers
 from models.tables import Contract
@@ -204,8 +204,6 @@ def customer_detail(request: Request, principal: Viewer, customer_id: uuid.UUID)
             aliases=list_aliases(s, customer.id),
             fields=get_fields(s, Entity.CUSTOMER, customer.id),
             contracts=[
-                (c, get_fields(s, Entity.CONTRACT, c.id), contract_history(s, c.id))
-                for c in contracts
+                (c, get_fields(s, Entity.CONTRACT, c.id), history(s, c.id)) for c in contracts
             ],
-            has_history=has_contract_history(),
         )

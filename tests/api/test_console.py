@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from api.queue import Enqueuer
 from config import Settings
 from models import Store
 from models.api_keys import create_key
+from models.contracts import ContractSpec, create_contract
 from models.customers import create_customer
 from models.deadletters import Failure, get, record
 from models.runs import RunCounters, finish_run, start_run
@@ -238,6 +241,31 @@ def test_the_overview_shows_the_last_reconciliations_drift(
     found = re.search(r'<p id="drift">(.*?)</p>', page, re.S)
     assert found is not None
     assert " ".join(found.group(1).split()).endswith("drift 4 missing, 2 extra, 1 changed.")
+
+
+def test_a_customer_page_shows_alias_sources_and_contract_history(
+    console: tuple[TestClient, RecordingEnqueuer], store: Store
+) -> None:
+    """Each alias says where it came from; each contract lists its revisions."""
+    client, _ = console
+    with store.session() as s:
+        customer = create_customer(s, "Globex", aliases=["globex-eu"])
+        create_contract(
+            s,
+            customer.id,
+            ContractSpec(
+                name="Globex 2027",
+                starting_at=datetime(2027, 1, 1, tzinfo=UTC),
+                ending_before=None,
+                amount=Decimal("20630"),
+                currency="EUR",
+            ),
+        )
+    sign_in(client, key(store, ApiScope.READ))
+    page = client.get(f"/console/customers/{customer.id}").text
+    assert re.search(r"globex-eu</td><td>[^<]*</td>\s*<td>manual</td>", page), page
+    assert "history: 1 revision(s)" in page and "<td>created</td>" in page
+    assert "20630 EUR" in page
 
 
 def test_next_after_sign_in_stays_inside_the_console(
