@@ -33,7 +33,7 @@ from models.tables import (
     IngestAlias,
     UsageEvent,
 )
-from models.usage import customer_id_of_key
+from models.usage_insert import customer_id_of_key
 
 _CHUNK = 500
 

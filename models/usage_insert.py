@@ -1,0 +1,155 @@
+"""Storing a batch of validated usage events: one set-based insert, attributed on the way in.
+
+Each backend gets the rows into the database the cheapest way its driver offers, then one
+`INSERT … SELECT … ON CONFLICT (transaction_id) DO NOTHING RETURNING` joins them with
+`ingest_aliases` and `customers`, so a known key is attributed at insert time and an id
+already stored is left untouched (insert-or-ignore: the first copy wins):
+
+- PostgreSQL: `COPY` into a per-connection temporary staging table (psycopg's C row
+  writer; no per-event JSON), then the insert from it;
+- SQLite: one JSON document per batch, read by `json_each` (a single statement, no per-row
+  driver round trip).
+
+A key names a customer by its id when `customer_id_of_key` says so; alias look-up is the
+join. Properties go in as the validated JSON text, so a number keeps its digits.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from models.dialect import is_postgres
+from models.types import utcnow
+from models.usage import NewEvent
+
+__all__ = ["customer_id_of_key", "insert_events"]
+
+_SQLITE_INSERT = """
+INSERT INTO usage_events
+    (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
+SELECT j.value ->> 0, j.value ->> 1, coalesce(c.id, a.customer_id), j.value ->> 2,
+       j.value ->> 3, j.value -> 4, ?
+FROM json_each(?) AS j
+LEFT JOIN ingest_aliases AS a ON a.alias = j.value ->> 1
+LEFT JOIN customers AS c ON c.id = j.value ->> 5
+WHERE true
+ON CONFLICT (transaction_id) DO NOTHING
+RETURNING transaction_id
+"""
+
+# Temporary: private to the connection, no WAL, gone with the connection. Emptied before
+# each batch (a transaction may stage several) and, at commit, truncated in place, so it
+# never holds more than one transaction's dead rows.
+_PG_STAGING = """
+CREATE TEMPORARY TABLE IF NOT EXISTS sfsync_usage_staging (
+    t text NOT NULL, k text NOT NULL, e text NOT NULL, s timestamptz NOT NULL,
+    p json NOT NULL, c uuid
+) ON COMMIT DELETE ROWS
+"""
+_PG_COPY = "COPY sfsync_usage_staging (t, k, e, s, p, c) FROM STDIN"
+
+# The aliases a batch uses are share-locked (in a fixed order) for the statement's
+# transaction: a concurrent move or removal of one of them waits for this insert to commit
+# and then re-attributes its rows, and an insert that comes second sees the new owner.
+# Without it an insert could attribute to an owner whose removal commits meanwhile, which
+# the pending sweep (it only looks at unattributed rows) would never correct.
+# Rows are inserted in transaction-id order (ORDER BY b.t): two batches that share ids,
+# ingested at once, then take the unique index's locks in the same order and one waits for
+# the other instead of both deadlocking (found by tests/reliability: overlapping batches
+# from two workers deadlocked until a batch ran out of retries and was dead-lettered).
+_PG_INSERT = """
+WITH owners AS (
+    SELECT alias, customer_id FROM ingest_aliases
+    WHERE alias IN (SELECT k FROM sfsync_usage_staging)
+    ORDER BY alias
+    FOR SHARE
+)
+INSERT INTO usage_events
+    (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
+SELECT b.t, b.k, coalesce(c.id, o.customer_id), b.e, b.s, b.p, %(received)s
+FROM sfsync_usage_staging AS b
+LEFT JOIN owners AS o ON o.alias = b.k
+LEFT JOIN customers AS c ON c.id = b.c
+ORDER BY b.t
+ON CONFLICT (transaction_id) DO NOTHING
+RETURNING transaction_id
+"""
+
+
+def customer_id_of_key(key: str) -> uuid.UUID | None:
+    """The customer id a key names, when it is a UUID in canonical text form."""
+    if len(key) != 36 or key[8] != "-":
+        return None
+    try:
+        parsed = uuid.UUID(key)
+    except ValueError:
+        return None
+    return parsed if str(parsed) == key else None
+
+
+def insert_events(
+    session: Session, events: Sequence[NewEvent], *, received_at: datetime | None = None
+) -> set[str]:
+    """Store events (transaction ids unique within `events`); returns the ids newly stored.
+
+    An id already stored is left untouched (insert-or-ignore): the first copy wins.
+    """
+    if not events:
+        return set()
+    received = received_at or utcnow()
+    conn = session.connection()
+    if is_postgres(session):
+        return _insert_postgres(conn, events, received)
+    return _insert_sqlite(conn, events, received)
+
+
+def _insert_postgres(conn: Connection, events: Sequence[NewEvent], received: datetime) -> set[str]:
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_PG_STAGING)
+        cursor.execute("DELETE FROM sfsync_usage_staging")
+        with cursor.copy(_PG_COPY) as copy:
+            write = copy.write_row
+            for e in events:
+                write(
+                    (
+                        e.transaction_id,
+                        e.customer_key,
+                        e.event_type,
+                        e.timestamp,
+                        e.properties_json,
+                        customer_id_of_key(e.customer_key),
+                    )
+                )
+        cursor.execute(_PG_INSERT, {"received": received})
+        return {row[0] for row in cursor.fetchall()}
+    finally:
+        cursor.close()
+
+
+def _sqlite_time(value: datetime) -> str:
+    # The text form SQLAlchemy's SQLite DateTime writes, so range comparisons agree.
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], received: datetime) -> set[str]:
+    rows_json = []
+    for e in events:
+        cid = customer_id_of_key(e.customer_key)
+        head = _dumps([e.transaction_id, e.customer_key, e.event_type, _sqlite_time(e.timestamp)])
+        tail = _dumps(cid.hex if cid else None)
+        rows_json.append(f"{head[:-1]},{e.properties_json},{tail}]")
+    payload = "[" + ",".join(rows_json) + "]"
+    rows = conn.exec_driver_sql(_SQLITE_INSERT, (_sqlite_time(received), payload))
+    return {row[0] for row in rows}
