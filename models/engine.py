@@ -53,8 +53,11 @@ def _json_text(value: Any) -> str:
 
 
 def _json_value(text: str) -> Any:
-    # Integers longer than `int` parses (a hostile payload kept in a dead letter) still read.
-    return json.loads(text, parse_int=exactjson.parse_int)
+    try:
+        return json.loads(text)
+    except ValueError:
+        # An integer longer than `int` parses (a hostile payload kept in a dead letter).
+        return json.loads(text, parse_int=exactjson.parse_int)
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
