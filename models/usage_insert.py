@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from models.dialect import is_postgres
@@ -111,11 +112,22 @@ def insert_events(
 
 
 def _insert_postgres(conn: Connection, events: Sequence[NewEvent], received: datetime) -> set[str]:
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    conn.exec_driver_sql(_PG_STAGING)
+    conn.exec_driver_sql("DELETE FROM sfsync_usage_staging")
+    _copy_to_staging(conn, events)
+    rows = conn.exec_driver_sql(_PG_INSERT, {"received": received})
+    return {row[0] for row in rows}
+
+
+def _copy_to_staging(conn: Connection, events: Sequence[NewEvent]) -> None:
+    # COPY has no SQLAlchemy form: it runs on the driver's connection, and its errors are
+    # wrapped as SQLAlchemy's own here, so the store translates them like any statement's
+    # (a lost connection or a cancelled COPY is retried by the caller, not mistaken for a
+    # bug).
+    dbapi: Any = conn.connection.driver_connection
+    base = conn.dialect.loaded_dbapi.Error
     try:
-        cursor.execute(_PG_STAGING)
-        cursor.execute("DELETE FROM sfsync_usage_staging")
-        with cursor.copy(_PG_COPY) as copy:
+        with dbapi.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
             write = copy.write_row
             for e in events:
                 write(
@@ -128,10 +140,13 @@ def _insert_postgres(conn: Connection, events: Sequence[NewEvent], received: dat
                         customer_id_of_key(e.customer_key),
                     )
                 )
-        cursor.execute(_PG_INSERT, {"received": received})
-        return {row[0] for row in cursor.fetchall()}
-    finally:
-        cursor.close()
+    except base as exc:
+        lost = conn.dialect.is_disconnect(exc, dbapi, None)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            _PG_COPY, None, exc, base, connection_invalidated=lost, dialect=conn.dialect
+        ) from exc
 
 
 def _sqlite_time(value: datetime) -> str:

@@ -14,8 +14,10 @@ from sqlalchemy import select
 from config import Settings
 from models import Store
 from models.aliases import add_aliases, move_alias, remove_aliases
+from models.errors import StoreError
 from models.tables import UsageEvent
-from models.usage import resolve_pending
+from models.usage import NewEvent, resolve_pending
+from models.usage_insert import insert_events
 from sync.usage import ingest
 from tests.store.conftest import MakeCustomer
 from tests.store.test_usage_store import NOW, ev
@@ -110,3 +112,16 @@ def test_alias_changes_racing_with_ingest_are_exact_after_one_sweep(
     owners = stored(store)
     assert len(owners) == 3000
     assert set(owners.values()) == {final}
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_copy_the_database_refuses_is_a_store_error_and_the_next_batch_flows(
+    store: Store, settings: Settings, backend: str
+) -> None:
+    """A row PostgreSQL refuses mid-COPY surfaces as the store's error, not the driver's."""
+    refused = NewEvent("bad", "key", "api_call", NOW, {}, "{not json")
+    with pytest.raises(StoreError), store.session() as s:
+        insert_events(s, [refused])
+    with store.session() as s:
+        assert ingest(s, [ev(tx="after")], settings, now=NOW).accepted == 1
+    assert list(stored(store)) == ["after"]
