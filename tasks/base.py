@@ -154,9 +154,14 @@ class SfsyncTask(Task):  # type: ignore[misc]
             context.redact(str(exc)),
         )
         try:
-            # max_retries=None: the store, not the task, is what failed; the copy is
-            # published before this message is acknowledged.
-            raise self.retry(exc=exc, countdown=settings.task_retry_backoff_max, max_retries=None)
+            # Past the retry limit on purpose: the store, not the task, is what failed (None
+            # would mean the task's default limit). The copy is published before this
+            # message is acknowledged.
+            raise self.retry(
+                exc=exc,
+                countdown=settings.task_retry_backoff_max,
+                max_retries=int(self.request.retries or 0) + 1,
+            )
         except Retry:
             raise
         except Exception as publish_error:

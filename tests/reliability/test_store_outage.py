@@ -212,6 +212,8 @@ def test_a_store_outage_keeps_every_batch_until_the_store_is_back(
         except AssertionError:
             raise AssertionError(f"{count(store)}/{expected}\n{c.diagnose()}") from None
         assert worker.poll() is None, "the worker died"
+        # Kept by re-publishing at the capped delay, not by a hot requeue loop.
+        assert "reject requeue" not in c.output(), c.diagnose()
         kept_ids = kept(c)
     with store.reader() as s:
         distinct = s.scalar(select(func.count(func.distinct(UsageEvent.transaction_id))))
