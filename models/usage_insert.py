@@ -1,14 +1,15 @@
 """Storing a batch of validated usage events: one set-based insert, attributed on the way in.
 
-Each backend gets the rows into the database the cheapest way its driver offers, then one
-`INSERT … SELECT … ON CONFLICT (transaction_id) DO NOTHING RETURNING` joins them with
-`ingest_aliases` and `customers`, so a known key is attributed at insert time and an id
-already stored is left untouched (insert-or-ignore: the first copy wins):
+A known key is attributed at insert time and an id already stored is left untouched
+(insert-or-ignore: the first copy wins), each backend the cheapest way its driver offers:
 
-- PostgreSQL: `COPY` into a per-connection temporary staging table (psycopg's C row
-  writer; no per-event JSON), then the insert from it;
-- SQLite: one JSON document per batch, read by `json_each` (a single statement, no per-row
-  driver round trip).
+- PostgreSQL: the batch's owners are read (share-locked) and its rows `COPY`ed straight
+  into `usage_events` (psycopg's C row writer) inside a savepoint; when the primary key
+  refuses an id already stored, the savepoint is rolled back and the rows are `COPY`ed into
+  a per-connection temporary staging table, then one `INSERT … SELECT … ON CONFLICT
+  (transaction_id) DO NOTHING RETURNING` joins them with `ingest_aliases` and `customers`;
+- SQLite: one JSON document per batch, read by `json_each` in that same insert-or-ignore
+  statement (a single statement, no per-row driver round trip).
 
 A key names a customer by its id when `customer_id_of_key` says so; alias look-up is the
 join. Properties go in as the validated JSON text, so a number keeps its digits.
