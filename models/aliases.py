@@ -41,7 +41,7 @@ from models.tables import (
     UsageEvent,
 )
 from models.types import AliasMoveReason, AliasSource, CustomerStatus
-from models.usage import customer_id_of_key
+from models.usage_insert import customer_id_of_key
 
 _CHUNK = 500
 

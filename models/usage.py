@@ -2,9 +2,9 @@
 
 Events are stored exactly as sent, first; attribution (`customer_id`) is a separate concern:
 
-- `insert_events` attributes at insert time when the key is already known (one set-based
-  statement per batch joining `ingest_aliases` and `customers`), so in the common case the
-  sweep has nothing to do;
+- `models.usage_insert.insert_events` attributes at insert time when the key is already
+  known (one set-based statement per batch joining `ingest_aliases` and `customers`), so in
+  the common case the sweep has nothing to do;
 - `resolve_pending` is the sweep that makes attribution exact: an event committed while its
   alias was being attached misses the attach's UPDATE and is caught here. It is set-based
   (one UPDATE per batch), idempotent, and safe to run from several workers at once.
@@ -18,11 +18,10 @@ Summaries are `models.usage_summary`.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, cast, func, select
@@ -32,7 +31,7 @@ from models import exactjson
 from models.dialect import is_postgres
 from models.errors import InvalidInput, NotFound
 from models.tables import DeadLetter, UsageEvent
-from models.types import DeadLetterSource, utcnow
+from models.types import DeadLetterSource
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,114 +72,7 @@ class StoredEvent:
         return diffs
 
 
-# --- insert ------------------------------------------------------------------------------
-
-_SQLITE_INSERT = """
-INSERT INTO usage_events
-    (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
-SELECT j.value ->> 0, j.value ->> 1, coalesce(c.id, a.customer_id), j.value ->> 2,
-       j.value ->> 3, j.value -> 4, ?
-FROM json_each(?) AS j
-LEFT JOIN ingest_aliases AS a ON a.alias = j.value ->> 1
-LEFT JOIN customers AS c ON c.id = j.value ->> 5 AND c.status = 'active'
-WHERE true
-ON CONFLICT (transaction_id) DO NOTHING
-RETURNING transaction_id
-"""
-
-# The aliases a batch uses are share-locked (in a fixed order) for the statement's
-# transaction: a concurrent move or removal of one of them waits for this insert to commit
-# and then re-attributes its rows, and an insert that comes second sees the new owner.
-# Without it an insert could attribute to an owner whose removal commits meanwhile, which
-# the pending sweep (it only looks at unattributed rows) would never correct.
-# Rows are inserted in transaction-id order (ORDER BY b.t): two batches that share ids,
-# ingested at once, then take the unique index's locks in the same order and one waits for
-# the other instead of both deadlocking (found by tests/reliability: overlapping batches
-# from two workers deadlocked until a batch ran out of retries and was dead-lettered).
-_POSTGRES_INSERT = """
-WITH batch AS (
-    SELECT * FROM json_to_recordset(%(batch)s::json)
-        AS t(t text, k text, e text, s timestamptz, p json, c uuid)
-), owners AS (
-    SELECT alias, customer_id FROM ingest_aliases
-    WHERE alias IN (SELECT k FROM batch)
-    ORDER BY alias
-    FOR SHARE
-)
-INSERT INTO usage_events
-    (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
-SELECT b.t, b.k, coalesce(c.id, o.customer_id), b.e, b.s, b.p, %(received)s
-FROM batch AS b
-LEFT JOIN owners AS o ON o.alias = b.k
-LEFT JOIN customers AS c ON c.id = b.c AND c.status = 'active'
-ORDER BY b.t
-ON CONFLICT (transaction_id) DO NOTHING
-RETURNING transaction_id
-"""
-
-
-def _sqlite_time(value: datetime) -> str:
-    # The text form SQLAlchemy's SQLite DateTime writes, so range comparisons agree.
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def customer_id_of_key(key: str) -> uuid.UUID | None:
-    """The customer id a key names, when it is a UUID in canonical text form."""
-    if len(key) != 36 or key[8] != "-":
-        return None
-    try:
-        parsed = uuid.UUID(key)
-    except ValueError:
-        return None
-    return parsed if str(parsed) == key else None
-
-
-def insert_events(
-    session: Session, events: Sequence[NewEvent], *, received_at: datetime | None = None
-) -> set[str]:
-    """Store events (transaction ids unique within `events`); returns the ids newly stored.
-
-    An id already stored is left untouched (insert-or-ignore): the first copy wins.
-    """
-    if not events:
-        return set()
-    received = received_at or utcnow()
-    conn = session.connection()
-    if is_postgres(session):
-        # One JSON document per batch: psycopg's array adaptation costs more per value than
-        # the server's JSON parsing.
-        # Properties go in as the validated JSON text, so a number keeps its digits.
-        records = []
-        for e in events:
-            cid = customer_id_of_key(e.customer_key)
-            head = _dumps(
-                {
-                    "t": e.transaction_id,
-                    "k": e.customer_key,
-                    "e": e.event_type,
-                    "s": e.timestamp.isoformat(),
-                    "c": str(cid) if cid else None,
-                }
-            )
-            records.append(f'{head[:-1]},"p":{e.properties_json}}}')
-        document = "[" + ",".join(records) + "]"
-        rows = conn.exec_driver_sql(_POSTGRES_INSERT, {"batch": document, "received": received})
-    else:
-        rows_json = []
-        for e in events:
-            cid = customer_id_of_key(e.customer_key)
-            head = _dumps(
-                [e.transaction_id, e.customer_key, e.event_type, _sqlite_time(e.timestamp)]
-            )
-            tail = _dumps(cid.hex if cid else None)
-            rows_json.append(f"{head[:-1]},{e.properties_json},{tail}]")
-        payload = "[" + ",".join(rows_json) + "]"
-        rows = conn.exec_driver_sql(_SQLITE_INSERT, (_sqlite_time(received), payload))
-    return {row[0] for row in rows}
+# --- look-ups ----------------------------------------------------------------------------
 
 
 def stored_events(session: Session, transaction_ids: Sequence[str]) -> dict[str, StoredEvent]:

@@ -21,7 +21,8 @@ from config import Settings
 from models.deadletters import Failure, record_many
 from models.ingest_tally import record_tally
 from models.types import DeadLetterSource, utcnow
-from models.usage import NewEvent, insert_events, stored_events
+from models.usage import NewEvent, stored_events
+from models.usage_insert import insert_events
 from sync.usage_validation import (
     MAX_NUMBER_DIGITS,
     MAX_NUMBER_EXPONENT,

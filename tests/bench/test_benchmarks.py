@@ -85,13 +85,24 @@ def test_worker_bench_backfills_through_beat_and_a_real_worker() -> None:
 
 @pytest.mark.usefixtures("services")
 def test_usage_bench_reports_ingest_bare_driver_and_attach() -> None:
-    """Ingest, the bare-driver comparison and the retroactive attach on both backends."""
-    figures = bench("usage_bench", "--events", "5000", "--backend", "both")
+    """Ingest, bare driver, attach, summary and phases on both backends; several writers
+    on PostgreSQL lose and duplicate nothing."""
+    figures = bench(
+        "usage_bench", "--events", "5000", "--backend", "both", "--summary-events", "5000"
+    )
     for backend in ("sqlite", "postgresql"):
         result = figures[backend]
         assert result["counts"] == {"accepted": 5_000, "duplicate": 0, "rejected": 0}
         assert result["ingest_events_per_s"] > 0 and result["bare_events_per_s"] > 0
+        assert result["bare_index_free_events_per_s"] > 0
         assert result["retroactive_attach"]["events"] > 0
+        assert result["summary_month"]["total_with_sum"]["events"] >= 5_000
+        assert set(result["phases"]) >= {"decode", "validate", "insert", "accounting"}
+    writers = figures["postgresql_writers"]
+    assert [w["processes"] for w in writers] == [1, 2, 4]
+    for w in writers:
+        assert (w["lost"], w["duplicated"], w["rejected"]) == (0, 0, 0)
+        assert w["accepted_matches_distinct"] is True
 
 
 @pytest.mark.usefixtures("services")

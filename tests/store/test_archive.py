@@ -13,7 +13,8 @@ from models.contracts import ContractSpec, create_contract, get_contract
 from models.customers import create_customer
 from models.fields import list_keys, register_key, remove_key, set_fields
 from models.types import ContractStatus, Entity
-from models.usage import NewEvent, get_event, insert_events
+from models.usage import NewEvent, get_event
+from models.usage_insert import insert_events
 
 
 def _event(tx: str, key: str) -> NewEvent:

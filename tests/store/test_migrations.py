@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import inspect, text
 
 from models import Store, StoreNotMigrated, open_store
 from models.tables import Base
@@ -143,3 +145,51 @@ def _empty_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path
 
     request.addfinalizer(drop)
     return f"{POSTGRES_BASE.rpartition('/')[0]}/{name}"
+
+
+def _migrate(store: Store, revision: str) -> None:
+    cfg = store._alembic_config()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        if revision == "head":
+            command.upgrade(cfg, revision)
+        else:
+            command.downgrade(cfg, revision)
+
+
+def test_usage_events_lose_their_customer_foreign_key_keeping_stored_events(
+    store: Store,
+) -> None:
+    """Migration 0009 drops the key on a store holding events; attribution is unchanged."""
+    _migrate(store, "0004")
+    customer = uuid.uuid4()
+    value = str(customer) if store.dialect == "postgresql" else customer.hex
+    when = "2026-11-20 10:00:00.000000"
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO customers (id, name, created_at, updated_at) "
+                "VALUES (:id, 'Acme', :t, :t)"
+            ),
+            {"id": value, "t": when},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO usage_events (transaction_id, customer_key, customer_id, event_type,"
+                " timestamp, properties, received_at) VALUES "
+                "('a', 'acme', :id, 'call', :t, '{\"n\": 1}', :t), "
+                "('b', 'later', NULL, 'call', :t, '{}', :t)"
+            ),
+            {"id": value, "t": when},
+        )
+    _migrate(store, "head")
+    with store.engine.connect() as conn:
+        keys = inspect(conn).get_foreign_keys("usage_events")
+        rows = conn.execute(
+            text("SELECT transaction_id, customer_id FROM usage_events ORDER BY transaction_id")
+        ).all()
+    assert keys == []
+    assert [(tx, None if cid is None else uuid.UUID(str(cid))) for tx, cid in rows] == [
+        ("a", customer),
+        ("b", None),
+    ]

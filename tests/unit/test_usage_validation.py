@@ -226,3 +226,30 @@ def test_account_id_keys_take_their_18_character_form_and_other_keys_are_kept() 
     assert account_id_key(account.upper()) == account
     for other in ("acme-main", "ACCT-12345678901", "006Hs00002XyZaB", "001Hs00002XyZaB999"):
         assert account_id_key(other) == other
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["nul\x00inside", "lone \ud800 surrogate", 2**213, -(2**213), ("a", "tuple"), object()],
+)
+def test_a_flat_object_is_held_to_the_same_rules_as_a_nested_one(
+    limits: Limits, value: Any
+) -> None:
+    """A bad value at the top level is rejected with the reason it gets one level down."""
+    flat = rejected(event(properties={"v": value}), limits)
+    nested_reason = rejected(event(properties={"o": {"v": value}}), limits)
+    assert flat == nested_reason
+
+
+@pytest.mark.parametrize("key", [1, None, True, "nul\x00key", "lone \udc00"])
+def test_property_names_must_be_text_at_the_top_level_too(limits: Limits, key: Any) -> None:
+    """A non-string or unstorable property name is rejected, not coerced to text."""
+    assert "propert" in rejected(event(properties={key: 1}), limits)
+
+
+def test_flat_object_encodes_exactly_as_the_full_walk(limits: Limits) -> None:
+    """Strings, small and boundary integers, booleans and nulls keep their compact JSON."""
+    properties = {"s": "é\x1b", "i": 2**63 - 1, "big": 2**63, "t": True, "n": None, "neg": -7}
+    stored = validate_event(event(properties=properties), limits)
+    assert stored.properties_json == exactjson.dumps(properties)
+    assert stored.properties == properties
