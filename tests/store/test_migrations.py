@@ -161,7 +161,7 @@ def test_usage_events_lose_their_customer_foreign_key_keeping_stored_events(
     store: Store,
 ) -> None:
     """Migration 0009 drops the key on a store holding events; attribution is unchanged."""
-    _migrate(store, "0004")
+    _migrate(store, "0008")  # the revision before 0009
     customer = uuid.uuid4()
     value = str(customer) if store.dialect == "postgresql" else customer.hex
     when = "2026-11-20 10:00:00.000000"
