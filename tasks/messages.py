@@ -6,11 +6,12 @@ body nested a few hundred levels deep raised `RecursionError` in the main proces
 died, and every restart died on the same requeued message. A body that could not be decoded
 at all (10,000 levels; an integer past Python's digit limit) was logged and dropped.
 
-This decoder replaces kombu's for `application/json` in the worker: numbers are exact
-(`models.exactjson`), and a body that cannot be decoded or nests deeper than `MAX_DEPTH`
-never raises — it becomes a *poison* payload, ``(), {POISON: {...}}``, that `SfsyncTask`
-turns into a dead letter holding the reason and the raw body's first `BODY_PREFIX`
-characters, while the queue flows on. Encoding is kombu's own.
+This decoder replaces kombu's for `application/json` in the worker — for task, event and
+control messages alike: numbers are exact (a literal no float can hold is a `Decimal`),
+and a body that cannot be decoded or nests deeper than `MAX_DEPTH` never raises — it
+becomes a *poison* payload, ``(), {POISON: {...}}``, that `SfsyncTask` turns into a dead
+letter holding the reason and the raw body's first `BODY_PREFIX` characters, while the
+queue flows on. Encoding is kombu's own.
 """
 
 from __future__ import annotations
@@ -53,8 +54,16 @@ def decode(body: Any) -> Any:
     return value
 
 
+def _number(text: str) -> float | Decimal:
+    """A float where it is exactly the number written (what Python's own encoder writes, as
+    in Celery's event and control messages, whose timestamps Celery does float arithmetic
+    on); a `Decimal` keeping its digits otherwise (`1.50`, 30-digit amounts)."""
+    value = float(text)
+    return value if repr(value) == text else Decimal(text)
+
+
 def _exact_loads(text: str, **kwargs: Any) -> Any:
-    return json.loads(text, parse_float=Decimal, parse_int=exactjson.parse_int, **kwargs)
+    return json.loads(text, parse_float=_number, parse_int=exactjson.parse_int, **kwargs)
 
 
 def _poison(text: str, reason: str) -> Any:

@@ -61,7 +61,7 @@ class EventLog:
                 dispatcher.send("test-probe", probe=probe)
                 return any(e.get("probe") == probe for e in self.snapshot())
 
-            wait_for(arrived, timeout=30, what="the event receiver to subscribe")
+            wait_for(arrived, timeout=60, what="the event receiver to subscribe")
 
     def stop(self) -> None:
         if self._receiver is not None:
