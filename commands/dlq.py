@@ -21,6 +21,7 @@ from commands.output import Column, note, print_lines, print_table, safe_text
 from models.deadletters import discard, get, list_letters, stats
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus
+from tasks.names import REPLAY_LETTER
 
 source_choice = click.Choice([s.value for s in DeadLetterSource])
 
@@ -191,7 +192,7 @@ def dlq_retry(
         enqueued = [
             str(
                 celery.send_task(
-                    "sfsync.deadletter.replay",
+                    REPLAY_LETTER,
                     args=[i],
                     kwargs={"accept_change": True} if accept_change else {},
                 ).id

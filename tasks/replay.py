@@ -8,6 +8,7 @@ from celery_app import app
 from sync.replay import replay_letter
 from tasks import context
 from tasks.base import SfsyncTask
+from tasks.names import REPLAY_LETTER
 
 
 def run_task(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -35,7 +36,7 @@ def replay(letter_id: int, accept_change: bool = False) -> dict[str, Any]:
     return {"letter_id": result.letter_id, "replayed": result.replayed, "error": result.error}
 
 
-@app.task(base=SfsyncTask, bind=True, name="sfsync.deadletter.replay")
+@app.task(base=SfsyncTask, bind=True, name=REPLAY_LETTER)
 def replay_task(self: SfsyncTask, letter_id: int, accept_change: bool = False) -> dict[str, Any]:
     """Replay one dead letter (`accept_change`: an operator's go-ahead for a change that
     rewrites a started contract); the letter records the outcome."""
