@@ -29,7 +29,7 @@ account is read once per run in IN-lists as long as a query allows: per level of
 owning root accounts, then each level of their descendants, until a level is empty).
 sfsync can go below it: ancestors come with the opportunity query, and a run spanning more
 query pages than the org has pages of sub-organisations reads them all in one scan
-(sync/hierarchy.py). `scan_floor` is that figure: ⌈won/2000⌉ + ⌈child accounts/2000⌉.
+(sync/salesforce/hierarchy.py). `scan_floor` is that figure: ⌈won/2000⌉ + ⌈child accounts/2000⌉.
 """
 
 from __future__ import annotations
@@ -134,8 +134,7 @@ def _child_transport(args: dict[str, Any]) -> dict[str, Any]:
     from simple_salesforce.api import Salesforce
 
     from sandbox.client import loopback_session
-    from sync.salesforce import QUERY_BATCH_SIZE
-    from sync.soql import opportunity_query
+    from sync.salesforce import QUERY_BATCH_SIZE, QueryRules, opportunity_query
 
     settings = _child_settings(args)
     sf = Salesforce(
@@ -145,7 +144,7 @@ def _child_transport(args: dict[str, Any]) -> dict[str, Any]:
         session=loopback_session(args["instance_url"]),
         object_pairs_hook=None,  # as sfsync's client: plain dicts, json's C decoder
     )
-    soql = opportunity_query(settings, None)
+    soql = opportunity_query(QueryRules.of(settings), None)
     headers = {"Sforce-Query-Options": f"batchSize={QUERY_BATCH_SIZE}"}
     start = time.perf_counter()
     records = sum(1 for _ in sf.query_all_iter(soql, headers=headers, timeout=120))
@@ -190,7 +189,7 @@ def _sf(org: Any) -> Any:
 
 def _floor(org: Any) -> dict[str, Any]:
     """Won count and the API-call floor, from the org's own records."""
-    from sync.soql import IN_LIST_MAX_CHARS
+    from sync.salesforce import IN_LIST_MAX_CHARS
 
     sf = _sf(org)
     parent = {r["Id"]: r["ParentId"] for r in sf.query_all_iter("SELECT Id, ParentId FROM Account")}

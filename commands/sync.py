@@ -27,8 +27,8 @@ from models.runs import get_run, last_run, list_runs
 from models.tables import SyncRun
 from models.types import RunStatus, RunTrigger, Stream, utcnow
 from models.writebacks import count_pending
-from sync.errors import SalesforceError
 from sync.runner import RunResult
+from sync.salesforce import SalesforceError
 
 STREAM_TASKS = {
     Stream.OPPORTUNITIES: "sfsync.sync.poll_opportunities",
@@ -206,8 +206,7 @@ def _print_result(r: RunResult) -> None:
 def sync_opportunity(app: App, ids: tuple[str, ...], as_json: bool) -> None:
     """Provision these opportunities now (15- or 18-character ids)."""
     from sync.opportunities import provision_opportunities
-    from sync.salesforce import SalesforceClient
-    from sync.soql import normalize_id
+    from sync.salesforce import SalesforceClient, normalize_id
 
     for value in ids:
         try:

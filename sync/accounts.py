@@ -17,6 +17,7 @@ naming both customers. Accounts in no customer's tree are counted as seen and sk
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,13 +35,6 @@ from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
 from models.runs import RunCounters
 from models.tables import Customer
 from models.types import DeadLetterSource, Stream
-from sync.hierarchy import (
-    AccountNode,
-    fetch_ancestors,
-    fetch_descendants,
-    node_from_record,
-    valid_id,
-)
 from sync.mapping import MappingError, account_alias_origins
 from sync.merges import (
     Contested,
@@ -50,8 +44,19 @@ from sync.merges import (
     release_outside,
 )
 from sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
-from sync.salesforce import SalesforceClient
-from sync.soql import account_query, accounts_by_ids_query, chunk_ids
+from sync.salesforce import (
+    AccountNode,
+    QueryRules,
+    SalesforceClient,
+    account_query,
+    accounts_by_ids_query,
+    chunk_ids,
+    fetch_ancestors,
+    fetch_descendants,
+    node_from_record,
+    strip_attributes,
+    valid_id,
+)
 
 __all__ = ["AccountPage", "apply_accounts", "poll_accounts", "prepare_accounts"]
 
@@ -84,13 +89,6 @@ class _Outcome:
     conflicts: dict[str, list[str]] = field(default_factory=dict)  # source account → messages
 
 
-def _strip(value: Mapping[str, Any]) -> dict[str, Any]:
-    """A record without REST `attributes` noise, for a dead letter's payload."""
-    return {
-        k: _strip(v) if isinstance(v, Mapping) else v for k, v in value.items() if k != "attributes"
-    }
-
-
 def _node_payload(node: AccountNode) -> dict[str, Any]:
     return {
         "Id": node.id,
@@ -101,7 +99,7 @@ def _node_payload(node: AccountNode) -> dict[str, Any]:
 
 
 def _parse(
-    records: Records, settings: Settings
+    records: Records, rules: QueryRules
 ) -> tuple[dict[str, AccountNode], dict[str, str], set[str]]:
     """(live accounts by id, merged-away loser → its master, other deleted account ids)."""
     nodes: dict[str, AccountNode] = {}
@@ -109,7 +107,7 @@ def _parse(
     deleted: set[str] = set()
     for rec in records:
         try:
-            node = node_from_record(rec, settings)
+            node = node_from_record(rec, rules)
         except (KeyError, ValueError):
             continue  # dead-lettered by `apply_accounts`
         if rec.get("IsDeleted"):
@@ -138,7 +136,7 @@ def _root_of(account: str, accounts: Mapping[str, AccountNode]) -> str:
 
 
 def prepare_accounts(
-    store: Store, client: SalesforceClient, settings: Settings, records: Records
+    store: Store, client: SalesforceClient, rules: QueryRules, records: Records
 ) -> AccountPage:
     """Ancestors of the page's accounts, which customers they touch, and those trees.
 
@@ -149,18 +147,18 @@ def prepare_accounts(
     one per hierarchy level per chunk going up, the same going down, and only for
     customers' trees; the store is asked once.
     """
-    nodes, merged, deleted = _parse(records, settings)
+    nodes, merged, deleted = _parse(records, rules)
     accounts: dict[str, AccountNode] = dict(nodes)
     missing = [m for m in merged.values() if m not in accounts]
     if missing:
-        accounts.update(_read_accounts(client, settings, missing))
-    if settings.alias_include_suborgs:
+        accounts.update(_read_accounts(client, rules, missing))
+    if rules.include_suborgs:
         parents = {a: n.parent_id for a, n in accounts.items() if n.parent_id}
-        chains = fetch_ancestors(client, settings, parents, known=accounts) if parents else {}
+        chains = fetch_ancestors(client, rules, parents, known=accounts) if parents else {}
         for chain in chains.values():
             accounts.update((n.id, n) for n in chain if n.id not in accounts)
     merges = {
-        loser: (master, _root_of(master, accounts) if settings.alias_include_suborgs else master)
+        loser: (master, _root_of(master, accounts) if rules.include_suborgs else master)
         for loser, master in merged.items()
         if master in accounts
     }
@@ -177,13 +175,13 @@ def prepare_accounts(
         ]
     survivors = [root for _, root in merges.values()]
     owners = list(dict.fromkeys([*(a for a in accounts if a in owned), *held_by, *survivors]))
-    if not (settings.alias_include_suborgs and owners):
+    if not (rules.include_suborgs and owners):
         trees: dict[str, Sequence[AccountNode]] = {owner: () for owner in owners}
         return AccountPage(nodes, accounts, trees, merges=merges, deleted=frozenset(deleted))
     missing = [o for o in owners if o not in accounts]
     if missing:
-        accounts.update(_read_accounts(client, settings, missing))
-    trees = dict(fetch_descendants(client, settings, [o for o in owners if o in accounts]))
+        accounts.update(_read_accounts(client, rules, missing))
+    trees = dict(fetch_descendants(client, rules, [o for o in owners if o in accounts]))
     inside = {o: [p for p in trees if p != o and o in {n.id for n in trees[p]}] for o in trees}
     tops = {o: d for o, d in trees.items() if not inside[o]}
     nested = {top: [o for o in trees if o != top and top in inside[o]] for top in tops}
@@ -191,13 +189,13 @@ def prepare_accounts(
 
 
 def _read_accounts(
-    client: SalesforceClient, settings: Settings, ids: Sequence[str]
+    client: SalesforceClient, rules: QueryRules, ids: Sequence[str]
 ) -> dict[str, AccountNode]:
     return {
         n.id: n
         for chunk in chunk_ids(ids)
-        for page in client.query_pages(accounts_by_ids_query(settings, chunk))
-        for n in (node_from_record(r, settings) for r in page)
+        for page in client.query_pages(accounts_by_ids_query(rules, chunk))
+        for n in (node_from_record(r, rules) for r in page)
     }
 
 
@@ -223,7 +221,7 @@ def apply_accounts(
             counters.dead_lettered += 1
             record(session, _malformed(rec))
         else:
-            payloads[account] = _strip(rec)
+            payloads[account] = strip_attributes(rec)
     for loser, (master, root) in page.merges.items():
         with session.begin_nested():
             merged = absorb_merged_account(session, loser, master, root, page.accounts[root].name)
@@ -376,7 +374,7 @@ def _malformed(rec: Mapping[str, Any]) -> Failure:
     return Failure(
         source=DeadLetterSource.ACCOUNT,
         reference=str(raw) if raw else None,
-        payload=_strip(rec),
+        payload=strip_attributes(rec),
         error_class="MalformedAccount",
         error_message="the account record has no valid Id or ParentId; it cannot be placed "
         "in a hierarchy",
@@ -390,11 +388,13 @@ def poll_accounts(
     **options: Unpack[RunOptions],
 ) -> RunResult:
     """One run of the account stream."""
+    # Built by the run's first query, inside the run: a bad field setting is its error.
+    rules = functools.cache(lambda: QueryRules.of(settings))
     spec: StreamSpec[AccountPage] = StreamSpec(
         stream=Stream.ACCOUNTS,
-        query=lambda start, until: account_query(settings, start, until=until),
+        query=lambda start, until: account_query(rules(), start, until=until),
         include_deleted=True,
-        prepare=lambda records: prepare_accounts(store, client, settings, records),
+        prepare=lambda records: prepare_accounts(store, client, rules(), records),
         apply=lambda session, records, page, counters: apply_accounts(
             session, records, page, settings, counters
         ),

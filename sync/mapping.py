@@ -34,8 +34,7 @@ from typing import Any
 from config import Settings
 from models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
 from models.types import plain_decimal
-from sync.hierarchy import AccountNode, record_value
-from sync.soql import normalize_id
+from sync.salesforce import AccountNode, normalize_id, record_value
 
 __all__ = [
     "MAX_ALIAS_LENGTH",

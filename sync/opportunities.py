@@ -13,6 +13,7 @@ own customer.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Unpack
@@ -29,22 +30,28 @@ from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_fie
 from models.revisions import SYNC, Change
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
-from sync.errors import SalesforcePermanentError
-from sync.hierarchy import AccountNode, HierarchyCache, record_value, valid_id
 from sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
 from sync.mapping import AliasMemo, MappingError, map_opportunity
-from sync.opportunity_filter import check_opportunity_filter, counted_ids
 from sync.provision import provision_deal, refresh_contract
 from sync.provision_batch import BatchItem, provision_batch
 from sync.runner import RunOptions, RunResult, StreamSpec, run_stream
-from sync.salesforce import SalesforceClient
-from sync.soql import (
+from sync.salesforce import (
     OPPORTUNITY_IN_LIST_MAX_CHARS,
+    AccountNode,
+    HierarchyCache,
+    QueryRules,
+    SalesforceClient,
+    SalesforcePermanentError,
+    check_opportunity_filter,
     chunk_ids,
+    counted_ids,
     normalize_id,
     opportunity_by_ids_query,
     opportunity_query,
     organization_currency_query,
+    record_value,
+    strip_attributes,
+    valid_id,
 )
 
 PROVISION_TASK = "sfsync.sync.provision_opportunity"
@@ -144,22 +151,12 @@ def record_as_root(
     return {**record, "AccountId": root.id, "Account": rewritten}
 
 
-def _strip(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The record without REST `attributes` noise, for a dead letter's payload."""
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if key == "attributes":
-            continue
-        out[key] = _strip(value) if isinstance(value, Mapping) else value
-    return out
-
-
 def _opportunity_failure(record: Mapping[str, Any], exc: Exception) -> Failure:
     opportunity_id = record.get("Id")
     return Failure(
         source=DeadLetterSource.OPPORTUNITY,
         reference=str(opportunity_id) if opportunity_id else None,
-        payload=_strip(record),
+        payload=strip_attributes(record),
         error_class=type(exc).__name__,
         error_message=getattr(exc, "reason", None) or str(exc),
         task_name=PROVISION_TASK if opportunity_id else None,
@@ -310,8 +307,8 @@ def apply_mapped(
 
 def _page_nodes(rec: Mapping[str, Any], account: str, settings: Settings) -> list[AccountNode]:
     """The record's account and the ancestors selected with it (`Account.Parent…`, see
-    `sync.soql.ancestor_levels`) as hierarchy nodes, nearest first, so none of them is read
-    again as someone's ancestor."""
+    `sync.salesforce.soql.ancestor_levels`) as hierarchy nodes, nearest first, so none of
+    them is read again as someone's ancestor."""
     nodes: list[AccountNode] = []
     data = rec.get("Account")
     node_id: str | None = account
@@ -341,6 +338,7 @@ def _page_nodes(rec: Mapping[str, Any], account: str, settings: Settings) -> lis
 def _hierarchy_for(
     client: SalesforceClient,
     settings: Settings,
+    rules: QueryRules,
     records: Iterable[Mapping[str, Any]],
     cache: HierarchyCache | None = None,
     known: frozenset[str] = frozenset(),
@@ -368,9 +366,9 @@ def _hierarchy_for(
         parent = valid_id(record_value(rec, "Account.ParentId"))
         if parent is not None:
             parents[account] = parent
-    roots = cache.roots(client, settings, parents, page_nodes) if parents else {}
+    roots = cache.roots(client, rules, parents, page_nodes) if parents else {}
     owners = [roots[a].id if a in roots else a for a in accounts]
-    descendants = cache.descendants(client, settings, owners) if owners else {}
+    descendants = cache.descendants(client, rules, owners) if owners else {}
     return PageHierarchy(
         roots=roots, descendants=descendants, known=known, org_currency=org_currency
     )
@@ -412,6 +410,8 @@ def poll_opportunities(
     alias_memo: AliasMemo = {}
     change = Change("sync")
     org_currency = OrgCurrency()  # read once per run, if at all
+    # Built by the run's preflight, inside the run: a bad field setting is its error.
+    rules = functools.cache(lambda: QueryRules.of(settings))
 
     def started(run_id: int) -> None:
         nonlocal change
@@ -433,7 +433,7 @@ def poll_opportunities(
             with store.reader() as s:
                 same = unchanged_deals(s, live)
             live = [r for r in live if valid_id(r.get("Id")) not in same]
-            kept = counted_ids(client, settings, [str(r["Id"]) for r in live]) if live else set()
+            kept = counted_ids(client, rules(), [str(r["Id"]) for r in live]) if live else set()
             rest += [r for r in live if normalize_id(str(r["Id"])) not in kept]
             live = [r for r in live if normalize_id(str(r["Id"])) in kept]
         gone: list[GoneDeal] = []
@@ -444,7 +444,7 @@ def poll_opportunities(
             # The first page's total sizes the run, which decides between scan and IN-lists.
             hierarchies.start_page(records)
         hierarchy = _hierarchy_for(
-            client, settings, live, hierarchies, _known(store, live), org_currency
+            client, settings, rules(), live, hierarchies, _known(store, live), org_currency
         )
         mapped = map_records(live, hierarchy, settings, alias_memo)
         return OpportunityPage(live, mapped, gone, len(records))
@@ -462,13 +462,13 @@ def poll_opportunities(
     spec: StreamSpec[OpportunityPage] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
         query=lambda start, until: opportunity_query(
-            settings, start, until=until, won_only=won_only
+            rules(), start, until=until, won_only=won_only
         ),
         prepare=prepare,
         apply=apply,
         on_start=started,
         include_deleted=True,
-        preflight=lambda: check_opportunity_filter(client, settings),
+        preflight=lambda: check_opportunity_filter(client, rules()),
     )
     return run_stream(spec, store, client, settings, **options)
 
@@ -488,17 +488,18 @@ def provision_opportunities(
     An id that is not visible or not closed-won is dead-lettered with that reason;
     `accept_change` applies a change the lifecycle rules leave to an operator.
     """
-    check_opportunity_filter(client, settings)
+    rules = QueryRules.of(settings)
+    check_opportunity_filter(client, rules)
     counted = settings.sf_opportunity_filter is not None
     wanted = [normalize_id(i) for i in ids]
     client.refresh_budget()
     records = [
         record
         for chunk in chunk_ids(wanted, max_chars=OPPORTUNITY_IN_LIST_MAX_CHARS)
-        for record in client.query_all(opportunity_by_ids_query(settings, chunk))
+        for record in client.query_all(opportunity_by_ids_query(rules, chunk))
     ]
     found = {normalize_id(str(r["Id"])) for r in records}
-    hierarchy = _hierarchy_for(client, settings, records)
+    hierarchy = _hierarchy_for(client, settings, rules, records)
     counters = RunCounters()
     with store.session() as s:
         apply_records(

@@ -31,15 +31,20 @@ from models.fields import SFDC_OPPORTUNITY_ID
 from models.revisions import Change
 from models.runs import RunCounters, finish_run, record_skipped, start_run
 from models.types import ContractStatus, RunStatus, RunTrigger, Stream, utcnow
-from sync.errors import SalesforceThrottled
-from sync.hierarchy import valid_id
 from sync.lifecycle import GoneDeal, apply_gone, counts
 from sync.mapping import MappingError, parse_sf_datetime
 from sync.opportunities import provision_opportunities
-from sync.opportunity_filter import counted_ids
 from sync.runner import RunResult, lease_owner
-from sync.salesforce import SalesforceClient
-from sync.soql import chunk_ids, opportunity_states_query, won_opportunity_ids_query
+from sync.salesforce import (
+    QueryRules,
+    SalesforceClient,
+    SalesforceThrottled,
+    chunk_ids,
+    counted_ids,
+    opportunity_states_query,
+    valid_id,
+    won_opportunity_ids_query,
+)
 
 __all__ = ["reconcile"]
 
@@ -102,8 +107,10 @@ class _Reconciliation:
         return self._finish(status, error)
 
     def _compare(self) -> None:
+        # Inside the run: a bad field setting is the run's error.
+        rules = QueryRules.of(self.settings)
         won: dict[str, datetime | None] = {}
-        for page in self.client.query_pages(won_opportunity_ids_query(self.settings)):
+        for page in self.client.query_pages(won_opportunity_ids_query(rules)):
             for record in page:
                 opportunity = valid_id(record.get("Id"))
                 if opportunity is not None:
@@ -125,7 +132,7 @@ class _Reconciliation:
             self._provision(changed, f"{cause}: changed in Salesforce, not yet in the store")
             self.counters.drift_changed = self.counters.contracts_updated - before
         if extra:
-            self._end(extra, held, cause)
+            self._end(extra, held, cause, rules)
 
     def _provision(self, ids: Sequence[str], cause: str) -> None:
         found = provision_opportunities(
@@ -135,7 +142,9 @@ class _Reconciliation:
         self.counters.add(found)
         self._renew()
 
-    def _end(self, extra: Sequence[str], held: dict[str, HeldDeal], cause: str) -> None:
+    def _end(
+        self, extra: Sequence[str], held: dict[str, HeldDeal], cause: str, rules: QueryRules
+    ) -> None:
         states: dict[str, dict[str, object]] = {}
         for chunk in chunk_ids(extra):
             for page in self.client.query_pages(
@@ -144,7 +153,7 @@ class _Reconciliation:
                 states.update((str(r["Id"]), r) for r in page)
         won = [o for o, r in states.items() if counts(r)]
         kept = (
-            counted_ids(self.client, self.settings, won)
+            counted_ids(self.client, rules, won)
             if self.settings.sf_opportunity_filter
             else set(won)
         )

@@ -19,8 +19,7 @@ from models.runs import RunCounters
 from models.types import DeadLetterSource, DeadLetterStatus, utcnow
 from sync.accounts import apply_accounts, prepare_accounts
 from sync.opportunities import provision_opportunities
-from sync.salesforce import SalesforceClient
-from sync.soql import accounts_by_ids_query
+from sync.salesforce import QueryRules, SalesforceClient, accounts_by_ids_query
 from sync.usage import Limits, ingest, validate_event
 from sync.writeback import write_back
 
@@ -147,10 +146,11 @@ def _replay_account(
 ) -> None:
     """Re-apply the account stream to the one account the letter is about."""
     assert letter.reference is not None
-    records = client.query_all(accounts_by_ids_query(settings, [letter.reference]))
+    rules = QueryRules.of(settings)
+    records = client.query_all(accounts_by_ids_query(rules, [letter.reference]))
     if not records:
         raise NotFound(f"account {letter.reference} is deleted or not visible")
-    page = prepare_accounts(store, client, settings, records)
+    page = prepare_accounts(store, client, rules, records)
     counters = RunCounters()
     with store.session() as s:
         apply_accounts(s, records, page, settings, counters)

@@ -35,15 +35,16 @@ from models.runs import (
     start_run,
 )
 from models.types import RunStatus, RunTrigger, Stream, utcnow
-from sync.errors import (
+from sync.mapping import MappingError, parse_sf_datetime
+from sync.prefetch import prefetched
+from sync.salesforce import (
+    Page,
+    SalesforceClient,
     SalesforceError,
     SalesforceQueryLocatorExpired,
     SalesforceQueryTimeout,
     SalesforceThrottled,
 )
-from sync.mapping import MappingError, parse_sf_datetime
-from sync.prefetch import prefetched
-from sync.salesforce import Page, SalesforceClient
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from config import Settings
 from models import exactjson
 from models.tables import MAX_EVENT_KEY
 from models.usage import NewEvent
-from sync.soql import normalize_id
+from sync.salesforce import normalize_id
 
 #: Deepest nesting of `properties` (the object itself is level 1).
 MAX_PROPERTIES_DEPTH = 32

@@ -23,13 +23,13 @@ from models.deadletters import Failure, record
 from models.tables import Writeback
 from models.types import DeadLetterSource, utcnow
 from models.writebacks import due, mark_done, mark_failed, remove
-from sync.errors import (
+from sync.salesforce import (
     SalesforceAuthError,
+    SalesforceClient,
     SalesforceError,
     SalesforcePermanentError,
     SalesforceThrottled,
 )
-from sync.salesforce import SalesforceClient
 
 
 @dataclass(frozen=True)

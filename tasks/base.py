@@ -38,7 +38,7 @@ from celery.worker.request import Request
 from models import StoreUnavailable
 from models.deadletters import Failure, record, resolve_open_for
 from models.types import DeadLetterSource
-from sync.errors import SalesforceTransientError
+from sync.salesforce import SalesforceTransientError
 from tasks import context, messages
 from tasks.outcome import with_outcome
 

@@ -21,8 +21,7 @@ from celery.signals import (
 from celery_app import app
 from config import ConfigError, RedactSecretsFilter, Settings, configure_logging
 from models import Store, open_store
-from sync.salesforce import SalesforceClient
-from sync.sf_modes import choose_mode
+from sync.salesforce import SalesforceClient, choose_mode
 
 log = logging.getLogger(__name__)
 

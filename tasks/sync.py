@@ -12,10 +12,10 @@ from celery_app import app
 from config import ConfigError
 from models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
 from sync.accounts import poll_accounts
-from sync.errors import SalesforceAuthError
 from sync.opportunities import poll_opportunities, provision_opportunities
 from sync.reconcile import reconcile
 from sync.runner import RunOptions, RunResult, not_connected
+from sync.salesforce import SalesforceAuthError
 from sync.writeback import flush_writebacks
 from tasks import context
 from tasks.base import SfsyncTask

@@ -25,7 +25,7 @@ from api.salesforce.soap import (
 from api.state import ApiState, state
 from models.notifications import mark_enqueued, record_notifications
 from models.types import ApiScope
-from sync.soql import normalize_id
+from sync.salesforce import normalize_id
 
 router = APIRouter(prefix="/salesforce", tags=["salesforce"])
 

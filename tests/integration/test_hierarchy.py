@@ -6,16 +6,28 @@ from collections import defaultdict
 
 import pytest
 
-from sync.hierarchy import AccountNode, HierarchyCache, fetch_descendants
 from sync.mapping import map_opportunity
-from sync.salesforce import Page, SalesforceClient
-from sync.soql import opportunity_by_ids_query, opportunity_query
+from sync.salesforce import (
+    AccountNode,
+    HierarchyCache,
+    Page,
+    QueryRules,
+    SalesforceClient,
+    fetch_descendants,
+    opportunity_by_ids_query,
+    opportunity_query,
+)
 
 
 @pytest.fixture
 def client(org, mode_settings, make_client):
     """A token-mode client with Ingest_Alias__c as the alias field."""
     return make_client(mode_settings("token"))
+
+
+def rules(client: SalesforceClient) -> QueryRules:
+    """The query rules of the client's settings."""
+    return QueryRules.of(client.settings)
 
 
 def expected_descendants(client, roots: list[str]) -> dict[str, set[str]]:
@@ -38,7 +50,7 @@ def expected_descendants(client, roots: list[str]) -> dict[str, set[str]]:
 def test_descendants_of_seeded_parents_match_the_org(org, client) -> None:
     """Every top-level account's sub-organisations are found, with their alias values."""
     roots = [r["Id"] for r in client.query_all("SELECT Id FROM Account WHERE ParentId = null")]
-    result = fetch_descendants(client, client.settings, roots)
+    result = fetch_descendants(client, rules(client), roots)
     expected = expected_descendants(client, roots)
     assert {root: {node.id for node in nodes} for root, nodes in result.items()} == expected
     some = next(nodes for nodes in result.values() if nodes)
@@ -56,7 +68,7 @@ def test_deep_hierarchies_are_fetched_one_query_per_level(org, client) -> None:
     level3 = [org.create("Account", {"Name": "L3", "ParentId": level2[0]})]
     org.reset_counters()
 
-    result = fetch_descendants(client, client.settings, [top, level2[0]])
+    result = fetch_descendants(client, rules(client), [top, level2[0]])
 
     assert [node.id for node in result[top]] == sorted(level1) + sorted(level2) + level3
     assert [node.id for node in result[level2[0]]] == level3
@@ -84,8 +96,8 @@ def test_a_deal_carries_its_sub_organisations_as_aliases(org, client) -> None:
             "CurrencyIsoCode": "USD",
         },
     )
-    record = client.query_all(opportunity_by_ids_query(client.settings, [opp]))[0]
-    descendants = fetch_descendants(client, client.settings, [parent])[parent]
+    record = client.query_all(opportunity_by_ids_query(rules(client), [opp]))[0]
+    descendants = fetch_descendants(client, rules(client), [parent])[parent]
     deal = map_opportunity(record, client.settings, descendants)
     assert deal.aliases == (parent, "parent-inc", child, "p-de")
 
@@ -94,7 +106,7 @@ def test_accounts_without_children_get_empty_lists(org, client) -> None:
     """Leaves map to empty lists and cost a single query for the whole batch."""
     leaves = [org.create("Account", {"Name": f"Leaf {n}"}) for n in range(5)]
     org.reset_counters()
-    assert fetch_descendants(client, client.settings, leaves) == {leaf: [] for leaf in leaves}
+    assert fetch_descendants(client, rules(client), leaves) == {leaf: [] for leaf in leaves}
     assert org.counters()["calls"]["query"] == 1
 
 
@@ -103,7 +115,7 @@ def test_accounts_without_children_get_empty_lists(org, client) -> None:
 
 def first_page_of_the_stream(client: SalesforceClient) -> Page:
     """The first page of a full closed-won query, which sizes a run (rest left unread)."""
-    pages = client.query_pages(opportunity_query(client.settings, None))
+    pages = client.query_pages(opportunity_query(rules(client), None))
     first = next(pages)
     pages.close()
     return first
@@ -136,17 +148,17 @@ def test_a_scanned_forest_gives_the_descendants_in_lists_give(org, client) -> No
     cache.start_page(first_page_of_the_stream(client))
     org.reset_counters()
 
-    scanned = cache.descendants(client, client.settings, roots)
+    scanned = cache.descendants(client, rules(client), roots)
 
     assert cache.has_forest
     assert hierarchy_queries(org) == {
         "SELECT Id, Name, ParentId, Ingest_Alias__c FROM Account WHERE ParentId != null "
         "ORDER BY Id": -(-len(children) // 200)
     }
-    assert scanned == fetch_descendants(client, client.settings, roots)
+    assert scanned == fetch_descendants(client, rules(client), roots)
     assert [n.name for n in scanned[top]] == ["F1-0", "F1-1", "F1-2", "F2-2", "F2-1", "F2-0"]
     org.reset_counters()
-    assert cache.descendants(client, client.settings, [top, middle[0]])[top] == scanned[top]
+    assert cache.descendants(client, rules(client), [top, middle[0]])[top] == scanned[top]
     assert org.counters()["calls"] == {}
 
 
@@ -157,13 +169,13 @@ def test_a_forest_larger_than_the_cache_bound_is_abandoned_after_one_call(org, c
     cache.start_page(first_page_of_the_stream(client))
     org.reset_counters()
 
-    found = cache.descendants(client, client.settings, roots)
+    found = cache.descendants(client, rules(client), roots)
 
     assert not cache.has_forest
     queries = hierarchy_queries(org)
     assert [n for q, n in queries.items() if "ParentId != null" in q] == [1]
     assert sum(n for q, n in queries.items() if "ParentId IN (?)" in q) >= 2
-    assert found == fetch_descendants(client, client.settings, roots)
+    assert found == fetch_descendants(client, rules(client), roots)
 
 
 def test_a_run_of_one_page_stays_on_in_lists(org, client) -> None:
@@ -174,7 +186,7 @@ def test_a_run_of_one_page_stays_on_in_lists(org, client) -> None:
     org.create("Account", {"Name": "Small Run DE", "ParentId": top})
     org.reset_counters()
 
-    assert [n.name for n in cache.descendants(client, client.settings, [top])[top]] == [
+    assert [n.name for n in cache.descendants(client, rules(client), [top])[top]] == [
         "Small Run DE"
     ]
     assert not cache.has_forest

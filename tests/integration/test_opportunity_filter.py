@@ -16,9 +16,8 @@ from models.fields import SFDC_OPPORTUNITY_ID, fields_for
 from models.runs import list_runs
 from models.types import RunStatus, Stream
 from sandbox import SandboxOrg
-from sync.errors import SalesforceConfigError
 from sync.opportunities import poll_opportunities, provision_opportunities
-from sync.salesforce import SalesforceClient
+from sync.salesforce import SalesforceClient, SalesforceConfigError
 
 CHECK_SHAPE = "SELECT Id FROM Opportunity WHERE IsWon = true AND ({}) LIMIT ?"
 

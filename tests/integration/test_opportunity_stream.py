@@ -27,10 +27,9 @@ from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find
 from models.runs import list_runs
 from models.types import DeadLetterSource, RunStatus, Stream
 from sandbox import SandboxOrg
-from sync.hierarchy import HierarchyCache
 from sync.opportunities import poll_opportunities
 from sync.runner import RunResult
-from sync.salesforce import SalesforceClient
+from sync.salesforce import HierarchyCache, SalesforceClient
 
 Poll = Callable[..., RunResult]
 PAGE_SIZE = 50

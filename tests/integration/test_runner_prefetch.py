@@ -13,8 +13,7 @@ from models import Store
 from models.runs import RunCounters
 from models.types import RunStatus, Stream
 from sync.runner import StreamSpec, run_stream
-from sync.salesforce import SalesforceClient
-from sync.soql import opportunity_query
+from sync.salesforce import QueryRules, SalesforceClient, opportunity_query
 
 Records = Sequence[Mapping[str, Any]]
 
@@ -41,9 +40,10 @@ def test_the_next_page_is_read_while_this_page_is_applied(
         applied.append(prepared)
         counters.records_seen += len(records)
 
+    rules = QueryRules.of(sf_settings)
     spec: StreamSpec[int] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
-        query=lambda start, until: opportunity_query(sf_settings, start, until=until),
+        query=lambda start, until: opportunity_query(rules, start, until=until),
         prepare=prepare,
         apply=apply,
     )

@@ -7,16 +7,18 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.errors import (
+from sync.mapping import Deal, MappingError, map_opportunity
+from sync.salesforce import (
+    AuthMode,
+    QueryRules,
     SalesforceAuthError,
     SalesforcePermanentError,
     SalesforceQueryTimeout,
     SalesforceThrottled,
     SalesforceTransientError,
+    account_query,
+    opportunity_query,
 )
-from sync.mapping import Deal, MappingError, map_opportunity
-from sync.sf_modes import AuthMode
-from sync.soql import account_query, opportunity_query
 
 ALL_OPPORTUNITIES = "SELECT Id, SystemModstamp FROM Opportunity ORDER BY SystemModstamp, Id"
 LOGIN_MODES = ["client_credentials", "password", "jwt", "soap", "token"]
@@ -222,7 +224,7 @@ def test_a_missing_field_names_the_setting_to_fix(org, mode_settings, make_clien
     """INVALID_FIELD from a configured alias field points at SFSYNC_SF_ALIAS_FIELDS."""
     client = make_client(mode_settings("token", sf_alias_fields="No_Such_Field__c"))
     with pytest.raises(SalesforcePermanentError, match="SFSYNC_SF_ALIAS_FIELDS"):
-        client.query_all(account_query(client.settings, None))
+        client.query_all(account_query(QueryRules.of(client.settings), None))
 
 
 def test_get_and_update_round_trip_a_record(org, mode_settings, make_client) -> None:
@@ -236,12 +238,14 @@ def test_get_and_update_round_trip_a_record(org, mode_settings, make_client) -> 
 def test_incremental_query_returns_only_recent_changes(org, mode_settings, make_client) -> None:
     """The `since` literal is understood: a record touched now is the only one after `now`."""
     client = make_client(mode_settings("token"))
-    won = client.query_all(opportunity_query(client.settings, None))
+    won = client.query_all(opportunity_query(QueryRules.of(client.settings), None))
     target = won[0]["Id"]
     since = org.clock.now() + timedelta(seconds=1)
     org.clock.advance(5)
     org.update("Opportunity", target, {"Name": "Renamed deal"})
-    recent = client.query_all(opportunity_query(client.settings, since.astimezone(UTC)))
+    recent = client.query_all(
+        opportunity_query(QueryRules.of(client.settings), since.astimezone(UTC))
+    )
     assert [record["Id"] for record in recent] == [target]
 
 
@@ -251,7 +255,9 @@ def test_every_sandbox_deal_maps_or_gives_a_reason(org, mode_settings, make_clie
     client = make_client(settings)
     deals, reasons = [], []
     since = datetime(2000, 1, 1, tzinfo=UTC)
-    for page in client.query_pages(opportunity_query(settings, since, won_only=True)):
+    for page in client.query_pages(
+        opportunity_query(QueryRules.of(settings), since, won_only=True)
+    ):
         for record in page:
             try:
                 deals.append(map_opportunity(record, settings))

@@ -26,7 +26,7 @@ from models.runs import RunCounters
 from models.tables import Contract, Customer, IngestAlias, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus
 from sync.opportunities import PageHierarchy, apply_records
-from sync.soql import normalize_id
+from sync.salesforce import normalize_id
 
 WORKERS = 2
 

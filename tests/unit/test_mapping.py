@@ -11,7 +11,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.tables import MAX_ALIASES_PER_CUSTOMER
-from sync.hierarchy import AccountNode
 from sync.mapping import (
     Deal,
     MappingError,
@@ -21,6 +20,7 @@ from sync.mapping import (
     parse_sf_date,
     parse_sf_datetime,
 )
+from sync.salesforce import AccountNode
 from tests.unit.factories import build_settings
 
 ACCOUNT_15 = "001D000000IqhSL"

@@ -13,10 +13,17 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 
-from config import Settings
-from sync.errors import FIELD_CODES, SalesforceConfigError, SalesforcePermanentError
-from sync.salesforce import SalesforceClient
-from sync.soql import chunk_ids, counted_ids_query, normalize_id, opportunity_filter_check_query
+from sync.salesforce.client import SalesforceClient
+from sync.salesforce.errors import FIELD_CODES, SalesforceConfigError, SalesforcePermanentError
+from sync.salesforce.ids import normalize_id
+from sync.salesforce.soql import (
+    QueryRules,
+    chunk_ids,
+    counted_ids_query,
+    opportunity_filter_check_query,
+)
+
+__all__ = ["SETTING", "check_opportunity_filter", "counted_ids"]
 
 SETTING = "SFSYNC_SF_OPPORTUNITY_FILTER"
 
@@ -24,18 +31,18 @@ SETTING = "SFSYNC_SF_OPPORTUNITY_FILTER"
 _proved: weakref.WeakKeyDictionary[SalesforceClient, str] = weakref.WeakKeyDictionary()
 
 
-def check_opportunity_filter(client: SalesforceClient, settings: Settings) -> None:
+def check_opportunity_filter(client: SalesforceClient, rules: QueryRules) -> None:
     """Raise `SalesforceConfigError` naming the setting if Salesforce refuses the filter.
 
     No call without a filter, nor after this client has proved the same one. Other
     failures (network, throttling, credentials) propagate as they are: they say nothing
     about the filter, and the next use checks again.
     """
-    condition = settings.sf_opportunity_filter
+    condition = rules.opportunity_filter
     if not condition or _proved.get(client) == condition:
         return
     try:
-        client.query_all(opportunity_filter_check_query(settings))
+        client.query_all(opportunity_filter_check_query(rules))
     except SalesforcePermanentError as exc:
         if exc.error_code not in FIELD_CODES:
             raise
@@ -46,7 +53,7 @@ def check_opportunity_filter(client: SalesforceClient, settings: Settings) -> No
     _proved[client] = condition
 
 
-def counted_ids(client: SalesforceClient, settings: Settings, ids: Sequence[str]) -> set[str]:
+def counted_ids(client: SalesforceClient, rules: QueryRules, ids: Sequence[str]) -> set[str]:
     """Which of these won opportunities the filter keeps (18-character ids).
 
     A run that reads every change (won or not, deleted or not) cannot put the filter in its
@@ -55,7 +62,7 @@ def counted_ids(client: SalesforceClient, settings: Settings, ids: Sequence[str]
     """
     kept: set[str] = set()
     for chunk in chunk_ids(ids):
-        for record in client.query_all(counted_ids_query(settings, chunk)):
+        for record in client.query_all(counted_ids_query(rules, chunk)):
             kept.add(normalize_id(str(record["Id"])))
     return kept
 

@@ -1,18 +1,19 @@
-"""SOQL building and Salesforce id normalisation."""
+"""SOQL building (`sync.salesforce.soql`): the queries, their limits, and the rules they
+are built from."""
 
 from __future__ import annotations
 
 import re
-import string
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from sync.errors import SalesforceConfigError
-from sync.soql import (
+from config import Settings
+from sync.salesforce import SalesforceConfigError, normalize_id
+from sync.salesforce.soql import (
     MAX_PATH_NAMES,
+    QueryRules,
     account_query,
     accounts_by_ids_query,
     ancestor_levels,
@@ -20,16 +21,19 @@ from sync.soql import (
     children_query,
     chunk_ids,
     counted_ids_query,
-    normalize_id,
     opportunity_by_ids_query,
     opportunity_filter_check_query,
     opportunity_query,
     won_opportunity_ids_query,
 )
 
-ALNUM = string.ascii_letters + string.digits
-id15s = st.text(alphabet=ALNUM, min_size=15, max_size=15)
 SINCE = datetime(2026, 11, 2, 14, 5, 9, 123456, tzinfo=UTC)
+
+
+@pytest.fixture
+def make_rules(make_settings: Callable[..., Settings]) -> Callable[..., QueryRules]:
+    """The query rules of `Settings` built from keyword arguments only."""
+    return lambda **overrides: QueryRules.of(make_settings(**overrides))
 
 
 def select_list(query: str) -> list[str]:
@@ -38,67 +42,19 @@ def select_list(query: str) -> list[str]:
     return [field.strip() for field in match.group(1).split(",")]
 
 
-# --- ids -------------------------------------------------------------------------------------
-
-
-def test_normalize_id_appends_the_documented_checksum() -> None:
-    """The 15-character example from Salesforce's docs gets its known suffix."""
-    assert normalize_id("001D000000IqhSL") == "001D000000IqhSLIAZ"
-
-
-def test_normalize_id_restores_case_of_a_case_folded_18_character_id() -> None:
-    """An 18-character id that lost its case comes back exactly."""
-    assert normalize_id("001d000000iqhsliaz") == "001D000000IqhSLIAZ"
-    assert normalize_id("001D000000IQHSLIAZ") == "001D000000IqhSLIAZ"
-
-
-@given(id15s)
-def test_normalize_id_is_idempotent_and_case_fold_safe(id15: str) -> None:
-    """Normalising twice, or after lower-casing the 18-character form, changes nothing."""
-    id18 = normalize_id(id15)
-    assert len(id18) == 18
-    assert id18[:15] == id15
-    assert normalize_id(id18) == id18
-    assert normalize_id(id18.lower()) == id18
-    assert normalize_id(id18.upper()) == id18
-
-
-@pytest.mark.parametrize(
-    "bad",
-    [
-        "",
-        "001D000000IqhS",
-        "001D000000IqhSLI",
-        "001D000000IqhSL-AZ",
-        "001D000000IqhSLI9Z",
-        "ä" * 15,
-    ],
-)
-def test_normalize_id_rejects_malformed_ids(bad: str) -> None:
-    """Wrong length, punctuation, non-ASCII or a bad checksum character raise ValueError."""
-    with pytest.raises(ValueError):
-        normalize_id(bad)
-
-
-def test_normalize_id_rejects_a_checksum_that_flags_a_digit_upper_case() -> None:
-    """A suffix that claims a digit is an upper-case letter cannot belong to the body."""
-    with pytest.raises(ValueError, match="checksum"):
-        normalize_id("000000000000000BAA")
-
-
 # --- chunking --------------------------------------------------------------------------------
 
 
-def test_chunk_ids_keeps_every_query_under_the_url_budget(make_settings) -> None:
+def test_chunk_ids_keeps_every_query_under_the_url_budget(make_rules) -> None:
     """Thousands of ids split into IN-lists whose queries stay under 16,000 characters."""
-    settings = make_settings(sf_alias_fields="Tenant_Key__c,Org_Slug__c")
+    rules = make_rules(sf_alias_fields="Tenant_Key__c,Org_Slug__c")
     ids = [normalize_id(f"001{n:012d}") for n in range(5000)]
     chunks = list(chunk_ids(ids))
     assert [i for chunk in chunks for i in chunk] == ids
     assert len(chunks) > 1
     for chunk in chunks:
-        assert len(children_query(settings, chunk)) < 16_000
-        assert len(opportunity_by_ids_query(settings, chunk)) < 16_000
+        assert len(children_query(rules, chunk)) < 16_000
+        assert len(opportunity_by_ids_query(rules, chunk)) < 16_000
 
 
 def test_chunk_ids_normalises_and_deduplicates_keeping_order() -> None:
@@ -118,9 +74,9 @@ def test_chunk_ids_respects_a_small_budget() -> None:
 # --- queries ---------------------------------------------------------------------------------
 
 
-def test_opportunity_query_selects_the_default_fields_in_cursor_order(make_settings) -> None:
+def test_opportunity_query_selects_the_default_fields_in_cursor_order(make_rules) -> None:
     """Without options: the documented field list, won only, ordered by SystemModstamp, Id."""
-    query = opportunity_query(make_settings(), None)
+    query = opportunity_query(make_rules(), None)
     assert select_list(query) == [
         "Id",
         "Name",
@@ -143,9 +99,9 @@ def test_opportunity_query_selects_the_default_fields_in_cursor_order(make_setti
     assert query.endswith("FROM Opportunity WHERE IsWon = true ORDER BY SystemModstamp, Id")
 
 
-def test_opportunity_query_adds_alias_and_contract_fields_once(make_settings) -> None:
+def test_opportunity_query_adds_alias_and_contract_fields_once(make_rules) -> None:
     """Alias fields come through Account; contract fields are added unless already selected."""
-    settings = make_settings(
+    rules = make_rules(
         sf_alias_fields="Tenant_Key__c;Org_Slug__c",
         alias_include_suborgs=False,
         sf_multi_currency=False,
@@ -153,7 +109,7 @@ def test_opportunity_query_adds_alias_and_contract_fields_once(make_settings) ->
         contract_end_field="closedate",
         contract_term_field="Term_Months__c",
     )
-    fields = select_list(opportunity_query(settings, None))
+    fields = select_list(opportunity_query(rules, None))
     assert fields == [
         "Id",
         "Name",
@@ -172,11 +128,11 @@ def test_opportunity_query_adds_alias_and_contract_fields_once(make_settings) ->
     ]
 
 
-def test_opportunity_query_selects_each_ancestor_with_its_alias_fields(make_settings) -> None:
+def test_opportunity_query_selects_each_ancestor_with_its_alias_fields(make_rules) -> None:
     """With the roll-up, each Parent level brings Name, ParentId and the alias fields, up to
     Account.Parent.Parent.Parent.Name; without it nothing above the account is read."""
-    settings = make_settings(sf_alias_fields="Tenant_Key__c", alias_include_suborgs=True)
-    fields = select_list(opportunity_query(settings, None))
+    rules = make_rules(sf_alias_fields="Tenant_Key__c", alias_include_suborgs=True)
+    fields = select_list(opportunity_query(rules, None))
     ancestors = [f for f in fields if f.startswith("Account.Parent.")]
     assert ancestors == [
         f"Account{'.Parent' * level}.{name}"
@@ -185,7 +141,7 @@ def test_opportunity_query_selects_each_ancestor_with_its_alias_fields(make_sett
     ]
     assert "Account.Parent.Parent.Parent.Name" in fields
     assert max(len(f.split(".")) for f in fields) == 5
-    flat = make_settings(sf_alias_fields="Tenant_Key__c", alias_include_suborgs=False)
+    flat = make_rules(sf_alias_fields="Tenant_Key__c", alias_include_suborgs=False)
     assert not [f for f in select_list(opportunity_query(flat, None)) if "Parent." in f]
 
 
@@ -201,23 +157,23 @@ ALIAS_FIELD_SETS = [
 
 @pytest.mark.parametrize(("alias_fields", "levels"), ALIAS_FIELD_SETS)
 def test_dotted_alias_fields_leave_fewer_ancestor_levels(
-    make_settings, alias_fields: str, levels: int
+    make_rules, alias_fields: str, levels: int
 ) -> None:
     """Each name of the deepest alias field path costs one ancestor level, never below none."""
-    settings = make_settings(sf_alias_fields=alias_fields)
-    assert ancestor_levels(settings) == levels
-    fields = select_list(opportunity_query(settings, None))
+    rules = make_rules(sf_alias_fields=alias_fields)
+    assert ancestor_levels(rules) == levels
+    fields = select_list(opportunity_query(rules, None))
     assert sum(f.endswith(".Name") and ".Parent." in f for f in fields) == levels
 
 
 @pytest.mark.parametrize("alias_fields", [a for a, _ in ALIAS_FIELD_SETS])
 @pytest.mark.parametrize("suborgs", [True, False])
 def test_every_generated_query_keeps_within_five_names_per_path(
-    make_settings, alias_fields: str, suborgs: bool
+    make_rules, alias_fields: str, suborgs: bool
 ) -> None:
     """No field of any query sfsync builds is a path of more than five names, whatever the
     alias fields (paths themselves) and contract fields are."""
-    settings = make_settings(
+    rules = make_rules(
         sf_alias_fields=alias_fields,
         alias_include_suborgs=suborgs,
         contract_start_field="Contract__r.Owner.Manager.Start__c",
@@ -225,14 +181,14 @@ def test_every_generated_query_keeps_within_five_names_per_path(
     )
     ids = ["0015g00000AbCdEAAZ"]
     queries = [
-        opportunity_query(settings, None),
-        opportunity_query(settings, SINCE),
-        opportunity_by_ids_query(settings, ids),
-        account_query(settings, None),
-        account_query(settings, SINCE),
-        children_query(settings, ids),
-        child_accounts_query(settings),
-        accounts_by_ids_query(settings, ids),
+        opportunity_query(rules, None),
+        opportunity_query(rules, SINCE),
+        opportunity_by_ids_query(rules, ids),
+        account_query(rules, None),
+        account_query(rules, SINCE),
+        children_query(rules, ids),
+        child_accounts_query(rules),
+        accounts_by_ids_query(rules, ids),
     ]
     for query in queries:
         for field in select_list(query):
@@ -255,50 +211,50 @@ def test_a_field_path_deeper_than_soql_allows_is_a_config_error(
 ) -> None:
     """A configured path that would make a six-name path is refused naming its setting."""
     with pytest.raises(SalesforceConfigError, match=f"{setting}.*6 names.*at most 5"):
-        opportunity_query(make_settings(**overrides), None)
+        opportunity_query(QueryRules.of(make_settings(**overrides)), None)
 
 
-def test_opportunity_query_filters_from_since_as_a_utc_literal(make_settings) -> None:
+def test_opportunity_query_filters_from_since_as_a_utc_literal(make_rules) -> None:
     """`since` becomes an unquoted UTC datetime literal, truncated to the second."""
-    query = opportunity_query(make_settings(), SINCE, won_only=True)
+    query = opportunity_query(make_rules(), SINCE, won_only=True)
     assert "WHERE IsWon = true AND SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY" in query
 
 
-def test_the_opportunity_filter_is_a_parenthesised_extra_condition(make_settings) -> None:
+def test_the_opportunity_filter_is_a_parenthesised_extra_condition(make_rules) -> None:
     """SFSYNC_SF_OPPORTUNITY_FILTER joins IsWon with AND, in parentheses, in every query."""
-    settings = make_settings(sf_opportunity_filter="Type = 'A' OR Type = 'B'")
+    rules = make_rules(sf_opportunity_filter="Type = 'A' OR Type = 'B'")
     won = "WHERE IsWon = true AND (Type = 'A' OR Type = 'B')"
-    assert f"{won} ORDER BY" in opportunity_query(settings, None)
+    assert f"{won} ORDER BY" in opportunity_query(rules, None)
     assert f"{won} AND SystemModstamp >= 2026-11-02T14:05:09+00:00" in opportunity_query(
-        settings, SINCE, won_only=True
+        rules, SINCE, won_only=True
     )
     # A run reading every change cannot filter in SOQL: it asks which won rows count.
-    assert "Type = 'A'" not in opportunity_query(settings, SINCE)
-    assert f"{won} AND Id IN (" in counted_ids_query(settings, ["006000000000001"])
-    assert f"{won} ORDER BY Id" in won_opportunity_ids_query(settings)
-    assert f"{won} AND Id IN (" in opportunity_by_ids_query(settings, ["006000000000001"])
-    assert opportunity_filter_check_query(settings) == f"SELECT Id FROM Opportunity {won} LIMIT 1"
-    assert "(" not in opportunity_query(make_settings(), None).partition("WHERE")[2]
+    assert "Type = 'A'" not in opportunity_query(rules, SINCE)
+    assert f"{won} AND Id IN (" in counted_ids_query(rules, ["006000000000001"])
+    assert f"{won} ORDER BY Id" in won_opportunity_ids_query(rules)
+    assert f"{won} AND Id IN (" in opportunity_by_ids_query(rules, ["006000000000001"])
+    assert opportunity_filter_check_query(rules) == f"SELECT Id FROM Opportunity {won} LIMIT 1"
+    assert "(" not in opportunity_query(make_rules(), None).partition("WHERE")[2]
 
 
-def test_an_incremental_opportunity_query_reads_every_change_won_or_not(make_settings) -> None:
+def test_an_incremental_opportunity_query_reads_every_change_won_or_not(make_rules) -> None:
     """From a cursor, deals that left Closed Won are read too, with IsWon and IsDeleted."""
-    query = opportunity_query(make_settings(), SINCE)
+    query = opportunity_query(make_rules(), SINCE)
     assert "WHERE SystemModstamp >= 2026-11-02T14:05:09+00:00 ORDER BY" in query
     assert "IsWon =" not in query
     assert {"IsWon", "IsDeleted"} <= set(select_list(query))
 
 
-def test_since_in_another_timezone_is_converted_to_utc(make_settings) -> None:
+def test_since_in_another_timezone_is_converted_to_utc(make_rules) -> None:
     """An aware non-UTC datetime names the same instant in UTC."""
     paris = SINCE.astimezone(timezone(timedelta(hours=1)))
-    assert opportunity_query(make_settings(), paris) == opportunity_query(make_settings(), SINCE)
+    assert opportunity_query(make_rules(), paris) == opportunity_query(make_rules(), SINCE)
 
 
-def test_naive_since_is_refused(make_settings) -> None:
+def test_naive_since_is_refused(make_rules) -> None:
     """A naive datetime would be read as local time, so it is an error."""
     with pytest.raises(ValueError, match="timezone-aware"):
-        account_query(make_settings(), datetime(2026, 1, 1))
+        account_query(make_rules(), datetime(2026, 1, 1))
 
 
 @pytest.mark.parametrize(
@@ -316,13 +272,13 @@ def test_a_field_setting_that_is_not_an_identifier_names_the_setting(
     """Field names cannot be quoted, so a bad one is a config error naming its variable."""
     settings = make_settings(**{setting: value})
     with pytest.raises(SalesforceConfigError, match=variable):
-        opportunity_query(settings, None)
+        opportunity_query(QueryRules.of(settings), None)
 
 
-def test_account_query_selects_hierarchy_and_alias_fields(make_settings) -> None:
+def test_account_query_selects_hierarchy_and_alias_fields(make_rules) -> None:
     """Accounts carry Name, ParentId, the alias fields, SystemModstamp and what a merge sets
     (IsDeleted, MasterRecordId), in cursor order."""
-    query = account_query(make_settings(sf_alias_fields="Tenant_Key__c"), SINCE)
+    query = account_query(make_rules(sf_alias_fields="Tenant_Key__c"), SINCE)
     assert select_list(query) == [
         "Id",
         "Name",
@@ -337,33 +293,33 @@ def test_account_query_selects_hierarchy_and_alias_fields(make_settings) -> None
     )
 
 
-def test_child_accounts_query_reads_every_account_with_a_parent(make_settings) -> None:
+def test_child_accounts_query_reads_every_account_with_a_parent(make_rules) -> None:
     """The forest scan: node fields of every account below a root, in id order."""
-    settings = make_settings(sf_alias_fields="Tenant_Key__c Org_Slug__c")
-    assert child_accounts_query(settings) == (
+    rules = make_rules(sf_alias_fields="Tenant_Key__c Org_Slug__c")
+    assert child_accounts_query(rules) == (
         "SELECT Id, Name, ParentId, Tenant_Key__c, Org_Slug__c FROM Account "
         "WHERE ParentId != null ORDER BY Id"
     )
 
 
-def test_id_lists_are_quoted_and_normalised(make_settings) -> None:
+def test_id_lists_are_quoted_and_normalised(make_rules) -> None:
     """Ids enter the query quoted, in their 18-character form."""
-    settings = make_settings()
-    assert children_query(settings, ["001D000000IqhSL"]) == (
+    rules = make_rules()
+    assert children_query(rules, ["001D000000IqhSL"]) == (
         "SELECT Id, Name, ParentId FROM Account "
         "WHERE ParentId IN ('001D000000IqhSLIAZ') ORDER BY Id"
     )
-    assert "Id IN ('001D000000IqhSLIAZ')" in accounts_by_ids_query(settings, ["001D000000IqhSL"])
-    assert "Id IN ('006000000000001AAA')" in opportunity_by_ids_query(settings, ["006000000000001"])
+    assert "Id IN ('001D000000IqhSLIAZ')" in accounts_by_ids_query(rules, ["001D000000IqhSL"])
+    assert "Id IN ('006000000000001AAA')" in opportunity_by_ids_query(rules, ["006000000000001"])
 
 
-def test_an_id_list_cannot_smuggle_soql(make_settings) -> None:
+def test_an_id_list_cannot_smuggle_soql(make_rules) -> None:
     """A value that is not an id is rejected before it reaches a query."""
     with pytest.raises(ValueError):
-        children_query(make_settings(), ["001' OR Name != '"])
+        children_query(make_rules(), ["001' OR Name != '"])
 
 
-def test_an_empty_id_list_is_refused(make_settings) -> None:
+def test_an_empty_id_list_is_refused(make_rules) -> None:
     """`IN ()` is malformed SOQL; callers must not ask for it."""
     with pytest.raises(ValueError, match="at least one id"):
-        children_query(make_settings(), [])
+        children_query(make_rules(), [])

@@ -1,16 +1,12 @@
 """Getting a Salesforce session: the OAuth grants and the SOAP login, done by sfsync itself.
 
 sfsync performs every login itself, so timeouts, retries, error classification and secret
-handling are the same in every mode (`sync.sf_modes` picks the mode); the session is then
-handed to simple-salesforce in its direct mode.
+handling are the same in every mode (`sync.salesforce.modes` picks the mode); the session is
+then handed to simple-salesforce in its direct mode.
 
-Errors (see `sync.errors`)::
-
-    SalesforceConfigError        unreadable or unusable private key file
-    SalesforceAuthError          credentials rejected (names the settings to check)
-    SalesforceTransientError     network trouble, timeouts, 5xx
-    SalesforceThrottled          REQUEST_LIMIT_EXCEEDED during a SOAP login
-    SalesforcePermanentError     an answer that is not a token (wrong login URL?)
+A login fails with an error of the tree in `sync.salesforce.errors`: mostly
+`SalesforceAuthError` (the message names the settings to check), and
+`SalesforceConfigError` for a private key file that cannot be read or used.
 """
 
 from __future__ import annotations
@@ -28,7 +24,7 @@ import jwt
 import requests
 
 from config import Settings
-from sync.errors import (
+from sync.salesforce.errors import (
     Redactor,
     SalesforceAuthError,
     SalesforceConfigError,
@@ -39,7 +35,9 @@ from sync.errors import (
     classify,
     translate,
 )
-from sync.sf_modes import MODE_SETTINGS, AuthMode, choose_mode, login_url, secret_value
+from sync.salesforce.modes import MODE_SETTINGS, AuthMode, choose_mode, login_url, secret_value
+
+__all__ = ["JWT_LIFETIME_SECONDS", "Authenticator", "SessionInfo"]
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 
 from config import ConfigError
-from sync.errors import SalesforceConfigError
-from sync.salesforce import SalesforceClient
-from sync.sf_modes import AuthMode, choose_mode, login_url
+from sync.salesforce import AuthMode, SalesforceClient, SalesforceConfigError, choose_mode
+from sync.salesforce.modes import login_url
 
 KEY_FILE = Path("/nonexistent/server.key")
 USER = {"sf_username": "u@acme.com"}

@@ -10,10 +10,8 @@ Modes, first complete one wins::
     soap                username + password + security token, no consumer key (SOAP login)
     client_credentials  consumer key + consumer secret, no username (needs a My Domain)
 
-Errors::
-
-    SalesforceConfigError   an incomplete combination; the message names the SFSYNC_
-                            variables that would complete the closest mode
+An incomplete combination is a `SalesforceConfigError` (see `sync.salesforce.errors`)
+whose message names the SFSYNC_ variables that would complete the closest mode.
 """
 
 from __future__ import annotations
@@ -22,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from config import Settings
-from sync.errors import SalesforceConfigError
+from sync.salesforce.errors import SalesforceConfigError
 
 __all__ = ["MODE_SETTINGS", "AuthMode", "choose_mode", "login_url", "secret_value"]
 

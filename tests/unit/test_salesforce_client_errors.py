@@ -1,4 +1,5 @@
-"""Error classification and the client's HTTP edge cases (`responses` plays Salesforce)."""
+"""How the client fails: error classification (`translate`), and the client's and the logins'
+HTTP edge cases (`responses` plays Salesforce)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from simple_salesforce.exceptions import (
 from tenacity import wait_none
 
 from config import Settings
-from sync.errors import (
+from sync.salesforce import (
     SalesforceAuthError,
+    SalesforceClient,
     SalesforceError,
     SalesforcePermanentError,
     SalesforceQueryLocatorExpired,
@@ -31,9 +33,8 @@ from sync.errors import (
     SalesforceSessionExpired,
     SalesforceThrottled,
     SalesforceTransientError,
-    translate,
 )
-from sync.salesforce import SalesforceClient
+from sync.salesforce.errors import translate
 
 INSTANCE = "https://acme.my.salesforce.com"
 QUERY_URL = f"{INSTANCE}/services/data/v59.0/query/"

@@ -9,11 +9,11 @@ Two ways to read them, chosen per run by `HierarchyCache`:
 - One scan of every child account (``ParentId != null``): a fixed ⌈children/page⌉ calls,
   after which descendants are computed locally in the same order the IN-lists give, and an
   ancestor costs a call only if it is a root the page's records did not carry (the
-  opportunity query selects ancestors, see `sync.soql.ancestor_levels`). Taken only when
-  the run has at least as many pages still to come as the scan has pages, and the forest
-  fits the cache's bound; otherwise abandoned after its first page.
+  opportunity query selects ancestors, see `sync.salesforce.soql.ancestor_levels`). Taken
+  only when the run has at least as many pages still to come as the scan has pages, and the
+  forest fits the cache's bound; otherwise abandoned after its first page.
 
-Errors are the client's (see `sync.errors`).
+Errors are the client's (the tree is drawn in `sync.salesforce.errors`).
 """
 
 from __future__ import annotations
@@ -24,18 +24,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from config import Settings
-from sync.salesforce import Page
-from sync.soql import (
+from sync.salesforce.client import Page
+from sync.salesforce.ids import normalize_id
+from sync.salesforce.records import record_value
+from sync.salesforce.soql import (
+    QueryRules,
     accounts_by_ids_query,
     child_accounts_query,
     children_query,
     chunk_ids,
-    normalize_id,
 )
 
 if TYPE_CHECKING:
-    from sync.salesforce import SalesforceClient
+    from sync.salesforce.client import SalesforceClient
 
 __all__ = [
     "AccountNode",
@@ -44,8 +45,6 @@ __all__ = [
     "fetch_descendants",
     "fetch_roots",
     "node_from_record",
-    "record_value",
-    "valid_id",
 ]
 
 # A cycle cannot exist in Salesforce, but a corrupt or mocked answer must not loop forever.
@@ -64,32 +63,12 @@ class AccountNode:
     alias_fields: tuple[str, ...] = field(default=(), compare=False)
 
 
-def record_value(record: Mapping[str, Any], path: str) -> Any:
-    """The value at a dotted field path of a REST record (`Account.Name`), or None."""
-    value: Any = record
-    for part in path.split("."):
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(part)
-    return value
-
-
-def valid_id(value: Any) -> str | None:
-    """The 18-character form of a Salesforce id, or None for anything that is not one."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return normalize_id(value)
-    except ValueError:
-        return None
-
-
-def node_from_record(record: Mapping[str, Any], settings: Settings) -> AccountNode:
+def node_from_record(record: Mapping[str, Any], rules: QueryRules) -> AccountNode:
     """An `AccountNode` from an Account record selected with the alias fields."""
     parent = record.get("ParentId")
     pairs = [
         (name, str(value))
-        for name in settings.sf_alias_fields
+        for name in rules.alias_fields
         if (value := record_value(record, name)) is not None
     ]
     return AccountNode(
@@ -102,7 +81,7 @@ def node_from_record(record: Mapping[str, Any], settings: Settings) -> AccountNo
 
 
 def fetch_descendants(
-    client: SalesforceClient, settings: Settings, account_ids: Iterable[str]
+    client: SalesforceClient, rules: QueryRules, account_ids: Iterable[str]
 ) -> dict[str, list[AccountNode]]:
     """Every descendant, at any depth, of each account; keyed by the 18-character root id.
 
@@ -119,8 +98,8 @@ def fetch_descendants(
             children_of[account_id] = []
         found: list[AccountNode] = []
         for chunk in chunk_ids(level):
-            for page in client.query_pages(children_query(settings, chunk)):
-                found.extend(node_from_record(record, settings) for record in page)
+            for page in client.query_pages(children_query(rules, chunk)):
+                found.extend(node_from_record(record, rules) for record in page)
         for child in sorted(found, key=lambda node: node.id):
             if child.parent_id in children_of:
                 children_of[child.parent_id].append(child)
@@ -147,7 +126,7 @@ def _walk(root: str, children_of: Mapping[str, list[AccountNode]]) -> list[Accou
 
 def fetch_ancestors(
     client: SalesforceClient,
-    settings: Settings,
+    rules: QueryRules,
     parents: Mapping[str, str | None],
     *,
     known: Mapping[str, AccountNode] | None = None,
@@ -171,8 +150,8 @@ def fetch_ancestors(
         found = {i: known[i] for i in level if known is not None and i in known}
         unknown = [i for i in level if i not in found]
         for chunk in chunk_ids(unknown):
-            for page in client.query_pages(accounts_by_ids_query(settings, chunk)):
-                found.update((n.id, n) for n in (node_from_record(r, settings) for r in page))
+            for page in client.query_pages(accounts_by_ids_query(rules, chunk)):
+                found.update((n.id, n) for n in (node_from_record(r, rules) for r in page))
         missing.update(i for i in level if i not in found)
         nodes.update(found)
         level = [node.parent_id for node in found.values() if node.parent_id]
@@ -191,7 +170,7 @@ def _chain(parent_id: str | None, nodes: Mapping[str, AccountNode]) -> list[Acco
 
 def fetch_roots(
     client: SalesforceClient,
-    settings: Settings,
+    rules: QueryRules,
     parents: Mapping[str, str | None],
     *,
     known: Mapping[str, AccountNode] | None = None,
@@ -201,7 +180,7 @@ def fetch_roots(
     An account left out of the answer (no parent, or no visible one) is its own root; the
     caller already holds its record, so it costs no call. See `fetch_ancestors`.
     """
-    chains = fetch_ancestors(client, settings, parents, known=known)
+    chains = fetch_ancestors(client, rules, parents, known=known)
     return {account: chain[-1] for account, chain in chains.items() if chain}
 
 
@@ -240,7 +219,7 @@ class HierarchyCache:
     def start_page(self, records: Sequence[Mapping[str, Any]]) -> None:
         """Note the next page of the run's query, before its look-ups.
 
-        The first one sizes the run: a `sync.salesforce.Page` carries the query's total,
+        The first one sizes the run: a `Page` carries the query's total,
         anything else leaves the size unknown (and the cache on IN-lists).
         """
         if self._sized:
@@ -263,7 +242,7 @@ class HierarchyCache:
             self._roots.clear()
             self._descendants.clear()
 
-    def _decide_scan(self, client: SalesforceClient, settings: Settings) -> None:
+    def _decide_scan(self, client: SalesforceClient, rules: QueryRules) -> None:
         """Read the forest if it costs no more calls than the pages it would save look-ups for.
 
         Decided once, at the first page with hierarchy work: a run whose records the store
@@ -275,7 +254,7 @@ class HierarchyCache:
         pages_ahead = self._pages_ahead
         if not self.scan or pages_ahead is None or pages_ahead < 2:
             return
-        scan = client.query_pages(child_accounts_query(settings))
+        scan = client.query_pages(child_accounts_query(rules))
         first = next(scan, None)
         if first is None:
             self._forest, self._children_of = {}, {}  # no sub-organisations anywhere
@@ -286,9 +265,9 @@ class HierarchyCache:
             # make, or hold more accounts than the bound allows.
             scan.close()
             return
-        nodes = [node_from_record(record, settings) for record in first]
+        nodes = [node_from_record(record, rules) for record in first]
         for page in scan:
-            nodes.extend(node_from_record(record, settings) for record in page)
+            nodes.extend(node_from_record(record, rules) for record in page)
         children_of: dict[str, list[AccountNode]] = {}
         # Sorted here rather than trusting ORDER BY Id: the IN-list path sorts the same way.
         for node in sorted(nodes, key=lambda n: n.id):
@@ -300,31 +279,31 @@ class HierarchyCache:
     def roots(
         self,
         client: SalesforceClient,
-        settings: Settings,
+        rules: QueryRules,
         parents: Mapping[str, str],
         page_nodes: Mapping[str, AccountNode],
     ) -> dict[str, AccountNode]:
         """`fetch_roots` for the accounts not seen yet in this run."""
-        self._decide_scan(client, settings)
+        self._decide_scan(client, rules)
         self._trim()
         unknown = {a: p for a, p in parents.items() if a not in self._roots}
         if unknown:
             known = ChainMap(dict(page_nodes), self._nodes, self._forest or {})
-            self._roots.update(fetch_roots(client, settings, unknown, known=known))
+            self._roots.update(fetch_roots(client, rules, unknown, known=known))
         return {a: self._roots[a] for a in parents if a in self._roots}
 
     def descendants(
-        self, client: SalesforceClient, settings: Settings, owners: Iterable[str]
+        self, client: SalesforceClient, rules: QueryRules, owners: Iterable[str]
     ) -> dict[str, list[AccountNode]]:
         """`fetch_descendants` for the accounts not seen yet in this run (with the forest:
         for all of them, without a call)."""
-        self._decide_scan(client, settings)
+        self._decide_scan(client, rules)
         wanted = list(dict.fromkeys(owners))
         if self._forest is not None:
             return {o: _walk(normalize_id(o), self._children_of) for o in wanted}
         unknown = [o for o in wanted if o not in self._descendants]
         if unknown:
-            found = fetch_descendants(client, settings, unknown)
+            found = fetch_descendants(client, rules, unknown)
             self._descendants.update(found)
             for nodes in found.values():
                 self._nodes.update((n.id, n) for n in nodes)

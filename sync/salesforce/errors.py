@@ -1,20 +1,32 @@
 """What can go wrong talking to Salesforce, and the one place that decides which is which.
 
-Errors::
+The adapter's error tree, drawn here only (the client, auth, modes and SOQL modules raise
+from it and refer to it)::
 
     SalesforceError                       base; .error_code, .status
      ├── SalesforceTransientError         connection errors, timeouts, 5xx, SERVER_UNAVAILABLE,
-     │                                    UNABLE_TO_LOCK_ROW — retried
+     │                                    UNABLE_TO_LOCK_ROW — retried by the client, raised
+     │                                    once its retries are spent
      ├── SalesforceQueryTimeout           QUERY_TIMEOUT: the same query fails again, so it is not
      │                                    retried; the runner halves its time window
-     ├── SalesforceThrottled              REQUEST_LIMIT_EXCEEDED, or API usage above
-     │                                    SFSYNC_SF_API_USAGE_MAX_PERCENT — stops a run cleanly
-     ├── SalesforceSessionExpired         INVALID_SESSION_ID (internal: triggers a new login)
-     ├── SalesforceQueryLocatorExpired    INVALID_QUERY_LOCATOR (re-query from the run's position)
+     ├── SalesforceThrottled              REQUEST_LIMIT_EXCEEDED (a SOAP login's too), or API
+     │                                    usage above SFSYNC_SF_API_USAGE_MAX_PERCENT — stops a
+     │                                    run cleanly
+     ├── SalesforceSessionExpired         INVALID_SESSION_ID; internal: the client logs in again
+     │                                    and repeats the call once, and reports a session it
+     │                                    cannot renew as SalesforceAuthError
+     ├── SalesforceQueryLocatorExpired    INVALID_QUERY_LOCATOR (re-query from what the run
+     │                                    committed)
      └── SalesforcePermanentError         MALFORMED_QUERY, INVALID_FIELD, INVALID_TYPE, 404,
-          │                               other 4xx — the message names what to fix
+          │                               other 4xx, a login answer that is not a token —
+          │                               the message names what to fix
           └── SalesforceAuthError         bad credentials — the message names the settings
-    SalesforceConfigError(ConfigError)    incomplete auth combination or bad field setting
+    SalesforceConfigError(ConfigError)    a bad setting, named in the message: an incomplete
+                                          auth combination (the client's constructor), an
+                                          unusable private key file, a plain-http instance URL
+                                          off loopback, a field name that is not a SOQL
+                                          identifier (`QueryRules.of`), an opportunity filter
+                                          Salesforce refuses
 
 `translate` is the only function that turns a library exception (simple-salesforce,
 requests) into one of these; callers ``raise translate(exc) from exc``. Classification
@@ -35,6 +47,24 @@ import requests
 from simple_salesforce.exceptions import SalesforceError as LibrarySalesforceError
 
 from config import ConfigError
+
+__all__ = [
+    "FIELD_CODES",
+    "Redactor",
+    "SalesforceAuthError",
+    "SalesforceConfigError",
+    "SalesforceError",
+    "SalesforcePermanentError",
+    "SalesforceQueryLocatorExpired",
+    "SalesforceQueryTimeout",
+    "SalesforceSessionExpired",
+    "SalesforceThrottled",
+    "SalesforceTransientError",
+    "classify",
+    "error_details",
+    "field_hint",
+    "translate",
+]
 
 Redactor = Callable[[str], str]
 

@@ -1,20 +1,15 @@
-"""The Salesforce client sfsync uses: one object per run, wrapping simple-salesforce.
+"""The Salesforce client sfsync uses, wrapping simple-salesforce.
+
+A worker process keeps one client for its lifetime, across runs (`tasks.context` builds it
+on first use): its session, connection pool and last API-usage reading carry over, which is
+why each unit of work calls `refresh_budget` first. A command of the CLI makes its own for
+the length of the command.
 
 Every call goes through the same path: budget check → (login if needed) → the
 simple-salesforce call with a timeout → library errors translated by
-`sync.errors.translate` → on ``INVALID_SESSION_ID`` one new login and one repeat →
-transient errors retried with exponential backoff and jitter.
-
-Errors::
-
-    SalesforceError                       base; .error_code, .status
-     ├── SalesforceTransientError         raised once the retries are spent
-     ├── SalesforceThrottled              REQUEST_LIMIT_EXCEEDED or usage above the max share
-     ├── SalesforceSessionExpired         never escapes: renewed, or reported as SalesforceAuthError
-     ├── SalesforceQueryLocatorExpired    re-query from what the run committed
-     └── SalesforcePermanentError         bad query/field/object/id/permission
-          └── SalesforceAuthError         credentials rejected (names the settings)
-    SalesforceConfigError                 raised by the constructor for incomplete auth settings
+`sync.salesforce.errors.translate` → on ``INVALID_SESSION_ID`` one new login and one
+repeat → transient errors retried with exponential backoff and jitter. What reaches the
+caller is an error of the tree in `sync.salesforce.errors`.
 """
 
 from __future__ import annotations
@@ -42,7 +37,8 @@ from tenacity import (
 from tenacity.wait import wait_base
 
 from config import RedactSecretsFilter, Settings
-from sync.errors import (
+from sync.salesforce.auth import Authenticator, SessionInfo
+from sync.salesforce.errors import (
     SalesforceAuthError,
     SalesforceConfigError,
     SalesforceError,
@@ -51,9 +47,8 @@ from sync.errors import (
     SalesforceTransientError,
     translate,
 )
-from sync.sf_auth import Authenticator, SessionInfo
-from sync.sf_modes import AuthMode
-from sync.soql import normalize_id
+from sync.salesforce.ids import normalize_id
+from sync.salesforce.modes import AuthMode
 
 __all__ = ["QUERY_BATCH_SIZE", "Page", "SalesforceClient"]
 

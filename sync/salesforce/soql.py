@@ -1,8 +1,11 @@
-"""SOQL text for the opportunity and account streams, and Salesforce id normalisation.
+"""SOQL text for the opportunity and account streams.
 
-Values always go through `simple_salesforce.format_soql` (quoting and escaping); field
-names from settings cannot be quoted, so they are validated as SOQL identifiers and a bad
-one raises `SalesforceConfigError` naming the setting. Datetimes must be timezone-aware.
+The builders are pure functions of `QueryRules`, the few settings a query depends on (field
+names, the opportunity filter, the roll-up and currency flags), built once per run with
+`QueryRules.of(rules)`. Values always go through `simple_salesforce.format_soql` (quoting
+and escaping); field names from settings cannot be quoted, so `QueryRules.of` validates them
+as SOQL identifiers and a bad one raises `SalesforceConfigError` naming the setting.
+Datetimes must be timezone-aware.
 
 Queries sent with GET must fit in a URL, so IN-lists are split with `chunk_ids`.
 
@@ -14,20 +17,22 @@ for runs large enough that the whole forest costs fewer calls than per-page look
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from simple_salesforce.format import format_soql
 
 from config import Settings
-from sync.errors import SalesforceConfigError
+from sync.salesforce.errors import SalesforceConfigError
+from sync.salesforce.ids import normalize_id
 
 __all__ = [
     "IN_LIST_MAX_CHARS",
     "MAX_PATH_NAMES",
     "OPPORTUNITY_IN_LIST_MAX_CHARS",
+    "QueryRules",
     "account_query",
     "accounts_by_ids_query",
     "ancestor_levels",
@@ -35,7 +40,6 @@ __all__ = [
     "children_query",
     "chunk_ids",
     "counted_ids_query",
-    "normalize_id",
     "opportunity_by_ids_query",
     "opportunity_filter_check_query",
     "opportunity_query",
@@ -58,56 +62,6 @@ IN_LIST_MAX_CHARS = 11_500
 MAX_PATH_NAMES = 5
 
 _IDENTIFIER = re.compile(r"[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z][A-Za-z0-9_]*)*")
-_ID_CHARS = re.compile(r"[A-Za-z0-9]+")
-_CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-
-
-# --- ids -------------------------------------------------------------------------------------
-
-
-def normalize_id(record_id: str) -> str:
-    """The 18-character form of a Salesforce id (15 or 18 characters), or ValueError.
-
-    An 18-character id is case-insensitive by design: its last three characters encode the
-    case of the first fifteen, so the case is restored from them (an id that went through a
-    case-folding system comes back right) and a suffix that cannot match is rejected.
-    """
-    if not isinstance(record_id, str):
-        raise ValueError(f"a Salesforce id must be a string, not {type(record_id).__name__}")
-    return _normalize(record_id)
-
-
-@functools.lru_cache(maxsize=16_384)
-def _normalize(record_id: str) -> str:
-    # Cached: a sync normalises each id of a page several times (look-ups, mapping, keys).
-    value = record_id.strip()
-    if len(value) not in (15, 18) or not _ID_CHARS.fullmatch(value):
-        raise ValueError(f"not a Salesforce id (15 or 18 letters and digits): {record_id!r}")
-    if len(value) == 15:
-        return value + _checksum(value)
-    suffix = value[15:].upper()
-    restored = []
-    for chunk_index, flag_char in enumerate(suffix):
-        if flag_char not in _CHECKSUM_ALPHABET:
-            raise ValueError(f"not a Salesforce id (bad checksum characters): {record_id!r}")
-        bits = _CHECKSUM_ALPHABET.index(flag_char)
-        for offset in range(5):
-            char = value[chunk_index * 5 + offset]
-            upper = bool(bits >> offset & 1)
-            if upper and not char.isalpha():
-                raise ValueError(f"not a Salesforce id (checksum does not match): {record_id!r}")
-            restored.append(char.upper() if upper else char.lower())
-    return "".join(restored) + suffix
-
-
-def _checksum(id15: str) -> str:
-    suffix = ""
-    for start in range(0, 15, 5):
-        bits = sum(
-            1 << offset for offset, char in enumerate(id15[start : start + 5]) if "A" <= char <= "Z"
-        )
-        suffix += _CHECKSUM_ALPHABET[bits]
-    return suffix
 
 
 def chunk_ids(ids: Iterable[str], max_chars: int = IN_LIST_MAX_CHARS) -> Iterator[list[str]]:
@@ -154,16 +108,44 @@ def _names(path: str) -> int:
     return path.count(".") + 1
 
 
-def _alias_fields(settings: Settings) -> list[str]:
+@dataclass(frozen=True)
+class QueryRules:
+    """What the queries need of the settings, field names validated (see `of`)."""
+
+    #: SFSYNC_SF_ALIAS_FIELDS, read on Account (and through an opportunity's Account).
+    alias_fields: tuple[str, ...]
+    #: The Opportunity fields the contract terms are read from: start, then end and term
+    #: when set.
+    contract_fields: tuple[str, ...]
+    #: SFSYNC_ALIAS_INCLUDE_SUBORGS: the opportunity query selects the account's ancestors.
+    include_suborgs: bool
+    #: SFSYNC_SF_MULTI_CURRENCY: the opportunity query selects CurrencyIsoCode.
+    multi_currency: bool
+    #: SFSYNC_SF_OPPORTUNITY_FILTER: operator-written SOQL, proved by the org, not here.
+    opportunity_filter: str | None
+
+    @classmethod
+    def of(cls, settings: Settings) -> QueryRules:
+        """The rules of these settings; `SalesforceConfigError` naming the setting of a field
+        name that is not a SOQL identifier, or that SOQL cannot select that deep."""
+        return cls(
+            alias_fields=_alias_fields(settings),
+            contract_fields=_contract_fields(settings),
+            include_suborgs=settings.alias_include_suborgs,
+            multi_currency=settings.sf_multi_currency,
+            opportunity_filter=settings.sf_opportunity_filter,
+        )
+
+
+def _alias_fields(settings: Settings) -> tuple[str, ...]:
     # The opportunity query reads them through its account, so that name counts too.
-    return [
+    return tuple(
         validate_identifier(name, "SFSYNC_SF_ALIAS_FIELDS", read_as="Account.")
         for name in settings.sf_alias_fields
-    ]
+    )
 
 
-def contract_fields(settings: Settings) -> list[str]:
-    """The Opportunity fields the contract terms are read from, validated."""
+def _contract_fields(settings: Settings) -> tuple[str, ...]:
     fields = [validate_identifier(settings.contract_start_field, "SFSYNC_CONTRACT_START_FIELD")]
     if settings.contract_end_field:
         fields.append(validate_identifier(settings.contract_end_field, "SFSYNC_CONTRACT_END_FIELD"))
@@ -171,7 +153,7 @@ def contract_fields(settings: Settings) -> list[str]:
         fields.append(
             validate_identifier(settings.contract_term_field, "SFSYNC_CONTRACT_TERM_FIELD")
         )
-    return fields
+    return tuple(fields)
 
 
 def _select_list(fields: Iterable[str]) -> str:
@@ -204,41 +186,41 @@ def _ids(ids: Iterable[str]) -> list[str]:
 # --- opportunities ---------------------------------------------------------------------------
 
 
-def ancestor_levels(settings: Settings) -> int:
+def ancestor_levels(rules: QueryRules) -> int:
     """How many of an opportunity's account's ancestors its query can select (K).
 
     The deepest path is ``Account.Parent…Parent.<field>``: ``Account``, K ``Parent``s and
     the field's own names (one for ``Name``, two for an alias field ``Owner.Email``), all
     within `MAX_PATH_NAMES`; so K is 3 with plain fields. Ancestors beyond K are read by id.
     """
-    deepest = max((_names(name) for name in _alias_fields(settings)), default=1)
+    deepest = max((_names(name) for name in rules.alias_fields), default=1)
     return max(0, MAX_PATH_NAMES - 1 - deepest)
 
 
-def _opportunity_fields(settings: Settings) -> str:
-    aliases = _alias_fields(settings)
+def _opportunity_fields(rules: QueryRules) -> str:
+    aliases = rules.alias_fields
     fields = ["Id", "Name", "AccountId", "Account.Name", "Account.ParentId"]
     fields += [f"Account.{name}" for name in aliases]
-    if settings.alias_include_suborgs:
+    if rules.include_suborgs:
         # The deal's account is mapped as its root: ancestors selected here cost no look-up.
-        for level in range(1, ancestor_levels(settings) + 1):
+        for level in range(1, ancestor_levels(rules) + 1):
             parent = "Account" + ".Parent" * level
             fields += [f"{parent}.Name", f"{parent}.ParentId"]
             fields += [f"{parent}.{name}" for name in aliases]
     fields += ["Amount", "CloseDate"]
-    if settings.sf_multi_currency:
+    if rules.multi_currency:
         fields.append("CurrencyIsoCode")
-    fields += contract_fields(settings)
+    fields += rules.contract_fields
     # Whether the deal still counts: a change to a deal that left Closed Won or was deleted
     # (queryAll) must reach its contract.
     fields += ["IsWon", "IsDeleted", "SystemModstamp"]
     return _select_list(fields)
 
 
-def _won(settings: Settings) -> str:
+def _won(rules: QueryRules) -> str:
     """The condition that makes a deal count: won, and SFSYNC_SF_OPPORTUNITY_FILTER if set
     (parenthesised, so an OR inside it cannot widen the IsWon test)."""
-    condition = settings.sf_opportunity_filter
+    condition = rules.opportunity_filter
     return "IsWon = true" if not condition else f"IsWon = true AND ({condition})"
 
 
@@ -253,7 +235,7 @@ def _changed(since: datetime | None, until: datetime | None) -> list[str]:
 
 
 def opportunity_query(
-    settings: Settings,
+    rules: QueryRules,
     since: datetime | None,
     *,
     until: datetime | None = None,
@@ -267,9 +249,9 @@ def opportunity_query(
     not, for queryAll to include deleted ones too, and `counted_ids_query` tells which of
     the won ones the filter keeps.
     """
-    select = _opportunity_fields(settings)
+    select = _opportunity_fields(rules)
     won_only = since is None if won_only is None else won_only
-    conditions = [_won(settings)] if won_only else []
+    conditions = [_won(rules)] if won_only else []
     conditions += _changed(since, until)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return format_soql(
@@ -277,9 +259,9 @@ def opportunity_query(
     )
 
 
-def opportunity_filter_check_query(settings: Settings) -> str:
+def opportunity_filter_check_query(rules: QueryRules) -> str:
     """One row at most of the deals that count: proves SFSYNC_SF_OPPORTUNITY_FILTER parses."""
-    return format_soql("SELECT Id FROM Opportunity WHERE {:literal} LIMIT 1", _won(settings))
+    return format_soql("SELECT Id FROM Opportunity WHERE {:literal} LIMIT 1", _won(rules))
 
 
 #: The IN-list budget of `opportunity_by_ids_query`: its SELECT list (ancestor levels, alias
@@ -287,30 +269,30 @@ def opportunity_filter_check_query(settings: Settings) -> str:
 OPPORTUNITY_IN_LIST_MAX_CHARS = 8_000
 
 
-def opportunity_by_ids_query(settings: Settings, ids: Sequence[str]) -> str:
+def opportunity_by_ids_query(rules: QueryRules, ids: Sequence[str]) -> str:
     """Closed-won opportunities by id (one chunk of OPPORTUNITY_IN_LIST_MAX_CHARS), same fields
     as the stream."""
     return format_soql(
         "SELECT {:literal} FROM Opportunity WHERE {:literal} AND Id IN {} "
         "ORDER BY SystemModstamp, Id",
-        _opportunity_fields(settings),
-        _won(settings),
+        _opportunity_fields(rules),
+        _won(rules),
         _ids(ids),
     )
 
 
-def won_opportunity_ids_query(settings: Settings) -> str:
+def won_opportunity_ids_query(rules: QueryRules) -> str:
     """Every non-deleted opportunity that counts: Id and SystemModstamp only (reconciliation)."""
     return format_soql(
-        "SELECT Id, SystemModstamp FROM Opportunity WHERE {:literal} ORDER BY Id", _won(settings)
+        "SELECT Id, SystemModstamp FROM Opportunity WHERE {:literal} ORDER BY Id", _won(rules)
     )
 
 
-def counted_ids_query(settings: Settings, ids: Sequence[str]) -> str:
+def counted_ids_query(rules: QueryRules, ids: Sequence[str]) -> str:
     """Which of these opportunities count (won and matching SFSYNC_SF_OPPORTUNITY_FILTER):
     SOQL cannot select a condition, so a filtered run asks (one `chunk_ids` chunk)."""
     return format_soql(
-        "SELECT Id FROM Opportunity WHERE {:literal} AND Id IN {}", _won(settings), _ids(ids)
+        "SELECT Id FROM Opportunity WHERE {:literal} AND Id IN {}", _won(rules), _ids(ids)
     )
 
 
@@ -325,8 +307,8 @@ def opportunity_states_query(ids: Sequence[str]) -> str:
 # --- accounts --------------------------------------------------------------------------------
 
 
-def _account_fields(settings: Settings, *, modstamp: bool) -> str:
-    fields = ["Id", "Name", "ParentId", *_alias_fields(settings)]
+def _account_fields(rules: QueryRules, *, modstamp: bool) -> str:
+    fields = ["Id", "Name", "ParentId", *rules.alias_fields]
     if modstamp:
         fields.append("SystemModstamp")
     return _select_list(fields)
@@ -338,11 +320,11 @@ def organization_currency_query() -> str:
 
 
 def account_query(
-    settings: Settings, since: datetime | None, *, until: datetime | None = None
+    rules: QueryRules, since: datetime | None, *, until: datetime | None = None
 ) -> str:
     """Accounts changed at or after `since` (and before `until`), in cursor order; read
     through queryAll, so accounts merged away (IsDeleted, MasterRecordId) come too."""
-    select = _select_list([_account_fields(settings, modstamp=True), "IsDeleted", "MasterRecordId"])
+    select = _select_list([_account_fields(rules, modstamp=True), "IsDeleted", "MasterRecordId"])
     conditions = _changed(since, until)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     return format_soql(
@@ -350,27 +332,27 @@ def account_query(
     )
 
 
-def children_query(settings: Settings, parent_ids: Sequence[str]) -> str:
+def children_query(rules: QueryRules, parent_ids: Sequence[str]) -> str:
     """Direct children of the given accounts (one `chunk_ids` chunk)."""
     return format_soql(
         "SELECT {:literal} FROM Account WHERE ParentId IN {} ORDER BY Id",
-        _account_fields(settings, modstamp=False),
+        _account_fields(rules, modstamp=False),
         _ids(parent_ids),
     )
 
 
-def child_accounts_query(settings: Settings) -> str:
+def child_accounts_query(rules: QueryRules) -> str:
     """Every account that has a parent: with the roots, that is every hierarchy of the org."""
     return format_soql(
         "SELECT {:literal} FROM Account WHERE ParentId != null ORDER BY Id",
-        _account_fields(settings, modstamp=False),
+        _account_fields(rules, modstamp=False),
     )
 
 
-def accounts_by_ids_query(settings: Settings, ids: Sequence[str]) -> str:
+def accounts_by_ids_query(rules: QueryRules, ids: Sequence[str]) -> str:
     """Accounts by id (one `chunk_ids` chunk)."""
     return format_soql(
         "SELECT {:literal} FROM Account WHERE Id IN {} ORDER BY Id",
-        _account_fields(settings, modstamp=True),
+        _account_fields(rules, modstamp=True),
         _ids(ids),
     )

@@ -1,0 +1,93 @@
+"""The Salesforce adapter: everything sfsync knows about talking to a Salesforce org.
+
+The rest of the project imports from here, never from the modules inside:
+
+    client.py              `SalesforceClient` (timeouts, retries, session renewal, API budget)
+                           and `Page`; one per worker process, kept across runs
+    auth.py, modes.py      the login modes and how the settings choose one
+    errors.py              the error tree (drawn there) and the one translation point
+    soql.py                SOQL text, pure functions of `QueryRules` (built once per run)
+    ids.py, records.py     Salesforce ids, and reading REST records
+    hierarchy.py           account hierarchies: `AccountNode`, `HierarchyCache`
+    opportunity_filter.py  SFSYNC_SF_OPPORTUNITY_FILTER proved against the org
+
+It depends on `config` and third-party libraries only: no store, no Celery, no other part of
+`sync`, so what it returns is Salesforce's data in Salesforce's terms and mapping it is the
+caller's business (`tests/unit/test_layering.py` holds it to that).
+"""
+
+from sync.salesforce.client import QUERY_BATCH_SIZE, Page, SalesforceClient
+from sync.salesforce.errors import (
+    SalesforceAuthError,
+    SalesforceConfigError,
+    SalesforceError,
+    SalesforcePermanentError,
+    SalesforceQueryLocatorExpired,
+    SalesforceQueryTimeout,
+    SalesforceSessionExpired,
+    SalesforceThrottled,
+    SalesforceTransientError,
+)
+from sync.salesforce.hierarchy import (
+    AccountNode,
+    HierarchyCache,
+    fetch_ancestors,
+    fetch_descendants,
+    node_from_record,
+)
+from sync.salesforce.ids import normalize_id, valid_id
+from sync.salesforce.modes import AuthMode, choose_mode
+from sync.salesforce.opportunity_filter import check_opportunity_filter, counted_ids
+from sync.salesforce.records import record_value, strip_attributes
+from sync.salesforce.soql import (
+    IN_LIST_MAX_CHARS,
+    OPPORTUNITY_IN_LIST_MAX_CHARS,
+    QueryRules,
+    account_query,
+    accounts_by_ids_query,
+    chunk_ids,
+    opportunity_by_ids_query,
+    opportunity_query,
+    opportunity_states_query,
+    organization_currency_query,
+    won_opportunity_ids_query,
+)
+
+__all__ = [
+    "IN_LIST_MAX_CHARS",
+    "OPPORTUNITY_IN_LIST_MAX_CHARS",
+    "QUERY_BATCH_SIZE",
+    "AccountNode",
+    "AuthMode",
+    "HierarchyCache",
+    "Page",
+    "QueryRules",
+    "SalesforceAuthError",
+    "SalesforceClient",
+    "SalesforceConfigError",
+    "SalesforceError",
+    "SalesforcePermanentError",
+    "SalesforceQueryLocatorExpired",
+    "SalesforceQueryTimeout",
+    "SalesforceSessionExpired",
+    "SalesforceThrottled",
+    "SalesforceTransientError",
+    "account_query",
+    "accounts_by_ids_query",
+    "check_opportunity_filter",
+    "choose_mode",
+    "chunk_ids",
+    "counted_ids",
+    "fetch_ancestors",
+    "fetch_descendants",
+    "node_from_record",
+    "normalize_id",
+    "opportunity_by_ids_query",
+    "opportunity_query",
+    "opportunity_states_query",
+    "organization_currency_query",
+    "record_value",
+    "strip_attributes",
+    "valid_id",
+    "won_opportunity_ids_query",
+]
