@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.salesforce import normalize_id
+from sync.salesforce import normalize_id, valid_id
 
 ALNUM = string.ascii_letters + string.digits
 id15s = st.text(alphabet=ALNUM, min_size=15, max_size=15)
@@ -57,3 +57,14 @@ def test_normalize_id_rejects_a_checksum_that_flags_a_digit_upper_case() -> None
     """A suffix that claims a digit is an upper-case letter cannot belong to the body."""
     with pytest.raises(ValueError, match="checksum"):
         normalize_id("000000000000000BAA")
+
+
+@pytest.mark.parametrize("value", [None, "", 15, "001D000000IqhS", "not an id at all"])
+def test_valid_id_is_none_for_anything_that_is_not_an_id(value: object) -> None:
+    """A record's value that is no id counts as absent rather than failing."""
+    assert valid_id(value) is None
+
+
+def test_valid_id_gives_the_18_character_form() -> None:
+    """Either form of an id comes back as the 18-character one."""
+    assert valid_id("001D000000IqhSL") == valid_id("001d000000iqhsliaz") == "001D000000IqhSLIAZ"

@@ -42,6 +42,28 @@ def select_list(query: str) -> list[str]:
     return [field.strip() for field in match.group(1).split(",")]
 
 
+# --- rules -----------------------------------------------------------------------------------
+
+
+def test_query_rules_hold_what_the_queries_read_of_the_settings(make_settings) -> None:
+    """Alias fields, contract fields (start, end, term), the two flags and the filter."""
+    settings = make_settings(
+        sf_alias_fields="Tenant_Key__c,Owner.Email",
+        contract_start_field="Start__c",
+        contract_end_field="End__c",
+        alias_include_suborgs=False,
+        sf_multi_currency=True,
+        sf_opportunity_filter="Type = 'New'",
+    )
+    assert QueryRules.of(settings) == QueryRules(
+        alias_fields=("Tenant_Key__c", "Owner.Email"),
+        contract_fields=("Start__c", "End__c"),
+        include_suborgs=False,
+        multi_currency=True,
+        opportunity_filter="Type = 'New'",
+    )
+
+
 # --- chunking --------------------------------------------------------------------------------
 
 
