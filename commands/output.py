@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from models.durations import spoken
+
 #: Rows a table shows unless `--limit` says otherwise (`--json` prints every row).
 DEFAULT_TABLE_LIMIT = 50
 
@@ -144,15 +146,5 @@ def chunks(items: Iterable[Any], size: int = 500) -> Iterator[list[Any]]:
 
 
 def duration(seconds: float) -> str:
-    """A span for people: `45s`, `16m 5s`, `16h 16m`, `3d 4h`."""
-    total = max(0, round(seconds))
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
+    """A span for people, to the nearest second: `45s`, `16m 5s`, `16h 16m`, `3d 4h`."""
+    return spoken(round(seconds))

@@ -268,7 +268,10 @@ class Settings(BaseSettings):
         return upper
 
     @model_validator(mode="after")
-    def _lease_below_visibility(self) -> Settings:
+    def _retry_backoff_below_visibility(self) -> Settings:
+        """A retry waits on the broker as an unacknowledged message with a countdown (ETA);
+        Redis redelivers whatever stays unacknowledged past the visibility timeout, so a
+        longest retry delay at or above it would hand the same retry out again and again."""
         if self.task_retry_backoff_max >= self.broker_visibility_timeout:
             raise ValueError(
                 "SFSYNC_TASK_RETRY_BACKOFF_MAX must be below SFSYNC_BROKER_VISIBILITY_TIMEOUT, "

@@ -72,10 +72,6 @@ def release_lease(session: Session, stream: Stream, owner: str) -> None:
     )
 
 
-def get_cursor(session: Session, stream: Stream) -> SyncCursor | None:
-    return session.get(SyncCursor, stream)
-
-
 def position(session: Session, stream: Stream) -> datetime | None:
     return session.scalar(select(SyncCursor.position).where(SyncCursor.stream == stream))
 

@@ -137,10 +137,3 @@ def count_customers(
 ) -> int:
     query = _customers_query(name, archived).with_only_columns(func.count()).select_from(Customer)
     return session.scalar(query.order_by(None)) or 0
-
-
-def set_customer_fields(
-    session: Session, customer_id: uuid.UUID, values: Mapping[str, str]
-) -> None:
-    get_customer(session, customer_id)
-    set_fields(session, Entity.CUSTOMER, customer_id, values)

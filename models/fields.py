@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from typing import Any
 
-from sqlalchemy import ColumnClause, delete, literal_column, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,11 +18,6 @@ from models.types import Entity
 SFDC_ACCOUNT_ID = "sfdc_account_id"
 SFDC_OPPORTUNITY_ID = "sfdc_opportunity_id"
 INTERNAL_CUSTOMER_ID = "internal_customer_id"
-
-#: The partial unique index's own predicate, spelled as the index spells it: with it a look-up
-#: of a unique key's values is an index search on SQLite and PostgreSQL alike (SQLite matches a
-#: partial index only on the identical term; SQLAlchemy would write `is_unique = 1`).
-UNIQUE_VALUES: ColumnClause[Any] = literal_column("custom_field_values.is_unique")
 
 
 def register_key(
@@ -168,6 +162,9 @@ def find_many_by_field(
         table.c.value,
         values,
         "value, entity_id",
+        # The partial unique index's own predicate, spelled as the index spells it: so the
+        # look-up is an index search on SQLite and PostgreSQL alike (SQLite matches a partial
+        # index only on the identical term; SQLAlchemy would write `is_unique = 1`).
         where="entity = :entity AND key = :key AND custom_field_values.is_unique",
         params={"entity": entity.value, "key": key},
     )

@@ -13,26 +13,15 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from api.console.auth import csrf_token, session_key
 from models.api_keys import Principal
+from models.durations import spoken
 from models.types import ApiScope
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 def human_duration(seconds: float | None) -> str:
-    """`3d 4h`, `5h 12m`, `7m 3s`, `42s`; `-` for none."""
-    if seconds is None:
-        return "-"
-    total = int(max(0, seconds))
-    days, rest = divmod(total, 86_400)
-    hours, rest = divmod(rest, 3_600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
+    """`3d 4h`, `5h 12m`, `7m 3s`, `42s` (a lag's fraction dropped); `-` for none."""
+    return "-" if seconds is None else spoken(int(seconds))
 
 
 def when(value: datetime | None) -> str:

@@ -26,17 +26,13 @@ from sandbox import SandboxOrg
 from sandbox.client import loopback_session
 from sync.opportunities import poll_opportunities
 from sync.salesforce import SalesforceClient
-from tests.reliability.conftest import (
-    Cluster,
-    RedisServer,
-    Snapshot,
-    batches,
-    elapsed,
-    figure,
-    queues_empty,
-    wait_for,
-)
+from tests.reliability.fixtures.cluster import Cluster
+from tests.reliability.fixtures.figures import elapsed, figure
+from tests.reliability.fixtures.redis_server import RedisServer, queues_empty
+from tests.reliability.fixtures.snapshot import Snapshot
+from tests.reliability.fixtures.truth import batches
 from tests.unit.factories import build_settings
+from tests.worker.conftest import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]
 

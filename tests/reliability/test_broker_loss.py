@@ -20,19 +20,12 @@ from models import Store
 from models.tables import Contract, SyncRun
 from models.types import RunStatus, Stream
 from sandbox import SandboxOrg
-from tests.reliability.conftest import (
-    Cluster,
-    RedisServer,
-    Truth,
-    batches,
-    count,
-    elapsed,
-    figure,
-    queued,
-    resend_missing,
-    settle,
-    wait_for,
-)
+from tests.reliability.fixtures.cluster import Cluster, resend_missing
+from tests.reliability.fixtures.figures import elapsed, figure
+from tests.reliability.fixtures.redis_server import RedisServer, queued
+from tests.reliability.fixtures.snapshot import count, settle
+from tests.reliability.fixtures.truth import Truth, batches
+from tests.worker.conftest import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]
 

@@ -28,16 +28,11 @@ from models.tables import DeadLetter, SyncRun
 from models.types import DeadLetterSource, RunStatus
 from sandbox import SandboxOrg
 from sync.mapping import ContractTerms, Deal
-from tests.reliability.conftest import (
-    Cluster,
-    RedisServer,
-    Snapshot,
-    Truth,
-    batches,
-    elapsed,
-    figure,
-    settle,
-)
+from tests.reliability.fixtures.cluster import Cluster
+from tests.reliability.fixtures.figures import elapsed, figure
+from tests.reliability.fixtures.redis_server import RedisServer
+from tests.reliability.fixtures.snapshot import Snapshot, settle
+from tests.reliability.fixtures.truth import Truth, batches
 
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]
 

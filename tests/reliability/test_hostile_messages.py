@@ -37,7 +37,10 @@ from sandbox import SandboxOrg
 from tasks.messages import BODY_PREFIX
 from tasks.producer import INGEST_TASK as INGEST
 from tasks.producer import send_usage
-from tests.reliability.conftest import Cluster, RedisServer, elapsed, figure, wait_for
+from tests.reliability.fixtures.cluster import Cluster
+from tests.reliability.fixtures.figures import elapsed, figure
+from tests.reliability.fixtures.redis_server import RedisServer
+from tests.worker.conftest import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]
 

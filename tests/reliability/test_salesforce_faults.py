@@ -26,18 +26,13 @@ from sandbox.client import loopback_session
 from sync.accounts import poll_accounts
 from sync.opportunities import poll_opportunities
 from sync.salesforce import SalesforceClient
-from tests.reliability.conftest import (
-    Cluster,
-    RedisServer,
-    Snapshot,
-    Truth,
-    count_faults,
-    elapsed,
-    figure,
-    settle,
-    wait_for,
-)
+from tests.reliability.fixtures.cluster import Cluster
+from tests.reliability.fixtures.figures import count_faults, elapsed, figure
+from tests.reliability.fixtures.redis_server import RedisServer
+from tests.reliability.fixtures.snapshot import Snapshot, settle
+from tests.reliability.fixtures.truth import Truth
 from tests.unit.factories import build_settings
+from tests.worker.conftest import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]
 

@@ -29,17 +29,12 @@ from models import Store
 from models.tables import DeadLetter, SyncRun, UsageEvent
 from sandbox import SandboxOrg
 from tests.conftest import need
-from tests.reliability.conftest import (
-    Cluster,
-    RedisServer,
-    Truth,
-    count_faults,
-    elapsed,
-    figure,
-    settle,
-    wait_for,
-)
-from tests.worker.conftest import ROOT, Processes, base_env
+from tests.reliability.fixtures.cluster import Cluster
+from tests.reliability.fixtures.figures import count_faults, elapsed, figure
+from tests.reliability.fixtures.redis_server import RedisServer
+from tests.reliability.fixtures.snapshot import settle
+from tests.reliability.fixtures.truth import Truth
+from tests.worker.conftest import ROOT, Processes, base_env, wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]
 

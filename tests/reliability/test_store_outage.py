@@ -30,7 +30,10 @@ from sqlalchemy.engine import make_url
 from models import Store
 from models.tables import DeadLetter, UsageEvent
 from sandbox import SandboxOrg
-from tests.reliability.conftest import Cluster, RedisServer, elapsed, figure, wait_for
+from tests.reliability.fixtures.cluster import Cluster
+from tests.reliability.fixtures.figures import elapsed, figure
+from tests.reliability.fixtures.redis_server import RedisServer
+from tests.worker.conftest import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]
 

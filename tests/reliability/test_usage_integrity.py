@@ -37,8 +37,11 @@ from models.types import DeadLetterSource, DeadLetterStatus
 from models.usage_summary import summarize
 from sandbox import SandboxOrg
 from sync.usage_reader import CHUNK
-from tests.reliability.conftest import Cluster, RedisServer, elapsed, figure, wait_for
+from tests.reliability.fixtures.cluster import Cluster
+from tests.reliability.fixtures.figures import elapsed, figure
+from tests.reliability.fixtures.redis_server import RedisServer
 from tests.store.test_usage_hijack import INJECTION
+from tests.worker.conftest import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]
 

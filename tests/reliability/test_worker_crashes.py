@@ -24,18 +24,12 @@ import pytest
 
 from models import Store
 from sandbox import SandboxOrg
-from tests.reliability.conftest import (
-    Cluster,
-    RedisServer,
-    Truth,
-    batches,
-    elapsed,
-    figure,
-    queues_empty,
-    resend_missing,
-    settle,
-    wait_for,
-)
+from tests.reliability.fixtures.cluster import Cluster, resend_missing
+from tests.reliability.fixtures.figures import elapsed, figure
+from tests.reliability.fixtures.redis_server import RedisServer, queues_empty
+from tests.reliability.fixtures.snapshot import settle
+from tests.reliability.fixtures.truth import Truth, batches
+from tests.worker.conftest import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]
 

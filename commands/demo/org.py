@@ -84,10 +84,6 @@ class DemoOrg:
     opportunities: int = 0
     won: int = 0
 
-    @property
-    def suborg_aliases(self) -> list[str]:
-        return [alias for _, alias in SUBORGS]
-
 
 def _stamps(now: datetime, days_ago: float) -> dict[str, Any]:
     # Back-dated system timestamps: the first sync reads history, not just-now edits.

@@ -19,13 +19,13 @@ from rich.table import Table
 from rich.tree import Tree
 
 from commands.common import console
-from commands.demo import Children, shell_line, wait_until
-from commands.demo_org import (
+from commands.demo.org import (
     ENTERPRISE,
     ENTERPRISE_ALIAS,
     DemoOrg,
     seed,
 )
+from commands.demo.runtime import Children, shell_line, wait_until
 from config import Settings
 from models import Entity, Store, open_store
 from models.aliases import aliases_for

@@ -12,8 +12,7 @@ import json
 from rich.table import Table
 
 from commands.common import console
-from commands.demo import DemoFailed
-from commands.demo_org import (
+from commands.demo.org import (
     BAD_DEAL,
     ENTERPRISE,
     ENTERPRISE_ALIAS,
@@ -22,7 +21,8 @@ from commands.demo_org import (
     close_bad_deal,
     usage_events,
 )
-from commands.demo_steps import Steps, money
+from commands.demo.runtime import DemoFailed
+from commands.demo.steps import Steps, money
 from models import Entity, InvalidInput
 from models.contracts import get_contract
 from models.customers import find_customer

@@ -1,45 +1,42 @@
-"""`sfsync demo`: the whole system on its embedded defaults, narrated step by step.
+"""`sfsync demo`: the command, its settings and its data folder.
 
 It serves a sandbox org in this process, starts a real `celery worker` and `celery beat`
 on the filesystem broker and a SQLite store in a fresh data folder, and walks through the
-three flows (`commands/demo_steps.py` and `commands/demo_flows.py`; the org's
-records in `commands/demo_org.py`). Every process it starts runs in its own
-process group and is stopped on exit, on an error and on Ctrl-C/SIGTERM.
+three flows (`steps.py` and `flows.py`; the org's records in `org.py`). Every process it
+starts runs in its own process group (`runtime.py`) and is stopped on exit, on an error
+and on Ctrl-C/SIGTERM.
 
 The sandbox is imported only inside the command: the product never loads it otherwise.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shlex
 import shutil
 import signal
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from commands.common import App, OperationFailed, console, pass_app
+from commands.demo.runtime import (
+    Children,
+    DemoFailed,
+    Stopped,
+    program_name,
+    project_root,
+    signals_ignored,
+    signals_unwind,
+)
 from config import Settings
 
-T = TypeVar("T")
-
-# Seconds a stopped child gets for a warm shutdown before it is killed.
-STOP_GRACE = 10.0
-
-
-class DemoFailed(Exception):
-    """A step did not happen in time, or a child process died; the message says which."""
+__all__ = ["DemoSettings", "demo", "demo_values", "environment_of", "fresh_folder"]
 
 
 class DemoSettings(Settings):
@@ -85,144 +82,6 @@ def environment_of(values: dict[str, Any]) -> dict[str, str]:
     return {f"SFSYNC_{name.upper()}": str(value) for name, value in values.items()}
 
 
-class Children:
-    """`celery` processes started by the demo, each in its own process group."""
-
-    def __init__(self, env: dict[str, str], cwd: Path, logs: Path) -> None:
-        self.env = env
-        self.cwd = cwd
-        self.logs = logs
-        self.procs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
-
-    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
-        self.logs.mkdir(parents=True, exist_ok=True)
-        log = self.logs / f"{name}.log"
-        with log.open("wb") as handle:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "celery_app", *args],
-                cwd=self.cwd,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                # A group of its own: the terminal's Ctrl-C reaches only the demo, which then
-                # stops each group (worker and its pool processes) in order.
-                start_new_session=True,
-            )
-        self.procs[name] = (proc, log)
-        return proc
-
-    def check(self) -> None:
-        """Raise `DemoFailed` (with the end of its log) if a child has exited."""
-        for name, (proc, log) in self.procs.items():
-            code = proc.poll()
-            if code is not None:
-                raise DemoFailed(f"celery {name} exited with code {code}:\n{tail(log)}")
-
-    def tails(self) -> str:
-        """The end of every child's log, for an error message."""
-        return "\n".join(
-            f"--- {name} ({log}) ---\n{tail(log)}" for name, (_, log) in self.procs.items()
-        )
-
-    def stop(self) -> None:
-        """SIGTERM each main process, wait for a warm shutdown, SIGKILL what is left."""
-        for proc, _ in self.procs.values():
-            # The main process only: it stops its own pool, which a group-wide SIGTERM would
-            # make it restart first.
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + STOP_GRACE
-        for proc, _ in self.procs.values():
-            with suppress(subprocess.TimeoutExpired):
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            # The pool's processes may outlive the main one; the group goes in any case.
-            _signal_group(proc, signal.SIGKILL)
-            proc.wait()
-
-
-def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, sig)
-
-
-def tail(log: Path, lines: int = 20) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
-def wait_until(
-    condition: Callable[[], T | None],
-    *,
-    what: str,
-    timeout: float,
-    children: Children | None = None,
-    interval: float = 0.2,
-) -> T:
-    """Poll `condition` until it returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if children is not None:
-            children.check()
-        if time.monotonic() > deadline:
-            raise DemoFailed(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
-
-
-class _Stop(BaseException):
-    """Raised from a signal handler (SIGTERM, SIGHUP) to unwind through the cleanup."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def _raise_stop(signum: int, _frame: FrameType | None) -> None:
-    raise _Stop(signum)
-
-
-@contextmanager
-def signals_unwind() -> Iterator[None]:
-    """SIGTERM and SIGHUP unwind like Ctrl-C does, so `finally` blocks always run."""
-    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGHUP)}
-    # A shell starts background jobs with SIGINT ignored; the demo must still stop on it.
-    previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-@contextmanager
-def signals_ignored() -> Iterator[None]:
-    """A second Ctrl-C must not cut the cleanup short and leave processes behind."""
-    sigs = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in sigs}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def project_root() -> str:
-    """The folder `celery_app` is imported from (installed or a source checkout)."""
-    spec = importlib.util.find_spec("celery_app")
-    return str(Path(spec.origin).parent) if spec is not None and spec.origin else ""
-
-
-def program_name() -> str:
-    """How the reader invoked sfsync (e.g. `.venv/bin/sfsync`), for the commands shown."""
-    invoked = sys.argv[0] if sys.argv else ""
-    return invoked if Path(invoked).name == "sfsync" else "sfsync"
-
-
 def fresh_folder(given: Path | None) -> tuple[Path, bool]:
     """The data folder (must be empty or absent) and whether the demo made it (temporary)."""
     if given is None:
@@ -233,11 +92,6 @@ def fresh_folder(given: Path | None) -> tuple[Path, bool]:
         )
     given.mkdir(parents=True, exist_ok=True)
     return given.resolve(), False
-
-
-def shell_line(env: dict[str, str], *command: str) -> str:
-    prefix = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
-    return f"{prefix} {shlex.join(command)}".strip()
 
 
 @click.command("demo")
@@ -272,8 +126,8 @@ def demo(app: App, keep_running: bool, fast: bool) -> None:
                 started=started,
                 on_complete=lambda: completed.append(True),
             )
-    except (KeyboardInterrupt, _Stop) as exc:
-        signum = exc.signum if isinstance(exc, _Stop) else signal.SIGINT
+    except (KeyboardInterrupt, Stopped) as exc:
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
         if keep_running and signum == signal.SIGINT:
             console.print("\nstopped the worker, beat and sandbox org; bye", highlight=False)
             return
@@ -302,8 +156,8 @@ def _run(
     on_complete: Callable[[], None],
 ) -> None:
     # Imported here: the sandbox (and Celery's task modules) load only when the demo runs.
-    from commands import demo_flows
-    from commands.demo_steps import Steps
+    from commands.demo import flows
+    from commands.demo.steps import Steps
     from sandbox import SandboxOrg
 
     org = SandboxOrg(accounts=0, opportunities=0)  # empty; the demo creates its own records
@@ -326,10 +180,10 @@ def _run(
         steps.start_workers()
         steps.first_sync()
         steps.customers_and_contracts()
-        demo_flows.usage_per_suborg(steps)
-        demo_flows.new_suborg(steps)
-        demo_flows.dead_letter(steps)
-        demo_flows.fix_and_replay(steps)
+        flows.usage_per_suborg(steps)
+        flows.new_suborg(steps)
+        flows.dead_letter(steps)
+        flows.fix_and_replay(steps)
         steps.finish(time.monotonic() - started)
         on_complete()
         if keep_running:
