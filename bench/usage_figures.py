@@ -24,8 +24,7 @@ from models import Store, exactjson
 from models.tables import Customer, IngestAlias
 from models.usage_insert import insert_events
 from models.usage_summary import GroupBy, SummaryRow, summarize
-from sync.usage import ingest
-from sync.usage_validation import Limits, validate_event
+from sync.usage import Limits, ingest, validate_event
 
 
 def summary_figures(store: Store, count: int) -> dict[str, Any]:

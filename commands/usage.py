@@ -1,6 +1,6 @@
 """Usage commands: `usage ingest`, `usage summary`, `usage pending`, `usage show`.
 
-`usage ingest` reads with `sync.usage_reader` (shared with the HTTP API) and goes through
+`usage ingest` reads with `sync.usage.reader` (the one events reader) and goes through
 the same `sync.usage.ingest` as the Celery task, in batches of 1,000 (one transaction
 each), streaming the input so files of any size fit in memory.
 """
@@ -36,8 +36,14 @@ from models.contracts import billing_period, get_contract
 from models.customers import find_customer
 from models.usage import get_event, pending_keys, resolve_pending
 from models.usage_summary import GroupBy, property_name, summarize
-from sync.usage import BATCH_SIZE, account_id_key, ingest, max_event_chars
-from sync.usage_reader import UnreadableInput, read_events
+from sync.usage import (
+    BATCH_SIZE,
+    UnreadableInput,
+    account_id_key,
+    ingest,
+    max_event_chars,
+    read_events,
+)
 
 
 @click.group(

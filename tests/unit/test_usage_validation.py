@@ -10,7 +10,7 @@ import pytest
 
 from config import Settings
 from models import exactjson
-from sync.usage import (
+from sync.usage.validation import (
     PAYLOAD_PREFIX,
     InvalidUsageEvent,
     Limits,

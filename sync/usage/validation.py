@@ -20,6 +20,24 @@ from models.tables import MAX_EVENT_KEY
 from models.usage import NewEvent
 from sync.soql import normalize_id
 
+__all__ = [
+    "FIELDS",
+    "MAX_NUMBER_DIGITS",
+    "MAX_NUMBER_EXPONENT",
+    "MAX_PROPERTIES_DEPTH",
+    "PAYLOAD_PREFIX",
+    "InvalidUsageEvent",
+    "Limits",
+    "Oversized",
+    "Unparsable",
+    "account_id_key",
+    "encode_properties",
+    "max_event_chars",
+    "parse_timestamp",
+    "storable_payload",
+    "validate_event",
+]
+
 #: Deepest nesting of `properties` (the object itself is level 1).
 MAX_PROPERTIES_DEPTH = 32
 #: Property numbers: significant digits and decimal exponent both stores hold exactly.

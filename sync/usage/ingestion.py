@@ -1,9 +1,9 @@
 """Usage ingestion: validate events, store them durably, dead-letter the rest.
 
 `ingest` is the one code path for every producer (in-process callers, the Celery task
-`sfsync.usage.ingest`, the CLI, the HTTP API). Validation is `sync.usage_validation`
-(re-exported here); reading files and bodies is `sync.usage_reader`. Every input is
-accounted for: accepted + duplicate + rejected == number of inputs.
+`sfsync.usage.ingest`, the CLI, the HTTP API). Validation is `sync.usage.validation`;
+reading files and bodies is `sync.usage.reader`. Every input is accounted for:
+accepted + duplicate + rejected == number of inputs.
 """
 
 from __future__ import annotations
@@ -23,18 +23,10 @@ from models.ingest_tally import record_tally
 from models.types import DeadLetterSource, utcnow
 from models.usage import NewEvent, stored_events
 from models.usage_insert import insert_events
-from sync.usage_validation import (
-    MAX_NUMBER_DIGITS,
-    MAX_NUMBER_EXPONENT,
-    MAX_PROPERTIES_DEPTH,
-    PAYLOAD_PREFIX,
+from sync.usage.validation import (
     InvalidUsageEvent,
     Limits,
-    Oversized,
-    Unparsable,
-    account_id_key,
     max_event_chars,
-    parse_timestamp,
     storable_payload,
     validate_event,
 )
@@ -42,23 +34,10 @@ from sync.usage_validation import (
 __all__ = [
     "BATCH_SIZE",
     "MAX_EVENTS_PER_MESSAGE",
-    "MAX_NUMBER_DIGITS",
-    "MAX_NUMBER_EXPONENT",
-    "MAX_PROPERTIES_DEPTH",
-    "PAYLOAD_PREFIX",
     "EventResult",
     "IngestReport",
-    "InvalidUsageEvent",
-    "Limits",
     "Outcome",
-    "Oversized",
-    "Unparsable",
-    "account_id_key",
     "ingest",
-    "max_event_chars",
-    "parse_timestamp",
-    "storable_payload",
-    "validate_event",
 ]
 
 BATCH_SIZE = 1000

@@ -1,8 +1,9 @@
 """Reading usage events from bytes: JSON Lines or one JSON array, streamed, memory bounded.
 
-One reader for every front door that takes a file or a request body (the CLI, the HTTP
-API): what it yields goes to `sync.usage.ingest`, so a bad line or element becomes that
-event's dead letter and the rest goes on.
+One reader for every front door that takes a file or a stream of events (the CLI's
+`usage ingest`; the HTTP API's `/v1/ingest` takes at most 100 events as one JSON body,
+parsed by `api.limits`): what it yields goes to `sync.usage.ingest`, so a bad line or
+element becomes that event's dead letter and the rest goes on.
 
 - A UTF-8 byte order mark at the start is skipped (before deciding which format it is).
 - Numbers are exact (`models.exactjson`): `1.10` stays `Decimal("1.10")`.
@@ -25,7 +26,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from models import exactjson
-from sync.usage_validation import PAYLOAD_PREFIX, Oversized, Unparsable
+from sync.usage.validation import PAYLOAD_PREFIX, Oversized, Unparsable
 
 __all__ = ["CHUNK", "UnreadableInput", "read_events"]
 

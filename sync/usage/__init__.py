@@ -1,0 +1,44 @@
+"""Usage ingestion: events from any front door validated, stored, or dead-lettered.
+
+- `validation`: pure checks over one raw event, a reason for every rejection;
+- `reader`: JSON Lines or one JSON array read from bytes, streamed and memory bounded; the
+  CLI's `usage ingest` reads with it;
+- `ingestion`: `ingest`, the one code path every producer takes (in-process callers, the
+  Celery task, the CLI, the HTTP API) into the store's transaction.
+
+The rest of the project uses what this module exports; the submodules' other names are
+theirs (tests reach them directly).
+"""
+
+from sync.usage.ingestion import (
+    BATCH_SIZE,
+    MAX_EVENTS_PER_MESSAGE,
+    EventResult,
+    IngestReport,
+    Outcome,
+    ingest,
+)
+from sync.usage.reader import UnreadableInput, read_events
+from sync.usage.validation import (
+    InvalidUsageEvent,
+    Limits,
+    account_id_key,
+    max_event_chars,
+    validate_event,
+)
+
+__all__ = [
+    "BATCH_SIZE",
+    "MAX_EVENTS_PER_MESSAGE",
+    "EventResult",
+    "IngestReport",
+    "InvalidUsageEvent",
+    "Limits",
+    "Outcome",
+    "UnreadableInput",
+    "account_id_key",
+    "ingest",
+    "max_event_chars",
+    "read_events",
+    "validate_event",
+]
