@@ -4,12 +4,14 @@
 - `reader`: JSON Lines or one JSON array read from bytes, streamed and memory bounded; the
   CLI's `usage ingest` reads with it;
 - `ingestion`: `ingest`, the one code path every producer takes (in-process callers, the
-  Celery task, the CLI, the HTTP API) into the store's transaction.
+  Celery task, the CLI, the HTTP API) into the store's transaction;
+- `errors`: the one tree of what usage ingestion refuses (`UsageError` and below).
 
 The rest of the project uses what this module exports; the submodules' other names are
 theirs (tests reach them directly).
 """
 
+from sync.usage.errors import InvalidUsageEvent, UnreadableInput, UsageError
 from sync.usage.ingestion import (
     BATCH_SIZE,
     MAX_EVENTS_PER_MESSAGE,
@@ -18,9 +20,8 @@ from sync.usage.ingestion import (
     Outcome,
     ingest,
 )
-from sync.usage.reader import UnreadableInput, read_events
+from sync.usage.reader import read_events
 from sync.usage.validation import (
-    InvalidUsageEvent,
     Limits,
     account_id_key,
     max_event_chars,
@@ -36,6 +37,7 @@ __all__ = [
     "Limits",
     "Outcome",
     "UnreadableInput",
+    "UsageError",
     "account_id_key",
     "ingest",
     "max_event_chars",

@@ -23,8 +23,8 @@ from models.ingest_tally import record_tally
 from models.types import DeadLetterSource, utcnow
 from models.usage import NewEvent, stored_events
 from models.usage_insert import insert_events
+from sync.usage.errors import InvalidUsageEvent
 from sync.usage.validation import (
-    InvalidUsageEvent,
     Limits,
     max_event_chars,
     storable_payload,
@@ -43,7 +43,7 @@ __all__ = [
 BATCH_SIZE = 1000
 #: Most events one `sfsync.usage.ingest` message may carry (larger ones are split).
 MAX_EVENTS_PER_MESSAGE = 1000
-ERROR_CLASS = "InvalidUsageEvent"
+ERROR_CLASS = InvalidUsageEvent.__name__  # what a rejected event's dead letter names
 _REFERENCE_MAX = 255
 
 

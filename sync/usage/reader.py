@@ -26,9 +26,10 @@ from decimal import Decimal
 from typing import IO, Any
 
 from models import exactjson
+from sync.usage.errors import UnreadableInput
 from sync.usage.validation import PAYLOAD_PREFIX, Oversized, Unparsable
 
-__all__ = ["CHUNK", "UnreadableInput", "read_events"]
+__all__ = ["CHUNK", "read_events"]
 
 CHUNK = 1 << 16
 _BOM = codecs.BOM_UTF8
@@ -36,10 +37,6 @@ _UNPARSABLE_TEXT = 10_000
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=exactjson.parse_int)
 _IN_STRING = re.compile(r'["\\]')
 _OUTSIDE = re.compile(r'["\[\]{},]')
-
-
-class UnreadableInput(ValueError):
-    """The input cannot be read on (a JSON array that is broken or not closed)."""
 
 
 def read_events(stream: IO[bytes], max_chars: int) -> Iterator[tuple[Any, int]]:

@@ -19,6 +19,7 @@ from models import exactjson
 from models.tables import MAX_EVENT_KEY
 from models.usage import NewEvent
 from sync.soql import normalize_id
+from sync.usage.errors import InvalidUsageEvent
 
 __all__ = [
     "FIELDS",
@@ -26,7 +27,6 @@ __all__ = [
     "MAX_NUMBER_EXPONENT",
     "MAX_PROPERTIES_DEPTH",
     "PAYLOAD_PREFIX",
-    "InvalidUsageEvent",
     "Limits",
     "Oversized",
     "Unparsable",
@@ -77,10 +77,6 @@ class Oversized:
 
     def payload(self) -> dict[str, Any]:
         return {"oversized": True, "prefix": self.prefix, "chars": self.size}
-
-
-class InvalidUsageEvent(ValueError):
-    """An event breaks a rule; the message says which and what to do."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from sync.usage.reader import CHUNK, UnreadableInput, read_events
+from sync.usage import UnreadableInput
+from sync.usage.reader import CHUNK, read_events
 from sync.usage.validation import PAYLOAD_PREFIX, Oversized, Unparsable
 
 LIMIT = 136 * 1024

@@ -10,9 +10,9 @@ import pytest
 
 from config import Settings
 from models import exactjson
+from sync.usage import InvalidUsageEvent, UnreadableInput, UsageError
 from sync.usage.validation import (
     PAYLOAD_PREFIX,
-    InvalidUsageEvent,
     Limits,
     Unparsable,
     account_id_key,
@@ -253,3 +253,9 @@ def test_flat_object_encodes_exactly_as_the_full_walk(limits: Limits) -> None:
     stored = validate_event(event(properties=properties), limits)
     assert stored.properties_json == exactjson.dumps(properties)
     assert stored.properties == properties
+
+
+def test_usage_errors_are_one_tree_of_value_errors() -> None:
+    """A rejected event and unreadable input share `UsageError`, still a `ValueError`."""
+    assert issubclass(InvalidUsageEvent, UsageError) and issubclass(UnreadableInput, UsageError)
+    assert issubclass(UsageError, ValueError)
