@@ -39,9 +39,9 @@ from models.usage_summary import GroupBy, property_name, summarize
 from sync.usage import (
     BATCH_SIZE,
     UnreadableInput,
+    UsageRules,
     account_id_key,
     ingest,
-    max_event_chars,
     read_events,
 )
 
@@ -72,6 +72,7 @@ def usage_ingest(app: App, source: IO[bytes], as_json: bool) -> None:
     attributed afterwards.
     """
     totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    rules = UsageRules.of(app.settings)
     size = _size(source)
     with Progress(
         TextColumn("ingesting"),
@@ -86,21 +87,21 @@ def usage_ingest(app: App, source: IO[bytes], as_json: bool) -> None:
         batch: list[Any] = []
         seen = 0
         try:
-            for event, consumed in read_events(source, max_event_chars(app.settings)):
+            for event, consumed in read_events(source, rules.max_event_chars):
                 batch.append(event)
                 if len(batch) == BATCH_SIZE:
-                    _ingest_batch(app, batch, totals)
+                    _ingest_batch(app, rules, batch, totals)
                     seen += len(batch)
                     progress.update(task, completed=consumed, events=seen)
                     batch = []
         except UnreadableInput as exc:
             if batch:  # what came before the break is good: keep it
-                _ingest_batch(app, batch, totals)
+                _ingest_batch(app, rules, batch, totals)
             raise OperationFailed(
                 f"{exc}; {sum(totals.values())} events before it were processed"
             ) from exc
         if batch:
-            _ingest_batch(app, batch, totals)
+            _ingest_batch(app, rules, batch, totals)
             seen += len(batch)
             progress.update(task, completed=size, events=seen)
     with app.session() as s:
@@ -127,9 +128,9 @@ def _size(source: IO[bytes]) -> int | None:
             source.seek(0)
 
 
-def _ingest_batch(app: App, batch: list[Any], totals: dict[str, int]) -> None:
+def _ingest_batch(app: App, rules: UsageRules, batch: list[Any], totals: dict[str, int]) -> None:
     with app.session() as s:
-        report = ingest(s, batch, app.settings)
+        report = ingest(s, batch, rules)
     for key, value in report.counts().items():
         totals[key] += value
 

@@ -73,7 +73,7 @@ def ingest_events(request: Request) -> JSONResponse:
         )
     api = state(request)
     with api.store.session() as session:
-        report = ingest(session, events, api.settings)
+        report = ingest(session, events, api.usage_rules)
     if report.accepted:
         api.enqueuer.ring_resolve()
     counts = report.counts()

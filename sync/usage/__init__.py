@@ -23,8 +23,8 @@ from sync.usage.ingestion import (
 from sync.usage.reader import read_events
 from sync.usage.validation import (
     Limits,
+    UsageRules,
     account_id_key,
-    max_event_chars,
     validate_event,
 )
 
@@ -38,9 +38,9 @@ __all__ = [
     "Outcome",
     "UnreadableInput",
     "UsageError",
+    "UsageRules",
     "account_id_key",
     "ingest",
-    "max_event_chars",
     "read_events",
     "validate_event",
 ]

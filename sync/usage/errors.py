@@ -12,7 +12,7 @@
 Both are bad values a caller sent, not faults of the system, hence `ValueError` (which
 they were before the tree, so code catching that keeps working). A line that is not JSON
 is no exception at all: the reader yields it as an `Unparsable` stand-in, which validation
-rejects like any other invalid event. `Limits.of` with a naive `now` is a programming
+rejects like any other invalid event. `Limits.of` given a naive `now` is a programming
 error and stays a plain `ValueError`.
 """
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from config import Settings
 from models.deadletters import Failure, record_many
 from models.ingest_tally import record_tally
 from models.types import DeadLetterSource, utcnow
@@ -26,7 +25,7 @@ from models.usage_insert import insert_events
 from sync.usage.errors import InvalidUsageEvent
 from sync.usage.validation import (
     Limits,
-    max_event_chars,
+    UsageRules,
     storable_payload,
     validate_event,
 )
@@ -98,7 +97,7 @@ def _batches(events: Iterable[Any], size: int) -> Iterator[list[Any]]:
 def ingest(
     session: Session,
     events: Iterable[Any],
-    settings: Settings,
+    rules: UsageRules,
     *,
     now: datetime | None = None,
 ) -> IngestReport:
@@ -107,11 +106,13 @@ def ingest(
     Accepted events are stored as sent (insert-or-ignore on `transaction_id`), attributed
     when their key is already known; the pending sweep attributes the rest. The caller's
     transaction commits them (`store.session()`), before the call's caller returns.
+    The caller builds `rules` once (`UsageRules.of(settings)`); the time window is taken
+    at `now`, the call's time unless given.
     """
-    limits = Limits.of(settings, now or utcnow())
+    limits = Limits.of(rules, now or utcnow())
     results: list[EventResult] = []
     offset = 0
-    max_chars = max_event_chars(settings)
+    max_chars = rules.max_event_chars
     for batch in _batches(events, BATCH_SIZE):
         # Copies within a batch are caught here; across batches the store's insert-or-ignore
         # catches them, so memory stays one batch's worth however long the stream.

@@ -20,7 +20,7 @@ from models.tables import DeadLetter, IngestAlias, UsageEvent
 from models.types import DeadLetterSource
 from models.usage import get_event, pending_keys, resolve_pending
 from models.usage_summary import GroupBy, summarize
-from sync.usage import Outcome, ingest
+from sync.usage import Outcome, UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -41,7 +41,7 @@ def ev(key: str = "IngestAlias1", tx: str | None = None, **overrides: Any) -> di
 
 def run(store: Store, settings: Settings, events: list[Any]) -> Any:
     with store.session() as s:
-        return ingest(s, events, settings, now=NOW)
+        return ingest(s, events, UsageRules.of(settings), now=NOW)
 
 
 def owners(store: Store, key: str) -> dict[uuid.UUID | None, int]:

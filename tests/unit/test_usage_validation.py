@@ -15,6 +15,7 @@ from sync.usage.validation import (
     PAYLOAD_PREFIX,
     Limits,
     Unparsable,
+    UsageRules,
     account_id_key,
     storable_payload,
     validate_event,
@@ -25,7 +26,7 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 @pytest.fixture
 def limits() -> Limits:
-    return Limits.of(Settings(_env_file=None), NOW)
+    return Limits.of(UsageRules.of(Settings(_env_file=None)), NOW)
 
 
 def event(**overrides: Any) -> dict[str, Any]:
