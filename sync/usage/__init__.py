@@ -15,9 +15,9 @@ from sync.usage.errors import InvalidUsageEvent, UnreadableInput, UsageError
 from sync.usage.ingestion import (
     BATCH_SIZE,
     MAX_EVENTS_PER_MESSAGE,
+    EventOutcome,
     EventResult,
     IngestReport,
-    Outcome,
     ingest,
 )
 from sync.usage.reader import read_events
@@ -31,11 +31,11 @@ from sync.usage.validation import (
 __all__ = [
     "BATCH_SIZE",
     "MAX_EVENTS_PER_MESSAGE",
+    "EventOutcome",
     "EventResult",
     "IngestReport",
     "InvalidUsageEvent",
     "Limits",
-    "Outcome",
     "UnreadableInput",
     "UsageError",
     "UsageRules",

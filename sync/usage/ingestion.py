@@ -33,9 +33,9 @@ from sync.usage.validation import (
 __all__ = [
     "BATCH_SIZE",
     "MAX_EVENTS_PER_MESSAGE",
+    "EventOutcome",
     "EventResult",
     "IngestReport",
-    "Outcome",
     "ingest",
 ]
 
@@ -46,7 +46,9 @@ ERROR_CLASS = InvalidUsageEvent.__name__  # what a rejected event's dead letter 
 _REFERENCE_MAX = 255
 
 
-class Outcome(enum.StrEnum):
+class EventOutcome(enum.StrEnum):
+    """What became of one input event."""
+
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
@@ -58,7 +60,7 @@ class EventResult:
 
     index: int
     transaction_id: str | None
-    outcome: Outcome
+    outcome: EventOutcome
     reason: str | None = None
     payload_differs: bool = False
 
@@ -118,16 +120,19 @@ def ingest(
         # catches them, so memory stays one batch's worth however long the stream.
         results.extend(_ingest_batch(session, batch, offset, limits, max_chars))
         offset += len(batch)
-    counts = {o: 0 for o in Outcome}
+    counts = {o: 0 for o in EventOutcome}
     for r in results:
         counts[r.outcome] += 1
     record_tally(
-        session, counts[Outcome.ACCEPTED], counts[Outcome.DUPLICATE], counts[Outcome.REJECTED]
+        session,
+        counts[EventOutcome.ACCEPTED],
+        counts[EventOutcome.DUPLICATE],
+        counts[EventOutcome.REJECTED],
     )
     return IngestReport(
-        counts[Outcome.ACCEPTED],
-        counts[Outcome.DUPLICATE],
-        counts[Outcome.REJECTED],
+        counts[EventOutcome.ACCEPTED],
+        counts[EventOutcome.DUPLICATE],
+        counts[EventOutcome.REJECTED],
         tuple(results),
     )
 
@@ -152,7 +157,7 @@ def _ingest_batch(
                 if isinstance(exc, InvalidUsageEvent)
                 else f"the event could not be validated ({type(exc).__name__}: {exc})"[:600]
             )
-            results[i] = EventResult(offset + i, _reference(raw), Outcome.REJECTED, reason)
+            results[i] = EventResult(offset + i, _reference(raw), EventOutcome.REJECTED, reason)
             failures.append(
                 Failure(
                     source=DeadLetterSource.USAGE_EVENT,
@@ -175,7 +180,7 @@ def _ingest_batch(
     stored = stored_events(session, already) if already else {}
     for tx, (i, event) in fresh.items():
         if tx in inserted:
-            results[i] = EventResult(offset + i, tx, Outcome.ACCEPTED)
+            results[i] = EventResult(offset + i, tx, EventOutcome.ACCEPTED)
         else:
             previous = stored.get(tx)
             diffs = previous.differences(event) if previous is not None else []
@@ -204,4 +209,4 @@ def _duplicate(index: int, event: NewEvent, diffs: list[str]) -> EventResult:
         )
     else:
         reason = f"transaction_id {event.transaction_id!r} was already received"
-    return EventResult(index, event.transaction_id, Outcome.DUPLICATE, reason, bool(diffs))
+    return EventResult(index, event.transaction_id, EventOutcome.DUPLICATE, reason, bool(diffs))
