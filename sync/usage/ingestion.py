@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from models.deadletters import Failure, record_many
 from models.ingest_tally import record_tally
 from models.types import DeadLetterSource, utcnow
-from models.usage import NewEvent, stored_events
+from models.usage import NewEvent, differences, stored_events
 from models.usage_insert import insert_events
 from sync.usage.errors import InvalidUsageEvent
 from sync.usage.validation import (
@@ -170,7 +170,7 @@ def _ingest_batch(
             continue
         first = seen.get(event.transaction_id)
         if first is not None:
-            results[i] = _duplicate(offset + i, event, _differences(first, event))
+            results[i] = _duplicate(offset + i, event, differences(first, event))
             continue
         seen[event.transaction_id] = event
         fresh[event.transaction_id] = (i, event)
@@ -183,22 +183,9 @@ def _ingest_batch(
             results[i] = EventResult(offset + i, tx, EventOutcome.ACCEPTED)
         else:
             previous = stored.get(tx)
-            diffs = previous.differences(event) if previous is not None else []
+            diffs = differences(previous, event) if previous is not None else []
             results[i] = _duplicate(offset + i, event, diffs)
     return [r for r in results if r is not None]
-
-
-def _differences(first: NewEvent, event: NewEvent) -> list[str]:
-    return [
-        name
-        for name, a, b in (
-            ("customer_id", first.customer_key, event.customer_key),
-            ("event_type", first.event_type, event.event_type),
-            ("timestamp", first.timestamp, event.timestamp),
-            ("properties", first.properties, event.properties),
-        )
-        if a != b
-    ]
 
 
 def _duplicate(index: int, event: NewEvent, diffs: list[str]) -> EventResult:
