@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.orm import Session
 
 from commands.common import (
     App,
@@ -33,7 +31,7 @@ from commands.common import (
 from commands.output import Column, note, print_lines, print_table
 from models import InvalidInput, NotFound
 from models.contracts import billing_period, get_contract
-from models.customers import find_customer
+from models.search import customer_by_id_or_alias
 from models.usage import get_event, pending_keys, resolve_pending
 from models.usage_summary import GroupBy, property_name, summarize
 from sync.usage import (
@@ -178,7 +176,7 @@ def usage_summary(
     lower = parse_instant(start, "--from") if start else None
     upper = parse_instant(end, "--to") if end else None
     with app.session() as s:
-        found = _find(s, customer)
+        found = customer_by_id_or_alias(s, customer, alias=account_id_key(customer)).id
         if contract_id:
             contract = get_contract(s, parse_uuid(contract_id, "--contract"))
             if contract.customer_id != found:
@@ -216,16 +214,6 @@ def usage_summary(
             for r in rows
         ),
     )
-
-
-def _find(session: Session, customer: str) -> uuid.UUID:
-    try:
-        found = find_customer(session, customer_id=uuid.UUID(customer))
-    except ValueError:
-        found = find_customer(session, alias=account_id_key(customer))
-    if found is None:
-        raise NotFound(f"no customer with id or alias {customer!r}")
-    return found.id
 
 
 # --- pending and show --------------------------------------------------------------------
