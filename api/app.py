@@ -13,6 +13,7 @@ from api.salesforce import routes as salesforce
 from api.state import ApiState
 from config import Settings
 from models import Store
+from sync.usage import UsageRules
 
 DESCRIPTION = """\
 sfsync's HTTP API. Under `/v1` it speaks Metronome's API for what sfsync's model covers
@@ -38,6 +39,7 @@ def create_app(
         settings=settings,
         store=store or Store(settings.store_url),
         enqueuer=enqueuer or Enqueuer(settings),
+        usage_rules=UsageRules.of(settings),
     )
     install_handlers(app)
     app.include_router(health.router)

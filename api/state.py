@@ -1,4 +1,5 @@
-"""What the application holds for its lifetime: settings, the store and the task producer."""
+"""What the application holds for its lifetime: settings (and the usage rules read from them
+once), the store and the task producer."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import Request
 from api.queue import Enqueuer
 from config import Settings
 from models import Store
+from sync.usage import UsageRules
 
 
 @dataclass
@@ -16,6 +18,7 @@ class ApiState:
     settings: Settings
     store: Store
     enqueuer: Enqueuer
+    usage_rules: UsageRules
 
 
 def state(request: Request) -> ApiState:

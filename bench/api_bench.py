@@ -38,7 +38,7 @@ from models.aliases import add_aliases
 from models.api_keys import create_key
 from models.customers import create_customer
 from models.types import ApiScope
-from sync.usage import ingest
+from sync.usage import UsageRules, ingest
 
 BATCH = 100
 ALIASES = 1000
@@ -70,10 +70,11 @@ def _seed(store: Store) -> str:
 
 
 def _in_process(store: Store, batches: list[list[dict[str, Any]]], settings: Settings) -> float:
+    rules = UsageRules.of(settings)
     started = time.perf_counter()
     for batch in batches:
         with store.session() as s:
-            ingest(s, batch, settings)
+            ingest(s, batch, rules)
     return time.perf_counter() - started
 
 

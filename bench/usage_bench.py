@@ -61,7 +61,7 @@ from models import Store, open_store
 from models.aliases import add_aliases
 from models.tables import Customer, IngestAlias
 from models.usage import resolve_pending
-from sync.usage import ingest
+from sync.usage import UsageRules, ingest
 
 TARGETS = {
     "postgresql": {"ingest_plus_resolve_events_per_s": 50_000, "bare_over_ours": 1.3},
@@ -109,6 +109,7 @@ def _bare_batch(store: Store, raw: Any, rows: list[tuple[Any, ...]]) -> tuple[fl
 def run(url: str, n: int, summary_events: int) -> dict[str, Any]:
     store = open_store(url, auto_migrate=True)
     settings = Settings(_env_file=None)
+    rules = UsageRules.of(settings)
     try:
         aliases, unattached = seed(store)
         ingest_s = 0.0
@@ -123,7 +124,7 @@ def run(url: str, n: int, summary_events: int) -> dict[str, Any]:
             for batch in make_events(n, aliases, seed=0):
                 start = time.perf_counter()
                 with store.session() as s:
-                    report = ingest(s, batch, settings, now=NOW)
+                    report = ingest(s, batch, rules, now=NOW)
                 ingest_s += time.perf_counter() - start
                 for key, value in report.counts().items():
                     counts[key] += value
@@ -157,7 +158,7 @@ def run(url: str, n: int, summary_events: int) -> dict[str, Any]:
         # Retroactive attach: one alias with 100,000 pending events.
         for batch in make_events(ATTACH_EVENTS, ["big-unattached-alias"], seed=2, prefix="big-"):
             with store.session() as s:
-                ingest(s, batch, settings, now=NOW)
+                ingest(s, batch, rules, now=NOW)
         with store.session() as s:
             owner_id = s.scalars(select(Customer.id).order_by(Customer.id).offset(1).limit(1)).one()
         start = time.perf_counter()

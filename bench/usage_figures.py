@@ -24,8 +24,7 @@ from models import Store, exactjson
 from models.tables import Customer, IngestAlias
 from models.usage_insert import insert_events
 from models.usage_summary import GroupBy, SummaryRow, summarize
-from sync.usage import ingest
-from sync.usage_validation import Limits, validate_event
+from sync.usage import Limits, UsageRules, ingest, validate_event
 
 
 def summary_figures(store: Store, count: int) -> dict[str, Any]:
@@ -81,7 +80,8 @@ def phase_figures(store: Store, settings: Settings, aliases: list[str], n: int) 
     start = time.perf_counter()
     decoded = [exactjson.loads(body) for body in bodies]
     decode_s = time.perf_counter() - start
-    limits = Limits.of(settings, NOW)
+    rules = UsageRules.of(settings)
+    limits = Limits.of(rules, NOW)
     start = time.perf_counter()
     validated = [[validate_event(e, limits) for e in batch] for batch in decoded]
     validate_s = time.perf_counter() - start
@@ -96,7 +96,7 @@ def phase_figures(store: Store, settings: Settings, aliases: list[str], n: int) 
     start = time.perf_counter()
     for batch in whole:
         with store.session() as s:
-            ingest(s, batch, settings, now=NOW)
+            ingest(s, batch, rules, now=NOW)
     ingest_s = time.perf_counter() - start
     seconds = {
         "decode": decode_s,

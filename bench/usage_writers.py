@@ -39,10 +39,10 @@ def _batches(start: int, count: int, aliases: list[str]) -> list[list[dict[str, 
 def _writer(url: str, start: int, count: int, aliases: list[str], barrier: Any) -> dict[str, Any]:
     from config import Settings
     from models import Store
-    from sync.usage import ingest
+    from sync.usage import UsageRules, ingest
 
     store = Store(url)
-    settings = Settings(_env_file=None)
+    rules = UsageRules.of(Settings(_env_file=None))
     batches = _batches(start, count, aliases)
     try:
         barrier.wait()
@@ -50,7 +50,7 @@ def _writer(url: str, start: int, count: int, aliases: list[str], barrier: Any) 
         totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
         for batch in batches:
             with store.session() as s:
-                report = ingest(s, batch, settings, now=NOW)
+                report = ingest(s, batch, rules, now=NOW)
             for key, value in report.counts().items():
                 totals[key] += value
         return {"began": began, "ended": time.time(), **totals}

@@ -1,6 +1,6 @@
 """Usage commands: `usage ingest`, `usage summary`, `usage pending`, `usage show`.
 
-`usage ingest` reads with `sync.usage_reader` (shared with the HTTP API) and goes through
+`usage ingest` reads with `sync.usage.reader` (the one events reader) and goes through
 the same `sync.usage.ingest` as the Celery task, in batches of 1,000 (one transaction
 each), streaming the input so files of any size fit in memory.
 """
@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.orm import Session
 
 from commands.common import (
     App,
@@ -33,11 +31,17 @@ from commands.common import (
 from commands.output import Column, note, print_lines, print_table
 from models import InvalidInput, NotFound
 from models.contracts import billing_period, get_contract
-from models.customers import find_customer
+from models.search import customer_by_id_or_alias
 from models.usage import get_event, pending_keys, resolve_pending
 from models.usage_summary import GroupBy, property_name, summarize
-from sync.usage import BATCH_SIZE, account_id_key, ingest, max_event_chars
-from sync.usage_reader import UnreadableInput, read_events
+from sync.usage import (
+    BATCH_SIZE,
+    UnreadableInput,
+    UsageRules,
+    account_id_key,
+    ingest,
+    read_events,
+)
 
 
 @click.group(
@@ -66,6 +70,7 @@ def usage_ingest(app: App, source: IO[bytes], as_json: bool) -> None:
     attributed afterwards.
     """
     totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    rules = UsageRules.of(app.settings)
     size = _size(source)
     with Progress(
         TextColumn("ingesting"),
@@ -80,21 +85,21 @@ def usage_ingest(app: App, source: IO[bytes], as_json: bool) -> None:
         batch: list[Any] = []
         seen = 0
         try:
-            for event, consumed in read_events(source, max_event_chars(app.settings)):
+            for event, consumed in read_events(source, rules.max_event_chars):
                 batch.append(event)
                 if len(batch) == BATCH_SIZE:
-                    _ingest_batch(app, batch, totals)
+                    _ingest_batch(app, rules, batch, totals)
                     seen += len(batch)
                     progress.update(task, completed=consumed, events=seen)
                     batch = []
         except UnreadableInput as exc:
             if batch:  # what came before the break is good: keep it
-                _ingest_batch(app, batch, totals)
+                _ingest_batch(app, rules, batch, totals)
             raise OperationFailed(
                 f"{exc}; {sum(totals.values())} events before it were processed"
             ) from exc
         if batch:
-            _ingest_batch(app, batch, totals)
+            _ingest_batch(app, rules, batch, totals)
             seen += len(batch)
             progress.update(task, completed=size, events=seen)
     with app.session() as s:
@@ -121,9 +126,9 @@ def _size(source: IO[bytes]) -> int | None:
             source.seek(0)
 
 
-def _ingest_batch(app: App, batch: list[Any], totals: dict[str, int]) -> None:
+def _ingest_batch(app: App, rules: UsageRules, batch: list[Any], totals: dict[str, int]) -> None:
     with app.session() as s:
-        report = ingest(s, batch, app.settings)
+        report = ingest(s, batch, rules)
     for key, value in report.counts().items():
         totals[key] += value
 
@@ -171,7 +176,7 @@ def usage_summary(
     lower = parse_instant(start, "--from") if start else None
     upper = parse_instant(end, "--to") if end else None
     with app.session() as s:
-        found = _find(s, customer)
+        found = customer_by_id_or_alias(s, customer, alias=account_id_key(customer)).id
         if contract_id:
             contract = get_contract(s, parse_uuid(contract_id, "--contract"))
             if contract.customer_id != found:
@@ -209,16 +214,6 @@ def usage_summary(
             for r in rows
         ),
     )
-
-
-def _find(session: Session, customer: str) -> uuid.UUID:
-    try:
-        found = find_customer(session, customer_id=uuid.UUID(customer))
-    except ValueError:
-        found = find_customer(session, alias=account_id_key(customer))
-    if found is None:
-        raise NotFound(f"no customer with id or alias {customer!r}")
-    return found.id
 
 
 # --- pending and show --------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Filtered look-ups for the operations console: runs, dead letters and customers."""
+"""Filtered look-ups for the operations console and the CLI: runs, dead letters, customers."""
 
 from __future__ import annotations
 
@@ -65,12 +65,16 @@ def find_letters(
     return list(session.scalars(query.limit(limit)))
 
 
-def customer_by_id_or_alias(session: Session, text: str) -> Customer:
-    """The customer whose id, or one of whose aliases, `text` is (what usage is keyed on)."""
+def customer_by_id_or_alias(session: Session, text: str, *, alias: str | None = None) -> Customer:
+    """The customer whose id, or one of whose aliases, `text` is (what usage is keyed on).
+
+    `alias` is the form of `text` to look up as an alias when it differs (the caller's
+    normalisation, such as an account id's 18-character form); `text` is what errors name.
+    """
     try:
         found = find_customer(session, customer_id=uuid.UUID(text))
     except ValueError:
-        found = find_customer(session, alias=text)
+        found = find_customer(session, alias=text if alias is None else alias)
     if found is None:
         raise NotFound(f"no customer with id or alias {text!r}")
     return found

@@ -58,18 +58,20 @@ class StoredEvent:
     properties: dict[str, Any]
     received_at: datetime
 
-    def differences(self, event: NewEvent) -> list[str]:
-        """Names of the fields in which `event` differs from this stored event."""
-        diffs = []
-        if self.customer_key != event.customer_key:
-            diffs.append("customer_id")
-        if self.event_type != event.event_type:
-            diffs.append("event_type")
-        if self.timestamp != event.timestamp:
-            diffs.append("timestamp")
-        if self.properties != event.properties:
-            diffs.append("properties")
-        return diffs
+
+def differences(first: NewEvent | StoredEvent, event: NewEvent) -> list[str]:
+    """Names of the fields, as the sender names them, in which `event` differs from the
+    first copy of its transaction id (one earlier in its batch, or the stored one)."""
+    diffs = []
+    if first.customer_key != event.customer_key:
+        diffs.append("customer_id")
+    if first.event_type != event.event_type:
+        diffs.append("event_type")
+    if first.timestamp != event.timestamp:
+        diffs.append("timestamp")
+    if first.properties != event.properties:
+        diffs.append("properties")
+    return diffs
 
 
 # --- look-ups ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from models.types import DeadLetterSource, DeadLetterStatus, utcnow
 from sync.accounts import apply_accounts, prepare_accounts
 from sync.opportunities import provision_opportunities
 from sync.salesforce import QueryRules, SalesforceClient, accounts_by_ids_query
-from sync.usage import Limits, ingest, validate_event
+from sync.usage import Limits, UsageRules, ingest, validate_event
 from sync.writeback import write_back
 
 RunTask = Callable[[str, list[Any], dict[str, Any]], Any]
@@ -127,9 +127,10 @@ def _dispatch(
         return
     if letter.source is DeadLetterSource.USAGE_EVENT:
         # Validate first: a still-invalid event must not become a second letter.
-        validate_event(letter.payload, Limits.of(settings, utcnow()))
+        rules = UsageRules.of(settings)
+        validate_event(letter.payload, Limits.of(rules, utcnow()))
         with store.session() as s:
-            ingest(s, [letter.payload], settings)
+            ingest(s, [letter.payload], rules)
         return
     if letter.task_name:
         args = letter.task_args or {}

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery_app import app
 from models.usage import resolve_pending
-from sync.usage import MAX_EVENTS_PER_MESSAGE, ingest
+from sync.usage import MAX_EVENTS_PER_MESSAGE, UsageRules, ingest
 from tasks import context
 from tasks.base import SfsyncTask
 from tasks.producer import INGEST_TASK
@@ -25,9 +25,10 @@ def ingest_task(self: SfsyncTask, events: list[Any]) -> dict[str, int]:
     if not isinstance(events, list):
         raise ValueError(f"{INGEST_TASK} takes a list of events, got {type(events).__name__}")
     totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
+    rules = UsageRules.of(context.settings())
     for start in range(0, len(events), MAX_EVENTS_PER_MESSAGE):
         with context.store().session() as s:
-            report = ingest(s, events[start : start + MAX_EVENTS_PER_MESSAGE], context.settings())
+            report = ingest(s, events[start : start + MAX_EVENTS_PER_MESSAGE], rules)
         for key, value in report.counts().items():
             totals[key] += value
     # A doorbell only: the beat sweep attributes whatever this message fails to, so a

@@ -18,7 +18,7 @@ from api.state import state
 from models.tables import Customer
 from models.types import ApiScope
 from models.usage import stored_events
-from sync.usage import Outcome, ingest
+from sync.usage import EventOutcome, ingest
 
 router = APIRouter(prefix="/v1", tags=["usage"], route_class=JsonRoute)
 #: Ingest answers per event for text it cannot store (a dead letter), not for the request.
@@ -73,14 +73,14 @@ def ingest_events(request: Request) -> JSONResponse:
         )
     api = state(request)
     with api.store.session() as session:
-        report = ingest(session, events, api.settings)
+        report = ingest(session, events, api.usage_rules)
     if report.accepted:
         api.enqueuer.ring_resolve()
     counts = report.counts()
     rejected = [
         {"index": r.index, "transaction_id": r.transaction_id, "reason": r.reason}
         for r in report.results
-        if r.outcome is Outcome.REJECTED
+        if r.outcome is EventOutcome.REJECTED
     ]
     if not rejected:
         return JSONResponse(counts)

@@ -28,7 +28,7 @@ from models.types import AliasMoveReason, AliasSource, CustomerStatus, DeadLette
 from sandbox import SandboxOrg
 from sync.replay import replay_letter
 from sync.salesforce import SalesforceClient
-from sync.usage import ingest
+from sync.usage import UsageRules, ingest
 from tests.integration.conftest import Poll
 from tests.integration.test_opportunity_stream import won_deal
 
@@ -72,7 +72,7 @@ def send_usage(store: Store, settings: Settings, key: str, transaction_id: str) 
         "properties": {},
     }
     with store.session() as s:
-        assert ingest(s, [event], settings).counts()["accepted"] == 1
+        assert ingest(s, [event], UsageRules.of(settings)).counts()["accepted"] == 1
 
 
 def attributed(store: Store, transaction_id: str) -> uuid.UUID | None:

@@ -36,7 +36,7 @@ from models.tables import Customer, IngestAlias, UsageEvent
 from models.types import CustomerStatus, DeadLetterStatus, utcnow
 from sandbox import SandboxOrg
 from sync.salesforce import SalesforceClient
-from sync.usage import ingest
+from sync.usage import UsageRules, ingest
 from tests.integration.conftest import Poll
 from tests.integration.test_opportunity_stream import won_deal
 
@@ -232,7 +232,7 @@ def send_usage(
             }
         )
     with store.session() as s:
-        assert ingest(s, events, settings).counts()["accepted"] == len(events)
+        assert ingest(s, events, UsageRules.of(settings)).counts()["accepted"] == len(events)
 
 
 # --- the comparison ----------------------------------------------------------------------------

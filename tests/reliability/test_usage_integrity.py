@@ -36,7 +36,7 @@ from models.tables import DeadLetter, IngestAlias, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus
 from models.usage_summary import summarize
 from sandbox import SandboxOrg
-from sync.usage_reader import CHUNK
+from sync.usage.reader import CHUNK
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer

@@ -14,7 +14,7 @@ from models import Store
 from models.deadletters import Failure, discard, record, record_many
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus
-from sync.usage import ingest
+from sync.usage import UsageRules, ingest
 
 RECENT = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
 
@@ -41,7 +41,7 @@ def test_reingesting_the_same_bad_events_counts_attempts(store: Store, settings:
     """3 bad events ingested three times are 3 open letters of 3 attempts, not 9 letters."""
     for _ in range(3):
         with store.session() as s:
-            assert ingest(s, bad_events(), settings).rejected == 3
+            assert ingest(s, bad_events(), UsageRules.of(settings)).rejected == 3
     letters = open_letters(store)
     assert sorted(x.reference or "" for x in letters) == ["bad-0", "bad-1", "bad-2"]
     assert [x.attempts for x in letters] == [3, 3, 3]

@@ -18,10 +18,10 @@ STRIDE = 300  # each worker's range overlaps the next one's by half
 
 def _ingest(url: str, worker: int, barrier: Any) -> dict[str, int]:
     from config import Settings
-    from sync.usage import ingest
+    from sync.usage import UsageRules, ingest
 
     store = Store(url)
-    settings = Settings(_env_file=None)
+    rules = UsageRules.of(Settings(_env_file=None))
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)
     start = worker * STRIDE
     events = [
@@ -38,7 +38,7 @@ def _ingest(url: str, worker: int, barrier: Any) -> dict[str, int]:
         totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
         for offset in range(0, len(events), 100):
             with store.session() as s:
-                report = ingest(s, events[offset : offset + 100], settings, now=now)
+                report = ingest(s, events[offset : offset + 100], rules, now=now)
             for key, value in report.counts().items():
                 totals[key] += value
         return totals

@@ -28,7 +28,7 @@ from models.aliases import add_aliases, aliases_of, move_alias
 from models.tables import IngestAlias, UsageEvent
 from models.usage import resolve_pending
 from models.usage_summary import summarize
-from sync.usage import ingest
+from sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 from tests.store.test_usage_store import owners
 
@@ -89,7 +89,7 @@ def test_a_customer_id_key_resolves_to_its_customer_against_a_legacy_alias(
     victim, attacker = make_customer(), make_customer()
     plant_legacy_alias(store, str(victim), attacker)
     with store.session() as s:
-        ingest(s, [event("at-insert", str(victim))], settings, now=NOW)
+        ingest(s, [event("at-insert", str(victim))], UsageRules.of(settings), now=NOW)
     with store.session() as s:  # a pending event, as if stored before either existed
         s.add(
             UsageEvent(
@@ -131,7 +131,7 @@ def test_a_summary_property_name_is_never_sql(
         ingest(
             s,
             [event("m1", "mine", n=1), event("t1", "theirs", n=1000), event("t2", "theirs", n=5)],
-            settings,
+            UsageRules.of(settings),
             now=NOW,
         )
     name = INJECTION.removeprefix("property:")

@@ -18,7 +18,7 @@ from models.errors import StoreError
 from models.tables import UsageEvent
 from models.usage import NewEvent, resolve_pending
 from models.usage_insert import insert_events
-from sync.usage import ingest
+from sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 from tests.store.test_usage_store import NOW, ev
 
@@ -39,7 +39,7 @@ def test_one_transaction_of_several_batches_stores_each_event_once_attributed(
     keys = ["known", str(named), "nobody"]
     events = [ev(keys[i % 3], tx=f"tx-{i % 1800:04d}") for i in range(2500)]
     with store.session() as s:
-        report = ingest(s, events, settings, now=NOW)
+        report = ingest(s, events, UsageRules.of(settings), now=NOW)
     assert report.counts() == {"accepted": 1800, "duplicate": 700, "rejected": 0}
     owner_of = {"known": known, str(named): named, "nobody": None}
     expected = {f"tx-{i:04d}": owner_of[keys[i % 3]] for i in range(1800)}
@@ -55,11 +55,16 @@ def test_a_rolled_back_batch_leaves_nothing_behind_for_the_next(
         pass
 
     with pytest.raises(Abort), store.session() as s:
-        ingest(s, [ev(tx=f"lost-{i}") for i in range(50)], settings, now=NOW)
+        ingest(s, [ev(tx=f"lost-{i}") for i in range(50)], UsageRules.of(settings), now=NOW)
         raise Abort
     for round_ in range(3):  # the pool hands the same connection (and staging table) back
         with store.session() as s:
-            report = ingest(s, [ev(tx=f"kept-{round_}-{i}") for i in range(20)], settings, now=NOW)
+            report = ingest(
+                s,
+                [ev(tx=f"kept-{round_}-{i}") for i in range(20)],
+                UsageRules.of(settings),
+                now=NOW,
+            )
         assert report.accepted == 20
     assert sorted(stored(store)) == sorted(f"kept-{r}-{i}" for r in range(3) for i in range(20))
 
@@ -78,7 +83,7 @@ def test_alias_changes_racing_with_ingest_are_exact_after_one_sweep(
             for b in range(30):
                 batch = [ev("moving", tx=f"m-{b}-{i}") for i in range(100)]
                 with store.session() as s:
-                    ingest(s, batch, settings, now=NOW)
+                    ingest(s, batch, UsageRules.of(settings), now=NOW)
                 started.set()
         except BaseException as exc:  # surfaced to the test below
             errors.append(exc)
@@ -123,5 +128,5 @@ def test_a_copy_the_database_refuses_is_a_store_error_and_the_next_batch_flows(
     with pytest.raises(StoreError), store.session() as s:
         insert_events(s, [refused])
     with store.session() as s:
-        assert ingest(s, [ev(tx="after")], settings, now=NOW).accepted == 1
+        assert ingest(s, [ev(tx="after")], UsageRules.of(settings), now=NOW).accepted == 1
     assert list(stored(store)) == ["after"]

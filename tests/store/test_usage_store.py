@@ -20,7 +20,7 @@ from models.tables import DeadLetter, IngestAlias, UsageEvent
 from models.types import DeadLetterSource
 from models.usage import get_event, pending_keys, resolve_pending
 from models.usage_summary import GroupBy, summarize
-from sync.usage import Outcome, ingest
+from sync.usage import EventOutcome, UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -41,7 +41,7 @@ def ev(key: str = "IngestAlias1", tx: str | None = None, **overrides: Any) -> di
 
 def run(store: Store, settings: Settings, events: list[Any]) -> Any:
     with store.session() as s:
-        return ingest(s, events, settings, now=NOW)
+        return ingest(s, events, UsageRules.of(settings), now=NOW)
 
 
 def owners(store: Store, key: str) -> dict[uuid.UUID | None, int]:
@@ -59,11 +59,11 @@ def test_ingest_accounts_for_every_input(store: Store, settings: Settings) -> No
     report = run(store, settings, [ev(tx="a"), ev(tx="b"), ev(tx="a"), "junk", ev(tx="")])
     assert report.counts() == {"accepted": 2, "duplicate": 1, "rejected": 2}
     assert [r.outcome for r in report.results] == [
-        Outcome.ACCEPTED,
-        Outcome.ACCEPTED,
-        Outcome.DUPLICATE,
-        Outcome.REJECTED,
-        Outcome.REJECTED,
+        EventOutcome.ACCEPTED,
+        EventOutcome.ACCEPTED,
+        EventOutcome.DUPLICATE,
+        EventOutcome.REJECTED,
+        EventOutcome.REJECTED,
     ]
     assert [r.index for r in report.results] == [0, 1, 2, 3, 4]
 
@@ -77,8 +77,8 @@ def test_duplicate_of_a_stored_event_says_whether_the_payload_differs(
         store, settings, [ev(tx="dup", properties={"n": 1}), ev(tx="dup", properties={"n": 2})]
     )
     same, other = report.results
-    assert (same.outcome, same.payload_differs) == (Outcome.DUPLICATE, False)
-    assert (other.outcome, other.payload_differs) == (Outcome.DUPLICATE, True)
+    assert (same.outcome, same.payload_differs) == (EventOutcome.DUPLICATE, False)
+    assert (other.outcome, other.payload_differs) == (EventOutcome.DUPLICATE, True)
     assert other.reason is not None and "properties" in other.reason
     with store.session() as s:
         assert get_event(s, "dup").properties == {"n": 1}
@@ -280,6 +280,6 @@ def test_fuzzed_stream_is_fully_accounted_for(
             )
         )
         letters = (s.scalar(attempts) or 0) - letters_before
-    accepted = {r.transaction_id for r in report.results if r.outcome is Outcome.ACCEPTED}
+    accepted = {r.transaction_id for r in report.results if r.outcome is EventOutcome.ACCEPTED}
     assert stored == accepted and len(accepted) == report.accepted
     assert letters == report.rejected

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from sync.usage import PAYLOAD_PREFIX, Oversized, Unparsable
-from sync.usage_reader import CHUNK, UnreadableInput, read_events
+from sync.usage import UnreadableInput
+from sync.usage.reader import CHUNK, read_events
+from sync.usage.validation import PAYLOAD_PREFIX, Oversized, Unparsable
 
 LIMIT = 136 * 1024
 BOM = b"\xef\xbb\xbf"

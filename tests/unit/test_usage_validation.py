@@ -10,11 +10,12 @@ import pytest
 
 from config import Settings
 from models import exactjson
-from sync.usage import (
+from sync.usage import InvalidUsageEvent, UnreadableInput, UsageError
+from sync.usage.validation import (
     PAYLOAD_PREFIX,
-    InvalidUsageEvent,
     Limits,
     Unparsable,
+    UsageRules,
     account_id_key,
     storable_payload,
     validate_event,
@@ -25,7 +26,7 @@ NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
 @pytest.fixture
 def limits() -> Limits:
-    return Limits.of(Settings(_env_file=None), NOW)
+    return Limits.of(UsageRules.of(Settings(_env_file=None)), NOW)
 
 
 def event(**overrides: Any) -> dict[str, Any]:
@@ -253,3 +254,9 @@ def test_flat_object_encodes_exactly_as_the_full_walk(limits: Limits) -> None:
     stored = validate_event(event(properties=properties), limits)
     assert stored.properties_json == exactjson.dumps(properties)
     assert stored.properties == properties
+
+
+def test_usage_errors_are_one_tree_of_value_errors() -> None:
+    """A rejected event and unreadable input share `UsageError`, still a `ValueError`."""
+    assert issubclass(InvalidUsageEvent, UsageError) and issubclass(UnreadableInput, UsageError)
+    assert issubclass(UsageError, ValueError)

@@ -19,6 +19,24 @@ from models import exactjson
 from models.tables import MAX_EVENT_KEY
 from models.usage import NewEvent
 from sync.salesforce import normalize_id
+from sync.usage.errors import InvalidUsageEvent
+
+__all__ = [
+    "FIELDS",
+    "MAX_NUMBER_DIGITS",
+    "MAX_NUMBER_EXPONENT",
+    "MAX_PROPERTIES_DEPTH",
+    "PAYLOAD_PREFIX",
+    "Limits",
+    "Oversized",
+    "Unparsable",
+    "UsageRules",
+    "account_id_key",
+    "encode_properties",
+    "parse_timestamp",
+    "storable_payload",
+    "validate_event",
+]
 
 #: Deepest nesting of `properties` (the object itself is level 1).
 MAX_PROPERTIES_DEPTH = 32
@@ -61,8 +79,28 @@ class Oversized:
         return {"oversized": True, "prefix": self.prefix, "chars": self.size}
 
 
-class InvalidUsageEvent(ValueError):
-    """An event breaks a rule; the message says which and what to do."""
+@dataclass(frozen=True, slots=True)
+class UsageRules:
+    """The usage settings validation and ingest apply, read once from `Settings`: the pure
+    code below takes this (or the `Limits` it gives at an instant), never `Settings`."""
+
+    max_age_days: int
+    max_future_hours: int
+    max_properties_bytes: int
+
+    @classmethod
+    def of(cls, settings: Settings) -> UsageRules:
+        return cls(
+            settings.usage_max_age_days,
+            settings.usage_max_future_hours,
+            settings.usage_max_properties_bytes,
+        )
+
+    @property
+    def max_event_chars(self) -> int:
+        """The largest raw event worth reading: its properties at the limit, written loosely
+        (escapes, whitespace), plus the four key fields. Larger input is rejected unread."""
+        return 8 * self.max_properties_bytes + 8 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,17 +115,17 @@ class Limits:
     max_properties_bytes: int
 
     @classmethod
-    def of(cls, settings: Settings, now: datetime) -> Limits:
+    def of(cls, rules: UsageRules, now: datetime) -> Limits:
         if now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
         now = now.astimezone(UTC)
         return cls(
             now,
-            now - timedelta(days=settings.usage_max_age_days),
-            now + timedelta(hours=settings.usage_max_future_hours),
-            settings.usage_max_age_days,
-            settings.usage_max_future_hours,
-            settings.usage_max_properties_bytes,
+            now - timedelta(days=rules.max_age_days),
+            now + timedelta(hours=rules.max_future_hours),
+            rules.max_age_days,
+            rules.max_future_hours,
+            rules.max_properties_bytes,
         )
 
 
@@ -364,9 +402,3 @@ def _prefix(raw: Any) -> str:
         return exactjson.dumps(raw, ensure_ascii=True)[:PAYLOAD_PREFIX]
     except (RecursionError, TypeError, ValueError):
         return "(too deeply nested to show)"
-
-
-def max_event_chars(settings: Settings) -> int:
-    """The largest raw event worth reading: its properties at the limit, written loosely
-    (escapes, whitespace), plus the four key fields. Larger input is rejected unread."""
-    return 8 * settings.usage_max_properties_bytes + 8 * 1024

@@ -1,9 +1,9 @@
 """Usage ingestion: validate events, store them durably, dead-letter the rest.
 
 `ingest` is the one code path for every producer (in-process callers, the Celery task
-`sfsync.usage.ingest`, the CLI, the HTTP API). Validation is `sync.usage_validation`
-(re-exported here); reading files and bodies is `sync.usage_reader`. Every input is
-accounted for: accepted + duplicate + rejected == number of inputs.
+`sfsync.usage.ingest`, the CLI, the HTTP API). Validation is `sync.usage.validation`;
+reading files and bodies is `sync.usage.reader`. Every input is accounted for:
+accepted + duplicate + rejected == number of inputs.
 """
 
 from __future__ import annotations
@@ -17,24 +17,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from config import Settings
 from models.deadletters import Failure, record_many
 from models.ingest_tally import record_tally
 from models.types import DeadLetterSource, utcnow
-from models.usage import NewEvent, stored_events
+from models.usage import NewEvent, differences, stored_events
 from models.usage_insert import insert_events
-from sync.usage_validation import (
-    MAX_NUMBER_DIGITS,
-    MAX_NUMBER_EXPONENT,
-    MAX_PROPERTIES_DEPTH,
-    PAYLOAD_PREFIX,
-    InvalidUsageEvent,
+from sync.usage.errors import InvalidUsageEvent
+from sync.usage.validation import (
     Limits,
-    Oversized,
-    Unparsable,
-    account_id_key,
-    max_event_chars,
-    parse_timestamp,
+    UsageRules,
     storable_payload,
     validate_event,
 )
@@ -42,33 +33,22 @@ from sync.usage_validation import (
 __all__ = [
     "BATCH_SIZE",
     "MAX_EVENTS_PER_MESSAGE",
-    "MAX_NUMBER_DIGITS",
-    "MAX_NUMBER_EXPONENT",
-    "MAX_PROPERTIES_DEPTH",
-    "PAYLOAD_PREFIX",
+    "EventOutcome",
     "EventResult",
     "IngestReport",
-    "InvalidUsageEvent",
-    "Limits",
-    "Outcome",
-    "Oversized",
-    "Unparsable",
-    "account_id_key",
     "ingest",
-    "max_event_chars",
-    "parse_timestamp",
-    "storable_payload",
-    "validate_event",
 ]
 
 BATCH_SIZE = 1000
 #: Most events one `sfsync.usage.ingest` message may carry (larger ones are split).
 MAX_EVENTS_PER_MESSAGE = 1000
-ERROR_CLASS = "InvalidUsageEvent"
+ERROR_CLASS = InvalidUsageEvent.__name__  # what a rejected event's dead letter names
 _REFERENCE_MAX = 255
 
 
-class Outcome(enum.StrEnum):
+class EventOutcome(enum.StrEnum):
+    """What became of one input event."""
+
     ACCEPTED = "accepted"
     DUPLICATE = "duplicate"
     REJECTED = "rejected"
@@ -80,7 +60,7 @@ class EventResult:
 
     index: int
     transaction_id: str | None
-    outcome: Outcome
+    outcome: EventOutcome
     reason: str | None = None
     payload_differs: bool = False
 
@@ -119,7 +99,7 @@ def _batches(events: Iterable[Any], size: int) -> Iterator[list[Any]]:
 def ingest(
     session: Session,
     events: Iterable[Any],
-    settings: Settings,
+    rules: UsageRules,
     *,
     now: datetime | None = None,
 ) -> IngestReport:
@@ -128,26 +108,31 @@ def ingest(
     Accepted events are stored as sent (insert-or-ignore on `transaction_id`), attributed
     when their key is already known; the pending sweep attributes the rest. The caller's
     transaction commits them (`store.session()`), before the call's caller returns.
+    The caller builds `rules` once (`UsageRules.of(settings)`); the time window is taken
+    at `now`, the call's time unless given.
     """
-    limits = Limits.of(settings, now or utcnow())
+    limits = Limits.of(rules, now or utcnow())
     results: list[EventResult] = []
     offset = 0
-    max_chars = max_event_chars(settings)
+    max_chars = rules.max_event_chars
     for batch in _batches(events, BATCH_SIZE):
         # Copies within a batch are caught here; across batches the store's insert-or-ignore
         # catches them, so memory stays one batch's worth however long the stream.
         results.extend(_ingest_batch(session, batch, offset, limits, max_chars))
         offset += len(batch)
-    counts = {o: 0 for o in Outcome}
+    counts = {o: 0 for o in EventOutcome}
     for r in results:
         counts[r.outcome] += 1
     record_tally(
-        session, counts[Outcome.ACCEPTED], counts[Outcome.DUPLICATE], counts[Outcome.REJECTED]
+        session,
+        counts[EventOutcome.ACCEPTED],
+        counts[EventOutcome.DUPLICATE],
+        counts[EventOutcome.REJECTED],
     )
     return IngestReport(
-        counts[Outcome.ACCEPTED],
-        counts[Outcome.DUPLICATE],
-        counts[Outcome.REJECTED],
+        counts[EventOutcome.ACCEPTED],
+        counts[EventOutcome.DUPLICATE],
+        counts[EventOutcome.REJECTED],
         tuple(results),
     )
 
@@ -172,7 +157,7 @@ def _ingest_batch(
                 if isinstance(exc, InvalidUsageEvent)
                 else f"the event could not be validated ({type(exc).__name__}: {exc})"[:600]
             )
-            results[i] = EventResult(offset + i, _reference(raw), Outcome.REJECTED, reason)
+            results[i] = EventResult(offset + i, _reference(raw), EventOutcome.REJECTED, reason)
             failures.append(
                 Failure(
                     source=DeadLetterSource.USAGE_EVENT,
@@ -185,7 +170,7 @@ def _ingest_batch(
             continue
         first = seen.get(event.transaction_id)
         if first is not None:
-            results[i] = _duplicate(offset + i, event, _differences(first, event))
+            results[i] = _duplicate(offset + i, event, differences(first, event))
             continue
         seen[event.transaction_id] = event
         fresh[event.transaction_id] = (i, event)
@@ -195,25 +180,12 @@ def _ingest_batch(
     stored = stored_events(session, already) if already else {}
     for tx, (i, event) in fresh.items():
         if tx in inserted:
-            results[i] = EventResult(offset + i, tx, Outcome.ACCEPTED)
+            results[i] = EventResult(offset + i, tx, EventOutcome.ACCEPTED)
         else:
             previous = stored.get(tx)
-            diffs = previous.differences(event) if previous is not None else []
+            diffs = differences(previous, event) if previous is not None else []
             results[i] = _duplicate(offset + i, event, diffs)
     return [r for r in results if r is not None]
-
-
-def _differences(first: NewEvent, event: NewEvent) -> list[str]:
-    return [
-        name
-        for name, a, b in (
-            ("customer_id", first.customer_key, event.customer_key),
-            ("event_type", first.event_type, event.event_type),
-            ("timestamp", first.timestamp, event.timestamp),
-            ("properties", first.properties, event.properties),
-        )
-        if a != b
-    ]
 
 
 def _duplicate(index: int, event: NewEvent, diffs: list[str]) -> EventResult:
@@ -224,4 +196,4 @@ def _duplicate(index: int, event: NewEvent, diffs: list[str]) -> EventResult:
         )
     else:
         reason = f"transaction_id {event.transaction_id!r} was already received"
-    return EventResult(index, event.transaction_id, Outcome.DUPLICATE, reason, bool(diffs))
+    return EventResult(index, event.transaction_id, EventOutcome.DUPLICATE, reason, bool(diffs))

@@ -1,8 +1,9 @@
 """Reading usage events from bytes: JSON Lines or one JSON array, streamed, memory bounded.
 
-One reader for every front door that takes a file or a request body (the CLI, the HTTP
-API): what it yields goes to `sync.usage.ingest`, so a bad line or element becomes that
-event's dead letter and the rest goes on.
+One reader for every front door that takes a file or a stream of events (the CLI's
+`usage ingest`; the HTTP API's `/v1/ingest` takes at most 100 events as one JSON body,
+parsed by `api.limits`): what it yields goes to `sync.usage.ingest`, so a bad line or
+element becomes that event's dead letter and the rest goes on.
 
 - A UTF-8 byte order mark at the start is skipped (before deciding which format it is).
 - Numbers are exact (`models.exactjson`): `1.10` stays `Decimal("1.10")`.
@@ -25,9 +26,10 @@ from decimal import Decimal
 from typing import IO, Any
 
 from models import exactjson
-from sync.usage_validation import PAYLOAD_PREFIX, Oversized, Unparsable
+from sync.usage.errors import UnreadableInput
+from sync.usage.validation import PAYLOAD_PREFIX, Oversized, Unparsable
 
-__all__ = ["CHUNK", "UnreadableInput", "read_events"]
+__all__ = ["CHUNK", "read_events"]
 
 CHUNK = 1 << 16
 _BOM = codecs.BOM_UTF8
@@ -35,10 +37,6 @@ _UNPARSABLE_TEXT = 10_000
 _DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=exactjson.parse_int)
 _IN_STRING = re.compile(r'["\\]')
 _OUTSIDE = re.compile(r'["\[\]{},]')
-
-
-class UnreadableInput(ValueError):
-    """The input cannot be read on (a JSON array that is broken or not closed)."""
 
 
 def read_events(stream: IO[bytes], max_chars: int) -> Iterator[tuple[Any, int]]:

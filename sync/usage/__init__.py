@@ -1,0 +1,46 @@
+"""Usage ingestion: events from any front door validated, stored, or dead-lettered.
+
+- `validation`: pure checks over one raw event, a reason for every rejection;
+- `reader`: JSON Lines or one JSON array read from bytes, streamed and memory bounded; the
+  CLI's `usage ingest` reads with it;
+- `ingestion`: `ingest`, the one code path every producer takes (in-process callers, the
+  Celery task, the CLI, the HTTP API) into the store's transaction;
+- `errors`: the one tree of what usage ingestion refuses (`UsageError` and below).
+
+The rest of the project uses what this module exports; the submodules' other names are
+theirs (tests reach them directly).
+"""
+
+from sync.usage.errors import InvalidUsageEvent, UnreadableInput, UsageError
+from sync.usage.ingestion import (
+    BATCH_SIZE,
+    MAX_EVENTS_PER_MESSAGE,
+    EventOutcome,
+    EventResult,
+    IngestReport,
+    ingest,
+)
+from sync.usage.reader import read_events
+from sync.usage.validation import (
+    Limits,
+    UsageRules,
+    account_id_key,
+    validate_event,
+)
+
+__all__ = [
+    "BATCH_SIZE",
+    "MAX_EVENTS_PER_MESSAGE",
+    "EventOutcome",
+    "EventResult",
+    "IngestReport",
+    "InvalidUsageEvent",
+    "Limits",
+    "UnreadableInput",
+    "UsageError",
+    "UsageRules",
+    "account_id_key",
+    "ingest",
+    "read_events",
+    "validate_event",
+]
