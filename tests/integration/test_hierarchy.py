@@ -7,7 +7,7 @@ from collections import defaultdict
 import pytest
 
 from sync.hierarchy import AccountNode, HierarchyCache, fetch_descendants
-from sync.mapping import map_opportunity
+from sync.mapping import MappingRules, map_opportunity
 from sync.salesforce import Page, SalesforceClient
 from sync.soql import opportunity_by_ids_query, opportunity_query
 
@@ -86,7 +86,7 @@ def test_a_deal_carries_its_sub_organisations_as_aliases(org, client) -> None:
     )
     record = client.query_all(opportunity_by_ids_query(client.settings, [opp]))[0]
     descendants = fetch_descendants(client, client.settings, [parent])[parent]
-    deal = map_opportunity(record, client.settings, descendants)
+    deal = map_opportunity(record, MappingRules.of(client.settings), descendants)
     assert deal.aliases == (parent, "parent-inc", child, "p-de")
 
 
