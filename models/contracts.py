@@ -240,14 +240,9 @@ def set_end_by_operator(
 ) -> Contract:
     """An operator's end date: kept by every later sync, re-win included."""
     contract = get_contract(session, contract_id)
-    if ending_before.tzinfo is None:
-        raise InvalidInput("ending_before must carry a timezone")
-    if ending_before <= contract.starting_at:
-        raise InvalidInput(
-            f"ending_before ({ending_before.isoformat()}) must be after starting_at "
-            f"({contract.starting_at.isoformat()})"
-        )
-    before = terms_of(row_of(contract))
+    current = row_of(contract)
+    validate_terms(replace(current.terms, ending_before=ending_before))
+    before = terms_of(current)
     kind = RevisionKind.ENDED
     contract.ending_before = ending_before
     contract.end_source = EndSource.OPERATOR
