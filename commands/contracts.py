@@ -31,8 +31,8 @@ from commands.output import (
 )
 from commands.views import contract_view, contracts_view, revision_view
 from config.settings import MANUAL_CONTRACT_CURRENCY
+from models.contract_terms import ContractTerms
 from models.contracts import (
-    ContractSpec,
     count_contracts,
     create_contract,
     get_contract,
@@ -79,7 +79,7 @@ def contracts_create(
 ) -> None:
     """Create a contract for a customer."""
     money: Decimal | None = parse_decimal(amount, "--amount") if amount is not None else None
-    spec = ContractSpec(
+    terms = ContractTerms(
         name=name,
         starting_at=parse_instant(starting_at, "--starting-at"),
         ending_before=parse_instant(ending_before, "--ending-before") if ending_before else None,
@@ -89,7 +89,7 @@ def contracts_create(
     values = parse_pairs(fields)
     with app.session() as s:
         contract = create_contract(
-            s, parse_uuid(customer_id, "CUSTOMER"), spec, custom_fields=values
+            s, parse_uuid(customer_id, "CUSTOMER"), terms, custom_fields=values
         )
         view = contract_view(contract, values)
     if as_json:

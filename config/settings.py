@@ -50,6 +50,10 @@ def _split_list(value: Any) -> Any:
 #: Currency of a contract created by hand with neither --currency nor SFSYNC_DEFAULT_CURRENCY
 #: (there is no org to ask).
 MANUAL_CONTRACT_CURRENCY = "USD"
+#: An ISO 4217 code as the store keeps a currency: three upper-case letters. The store's
+#: rule, defined here because SFSYNC_DEFAULT_CURRENCY is held to it and config sits below
+#: models/ (which imports it for contracts, as mapping does for records).
+CURRENCY_CODE = re.compile(r"[A-Z]{3}")
 
 
 class Settings(BaseSettings):
@@ -255,7 +259,7 @@ class Settings(BaseSettings):
     @field_validator("default_currency")
     @classmethod
     def _currency(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"[A-Z]{3}", value):
+        if value is not None and not CURRENCY_CODE.fullmatch(value):
             raise ValueError("must be an ISO 4217 code of three upper-case letters, e.g. USD")
         return value
 

@@ -16,11 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.errors import InvalidInput, NotFound
-from models.tables import ApiKey
+from models.tables import MAX_API_KEY_NAME, ApiKey
 from models.types import ApiScope, utcnow
 
 PREFIX = "sfsync_"
-MAX_NAME = 128
 
 #: Which scopes each scope covers: `admin` everything, `write` reads and ingest too.
 SCOPE_GRANTS: dict[ApiScope, frozenset[ApiScope]] = {
@@ -60,8 +59,8 @@ def _digest(secret: str) -> str:
 def create_key(session: Session, name: str, scope: ApiScope) -> IssuedKey:
     """Create a key; the returned token is never stored."""
     name = name.strip()
-    if not 1 <= len(name) <= MAX_NAME:
-        raise InvalidInput(f"an API key name has 1 to {MAX_NAME} characters")
+    if not 1 <= len(name) <= MAX_API_KEY_NAME:
+        raise InvalidInput(f"an API key name has 1 to {MAX_API_KEY_NAME} characters")
     key_id = secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     session.add(ApiKey(key_id=key_id, name=name, scope=scope, secret_sha256=_digest(secret)))

@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Table, bindparam, select, text
@@ -26,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from models import jsonrows
 from models.aliases import AliasOrigin
+from models.contract_terms import ContractRow, ContractTerms
 from models.dialect import is_postgres
 from models.fields import find_many_by_field
 from models.tables import (
@@ -40,11 +39,9 @@ from models.tables import (
 )
 from models.types import (
     AliasSource,
-    ContractStatus,
     CustomerStatus,
     DeadLetterSource,
     DeadLetterStatus,
-    EndSource,
     Entity,
     UTCDateTime,
     WritebackStatus,
@@ -52,7 +49,6 @@ from models.types import (
 )
 
 __all__ = [
-    "ContractRow",
     "alias_counts",
     "attribute_aliases",
     "claim_field_values",
@@ -79,23 +75,6 @@ def _conn(session: Session) -> Connection:
 def _table(entity: type[Any]) -> Table:
     table: Table = entity.__table__
     return table
-
-
-@dataclass(frozen=True)
-class ContractRow:
-    """A contract as stored (the columns provisioning compares and writes)."""
-
-    id: uuid.UUID
-    customer_id: uuid.UUID
-    name: str
-    starting_at: datetime
-    ending_before: datetime | None
-    amount: Decimal | None
-    currency: str
-    status: ContractStatus = ContractStatus.ACTIVE
-    end_source: EndSource | None = None
-    #: The deal's SystemModstamp when last written.
-    sf_modstamp: datetime | None = None
 
 
 # --- custom field values ---------------------------------------------------------------------
@@ -271,7 +250,7 @@ def contracts_by_id(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
         *(table.c[name] for name in _CONTRACT_COLUMNS)
     )
     rows = _conn(session).execute(statement, {"ids": jsonrows.values(session, table.c.id, wanted)})
-    return {row[0]: ContractRow(*row) for row in rows}
+    return {row[0]: ContractRow(row[0], row[1], ContractTerms(*row[2:7]), *row[7:]) for row in rows}
 
 
 def contract_customers(session: Session, key: str, values: Sequence[str]) -> dict[str, uuid.UUID]:
@@ -312,14 +291,15 @@ _CONTRACT_COLUMNS = (
 
 
 def _contract_values(row: ContractRow) -> tuple[Any, ...]:
+    terms = row.terms
     return (
         row.id,
         row.customer_id,
-        row.name,
-        row.starting_at,
-        row.ending_before,
-        row.amount,
-        row.currency,
+        terms.name,
+        terms.starting_at,
+        terms.ending_before,
+        terms.amount,
+        terms.currency,
         row.status,
         row.end_source,
         row.sf_modstamp,

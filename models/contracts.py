@@ -1,13 +1,14 @@
 """Contracts: a period, an amount and a currency per customer (one per opportunity).
 
-Every change goes through the lifecycle rules (`models.lifecycle`) and leaves a revision
-(`models.revisions`) in the same transaction.
+A contract's terms are one value, `models.contract_terms.ContractTerms`, checked here by
+`validate_terms` on every path into the store. Every change goes through the lifecycle
+rules (`models.lifecycle`) and leaves a revision (`models.revisions`) in the same
+transaction.
 """
 
 from __future__ import annotations
 
 import enum
-import re
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -17,7 +18,8 @@ from decimal import Decimal
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from models.bulk import ContractRow
+from config.settings import CURRENCY_CODE
+from models.contract_terms import ContractRow, ContractTerms, row_of
 from models.customers import get_customer, validate_name
 from models.errors import CustomerArchived, InvalidInput, NotFound, UniqueFieldConflict
 from models.fields import find_by_field, set_fields
@@ -36,45 +38,35 @@ from models.types import (
     utcnow,
 )
 
-_CURRENCY = re.compile(r"[A-Z]{3}")
 
+class ContractOutcome(enum.StrEnum):
+    """What writing a deal's terms did to its contract."""
 
-@dataclass(frozen=True)
-class ContractSpec:
-    """What a contract says; compared to detect a change."""
-
-    name: str
-    starting_at: datetime
-    ending_before: datetime | None = None
-    amount: Decimal | None = None
-    currency: str = "USD"
-
-
-class Outcome(enum.StrEnum):
     CREATED = "created"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
 
 
-def validate_spec(spec: ContractSpec) -> ContractSpec:
+def validate_terms(terms: ContractTerms) -> ContractTerms:
     """Check a contract against the billing model's rules; raise `InvalidInput`."""
-    name = validate_name(spec.name, "contract")
-    if spec.starting_at.tzinfo is None:
+    name = validate_name(terms.name, "contract")
+    if terms.starting_at.tzinfo is None:
         raise InvalidInput("starting_at must carry a timezone")
-    if spec.ending_before is not None:
-        if spec.ending_before.tzinfo is None:
+    if terms.ending_before is not None:
+        if terms.ending_before.tzinfo is None:
             raise InvalidInput("ending_before must carry a timezone")
-        if spec.ending_before <= spec.starting_at:
+        if terms.ending_before <= terms.starting_at:
             raise InvalidInput(
-                f"ending_before ({spec.ending_before.isoformat()}) must be after "
-                f"starting_at ({spec.starting_at.isoformat()})"
+                f"ending_before ({terms.ending_before.isoformat()}) must be after "
+                f"starting_at ({terms.starting_at.isoformat()})"
             )
-    amount = _valid_amount(spec.amount) if spec.amount is not None else None
-    if not _CURRENCY.fullmatch(spec.currency or ""):
+    amount = _valid_amount(terms.amount) if terms.amount is not None else None
+    if not CURRENCY_CODE.fullmatch(terms.currency or ""):
         raise InvalidInput(
-            f"currency must be an ISO 4217 code of three upper-case letters (got {spec.currency!r})"
+            "currency must be an ISO 4217 code of three upper-case letters "
+            f"(got {terms.currency!r})"
         )
-    return ContractSpec(name, spec.starting_at, spec.ending_before, amount, spec.currency)
+    return ContractTerms(name, terms.starting_at, terms.ending_before, amount, terms.currency)
 
 
 def _valid_amount(amount: Decimal) -> Decimal:
@@ -97,29 +89,14 @@ def _valid_amount(amount: Decimal) -> Decimal:
     return plain
 
 
-def row_of(contract: Contract) -> ContractRow:
-    """A contract's stored values as the lifecycle rules read them."""
-    return ContractRow(
-        contract.id,
-        contract.customer_id,
-        contract.name,
-        contract.starting_at,
-        contract.ending_before,
-        contract.amount,
-        contract.currency,
-        contract.status,
-        contract.end_source,
-        contract.sf_modstamp,
-    )
-
-
 def _write(contract: Contract, row: ContractRow) -> None:
+    terms = row.terms
     contract.customer_id = row.customer_id
-    contract.name = row.name
-    contract.starting_at = row.starting_at
-    contract.ending_before = row.ending_before
-    contract.amount = row.amount
-    contract.currency = row.currency
+    contract.name = terms.name
+    contract.starting_at = terms.starting_at
+    contract.ending_before = terms.ending_before
+    contract.amount = terms.amount
+    contract.currency = terms.currency
     contract.status = row.status
     contract.end_source = row.end_source
     if row.sf_modstamp is not None:
@@ -130,24 +107,24 @@ def _write(contract: Contract, row: ContractRow) -> None:
 def create_contract(
     session: Session,
     customer_id: uuid.UUID,
-    spec: ContractSpec,
+    terms: ContractTerms,
     *,
     custom_fields: Mapping[str, str] | None = None,
     change: Change | None = None,
 ) -> Contract:
     """A new active contract, with its `created` revision (cause: `change`, else an operator)."""
-    spec = validate_spec(spec)
+    terms = validate_terms(terms)
     customer = get_customer(session, customer_id)
     if customer.status is not CustomerStatus.ACTIVE:
         raise CustomerArchived(customer_id, customer.merged_into)
     change = change or Change("created by an operator")
     contract = Contract(
         customer_id=customer_id,
-        name=spec.name,
-        starting_at=spec.starting_at,
-        ending_before=spec.ending_before,
-        amount=spec.amount,
-        currency=spec.currency,
+        name=terms.name,
+        starting_at=terms.starting_at,
+        ending_before=terms.ending_before,
+        amount=terms.amount,
+        currency=terms.currency,
         status=ContractStatus.ACTIVE,
         sf_modstamp=change.sf_modstamp,
     )
@@ -162,18 +139,18 @@ def create_contract(
 def update_contract(
     session: Session,
     contract_id: uuid.UUID,
-    spec: ContractSpec,
+    terms: ContractTerms,
     *,
     change: Change | None = None,
     accept_change: bool = False,
-) -> Outcome:
-    """Bring a contract to `spec` under its current customer (see `apply_terms`)."""
+) -> ContractOutcome:
+    """Bring a contract to `terms` under its current customer (see `apply_terms`)."""
     contract = get_contract(session, contract_id)
     return apply_terms(
         session,
         contract,
         contract.customer_id,
-        validate_spec(spec),
+        validate_terms(terms),
         change or Change("changed by an operator"),
         accept_change=accept_change,
     )
@@ -183,11 +160,11 @@ def apply_terms(
     session: Session,
     contract: Contract,
     customer_id: uuid.UUID,
-    spec: ContractSpec,
+    terms: ContractTerms,
     change: Change,
     *,
     accept_change: bool = False,
-) -> Outcome:
+) -> ContractOutcome:
     """Give the contract its deal's terms and owner by the lifecycle rules, with a revision.
 
     Raises `ChangeNeedsApproval` (nothing changed) for a currency change or a moved start
@@ -197,21 +174,16 @@ def apply_terms(
     plan = plan_terms(
         current,
         customer_id,
-        spec.name,
-        spec.starting_at,
-        spec.ending_before,
-        spec.amount,
-        spec.currency,
+        terms,
         at=change.sf_modstamp or utcnow(),
         accept_change=accept_change,
     )
     if plan is None:
-        return Outcome.UNCHANGED
+        return ContractOutcome.UNCHANGED
     target, kind = plan
-    before = terms_of(contract)
     _write(contract, replace(target, sf_modstamp=change.sf_modstamp))
-    add_revision(session, contract, kind, before, change)
-    return Outcome.UPDATED
+    add_revision(session, contract, kind, terms_of(current), change)
+    return ContractOutcome.UPDATED
 
 
 def upsert_contract_by_field(
@@ -219,33 +191,33 @@ def upsert_contract_by_field(
     customer_id: uuid.UUID,
     key: str,
     value: str,
-    spec: ContractSpec,
+    terms: ContractTerms,
     *,
     change: Change | None = None,
     accept_change: bool = False,
-) -> tuple[Contract, Outcome]:
+) -> tuple[Contract, ContractOutcome]:
     """Create the contract whose unique custom field `key` is `value`, or bring it up to date
     (and under `customer_id`) by the lifecycle rules (`apply_terms`).
 
     Two writers racing on the same value cannot both create: the unique index refuses the
     second, which then updates the winner's contract.
     """
-    spec = validate_spec(spec)
+    terms = validate_terms(terms)
     change = change or Change("changed by an operator")
     existing = find_by_field(session, Entity.CONTRACT, key, value)
     if existing is None:
         try:
             contract = create_contract(
-                session, customer_id, spec, custom_fields={key: value}, change=change
+                session, customer_id, terms, custom_fields={key: value}, change=change
             )
-            return contract, Outcome.CREATED
+            return contract, ContractOutcome.CREATED
         except UniqueFieldConflict as conflict:
             if conflict.holder_id is None:
                 raise
             existing = conflict.holder_id
     contract = get_contract(session, existing)
     return contract, apply_terms(
-        session, contract, customer_id, spec, change, accept_change=accept_change
+        session, contract, customer_id, terms, change, accept_change=accept_change
     )
 
 
@@ -253,13 +225,13 @@ def end_contract(session: Session, contract_id: uuid.UUID, at: datetime, change:
     """The contract's deal stopped counting at `at`: ended or archived (`plan_end`), with a
     revision; False if it already was."""
     contract = get_contract(session, contract_id)
-    plan = plan_end(row_of(contract), at)
+    current = row_of(contract)
+    plan = plan_end(current, at)
     if plan is None:
         return False
     target, kind = plan
-    before = terms_of(contract)
     _write(contract, replace(target, sf_modstamp=change.sf_modstamp))
-    add_revision(session, contract, kind, before, change)
+    add_revision(session, contract, kind, terms_of(current), change)
     return True
 
 
@@ -268,14 +240,9 @@ def set_end_by_operator(
 ) -> Contract:
     """An operator's end date: kept by every later sync, re-win included."""
     contract = get_contract(session, contract_id)
-    if ending_before.tzinfo is None:
-        raise InvalidInput("ending_before must carry a timezone")
-    if ending_before <= contract.starting_at:
-        raise InvalidInput(
-            f"ending_before ({ending_before.isoformat()}) must be after starting_at "
-            f"({contract.starting_at.isoformat()})"
-        )
-    before = terms_of(contract)
+    current = row_of(contract)
+    validate_terms(replace(current.terms, ending_before=ending_before))
+    before = terms_of(current)
     kind = RevisionKind.ENDED
     contract.ending_before = ending_before
     contract.end_source = EndSource.OPERATOR

@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 from models.aliases import add_aliases
 from models.errors import InvalidInput, NotFound
 from models.fields import find_by_field, set_fields
-from models.tables import MAX_CUSTOMER_NAME, Customer, IngestAlias, UsageEvent
+from models.tables import MAX_NAME, Customer, IngestAlias, UsageEvent
 from models.types import Entity, new_id, utcnow
 
 
 def validate_name(name: str, what: str = "customer") -> str:
     name = name.strip() if isinstance(name, str) else name
-    if not isinstance(name, str) or not 1 <= len(name) <= MAX_CUSTOMER_NAME:
-        raise InvalidInput(f"a {what} name has 1 to {MAX_CUSTOMER_NAME} characters")
+    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
+        raise InvalidInput(f"a {what} name has 1 to {MAX_NAME} characters")
     return name
 
 

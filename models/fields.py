@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from models import jsonrows
 from models.dialect import insert
 from models.errors import Conflict, InvalidInput, NotFound, UniqueFieldConflict, UnknownFieldKey
-from models.tables import MAX_FIELD_VALUE, CustomFieldKey, CustomFieldValue
+from models.tables import MAX_FIELD_KEY, MAX_FIELD_VALUE, CustomFieldKey, CustomFieldValue
 from models.types import Entity
 
 SFDC_ACCOUNT_ID = "sfdc_account_id"
@@ -24,8 +24,8 @@ def register_key(
     session: Session, entity: Entity, key: str, *, unique: bool = False
 ) -> CustomFieldKey:
     """Register a key; registering it again with the same uniqueness is a no-op."""
-    if not key or len(key) > 128:
-        raise InvalidInput("a custom field key has 1 to 128 characters")
+    if not key or len(key) > MAX_FIELD_KEY:
+        raise InvalidInput(f"a custom field key has 1 to {MAX_FIELD_KEY} characters")
     existing = session.get(CustomFieldKey, (entity, key))
     if existing is not None:
         if existing.enforce_uniqueness != unique:

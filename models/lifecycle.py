@@ -20,9 +20,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 
-from models.bulk import ContractRow
+from models.contract_terms import ContractRow, ContractTerms
 from models.errors import ChangeNeedsApproval
 from models.types import ContractStatus, EndSource, RevisionKind
 
@@ -31,35 +30,23 @@ __all__ = ["plan_end", "plan_terms", "same_terms", "started"]
 
 def started(row: ContractRow, at: datetime) -> bool:
     """Whether the contract had begun (and so may have been billed) at `at`."""
-    return row.status is not ContractStatus.ARCHIVED and row.starting_at < at
+    return row.status is not ContractStatus.ARCHIVED and row.terms.starting_at < at
 
 
 def same_terms(a: ContractRow, b: ContractRow) -> bool:
     """Equal in everything a revision records (amounts compared as numbers)."""
-
-    def key(row: ContractRow) -> tuple[object, ...]:
-        return (
-            row.customer_id,
-            row.name,
-            row.starting_at,
-            row.ending_before,
-            row.amount,
-            row.currency,
-            row.status,
-            row.end_source,
-        )
-
-    return key(a) == key(b)
+    return (a.customer_id, a.terms, a.status, a.end_source) == (
+        b.customer_id,
+        b.terms,
+        b.status,
+        b.end_source,
+    )
 
 
 def plan_terms(
     current: ContractRow,
     customer_id: uuid.UUID,
-    name: str,
-    starting_at: datetime,
-    ending_before: datetime | None,
-    amount: Decimal | None,
-    currency: str,
+    terms: ContractTerms,
     *,
     at: datetime,
     accept_change: bool = False,
@@ -69,28 +56,28 @@ def plan_terms(
     Raises `ChangeNeedsApproval` for a currency change or a moved start on a started
     contract, unless `accept_change`.
     """
+    was = current.terms
     operator_end = current.end_source is EndSource.OPERATOR
-    target = replace(
-        current,
-        customer_id=customer_id,
-        name=name,
-        starting_at=starting_at,
-        ending_before=current.ending_before if operator_end else ending_before,
-        amount=amount,
-        currency=currency,
-        status=ContractStatus.ACTIVE,
-        end_source=current.end_source if operator_end else None,
+    if operator_end and terms.ending_before != was.ending_before:
+        terms = replace(terms, ending_before=was.ending_before)
+    target = ContractRow(
+        current.id,
+        customer_id,
+        terms,
+        ContractStatus.ACTIVE,
+        current.end_source if operator_end else None,
+        current.sf_modstamp,
     )
     if same_terms(current, target):
         return None
     rewrites = []
-    if current.currency != currency:
-        rewrites.append(f"currency {current.currency} → {currency}")
-    if current.starting_at != starting_at:
-        rewrites.append(f"start {current.starting_at.isoformat()} → {starting_at.isoformat()}")
+    if was.currency != terms.currency:
+        rewrites.append(f"currency {was.currency} → {terms.currency}")
+    if was.starting_at != terms.starting_at:
+        rewrites.append(f"start {was.starting_at.isoformat()} → {terms.starting_at.isoformat()}")
     if rewrites and started(current, at) and not accept_change:
         raise ChangeNeedsApproval(
-            f"contract {current.id} has started ({current.starting_at.isoformat()}); the change "
+            f"contract {current.id} has started ({was.starting_at.isoformat()}); the change "
             f"({', '.join(rewrites)}) would rewrite billed history, so it is not applied. If it "
             "is right, apply it with `sfsync dlq retry ID --accept-change`"
         )
@@ -109,10 +96,15 @@ def plan_end(current: ContractRow, at: datetime) -> tuple[ContractRow, RevisionK
         return None
     if not started(current, at):
         return replace(current, status=ContractStatus.ARCHIVED), RevisionKind.ARCHIVED
-    already_over = current.ending_before is not None and current.ending_before <= at
-    if already_over or current.end_source is EndSource.OPERATOR:
+    end = current.terms.ending_before
+    if (end is not None and end <= at) or current.end_source is EndSource.OPERATOR:
         return replace(current, status=ContractStatus.ENDED), RevisionKind.ENDED
     return (
-        replace(current, status=ContractStatus.ENDED, ending_before=at, end_source=EndSource.SYNC),
+        replace(
+            current,
+            terms=replace(current.terms, ending_before=at),
+            status=ContractStatus.ENDED,
+            end_source=EndSource.SYNC,
+        ),
         RevisionKind.ENDED,
     )

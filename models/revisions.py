@@ -2,7 +2,7 @@
 
 A revision is written in the same transaction as the change it describes, so the history
 of a contract is exactly the changes the store holds. Terms are stored as a JSON object of
-strings (`terms_document`): amounts in plain decimal notation, instants in ISO 8601 UTC.
+strings (`terms_of`): amounts in plain decimal notation, instants in ISO 8601 UTC.
 """
 
 from __future__ import annotations
@@ -11,14 +11,13 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import jsonrows
-from models.bulk import ContractRow
+from models.contract_terms import ContractRow, row_of
 from models.tables import Contract, ContractRevision
 from models.types import ContractStatus, RevisionKind, utcnow
 
@@ -29,7 +28,6 @@ __all__ = [
     "add_revision",
     "history",
     "insert_revisions",
-    "terms_document",
     "terms_of",
 ]
 
@@ -62,37 +60,18 @@ def _instant(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def terms_document(
-    customer_id: uuid.UUID,
-    name: str,
-    starting_at: datetime,
-    ending_before: datetime | None,
-    amount: Decimal | None,
-    currency: str,
-    status: ContractStatus,
-) -> Terms:
-    """A contract's terms as a revision stores them."""
+def terms_of(row: ContractRow) -> Terms:
+    """A contract's owner, terms and status as a revision stores them."""
+    terms = row.terms
     return {
-        "customer_id": str(customer_id),
-        "name": name,
-        "starting_at": _instant(starting_at),
-        "ending_before": _instant(ending_before),
-        "amount": format(amount, "f") if amount is not None else None,
-        "currency": currency,
-        "status": ContractStatus(status).value,
+        "customer_id": str(row.customer_id),
+        "name": terms.name,
+        "starting_at": _instant(terms.starting_at),
+        "ending_before": _instant(terms.ending_before),
+        "amount": format(terms.amount, "f") if terms.amount is not None else None,
+        "currency": terms.currency,
+        "status": ContractStatus(row.status).value,
     }
-
-
-def terms_of(contract: Contract | ContractRow) -> Terms:
-    return terms_document(
-        contract.customer_id,
-        contract.name,
-        contract.starting_at,
-        contract.ending_before,
-        contract.amount,
-        contract.currency,
-        contract.status,
-    )
 
 
 _COLUMNS = ("contract_id", "kind", "before", "after", "cause", "sf_modstamp", "run_id", "at")
@@ -126,7 +105,8 @@ def add_revision(
 ) -> None:
     """A revision of `contract` as it now is (flushed first, so its id and terms are final)."""
     session.flush()
-    insert_revisions(session, [RevisionRow(contract.id, kind, before, terms_of(contract), change)])
+    after = terms_of(row_of(contract))
+    insert_revisions(session, [RevisionRow(contract.id, kind, before, after, change)])
 
 
 def history(session: Session, contract_id: uuid.UUID) -> list[ContractRevision]:

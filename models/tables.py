@@ -56,11 +56,17 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-MAX_CUSTOMER_NAME = 160
+# The store's limits, each defined here once: the columns, their CHECKs, the validators in
+# models/ and the mapping of Salesforce records in sync/ all read these.
+#: A customer's or a contract's name (the billing model's).
+MAX_NAME = 160
+#: A custom field's key, and its value.
+MAX_FIELD_KEY = 128
 MAX_FIELD_VALUE = 200
 MAX_ALIAS = 128
 MAX_ALIASES_PER_CUSTOMER = 2000
 MAX_EVENT_KEY = 128
+MAX_API_KEY_NAME = 128
 
 
 def _enum(cls: type[Any], length: int = 32) -> Enum:
@@ -82,7 +88,7 @@ class Customer(Base):
     __tablename__ = "customers"
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
-    name: Mapped[str] = mapped_column(String(MAX_CUSTOMER_NAME))
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -95,7 +101,7 @@ class Customer(Base):
     merged_into: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
     __table_args__ = (
-        CheckConstraint("length(name) BETWEEN 1 AND 160", name="name_length"),
+        CheckConstraint(f"length(name) BETWEEN 1 AND {MAX_NAME}", name="name_length"),
         CheckConstraint("merged_into IS NULL OR status = 'archived'", name="merged_is_archived"),
     )
 
@@ -104,7 +110,7 @@ class CustomFieldKey(Base):
     __tablename__ = "custom_field_keys"
 
     entity: Mapped[Entity] = mapped_column(_enum(Entity, 16), primary_key=True)
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_FIELD_KEY), primary_key=True)
     enforce_uniqueness: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -121,7 +127,7 @@ class CustomFieldValue(Base):
 
     entity: Mapped[Entity] = mapped_column(_enum(Entity, 16), primary_key=True)
     entity_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
-    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_FIELD_KEY), primary_key=True)
     value: Mapped[str] = mapped_column(String(MAX_FIELD_VALUE))
     # Copied from the key and held equal to it by the composite foreign key below, so the
     # partial unique index can enforce uniqueness without looking at another table.
@@ -138,7 +144,7 @@ class CustomFieldValue(Base):
             ],
             name="fk_custom_field_values_key",
         ),
-        CheckConstraint("length(value) <= 200", name="value_length"),
+        CheckConstraint(f"length(value) <= {MAX_FIELD_VALUE}", name="value_length"),
         Index(
             "uq_custom_field_values_unique_value",
             "entity",
@@ -172,7 +178,7 @@ class IngestAlias(Base):
     source_field: Mapped[str | None] = mapped_column(String(128))
 
     __table_args__ = (
-        CheckConstraint("length(alias) BETWEEN 1 AND 128", name="alias_length"),
+        CheckConstraint(f"length(alias) BETWEEN 1 AND {MAX_ALIAS}", name="alias_length"),
         CheckConstraint(
             "(source = 'salesforce') = (source_account_id IS NOT NULL)", name="source_account"
         ),
@@ -201,7 +207,7 @@ class Contract(Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
-    name: Mapped[str] = mapped_column(String(MAX_CUSTOMER_NAME))
+    name: Mapped[str] = mapped_column(String(MAX_NAME))
     starting_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ending_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     amount: Mapped[Decimal | None] = mapped_column(Money)
@@ -217,7 +223,7 @@ class Contract(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        CheckConstraint("length(name) BETWEEN 1 AND 160", name="name_length"),
+        CheckConstraint(f"length(name) BETWEEN 1 AND {MAX_NAME}", name="name_length"),
         CheckConstraint(
             "ending_before IS NULL OR ending_before > starting_at", name="period_order"
         ),
@@ -398,13 +404,15 @@ class ApiKey(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key_id: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(128))
+    name: Mapped[str] = mapped_column(String(MAX_API_KEY_NAME))
     scope: Mapped[ApiScope] = mapped_column(_enum(ApiScope, 16))
     secret_sha256: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (CheckConstraint("length(name) BETWEEN 1 AND 128", name="name_length"),)
+    __table_args__ = (
+        CheckConstraint(f"length(name) BETWEEN 1 AND {MAX_API_KEY_NAME}", name="name_length"),
+    )
 
 
 class OutboundNotification(Base):

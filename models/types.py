@@ -59,7 +59,7 @@ class Money(TypeDecorator[Decimal]):
     """Exact decimal money: NUMERIC on PostgreSQL, text on SQLite (which has no decimal).
 
     Both hold at most `MONEY_PRECISION` digits, `MONEY_SCALE` of them after the point
-    (`models.contracts.validate_spec` refuses more), and read back as `plain_decimal`.
+    (`models.contracts.validate_terms` refuses more), and read back as `plain_decimal`.
     """
 
     impl = Numeric(MONEY_PRECISION, MONEY_SCALE)

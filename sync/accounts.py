@@ -35,7 +35,7 @@ from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
 from models.runs import RunCounters
 from models.tables import Customer
 from models.types import DeadLetterSource, Stream
-from sync.mapping import MappingError, account_alias_origins
+from sync.mapping import MappingError, MappingRules, account_alias_origins
 from sync.merges import (
     Contested,
     absorb_merged_account,
@@ -81,7 +81,9 @@ class AccountPage:
 
 
 @dataclass
-class _Outcome:
+class _CustomerUpdate:
+    """What applying one customer's trees changed, and the conflicts it found."""
+
     renamed: bool = False
     added: int = 0
     merged: int = 0
@@ -236,6 +238,7 @@ def apply_accounts(
     clean: set[str] = set()
     released: list[tuple[uuid.UUID, str, dict[str, AliasOrigin], list[str]]] = []
     overflowing: set[str] = set()
+    rules = MappingRules.of(settings)
     groups: dict[uuid.UUID, list[str]] = {}
     for owner in page.trees:
         customer_id = customers.get(owner)
@@ -250,7 +253,7 @@ def apply_accounts(
         try:
             with session.begin_nested():
                 outcome, origins = _update_customer(
-                    session, customer_id, trees, nested, page, settings, own
+                    session, customer_id, trees, nested, page, rules, own
                 )
             accounts = [n.id for tree in trees for n in tree]
             clean.update(accounts)
@@ -259,10 +262,10 @@ def apply_accounts(
                 overflowing.add(owners[0])
         except _AccountConflict as exc:
             # Nothing of this customer is applied (savepoint); the others go on.
-            outcome = _Outcome(conflicts={exc.account: [exc.message]})
+            outcome = _CustomerUpdate(conflicts={exc.account: [exc.message]})
         except (MappingError, StoreError) as exc:
             message = getattr(exc, "reason", None) or str(exc)
-            outcome = _Outcome(conflicts={owners[0]: [message]})
+            outcome = _CustomerUpdate(conflicts={owners[0]: [message]})
         counters.customers_updated += outcome.renamed + outcome.merged
         counters.aliases_added += outcome.added
         for account, messages in outcome.conflicts.items():
@@ -295,12 +298,12 @@ def _update_customer(
     trees: Sequence[Sequence[AccountNode]],
     nested: Sequence[uuid.UUID],
     page: AccountPage,
-    settings: Settings,
+    rules: MappingRules,
     own_account: str | None,
-) -> tuple[_Outcome, dict[str, AliasOrigin]]:
+) -> tuple[_CustomerUpdate, dict[str, AliasOrigin]]:
     """Apply a customer's trees: its own, and those of customers merged into it."""
     customer = active_customer(session, customer_id)
-    outcome = _Outcome()
+    outcome = _CustomerUpdate()
     origins: dict[str, AliasOrigin] = {}
     for tree in trees:
         root, descendants = tree[0], tree[1:]
@@ -308,7 +311,7 @@ def _update_customer(
             outcome.renamed = rename_customer(session, customer, root.name)
         # Same alias set as the closed-won mapping (the first tree's first on a clash).
         for alias, origin in account_alias_origins(
-            root.id, root.alias_values, descendants, settings, root.alias_fields
+            root.id, root.alias_values, descendants, rules, root.alias_fields
         ).items():
             origins.setdefault(alias, origin)
     accounts = [n.id for tree in trees for n in tree]

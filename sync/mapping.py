@@ -8,11 +8,19 @@ Errors::
 A `MappingError` is a property of the record, not of the moment: retrying cannot help, so
 the pipeline dead-letters the record with the reason.
 
+The functions read the settings through `MappingRules`, the few fields mapping uses, built
+once per run by the caller (`MappingRules.of(settings)`), so they stay pure functions of
+their values. The contract a deal becomes is the store's own value,
+`models.contract_terms.ContractTerms`; the limits and the currency rule are the store's too
+(`models.tables`, `config.settings.CURRENCY_CODE`), so a record that maps is one the store
+takes.
+
 Decisions worth knowing:
 
-- Names longer than the billing model's 160 characters are rejected, not truncated: two
-  deals whose names differ only after character 160 would otherwise look identical, and a
-  silently shortened name on an invoice is worse than a dead letter that says what to fix.
+- Names longer than the billing model's (`models.tables.MAX_NAME`, 160 characters) are
+  rejected, not truncated: two deals whose names differ only after the limit would
+  otherwise look identical, and a silently shortened name on an invoice is worse than a
+  dead letter that says what to fix.
 - A date-valued end field is the contract's last day (Salesforce's ``Contract.EndDate``
   is inclusive), so ``ending_before`` is the following midnight UTC; a datetime-valued
   end field keeps its instant. A term in months ends exactly N calendar months after the
@@ -24,7 +32,6 @@ from __future__ import annotations
 
 import calendar
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -32,18 +39,19 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from config import Settings
+from config.settings import CURRENCY_CODE
 from models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
+from models.contract_terms import ContractTerms
+from models.tables import MAX_ALIAS, MAX_NAME
 from models.types import plain_decimal
 from sync.salesforce import AccountNode, normalize_id, record_value
 
 __all__ = [
-    "MAX_ALIAS_LENGTH",
-    "MAX_NAME_LENGTH",
     "MULTI_SELECT_SEPARATOR",
     "AliasMemo",
-    "ContractTerms",
     "Deal",
     "MappingError",
+    "MappingRules",
     "account_alias_origins",
     "account_aliases",
     "add_months",
@@ -53,12 +61,9 @@ __all__ = [
     "split_alias_values",
 ]
 
-MAX_NAME_LENGTH = 160
-MAX_ALIAS_LENGTH = 128
 # Salesforce joins the values of a multi-select picklist with ";"; the REST value carries no
 # field type, so a ";" is taken as the mark of several values. Spaces and commas are text.
 MULTI_SELECT_SEPARATOR = ";"
-_CURRENCY = re.compile(r"[A-Z]{3}")
 
 
 class MappingError(ValueError):
@@ -70,24 +75,44 @@ class MappingError(ValueError):
 
 
 @dataclass(frozen=True)
-class ContractTerms:
-    """The contract one closed-won opportunity becomes."""
+class MappingRules:
+    """What mapping reads of the settings: the record fields it takes and the alias rules."""
 
-    opportunity_id: str
-    name: str
-    starting_at: datetime
-    ending_before: datetime | None
-    amount: Decimal | None
-    currency: str
+    #: SFSYNC_SF_ALIAS_FIELDS: account fields whose values are aliases, in order.
+    alias_fields: tuple[str, ...]
+    #: SFSYNC_ALIAS_INCLUDE_ACCOUNT_ID / _SUBORGS.
+    include_account_id: bool
+    include_suborgs: bool
+    #: SFSYNC_CONTRACT_START_FIELD / _END_FIELD / _TERM_FIELD.
+    start_field: str
+    end_field: str | None
+    term_field: str | None
+    #: SFSYNC_DEFAULT_CURRENCY: overrides the org's currency for records without one.
+    default_currency: str | None
+
+    @classmethod
+    def of(cls, settings: Settings) -> MappingRules:
+        """The rules of `settings` (build once per run: the settings do not change in one)."""
+        return cls(
+            alias_fields=tuple(settings.sf_alias_fields),
+            include_account_id=settings.alias_include_account_id,
+            include_suborgs=settings.alias_include_suborgs,
+            start_field=settings.contract_start_field,
+            end_field=settings.contract_end_field,
+            term_field=settings.contract_term_field,
+            default_currency=settings.default_currency,
+        )
 
 
 @dataclass(frozen=True)
 class Deal:
-    """A closed-won opportunity as the store needs it: whose, which aliases, which contract."""
+    """A closed-won opportunity as the store needs it: whose, which aliases, which contract
+    (its terms, and the opportunity that identifies it)."""
 
     account_id: str
     account_name: str
     aliases: tuple[str, ...]
+    opportunity_id: str
     contract: ContractTerms
     system_modstamp: datetime
     #: Where each of `aliases` comes from (same order; empty for a hand-made deal).
@@ -182,20 +207,20 @@ def _amount(value: Any) -> Decimal | None:
     return plain_decimal(amount)
 
 
-def _currency(record: Mapping[str, Any], settings: Settings, org_currency: str | None) -> str:
+def _currency(record: Mapping[str, Any], rules: MappingRules, org_currency: str | None) -> str:
     """The record's CurrencyIsoCode; without one (a single-currency org), the override
     SFSYNC_DEFAULT_CURRENCY, else the org's default currency."""
     value = record.get("CurrencyIsoCode")
     currency = value
     if value is None or value == "":
-        currency = settings.default_currency or org_currency
+        currency = rules.default_currency or org_currency
     if currency is None:
         raise MappingError(
             "the opportunity has no CurrencyIsoCode and the org's default currency is unknown "
             "(Organization.DefaultCurrencyIsoCode could not be read); set "
             "SFSYNC_DEFAULT_CURRENCY"
         )
-    if not isinstance(currency, str) or not _CURRENCY.fullmatch(currency):
+    if not isinstance(currency, str) or not CURRENCY_CODE.fullmatch(currency):
         raise MappingError(
             f"the currency {currency!r} is not an ISO 4217 code of three upper-case letters; "
             "correct CurrencyIsoCode in Salesforce or SFSYNC_DEFAULT_CURRENCY"
@@ -220,9 +245,9 @@ def _name(value: Any, what: str, fix: str) -> str:
     if not name:
         raise MappingError(f"the {what} has no name; {fix}")
     _storable(name, f"{what} name")
-    if len(name) > MAX_NAME_LENGTH:
+    if len(name) > MAX_NAME:
         raise MappingError(
-            f"the {what} name is {len(name)} characters, more than the {MAX_NAME_LENGTH} a billing "
+            f"the {what} name is {len(name)} characters, more than the {MAX_NAME} a billing "
             f"name allows; shorten it in Salesforce"
         )
     return name
@@ -250,13 +275,13 @@ def split_alias_values(values: Iterable[Any]) -> list[str]:
 
 
 def _field_values(
-    values: Sequence[Any], fields: Sequence[str] | None, settings: Settings
+    values: Sequence[Any], fields: Sequence[str] | None, rules: MappingRules
 ) -> list[tuple[str, Any]]:
     """(field, value) pairs: `fields` names each value's field; without it (or when the
     lengths differ) the values are taken to be the configured alias fields, in order."""
     names = list(fields) if fields is not None and len(fields) == len(values) else None
     if names is None:
-        configured = list(settings.sf_alias_fields)
+        configured = rules.alias_fields
         names = [
             configured[i] if i < len(configured) else "alias field" for i in range(len(values))
         ]
@@ -267,7 +292,7 @@ def account_alias_origins(
     account_id: str,
     alias_values: Iterable[Any],
     descendants: Sequence[AccountNode],
-    settings: Settings,
+    rules: MappingRules,
     alias_fields: Sequence[str] | None = None,
 ) -> dict[str, AliasOrigin]:
     """The ingest aliases of an account (see `account_aliases`), each with the account and
@@ -275,20 +300,20 @@ def account_alias_origins(
     # (alias, origin, where it came from for a useful error)
     candidates: list[tuple[str, AliasOrigin, str]] = []
     own_id = normalize_id(account_id)
-    if settings.alias_include_account_id:
+    if rules.include_account_id:
         candidates.append((own_id, AliasOrigin(own_id, ACCOUNT_ID_FIELD), f"account {own_id}"))
-    for name, value in _field_values(tuple(alias_values), alias_fields, settings):
+    for name, value in _field_values(tuple(alias_values), alias_fields, rules):
         candidates += [
             (part, AliasOrigin(own_id, name), f"an alias field of account {own_id}")
             for part in split_alias_values([value])
         ]
-    if settings.alias_include_suborgs:
+    if rules.include_suborgs:
         for node in descendants:
             node_id = normalize_id(node.id)
             candidates.append(
                 (node_id, AliasOrigin(node_id, ACCOUNT_ID_FIELD), f"sub-organisation {node.id}")
             )
-            for name, value in _field_values(node.alias_values, node.alias_fields, settings):
+            for name, value in _field_values(node.alias_values, node.alias_fields, rules):
                 candidates += [
                     (
                         part,
@@ -300,10 +325,10 @@ def account_alias_origins(
     aliases: dict[str, AliasOrigin] = {}
     for alias, origin, source in candidates:
         _storable(alias, f"alias from {source}")
-        if len(alias) > MAX_ALIAS_LENGTH:
+        if len(alias) > MAX_ALIAS:
             raise MappingError(
                 f"the alias {alias[:20]!r}… from {source} is {len(alias)} characters, more than "
-                f"{MAX_ALIAS_LENGTH}; shorten the value in Salesforce or remove the field from "
+                f"{MAX_ALIAS}; shorten the value in Salesforce or remove the field from "
                 "SFSYNC_SF_ALIAS_FIELDS"
             )
         aliases.setdefault(alias, origin)
@@ -316,21 +341,22 @@ def account_aliases(
     account_id: str,
     alias_values: Iterable[Any],
     descendants: Sequence[AccountNode],
-    settings: Settings,
+    rules: MappingRules,
 ) -> tuple[str, ...]:
     """The ingest aliases of an account: its id, alias-field values, and its sub-organisations'."""
-    return tuple(account_alias_origins(account_id, alias_values, descendants, settings))
+    return tuple(account_alias_origins(account_id, alias_values, descendants, rules))
 
 
 # --- opportunities ---------------------------------------------------------------------------
 
 
+#: (account id, its alias-field values, its descendants) → the aliases they give.
 AliasMemo = dict[tuple[str, tuple[Any, ...], tuple[AccountNode, ...]], Mapping[str, AliasOrigin]]
 
 
 def map_opportunity(
     record: Mapping[str, Any],
-    settings: Settings,
+    rules: MappingRules,
     descendants: Sequence[AccountNode] = (),
     *,
     alias_memo: AliasMemo | None = None,
@@ -338,9 +364,15 @@ def map_opportunity(
 ) -> Deal:
     """The deal a closed-won Opportunity record (as `soql.opportunity_query` selects it) means.
 
-    `alias_memo` (one per page) keeps each account's aliases: every deal of an account has
-    the same ones, and validating a hierarchy's aliases costs more than the rest of a deal.
-    `org_currency` is the org's default currency, for records without CurrencyIsoCode.
+    `alias_memo` remembers the aliases computed for an account, keyed by the account id,
+    its alias-field values in this record and its descendants: a later deal with the same
+    three reuses them instead of gathering and validating the hierarchy's aliases again
+    (which costs more than the rest of a deal), and an account whose values or hierarchy
+    changed gets a new entry. The memo is the caller's to keep and bound (`sync.opportunities`
+    keeps one per run and clears it past `ALIAS_MEMO_MAX` accounts); a record whose values
+    cannot be a key (unhashable) is mapped without it, and aliases that fail validation are
+    not remembered (each such record raises its own `MappingError`). `org_currency` is the
+    org's default currency, for records without CurrencyIsoCode.
     """
     opportunity_id = _record_id(record.get("Id"), "the opportunity has no valid Id")
     account_raw = record.get("AccountId")
@@ -360,7 +392,7 @@ def map_opportunity(
     account_name = _name(
         account.get("Name"), f"account {account_id}", "name the Account in Salesforce"
     )
-    alias_values = tuple(record_value(account, field) for field in settings.sf_alias_fields)
+    alias_values = tuple(record_value(account, field) for field in rules.alias_fields)
     key = (account_id, alias_values, tuple(descendants))
     try:
         origins = alias_memo.get(key) if alias_memo is not None else None
@@ -368,22 +400,21 @@ def map_opportunity(
         alias_memo = origins = None
     if origins is None:
         origins = account_alias_origins(
-            account_id, alias_values, descendants, settings, settings.sf_alias_fields
+            account_id, alias_values, descendants, rules, rules.alias_fields
         )
         if alias_memo is not None:
             alias_memo[key] = origins
 
     contract = ContractTerms(
-        opportunity_id=opportunity_id,
         name=_name(
             record.get("Name"),
             f"opportunity {opportunity_id}",
             "name the opportunity in Salesforce",
         ),
-        starting_at=(start := _start(record, settings)),
-        ending_before=_end(record, settings, start),
+        starting_at=(start := _start(record, rules)),
+        ending_before=_end(record, rules, start),
         amount=_amount(record.get("Amount")),
-        currency=_currency(record, settings, org_currency),
+        currency=_currency(record, rules, org_currency),
     )
     modstamp = record.get("SystemModstamp")
     if not isinstance(modstamp, str):
@@ -392,6 +423,7 @@ def map_opportunity(
         account_id=account_id,
         account_name=account_name,
         aliases=tuple(origins),
+        opportunity_id=opportunity_id,
         contract=contract,
         alias_origins=tuple(origins.values()),
         system_modstamp=parse_sf_datetime(modstamp),
@@ -405,8 +437,8 @@ def _record_id(value: Any, reason: str) -> str:
         raise MappingError(reason) from None
 
 
-def _start(record: Mapping[str, Any], settings: Settings) -> datetime:
-    field = settings.contract_start_field
+def _start(record: Mapping[str, Any], rules: MappingRules) -> datetime:
+    field = rules.start_field
     value = record_value(record, field)
     if value is None:
         raise MappingError(
@@ -416,19 +448,17 @@ def _start(record: Mapping[str, Any], settings: Settings) -> datetime:
     return _instant(value, field, "SFSYNC_CONTRACT_START_FIELD")[0]
 
 
-def _end(record: Mapping[str, Any], settings: Settings, start: datetime) -> datetime | None:
+def _end(record: Mapping[str, Any], rules: MappingRules, start: datetime) -> datetime | None:
     end: datetime | None = None
-    if settings.contract_end_field:
-        field = settings.contract_end_field
+    if rules.end_field:
+        field = rules.end_field
         value = record_value(record, field)
         if value is not None:
             instant, is_date = _instant(value, field, "SFSYNC_CONTRACT_END_FIELD")
             # A date names the contract's last day, inclusive; ending_before is exclusive.
             end = instant + timedelta(days=1) if is_date and instant.year < 9999 else instant
-    if end is None and settings.contract_term_field:
-        end = _term_end(
-            record_value(record, settings.contract_term_field), settings.contract_term_field, start
-        )
+    if end is None and rules.term_field:
+        end = _term_end(record_value(record, rules.term_field), rules.term_field, start)
     if end is not None and end <= start:
         raise MappingError(
             f"the contract would end ({end.isoformat()}) at or before it starts "

@@ -31,7 +31,7 @@ from models.revisions import SYNC, Change
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
 from sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
-from sync.mapping import AliasMemo, MappingError, map_opportunity
+from sync.mapping import AliasMemo, MappingError, MappingRules, map_opportunity
 from sync.provision import provision_deal, refresh_contract
 from sync.provision_batch import BatchItem, provision_batch
 from sync.runner import RunOptions, RunResult, StreamSpec, run_stream
@@ -124,7 +124,7 @@ def _with_path(mapping: Mapping[str, Any], path: str, value: Any) -> dict[str, A
 
 
 def record_as_root(
-    record: Mapping[str, Any], root: AccountNode | None, settings: Settings
+    record: Mapping[str, Any], root: AccountNode | None, rules: MappingRules
 ) -> Mapping[str, Any]:
     """The opportunity record as if its account were `root` (None: the record unchanged).
 
@@ -142,11 +142,11 @@ def record_as_root(
     if len(root.alias_fields) == len(root.alias_values):
         # Each value back in its own field, so the aliases' origins name the right field.
         by_field = dict(zip(root.alias_fields, root.alias_values, strict=True))
-        for name in settings.sf_alias_fields:
+        for name in rules.alias_fields:
             rewritten = _with_path(rewritten, name, by_field.get(name))
         return {**record, "AccountId": root.id, "Account": rewritten}
     values = iter(root.alias_values)
-    for name in settings.sf_alias_fields:
+    for name in rules.alias_fields:
         rewritten = _with_path(rewritten, name, next(values, None))
     return {**record, "AccountId": root.id, "Account": rewritten}
 
@@ -168,22 +168,22 @@ def _deal(
     index: int,
     rec: Mapping[str, Any],
     hierarchy: PageHierarchy,
-    settings: Settings,
+    rules: MappingRules,
     memo: AliasMemo,
 ) -> BatchItem:
     """The record mapped to a deal of its account's root (see the module docstring)."""
     raw_id = rec.get("Id")
     if valid_id(raw_id) in hierarchy.known:
         # Already provisioned under its account's customer: only the contract can change.
-        deal = map_opportunity(rec, settings, alias_memo=memo, org_currency=hierarchy.org_currency)
+        deal = map_opportunity(rec, rules, alias_memo=memo, org_currency=hierarchy.org_currency)
         return BatchItem(index, deal, keep_customer=True)
     account = valid_id(rec.get("AccountId"))
     root = hierarchy.roots.get(account) if account else None
     owner = root.id if root is not None else account
     descendants = hierarchy.descendants.get(owner, ()) if owner else ()
     deal = map_opportunity(
-        record_as_root(rec, root, settings),
-        settings,
+        record_as_root(rec, root, rules),
+        rules,
         descendants,
         alias_memo=memo,
         org_currency=hierarchy.org_currency,
@@ -214,7 +214,7 @@ class MappedPage:
 def map_records(
     records: Sequence[Mapping[str, Any]],
     hierarchy: PageHierarchy,
-    settings: Settings,
+    rules: MappingRules,
     alias_memo: AliasMemo | None = None,
 ) -> MappedPage:
     """Each record mapped to a deal of its account's root, or the reason it cannot be.
@@ -229,7 +229,7 @@ def map_records(
         memo.clear()
     for index, rec in enumerate(records):
         try:
-            items.append(_deal(index, rec, hierarchy, settings, memo))
+            items.append(_deal(index, rec, hierarchy, rules, memo))
         except MappingError as exc:
             failures.append((index, exc))
     return MappedPage(items, failures)
@@ -246,7 +246,7 @@ def apply_records(
     accept_change: bool = False,
 ) -> None:
     """Map the records, then provision or dead-letter each (see `apply_mapped`)."""
-    mapped = map_records(records, hierarchy, settings)
+    mapped = map_records(records, hierarchy, MappingRules.of(settings))
     apply_mapped(session, records, mapped, settings, counters, change, accept_change=accept_change)
 
 
@@ -294,7 +294,7 @@ def apply_mapped(
             record(session, _opportunity_failure(rec, exc))
             counters.dead_lettered += 1
             continue
-        provisioned.append(deal.contract.opportunity_id)
+        provisioned.append(deal.opportunity_id)
         counters.customers_created += result.customer_created
         counters.customers_updated += result.customer_renamed
         counters.aliases_added += result.aliases_added
@@ -407,6 +407,7 @@ def poll_opportunities(
     own, e.g. one with ``scan=False`` to stay on IN-list look-ups.
     """
     hierarchies = cache if cache is not None else HierarchyCache()
+    mapping = MappingRules.of(settings)
     alias_memo: AliasMemo = {}
     change = Change("sync")
     org_currency = OrgCurrency()  # read once per run, if at all
@@ -446,7 +447,7 @@ def poll_opportunities(
         hierarchy = _hierarchy_for(
             client, settings, rules(), live, hierarchies, _known(store, live), org_currency
         )
-        mapped = map_records(live, hierarchy, settings, alias_memo)
+        mapped = map_records(live, hierarchy, mapping, alias_memo)
         return OpportunityPage(live, mapped, gone, len(records))
 
     def apply(

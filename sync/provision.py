@@ -16,8 +16,7 @@ from config import Settings
 from models import AliasConflict, CustomerArchived, Entity, NotFound, UniqueFieldConflict
 from models.aliases import add_aliases
 from models.contracts import (
-    ContractSpec,
-    Outcome,
+    ContractOutcome,
     get_contract,
     update_contract,
     upsert_contract_by_field,
@@ -58,7 +57,7 @@ class Provisioned:
     customer_renamed: bool
     aliases_added: int
     contract_id: uuid.UUID
-    contract: Outcome
+    contract: ContractOutcome
 
 
 def find_or_create_customer(session: Session, account_id: str, name: str) -> tuple[Customer, bool]:
@@ -143,19 +142,12 @@ def provision_deal(
                 added += add_aliases(session, customer.id, manual)
             except AliasConflict as conflict:
                 raise DealConflict(conflict, deal.account_id, ours) from conflict
-        terms = deal.contract
         contract, outcome = upsert_contract_by_field(
             session,
             customer.id,
             SFDC_OPPORTUNITY_ID,
-            terms.opportunity_id,
-            ContractSpec(
-                name=terms.name,
-                starting_at=terms.starting_at,
-                ending_before=terms.ending_before,
-                amount=terms.amount,
-                currency=terms.currency,
-            ),
+            deal.opportunity_id,
+            deal.contract,
             change=change,
             accept_change=accept_change,
         )
@@ -172,25 +164,17 @@ def refresh_contract(
     For opportunities the store holds under their account's customer (the account's name and
     aliases are the account stream's to change); all or nothing (savepoint).
     """
-    terms = deal.contract
-    spec = ContractSpec(
-        name=terms.name,
-        starting_at=terms.starting_at,
-        ending_before=terms.ending_before,
-        amount=terms.amount,
-        currency=terms.currency,
-    )
     with session.begin_nested():
         contract_id = find_by_field(
-            session, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, terms.opportunity_id
+            session, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, deal.opportunity_id
         )
         if contract_id is None:
             raise NotFound(
-                f"opportunity {terms.opportunity_id} has no contract any more; replay it to "
+                f"opportunity {deal.opportunity_id} has no contract any more; replay it to "
                 "provision it in full"
             )
         outcome = update_contract(
-            session, contract_id, spec, change=change, accept_change=accept_change
+            session, contract_id, deal.contract, change=change, accept_change=accept_change
         )
         customer_id = get_contract(session, contract_id).customer_id
     return Provisioned(customer_id, False, False, 0, contract_id, outcome)

@@ -32,7 +32,6 @@ from config import Settings
 from models import ChangeNeedsApproval, Entity, InvalidInput
 from models.aliases import AliasOrigin, alias_owners, unexpected_owners, validate_alias
 from models.bulk import (
-    ContractRow,
     alias_counts,
     attribute_aliases,
     claim_field_values,
@@ -47,7 +46,8 @@ from models.bulk import (
     resolve_open_letters,
     update_contracts,
 )
-from models.contracts import ContractSpec, validate_spec
+from models.contract_terms import ContractRow, ContractTerms
+from models.contracts import validate_terms
 from models.customers import validate_name
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from models.lifecycle import plan_terms
@@ -85,7 +85,7 @@ class _Raced(Exception):
 @dataclass(frozen=True)
 class _Ready:
     item: BatchItem
-    spec: ContractSpec
+    terms: ContractTerms
     name: str
 
 
@@ -99,16 +99,12 @@ def _screen(items: Sequence[BatchItem]) -> tuple[list[_Ready], list[BatchItem]]:
     valid_aliases: set[tuple[str, ...]] = set()
     wanted: set[tuple[str, tuple[str, ...]]] = set()
     for item in items:
-        deal, terms = item.deal, item.deal.contract
-        if terms.opportunity_id in seen_opportunities:
+        deal = item.deal
+        if deal.opportunity_id in seen_opportunities:
             back.append(item)
             continue
         try:
-            spec = validate_spec(
-                ContractSpec(
-                    terms.name, terms.starting_at, terms.ending_before, terms.amount, terms.currency
-                )
-            )
+            terms = validate_terms(deal.contract)
             name = validate_name(deal.account_name)
             if not item.keep_customer and len(deal.aliases) > MAX_ALIASES_PER_CUSTOMER:
                 back.append(item)  # per deal: what fits is attached, the rest lettered
@@ -120,8 +116,8 @@ def _screen(items: Sequence[BatchItem]) -> tuple[list[_Ready], list[BatchItem]]:
         except InvalidInput:
             back.append(item)
             continue
-        seen_opportunities.add(terms.opportunity_id)
-        ready.append(_Ready(item, spec, name))
+        seen_opportunities.add(deal.opportunity_id)
+        ready.append(_Ready(item, terms, name))
         if not item.keep_customer:
             wanted.add((deal.account_id, deal.aliases))
     claims: dict[str, set[str]] = {}  # alias → accounts of the page that want it
@@ -172,7 +168,7 @@ class _Batch:
         resolve_open_letters(
             self.session,
             DeadLetterSource.OPPORTUNITY,
-            [r.item.deal.contract.opportunity_id for r in ready],
+            [r.item.deal.opportunity_id for r in ready],
         )
         return self.outcome
 
@@ -265,7 +261,7 @@ class _Batch:
 
     def _contracts(self, ready: list[_Ready], customer_of: dict[str, uuid.UUID]) -> None:
         s, out = self.session, self.outcome.counters
-        by_opportunity = {r.item.deal.contract.opportunity_id: r for r in ready}
+        by_opportunity = {r.item.deal.opportunity_id: r for r in ready}
         existing = find_many_by_field(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, list(by_opportunity))
         proposed = {
             o: new_id()
@@ -299,16 +295,7 @@ class _Batch:
                 current.customer_id if r.item.keep_customer else customer_of[r.item.deal.account_id]
             )
             try:
-                plan = plan_terms(
-                    current,
-                    owner,
-                    r.spec.name,
-                    r.spec.starting_at,
-                    r.spec.ending_before,
-                    r.spec.amount,
-                    r.spec.currency,
-                    at=r.item.deal.system_modstamp,
-                )
+                plan = plan_terms(current, owner, r.terms, at=r.item.deal.system_modstamp)
             except ChangeNeedsApproval:  # the per-deal path dead-letters it with the reason
                 self.outcome.fallback.append(r.item)
                 continue
@@ -333,14 +320,4 @@ class _Batch:
 
 
 def _row(contract_id: uuid.UUID, customer_id: uuid.UUID, r: _Ready) -> ContractRow:
-    spec = r.spec
-    return ContractRow(
-        contract_id,
-        customer_id,
-        spec.name,
-        spec.starting_at,
-        spec.ending_before,
-        spec.amount,
-        spec.currency,
-        sf_modstamp=r.item.deal.system_modstamp,
-    )
+    return ContractRow(contract_id, customer_id, r.terms, sf_modstamp=r.item.deal.system_modstamp)

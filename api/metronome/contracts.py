@@ -17,7 +17,8 @@ from api.metronome.common import Body, parse_id
 from api.state import state
 from config.settings import MANUAL_CONTRACT_CURRENCY
 from models import Entity
-from models.contracts import ContractSpec, create_contract, get_contract, list_contracts
+from models.contract_terms import ContractTerms
+from models.contracts import create_contract, get_contract, list_contracts
 from models.customers import get_customer
 from models.fields import fields_for
 from models.types import ApiScope, ContractStatus
@@ -70,7 +71,7 @@ def create(request: Request, body: CreateContract) -> dict[str, Any]:
     """Create a contract for a customer."""
     settings = state(request).settings
     cid = parse_id(body.customer_id, "customer_id")
-    spec = ContractSpec(
+    terms = ContractTerms(
         name=body.name or f"Contract from {body.starting_at.date().isoformat()}",
         starting_at=body.starting_at,
         ending_before=body.ending_before,
@@ -78,7 +79,7 @@ def create(request: Request, body: CreateContract) -> dict[str, Any]:
         currency=body.currency or settings.default_currency or MANUAL_CONTRACT_CURRENCY,
     )
     with state(request).store.session() as session:
-        row = create_contract(session, cid, spec, custom_fields=body.custom_fields)
+        row = create_contract(session, cid, terms, custom_fields=body.custom_fields)
         return {"data": {"id": str(row.id)}}
 
 

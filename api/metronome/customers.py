@@ -16,7 +16,7 @@ from models.archive import archive_customer
 from models.customer_pages import CustomerFilter, page_customers
 from models.customers import create_customer, get_customer, rename_customer
 from models.fields import SFDC_ACCOUNT_ID
-from models.tables import MAX_CUSTOMER_NAME
+from models.tables import MAX_NAME
 from models.types import ApiScope
 
 router = APIRouter(prefix="/v1/customers", tags=["customers"], route_class=JsonRoute)
@@ -46,7 +46,7 @@ class ArchiveCustomer(Body):
 
 def _name(value: str) -> str:
     # Metronome truncates long names rather than refusing them.
-    return value[:MAX_CUSTOMER_NAME]
+    return value[:MAX_NAME]
 
 
 @router.post("", dependencies=[require(ApiScope.WRITE)])

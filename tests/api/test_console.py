@@ -16,7 +16,8 @@ from api.queue import Enqueuer
 from config import Settings
 from models import Store
 from models.api_keys import create_key
-from models.contracts import ContractSpec, create_contract
+from models.contract_terms import ContractTerms
+from models.contracts import create_contract
 from models.customers import create_customer
 from models.deadletters import Failure, get, record
 from models.runs import RunCounters, finish_run, start_run
@@ -253,7 +254,7 @@ def test_a_customer_page_shows_alias_sources_and_contract_history(
         create_contract(
             s,
             customer.id,
-            ContractSpec(
+            ContractTerms(
                 name="Globex 2027",
                 starting_at=datetime(2027, 1, 1, tzinfo=UTC),
                 ending_before=None,

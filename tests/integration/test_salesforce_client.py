@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.mapping import Deal, MappingError, map_opportunity
+from sync.mapping import Deal, MappingError, MappingRules, map_opportunity
 from sync.salesforce import (
     AuthMode,
     QueryRules,
@@ -253,6 +253,7 @@ def test_every_sandbox_deal_maps_or_gives_a_reason(org, mode_settings, make_clie
     """All closed-won opportunities of the seed map to deals or to one actionable reason."""
     settings = mode_settings("token", contract_term_field="Contract_Term_Months__c")
     client = make_client(settings)
+    rules = MappingRules.of(settings)
     deals, reasons = [], []
     since = datetime(2000, 1, 1, tzinfo=UTC)
     for page in client.query_pages(
@@ -260,7 +261,7 @@ def test_every_sandbox_deal_maps_or_gives_a_reason(org, mode_settings, make_clie
     ):
         for record in page:
             try:
-                deals.append(map_opportunity(record, settings))
+                deals.append(map_opportunity(record, rules))
             except MappingError as exc:
                 reasons.append(exc.reason)
     assert len(deals) + len(reasons) == 356

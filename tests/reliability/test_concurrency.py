@@ -24,10 +24,11 @@ from sqlalchemy import select
 
 from config import Settings
 from models import Store
+from models.contract_terms import ContractTerms
 from models.tables import DeadLetter, SyncRun
 from models.types import DeadLetterSource, RunStatus
 from sandbox import SandboxOrg
-from sync.mapping import ContractTerms, Deal
+from sync.mapping import Deal
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer
@@ -115,8 +116,8 @@ def _provision(url: str, opportunity: str, barrier: Any, results: Any) -> None:
         account_id=ACCOUNT,
         account_name="Race Industries",
         aliases=(ACCOUNT, "race-industries", "race-eu", "race-us"),
+        opportunity_id=opportunity,
         contract=ContractTerms(
-            opportunity_id=opportunity,
             name=f"Race deal {opportunity[-4:]}",
             starting_at=datetime(2026, 1, 1, tzinfo=UTC),
             ending_before=None,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from models import Store
-from models.contracts import ContractSpec
+from models.contract_terms import ContractTerms
 from models.customers import create_customer
 from models.tables import UsageEvent
 
@@ -30,7 +30,7 @@ def make_customer(store: Store) -> MakeCustomer:
     return make
 
 
-def spec(**overrides: Any) -> ContractSpec:
+def spec(**overrides: Any) -> ContractTerms:
     values: dict[str, Any] = {
         "name": "Annual plan",
         "starting_at": datetime(2026, 1, 1, tzinfo=UTC),
@@ -39,7 +39,7 @@ def spec(**overrides: Any) -> ContractSpec:
         "currency": "USD",
     }
     values.update(overrides)
-    return ContractSpec(**values)
+    return ContractTerms(**values)
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import pytest
 from models import Conflict, NotFound, Store
 from models.aliases import add_aliases, aliases_of
 from models.archive import archive_customer
-from models.contracts import ContractSpec, create_contract, get_contract
+from models.contract_terms import ContractTerms
+from models.contracts import create_contract, get_contract
 from models.customers import create_customer
 from models.fields import list_keys, register_key, remove_key, set_fields
 from models.types import ContractStatus, Entity
@@ -25,7 +26,7 @@ def test_archive_releases_aliases_and_archives_contracts(store: Store) -> None:
     """The alias is free for another customer, its usage follows; the record stays."""
     with store.session() as s:
         old = create_customer(s, "Old", aliases=["shared"])
-        contract = create_contract(s, old.id, ContractSpec("C", datetime(2026, 1, 1, tzinfo=UTC)))
+        contract = create_contract(s, old.id, ContractTerms("C", datetime(2026, 1, 1, tzinfo=UTC)))
         insert_events(s, [_event("t1", "shared")])
     with store.session() as s:
         archived = archive_customer(s, old.id)

@@ -9,7 +9,7 @@ import pytest
 
 from models import ChangeNeedsApproval, Store
 from models.contracts import (
-    Outcome,
+    ContractOutcome,
     billing_period,
     end_contract,
     get_contract,
@@ -91,7 +91,7 @@ def test_a_deal_won_again_is_active_with_its_terms_undoing_only_sfsyncs_end(
         contract, _ = upsert_contract_by_field(s, cid, KEY, "006A", spec(), change=sf(START))
         end_contract(s, contract.id, lost_at, sf(lost_at))
         _, outcome = upsert_contract_by_field(s, cid, KEY, "006A", spec(), change=sf(lost_at))
-        assert outcome is Outcome.UPDATED
+        assert outcome is ContractOutcome.UPDATED
         assert (contract.status, contract.ending_before) == (ContractStatus.ACTIVE, TERM_END)
         assert contract.end_source is None
         assert history(s, contract.id)[-1].kind is RevisionKind.REACTIVATED
@@ -133,7 +133,7 @@ def test_a_change_rewriting_a_started_contract_needs_an_operator(
         _, outcome = upsert_contract_by_field(
             s, cid, KEY, "006A", spec(**edit), change=sf(later), accept_change=True
         )
-        assert outcome is Outcome.UPDATED
+        assert outcome is ContractOutcome.UPDATED
         assert history(s, contract.id)[-1].kind is RevisionKind.TERMS_EDITED
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from models import Entity, InvalidInput, NotFound, Store
 from models.contracts import (
-    Outcome,
+    ContractOutcome,
     create_contract,
     list_contracts,
     update_contract,
@@ -129,7 +129,11 @@ def test_upsert_by_opportunity_id_creates_updates_and_leaves_unchanged(
         _, o3 = upsert_contract_by_field(
             s, cid, "sfdc_opportunity_id", "006A", spec(amount=Decimal("99"))
         )
-    assert (o1, o2, o3) == (Outcome.CREATED, Outcome.UNCHANGED, Outcome.UPDATED)
+    assert (o1, o2, o3) == (
+        ContractOutcome.CREATED,
+        ContractOutcome.UNCHANGED,
+        ContractOutcome.UPDATED,
+    )
     with store.session() as s:
         (contract,) = list_contracts(s, cid)
         assert contract.amount == Decimal("99")
@@ -144,4 +148,6 @@ def test_update_contract_reports_unchanged_for_equal_amounts(
     with store.session() as s:
         c = create_contract(s, cid, spec(amount=Decimal("12000.50")))
     with store.session() as s:
-        assert update_contract(s, c.id, spec(amount=Decimal("12000.5"))) is Outcome.UNCHANGED
+        assert (
+            update_contract(s, c.id, spec(amount=Decimal("12000.5"))) is ContractOutcome.UNCHANGED
+        )

@@ -12,23 +12,23 @@ from sqlalchemy import select
 
 from models import Entity, Store
 from models.bulk import (
-    ContractRow,
     claim_field_values,
     contracts_by_id,
     insert_contracts,
     insert_customers,
     update_contracts,
 )
+from models.contract_terms import ContractRow, ContractTerms
 from models.fields import SFDC_ACCOUNT_ID, find_many_by_field
 from models.tables import Contract, Customer
 from models.types import ContractStatus, new_id
 from tests.store.conftest import MakeCustomer
 
 
-def contract_row(customer: uuid.UUID, **overrides: object) -> ContractRow:
+def contract_row(
+    customer: uuid.UUID, id: uuid.UUID | None = None, **overrides: object
+) -> ContractRow:
     values: dict[str, object] = {
-        "id": new_id(),
-        "customer_id": customer,
         "name": "Annual plan — ünïcode",
         "starting_at": datetime(2026, 1, 31, 23, 59, 59, 123456, tzinfo=UTC),
         "ending_before": None,
@@ -36,7 +36,7 @@ def contract_row(customer: uuid.UUID, **overrides: object) -> ContractRow:
         "currency": "EUR",
     }
     values.update(overrides)
-    return ContractRow(**values)  # type: ignore[arg-type]
+    return ContractRow(id or new_id(), customer, ContractTerms(**values))  # type: ignore[arg-type]
 
 
 def test_inserted_contracts_read_back_through_the_orm_unchanged(
@@ -51,9 +51,10 @@ def test_inserted_contracts_read_back_through_the_orm_unchanged(
         stored = {c.id: c for c in s.scalars(select(Contract))}
     for row in rows:
         got = stored[row.id]
-        assert (got.customer_id, got.name, got.currency) == (customer, row.name, row.currency)
-        assert got.starting_at == row.starting_at and got.starting_at.tzinfo is not None
-        assert got.amount == (row.amount.normalize() if row.amount is not None else None)
+        terms = row.terms
+        assert (got.customer_id, got.name, got.currency) == (customer, terms.name, terms.currency)
+        assert got.starting_at == terms.starting_at and got.starting_at.tzinfo is not None
+        assert got.amount == (terms.amount.normalize() if terms.amount is not None else None)
         assert got.status is ContractStatus.ACTIVE
 
 
@@ -75,9 +76,9 @@ def test_updated_contracts_compare_equal_when_read_back_in_bulk(
         update_contracts(s, [changed])
     with store.session() as s:
         (got,) = contracts_by_id(s, [row.id]).values()
-    assert got.amount == Decimal("1.5")
-    assert got.ending_before == datetime(2027, 1, 1, tzinfo=UTC)
-    assert got.starting_at == row.starting_at
+    assert got.terms.amount == Decimal("1.5")
+    assert got.terms.ending_before == datetime(2027, 1, 1, tzinfo=UTC)
+    assert got.terms.starting_at == row.terms.starting_at
 
 
 def test_a_claimed_value_is_found_by_the_unique_field_look_up(store: Store) -> None:

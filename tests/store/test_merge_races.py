@@ -19,10 +19,11 @@ from sqlalchemy import func, select
 from config import Settings
 from models import Entity, Store
 from models.aliases import AliasOrigin
+from models.contract_terms import ContractTerms
 from models.fields import SFDC_OPPORTUNITY_ID, fields_for
 from models.tables import Contract, Customer
 from models.types import CustomerStatus
-from sync.mapping import ContractTerms, Deal
+from sync.mapping import Deal
 
 WINNER, LOSER = "001000000000WINAAA", "001000000000LOSAAA"
 PROVISIONERS = 4
@@ -34,8 +35,8 @@ def _deal(account: str, opportunity: str) -> Deal:
         account_id=account,
         account_name=f"Account {account[-6:]}",
         aliases=(account,),
+        opportunity_id=opportunity,
         contract=ContractTerms(
-            opportunity_id=opportunity,
             name=f"Deal {opportunity[-6:]}",
             starting_at=datetime(2026, 1, 1, tzinfo=UTC),
             ending_before=None,
@@ -69,7 +70,7 @@ def _provisioner(url: str, worker: int, barrier: Any) -> list[str]:
                 if worker % 2:
                     provision_deal(s, deal, settings)
                 else:  # the page path: screened, set-based, per deal when it must
-                    record = {"Id": deal.contract.opportunity_id}
+                    record = {"Id": deal.opportunity_id}
                     page = MappedPage([BatchItem(0, deal)], [])
                     apply_mapped(s, [record], page, settings, RunCounters())
     except Exception:

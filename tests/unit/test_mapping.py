@@ -14,6 +14,7 @@ from models.tables import MAX_ALIASES_PER_CUSTOMER
 from sync.mapping import (
     Deal,
     MappingError,
+    MappingRules,
     account_aliases,
     add_months,
     map_opportunity,
@@ -29,6 +30,10 @@ OPP_18 = "006000000000001AAA"
 CHILD = AccountNode(
     id="001000000000002AAA", name="Child", parent_id=ACCOUNT_18, alias_values=("kid-1",)
 )
+
+
+def mapping_rules(**settings: Any) -> MappingRules:
+    return MappingRules.of(build_settings(**settings))
 
 
 def opportunity(**overrides: Any) -> dict[str, Any]:
@@ -57,18 +62,18 @@ def opportunity(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def settings():
-    return build_settings(sf_alias_fields="Tenant_Key__c")
+def rules():
+    return mapping_rules(sf_alias_fields="Tenant_Key__c")
 
 
-def test_a_complete_record_maps_to_a_deal(settings) -> None:
+def test_a_complete_record_maps_to_a_deal(rules) -> None:
     """Ids normalised, aliases gathered, contract from CloseDate, amount exact, currency kept."""
-    deal = map_opportunity(opportunity(), settings, [CHILD])
+    deal = map_opportunity(opportunity(), rules, [CHILD])
     assert isinstance(deal, Deal)
     assert deal.account_id == ACCOUNT_18
     assert deal.account_name == "Acme Corp"
     assert deal.aliases == (ACCOUNT_18, "acme", "acme-eu", CHILD.id, "kid-1")
-    assert deal.contract.opportunity_id == OPP_18
+    assert deal.opportunity_id == OPP_18
     assert deal.contract.name == "Acme — 2027 renewal"
     assert deal.contract.starting_at == datetime(2026, 11, 2, tzinfo=UTC)
     assert deal.contract.ending_before is None
@@ -77,137 +82,136 @@ def test_a_complete_record_maps_to_a_deal(settings) -> None:
     assert deal.system_modstamp == datetime(2026, 11, 2, 14, 5, 9, tzinfo=UTC)
 
 
-def test_missing_account_is_an_actionable_mapping_error(settings) -> None:
+def test_missing_account_is_an_actionable_mapping_error(rules) -> None:
     """An opportunity without an Account cannot become a customer; the reason says what to do."""
     with pytest.raises(MappingError) as caught:
-        map_opportunity(opportunity(AccountId=None, Account=None), settings)
+        map_opportunity(opportunity(AccountId=None, Account=None), rules)
     assert caught.value.reason == (
         "opportunity has no AccountId; set the Account on the opportunity in Salesforce"
     )
 
 
-def test_unreadable_account_names_the_access_problem(settings) -> None:
+def test_unreadable_account_names_the_access_problem(rules) -> None:
     """AccountId without the Account relationship means the user cannot read the account."""
     with pytest.raises(MappingError, match="read access"):
-        map_opportunity(opportunity(Account=None), settings)
+        map_opportunity(opportunity(Account=None), rules)
 
 
 @pytest.mark.parametrize("name", ["", "   ", None])
-def test_an_unnamed_opportunity_is_rejected(settings, name: Any) -> None:
+def test_an_unnamed_opportunity_is_rejected(rules, name: Any) -> None:
     """A contract needs a name."""
     with pytest.raises(MappingError, match="has no name"):
-        map_opportunity(opportunity(Name=name), settings)
+        map_opportunity(opportunity(Name=name), rules)
 
 
-def test_a_name_over_160_characters_is_rejected_not_truncated(settings) -> None:
+def test_a_name_over_160_characters_is_rejected_not_truncated(rules) -> None:
     """Truncation could merge distinct names; the reason asks for a shorter one."""
     with pytest.raises(MappingError, match="160"):
-        map_opportunity(opportunity(Name="x" * 161), settings)
+        map_opportunity(opportunity(Name="x" * 161), rules)
     assert (
-        map_opportunity(opportunity(Name=" " + "x" * 160 + " "), settings).contract.name
-        == "x" * 160
+        map_opportunity(opportunity(Name=" " + "x" * 160 + " "), rules).contract.name == "x" * 160
     )
 
 
-def test_amount_goes_through_str_not_float_arithmetic(settings) -> None:
+def test_amount_goes_through_str_not_float_arithmetic(rules) -> None:
     """0.1 stays exactly 0.1 and null stays None."""
-    assert map_opportunity(opportunity(Amount=0.1), settings).contract.amount == Decimal("0.1")
-    assert map_opportunity(opportunity(Amount=None), settings).contract.amount is None
-    assert map_opportunity(opportunity(Amount=7), settings).contract.amount == Decimal(7)
+    assert map_opportunity(opportunity(Amount=0.1), rules).contract.amount == Decimal("0.1")
+    assert map_opportunity(opportunity(Amount=None), rules).contract.amount is None
+    assert map_opportunity(opportunity(Amount=7), rules).contract.amount == Decimal(7)
 
 
 @pytest.mark.parametrize("amount", [-0.01, float("nan"), float("inf"), "abc", True])
-def test_bad_amounts_are_rejected(settings, amount: Any) -> None:
+def test_bad_amounts_are_rejected(rules, amount: Any) -> None:
     """Negative, non-finite or non-numeric amounts cannot be a contract amount."""
     with pytest.raises(MappingError, match="Amount"):
-        map_opportunity(opportunity(Amount=amount), settings)
+        map_opportunity(opportunity(Amount=amount), rules)
 
 
-def test_a_record_without_currency_takes_the_orgs_unless_overridden(settings) -> None:
+def test_a_record_without_currency_takes_the_orgs_unless_overridden(rules) -> None:
     """Single-currency org: the org's default currency; SFSYNC_DEFAULT_CURRENCY overrides it."""
     record = opportunity()
     del record["CurrencyIsoCode"]
-    assert map_opportunity(record, settings, org_currency="EUR").contract.currency == "EUR"
-    settings_gbp = build_settings(default_currency="GBP")
-    assert map_opportunity(record, settings_gbp, org_currency="EUR").contract.currency == "GBP"
+    assert map_opportunity(record, rules, org_currency="EUR").contract.currency == "EUR"
+    rules_gbp = mapping_rules(default_currency="GBP")
+    assert map_opportunity(record, rules_gbp, org_currency="EUR").contract.currency == "GBP"
     with pytest.raises(MappingError, match="SFSYNC_DEFAULT_CURRENCY"):
-        map_opportunity(record, settings)
+        map_opportunity(record, rules)
 
 
 @pytest.mark.parametrize("currency", ["eur", "EURO", "E1R", 978])
-def test_malformed_currency_is_rejected(settings, currency: Any) -> None:
+def test_malformed_currency_is_rejected(rules, currency: Any) -> None:
     """Currency must be three upper-case letters."""
     with pytest.raises(MappingError, match="ISO 4217"):
-        map_opportunity(opportunity(CurrencyIsoCode=currency), settings)
+        map_opportunity(opportunity(CurrencyIsoCode=currency), rules)
 
 
 def test_a_datetime_start_field_keeps_its_instant() -> None:
     """A datetime start is not moved to midnight."""
-    settings = build_settings(contract_start_field="Start__c")
+    rules = mapping_rules(contract_start_field="Start__c")
     record = opportunity(Start__c="2026-12-01T09:30:00.000+0200")
-    assert map_opportunity(record, settings).contract.starting_at == datetime(
+    assert map_opportunity(record, rules).contract.starting_at == datetime(
         2026, 12, 1, 7, 30, tzinfo=UTC
     )
 
 
 def test_a_missing_start_names_the_field_and_setting() -> None:
     """An empty start field is a mapping error that says which setting chose it."""
-    settings = build_settings(contract_start_field="Start__c")
+    rules = mapping_rules(contract_start_field="Start__c")
     with pytest.raises(MappingError, match=r"Start__c.*SFSYNC_CONTRACT_START_FIELD"):
-        map_opportunity(opportunity(Start__c=None), settings)
+        map_opportunity(opportunity(Start__c=None), rules)
 
 
 def test_a_date_end_field_is_inclusive_so_ending_before_is_the_next_midnight() -> None:
     """Salesforce end dates name the last day; ending_before is exclusive."""
-    settings = build_settings(contract_end_field="End__c", contract_term_field="Term__c")
-    deal = map_opportunity(opportunity(End__c="2027-11-01", Term__c=3), settings)
+    rules = mapping_rules(contract_end_field="End__c", contract_term_field="Term__c")
+    deal = map_opportunity(opportunity(End__c="2027-11-01", Term__c=3), rules)
     assert deal.contract.ending_before == datetime(2027, 11, 2, tzinfo=UTC)
 
 
 def test_the_term_applies_when_the_end_field_is_empty() -> None:
     """No end date: start plus the term in calendar months."""
-    settings = build_settings(contract_end_field="End__c", contract_term_field="Term__c")
-    deal = map_opportunity(opportunity(End__c=None, Term__c=12.0, CloseDate="2026-01-31"), settings)
+    rules = mapping_rules(contract_end_field="End__c", contract_term_field="Term__c")
+    deal = map_opportunity(opportunity(End__c=None, Term__c=12.0, CloseDate="2026-01-31"), rules)
     assert deal.contract.ending_before == datetime(2027, 1, 31, tzinfo=UTC)
 
 
 def test_a_term_ending_in_a_shorter_month_clamps_the_day() -> None:
     """January 31st plus one month is the last day of February."""
-    settings = build_settings(contract_term_field="Term__c")
-    deal = map_opportunity(opportunity(Term__c=1, CloseDate="2028-01-31"), settings)
+    rules = mapping_rules(contract_term_field="Term__c")
+    deal = map_opportunity(opportunity(Term__c=1, CloseDate="2028-01-31"), rules)
     assert deal.contract.ending_before == datetime(2028, 2, 29, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("term", [0, -3, 1.5, "twelve", True])
 def test_a_term_must_be_a_whole_positive_number_of_months(term: Any) -> None:
     """Fractions, zero, negatives and text are not terms."""
-    settings = build_settings(contract_term_field="Term__c")
+    rules = mapping_rules(contract_term_field="Term__c")
     with pytest.raises(MappingError, match="SFSYNC_CONTRACT_TERM_FIELD"):
-        map_opportunity(opportunity(Term__c=term), settings)
+        map_opportunity(opportunity(Term__c=term), rules)
 
 
 def test_an_end_at_or_before_the_start_is_rejected() -> None:
     """A contract cannot end before it starts."""
-    settings = build_settings(contract_end_field="End__c")
+    rules = mapping_rules(contract_end_field="End__c")
     with pytest.raises(MappingError, match="at or before it starts"):
-        map_opportunity(opportunity(End__c="2026-11-01T00:00:00.000+0000"), settings)
+        map_opportunity(opportunity(End__c="2026-11-01T00:00:00.000+0000"), rules)
 
 
 def test_aliases_respect_the_include_switches() -> None:
     """Without the id and sub-organisation switches only alias-field values remain."""
-    settings = build_settings(
+    rules = mapping_rules(
         sf_alias_fields="Tenant_Key__c", alias_include_account_id=False, alias_include_suborgs=False
     )
-    assert map_opportunity(opportunity(), settings, [CHILD]).aliases == ("acme", "acme-eu")
+    assert map_opportunity(opportunity(), rules, [CHILD]).aliases == ("acme", "acme-eu")
 
 
-def test_alias_values_split_on_semicolons_only_and_deduplicate_in_order(settings) -> None:
+def test_alias_values_split_on_semicolons_only_and_deduplicate_in_order(rules) -> None:
     """A multi-select value splits on ';' (parts stripped); repeats keep the first position."""
     aliases = account_aliases(
         ACCOUNT_15,
         ["b; a;c ;;b", None],
         [AccountNode(id=CHILD.id, name="c", parent_id=ACCOUNT_18, alias_values=("a", "d"))],
-        settings,
+        rules,
     )
     assert aliases == (ACCOUNT_18, "b", "a", "c", CHILD.id, "d")
 
@@ -223,28 +227,28 @@ def test_alias_values_split_on_semicolons_only_and_deduplicate_in_order(settings
         ("   ", ()),
     ],
 )
-def test_a_value_without_a_semicolon_is_one_alias(settings, value: object, expected) -> None:
+def test_a_value_without_a_semicolon_is_one_alias(rules, value: object, expected) -> None:
     """Spaces and commas are part of an alias; only a multi-select value's ';' separates."""
-    assert account_aliases(ACCOUNT_15, [value], (), settings) == (ACCOUNT_18, *expected)
+    assert account_aliases(ACCOUNT_15, [value], (), rules) == (ACCOUNT_18, *expected)
 
 
-def test_accounts_with_similar_spaced_values_do_not_share_an_alias(settings) -> None:
+def test_accounts_with_similar_spaced_values_do_not_share_an_alias(rules) -> None:
     """`tenant 42` and `tenant 43` are two distinct aliases, so two accounts cannot collide."""
-    first = account_aliases(ACCOUNT_15, ["tenant 42"], (), settings)
-    second = account_aliases(CHILD.id, ["tenant 43"], (), settings)
+    first = account_aliases(ACCOUNT_15, ["tenant 42"], (), rules)
+    second = account_aliases(CHILD.id, ["tenant 43"], (), rules)
     assert not set(first) & set(second)
 
 
-def test_an_alias_over_128_characters_names_its_source(settings) -> None:
+def test_an_alias_over_128_characters_names_its_source(rules) -> None:
     """An overlong alias is a mapping error pointing at the field setting."""
     with pytest.raises(MappingError, match=r"128.*SFSYNC_SF_ALIAS_FIELDS"):
-        account_aliases(ACCOUNT_15, ["x" * 129], (), settings)
+        account_aliases(ACCOUNT_15, ["x" * 129], (), rules)
 
 
-def test_more_than_2000_aliases_are_all_mapped_in_order(settings) -> None:
+def test_more_than_2000_aliases_are_all_mapped_in_order(rules) -> None:
     """The mapping keeps every alias in hierarchy order; the store decides what fits."""
     values = [";".join(f"alias-{n}" for n in range(MAX_ALIASES_PER_CUSTOMER))]
-    aliases = account_aliases(ACCOUNT_15, values, (), settings)
+    aliases = account_aliases(ACCOUNT_15, values, (), rules)
     assert len(aliases) == MAX_ALIASES_PER_CUSTOMER + 1
     assert aliases[1:3] == ("alias-0", "alias-1")
 
@@ -285,7 +289,7 @@ alias_tokens = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_si
 def test_any_nonnegative_amount_round_trips_exactly(amount: Decimal) -> None:
     """An amount sent as a JSON number (float) keeps its decimal digits."""
     record = opportunity(Amount=float(amount))
-    mapped = map_opportunity(record, build_settings()).contract.amount
+    mapped = map_opportunity(record, mapping_rules()).contract.amount
     assert mapped == Decimal(str(float(amount)))
 
 
@@ -294,8 +298,8 @@ def test_aliases_are_unique_bounded_and_start_with_the_account_id(
     tokens: list[str], separators: str
 ) -> None:
     """Whatever the field holds, aliases are unique, 1 to 128 characters, account id first."""
-    settings = build_settings(sf_alias_fields="Tenant_Key__c")
-    aliases = account_aliases(ACCOUNT_15, [separators.join(tokens)], (), settings)
+    rules = mapping_rules(sf_alias_fields="Tenant_Key__c")
+    aliases = account_aliases(ACCOUNT_15, [separators.join(tokens)], (), rules)
     assert aliases[0] == ACCOUNT_18
     assert len(set(aliases)) == len(aliases)
     assert all(1 <= len(alias) <= 128 for alias in aliases)
