@@ -26,7 +26,7 @@ from commands.demo_steps import Steps, money
 from models import Entity, InvalidInput
 from models.contracts import get_contract
 from models.customers import find_customer
-from models.deadletters import get, list_letters
+from models.deadletters import get_letter, list_letters
 from models.fields import SFDC_OPPORTUNITY_ID, find_by_field
 from models.runs import list_runs
 from models.types import DeadLetterSource, RunStatus, Stream, utcnow
@@ -156,7 +156,7 @@ def dead_letter(st: Steps) -> None:
 
     st.letter_id = st.wait(lettered, "the dead letter of the bad deal")
     with st.db().session() as s:
-        letter = get(s, st.letter_id)
+        letter = get_letter(s, st.letter_id)
         table = Table(show_header=False, title=f"dead letter {letter.id}")
         table.add_row("source", letter.source.value)
         table.add_row("reference", str(letter.reference))
@@ -189,7 +189,7 @@ def fix_and_replay(st: Steps) -> None:
     if not result["replayed"]:
         raise DemoFailed(f"the replay of dead letter {st.letter_id} failed: {result['error']}")
     with st.db().session() as s:
-        letter = get(s, st.letter_id)
+        letter = get_letter(s, st.letter_id)
         contract_id = find_by_field(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, st.bad_opportunity)
         assert contract_id is not None, "the replay provisioned no contract"
         contract = get_contract(s, contract_id)

@@ -98,7 +98,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]], *, keep_payload: bool)
     )
 
 
-def record(session: Session, failure: Failure) -> DeadLetter:
+def add_letter(session: Session, failure: Failure) -> DeadLetter:
     """Store a failure. An open letter for the same source and reference is updated instead
     (attempts added, the new error), so a record that fails on every poll is one letter."""
     failure = _clean(failure)
@@ -111,8 +111,8 @@ def record(session: Session, failure: Failure) -> DeadLetter:
     return letter
 
 
-def record_many(session: Session, failures: Sequence[Failure]) -> int:
-    """Store many failures in one statement (for rejected usage events), merged as `record`
+def add_letters(session: Session, failures: Sequence[Failure]) -> int:
+    """Store many failures in one statement (for rejected usage events), merged as `add_letter`
     merges them: one open letter per (source, reference), attempts counted."""
     if not failures:
         return 0
@@ -137,7 +137,7 @@ def record_many(session: Session, failures: Sequence[Failure]) -> int:
     return len(failures)
 
 
-def get(session: Session, letter_id: int) -> DeadLetter:
+def get_letter(session: Session, letter_id: int) -> DeadLetter:
     letter = session.get(DeadLetter, letter_id)
     if letter is None:
         raise NotFound(f"no dead letter {letter_id}")

@@ -24,7 +24,7 @@ from models import Entity, Store, StoreError
 from models.aliases import alias_owners
 from models.bulk import contract_customers
 from models.contracts import any_contracts
-from models.deadletters import Failure, record, resolve_open_for
+from models.deadletters import Failure, add_letter, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from models.revisions import SYNC, Change
 from models.runs import RunCounters
@@ -273,7 +273,7 @@ def apply_mapped(
     """
     counters.records_seen += len(records)
     for index, exc in mapped.failures:
-        record(session, _opportunity_failure(records[index], exc))
+        add_letter(session, _opportunity_failure(records[index], exc))
         counters.dead_lettered += 1
     items = mapped.items
     fallback: Sequence[BatchItem] = items
@@ -294,7 +294,7 @@ def apply_mapped(
                 )
             )
         except StoreError as exc:
-            record(session, _opportunity_failure(rec, exc))
+            add_letter(session, _opportunity_failure(rec, exc))
             counters.dead_lettered += 1
             continue
         provisioned.append(deal.contract.opportunity_id)
@@ -512,7 +512,7 @@ def provision_opportunities(
         )
         for missing in (i for i in wanted if i not in found):
             counters.dead_lettered += 1
-            record(
+            add_letter(
                 s,
                 Failure(
                     source=DeadLetterSource.OPPORTUNITY,

@@ -14,7 +14,7 @@ from typing import Any
 
 from config import Settings
 from models import InvalidInput, NotFound, Store
-from models.deadletters import get, mark_failed_again, mark_replayed
+from models.deadletters import get_letter, mark_failed_again, mark_replayed
 from models.runs import RunCounters
 from models.types import DeadLetterSource, DeadLetterStatus, utcnow
 from sync.accounts import apply_accounts, prepare_accounts
@@ -65,7 +65,7 @@ def replay_letter(
     contract that has started. Without it such a letter keeps failing with the reason.
     """
     with store.session() as s:
-        row = get(s, letter_id)
+        row = get_letter(s, letter_id)
         if row.status is not DeadLetterStatus.OPEN:
             raise InvalidInput(f"dead letter {letter_id} is {row.status.value}, not open")
         if accept_change and row.source is not DeadLetterSource.OPPORTUNITY:
@@ -83,10 +83,10 @@ def replay_letter(
     except Exception as exc:
         message = redact(str(exc)) or type(exc).__name__
         with store.session() as s:
-            mark_failed_again(s, get(s, letter_id), type(exc).__name__, message)
+            mark_failed_again(s, get_letter(s, letter_id), type(exc).__name__, message)
         return ReplayResult(letter_id, False, message)
     with store.session() as s:
-        row = get(s, letter_id)
+        row = get_letter(s, letter_id)
         if row.status is DeadLetterStatus.OPEN:
             mark_replayed(s, row)
     return ReplayResult(letter_id, True)
@@ -111,7 +111,7 @@ def _dispatch(
         )
         if counters.dead_lettered:
             with store.session() as s:
-                message = get(s, letter.id).error_message
+                message = get_letter(s, letter.id).error_message
             raise _AlreadyRecorded(message)
         return
     if letter.source is DeadLetterSource.ACCOUNT and letter.reference:
@@ -156,4 +156,4 @@ def _replay_account(
         apply_accounts(s, records, page, settings, counters)
     if counters.dead_lettered:
         with store.session() as s:
-            raise _AlreadyRecorded(get(s, letter.id).error_message)
+            raise _AlreadyRecorded(get_letter(s, letter.id).error_message)

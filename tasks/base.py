@@ -36,7 +36,7 @@ from celery.exceptions import Ignore, Reject, Retry
 from celery.worker.request import Request
 
 from models import StoreUnavailable
-from models.deadletters import Failure, record, resolve_open_for
+from models.deadletters import Failure, add_letter, resolve_open_for
 from models.types import DeadLetterSource
 from sync.errors import SalesforceTransientError
 from tasks import context, messages
@@ -185,7 +185,7 @@ class SfsyncTask(Task):  # type: ignore[misc]
         log.error("%s %s: %s", self.name, self.request.id, failure.error_message)
         try:
             with context.store().session() as s:
-                record(s, failure)
+                add_letter(s, failure)
         except Exception as exc:
             self._keep_message(exc)
 
@@ -245,7 +245,7 @@ def record_task_failure(
     )
     try:
         with context.store().session() as s:
-            record(s, failure)
+            add_letter(s, failure)
     except Exception as store_error:
         if strict:
             raise LetterNotWritten(str(store_error)) from store_error

@@ -18,7 +18,7 @@ from models.aliases import list_aliases
 from models.api_keys import Principal
 from models.contracts import list_contracts
 from models.customers import get_customer
-from models.deadletters import get
+from models.deadletters import get_letter
 from models.fields import get_fields
 from models.overview import read_overview
 from models.revisions import history
@@ -144,7 +144,7 @@ def letters(
 @router.get("/letters/{letter_id}", response_class=HTMLResponse)
 def letter_detail(request: Request, principal: Viewer, letter_id: int) -> HTMLResponse:
     with state(request).store.reader() as s:
-        return page(request, "letter.html", principal, letter=get(s, letter_id))
+        return page(request, "letter.html", principal, letter=get_letter(s, letter_id))
 
 
 @router.get("/usage", response_class=HTMLResponse)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from models import Store
-from models.deadletters import Failure, get, record
+from models.deadletters import Failure, add_letter, get_letter
 from models.tables import UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus
 from tests.cli.conftest import Invoke, ok_json
@@ -17,7 +17,7 @@ from tests.cli.conftest import Invoke, ok_json
 def task_letter(store: Store, args: list[Any]) -> int:
     """A letter as the worker writes it when `sfsync.usage.ingest` fails."""
     with store.session() as s:
-        letter = record(
+        letter = add_letter(
             s,
             Failure(
                 source=DeadLetterSource.TASK,
@@ -47,7 +47,7 @@ def test_a_task_letter_replays_inline_through_the_task(sfsync: Invoke, store: St
     assert result[0]["replayed"] is True, result
     with store.session() as s:
         assert s.scalars(select(UsageEvent.transaction_id)).all() == ["replayed-1"]
-        assert get(s, letter_id).status is DeadLetterStatus.REPLAYED
+        assert get_letter(s, letter_id).status is DeadLetterStatus.REPLAYED
 
 
 def test_a_failed_replay_keeps_the_original_error_and_adds_to_the_history(

@@ -31,7 +31,7 @@ from cli import main
 from models import AliasIsCustomerId, Store
 from models.aliases import add_aliases
 from models.customers import create_customer
-from models.deadletters import Failure, get, record
+from models.deadletters import Failure, add_letter, get_letter
 from models.tables import DeadLetter, IngestAlias, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus
 from models.usage_summary import summarize
@@ -65,7 +65,7 @@ def owners(store: Store, prefix: str) -> dict[Any, int]:
 
 def task_letter(store: Store, args: list[Any]) -> int:
     with store.session() as s:
-        return record(
+        return add_letter(
             s,
             Failure(
                 source=DeadLetterSource.TASK,
@@ -113,8 +113,8 @@ def test_usage_integrity_hijack_injection_replay_and_files(
 
         def replayed() -> bool:
             with store.session() as s:
-                return get(s, good_letter).status is DeadLetterStatus.REPLAYED and bool(
-                    get(s, bad_letter).error_history
+                return get_letter(s, good_letter).status is DeadLetterStatus.REPLAYED and bool(
+                    get_letter(s, bad_letter).error_history
                 )
 
         try:
@@ -126,7 +126,7 @@ def test_usage_integrity_hijack_injection_replay_and_files(
     with store.session() as s:
         name = INJECTION.removeprefix("property:")
         (row,) = summarize(s, victim, sums=[name, "n"])
-        bad = get(s, bad_letter)
+        bad = get_letter(s, bad_letter)
         history = list(bad.error_history or [])
         assert (bad.status, bad.error_class) == (DeadLetterStatus.OPEN, "StoreUnavailable")
     # The victim's 100 events and the one the replayed letter carried; nothing else.

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from config import Settings
 from models import Store
-from models.deadletters import Failure, discard, record, record_many
+from models.deadletters import Failure, add_letter, add_letters, discard
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus
 from sync.usage import ingest
@@ -54,7 +54,7 @@ def test_copies_within_one_batch_are_one_letter(store: Store) -> None:
         for n in range(2)
     ]
     with store.session() as s:
-        record_many(s, [*failures, Failure(DeadLetterSource.USAGE_EVENT, "E", "no ref")])
+        add_letters(s, [*failures, Failure(DeadLetterSource.USAGE_EVENT, "E", "no ref")])
     letters = open_letters(store)
     assert [(x.reference, x.attempts, x.error_message, x.payload) for x in letters] == [
         ("tx-1", 2, "reason 1", 1),
@@ -63,13 +63,13 @@ def test_copies_within_one_batch_are_one_letter(store: Store) -> None:
 
 
 def test_record_adds_attempts_and_keeps_the_payload(store: Store) -> None:
-    """`record` of a repeat failure without a payload keeps the stored one."""
+    """`add_letter` of a repeat failure without a payload keeps the stored one."""
     with store.session() as s:
-        first = record(
+        first = add_letter(
             s, Failure(DeadLetterSource.OPPORTUNITY, "A", "one", reference="006X", payload={"a": 1})
         )
     with store.session() as s:
-        again = record(s, Failure(DeadLetterSource.OPPORTUNITY, "B", "two", reference="006X"))
+        again = add_letter(s, Failure(DeadLetterSource.OPPORTUNITY, "B", "two", reference="006X"))
     assert again.id == first.id
     assert (again.attempts, again.error_class, again.payload) == (2, "B", {"a": 1})
 
@@ -78,9 +78,9 @@ def test_a_closed_letter_does_not_absorb_a_new_failure(store: Store) -> None:
     """Once discarded, the same reference failing again opens a new letter."""
     failure = Failure(DeadLetterSource.USAGE_EVENT, "E", "m", reference="tx-9")
     with store.session() as s:
-        discard(s, record(s, failure), "handled")
+        discard(s, add_letter(s, failure), "handled")
     with store.session() as s:
-        record_many(s, [failure])
+        add_letters(s, [failure])
     (letter,) = open_letters(store)
     assert letter.attempts == 1
 
