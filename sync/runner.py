@@ -24,8 +24,8 @@ from typing import Any, Generic, TypedDict, TypeVar, Unpack
 from sqlalchemy.orm import Session
 
 from config import Settings
-from models import Store, StoreError
-from models.cursors import LeaseLost, acquire_lease, advance, position, release_lease
+from models import LeaseLost, Store, StoreError
+from models.cursors import acquire_lease, advance, position, release_lease
 from models.runs import (
     RunCounters,
     finish_run,

@@ -20,6 +20,11 @@
           (`task_reject_on_worker_lost`), the `task_failure` signal fires; the main
           process's `Request.on_failure` always does, so `SfsyncRequest` records it. The
           message stays on the broker and a later success of the same task id resolves it.
+
+Errors::
+
+    LetterNotWritten       the dead letter of a failure could not be stored (the store is
+                           down too); `_give_up` keeps the message instead
 """
 
 from __future__ import annotations
