@@ -72,18 +72,6 @@ def run_view(run: SyncRun) -> dict[str, Any]:
     }
 
 
-def result_view(result: RunResult) -> dict[str, Any]:
-    return {
-        "run_id": result.run_id,
-        "stream": result.stream,
-        "status": result.status,
-        **asdict(result.counters),
-        "cursor_before": result.cursor_before,
-        "cursor_after": result.cursor_after,
-        "error": result.error,
-    }
-
-
 @click.group(
     epilog=examples(
         "sfsync sync status",
@@ -120,9 +108,7 @@ def sync_run(
         return
     results = [_run_inline(app, s, full, since_at, quiet=as_json) for s in streams]
     if as_json:
-        emit_json(
-            [result_view(r) for r in results] if len(results) > 1 else result_view(results[0])
-        )
+        emit_json([r.summary() for r in results] if len(results) > 1 else results[0].summary())
     else:
         for r in results:
             _print_result(r)
@@ -259,7 +245,7 @@ def sync_reconcile(app: App, inline: bool, as_json: bool) -> None:
     except SalesforceError as exc:
         raise OperationFailed(f"reconciliation failed: {exc}") from exc
     if as_json:
-        emit_json(result_view(result))
+        emit_json(result.summary())
         return
     c = result.counters
     console.print(

@@ -24,18 +24,6 @@ log = logging.getLogger(__name__)
 Poll = Callable[..., RunResult]
 
 
-def summary(result: RunResult) -> dict[str, Any]:
-    return {
-        "run_id": result.run_id,
-        "stream": result.stream.value,
-        "status": result.status.value,
-        "error": result.error,
-        **asdict(result.counters),
-        "cursor_before": result.cursor_before.isoformat() if result.cursor_before else None,
-        "cursor_after": result.cursor_after.isoformat() if result.cursor_after else None,
-    }
-
-
 def _options(trigger: str, full: bool, since: str | None) -> RunOptions:
     """A task's JSON arguments as the streams' run options."""
     return {
@@ -68,9 +56,9 @@ def poll_opportunities_task(
     """Poll closed-won opportunities once (skipped if another run holds the lease)."""
     result = _poll(poll_opportunities, Stream.OPPORTUNITIES, _options(trigger, full, since))
     if result.status is RunStatus.FAILED:
-        return summary(result)
+        return result.summary()
     drained = flush_writebacks(context.store(), context.salesforce(), context.settings())
-    return {**summary(result), "writebacks_written": drained.written}
+    return {**result.summary(), "writebacks_written": drained.written}
 
 
 @app.task(base=SfsyncTask, bind=True, name="sfsync.sync.poll_accounts")
@@ -78,7 +66,7 @@ def poll_accounts_task(
     self: SfsyncTask, trigger: str = "beat", full: bool = False, since: str | None = None
 ) -> dict[str, Any]:
     """Poll changed accounts once: names and aliases of provisioned customers stay current."""
-    return summary(_poll(poll_accounts, Stream.ACCOUNTS, _options(trigger, full, since)))
+    return _poll(poll_accounts, Stream.ACCOUNTS, _options(trigger, full, since)).summary()
 
 
 @app.task(base=SfsyncTask, bind=True, name="sfsync.sync.reconcile")
@@ -87,7 +75,7 @@ def reconcile_task(self: SfsyncTask, trigger: str = "beat") -> dict[str, Any]:
     result = reconcile(
         context.store(), context.salesforce(), context.settings(), trigger=RunTrigger(trigger)
     )
-    return summary(result)
+    return result.summary()
 
 
 class ProvisionOpportunityTask(SfsyncTask):
