@@ -32,6 +32,7 @@ from models.runs import list_runs
 from models.types import DeadLetterSource, RunStatus, Stream, utcnow
 from models.usage import pending_keys, stored_events
 from models.usage_summary import GroupBy, summarize
+from tasks.names import INGEST_USAGE
 
 # --- 5. usage -----------------------------------------------------------------------
 
@@ -44,10 +45,10 @@ def usage_per_suborg(st: Steps) -> None:
     late = LATE_SUBORG[1]
     st.say(
         f"Sending {len(events)} usage events keyed on sub-organisation aliases to the "
-        f"worker (task sfsync.usage.ingest) — {sum(e['customer_id'] == late for e in events)} "
+        f"worker (task {INGEST_USAGE}) — {sum(e['customer_id'] == late for e in events)} "
         f"of them for {late!r}, which no customer holds yet."
     )
-    st.celery.send_task("sfsync.usage.ingest", args=[events])
+    st.celery.send_task(INGEST_USAGE, args=[events])
     ids = [e["transaction_id"] for e in events]
 
     def settled() -> bool:

@@ -29,12 +29,12 @@ from models.types import RunStatus, RunTrigger, Stream, utcnow
 from models.writebacks import count_pending
 from sync.errors import SalesforceError
 from sync.runner import RunResult
+from tasks import names
 
 STREAM_TASKS = {
-    Stream.OPPORTUNITIES: "sfsync.sync.poll_opportunities",
-    Stream.ACCOUNTS: "sfsync.sync.poll_accounts",
+    Stream.OPPORTUNITIES: names.POLL_OPPORTUNITIES,
+    Stream.ACCOUNTS: names.POLL_ACCOUNTS,
 }
-RECONCILE_TASK = "sfsync.sync.reconcile"
 
 
 def run_view(run: SyncRun) -> dict[str, Any]:
@@ -228,13 +228,13 @@ def sync_reconcile(app: App, inline: bool, as_json: bool) -> None:
 
         task_id = str(
             create_app(app.settings)
-            .send_task(RECONCILE_TASK, kwargs={"trigger": RunTrigger.MANUAL.value})
+            .send_task(names.RECONCILE, kwargs={"trigger": RunTrigger.MANUAL.value})
             .id
         )
         if as_json:
             emit_json({"enqueued": [{"stream": Stream.RECONCILE, "task_id": task_id}]})
         else:
-            console.print(f"enqueued {RECONCILE_TASK} ({task_id})", highlight=False)
+            console.print(f"enqueued {names.RECONCILE} ({task_id})", highlight=False)
         return
     from sync.reconcile import reconcile
     from sync.salesforce import SalesforceClient

@@ -13,8 +13,7 @@ from typing import Any
 from celery import Celery
 
 from sync.usage import MAX_EVENTS_PER_MESSAGE
-
-INGEST_TASK = "sfsync.usage.ingest"
+from tasks.names import INGEST_USAGE
 
 
 def send_usage(app: Celery, events: Iterable[Any]) -> list[str]:
@@ -25,5 +24,5 @@ def send_usage(app: Celery, events: Iterable[Any]) -> list[str]:
     ids: list[str] = []
     iterator = iter(events)
     while chunk := list(islice(iterator, MAX_EVENTS_PER_MESSAGE)):
-        ids.append(str(app.send_task(INGEST_TASK, args=[chunk]).id))
+        ids.append(str(app.send_task(INGEST_USAGE, args=[chunk]).id))
     return ids

@@ -17,7 +17,7 @@ from sync.opportunities import poll_opportunities, provision_opportunities
 from sync.reconcile import reconcile
 from sync.runner import RunOptions, RunResult, not_connected
 from sync.writeback import flush_writebacks
-from tasks import context
+from tasks import context, names
 from tasks.base import SfsyncTask
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def _poll(poll: Poll, stream: Stream, options: RunOptions) -> RunResult:
         return RunResult(0, stream, RunStatus.FAILED, error=context.redact(str(exc)))
 
 
-@app.task(base=SfsyncTask, bind=True, name="sfsync.sync.poll_opportunities")
+@app.task(base=SfsyncTask, bind=True, name=names.POLL_OPPORTUNITIES)
 def poll_opportunities_task(
     self: SfsyncTask, trigger: str = "beat", full: bool = False, since: str | None = None
 ) -> dict[str, Any]:
@@ -61,7 +61,7 @@ def poll_opportunities_task(
     return {**result.summary(), "writebacks_written": drained.written}
 
 
-@app.task(base=SfsyncTask, bind=True, name="sfsync.sync.poll_accounts")
+@app.task(base=SfsyncTask, bind=True, name=names.POLL_ACCOUNTS)
 def poll_accounts_task(
     self: SfsyncTask, trigger: str = "beat", full: bool = False, since: str | None = None
 ) -> dict[str, Any]:
@@ -69,7 +69,7 @@ def poll_accounts_task(
     return _poll(poll_accounts, Stream.ACCOUNTS, _options(trigger, full, since)).summary()
 
 
-@app.task(base=SfsyncTask, bind=True, name="sfsync.sync.reconcile")
+@app.task(base=SfsyncTask, bind=True, name=names.RECONCILE)
 def reconcile_task(self: SfsyncTask, trigger: str = "beat") -> dict[str, Any]:
     """Compare the org's won deals with the store once (skipped if another run holds it)."""
     result = reconcile(
@@ -87,7 +87,7 @@ class ProvisionOpportunityTask(SfsyncTask):
         return str(value) if value else None
 
 
-@app.task(base=ProvisionOpportunityTask, bind=True, name="sfsync.sync.provision_opportunity")
+@app.task(base=ProvisionOpportunityTask, bind=True, name=names.PROVISION_OPPORTUNITY)
 def provision_opportunity_task(self: SfsyncTask, opportunity_id: str) -> dict[str, Any]:
     """Fetch one opportunity by id and provision it now."""
     counters = provision_opportunities(

@@ -10,6 +10,7 @@ import pytest
 from click.testing import Result
 
 from sandbox import SandboxOrg
+from tasks import names
 from tests.cli.conftest import Invoke, ok_json
 
 
@@ -84,10 +85,7 @@ def test_missing_account_is_dead_lettered_fixed_and_replayed_once(
     (letter,) = [x for x in letters if x["reference"] == opp]
     assert "AccountId" in letter["error_message"]
     detail = ok_json(run(sfsync, sf_env, "dlq", "show", str(letter["id"]), "--json"))
-    assert (
-        detail["payload"]["Id"] == opp
-        and detail["task_name"] == "sfsync.sync.provision_opportunity"
-    )
+    assert detail["payload"]["Id"] == opp and detail["task_name"] == names.PROVISION_OPPORTUNITY
     stats = ok_json(run(sfsync, sf_env, "dlq", "stats", "--json"))
     assert any(s["source"] == "salesforce.opportunity" and s["open"] >= 1 for s in stats)
 

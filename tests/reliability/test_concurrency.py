@@ -28,6 +28,7 @@ from models.tables import DeadLetter, SyncRun
 from models.types import DeadLetterSource, RunStatus
 from sandbox import SandboxOrg
 from sync.mapping import ContractTerms, Deal
+from tasks import names
 from tests.reliability.conftest import (
     Cluster,
     RedisServer,
@@ -78,8 +79,8 @@ def test_two_workers_beat_and_manual_triggers_race_without_duplicates(
         for worker in workers:
             c.wait_ready(worker)
         for n in range(MANUAL_TRIGGERS):
-            c.send("sfsync.sync.poll_opportunities", trigger="manual")
-            c.send("sfsync.sync.poll_accounts", trigger="manual")
+            c.send(names.POLL_OPPORTUNITIES, trigger="manual")
+            c.send(names.POLL_ACCOUNTS, trigger="manual")
             c.ingest(sent[n % len(sent)])
         for batch in sent[MANUAL_TRIGGERS:]:
             c.ingest(batch)
