@@ -4,12 +4,16 @@ One open letter per (source, reference): a unique index over the open letters (m
 0003) and an upsert on it, so a record or event that fails again — on every poll, in every
 re-ingest of the same file, from two workers at once — adds an attempt to its letter
 instead of a new letter. Letters without a reference are never merged.
+
+A letter of a failed task stores the call as `TaskCall` writes it, ``{"args": [...],
+"kwargs": {...}}``; `TaskCall.of` reads that and the bare argument list that letters
+written before it hold (the store may keep them for as long as they stay open).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +24,26 @@ from models.dialect import insert
 from models.errors import InvalidInput, NotFound
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus, utcnow
+
+
+@dataclass(frozen=True)
+class TaskCall:
+    """The arguments of a failed task call, in the one form a dead letter stores them."""
+
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def stored(self) -> dict[str, Any]:
+        return {"args": list(self.args), "kwargs": dict(self.kwargs)}
+
+    @classmethod
+    def of(cls, stored: Any) -> TaskCall:
+        """The call a letter's `task_args` hold: this form, or an older letter's bare list."""
+        if isinstance(stored, Mapping):
+            return cls(tuple(stored.get("args") or ()), dict(stored.get("kwargs") or {}))
+        if isinstance(stored, list | tuple):
+            return cls(tuple(stored))
+        return cls()
 
 
 @dataclass(frozen=True)
@@ -34,7 +58,7 @@ class Failure:
     traceback: str | None = None
     task_name: str | None = None
     task_id: str | None = None
-    task_args: Any = None
+    task_args: TaskCall | None = None
     attempts: int = 1
 
 
@@ -65,7 +89,7 @@ def _row(failure: Failure, now: datetime) -> dict[str, Any]:
         "status": DeadLetterStatus.OPEN,
         "task_name": failure.task_name,
         "task_id": failure.task_id,
-        "task_args": failure.task_args,
+        "task_args": failure.task_args.stored() if failure.task_args is not None else None,
         "payload": failure.payload,
         "error_class": failure.error_class,
         "error_message": failure.error_message,

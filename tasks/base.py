@@ -41,7 +41,7 @@ from celery.exceptions import Ignore, Reject, Retry
 from celery.worker.request import Request
 
 from models import StoreUnavailable
-from models.deadletters import Failure, add_letter, resolve_open_for
+from models.deadletters import Failure, TaskCall, add_letter, resolve_open_for
 from models.types import DeadLetterSource
 from sync.errors import SalesforceTransientError
 from tasks import context, messages
@@ -245,7 +245,7 @@ def record_task_failure(
         traceback=redact(traceback_text) if traceback_text else None,
         task_name=getattr(task, "name", None),
         task_id=task_id,
-        task_args={"args": list(args or ()), "kwargs": dict(kwargs or {})},
+        task_args=TaskCall(tuple(args or ()), dict(kwargs or {})),
         attempts=int(getattr(getattr(task, "request", None), "retries", 0) or 0) + 1,
     )
     try:

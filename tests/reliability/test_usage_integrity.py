@@ -31,12 +31,13 @@ from cli import main
 from models import AliasIsCustomerId, Store
 from models.aliases import add_aliases
 from models.customers import create_customer
-from models.deadletters import Failure, add_letter, get_letter
+from models.deadletters import Failure, TaskCall, add_letter, get_letter
 from models.tables import DeadLetter, IngestAlias, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus
 from models.usage_summary import summarize
 from sandbox import SandboxOrg
 from sync.usage_reader import CHUNK
+from tasks import names
 from tests.reliability.conftest import Cluster, RedisServer, elapsed, figure, wait_for
 from tests.store.test_usage_hijack import INJECTION
 
@@ -72,8 +73,8 @@ def task_letter(store: Store, args: list[Any]) -> int:
                 reference=f"task-{time.monotonic_ns()}",
                 error_class="StoreUnavailable",
                 error_message="database temporarily unavailable: OperationalError",
-                task_name="sfsync.usage.ingest",
-                task_args={"args": args, "kwargs": {}},
+                task_name=names.INGEST_USAGE,
+                task_args=TaskCall(tuple(args)),
             ),
         ).id
 
@@ -108,8 +109,8 @@ def test_usage_integrity_hijack_injection_replay_and_files(
         wait_for(lambda: sum(owners(store, "attacker-").values()) == 10, what="attacker events")
         good_letter = task_letter(store, [[event("replayed-0", "victim-main")]])
         bad_letter = task_letter(store, [{"not": "a list"}])
-        c.send("sfsync.deadletter.replay", good_letter)
-        c.send("sfsync.deadletter.replay", bad_letter)
+        c.send(names.REPLAY_LETTER, good_letter)
+        c.send(names.REPLAY_LETTER, bad_letter)
 
         def replayed() -> bool:
             with store.session() as s:

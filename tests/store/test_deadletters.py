@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from config import Settings
 from models import Store
-from models.deadletters import Failure, add_letter, add_letters, discard
+from models.deadletters import Failure, TaskCall, add_letter, add_letters, discard
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus
 from sync.usage import ingest
@@ -110,3 +110,21 @@ def test_migration_merges_open_letters_that_already_repeat(tmp_path: Path) -> No
         f"merged into dead letter {rows[0].id}" in (r.discard_reason or "") for r in rows[1:]
     )
     store.close()
+
+
+def test_a_task_letter_stores_its_call_in_the_one_format(store: Store) -> None:
+    """`task_args` hold {"args": [...], "kwargs": {...}}, read back as the same call."""
+    call = TaskCall(("006X", 2), {"accept_change": True})
+    with store.session() as s:
+        letter = add_letter(
+            s, Failure(DeadLetterSource.TASK, "E", "failed", reference="t-1", task_args=call)
+        )
+        assert letter.task_args == {"args": ["006X", 2], "kwargs": {"accept_change": True}}
+        assert TaskCall.of(letter.task_args) == call
+
+
+def test_task_args_stored_as_a_bare_list_read_as_positional_arguments() -> None:
+    """Letters written before the one format hold a bare argument list; nothing: no arguments."""
+    assert TaskCall.of(["006X"]) == TaskCall(("006X",))
+    assert TaskCall.of(None) == TaskCall()
+    assert TaskCall.of({"args": None, "kwargs": None}) == TaskCall()
