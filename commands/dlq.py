@@ -21,6 +21,7 @@ from commands.output import Column, note, print_lines, print_table, safe_text
 from models.deadletters import discard, get_letter, list_letters, stats
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus
+from tasks.letters import letter_task
 from tasks.names import REPLAY_LETTER
 
 source_choice = click.Choice([s.value for s in DeadLetterSource])
@@ -38,7 +39,7 @@ def letter_view(letter: DeadLetter, *, detail: bool = False) -> dict[str, Any]:
         "first_failed_at": letter.first_failed_at,
         "last_failed_at": letter.last_failed_at,
         "resolved_at": letter.resolved_at,
-        "task_name": letter.task_name,
+        "task_name": letter_task(letter),
     }
     if detail:
         view.update(

@@ -47,7 +47,6 @@ from sync.soql import (
     organization_currency_query,
 )
 
-PROVISION_TASK = "sfsync.sync.provision_opportunity"
 #: Accounts whose aliases a run keeps (see `apply_records`); bounded for flat memory.
 ALIAS_MEMO_MAX = 50_000
 
@@ -162,8 +161,6 @@ def _opportunity_failure(record: Mapping[str, Any], exc: Exception) -> Failure:
         payload=_strip(record),
         error_class=type(exc).__name__,
         error_message=getattr(exc, "reason", None) or str(exc),
-        task_name=PROVISION_TASK if opportunity_id else None,
-        task_args=[str(opportunity_id)] if opportunity_id else None,
     )
 
 
@@ -523,8 +520,6 @@ def provision_opportunities(
                         f"{', does not match SFSYNC_SF_OPPORTUNITY_FILTER' if counted else ''}"
                         " or not visible to the integration user"
                     ),
-                    task_name=PROVISION_TASK,
-                    task_args=[missing],
                 ),
             )
     return counters
