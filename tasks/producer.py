@@ -17,7 +17,7 @@ from tasks.names import INGEST_USAGE
 
 
 def send_usage(app: Celery, events: Iterable[Any]) -> list[str]:
-    """Enqueue events for `sfsync.usage.ingest`, split into messages of at most 1,000.
+    """Enqueue events for the ingest task, split into messages of at most 1,000.
 
     Returns the messages' task ids. Re-sending a message is safe (ingest is idempotent).
     """
