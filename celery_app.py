@@ -1,7 +1,8 @@
 """The Celery app: broker, JSON-only messages, late acks, queues, routes, beat schedule.
 
-`celery -A celery_app worker` / `celery -A celery_app beat`. Depends on `config` only;
-tasks are named by module so this file imports none of them.
+`celery -A celery_app worker` / `celery -A celery_app beat`. Depends on `config` and
+`tasks.names` only: the task modules are named by module in `include` and the tasks by the
+names module, so this file imports none of them (the `tasks` package imports nothing).
 
 Nothing secret lives in `app.conf`: `celery report`, `celery inspect conf` and Flower print
 it (the last two without Celery's masking). The `Settings` hang off the app object
@@ -24,13 +25,14 @@ from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError
 
 from config import ConfigError, Settings, load_settings
+from tasks import names
 
 QUEUES = ("sync", "usage", "default")
 ROUTES = {
-    "sfsync.sync.*": {"queue": "sync"},
-    "sfsync.signup.*": {"queue": "sync"},
-    "sfsync.usage.*": {"queue": "usage"},
-    "sfsync.deadletter.*": {"queue": "default"},
+    f"{names.SYNC}.*": {"queue": "sync"},
+    f"{names.SIGNUP}.*": {"queue": "sync"},
+    f"{names.USAGE}.*": {"queue": "usage"},
+    f"{names.DEADLETTER}.*": {"queue": "default"},
 }
 
 
@@ -107,22 +109,22 @@ def create_app(settings: Settings) -> Celery:
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
         beat_schedule={
             "poll-opportunities": {
-                "task": "sfsync.sync.poll_opportunities",
+                "task": names.POLL_OPPORTUNITIES,
                 "schedule": timedelta(seconds=interval),
                 "options": {"expires": interval},
             },
             "poll-accounts": {
-                "task": "sfsync.sync.poll_accounts",
+                "task": names.POLL_ACCOUNTS,
                 "schedule": timedelta(seconds=interval),
                 "options": {"expires": interval},
             },
             "reconcile": {
-                "task": "sfsync.sync.reconcile",
+                "task": names.RECONCILE,
                 "schedule": timedelta(seconds=daily),
                 "options": {"expires": daily},
             },
             "resolve-pending-usage": {
-                "task": "sfsync.usage.resolve_pending",
+                "task": names.RESOLVE_PENDING,
                 "schedule": timedelta(seconds=sweep),
                 "options": {"expires": sweep},
             },

@@ -14,6 +14,19 @@ The store's errors are translated in `install_handlers`: `NotFound` 404, `Confli
 (an alias conflict names the holder), `InvalidInput` 400, `StoreUnavailable` 503. Every
 body is Metronome's ``{"message": ...}``; anything unexpected is a 500 whose body says
 nothing of the cause (the server log has it, with secrets redacted).
+
+The API's other exceptions live beside the code that raises them and are answered where
+they are caught (the routes answer in SOAP, the console in HTML), not by these handlers::
+
+    BodyTooLarge        api.limits          413 (a Starlette `HTTPException`, so the
+                                            handler here words it): the body limit
+    InvalidMessage      api.salesforce.soap a `ValueError`: not an Outbound Message sfsync
+                                            acts on → a SOAP client fault, 400
+    EnqueueFailed       api.queue           the broker did not take the message (kombu's
+                                            errors translated there) → 503, a failed
+                                            readiness check
+    SignInRequired      api.console.auth    no console session → the sign-in redirect
+    ConsoleForbidden    api.console.auth    scope or CSRF token wrong → the console's 403
 """
 
 from __future__ import annotations

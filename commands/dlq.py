@@ -18,9 +18,10 @@ from commands.common import (
     producer,
 )
 from commands.output import Column, note, print_lines, print_table, safe_text
-from models.deadletters import discard, get, list_letters, stats
+from models.deadletters import discard, get_letter, list_letters, stats
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus
+from tasks.letters import letter_task
 from tasks.names import REPLAY_LETTER
 
 source_choice = click.Choice([s.value for s in DeadLetterSource])
@@ -38,7 +39,7 @@ def letter_view(letter: DeadLetter, *, detail: bool = False) -> dict[str, Any]:
         "first_failed_at": letter.first_failed_at,
         "last_failed_at": letter.last_failed_at,
         "resolved_at": letter.resolved_at,
-        "task_name": letter.task_name,
+        "task_name": letter_task(letter),
     }
     if detail:
         view.update(
@@ -127,7 +128,7 @@ def dlq_list(
 def dlq_show(app: App, letter_id: int, as_json: bool) -> None:
     """One dead letter: payload, the whole error, traceback."""
     with app.session() as s:
-        view = letter_view(get(s, letter_id), detail=True)
+        view = letter_view(get_letter(s, letter_id), detail=True)
     if as_json:
         emit_json(view)
         return
@@ -186,7 +187,7 @@ def dlq_retry(
     else:
         with app.session() as s:
             for letter_id in ids:
-                get(s, letter_id)
+                get_letter(s, letter_id)
     if not inline:
         celery = producer(app)
         enqueued = [
@@ -243,7 +244,7 @@ def dlq_discard(app: App, letter_ids: tuple[int, ...], reason: str, as_json: boo
     """Close dead letters without replaying them."""
     with app.session() as s:
         for letter_id in letter_ids:
-            discard(s, get(s, letter_id), reason)
+            discard(s, get_letter(s, letter_id), reason)
     if as_json:
         emit_json({"discarded": list(letter_ids), "reason": reason})
         return

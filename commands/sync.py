@@ -29,12 +29,12 @@ from models.types import RunStatus, RunTrigger, Stream, utcnow
 from models.writebacks import count_pending
 from sync.runner import RunResult
 from sync.salesforce import SalesforceError
+from tasks import names
 
 STREAM_TASKS = {
-    Stream.OPPORTUNITIES: "sfsync.sync.poll_opportunities",
-    Stream.ACCOUNTS: "sfsync.sync.poll_accounts",
+    Stream.OPPORTUNITIES: names.POLL_OPPORTUNITIES,
+    Stream.ACCOUNTS: names.POLL_ACCOUNTS,
 }
-RECONCILE_TASK = "sfsync.sync.reconcile"
 
 
 def run_view(run: SyncRun) -> dict[str, Any]:
@@ -69,18 +69,6 @@ def run_view(run: SyncRun) -> dict[str, Any]:
         "cursor_before": run.cursor_before,
         "cursor_after": run.cursor_after,
         "error": run.error,
-    }
-
-
-def result_view(result: RunResult) -> dict[str, Any]:
-    return {
-        "run_id": result.run_id,
-        "stream": result.stream,
-        "status": result.status,
-        **asdict(result.counters),
-        "cursor_before": result.cursor_before,
-        "cursor_after": result.cursor_after,
-        "error": result.error,
     }
 
 
@@ -120,9 +108,7 @@ def sync_run(
         return
     results = [_run_inline(app, s, full, since_at, quiet=as_json) for s in streams]
     if as_json:
-        emit_json(
-            [result_view(r) for r in results] if len(results) > 1 else result_view(results[0])
-        )
+        emit_json([r.summary() for r in results] if len(results) > 1 else results[0].summary())
     else:
         for r in results:
             _print_result(r)
@@ -241,13 +227,13 @@ def sync_reconcile(app: App, inline: bool, as_json: bool) -> None:
 
         task_id = str(
             create_app(app.settings)
-            .send_task(RECONCILE_TASK, kwargs={"trigger": RunTrigger.MANUAL.value})
+            .send_task(names.RECONCILE, kwargs={"trigger": RunTrigger.MANUAL.value})
             .id
         )
         if as_json:
             emit_json({"enqueued": [{"stream": Stream.RECONCILE, "task_id": task_id}]})
         else:
-            console.print(f"enqueued {RECONCILE_TASK} ({task_id})", highlight=False)
+            console.print(f"enqueued {names.RECONCILE} ({task_id})", highlight=False)
         return
     from sync.reconcile import reconcile
     from sync.salesforce import SalesforceClient
@@ -258,7 +244,7 @@ def sync_reconcile(app: App, inline: bool, as_json: bool) -> None:
     except SalesforceError as exc:
         raise OperationFailed(f"reconciliation failed: {exc}") from exc
     if as_json:
-        emit_json(result_view(result))
+        emit_json(result.summary())
         return
     c = result.counters
     console.print(

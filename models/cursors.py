@@ -12,13 +12,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from models.dialect import insert
-from models.errors import StoreError
+from models.errors import LeaseLost
 from models.tables import SyncCursor
 from models.types import Stream, utcnow
-
-
-class LeaseLost(StoreError):
-    """Another owner took the stream's lease (ours expired); stop without writing."""
 
 
 def _ensure_row(session: Session, stream: Stream) -> None:

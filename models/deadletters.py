@@ -4,12 +4,16 @@ One open letter per (source, reference): a unique index over the open letters (m
 0003) and an upsert on it, so a record or event that fails again — on every poll, in every
 re-ingest of the same file, from two workers at once — adds an attempt to its letter
 instead of a new letter. Letters without a reference are never merged.
+
+A letter of a failed task stores the call as `TaskCall` writes it, ``{"args": [...],
+"kwargs": {...}}``; `TaskCall.of` reads that and the bare argument list that letters
+written before it hold (the store may keep them for as long as they stay open).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +24,26 @@ from models.dialect import insert
 from models.errors import InvalidInput, NotFound
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus, utcnow
+
+
+@dataclass(frozen=True)
+class TaskCall:
+    """The arguments of a failed task call, in the one form a dead letter stores them."""
+
+    args: tuple[Any, ...] = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+    def stored(self) -> dict[str, Any]:
+        return {"args": list(self.args), "kwargs": dict(self.kwargs)}
+
+    @classmethod
+    def of(cls, stored: Any) -> TaskCall:
+        """The call a letter's `task_args` hold: this form, or an older letter's bare list."""
+        if isinstance(stored, Mapping):
+            return cls(tuple(stored.get("args") or ()), dict(stored.get("kwargs") or {}))
+        if isinstance(stored, list | tuple):
+            return cls(tuple(stored))
+        return cls()
 
 
 @dataclass(frozen=True)
@@ -34,7 +58,7 @@ class Failure:
     traceback: str | None = None
     task_name: str | None = None
     task_id: str | None = None
-    task_args: Any = None
+    task_args: TaskCall | None = None
     attempts: int = 1
 
 
@@ -65,7 +89,7 @@ def _row(failure: Failure, now: datetime) -> dict[str, Any]:
         "status": DeadLetterStatus.OPEN,
         "task_name": failure.task_name,
         "task_id": failure.task_id,
-        "task_args": failure.task_args,
+        "task_args": failure.task_args.stored() if failure.task_args is not None else None,
         "payload": failure.payload,
         "error_class": failure.error_class,
         "error_message": failure.error_message,
@@ -98,7 +122,7 @@ def _upsert(session: Session, rows: list[dict[str, Any]], *, keep_payload: bool)
     )
 
 
-def record(session: Session, failure: Failure) -> DeadLetter:
+def add_letter(session: Session, failure: Failure) -> DeadLetter:
     """Store a failure. An open letter for the same source and reference is updated instead
     (attempts added, the new error), so a record that fails on every poll is one letter."""
     failure = _clean(failure)
@@ -111,8 +135,8 @@ def record(session: Session, failure: Failure) -> DeadLetter:
     return letter
 
 
-def record_many(session: Session, failures: Sequence[Failure]) -> int:
-    """Store many failures in one statement (for rejected usage events), merged as `record`
+def add_letters(session: Session, failures: Sequence[Failure]) -> int:
+    """Store many failures in one statement (for rejected usage events), merged as `add_letter`
     merges them: one open letter per (source, reference), attempts counted."""
     if not failures:
         return 0
@@ -137,7 +161,7 @@ def record_many(session: Session, failures: Sequence[Failure]) -> int:
     return len(failures)
 
 
-def get(session: Session, letter_id: int) -> DeadLetter:
+def get_letter(session: Session, letter_id: int) -> DeadLetter:
     letter = session.get(DeadLetter, letter_id)
     if letter is None:
         raise NotFound(f"no dead letter {letter_id}")

@@ -13,6 +13,7 @@
      │    ├── UnknownFieldKey        no such custom field key is registered
      │    └── AliasLimitExceeded     more than 2,000 aliases on one customer
      ├── ChangeNeedsApproval         the change would rewrite a started contract's billed history
+     ├── LeaseLost                   another owner took the stream's lease (ours expired)
      ├── StoreNotMigrated            the database is behind its migrations
      └── StoreUnavailable            transient: lock timeout, deadlock, lost connection (retry)
           └── StoreUnreachable       cannot open or connect at all: bad URL, missing folder
@@ -110,6 +111,10 @@ class ChangeNeedsApproval(StoreError):
     Not applied by a sync (the contract stays as it is); `sfsync dlq retry ID --accept-change`
     applies it with a revision.
     """
+
+
+class LeaseLost(StoreError):
+    """Another owner took the stream's lease (ours expired); stop without writing."""
 
 
 class StoreNotMigrated(StoreError):

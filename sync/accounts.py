@@ -30,7 +30,7 @@ from models import AliasConflict, Entity, Store, StoreError
 from models.aliases import AliasOrigin, holders_of_accounts
 from models.customer_lifecycle import active_among, active_customer, merge_family, survivors
 from models.customers import rename_customer
-from models.deadletters import Failure, record, resolve_open_for
+from models.deadletters import Failure, add_letter, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
 from models.runs import RunCounters
 from models.tables import Customer
@@ -221,7 +221,7 @@ def apply_accounts(
             continue
         if account is None or account not in page.nodes:
             counters.dead_lettered += 1
-            record(session, _malformed(rec))
+            add_letter(session, _malformed(rec))
         else:
             payloads[account] = strip_attributes(rec)
     for loser, (master, root) in page.merges.items():
@@ -271,7 +271,7 @@ def apply_accounts(
         for account, messages in outcome.conflicts.items():
             node = next(n for tree in trees for n in tree if n.id == account)
             payload = payloads.get(account) or _node_payload(node)
-            record(session, _conflict(account, payload, messages))
+            add_letter(session, _conflict(account, payload, messages))
             counters.dead_lettered += 1
             lettered.add(account)
     for customer_id, _, origins, _ in released:
@@ -285,7 +285,7 @@ def apply_accounts(
             claim = claim_tree(session, customer_id, origins, tree_ids)
         counters.aliases_added += len(claim.added) + len(claim.moved)
         if claim.overflow:
-            record(session, overflow_letter(customer_id, root, claim.overflow, len(origins)))
+            add_letter(session, overflow_letter(customer_id, root, claim.overflow, len(origins)))
             counters.dead_lettered += 1
             lettered.add(root)
     for account in sorted(clean - lettered):

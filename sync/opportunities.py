@@ -25,7 +25,7 @@ from models import Entity, Store, StoreError
 from models.aliases import alias_owners
 from models.bulk import contract_customers
 from models.contracts import any_contracts
-from models.deadletters import Failure, record, resolve_open_for
+from models.deadletters import Failure, add_letter, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from models.revisions import SYNC, Change
 from models.runs import RunCounters
@@ -54,7 +54,6 @@ from sync.salesforce import (
     valid_id,
 )
 
-PROVISION_TASK = "sfsync.sync.provision_opportunity"
 #: Accounts whose aliases a run keeps (see `apply_records`); bounded for flat memory.
 ALIAS_MEMO_MAX = 50_000
 
@@ -159,8 +158,6 @@ def _opportunity_failure(record: Mapping[str, Any], exc: Exception) -> Failure:
         payload=strip_attributes(record),
         error_class=type(exc).__name__,
         error_message=getattr(exc, "reason", None) or str(exc),
-        task_name=PROVISION_TASK if opportunity_id else None,
-        task_args=[str(opportunity_id)] if opportunity_id else None,
     )
 
 
@@ -270,7 +267,7 @@ def apply_mapped(
     """
     counters.records_seen += len(records)
     for index, exc in mapped.failures:
-        record(session, _opportunity_failure(records[index], exc))
+        add_letter(session, _opportunity_failure(records[index], exc))
         counters.dead_lettered += 1
     items = mapped.items
     fallback: Sequence[BatchItem] = items
@@ -291,7 +288,7 @@ def apply_mapped(
                 )
             )
         except StoreError as exc:
-            record(session, _opportunity_failure(rec, exc))
+            add_letter(session, _opportunity_failure(rec, exc))
             counters.dead_lettered += 1
             continue
         provisioned.append(deal.opportunity_id)
@@ -514,7 +511,7 @@ def provision_opportunities(
         )
         for missing in (i for i in wanted if i not in found):
             counters.dead_lettered += 1
-            record(
+            add_letter(
                 s,
                 Failure(
                     source=DeadLetterSource.OPPORTUNITY,
@@ -525,8 +522,6 @@ def provision_opportunities(
                         f"{', does not match SFSYNC_SF_OPPORTUNITY_FILTER' if counted else ''}"
                         " or not visible to the integration user"
                     ),
-                    task_name=PROVISION_TASK,
-                    task_args=[missing],
                 ),
             )
     return counters

@@ -23,7 +23,7 @@ from models.contracts import (
 )
 from models.customer_lifecycle import active_customer
 from models.customers import create_customer, rename_customer
-from models.deadletters import record
+from models.deadletters import add_letter
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
 from models.revisions import SYNC, Change
 from models.tables import Customer
@@ -132,7 +132,7 @@ def provision_deal(
             raise DealConflict(AliasConflict(first.alias, first.holder_id), deal.account_id, ours)
         if claim.overflow:
             # The contract is provisioned all the same; what did not fit is one letter.
-            record(
+            add_letter(
                 session, overflow_letter(customer.id, deal.account_id, claim.overflow, len(origins))
             )
         added = [*claim.added, *claim.moved]

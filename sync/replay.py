@@ -4,6 +4,12 @@ Replays are idempotent because every path they take is: provisioning upserts by 
 opportunity id, usage inserts ignore a known `transaction_id`, and tasks are idempotent
 by design. A letter whose record was meanwhile provisioned by a later sync was already
 marked replayed by that sync.
+
+A letter replays by its source: a deal, an account or a writeback by its reference, a usage
+event by its payload, through the code path that first failed. Only a letter the worker
+wrote for a failed task (source `task`) names what to run: its task, with the call
+`TaskCall` stored. A sync names no task, and a task name an older letter of another source
+holds is not needed to replay it.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from typing import Any
 
 from config import Settings
 from models import InvalidInput, NotFound, Store
-from models.deadletters import get, mark_failed_again, mark_replayed
+from models.deadletters import TaskCall, get_letter, mark_failed_again, mark_replayed
 from models.runs import RunCounters
 from models.types import DeadLetterSource, DeadLetterStatus, utcnow
 from sync.accounts import apply_accounts, prepare_accounts
@@ -64,7 +70,7 @@ def replay_letter(
     contract that has started. Without it such a letter keeps failing with the reason.
     """
     with store.session() as s:
-        row = get(s, letter_id)
+        row = get_letter(s, letter_id)
         if row.status is not DeadLetterStatus.OPEN:
             raise InvalidInput(f"dead letter {letter_id} is {row.status.value}, not open")
         if accept_change and row.source is not DeadLetterSource.OPPORTUNITY:
@@ -82,10 +88,10 @@ def replay_letter(
     except Exception as exc:
         message = redact(str(exc)) or type(exc).__name__
         with store.session() as s:
-            mark_failed_again(s, get(s, letter_id), type(exc).__name__, message)
+            mark_failed_again(s, get_letter(s, letter_id), type(exc).__name__, message)
         return ReplayResult(letter_id, False, message)
     with store.session() as s:
-        row = get(s, letter_id)
+        row = get_letter(s, letter_id)
         if row.status is DeadLetterStatus.OPEN:
             mark_replayed(s, row)
     return ReplayResult(letter_id, True)
@@ -110,7 +116,7 @@ def _dispatch(
         )
         if counters.dead_lettered:
             with store.session() as s:
-                message = get(s, letter.id).error_message
+                message = get_letter(s, letter.id).error_message
             raise _AlreadyRecorded(message)
         return
     if letter.source is DeadLetterSource.ACCOUNT and letter.reference:
@@ -133,11 +139,9 @@ def _dispatch(
             ingest(s, [letter.payload], rules)
         return
     if letter.task_name:
-        args = letter.task_args or {}
-        if isinstance(args, dict):
-            run_task(letter.task_name, list(args.get("args", [])), dict(args.get("kwargs", {})))
-        else:
-            run_task(letter.task_name, list(args), {})
+        # A task letter: the worker's failure of a task with no record to replay above.
+        call = TaskCall.of(letter.task_args)
+        run_task(letter.task_name, list(call.args), dict(call.kwargs))
         return
     raise InvalidInput(f"dead letter {letter.id} names no record or task to replay")
 
@@ -157,4 +161,4 @@ def _replay_account(
         apply_accounts(s, records, page, settings, counters)
     if counters.dead_lettered:
         with store.session() as s:
-            raise _AlreadyRecorded(get(s, letter.id).error_message)
+            raise _AlreadyRecorded(get_letter(s, letter.id).error_message)

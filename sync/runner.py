@@ -17,15 +17,15 @@ import os
 import socket
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
 from sqlalchemy.orm import Session
 
 from config import Settings
-from models import Store, StoreError
-from models.cursors import LeaseLost, acquire_lease, advance, position, release_lease
+from models import LeaseLost, Store, StoreError
+from models.cursors import acquire_lease, advance, position, release_lease
 from models.runs import (
     RunCounters,
     finish_run,
@@ -69,6 +69,18 @@ class RunResult:
     cursor_before: datetime | None = None
     cursor_after: datetime | None = None
     error: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """The result as JSON values: what a task returns and `sfsync sync run --json` prints."""
+        return {
+            "run_id": self.run_id,
+            "stream": self.stream.value,
+            "status": self.status.value,
+            "error": self.error,
+            **asdict(self.counters),
+            "cursor_before": self.cursor_before.isoformat() if self.cursor_before else None,
+            "cursor_after": self.cursor_after.isoformat() if self.cursor_after else None,
+        }
 
 
 @dataclass(frozen=True)

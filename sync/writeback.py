@@ -19,7 +19,7 @@ from datetime import datetime
 
 from config import Settings
 from models import Store
-from models.deadletters import Failure, record
+from models.deadletters import Failure, add_letter
 from models.tables import Writeback
 from models.types import DeadLetterSource, utcnow
 from models.writebacks import due, mark_done, mark_failed, remove
@@ -68,7 +68,7 @@ def flush_writebacks(
         except SalesforcePermanentError as exc:
             dead += 1
             with store.session() as s:
-                record(s, _letter(account_id, str(customer_id), settings, exc))
+                add_letter(s, _letter(account_id, str(customer_id), settings, exc))
                 remove(s, s.get_one(Writeback, account_id))
             continue
         except SalesforceError as exc:

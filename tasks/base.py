@@ -20,6 +20,11 @@
           (`task_reject_on_worker_lost`), the `task_failure` signal fires; the main
           process's `Request.on_failure` always does, so `SfsyncRequest` records it. The
           message stays on the broker and a later success of the same task id resolves it.
+
+Errors::
+
+    LetterNotWritten       the dead letter of a failure could not be stored (the store is
+                           down too); `_give_up` keeps the message instead
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from celery.exceptions import Ignore, Reject, Retry
 from celery.worker.request import Request
 
 from models import StoreUnavailable
-from models.deadletters import Failure, record, resolve_open_for
+from models.deadletters import Failure, TaskCall, add_letter, resolve_open_for
 from models.types import DeadLetterSource
 from sync.salesforce import SalesforceTransientError
 from tasks import context, messages
@@ -185,7 +190,7 @@ class SfsyncTask(Task):  # type: ignore[misc]
         log.error("%s %s: %s", self.name, self.request.id, failure.error_message)
         try:
             with context.store().session() as s:
-                record(s, failure)
+                add_letter(s, failure)
         except Exception as exc:
             self._keep_message(exc)
 
@@ -240,12 +245,12 @@ def record_task_failure(
         traceback=redact(traceback_text) if traceback_text else None,
         task_name=getattr(task, "name", None),
         task_id=task_id,
-        task_args={"args": list(args or ()), "kwargs": dict(kwargs or {})},
+        task_args=TaskCall(tuple(args or ()), dict(kwargs or {})),
         attempts=int(getattr(getattr(task, "request", None), "retries", 0) or 0) + 1,
     )
     try:
         with context.store().session() as s:
-            record(s, failure)
+            add_letter(s, failure)
     except Exception as store_error:
         if strict:
             raise LetterNotWritten(str(store_error)) from store_error

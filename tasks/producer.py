@@ -13,17 +13,16 @@ from typing import Any
 from celery import Celery
 
 from sync.usage import MAX_EVENTS_PER_MESSAGE
-
-INGEST_TASK = "sfsync.usage.ingest"
+from tasks.names import INGEST_USAGE
 
 
 def send_usage(app: Celery, events: Iterable[Any]) -> list[str]:
-    """Enqueue events for `sfsync.usage.ingest`, split into messages of at most 1,000.
+    """Enqueue events for the ingest task, split into messages of at most 1,000.
 
     Returns the messages' task ids. Re-sending a message is safe (ingest is idempotent).
     """
     ids: list[str] = []
     iterator = iter(events)
     while chunk := list(islice(iterator, MAX_EVENTS_PER_MESSAGE)):
-        ids.append(str(app.send_task(INGEST_TASK, args=[chunk]).id))
+        ids.append(str(app.send_task(INGEST_USAGE, args=[chunk]).id))
     return ids

@@ -6,7 +6,7 @@ from typing import Any
 
 from celery_app import app
 from sync.signup import provision_signup
-from tasks import context
+from tasks import context, names
 from tasks.base import SfsyncTask
 
 
@@ -18,7 +18,7 @@ class SignupTask(SfsyncTask):
         return f"signup:{value}" if value else None
 
 
-@app.task(base=SignupTask, bind=True, name="sfsync.signup.provision_customer")
+@app.task(base=SignupTask, bind=True, name=names.PROVISION_SIGNUP)
 def provision_customer_task(
     self: SfsyncTask,
     internal_id: str,

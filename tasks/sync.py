@@ -17,23 +17,11 @@ from sync.reconcile import reconcile
 from sync.runner import RunOptions, RunResult, not_connected
 from sync.salesforce import SalesforceAuthError
 from sync.writeback import flush_writebacks
-from tasks import context
+from tasks import context, names
 from tasks.base import SfsyncTask
 
 log = logging.getLogger(__name__)
 Poll = Callable[..., RunResult]
-
-
-def summary(result: RunResult) -> dict[str, Any]:
-    return {
-        "run_id": result.run_id,
-        "stream": result.stream.value,
-        "status": result.status.value,
-        "error": result.error,
-        **asdict(result.counters),
-        "cursor_before": result.cursor_before.isoformat() if result.cursor_before else None,
-        "cursor_after": result.cursor_after.isoformat() if result.cursor_after else None,
-    }
 
 
 def _options(trigger: str, full: bool, since: str | None) -> RunOptions:
@@ -61,33 +49,33 @@ def _poll(poll: Poll, stream: Stream, options: RunOptions) -> RunResult:
         return RunResult(0, stream, RunStatus.FAILED, error=context.redact(str(exc)))
 
 
-@app.task(base=SfsyncTask, bind=True, name="sfsync.sync.poll_opportunities")
+@app.task(base=SfsyncTask, bind=True, name=names.POLL_OPPORTUNITIES)
 def poll_opportunities_task(
     self: SfsyncTask, trigger: str = "beat", full: bool = False, since: str | None = None
 ) -> dict[str, Any]:
     """Poll closed-won opportunities once (skipped if another run holds the lease)."""
     result = _poll(poll_opportunities, Stream.OPPORTUNITIES, _options(trigger, full, since))
     if result.status is RunStatus.FAILED:
-        return summary(result)
+        return result.summary()
     drained = flush_writebacks(context.store(), context.salesforce(), context.settings())
-    return {**summary(result), "writebacks_written": drained.written}
+    return {**result.summary(), "writebacks_written": drained.written}
 
 
-@app.task(base=SfsyncTask, bind=True, name="sfsync.sync.poll_accounts")
+@app.task(base=SfsyncTask, bind=True, name=names.POLL_ACCOUNTS)
 def poll_accounts_task(
     self: SfsyncTask, trigger: str = "beat", full: bool = False, since: str | None = None
 ) -> dict[str, Any]:
     """Poll changed accounts once: names and aliases of provisioned customers stay current."""
-    return summary(_poll(poll_accounts, Stream.ACCOUNTS, _options(trigger, full, since)))
+    return _poll(poll_accounts, Stream.ACCOUNTS, _options(trigger, full, since)).summary()
 
 
-@app.task(base=SfsyncTask, bind=True, name="sfsync.sync.reconcile")
+@app.task(base=SfsyncTask, bind=True, name=names.RECONCILE)
 def reconcile_task(self: SfsyncTask, trigger: str = "beat") -> dict[str, Any]:
     """Compare the org's won deals with the store once (skipped if another run holds it)."""
     result = reconcile(
         context.store(), context.salesforce(), context.settings(), trigger=RunTrigger(trigger)
     )
-    return summary(result)
+    return result.summary()
 
 
 class ProvisionOpportunityTask(SfsyncTask):
@@ -99,7 +87,7 @@ class ProvisionOpportunityTask(SfsyncTask):
         return str(value) if value else None
 
 
-@app.task(base=ProvisionOpportunityTask, bind=True, name="sfsync.sync.provision_opportunity")
+@app.task(base=ProvisionOpportunityTask, bind=True, name=names.PROVISION_OPPORTUNITY)
 def provision_opportunity_task(self: SfsyncTask, opportunity_id: str) -> dict[str, Any]:
     """Fetch one opportunity by id and provision it now."""
     counters = provision_opportunities(

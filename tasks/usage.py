@@ -10,12 +10,12 @@ from models.usage import resolve_pending
 from sync.usage import MAX_EVENTS_PER_MESSAGE, UsageRules, ingest
 from tasks import context
 from tasks.base import SfsyncTask
-from tasks.producer import INGEST_TASK
+from tasks.names import INGEST_USAGE, RESOLVE_PENDING
 
 log = logging.getLogger(__name__)
 
 
-@app.task(base=SfsyncTask, bind=True, name=INGEST_TASK)
+@app.task(base=SfsyncTask, bind=True, name=INGEST_USAGE)
 def ingest_task(self: SfsyncTask, events: list[Any]) -> dict[str, int]:
     """Validate and store events, 1,000 per transaction; rejected ones become dead letters.
 
@@ -23,7 +23,7 @@ def ingest_task(self: SfsyncTask, events: list[Any]) -> dict[str, int]:
     that arrives anyway is processed in chunks of that size rather than refused whole.
     """
     if not isinstance(events, list):
-        raise ValueError(f"{INGEST_TASK} takes a list of events, got {type(events).__name__}")
+        raise ValueError(f"{INGEST_USAGE} takes a list of events, got {type(events).__name__}")
     totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
     rules = UsageRules.of(context.settings())
     for start in range(0, len(events), MAX_EVENTS_PER_MESSAGE):
@@ -40,7 +40,7 @@ def ingest_task(self: SfsyncTask, events: list[Any]) -> dict[str, int]:
     return totals
 
 
-@app.task(base=SfsyncTask, bind=True, name="sfsync.usage.resolve_pending")
+@app.task(base=SfsyncTask, bind=True, name=RESOLVE_PENDING)
 def resolve_pending_task(self: SfsyncTask) -> dict[str, Any]:
     """Attribute stored events whose key is now a customer id or an attached alias."""
     with context.store().session() as s:

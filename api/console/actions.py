@@ -18,7 +18,7 @@ from api.console.render import page
 from api.state import state
 from models import InvalidInput, NotFound
 from models.api_keys import Principal, authenticate
-from models.deadletters import discard, get
+from models.deadletters import discard, get_letter
 from models.search import find_letters
 from models.types import ApiScope, DeadLetterSource, DeadLetterStatus
 
@@ -102,7 +102,7 @@ def replay(request: Request, principal: Viewer, letter_id: int, csrf: Csrf = "")
     auth.admin(request, principal, csrf)
     back = f"{auth.PREFIX}/letters/{letter_id}"
     with state(request).store.reader() as s:
-        letter = get(s, letter_id)
+        letter = get_letter(s, letter_id)
         if letter.status is not DeadLetterStatus.OPEN:
             return _message(
                 request,
@@ -128,7 +128,7 @@ def discard_letter(
     back = f"{auth.PREFIX}/letters/{letter_id}"
     try:
         with state(request).store.session() as s:
-            discard(s, get(s, letter_id), reason)
+            discard(s, get_letter(s, letter_id), reason)
     except (InvalidInput, NotFound) as exc:
         return _message(request, principal, "Not discarded", str(exc), back, 400)
     return RedirectResponse(back, status_code=303)

@@ -18,7 +18,7 @@ from models.aliases import list_aliases
 from models.api_keys import Principal
 from models.contracts import list_contracts
 from models.customers import get_customer
-from models.deadletters import get
+from models.deadletters import get_letter
 from models.fields import get_fields
 from models.overview import read_overview
 from models.revisions import history
@@ -35,6 +35,7 @@ from models.types import (
 )
 from models.usage import pending_keys
 from models.usage_summary import GroupBy, summarize
+from tasks.letters import letter_task
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Viewer = Annotated[Principal, Depends(viewer)]
@@ -144,7 +145,8 @@ def letters(
 @router.get("/letters/{letter_id}", response_class=HTMLResponse)
 def letter_detail(request: Request, principal: Viewer, letter_id: int) -> HTMLResponse:
     with state(request).store.reader() as s:
-        return page(request, "letter.html", principal, letter=get(s, letter_id))
+        letter = get_letter(s, letter_id)
+        return page(request, "letter.html", principal, letter=letter, task=letter_task(letter))
 
 
 @router.get("/usage", response_class=HTMLResponse)

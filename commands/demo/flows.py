@@ -26,12 +26,13 @@ from commands.demo.steps import Steps, money
 from models import Entity, InvalidInput
 from models.contracts import get_contract
 from models.customers import find_customer
-from models.deadletters import get, list_letters
+from models.deadletters import get_letter, list_letters
 from models.fields import SFDC_OPPORTUNITY_ID, find_by_field
 from models.runs import list_runs
 from models.types import DeadLetterSource, RunStatus, Stream, utcnow
 from models.usage import pending_keys, stored_events
 from models.usage_summary import GroupBy, summarize
+from tasks.names import INGEST_USAGE
 
 # --- 5. usage -----------------------------------------------------------------------
 
@@ -44,10 +45,10 @@ def usage_per_suborg(st: Steps) -> None:
     late = LATE_SUBORG[1]
     st.say(
         f"Sending {len(events)} usage events keyed on sub-organisation aliases to the "
-        f"worker (task sfsync.usage.ingest) — {sum(e['customer_id'] == late for e in events)} "
+        f"worker (task {INGEST_USAGE}) — {sum(e['customer_id'] == late for e in events)} "
         f"of them for {late!r}, which no customer holds yet."
     )
-    st.celery.send_task("sfsync.usage.ingest", args=[events])
+    st.celery.send_task(INGEST_USAGE, args=[events])
     ids = [e["transaction_id"] for e in events]
 
     def settled() -> bool:
@@ -156,7 +157,7 @@ def dead_letter(st: Steps) -> None:
 
     st.letter_id = st.wait(lettered, "the dead letter of the bad deal")
     with st.db().session() as s:
-        letter = get(s, st.letter_id)
+        letter = get_letter(s, st.letter_id)
         table = Table(show_header=False, title=f"dead letter {letter.id}")
         table.add_row("source", letter.source.value)
         table.add_row("reference", str(letter.reference))
@@ -189,7 +190,7 @@ def fix_and_replay(st: Steps) -> None:
     if not result["replayed"]:
         raise DemoFailed(f"the replay of dead letter {st.letter_id} failed: {result['error']}")
     with st.db().session() as s:
-        letter = get(s, st.letter_id)
+        letter = get_letter(s, st.letter_id)
         contract_id = find_by_field(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, st.bad_opportunity)
         assert contract_id is not None, "the replay provisioned no contract"
         contract = get_contract(s, contract_id)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models.deadletters import Failure, record_many
+from models.deadletters import Failure, add_letters
 from models.ingest_tally import record_tally
 from models.types import DeadLetterSource, utcnow
 from models.usage import NewEvent, differences, stored_events
@@ -174,7 +174,7 @@ def _ingest_batch(
             continue
         seen[event.transaction_id] = event
         fresh[event.transaction_id] = (i, event)
-    record_many(session, failures)
+    add_letters(session, failures)
     inserted = insert_events(session, [e for _, e in fresh.values()])
     already = [tx for tx in fresh if tx not in inserted]
     stored = stored_events(session, already) if already else {}

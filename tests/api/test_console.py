@@ -19,7 +19,7 @@ from models.api_keys import create_key
 from models.contract_terms import ContractTerms
 from models.contracts import create_contract
 from models.customers import create_customer
-from models.deadletters import Failure, get, record
+from models.deadletters import Failure, add_letter, get_letter
 from models.runs import RunCounters, finish_run, start_run
 from models.types import ApiScope, DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
 
@@ -56,7 +56,7 @@ def console(store: Store, tmp_path: Path) -> Iterator[tuple[TestClient, Recordin
         run = start_run(s, Stream.OPPORTUNITIES, RunTrigger.MANUAL, None)
         finish_run(s, run.id, RunStatus.SUCCEEDED, RunCounters(records_seen=3), None)
         for n in range(3):
-            record(
+            add_letter(
                 s,
                 Failure(
                     source=DeadLetterSource.OPPORTUNITY,
@@ -159,7 +159,7 @@ def test_a_read_key_sees_everything_but_no_buttons_and_cannot_post(
     assert answer.status_code == 403
     assert enqueuer.replays == []
     with store.session() as s:
-        assert get(s, 1).status is DeadLetterStatus.OPEN
+        assert get_letter(s, 1).status is DeadLetterStatus.OPEN
 
 
 def test_a_missing_record_or_bad_filter_is_an_html_page(
@@ -215,7 +215,7 @@ def test_admin_replays_discards_and_bulk_replays_with_csrf(
     assert empty.status_code == 400
     client.post("/console/letters/2/discard", data={"csrf": csrf, "reason": "test deal"})
     with store.session() as s:
-        letter = get(s, 2)
+        letter = get_letter(s, 2)
         assert letter.status is DeadLetterStatus.DISCARDED
         assert letter.discard_reason == "test deal"
     bulk = client.post(

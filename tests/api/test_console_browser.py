@@ -24,6 +24,7 @@ from models.fields import SFDC_OPPORTUNITY_ID
 from models.tables import Contract, CustomFieldValue, DeadLetter, SyncRun
 from models.types import ApiScope, DeadLetterStatus, Entity, RunStatus
 from sandbox import SandboxOrg
+from tasks import names
 from tests.api.conftest import ROOT, start_server, stop_server
 from tests.worker.conftest import Launch
 
@@ -119,7 +120,7 @@ def test_an_operator_replays_and_discards_letters_in_chromium(
         procs = launch(org)
         procs.worker()
         for opp in (fixable, junk, waiting):
-            procs.enqueue("sfsync.sync.provision_opportunity", opportunity_id=opp)
+            procs.enqueue(names.PROVISION_OPPORTUNITY, opportunity_id=opp)
         procs.wait_for(
             lambda: all(open_letter_for(store, opp) for opp in (fixable, junk, waiting)),
             what="the worker's dead letters for the three orphans",
@@ -191,7 +192,7 @@ def test_an_operator_replays_and_discards_letters_in_chromium(
                 page.goto(f"{url}/console{path}")
                 shots.take(page, path.strip("/"))
             # A poll and some pending usage, so the overview (and the README's shot) has both.
-            procs.enqueue("sfsync.sync.poll_opportunities", trigger="manual")
+            procs.enqueue(names.POLL_OPPORTUNITIES, trigger="manual")
             procs.wait_for(lambda: succeeded_run(store), what="a succeeded poll")
             with store.session() as s:
                 ingest_key = create_key(s, "producer", ApiScope.INGEST).token

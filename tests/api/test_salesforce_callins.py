@@ -20,6 +20,7 @@ from models.tables import Contract, CustomFieldValue, OutboundNotification
 from models.types import ApiScope
 from sandbox import SandboxOrg
 from sandbox.client import loopback_session
+from tasks import names
 from tests.api.conftest import start_server, stop_server
 from tests.api.messages import SESSION_SENTINEL, outbound_message
 from tests.worker.conftest import Launch, Processes
@@ -183,4 +184,4 @@ def test_an_ingest_request_asks_a_worker_to_attribute_usage(
     finally:
         client.close()
     tasks = [json.loads(m)["headers"]["task"] for m in messages]
-    assert tasks == ["sfsync.usage.resolve_pending"]
+    assert tasks == [names.RESOLVE_PENDING]

@@ -8,25 +8,26 @@ from typing import Any
 from sqlalchemy import select
 
 from models import Store
-from models.deadletters import Failure, get, record
+from models.deadletters import Failure, TaskCall, add_letter, get_letter
 from models.tables import UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus
+from tasks.names import INGEST_USAGE
 from tests.cli.conftest import Invoke, ok_json
 
 
 def task_letter(store: Store, args: list[Any]) -> int:
-    """A letter as the worker writes it when `sfsync.usage.ingest` fails."""
+    """A letter as the worker writes it when the usage ingest task fails."""
     with store.session() as s:
-        letter = record(
+        letter = add_letter(
             s,
             Failure(
                 source=DeadLetterSource.TASK,
                 reference="task-1",
                 error_class="StoreUnavailable",
                 error_message="database temporarily unavailable: OperationalError",
-                task_name="sfsync.usage.ingest",
+                task_name=INGEST_USAGE,
                 task_id="task-1",
-                task_args={"args": args, "kwargs": {}},
+                task_args=TaskCall(tuple(args)),
             ),
         )
         return letter.id
@@ -47,7 +48,28 @@ def test_a_task_letter_replays_inline_through_the_task(sfsync: Invoke, store: St
     assert result[0]["replayed"] is True, result
     with store.session() as s:
         assert s.scalars(select(UsageEvent.transaction_id)).all() == ["replayed-1"]
-        assert get(s, letter_id).status is DeadLetterStatus.REPLAYED
+        assert get_letter(s, letter_id).status is DeadLetterStatus.REPLAYED
+
+
+def test_a_task_letter_stored_with_a_bare_argument_list_still_replays(
+    sfsync: Invoke, store: Store
+) -> None:
+    """Letters written before the one `task_args` format hold the bare list of arguments."""
+    event = {
+        "transaction_id": "replayed-old",
+        "customer_id": "acme",
+        "event_type": "api_call",
+        "timestamp": datetime.now(UTC).isoformat(),
+        "properties": {"n": 1},
+    }
+    letter_id = task_letter(store, [])
+    with store.session() as s:
+        get_letter(s, letter_id).task_args = [[event]]
+    result = ok_json(sfsync("dlq", "retry", str(letter_id), "--inline", "--json"))
+    assert result[0]["replayed"] is True, result
+    with store.session() as s:
+        assert s.scalars(select(UsageEvent.transaction_id)).all() == ["replayed-old"]
+        assert get_letter(s, letter_id).status is DeadLetterStatus.REPLAYED
 
 
 def test_a_failed_replay_keeps_the_original_error_and_adds_to_the_history(

@@ -12,7 +12,7 @@ from click.testing import Result
 
 from models import Store
 from models.customers import create_customer
-from models.deadletters import Failure, record
+from models.deadletters import Failure, add_letter
 from models.tables import SyncCursor
 from models.types import DeadLetterSource, Stream
 from tests.cli.conftest import Invoke, ok_json
@@ -43,7 +43,7 @@ def hostile(store: Store, sfsync: Invoke, tmp_path: Path) -> dict[str, str]:
     """A customer, a pending key, an event and a dead letter made of hostile text."""
     with store.session() as s:
         customer = create_customer(s, HOSTILE, aliases=[f"alias {HOSTILE}"])
-        letter = record(
+        letter = add_letter(
             s,
             Failure(
                 source=DeadLetterSource.USAGE_EVENT,
@@ -194,7 +194,7 @@ def test_changing_commands_print_json(sfsync: Invoke, store: Store) -> None:
     """`aliases add/remove`, `fields set` and `dlq discard` take `--json`."""
     with store.session() as s:
         customer = create_customer(s, "W")
-        letter = record(
+        letter = add_letter(
             s, Failure(source=DeadLetterSource.TASK, error_class="E", error_message="m")
         )
     cid = str(customer.id)

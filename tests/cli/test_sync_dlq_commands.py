@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 from click.testing import Result
 
+from models import Store
+from models.deadletters import get_letter
 from sandbox import SandboxOrg
+from tasks import names
 from tests.cli.conftest import Invoke, ok_json
 
 
@@ -31,6 +34,30 @@ def sf_env(small_org: SandboxOrg) -> dict[str, str]:
 
 def run(sfsync: Invoke, env: dict[str, str], *args: str) -> Result:
     return sfsync(*args, env=env)
+
+
+def lettered_deal(
+    sfsync: Invoke, env: dict[str, str], org: SandboxOrg, name: str, amount: float
+) -> tuple[str, str, dict[str, Any]]:
+    """An account, and a won deal not under it that a sync dead-lettered: (account, deal,
+    the deal's letter as `dlq list` shows it)."""
+    account = org.create("Account", {"Name": f"{name} Ltd"})
+    opp = org.create(
+        "Opportunity",
+        {
+            "Name": f"{name}: no account yet",
+            "StageName": "Closed Won",
+            "CloseDate": "2026-11-01",
+            "Amount": amount,
+            "CurrencyIsoCode": "EUR",
+        },
+    )
+    ok_json(run(sfsync, env, "sync", "run", "--stream", "opportunities", "--inline", "--json"))
+    letters = ok_json(
+        run(sfsync, env, "dlq", "list", "--source", "salesforce.opportunity", "--json")
+    )
+    (letter,) = [x for x in letters if x["reference"] == opp]
+    return account, opp, letter
 
 
 def test_sync_run_inline_json_reports_the_run(sfsync: Invoke, sf_env: dict[str, str]) -> None:
@@ -66,28 +93,10 @@ def test_missing_account_is_dead_lettered_fixed_and_replayed_once(
     sfsync: Invoke, sf_env: dict[str, str], small_org: SandboxOrg
 ) -> None:
     """A won deal without an account is dead-lettered; once fixed, replay provisions it once."""
-    account = small_org.create("Account", {"Name": "Fixable Ltd"})
-    opp = small_org.create(
-        "Opportunity",
-        {
-            "Name": "No account yet",
-            "StageName": "Closed Won",
-            "CloseDate": "2026-11-01",
-            "Amount": 500.0,
-            "CurrencyIsoCode": "EUR",
-        },
-    )
-    ok_json(run(sfsync, sf_env, "sync", "run", "--stream", "opportunities", "--inline", "--json"))
-    letters = ok_json(
-        run(sfsync, sf_env, "dlq", "list", "--source", "salesforce.opportunity", "--json")
-    )
-    (letter,) = [x for x in letters if x["reference"] == opp]
+    account, opp, letter = lettered_deal(sfsync, sf_env, small_org, "Fixable", 500.0)
     assert "AccountId" in letter["error_message"]
     detail = ok_json(run(sfsync, sf_env, "dlq", "show", str(letter["id"]), "--json"))
-    assert (
-        detail["payload"]["Id"] == opp
-        and detail["task_name"] == "sfsync.sync.provision_opportunity"
-    )
+    assert detail["payload"]["Id"] == opp and detail["task_name"] == names.PROVISION_OPPORTUNITY
     stats = ok_json(run(sfsync, sf_env, "dlq", "stats", "--json"))
     assert any(s["source"] == "salesforce.opportunity" and s["open"] >= 1 for s in stats)
 
@@ -98,6 +107,24 @@ def test_missing_account_is_dead_lettered_fixed_and_replayed_once(
     assert [c["custom_fields"]["sfdc_opportunity_id"] for c in contracts].count(opp) == 1
     replayed = ok_json(run(sfsync, sf_env, "dlq", "list", "--status", "replayed", "--json"))
     assert letter["id"] in [x["id"] for x in replayed]
+
+
+def test_a_letter_stored_with_the_old_task_fields_replays_by_its_source(
+    sfsync: Invoke, sf_env: dict[str, str], small_org: SandboxOrg, store: Store
+) -> None:
+    """A deal's letter as syncs wrote it before (naming the provisioning task, with the bare
+    list of its arguments) still replays: by its source and reference, once."""
+    account, opp, letter = lettered_deal(sfsync, sf_env, small_org, "Old Letter", 700.0)
+    letter_id = letter["id"]
+    with store.session() as s:
+        stored = get_letter(s, letter_id)
+        stored.task_name, stored.task_args = names.PROVISION_OPPORTUNITY, [opp]
+
+    small_org.update("Opportunity", opp, {"AccountId": account})
+    (result,) = ok_json(run(sfsync, sf_env, "dlq", "retry", str(letter_id), "--inline", "--json"))
+    assert result["replayed"] is True, result
+    contracts = ok_json(run(sfsync, sf_env, "contracts", "list", "--json"))
+    assert [c["custom_fields"]["sfdc_opportunity_id"] for c in contracts].count(opp) == 1
 
 
 def test_dlq_discard_needs_a_reason_and_closes_the_letter(

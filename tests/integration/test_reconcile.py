@@ -21,6 +21,7 @@ from models.types import ContractStatus, RunStatus, Stream
 from sandbox import SandboxOrg
 from sync.reconcile import reconcile
 from sync.salesforce import SalesforceClient
+from tasks import names
 from tests.integration.test_deal_lifecycle import contract_of, poll, query_pages, won_ids
 
 PAGE_SIZE = 200
@@ -90,5 +91,5 @@ def test_reconciliation_fixes_late_commits_and_records_the_drift(
 def test_reconciliation_has_a_daily_beat_entry_of_its_own(sf_settings: Settings) -> None:
     """Beat enqueues `sfsync.sync.reconcile` every SFSYNC_RECONCILE_INTERVAL (a day)."""
     entry = create_app(sf_settings).conf.beat_schedule["reconcile"]
-    assert entry["task"] == "sfsync.sync.reconcile"
+    assert entry["task"] == names.RECONCILE
     assert entry["schedule"] == timedelta(seconds=sf_settings.reconcile_interval) == timedelta(1)

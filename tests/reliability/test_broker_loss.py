@@ -20,6 +20,7 @@ from models import Store
 from models.tables import Contract, SyncRun
 from models.types import RunStatus, Stream
 from sandbox import SandboxOrg
+from tasks import names
 from tests.reliability.fixtures.cluster import Cluster, resend_missing
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer, queued
@@ -59,7 +60,7 @@ def test_redis_restart_without_persistence_loses_no_data(
         for batch in rest:
             c.ingest(batch)
         for _ in range(3):
-            c.send("sfsync.sync.poll_opportunities", trigger="manual")
+            c.send(names.POLL_OPPORTUNITIES, trigger="manual")
         in_broker = queued(private_redis)
         private_redis.restart()  # SIGKILL, then a fresh empty server on the same port
         restarted_at = time.monotonic()

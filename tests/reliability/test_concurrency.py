@@ -28,6 +28,7 @@ from models.contract_terms import ContractTerms
 from models.tables import DeadLetter, SyncRun
 from models.types import DeadLetterSource, RunStatus
 from sandbox import SandboxOrg
+from tasks import names
 from sync.mapping import Deal
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
@@ -74,8 +75,8 @@ def test_two_workers_beat_and_manual_triggers_race_without_duplicates(
         for worker in workers:
             c.wait_ready(worker)
         for n in range(MANUAL_TRIGGERS):
-            c.send("sfsync.sync.poll_opportunities", trigger="manual")
-            c.send("sfsync.sync.poll_accounts", trigger="manual")
+            c.send(names.POLL_OPPORTUNITIES, trigger="manual")
+            c.send(names.POLL_ACCOUNTS, trigger="manual")
             c.ingest(sent[n % len(sent)])
         for batch in sent[MANUAL_TRIGGERS:]:
             c.ingest(batch)

@@ -35,7 +35,7 @@ from models.usage import get_event
 from models.usage_summary import summarize
 from sandbox import SandboxOrg
 from tasks.messages import BODY_PREFIX
-from tasks.producer import INGEST_TASK as INGEST
+from tasks.names import INGEST_USAGE as INGEST
 from tasks.producer import send_usage
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure

@@ -28,6 +28,7 @@ from sqlalchemy import select
 from models import Store
 from models.tables import DeadLetter, SyncRun, UsageEvent
 from sandbox import SandboxOrg
+from tasks import names
 from tests.conftest import need
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import count_faults, elapsed, figure
@@ -123,12 +124,12 @@ def test_secrets_never_leak_and_pickled_messages_are_refused(
         org.faults.fail_next(4, "403", paths="/services/data/")
         # Paused worker: the messages wait on Redis, where we read them.
         for trigger in ("manual", "beat"):
-            c.send("sfsync.sync.poll_opportunities", trigger=trigger)
-        c.send("sfsync.sync.provision_opportunity", "006000000000NONEAA")
+            c.send(names.POLL_OPPORTUNITIES, trigger=trigger)
+        c.send(names.PROVISION_OPPORTUNITY, "006000000000NONEAA")
         now = datetime.now(UTC).isoformat()
         event = {"transaction_id": "pickled-1", "customer_id": "k", "event_type": "e"}
         c.app.send_task(
-            "sfsync.usage.ingest", args=[[{**event, "timestamp": now}]], serializer="pickle"
+            names.INGEST_USAGE, args=[[{**event, "timestamp": now}]], serializer="pickle"
         )
         waiting = broker_dump(private_redis)
         c.beat()
@@ -138,7 +139,7 @@ def test_secrets_never_leak_and_pickled_messages_are_refused(
         settle(store, truth, {}, c, timeout=120)
         wait_for(lambda: REFUSAL in c.output(), timeout=30, what="the pickle refusal in the log")
         org.revoke_tokens()  # one more renewal on the next poll
-        c.send("sfsync.sync.poll_opportunities", trigger="manual")
+        c.send(names.POLL_OPPORTUNITIES, trigger="manual")
         outputs = [
             cli(c.env, "sync", "status", "--json"),
             cli(c.env, "runs", "list", "--json"),

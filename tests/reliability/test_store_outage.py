@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 from models import Store
 from models.tables import DeadLetter, UsageEvent
 from sandbox import SandboxOrg
+from tasks import names
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer
@@ -188,7 +189,7 @@ def test_a_store_outage_keeps_every_batch_until_the_store_is_back(
         outage_started = time.monotonic()
         sent = {c.ingest(events(batch)) for batch in range(BATCHES)}
         # A message that fails for good while the store is down: its letter must wait too.
-        broken = c.send("sfsync.usage.ingest", {"not": "a list"})
+        broken = c.send(names.INGEST_USAGE, {"not": "a list"})
         sent.add(broken)
         # Every batch must have run out of retries and been kept, not acknowledged.
         try:

@@ -31,11 +31,12 @@ from cli import main
 from models import AliasIsCustomerId, Store
 from models.aliases import add_aliases
 from models.customers import create_customer
-from models.deadletters import Failure, get, record
+from models.deadletters import Failure, TaskCall, add_letter, get_letter
 from models.tables import DeadLetter, IngestAlias, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus
 from models.usage_summary import summarize
 from sandbox import SandboxOrg
+from tasks import names
 from sync.usage.reader import CHUNK
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
@@ -68,15 +69,15 @@ def owners(store: Store, prefix: str) -> dict[Any, int]:
 
 def task_letter(store: Store, args: list[Any]) -> int:
     with store.session() as s:
-        return record(
+        return add_letter(
             s,
             Failure(
                 source=DeadLetterSource.TASK,
                 reference=f"task-{time.monotonic_ns()}",
                 error_class="StoreUnavailable",
                 error_message="database temporarily unavailable: OperationalError",
-                task_name="sfsync.usage.ingest",
-                task_args={"args": args, "kwargs": {}},
+                task_name=names.INGEST_USAGE,
+                task_args=TaskCall(tuple(args)),
             ),
         ).id
 
@@ -111,13 +112,13 @@ def test_usage_integrity_hijack_injection_replay_and_files(
         wait_for(lambda: sum(owners(store, "attacker-").values()) == 10, what="attacker events")
         good_letter = task_letter(store, [[event("replayed-0", "victim-main")]])
         bad_letter = task_letter(store, [{"not": "a list"}])
-        c.send("sfsync.deadletter.replay", good_letter)
-        c.send("sfsync.deadletter.replay", bad_letter)
+        c.send(names.REPLAY_LETTER, good_letter)
+        c.send(names.REPLAY_LETTER, bad_letter)
 
         def replayed() -> bool:
             with store.session() as s:
-                return get(s, good_letter).status is DeadLetterStatus.REPLAYED and bool(
-                    get(s, bad_letter).error_history
+                return get_letter(s, good_letter).status is DeadLetterStatus.REPLAYED and bool(
+                    get_letter(s, bad_letter).error_history
                 )
 
         try:
@@ -129,7 +130,7 @@ def test_usage_integrity_hijack_injection_replay_and_files(
     with store.session() as s:
         name = INJECTION.removeprefix("property:")
         (row,) = summarize(s, victim, sums=[name, "n"])
-        bad = get(s, bad_letter)
+        bad = get_letter(s, bad_letter)
         history = list(bad.error_history or [])
         assert (bad.status, bad.error_class) == (DeadLetterStatus.OPEN, "StoreUnavailable")
     # The victim's 100 events and the one the replayed letter carried; nothing else.

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from config import Settings
 from models import Store
-from models.deadletters import Failure, discard, record, record_many
+from models.deadletters import Failure, TaskCall, add_letter, add_letters, discard
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus
 from sync.usage import UsageRules, ingest
@@ -54,7 +54,7 @@ def test_copies_within_one_batch_are_one_letter(store: Store) -> None:
         for n in range(2)
     ]
     with store.session() as s:
-        record_many(s, [*failures, Failure(DeadLetterSource.USAGE_EVENT, "E", "no ref")])
+        add_letters(s, [*failures, Failure(DeadLetterSource.USAGE_EVENT, "E", "no ref")])
     letters = open_letters(store)
     assert [(x.reference, x.attempts, x.error_message, x.payload) for x in letters] == [
         ("tx-1", 2, "reason 1", 1),
@@ -63,13 +63,13 @@ def test_copies_within_one_batch_are_one_letter(store: Store) -> None:
 
 
 def test_record_adds_attempts_and_keeps_the_payload(store: Store) -> None:
-    """`record` of a repeat failure without a payload keeps the stored one."""
+    """`add_letter` of a repeat failure without a payload keeps the stored one."""
     with store.session() as s:
-        first = record(
+        first = add_letter(
             s, Failure(DeadLetterSource.OPPORTUNITY, "A", "one", reference="006X", payload={"a": 1})
         )
     with store.session() as s:
-        again = record(s, Failure(DeadLetterSource.OPPORTUNITY, "B", "two", reference="006X"))
+        again = add_letter(s, Failure(DeadLetterSource.OPPORTUNITY, "B", "two", reference="006X"))
     assert again.id == first.id
     assert (again.attempts, again.error_class, again.payload) == (2, "B", {"a": 1})
 
@@ -78,9 +78,9 @@ def test_a_closed_letter_does_not_absorb_a_new_failure(store: Store) -> None:
     """Once discarded, the same reference failing again opens a new letter."""
     failure = Failure(DeadLetterSource.USAGE_EVENT, "E", "m", reference="tx-9")
     with store.session() as s:
-        discard(s, record(s, failure), "handled")
+        discard(s, add_letter(s, failure), "handled")
     with store.session() as s:
-        record_many(s, [failure])
+        add_letters(s, [failure])
     (letter,) = open_letters(store)
     assert letter.attempts == 1
 
@@ -110,3 +110,21 @@ def test_migration_merges_open_letters_that_already_repeat(tmp_path: Path) -> No
         f"merged into dead letter {rows[0].id}" in (r.discard_reason or "") for r in rows[1:]
     )
     store.close()
+
+
+def test_a_task_letter_stores_its_call_in_the_one_format(store: Store) -> None:
+    """`task_args` hold {"args": [...], "kwargs": {...}}, read back as the same call."""
+    call = TaskCall(("006X", 2), {"accept_change": True})
+    with store.session() as s:
+        letter = add_letter(
+            s, Failure(DeadLetterSource.TASK, "E", "failed", reference="t-1", task_args=call)
+        )
+        assert letter.task_args == {"args": ["006X", 2], "kwargs": {"accept_change": True}}
+        assert TaskCall.of(letter.task_args) == call
+
+
+def test_task_args_stored_as_a_bare_list_read_as_positional_arguments() -> None:
+    """Letters written before the one format hold a bare argument list; nothing: no arguments."""
+    assert TaskCall.of(["006X"]) == TaskCall(("006X",))
+    assert TaskCall.of(None) == TaskCall()
+    assert TaskCall.of({"args": None, "kwargs": None}) == TaskCall()

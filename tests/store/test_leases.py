@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from models import Store
-from models.cursors import LeaseLost, acquire_lease, advance, position, release_lease, renew_lease
+from models.cursors import acquire_lease, advance, position, release_lease, renew_lease
+from models.errors import LeaseLost
 from models.types import Stream
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

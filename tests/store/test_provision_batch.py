@@ -20,7 +20,7 @@ from models import Entity, Store
 from models.aliases import aliases_of
 from models.contracts import list_contracts
 from models.customers import create_customer, get_customer
-from models.deadletters import Failure, list_letters, record
+from models.deadletters import Failure, add_letter, list_letters
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
 from models.runs import RunCounters
 from models.tables import Contract, Customer, IngestAlias, UsageEvent
@@ -90,7 +90,7 @@ def test_a_mixed_page_lands_and_only_the_conflicting_deal_is_dead_lettered(store
             s, "Old Name", aliases=[account(1)], custom_fields={SFDC_ACCOUNT_ID: account(1)}
         ).id
         holder = create_customer(s, "Holder", aliases=[account(3)]).id
-        record(
+        add_letter(
             s,
             Failure(DeadLetterSource.OPPORTUNITY, "Boom", "earlier failure", opportunity(5)),
         )

@@ -20,6 +20,7 @@ from models import Store
 from models.tables import DeadLetter, SyncRun
 from models.types import RunStatus
 from sandbox import SandboxOrg
+from tasks import names
 from tests.worker.conftest import Launch, Processes, wait_for
 
 pytestmark = pytest.mark.worker
@@ -113,8 +114,8 @@ def test_a_real_workers_task_events_reach_an_event_receiver(
         opp = orphan_deal(org)
         procs = launch(org)
         procs.worker()  # no -E: task events are on by configuration
-        lettered = procs.enqueue("sfsync.sync.provision_opportunity", opportunity_id=opp)
-        failing = procs.enqueue("sfsync.deadletter.replay", letter_id=MISSING_LETTER)
+        lettered = procs.enqueue(names.PROVISION_OPPORTUNITY, opportunity_id=opp)
+        failing = procs.enqueue(names.REPLAY_LETTER, letter_id=MISSING_LETTER)
 
         def finished() -> bool:
             return "task-succeeded" in event_log.types_for(
@@ -136,7 +137,7 @@ def test_a_real_workers_task_events_reach_an_event_receiver(
     for event in event_log.snapshot():
         state.event(event)
     shown, failed = state.tasks[lettered], state.tasks[failing]
-    assert shown.name == "sfsync.sync.provision_opportunity"
+    assert shown.name == names.PROVISION_OPPORTUNITY
     assert shown.state == "SUCCESS"
     assert "'outcome': 'dead_lettered'" in shown.result
     assert "'dead_lettered': 1" in shown.result
@@ -158,8 +159,8 @@ def test_worker_logs_one_json_object_per_line_in_json_format(store: Store, launc
         procs = launch(org, SFSYNC_LOG_FORMAT="json")
         # --quiet: no banner on stdout, so every line is a log record.
         procs.start("--quiet", "worker", "-Q", "sync,usage,default", "-c", "2", name="worker")
-        run_task = procs.enqueue("sfsync.sync.poll_opportunities", trigger="manual")
-        failing = procs.enqueue("sfsync.deadletter.replay", letter_id=MISSING_LETTER)
+        run_task = procs.enqueue(names.POLL_OPPORTUNITIES, trigger="manual")
+        failing = procs.enqueue(names.REPLAY_LETTER, letter_id=MISSING_LETTER)
 
         def done() -> list[str] | None:
             lines = complete_lines(procs)

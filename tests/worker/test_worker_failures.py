@@ -17,6 +17,7 @@ from models import Store
 from models.tables import DeadLetter, SyncRun
 from models.types import RunStatus
 from sandbox import SandboxOrg
+from tasks import names
 from tests.worker.conftest import Launch
 
 pytestmark = pytest.mark.worker
@@ -42,12 +43,12 @@ def test_permanent_failure_in_a_worker_appears_in_dlq_list(
         )
         procs.worker()
         opportunity = next(r.id for r in org.store.rows("Opportunity"))
-        task_id = procs.enqueue("sfsync.sync.provision_opportunity", opportunity)
+        task_id = procs.enqueue(names.PROVISION_OPPORTUNITY, opportunity)
         procs.wait_for(lambda: letters(store), what="a dead letter")
     result = CliRunner().invoke(main, ["--database-url", store.url, "dlq", "list", "--json"])
     assert result.exit_code == 0, result.output
     (letter,) = json.loads(result.stdout)
-    assert letter["task_name"] == "sfsync.sync.provision_opportunity"
+    assert letter["task_name"] == names.PROVISION_OPPORTUNITY
     assert letter["error_class"] == "SalesforceAuthError"
     assert letter["reference"] == opportunity
     assert "sentinel-access-token" not in json.dumps(letter)
@@ -86,8 +87,9 @@ def test_polls_that_cannot_log_in_are_failed_runs_not_dead_letters(
         )
         procs.worker()
         # One at a time: two polls at once would find each other's lease (a skipped run).
-        for n, task in enumerate(("poll_opportunities", "poll_opportunities", "poll_accounts")):
-            procs.enqueue(f"sfsync.sync.{task}", trigger="beat")
+        polls = (names.POLL_OPPORTUNITIES, names.POLL_OPPORTUNITIES, names.POLL_ACCOUNTS)
+        for n, task in enumerate(polls):
+            procs.enqueue(task, trigger="beat")
             procs.wait_for(partial(runs_failed, store, n + 1), what=f"failed run {n + 1}")
     assert letters(store) == []
     listed = CliRunner().invoke(main, ["--database-url", store.url, "runs", "list", "--json"])
@@ -115,7 +117,7 @@ def test_worker_without_salesforce_settings_says_so_and_records_failed_runs(
         procs.worker()
         procs.beat()
         procs.wait_for(lambda: procs.output().count(INCOMPLETE) >= 2, what="two start-up lines")
-        procs.enqueue("sfsync.sync.poll_opportunities", trigger="manual")
+        procs.enqueue(names.POLL_OPPORTUNITIES, trigger="manual")
         (run,) = procs.wait_for(lambda: failed_runs(store), what="a failed run")
     assert "no Salesforce credentials" in (run.error or "")
     assert letters(store) == []
@@ -159,7 +161,7 @@ def test_worker_process_killed_mid_task_is_recorded(
                     s.scalars(select(SyncRun).where(SyncRun.status == RunStatus.RUNNING)).first()
                 )
 
-        procs.enqueue("sfsync.sync.poll_opportunities", trigger="manual")
+        procs.enqueue(names.POLL_OPPORTUNITIES, trigger="manual")
         procs.wait_for(running, what="the poll to start")
         children = subprocess.run(
             ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True, check=True
@@ -172,5 +174,5 @@ def test_worker_process_killed_mid_task_is_recorded(
 
         (letter,) = procs.wait_for(lost, what="a WorkerLostError dead letter")
         org.faults.clear()
-    assert letter.task_name == "sfsync.sync.poll_opportunities"
+    assert letter.task_name == names.POLL_OPPORTUNITIES
     assert letter.task_id

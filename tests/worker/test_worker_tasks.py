@@ -15,6 +15,7 @@ from models.customers import create_customer
 from models.tables import Customer, DeadLetter, IngestAlias, SyncRun, UsageEvent
 from models.types import DeadLetterStatus, RunStatus
 from sandbox import SandboxOrg
+from tasks import names
 from tests.worker.conftest import Launch
 
 pytestmark = pytest.mark.worker
@@ -43,8 +44,8 @@ def test_usage_ingest_task_stores_and_attributes_events(
         procs = launch(org)
         procs.worker()
         batch = [event(i, "acme-eu") for i in range(50)] + [{"transaction_id": "bad"}]
-        procs.enqueue("sfsync.usage.ingest", batch)
-        procs.enqueue("sfsync.usage.ingest", batch[:25])  # a producer's retry: duplicates
+        procs.enqueue(names.INGEST_USAGE, batch)
+        procs.enqueue(names.INGEST_USAGE, batch[:25])  # a producer's retry: duplicates
 
         def done() -> bool:
             with store.session() as s:
@@ -68,7 +69,7 @@ def test_transient_failures_are_retried_by_the_task_until_success(
         procs = launch(org, SFSYNC_SF_RETRY_ATTEMPTS="2")
         org.faults.fail_next(4, "503")
         procs.worker()
-        procs.enqueue("sfsync.sync.poll_opportunities", trigger="manual")
+        procs.enqueue(names.POLL_OPPORTUNITIES, trigger="manual")
 
         def statuses() -> list[RunStatus]:
             with store.session() as s:
@@ -97,7 +98,7 @@ def test_dlq_retry_enqueues_a_replay_the_worker_performs(
         )
         procs = launch(org)
         procs.worker()
-        procs.enqueue("sfsync.sync.provision_opportunity", opportunity_id=opp)
+        procs.enqueue(names.PROVISION_OPPORTUNITY, opportunity_id=opp)
 
         def letter_ids() -> list[int]:
             with store.session() as s:
@@ -127,8 +128,8 @@ def test_signup_task_is_idempotent_on_the_internal_id(
     with SandboxOrg(seed=1, opportunities=0) as org:
         procs = launch(org)
         procs.worker()
-        procs.enqueue("sfsync.signup.provision_customer", "user-7", "Signup Co", ["key-a"], {})
-        procs.enqueue("sfsync.signup.provision_customer", "user-7", "Signup Co", ["key-b"], {})
+        procs.enqueue(names.PROVISION_SIGNUP, "user-7", "Signup Co", ["key-a"], {})
+        procs.enqueue(names.PROVISION_SIGNUP, "user-7", "Signup Co", ["key-b"], {})
 
         def aliases() -> set[str]:
             with store.session() as s:
