@@ -79,5 +79,12 @@ def _tally(task: str, outcome: TaskRunOutcome, seconds: float) -> None:
             task,
             outcome.value,
             seconds,
-            context.redact(str(exc)),
+            _describe(exc),
         )
+
+
+def _describe(exc: Exception) -> str:
+    try:
+        return context.redact(str(exc))
+    except Exception:  # no settings to redact with (the same cause, often): its type only
+        return type(exc).__name__
