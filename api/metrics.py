@@ -24,7 +24,9 @@ from api.auth import require
 from api.state import state
 from config import Settings
 from models import Store
+from models.histogram import Histogram
 from models.overview import Overview, read_overview
+from models.task_runtimes import TaskRuntimes, read_task_runtimes
 from models.types import ApiScope, RunStatus, utcnow
 
 router = APIRouter(tags=["monitoring"])
@@ -40,8 +42,10 @@ class StoreCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         with self.store.reader() as session:
             overview = read_overview(session, utcnow())
+            runtimes = read_task_runtimes(session)
         yield from stream_metrics(overview)
         yield from store_metrics(overview, self.settings)
+        yield task_runtime_metric(runtimes)
 
 
 def stream_metrics(overview: Overview) -> Iterator[Metric]:
@@ -82,9 +86,7 @@ def stream_metrics(overview: Overview) -> Iterator[Metric]:
                 ended.add_metric([name], s.last_run.finished_at.timestamp())
         for outcome in ("provisioned", "unchanged", "dead_lettered"):
             records.add_metric([name, outcome], float(getattr(s.records, outcome)))
-        buckets = [(_bound(b), float(n)) for b, n in s.durations.buckets]
-        buckets.append(("+Inf", float(s.durations.count)))
-        durations.add_metric([name], buckets, s.durations.total_seconds)
+        durations.add_metric([name], _buckets(s.durations), s.durations.total_seconds)
     yield from (lag, status, ended, records, durations)
 
 
@@ -135,8 +137,25 @@ def store_metrics(overview: Overview, settings: Settings) -> Iterator[Metric]:
     yield ingest
 
 
-def _bound(value: float) -> str:
-    return f"{value:g}"
+def task_runtime_metric(runtimes: tuple[TaskRuntimes, ...]) -> Metric:
+    family = HistogramMetricFamily(
+        "sfsync_task_runtime_seconds",
+        "How long task runs took, by task and how the run ended (succeeded, dead_lettered, "
+        "retried, failed); every worker process's runs, tallied in the store.",
+        labels=["task", "outcome"],
+    )
+    for r in runtimes:
+        family.add_metric(
+            [r.task, r.outcome.value], _buckets(r.histogram), r.histogram.total_seconds
+        )
+    return family
+
+
+def _buckets(histogram: Histogram) -> list[tuple[str, float]]:
+    """Prometheus' cumulative buckets, +Inf last."""
+    buckets = [(f"{bound:g}", float(n)) for bound, n in histogram.buckets]
+    buckets.append(("+Inf", float(histogram.count)))
+    return buckets
 
 
 @router.get("/metrics", dependencies=[require(ApiScope.READ)], include_in_schema=False)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.cursors import list_cursors
+from models.histogram import Histogram
 from models.ingest_tally import duplicates_total
 from models.runs import last_run
 from models.tables import DeadLetter, SyncRun, UsageEvent
@@ -30,15 +31,6 @@ class RecordTotals:
     provisioned: int
     unchanged: int
     dead_lettered: int
-
-
-@dataclass(frozen=True)
-class RunDurations:
-    """Durations of a stream's finished runs: cumulative bucket counts, count and sum."""
-
-    buckets: tuple[tuple[float, int], ...]
-    count: int
-    total_seconds: float
 
 
 @dataclass(frozen=True)
@@ -82,7 +74,8 @@ class StreamState:
     lag_seconds: float | None
     last_run: LastRun | None
     records: RecordTotals
-    durations: RunDurations
+    #: Durations of the stream's finished runs.
+    durations: Histogram
 
 
 @dataclass(frozen=True)
@@ -181,17 +174,14 @@ def _record_totals(session: Session, stream: Stream) -> RecordTotals:
     )
 
 
-def _durations(session: Session, stream: Stream) -> RunDurations:
+def _durations(session: Session, stream: Stream) -> Histogram:
     rows = session.execute(
         select(SyncRun.started_at, SyncRun.finished_at).where(
             SyncRun.stream == stream, _FINISHED, SyncRun.finished_at.is_not(None)
         )
     )
     seconds = [max(0.0, (end - start).total_seconds()) for start, end in rows]
-    buckets = tuple(
-        (bound, sum(1 for s in seconds if s <= bound)) for bound in RUN_DURATION_BUCKETS
-    )
-    return RunDurations(buckets=buckets, count=len(seconds), total_seconds=sum(seconds))
+    return Histogram.of(RUN_DURATION_BUCKETS, seconds)
 
 
 def _pending(session: Session, now: datetime) -> PendingUsage:

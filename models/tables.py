@@ -12,8 +12,10 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
+    Double,
     Enum,
     ForeignKey,
     ForeignKeyConstraint,
@@ -42,6 +44,7 @@ from models.types import (
     RunStatus,
     RunTrigger,
     Stream,
+    TaskRunOutcome,
     UTCDateTime,
     WritebackStatus,
     new_id,
@@ -443,3 +446,21 @@ class IngestTally(Base):
     accepted: Mapped[int] = mapped_column(Integer)
     duplicate: Mapped[int] = mapped_column(Integer)
     rejected: Mapped[int] = mapped_column(Integer)
+
+
+class TaskRuntime(Base):
+    """One bucket of a task's runtime histogram, per outcome: counters only ever increased.
+
+    Every task run adds itself to one row in one upsert (`models.task_runtimes`), so the
+    totals are right whatever the number of worker processes and hosts. `le` is the bucket's
+    upper bound as Prometheus writes it ("0.5", "+Inf"); the row counts the runs that fell
+    in that bucket alone, cumulative counts are summed when read.
+    """
+
+    __tablename__ = "task_runtimes"
+
+    task: Mapped[str] = mapped_column(String(200), primary_key=True)
+    outcome: Mapped[TaskRunOutcome] = mapped_column(_enum(TaskRunOutcome, 16), primary_key=True)
+    le: Mapped[str] = mapped_column(String(16), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    sum_seconds: Mapped[float] = mapped_column(Double)

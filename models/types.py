@@ -167,6 +167,18 @@ class RunStatus(enum.StrEnum):
     SKIPPED = "skipped"
 
 
+class TaskRunOutcome(enum.StrEnum):
+    """How one execution of a task ended, as its runtime is tallied (`models.task_runtimes`)."""
+
+    SUCCEEDED = "succeeded"
+    #: It returned, but some or all of its work became dead letters.
+    DEAD_LETTERED = "dead_lettered"
+    #: It will run again: a retry was scheduled or the message was kept for redelivery.
+    RETRIED = "retried"
+    #: It raised (its dead letter written where the store allowed).
+    FAILED = "failed"
+
+
 class DeadLetterSource(enum.StrEnum):
     OPPORTUNITY = "salesforce.opportunity"
     ACCOUNT = "salesforce.account"

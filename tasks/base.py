@@ -44,7 +44,7 @@ from models import StoreUnavailable
 from models.deadletters import Failure, TaskCall, add_letter, resolve_open_for
 from models.types import DeadLetterSource
 from sync.salesforce import SalesforceTransientError
-from tasks import context, messages
+from tasks import context, messages, runtimes
 from tasks.outcome import with_outcome
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,9 @@ class SfsyncTask(Task):  # type: ignore[misc]
         return str(self.request.id) if self.request.id else None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return runtimes.timed(self, lambda: self._run(*args, **kwargs))
+
+    def _run(self, *args: Any, **kwargs: Any) -> Any:
         poison = messages.poison_of(args, kwargs)
         if poison is not None and not self.request.called_directly:
             self._dead_letter_poison(poison)
@@ -193,6 +196,7 @@ class SfsyncTask(Task):  # type: ignore[misc]
                 add_letter(s, failure)
         except Exception as exc:
             self._keep_message(exc)
+        self.request.sfsync_letter_written = True
 
     def on_failure(
         self,

@@ -12,11 +12,13 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
+from models.types import TaskRunOutcome
+
 
 class TaskOutcome(StrEnum):
     OK = "ok"
-    #: Some or all of the task's records became dead letters.
-    DEAD_LETTERED = "dead_lettered"
+    #: Some or all of the task's records became dead letters (the runtime tally's word too).
+    DEAD_LETTERED = TaskRunOutcome.DEAD_LETTERED.value
 
 
 #: Result keys that count dead letters: a run's records, ingest's rejected events.

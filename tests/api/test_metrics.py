@@ -3,29 +3,40 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
 
+from models import Store
+from models.api_keys import create_key
 from models.customers import create_customer
-from models.types import ApiScope, RunTrigger
+from models.tables import Contract, DeadLetter, TaskRuntime
+from models.types import ApiScope, DeadLetterStatus, RunTrigger
 from sandbox import SandboxOrg
 from sandbox.client import loopback_session
 from sync.mapping import parse_sf_datetime
 from sync.opportunities import poll_opportunities
 from sync.salesforce import SalesforceClient
-from tests.api.conftest import LiveServer
+from tests.api.conftest import LiveServer, start_server, stop_server
 from tests.unit.factories import build_settings
+from tests.worker.conftest import Launch
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 def scrape(server: LiveServer, token: str) -> Samples:
     with server.http(token) as http:
-        response = http.get("/metrics")
+        return parse(http.get("/metrics"))
+
+
+def parse(response: httpx.Response) -> Samples:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     return {
@@ -164,3 +175,116 @@ def test_metrics_equal_the_truth_after_runs_letters_and_events(server: LiveServe
     assert value(samples, "sfsync_usage_events_total", outcome="accepted") == 7
     assert value(samples, "sfsync_usage_events_total", outcome="duplicate") == 3
     assert value(samples, "sfsync_usage_events_total", outcome="rejected") == 1
+
+
+def _count(store: Store, *criteria: Any, table: Any = DeadLetter) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(table).where(*criteria)) or 0)
+
+
+def _tallied(store: Store) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.coalesce(func.sum(TaskRuntime.count), 0))) or 0)
+
+
+#: What the worker runs in the test below: (task, outcome) -> runs.
+EXPECTED_RUNS = Counter(
+    {
+        ("sfsync.sync.provision_opportunity", "retried"): 2,  # two 503s on its query
+        ("sfsync.sync.provision_opportunity", "succeeded"): 2,
+        ("sfsync.sync.provision_opportunity", "dead_lettered"): 1,  # the orphan
+        ("sfsync.usage.ingest", "succeeded"): 1,
+        ("sfsync.usage.ingest", "dead_lettered"): 1,  # one event rejected
+        ("sfsync.usage.ingest", "failed"): 1,  # not a list: the task raises
+        ("sfsync.usage.resolve_pending", "succeeded"): 2,  # each stored batch's doorbell
+        ("sfsync.signup.provision_customer", "succeeded"): 1,
+        ("sfsync.sync.poll_accounts", "succeeded"): 1,
+        ("sfsync.sync.poll_opportunities", "dead_lettered"): 1,  # the orphan again
+        # The orphan, given an account; the failed ingest, failing again.
+        ("sfsync.deadletter.replay", "succeeded"): 2,
+    }
+)
+
+
+@pytest.mark.worker
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_task_runtimes_count_every_run_of_a_real_worker(
+    store: Store, launch: Launch, tmp_path: Path
+) -> None:
+    """Each task's runs by outcome, from a real worker: counts exact, sums within the wall
+    time, buckets cumulative; a task run directly inside a replay is not a run of its own."""
+    deal = {"StageName": "Closed Won", "CloseDate": "2026-11-01", "Amount": 100.0}
+    with SandboxOrg(seed=4, opportunities=0) as org:
+        account = org.create("Account", {"Name": "Timed Co", "Ingest_Alias__c": "timed-co"})
+        retried = org.create("Opportunity", {"Name": "Retried", "AccountId": account, **deal})
+        plain = org.create("Opportunity", {"Name": "Plain", "AccountId": account, **deal})
+        orphan = org.create("Opportunity", {"Name": "Orphan", **deal})
+        # One process running one task at a time: the runtimes of all runs fit in the wall
+        # time. No beat: only the tasks sent here run (the doorbells expire after an hour).
+        procs = launch(org, SFSYNC_SF_RETRY_ATTEMPTS="1", SFSYNC_USAGE_SWEEP_INTERVAL="3600")
+        org.faults.fail_next(2, "503", paths="/query")
+        started = time.monotonic()
+        procs.worker(concurrency=1)
+        procs.enqueue("sfsync.sync.provision_opportunity", opportunity_id=retried)
+        procs.wait_for(lambda: _count(store, table=Contract) == 1, what="the retried contract")
+
+        procs.enqueue("sfsync.sync.provision_opportunity", opportunity_id=plain)
+        procs.enqueue("sfsync.sync.provision_opportunity", opportunity_id=orphan)
+        procs.enqueue("sfsync.usage.ingest", [event(1, "timed-co"), event(2, "nobody")])
+        procs.enqueue("sfsync.usage.ingest", [event(3, "timed-co"), {"transaction_id": "bad"}])
+        procs.enqueue("sfsync.usage.ingest", "not a list of events")
+        procs.enqueue("sfsync.signup.provision_customer", "user-1", "Signup Co", ["su-1"], {})
+        procs.enqueue("sfsync.sync.poll_accounts", trigger="manual")
+        procs.enqueue("sfsync.sync.poll_opportunities", trigger="manual")
+        runs = sum(EXPECTED_RUNS.values())
+        procs.wait_for(lambda: _tallied(store) >= runs - 2, what="all runs but the replays")
+        opened = DeadLetter.status == DeadLetterStatus.OPEN
+        with store.session() as s:
+            orphan_letter = s.scalars(
+                select(DeadLetter.id).where(opened, DeadLetter.reference == orphan)
+            ).one()
+            task_letter = s.scalars(
+                select(DeadLetter.id).where(opened, DeadLetter.task_name == "sfsync.usage.ingest")
+            ).one()
+        org.update("Opportunity", orphan, {"AccountId": account})
+        procs.enqueue("sfsync.deadletter.replay", orphan_letter)
+        # Fails again, inside the replay: the ingest task runs directly, not as a run of its own.
+        procs.enqueue("sfsync.deadletter.replay", task_letter)
+        procs.wait_for(lambda: _tallied(store) >= runs, what=f"{runs} tallied runs")
+        wall = time.monotonic() - started
+
+        server, url = start_server(procs.env, tmp_path / "serve.log")
+        try:
+            with store.session() as s:
+                token = create_key(s, "prometheus", ApiScope.READ).token
+            response = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {token}"})
+        finally:
+            stop_server(server)
+    samples = parse(response)
+    assert _count(store, opened, DeadLetter.reference == orphan) == 0  # replayed
+    assert _count(store, opened, DeadLetter.id == task_letter, DeadLetter.attempts == 2) == 1
+
+    name = "sfsync_task_runtime_seconds"
+    counts = Counter(
+        {
+            (dict(labels)["task"], dict(labels)["outcome"]): int(v)
+            for (metric, labels), v in samples.items()
+            if metric == f"{name}_count"
+        }
+    )
+    assert counts == EXPECTED_RUNS
+    total = 0.0
+    for task, outcome in EXPECTED_RUNS:
+        labels = {"task": task, "outcome": outcome}
+        took = value(samples, f"{name}_sum", **labels)
+        assert took >= 0
+        total += took
+        buckets = sorted(
+            (float(dict(key)["le"]), v)
+            for (metric, key), v in samples.items()
+            if metric == f"{name}_bucket" and {("task", task), ("outcome", outcome)} <= key
+        )
+        assert [n for _, n in buckets] == sorted(n for _, n in buckets)  # cumulative
+        assert buckets[-1] == (float("inf"), EXPECTED_RUNS[(task, outcome)])
+    # One run at a time: all of them together took no longer than the test waited.
+    assert total <= wall

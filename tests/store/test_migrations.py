@@ -193,3 +193,33 @@ def test_usage_events_lose_their_customer_foreign_key_keeping_stored_events(
         ("a", customer),
         ("b", None),
     ]
+
+
+def test_task_runtimes_table_is_added_to_a_store_holding_data(store: Store) -> None:
+    """Migration 0010 adds an empty tally table next to existing rows; down again drops it."""
+    from models.task_runtimes import read_task_runtimes, record_task_runtime
+    from models.types import TaskRunOutcome
+
+    _migrate(store, "0009")  # the revision before 0010
+    customer = uuid.uuid4()
+    value = str(customer) if store.dialect == "postgresql" else customer.hex
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO customers (id, name, created_at, updated_at) "
+                "VALUES (:id, 'Acme', :t, :t)"
+            ),
+            {"id": value, "t": "2026-11-20 10:00:00.000000"},
+        )
+    _migrate(store, "head")
+    with store.reader() as s:
+        assert read_task_runtimes(s) == ()
+    with store.session() as s:
+        record_task_runtime(s, "sfsync.usage.ingest", TaskRunOutcome.SUCCEEDED, 0.5)
+    with store.engine.connect() as conn:
+        names = conn.execute(text("SELECT name FROM customers")).scalars().all()
+    assert names == ["Acme"]
+    _migrate(store, "0009")
+    with store.engine.connect() as conn:
+        assert "task_runtimes" not in inspect(conn).get_table_names()
+    _migrate(store, "head")
