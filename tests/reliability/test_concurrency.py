@@ -28,8 +28,8 @@ from models.contract_terms import ContractTerms
 from models.tables import DeadLetter, SyncRun
 from models.types import DeadLetterSource, RunStatus
 from sandbox import SandboxOrg
-from tasks import names
 from sync.mapping import Deal
+from tasks import names
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer

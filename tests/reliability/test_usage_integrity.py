@@ -36,8 +36,8 @@ from models.tables import DeadLetter, IngestAlias, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus
 from models.usage_summary import summarize
 from sandbox import SandboxOrg
-from tasks import names
 from sync.usage.reader import CHUNK
+from tasks import names
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer
