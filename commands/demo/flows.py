@@ -33,6 +33,8 @@ from models.types import DeadLetterSource, RunStatus, Stream, utcnow
 from models.usage import pending_keys, stored_events
 from models.usage_summary import GroupBy, summarize
 
+__all__ = ["dead_letter", "fix_and_replay", "new_suborg", "usage_per_suborg"]
+
 # --- 5. usage -----------------------------------------------------------------------
 
 
