@@ -34,6 +34,8 @@ from models.usage import pending_keys, stored_events
 from models.usage_summary import GroupBy, summarize
 from tasks.names import INGEST_USAGE
 
+__all__ = ["dead_letter", "fix_and_replay", "new_suborg", "usage_per_suborg"]
+
 # --- 5. usage -----------------------------------------------------------------------
 
 

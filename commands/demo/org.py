@@ -18,6 +18,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from sandbox import SandboxOrg
 
+__all__ = [
+    "BAD_DEAL",
+    "ENTERPRISE",
+    "ENTERPRISE_ALIAS",
+    "LATE_SUBORG",
+    "DemoOrg",
+    "add_late_suborg",
+    "close_bad_deal",
+    "seed",
+    "usage_events",
+]
+
 ENTERPRISE = "WidgetsExpress"
 ENTERPRISE_ALIAS = "widgetsexpress"
 SUBORGS = (

@@ -39,6 +39,8 @@ from models.types import RunStatus, RunTrigger, Stream
 if TYPE_CHECKING:
     from sandbox import SandboxOrg
 
+__all__ = ["Steps", "money"]
+
 STEPS = 8
 FIRST_SYNC_TIMEOUT = 90.0  # includes the worker's and beat's start-up
 STEP_TIMEOUT = 45.0
