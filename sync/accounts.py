@@ -35,7 +35,8 @@ from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
 from models.runs import RunCounters
 from models.tables import Customer
 from models.types import DeadLetterSource, Stream
-from sync.mapping import MappingError, MappingRules, account_alias_origins
+from sync.errors import MappingError
+from sync.mapping import MappingRules, account_alias_origins
 from sync.merges import (
     Contested,
     absorb_merged_account,

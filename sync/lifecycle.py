@@ -23,7 +23,8 @@ from models.lifecycle import plan_end
 from models.revisions import Change, RevisionRow, insert_revisions, terms_of
 from models.runs import RunCounters
 from models.types import Entity, RevisionKind
-from sync.mapping import MappingError, parse_sf_datetime
+from sync.errors import MappingError
+from sync.mapping import parse_sf_datetime
 from sync.salesforce import valid_id
 
 __all__ = ["GoneDeal", "apply_gone", "counts", "gone_deals"]

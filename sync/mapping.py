@@ -1,12 +1,7 @@
 """Closed-won opportunity records → deals: pure functions over values, no I/O.
 
-Errors::
-
-    ValueError
-     └── MappingError        the record cannot become a deal; .reason is one actionable sentence
-
-A `MappingError` is a property of the record, not of the moment: retrying cannot help, so
-the pipeline dead-letters the record with the reason.
+A record that cannot become a deal raises `sync.errors.MappingError` with one actionable
+sentence: a property of the record, not of the moment, so the stream dead-letters it.
 
 The functions read the settings through `MappingRules`, the few fields mapping uses, built
 once per run by the caller (`MappingRules.of(settings)`), so they stay pure functions of
@@ -44,13 +39,13 @@ from models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
 from models.contract_terms import ContractTerms
 from models.tables import MAX_ALIAS, MAX_NAME
 from models.types import plain_decimal
+from sync.errors import MappingError
 from sync.salesforce import AccountNode, normalize_id, record_value
 
 __all__ = [
     "MULTI_SELECT_SEPARATOR",
     "AliasMemo",
     "Deal",
-    "MappingError",
     "MappingRules",
     "account_alias_origins",
     "account_aliases",
@@ -64,14 +59,6 @@ __all__ = [
 # Salesforce joins the values of a multi-select picklist with ";"; the REST value carries no
 # field type, so a ";" is taken as the mark of several values. Spaces and commas are text.
 MULTI_SELECT_SEPARATOR = ";"
-
-
-class MappingError(ValueError):
-    """A record that cannot become a deal; `reason` says what to change in Salesforce."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 @dataclass(frozen=True)

@@ -52,10 +52,10 @@ from models.deadletters import Failure
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
 from models.tables import MAX_ALIASES_PER_CUSTOMER
 from models.types import AliasMoveReason, DeadLetterSource
+from sync.errors import AliasOverflow
 
 __all__ = [
     "MERGED_FIELD",
-    "AliasOverflow",
     "Claim",
     "Contested",
     "absorb_merged_account",
@@ -210,10 +210,6 @@ def absorb_merged_account(
         AliasMoveReason.MERGED,
     )
     return merged is not None
-
-
-class AliasOverflow(Exception):
-    """A hierarchy yields more ingest aliases than its customer can hold (a dead letter)."""
 
 
 def overflow_letter(

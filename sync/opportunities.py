@@ -30,8 +30,9 @@ from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_fie
 from models.revisions import SYNC, Change
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
+from sync.errors import MappingError
 from sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
-from sync.mapping import AliasMemo, MappingError, MappingRules, map_opportunity
+from sync.mapping import AliasMemo, MappingRules, map_opportunity
 from sync.provision import provision_deal, refresh_contract
 from sync.provision_batch import BatchItem, provision_batch
 from sync.runner import RunOptions, RunResult, StreamSpec, run_stream

@@ -28,24 +28,9 @@ from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
 from models.revisions import SYNC, Change
 from models.tables import Customer
 from models.writebacks import enqueue
+from sync.errors import DealConflict
 from sync.mapping import Deal
 from sync.merges import claim_tree, overflow_letter
-
-
-class DealConflict(AliasConflict):
-    """An alias of the deal's account is held by another customer."""
-
-    def __init__(
-        self, conflict: AliasConflict, account_id: str, customer_id: uuid.UUID | None
-    ) -> None:
-        super().__init__(conflict.alias, conflict.holder_id)
-        # A customer created for this deal was rolled back with it: do not name its id.
-        ours = f"customer {customer_id}" if customer_id is not None else "no customer yet"
-        self.args = (
-            f"alias {conflict.alias!r} of account {account_id} ({ours}) is "
-            f"already held by customer {conflict.holder_id}; remove it there or fix the "
-            f"alias fields in Salesforce, then replay",
-        )
 
 
 @dataclass(frozen=True)

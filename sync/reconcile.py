@@ -31,8 +31,9 @@ from models.fields import SFDC_OPPORTUNITY_ID
 from models.revisions import Change
 from models.runs import RunCounters, finish_run, record_skipped, start_run
 from models.types import ContractStatus, RunStatus, RunTrigger, Stream, utcnow
+from sync.errors import MappingError
 from sync.lifecycle import GoneDeal, apply_gone, counts
-from sync.mapping import MappingError, parse_sf_datetime
+from sync.mapping import parse_sf_datetime
 from sync.opportunities import provision_opportunities
 from sync.runner import RunResult, lease_owner
 from sync.salesforce import (

@@ -35,7 +35,8 @@ from models.runs import (
     start_run,
 )
 from models.types import RunStatus, RunTrigger, Stream, utcnow
-from sync.mapping import MappingError, parse_sf_datetime
+from sync.errors import MappingError
+from sync.mapping import parse_sf_datetime
 from sync.prefetch import prefetched
 from sync.salesforce import (
     Page,

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.mapping import Deal, MappingError, MappingRules, map_opportunity
+from sync.errors import MappingError
+from sync.mapping import Deal, MappingRules, map_opportunity
 from sync.salesforce import (
     AuthMode,
     QueryRules,

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.tables import MAX_ALIASES_PER_CUSTOMER
+from sync.errors import MappingError
 from sync.mapping import (
     Deal,
-    MappingError,
     MappingRules,
     account_aliases,
     add_months,
