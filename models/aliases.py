@@ -1,7 +1,10 @@
 """Ingest aliases: one owner each, and usage keyed on an alias follows its owner.
 
-Attaching an alias attributes every stored usage event keyed on it to the customer in the
-same transaction; moving it moves them; removing it detaches them (pending again).
+Attaching an alias attributes every stored usage event keyed on it to the customer the
+moment it commits: an event stored without a customer is attributed by the alias table at
+read time (`models.usage_attribution`), so the attach writes the alias row only. Moving it
+moves the events (rows with a stored customer are rewritten in the same transaction);
+removing it detaches them (pending again).
 
 A customer's id (in its canonical text form) always names that customer: as an alias it is
 a conflict naming that customer (`AliasIsCustomerId`), and the ownership look-ups report
@@ -173,10 +176,13 @@ def _check_limit_and_attribute(
 
 
 def _attribute(session: Session, aliases: Sequence[str], customer_id: uuid.UUID | None) -> None:
+    # Only events with a stored customer are rewritten: one still NULL is the alias owner's
+    # by derivation (`models.usage_attribution`), so an attach of an alias that had no owner
+    # rewrites nothing, however many events wait for it.
     for chunk in _chunks(list(aliases)):
         session.execute(
             update(UsageEvent)
-            .where(UsageEvent.customer_key.in_(chunk))
+            .where(UsageEvent.customer_key.in_(chunk), UsageEvent.customer_id.is_not(None))
             .values(customer_id=customer_id)
             .execution_options(synchronize_session=False)
         )

@@ -1,7 +1,7 @@
 """Usage summaries: event counts and exact property sums of a customer, per group.
 
-Attribution follows alias ownership (`models.aliases`, `models.usage`), so a customer's
-events are those keyed on its aliases (or its id) and attributed to it.
+Attribution follows alias ownership (`models.aliases`, `models.usage_attribution`), so a
+customer's events are those keyed on its aliases (or its id) and attributed to it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from models.dialect import is_postgres
 from models.errors import InvalidInput
 from models.tables import UsageEvent
 from models.types import plain_decimal
+from models.usage_attribution import attributed_customer
 
 __all__ = ["GroupBy", "SummaryRow", "property_name", "summarize"]
 
@@ -128,10 +129,12 @@ def summarize(
             keys.append(_property_text(session, str(g.name)))
     # Filtering on the customer's keys first lets the (customer_key, timestamp) index do the
     # work; attribution follows alias ownership, so these are all of the customer's events.
+    # An event's customer is its stored one, else the one derived from the alias table
+    # (`models.usage_attribution`): a stored row costs nothing more than before.
     own_keys = [*aliases_of(session, customer_id), str(customer_id)]
     where: list[ColumnElement[bool]] = [
         UsageEvent.customer_key.in_(own_keys),
-        UsageEvent.customer_id == customer_id,
+        attributed_customer(session) == customer_id,
     ]
     if start is not None:
         where.append(UsageEvent.timestamp >= start)

@@ -46,6 +46,7 @@ from models.tables import (
     UsageEvent,
 )
 from models.types import ContractStatus, DeadLetterSource, DeadLetterStatus, Stream
+from models.usage_attribution import attributed_customer
 from sandbox import SandboxOrg
 from tests.conftest import need
 from tests.worker.conftest import Processes, base_env, processes, wait_for
@@ -442,7 +443,7 @@ class Snapshot:
                 )
             events: dict[str, str | None] = {}
             event_rows = 0
-            for tx, cid in s.execute(select(UsageEvent.transaction_id, UsageEvent.customer_id)):
+            for tx, cid in s.execute(select(UsageEvent.transaction_id, attributed_customer(s))):
                 event_rows += 1
                 events[tx] = account_of.get(cid) if cid else None
             open_letters: Counter[str] = Counter()
