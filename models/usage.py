@@ -35,7 +35,7 @@ from models.dialect import is_postgres
 from models.errors import InvalidInput, NotFound
 from models.tables import DeadLetter, UsageEvent
 from models.types import DeadLetterSource
-from models.usage_attribution import attributed_customer, is_pending
+from models.usage_attribution import SQLITE_KEY_NAMES_CUSTOMER, attributed_customer, is_pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,26 +135,20 @@ def get_event(session: Session, transaction_id: str) -> StoredEvent:
 
 # --- resolution --------------------------------------------------------------------------
 
-_SQLITE_CUSTOMER_MATCH = """
-    length({e}.customer_key) = 36
-    AND substr({e}.customer_key, 9, 1) = '-' AND substr({e}.customer_key, 14, 1) = '-'
-    AND substr({e}.customer_key, 19, 1) = '-' AND substr({e}.customer_key, 24, 1) = '-'
-    AND c.id = replace({e}.customer_key, '-', '') AND c.status = 'active'
-"""
-
 # SQLite runs one writer at a time (BEGIN IMMEDIATE), so a plain batched UPDATE is exact.
-# Customers' ids are 32-hex text there; a key names one only in canonical 8-4-4-4-12 form.
+_NAMES_ROW = SQLITE_KEY_NAMES_CUSTOMER.format(c="c", e="usage_events")
+_NAMES_E = SQLITE_KEY_NAMES_CUSTOMER.format(c="c", e="e")
 _SQLITE_RESOLVE = f"""
 UPDATE usage_events
 SET customer_id = coalesce(
-    (SELECT c.id FROM customers AS c WHERE {_SQLITE_CUSTOMER_MATCH.format(e="usage_events")}),
+    (SELECT c.id FROM customers AS c WHERE {_NAMES_ROW}),
     (SELECT a.customer_id FROM ingest_aliases AS a WHERE a.alias = usage_events.customer_key)
 )
 WHERE transaction_id IN (
     SELECT e.transaction_id FROM usage_events AS e
     WHERE e.customer_id IS NULL
       AND (EXISTS (SELECT 1 FROM ingest_aliases AS a WHERE a.alias = e.customer_key)
-           OR EXISTS (SELECT 1 FROM customers AS c WHERE {_SQLITE_CUSTOMER_MATCH.format(e="e")}))
+           OR EXISTS (SELECT 1 FROM customers AS c WHERE {_NAMES_E}))
     LIMIT ?
 )
 """

@@ -35,27 +35,32 @@ from models.dialect import is_postgres
 from models.tables import Customer, IngestAlias, UsageEvent
 from models.types import CustomerStatus
 
-__all__ = ["attributed_customer", "derived_customer", "is_pending"]
+__all__ = [
+    "SQLITE_KEY_NAMES_CUSTOMER",
+    "attributed_customer",
+    "derived_customer",
+    "is_pending",
+]
 
 # A customer's id in the canonical text form `customer_id_of_key` accepts (lower-case hex).
 _CANONICAL_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
-# SQLite stores a customer's id as 32 hex digits; a key names one only in canonical form.
-_SQLITE_NAMED = """
-    length(usage_events.customer_key) = 36
-    AND substr(usage_events.customer_key, 9, 1) = '-'
-    AND substr(usage_events.customer_key, 14, 1) = '-'
-    AND substr(usage_events.customer_key, 19, 1) = '-'
-    AND substr(usage_events.customer_key, 24, 1) = '-'
-    AND named.id = replace(usage_events.customer_key, '-', '')
+# SQLite stores a customer's id as 32 hex digits; a key names one only in canonical
+# 8-4-4-4-12 form. A template over the event table's and the customer table's names, shared
+# with the SQLite sweep (`models.usage`).
+SQLITE_KEY_NAMES_CUSTOMER = """
+    length({e}.customer_key) = 36
+    AND substr({e}.customer_key, 9, 1) = '-' AND substr({e}.customer_key, 14, 1) = '-'
+    AND substr({e}.customer_key, 19, 1) = '-' AND substr({e}.customer_key, 24, 1) = '-'
+    AND {c}.id = replace({e}.customer_key, '-', '') AND {c}.status = 'active'
 """
 
 
 def _named_customer(session: Session) -> ColumnElement[Any]:
     named = aliased(Customer, name="named")
-    active = named.status == CustomerStatus.ACTIVE
     key = UsageEvent.customer_key
     if is_postgres(session):
+        active = named.status == CustomerStatus.ACTIVE
         # The cast only runs on a key of the canonical form (CASE guards it), and compares
         # uuid to uuid so the primary key index serves the look-up.
         lookup = (
@@ -65,9 +70,8 @@ def _named_customer(session: Session) -> ColumnElement[Any]:
             .scalar_subquery()
         )
         return case((key.op("~")(_CANONICAL_UUID), lookup), else_=None)
-    return (
-        select(named.id).where(text(_SQLITE_NAMED), active).correlate(UsageEvent).scalar_subquery()
-    )
+    named_by_key = text(SQLITE_KEY_NAMES_CUSTOMER.format(e="usage_events", c="named"))
+    return select(named.id).where(named_by_key).correlate(UsageEvent).scalar_subquery()
 
 
 def _alias_owner() -> ColumnElement[Any]:
