@@ -14,7 +14,18 @@ from datetime import datetime
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, String, case, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from models import exactjson
@@ -23,7 +34,7 @@ from models.dialect import is_postgres
 from models.errors import InvalidInput
 from models.tables import UsageEvent
 from models.types import plain_decimal
-from models.usage_attribution import attributed_customer
+from models.usage_attribution import derived_customer
 
 __all__ = ["GroupBy", "SummaryRow", "property_name", "summarize"]
 
@@ -129,12 +140,10 @@ def summarize(
             keys.append(_property_text(session, str(g.name)))
     # Filtering on the customer's keys first lets the (customer_key, timestamp) index do the
     # work; attribution follows alias ownership, so these are all of the customer's events.
-    # An event's customer is its stored one, else the one derived from the alias table
-    # (`models.usage_attribution`): a stored row costs nothing more than before.
     own_keys = [*aliases_of(session, customer_id), str(customer_id)]
     where: list[ColumnElement[bool]] = [
         UsageEvent.customer_key.in_(own_keys),
-        attributed_customer(session) == customer_id,
+        _attributed_to(session, customer_id, own_keys),
     ]
     if start is not None:
         where.append(UsageEvent.timestamp >= start)
@@ -167,6 +176,30 @@ def summarize(
         out = _summarize_streaming(session, keys, labels, where, sums)
     # Backends order NULLs and text differently; present groups the same way everywhere.
     return sorted(out, key=lambda r: [(v is not None, v or "") for v in r.key.values()])
+
+
+def _attributed_to(
+    session: Session, customer_id: uuid.UUID, own_keys: Sequence[str]
+) -> ColumnElement[bool]:
+    # An event's customer is its stored one, else the one derived from the alias table
+    # (`models.usage_attribution`). The keys whose unswept events are derived to this
+    # customer are found first, on the small partial pending index, so the summary itself
+    # has no per-row sub-query: PostgreSQL can scan and aggregate it in parallel, as before.
+    derived = list(
+        session.scalars(
+            select(UsageEvent.customer_key)
+            .where(
+                UsageEvent.customer_key.in_(own_keys),
+                UsageEvent.customer_id.is_(None),
+                derived_customer(session) == customer_id,
+            )
+            .distinct()
+        )
+    )
+    stored = UsageEvent.customer_id == customer_id
+    if not derived:
+        return stored
+    return or_(stored, and_(UsageEvent.customer_id.is_(None), UsageEvent.customer_key.in_(derived)))
 
 
 def _text(value: Any) -> str | None:
