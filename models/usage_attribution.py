@@ -18,9 +18,13 @@ index small. The rules that keep this exact:
 - so `coalesce(stored, derived)` is what the store held before this design after a sweep,
   with no window in between: an event committed while its alias is being attached is
   attributed as soon as both commit, with no sweep needed;
-- readers never look at `customer_id` alone: summaries, events shown or searched, and the
-  pending counts go through `attributed_customer` / `is_pending` here. `coalesce`
-  evaluates its arguments lazily on both backends, so a stored row costs no look-up.
+- an alias that had no owner has no event with a stored customer (a release clears them in
+  its transaction, and nothing else deletes an alias), so its attach rewrites no event;
+- readers never look at `customer_id` alone: events shown or searched and the pending
+  counts go through `attributed_customer` / `is_pending` here (`coalesce` evaluates its
+  arguments lazily on both backends, so a stored row costs no look-up); a summary finds the
+  keys whose unswept events `derived_customer` gives it first, so its own statement has no
+  per-row sub-query (`models.usage_summary`).
 """
 
 from __future__ import annotations
