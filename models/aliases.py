@@ -1,7 +1,10 @@
 """Ingest aliases: one owner each, and usage keyed on an alias follows its owner.
 
-Attaching an alias attributes every stored usage event keyed on it to the customer in the
-same transaction; moving it moves them; removing it detaches them (pending again).
+Attaching an alias attributes every stored usage event keyed on it to the customer the
+moment it commits: an event stored without a customer is attributed by the alias table at
+read time (`models.usage_attribution`), so the attach writes the alias row only. Moving it
+moves the events (rows with a stored customer are rewritten in the same transaction);
+removing it detaches them (pending again).
 
 A customer's id (in its canonical text form) always names that customer: as an alias it is
 a conflict naming that customer (`AliasIsCustomerId`), and the ownership look-ups report
@@ -151,13 +154,14 @@ def add_aliases(
                     holder = owners.get(alias)
                     if holder != customer_id:
                         raise AliasConflict(alias, holder)
-        _check_limit_and_attribute(session, customer_id, added)
+        # No event is rewritten: an alias without an owner until now has no event with a
+        # stored customer (removing an alias clears its events' in the same transaction, and
+        # nothing else deletes one), and its others are the new owner's by derivation.
+        _check_limit(session, customer_id, added)
     return added
 
 
-def _check_limit_and_attribute(
-    session: Session, customer_id: uuid.UUID, added: Sequence[str]
-) -> None:
+def _check_limit(session: Session, customer_id: uuid.UUID, added: Sequence[str]) -> None:
     if added:
         count = session.scalar(
             select(func.count())
@@ -169,14 +173,15 @@ def _check_limit_and_attribute(
                 f"customer {customer_id} would hold {count} ingest aliases; "
                 f"the limit is {MAX_ALIASES_PER_CUSTOMER}"
             )
-        _attribute(session, added, customer_id)
 
 
 def _attribute(session: Session, aliases: Sequence[str], customer_id: uuid.UUID | None) -> None:
+    # Moves only. Only events with a stored customer are rewritten: one still NULL is the
+    # alias owner's by derivation (`models.usage_attribution`).
     for chunk in _chunks(list(aliases)):
         session.execute(
             update(UsageEvent)
-            .where(UsageEvent.customer_key.in_(chunk))
+            .where(UsageEvent.customer_key.in_(chunk), UsageEvent.customer_id.is_not(None))
             .values(customer_id=customer_id)
             .execution_options(synchronize_session=False)
         )
@@ -425,5 +430,6 @@ def transfer_salesforce_aliases(
                 .values(customer_id=to_id)
                 .execution_options(synchronize_session=False)
             )
-        _check_limit_and_attribute(session, to_id, list(moved))
+        _check_limit(session, to_id, list(moved))
+        _attribute(session, list(moved), to_id)
     return moved

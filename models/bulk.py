@@ -223,7 +223,10 @@ def alias_counts(session: Session, customer_ids: Iterable[uuid.UUID]) -> dict[uu
 
 
 def attribute_aliases(session: Session, aliases: Sequence[str]) -> None:
-    """Stored usage keyed on newly attached aliases follows their owners (one UPDATE)."""
+    """Stored usage keyed on newly attached aliases follows their owners (one UPDATE).
+
+    Only rows with a stored customer are rewritten; the others are the owner's by
+    derivation (`models.usage_attribution`)."""
     if not aliases:
         return
     table = _table(UsageEvent)
@@ -231,7 +234,8 @@ def attribute_aliases(session: Session, aliases: Sequence[str]) -> None:
     session.connection().execute(
         text(
             "UPDATE usage_events SET customer_id = (SELECT a.customer_id FROM ingest_aliases AS a "
-            f"WHERE a.alias = usage_events.customer_key) WHERE {where}"
+            f"WHERE a.alias = usage_events.customer_key) WHERE {where} "
+            "AND customer_id IS NOT NULL"
         ),
         {"keys": jsonrows.values(session, table.c.customer_key, dict.fromkeys(aliases))},
     )

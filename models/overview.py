@@ -19,6 +19,7 @@ from models.ingest_tally import duplicates_total
 from models.runs import last_run
 from models.tables import DeadLetter, SyncRun, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
+from models.usage_attribution import is_pending
 
 #: Upper bounds (seconds) of the run-duration histogram's buckets.
 RUN_DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
@@ -190,7 +191,7 @@ def _pending(session: Session, now: datetime) -> PendingUsage:
             func.count(),
             func.count(func.distinct(UsageEvent.customer_key)),
             func.min(UsageEvent.received_at),
-        ).where(UsageEvent.customer_id.is_(None))
+        ).where(is_pending(session))
     ).one()
     if isinstance(oldest, str):  # SQLite hands an aggregate's datetime back as text
         oldest = datetime.fromisoformat(oldest)

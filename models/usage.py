@@ -5,11 +5,14 @@ Events are stored exactly as sent, first; attribution (`customer_id`) is a separ
 - `models.usage_insert.insert_events` attributes at insert time when the key is already
   known (one set-based statement per batch joining `ingest_aliases` and `customers`), so in
   the common case the sweep has nothing to do;
-- `resolve_pending` is the sweep that makes attribution exact: an event committed while its
-  alias was being attached misses the attach's UPDATE and is caught here. It is set-based
-  (one UPDATE per batch), idempotent, and safe to run from several workers at once.
+- an event stored without a customer is attributed by the alias table at read time
+  (`models.usage_attribution`), so an attach needs no rewrite of its events;
+- `resolve_pending` is the sweep that writes that derived customer into the rows (after an
+  attach, or for an event committed while its alias was being attached), keeping the
+  partial pending index small. It is set-based (one UPDATE per batch), idempotent, and safe
+  to run from several workers at once.
 
-Alias attach/move/remove re-attribute stored usage in `models.aliases`; this module never
+Alias move/remove/merge rewrite stored attributions in `models.aliases`; this module never
 changes the attribution of an already-attributed event. A key that is a customer's id
 resolves to that customer, whatever alias rows say (`models.aliases` refuses such aliases;
 one stored before that rule is reported by migration 0004 and outranked here).
@@ -32,6 +35,7 @@ from models.dialect import is_postgres
 from models.errors import InvalidInput, NotFound
 from models.tables import DeadLetter, UsageEvent
 from models.types import DeadLetterSource
+from models.usage_attribution import SQLITE_KEY_NAMES_CUSTOMER, attributed_customer, is_pending
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,23 +86,26 @@ def stored_events(session: Session, transaction_ids: Sequence[str]) -> dict[str,
     out: dict[str, StoredEvent] = {}
     for start in range(0, len(transaction_ids), 500):
         chunk = transaction_ids[start : start + 500]
-        for row, properties in session.execute(_exact(UsageEvent.transaction_id.in_(chunk))):
-            out[row.transaction_id] = _stored(row, properties)
+        for found in session.execute(_exact(session, UsageEvent.transaction_id.in_(chunk))):
+            out[found[0].transaction_id] = _stored(*found)
     return out
 
 
-def _exact(where: Any) -> Any:
-    # Properties read as their JSON text and parsed here, so numbers keep their digits.
-    return select(UsageEvent, cast(UsageEvent.properties, Text).label("properties_text")).where(
-        where
-    )
+def _exact(session: Session, where: Any) -> Any:
+    # Properties read as their JSON text and parsed here, so numbers keep their digits; the
+    # customer is the stored or derived one (`models.usage_attribution`).
+    return select(
+        UsageEvent,
+        cast(UsageEvent.properties, Text).label("properties_text"),
+        attributed_customer(session).label("attributed_to"),
+    ).where(where)
 
 
-def _stored(row: UsageEvent, properties: str | None) -> StoredEvent:
+def _stored(row: UsageEvent, properties: str | None, customer_id: uuid.UUID | None) -> StoredEvent:
     return StoredEvent(
         row.transaction_id,
         row.customer_key,
-        row.customer_id,
+        customer_id,
         row.event_type,
         row.timestamp,
         exactjson.loads(properties) if properties else {},
@@ -108,7 +115,7 @@ def _stored(row: UsageEvent, properties: str | None) -> StoredEvent:
 
 def get_event(session: Session, transaction_id: str) -> StoredEvent:
     """The stored event, or `NotFound` (saying so when the event was rejected instead)."""
-    found = session.execute(_exact(UsageEvent.transaction_id == transaction_id)).first()
+    found = session.execute(_exact(session, UsageEvent.transaction_id == transaction_id)).first()
     if found is not None:
         return _stored(*found)
     letter = session.scalars(
@@ -130,26 +137,20 @@ def get_event(session: Session, transaction_id: str) -> StoredEvent:
 
 # --- resolution --------------------------------------------------------------------------
 
-_SQLITE_CUSTOMER_MATCH = """
-    length({e}.customer_key) = 36
-    AND substr({e}.customer_key, 9, 1) = '-' AND substr({e}.customer_key, 14, 1) = '-'
-    AND substr({e}.customer_key, 19, 1) = '-' AND substr({e}.customer_key, 24, 1) = '-'
-    AND c.id = replace({e}.customer_key, '-', '') AND c.status = 'active'
-"""
-
 # SQLite runs one writer at a time (BEGIN IMMEDIATE), so a plain batched UPDATE is exact.
-# Customers' ids are 32-hex text there; a key names one only in canonical 8-4-4-4-12 form.
+_NAMES_ROW = SQLITE_KEY_NAMES_CUSTOMER.format(c="c", e="usage_events")
+_NAMES_E = SQLITE_KEY_NAMES_CUSTOMER.format(c="c", e="e")
 _SQLITE_RESOLVE = f"""
 UPDATE usage_events
 SET customer_id = coalesce(
-    (SELECT c.id FROM customers AS c WHERE {_SQLITE_CUSTOMER_MATCH.format(e="usage_events")}),
+    (SELECT c.id FROM customers AS c WHERE {_NAMES_ROW}),
     (SELECT a.customer_id FROM ingest_aliases AS a WHERE a.alias = usage_events.customer_key)
 )
 WHERE transaction_id IN (
     SELECT e.transaction_id FROM usage_events AS e
     WHERE e.customer_id IS NULL
       AND (EXISTS (SELECT 1 FROM ingest_aliases AS a WHERE a.alias = e.customer_key)
-           OR EXISTS (SELECT 1 FROM customers AS c WHERE {_SQLITE_CUSTOMER_MATCH.format(e="e")}))
+           OR EXISTS (SELECT 1 FROM customers AS c WHERE {_NAMES_E}))
     LIMIT ?
 )
 """
@@ -236,7 +237,7 @@ def pending_keys(session: Session, *, limit: int = 1000) -> list[PendingKey]:
             func.min(UsageEvent.received_at),
             func.max(UsageEvent.received_at),
         )
-        .where(UsageEvent.customer_id.is_(None))
+        .where(is_pending(session))
         .group_by(UsageEvent.customer_key)
         .order_by(count.desc(), UsageEvent.customer_key)
         .limit(limit)

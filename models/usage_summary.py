@@ -1,7 +1,7 @@
 """Usage summaries: event counts and exact property sums of a customer, per group.
 
-Attribution follows alias ownership (`models.aliases`, `models.usage`), so a customer's
-events are those keyed on its aliases (or its id) and attributed to it.
+Attribution follows alias ownership (`models.aliases`, `models.usage_attribution`), so a
+customer's events are those keyed on its aliases (or its id) and attributed to it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,18 @@ from datetime import datetime
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Numeric, String, case, cast, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Numeric,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
 from models import exactjson
@@ -23,6 +34,7 @@ from models.dialect import is_postgres
 from models.errors import InvalidInput
 from models.tables import UsageEvent
 from models.types import plain_decimal
+from models.usage_attribution import derived_customer
 
 __all__ = ["GroupBy", "SummaryRow", "property_name", "summarize"]
 
@@ -131,7 +143,7 @@ def summarize(
     own_keys = [*aliases_of(session, customer_id), str(customer_id)]
     where: list[ColumnElement[bool]] = [
         UsageEvent.customer_key.in_(own_keys),
-        UsageEvent.customer_id == customer_id,
+        _attributed_to(session, customer_id, own_keys),
     ]
     if start is not None:
         where.append(UsageEvent.timestamp >= start)
@@ -164,6 +176,30 @@ def summarize(
         out = _summarize_streaming(session, keys, labels, where, sums)
     # Backends order NULLs and text differently; present groups the same way everywhere.
     return sorted(out, key=lambda r: [(v is not None, v or "") for v in r.key.values()])
+
+
+def _attributed_to(
+    session: Session, customer_id: uuid.UUID, own_keys: Sequence[str]
+) -> ColumnElement[bool]:
+    # An event's customer is its stored one, else the one derived from the alias table
+    # (`models.usage_attribution`). The keys whose unswept events are derived to this
+    # customer are found first, on the small partial pending index, so the summary itself
+    # has no per-row sub-query: PostgreSQL can scan and aggregate it in parallel, as before.
+    derived = list(
+        session.scalars(
+            select(UsageEvent.customer_key)
+            .where(
+                UsageEvent.customer_key.in_(own_keys),
+                UsageEvent.customer_id.is_(None),
+                derived_customer(session) == customer_id,
+            )
+            .distinct()
+        )
+    )
+    stored = UsageEvent.customer_id == customer_id
+    if not derived:
+        return stored
+    return or_(stored, and_(UsageEvent.customer_id.is_(None), UsageEvent.customer_key.in_(derived)))
 
 
 def _text(value: Any) -> str | None:

@@ -95,7 +95,9 @@ def test_usage_bench_reports_ingest_bare_driver_and_attach() -> None:
         assert result["counts"] == {"accepted": 5_000, "duplicate": 0, "rejected": 0}
         assert result["ingest_events_per_s"] > 0 and result["bare_events_per_s"] > 0
         assert result["bare_index_free_events_per_s"] > 0
-        assert result["retroactive_attach"]["events"] > 0
+        attach = result["retroactive_attach"]
+        assert attach["events"] > 0
+        assert attach["sweep_after"]["rows"] == attach["events"]  # derived, then written once
         assert result["summary_month"]["total_with_sum"]["events"] >= 5_000
         assert set(result["phases"]) >= {"decode", "validate", "insert", "accounting"}
     writers = figures["postgresql_writers"]

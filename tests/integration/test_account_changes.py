@@ -23,8 +23,9 @@ from models.customer_lifecycle import archive_customer
 from models.customers import get_customer
 from models.deadletters import list_letters
 from models.fields import SFDC_ACCOUNT_ID, find_by_field
-from models.tables import AliasMove, IngestAlias, UsageEvent
+from models.tables import AliasMove, IngestAlias
 from models.types import AliasMoveReason, AliasSource, CustomerStatus, DeadLetterStatus, utcnow
+from models.usage import get_event
 from sandbox import SandboxOrg
 from sync.replay import replay_letter
 from sync.salesforce import SalesforceClient
@@ -77,9 +78,7 @@ def send_usage(store: Store, settings: Settings, key: str, transaction_id: str) 
 
 def attributed(store: Store, transaction_id: str) -> uuid.UUID | None:
     with store.session() as s:
-        event = s.get(UsageEvent, transaction_id)
-        assert event is not None
-        return event.customer_id
+        return get_event(s, transaction_id).customer_id
 
 
 def open_letters(store: Store) -> list[str]:

@@ -26,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from config import Settings
 from models import Entity, Store
@@ -34,6 +35,7 @@ from models.deadletters import list_letters
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
 from models.tables import Customer, IngestAlias, UsageEvent
 from models.types import CustomerStatus, DeadLetterStatus, utcnow
+from models.usage_attribution import attributed_customer
 from sandbox import SandboxOrg
 from sync.salesforce import SalesforceClient
 from sync.usage import UsageRules, ingest
@@ -267,8 +269,8 @@ def store_state(
         }
         names = {account_of[c.id]: c.name for c in customers if c.status is CustomerStatus.ACTIVE}
         attribution = {
-            e.transaction_id: account_of[e.customer_id] if e.customer_id else None
-            for e in s.query(UsageEvent)
+            tx: account_of[cid] if cid else None
+            for tx, cid in s.execute(select(UsageEvent.transaction_id, attributed_customer(s)))
         }
         letters = [
             f"{x.error_class}: {x.error_message}"

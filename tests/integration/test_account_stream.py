@@ -19,6 +19,7 @@ from models.deadletters import list_letters
 from models.fields import SFDC_ACCOUNT_ID, find_by_field
 from models.tables import UsageEvent
 from models.types import DeadLetterSource, utcnow
+from models.usage import get_event
 from sandbox import SandboxOrg
 from sync.runner import RunResult
 from tests.integration.test_opportunity_stream import customer_aliases
@@ -94,8 +95,7 @@ def test_a_re_parented_child_moves_its_alias_and_usage(
     assert customer_aliases(store, new_root) == {new_root, child, "wander"}
     assert customer_aliases(store, old_root) == {old_root}
     with store.session() as s:
-        event = s.get(UsageEvent, "tx-wander-1")
-        assert event is not None and event.customer_id == new_customer
+        assert get_event(s, "tx-wander-1").customer_id == new_customer
 
 
 def test_an_account_outside_every_customer_tree_changes_nothing(

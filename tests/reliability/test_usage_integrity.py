@@ -34,6 +34,7 @@ from models.customers import create_customer
 from models.deadletters import Failure, TaskCall, add_letter, get_letter
 from models.tables import DeadLetter, IngestAlias, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus
+from models.usage_attribution import attributed_customer
 from models.usage_summary import summarize
 from sandbox import SandboxOrg
 from sync.usage.reader import CHUNK
@@ -60,9 +61,9 @@ def event(tx: str, key: str, **properties: Any) -> dict[str, Any]:
 def owners(store: Store, prefix: str) -> dict[Any, int]:
     with store.session() as s:
         rows = s.execute(
-            select(UsageEvent.customer_id, func.count())
+            select(owner := attributed_customer(s), func.count())
             .where(UsageEvent.transaction_id.startswith(prefix))
-            .group_by(UsageEvent.customer_id)
+            .group_by(owner)
         )
         return {cid: int(n) for cid, n in rows}
 

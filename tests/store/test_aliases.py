@@ -20,15 +20,16 @@ from models.aliases import (
     unexpected_owners,
 )
 from models.tables import UsageEvent
+from models.usage_attribution import attributed_customer
 from tests.store.conftest import MakeCustomer
 
 
 def attributed(store: Store, key: str) -> dict[uuid.UUID | None, int]:
     with store.session() as s:
         rows = s.execute(
-            select(UsageEvent.customer_id, func.count())
+            select(owner := attributed_customer(s), func.count())
             .where(UsageEvent.customer_key == key)
-            .group_by(UsageEvent.customer_id)
+            .group_by(owner)
         )
         return {cid: n for cid, n in rows}
 

@@ -25,6 +25,7 @@ from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find
 from models.runs import RunCounters
 from models.tables import Contract, Customer, IngestAlias, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus
+from models.usage import get_event
 from sync.opportunities import PageHierarchy, apply_records
 from sync.salesforce import normalize_id
 
@@ -127,8 +128,7 @@ def test_a_mixed_page_lands_and_only_the_conflicting_deal_is_dead_lettered(store
         assert get_customer(s, existing).name == "Alpha"
         assert set(aliases_of(s, beta)) == {account(2), "beta"}
         assert aliases_of(s, holder) == [account(3)]
-        event = s.get(UsageEvent, "tx-early")
-        assert event is not None and event.customer_id == beta  # retroactive attribution
+        assert get_event(s, "tx-early").customer_id == beta  # retroactive attribution
         letters = {letter.reference: letter for letter in list_letters(s, status=None)}
     assert letters[opportunity(4)].status is DeadLetterStatus.OPEN
     assert str(holder) in letters[opportunity(4)].error_message

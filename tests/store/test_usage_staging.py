@@ -17,6 +17,7 @@ from models.aliases import add_aliases, move_alias, remove_aliases
 from models.errors import StoreError
 from models.tables import UsageEvent
 from models.usage import NewEvent, resolve_pending
+from models.usage_attribution import attributed_customer
 from models.usage_insert import insert_events
 from sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
@@ -25,7 +26,7 @@ from tests.store.test_usage_store import NOW, ev
 
 def stored(store: Store) -> dict[str, uuid.UUID | None]:
     with store.session() as s:
-        rows = s.execute(select(UsageEvent.transaction_id, UsageEvent.customer_id))
+        rows = s.execute(select(UsageEvent.transaction_id, attributed_customer(s)))
         return {tx: cid for tx, cid in rows}
 
 

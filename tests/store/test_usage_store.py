@@ -19,6 +19,7 @@ from models.aliases import add_aliases, move_alias, remove_aliases
 from models.tables import DeadLetter, IngestAlias, UsageEvent
 from models.types import DeadLetterSource
 from models.usage import get_event, pending_keys, resolve_pending
+from models.usage_attribution import attributed_customer
 from models.usage_summary import GroupBy, summarize
 from sync.usage import EventOutcome, UsageRules, ingest
 from tests.store.conftest import MakeCustomer
@@ -47,9 +48,9 @@ def run(store: Store, settings: Settings, events: list[Any]) -> Any:
 def owners(store: Store, key: str) -> dict[uuid.UUID | None, int]:
     with store.session() as s:
         rows = s.execute(
-            select(UsageEvent.customer_id, func.count())
+            select(owner := attributed_customer(s), func.count())
             .where(UsageEvent.customer_key == key)
-            .group_by(UsageEvent.customer_id)
+            .group_by(owner)
         )
         return {cid: int(n) for cid, n in rows}
 
@@ -162,18 +163,32 @@ def test_resolve_pending_fixes_events_that_missed_the_attach(
 # PostgreSQL only: SQLite serialises writers, so there an ingest cannot interleave with the
 # attach's open transaction.
 @pytest.mark.parametrize("backend", ["postgres"])
-def test_event_ingested_during_an_attach_is_fixed_by_one_sweep(
+def test_event_ingested_during_an_attach_is_attributed_once_both_commit(
     store: Store, settings: Settings, make_customer: MakeCustomer, backend: str
 ) -> None:
-    """On PostgreSQL an ingest committing inside an open attach stays pending until the sweep."""
+    """On PostgreSQL an ingest committing inside an open attach is stored without a customer
+    (the alias is not visible to it yet), is the owner's as soon as the attach commits
+    (derived from the alias table, no sweep needed), and one sweep writes that into the row."""
     cid = make_customer()
     with store.session() as attach:
-        add_aliases(attach, cid, ["IngestAlias1"])  # its UPDATE has run, not yet committed
+        add_aliases(attach, cid, ["IngestAlias1"])  # not yet committed
         run(store, settings, [ev("IngestAlias1")])  # another transaction commits meanwhile
-    assert owners(store, "IngestAlias1") == {None: 1}
+        assert owners(store, "IngestAlias1") == {None: 1}
+    assert owners(store, "IngestAlias1") == {cid: 1}
     with store.session() as s:
+        assert pending_keys(s) == []
+        stored = s.scalar(
+            select(UsageEvent.customer_id).where(UsageEvent.customer_key == "IngestAlias1")
+        )
+        assert stored is None
         assert resolve_pending(s) == 1
     assert owners(store, "IngestAlias1") == {cid: 1}
+    with store.session() as s:
+        stored = s.scalar(
+            select(UsageEvent.customer_id).where(UsageEvent.customer_key == "IngestAlias1")
+        )
+        assert stored == cid
+        assert resolve_pending(s) == 0
 
 
 def test_summary_groups_by_alias_event_type_and_property(

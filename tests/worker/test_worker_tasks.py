@@ -14,6 +14,7 @@ from models import Store
 from models.customers import create_customer
 from models.tables import Customer, DeadLetter, IngestAlias, SyncRun, UsageEvent
 from models.types import DeadLetterStatus, RunStatus
+from models.usage_attribution import attributed_customer
 from sandbox import SandboxOrg
 from tasks import names
 from tests.worker.conftest import Launch
@@ -55,7 +56,7 @@ def test_usage_ingest_task_stores_and_attributes_events(
 
         procs.wait_for(done, what="50 events and 1 dead letter")
     with store.session() as s:
-        owners = set(s.scalars(select(UsageEvent.customer_id)))
+        owners = set(s.scalars(select(attributed_customer(s))))
     assert owners == {customer}
 
 
