@@ -15,6 +15,8 @@ from config import Settings
 from models import Store
 from sync.usage import UsageRules
 
+__all__ = ["DESCRIPTION", "create_app"]
+
 DESCRIPTION = """\
 sfsync's HTTP API. Under `/v1` it speaks Metronome's API for what sfsync's model covers
 (usage ingest, customers, custom fields, contracts, events search), so the official

@@ -7,6 +7,8 @@ from fastapi import FastAPI
 from api.app import create_app
 from config import configure_logging, load_settings
 
+__all__ = ["app_from_environment"]
+
 
 def app_from_environment() -> FastAPI:
     settings = load_settings()

@@ -12,6 +12,8 @@ from api.state import state
 from models.api_keys import Principal, authenticate
 from models.types import ApiScope
 
+__all__ = ["require"]
+
 
 def _principal(request: Request) -> Principal:
     header = request.headers.get("authorization")

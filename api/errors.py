@@ -41,6 +41,18 @@ from starlette.exceptions import HTTPException
 
 from models import AliasConflict, Conflict, InvalidInput, NotFound, StoreError, StoreUnavailable
 
+__all__ = [
+    "ApiError",
+    "BadRequest",
+    "Forbidden",
+    "NotCovered",
+    "PayloadTooLarge",
+    "Unauthorized",
+    "Unavailable",
+    "error_response",
+    "install_handlers",
+]
+
 log = logging.getLogger(__name__)
 
 

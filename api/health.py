@@ -13,6 +13,8 @@ from api.queue import EnqueueFailed
 from api.state import state
 from models import StoreError
 
+__all__ = ["healthz", "readyz", "router"]
+
 router = APIRouter(tags=["health"])
 
 

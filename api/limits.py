@@ -19,6 +19,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import BadRequest, error_response
 from models import exactjson
 
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "BodyTooLarge",
+    "EventsRoute",
+    "JsonRoute",
+    "RequestLimits",
+    "json_guard",
+    "parsed_body",
+]
+
 #: Deepest JSON a request may carry: usage properties and custom fields are shallow.
 MAX_JSON_DEPTH = 32
 

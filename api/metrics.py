@@ -29,6 +29,15 @@ from models.overview import Overview, read_overview
 from models.task_runtimes import TaskRuntimes, read_task_runtimes
 from models.types import ApiScope, RunStatus, utcnow
 
+__all__ = [
+    "StoreCollector",
+    "metrics",
+    "router",
+    "store_metrics",
+    "stream_metrics",
+    "task_runtime_metric",
+]
+
 router = APIRouter(tags=["monitoring"])
 
 

@@ -15,6 +15,8 @@ from kombu.exceptions import KombuError
 from config import Settings
 from tasks.names import PROVISION_OPPORTUNITY, REPLAY_LETTER, RESOLVE_PENDING
 
+__all__ = ["EnqueueFailed", "Enqueuer"]
+
 log = logging.getLogger(__name__)
 
 # A caller is waiting: fail within a few seconds rather than kombu's patient default.

@@ -12,6 +12,8 @@ from config import Settings
 from models import Store
 from sync.usage import UsageRules
 
+__all__ = ["ApiState", "state"]
+
 
 @dataclass
 class ApiState:

@@ -12,6 +12,8 @@ from models.api_keys import create_key, list_keys, revoke_key
 from models.tables import ApiKey
 from models.types import ApiScope
 
+__all__ = ["api_keys", "api_keys_create", "api_keys_list", "api_keys_revoke", "key_view", "serve"]
+
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")

@@ -29,6 +29,25 @@ from models import Store, StoreError, StoreNotMigrated, StoreUnreachable, open_s
 if TYPE_CHECKING:
     from celery import Celery
 
+__all__ = [
+    "App",
+    "OperationFailed",
+    "SfsyncGroup",
+    "console",
+    "emit_json",
+    "emit_json_array",
+    "err_console",
+    "examples",
+    "fail",
+    "json_option",
+    "parse_decimal",
+    "parse_instant",
+    "parse_pairs",
+    "parse_uuid",
+    "pass_app",
+    "producer",
+]
+
 console = Console()
 err_console = Console(stderr=True)
 

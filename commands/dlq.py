@@ -24,6 +24,17 @@ from models.types import DeadLetterSource, DeadLetterStatus
 from tasks.letters import letter_task
 from tasks.names import REPLAY_LETTER
 
+__all__ = [
+    "dlq",
+    "dlq_discard",
+    "dlq_list",
+    "dlq_retry",
+    "dlq_show",
+    "dlq_stats",
+    "letter_view",
+    "source_choice",
+]
+
 source_choice = click.Choice([s.value for s in DeadLetterSource])
 
 

@@ -22,6 +22,22 @@ from rich.text import Text
 
 from models.durations import spoken
 
+__all__ = [
+    "DEFAULT_TABLE_LIMIT",
+    "Column",
+    "chunks",
+    "duration",
+    "limit_option",
+    "more_note",
+    "note",
+    "print_lines",
+    "print_table",
+    "row_limit",
+    "safe_text",
+    "stream_json_array",
+    "visible",
+]
+
 #: Rows a table shows unless `--limit` says otherwise (`--json` prints every row).
 DEFAULT_TABLE_LIMIT = 50
 

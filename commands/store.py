@@ -39,6 +39,25 @@ from models.customers import (
 from models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
 from sync.usage import account_id_key
 
+__all__ = [
+    "aliases",
+    "aliases_add",
+    "aliases_list",
+    "aliases_remove",
+    "customers",
+    "customers_archive",
+    "customers_create",
+    "customers_list",
+    "customers_show",
+    "db",
+    "db_upgrade",
+    "entity_choice",
+    "fields",
+    "fields_add_key",
+    "fields_keys",
+    "fields_set",
+]
+
 # --- db ----------------------------------------------------------------------------------
 
 

@@ -31,6 +31,19 @@ from sync.runner import RunResult
 from sync.salesforce import SalesforceError
 from tasks import names
 
+__all__ = [
+    "STREAM_TASKS",
+    "run_view",
+    "runs",
+    "runs_list",
+    "runs_show",
+    "sync",
+    "sync_opportunity",
+    "sync_reconcile",
+    "sync_run",
+    "sync_status",
+]
+
 STREAM_TASKS = {
     Stream.OPPORTUNITIES: names.POLL_OPPORTUNITIES,
     Stream.ACCOUNTS: names.POLL_ACCOUNTS,

@@ -43,6 +43,8 @@ from sync.usage import (
     read_events,
 )
 
+__all__ = ["usage", "usage_ingest", "usage_pending", "usage_show", "usage_summary"]
+
 
 @click.group(
     epilog=examples(

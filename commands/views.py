@@ -12,6 +12,16 @@ from models.fields import fields_for
 from models.tables import Contract, ContractRevision, Customer, IngestAlias
 from models.types import Entity
 
+__all__ = [
+    "alias_view",
+    "contract_view",
+    "contracts_view",
+    "customer_view",
+    "customers_view",
+    "describe_source",
+    "revision_view",
+]
+
 
 def contract_view(contract: Contract, fields: dict[str, str] | None = None) -> dict[str, Any]:
     return {

@@ -14,6 +14,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+__all__ = [
+    "REDACTED",
+    "TEXT_FORMAT",
+    "JsonFormatter",
+    "LogFormat",
+    "RedactSecretsFilter",
+    "configure_logging",
+]
+
 REDACTED = "[REDACTED]"
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"
 

@@ -27,6 +27,18 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+__all__ = [
+    "CURRENCY_CODE",
+    "ENV_PREFIX",
+    "MANUAL_CONTRACT_CURRENCY",
+    "MASK",
+    "ConfigError",
+    "Settings",
+    "environment_for",
+    "load_settings",
+    "mask_url_password",
+]
+
 try:  # kombu comes with Celery; the names are the broker URL schemes it understands
     from kombu.transport import TRANSPORT_ALIASES as _BROKER_SCHEMES
 except ImportError:  # pragma: no cover - kombu is a dependency

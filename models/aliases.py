@@ -46,6 +46,30 @@ from models.tables import (
 from models.types import AliasMoveReason, AliasSource, CustomerStatus
 from models.usage_insert import customer_id_of_key
 
+__all__ = [
+    "ACCOUNT_ID_FIELD",
+    "AliasOrigin",
+    "add_aliases",
+    "alias_owners",
+    "alias_rows",
+    "aliases_for",
+    "aliases_of",
+    "customers_named_by",
+    "holders_of_accounts",
+    "list_aliases",
+    "move_alias",
+    "origin_of",
+    "record_moves",
+    "remove_aliases",
+    "replace_aliases",
+    "salesforce_aliases_from",
+    "salesforce_aliases_of",
+    "set_origins",
+    "transfer_salesforce_aliases",
+    "unexpected_owners",
+    "validate_alias",
+]
+
 _CHUNK = 500
 
 #: `AliasOrigin.field` of an alias that is the account id itself.

@@ -19,6 +19,17 @@ from models.errors import InvalidInput, NotFound
 from models.tables import MAX_API_KEY_NAME, ApiKey
 from models.types import ApiScope, utcnow
 
+__all__ = [
+    "PREFIX",
+    "SCOPE_GRANTS",
+    "IssuedKey",
+    "Principal",
+    "authenticate",
+    "create_key",
+    "list_keys",
+    "revoke_key",
+]
+
 PREFIX = "sfsync_"
 
 #: Which scopes each scope covers: `admin` everything, `write` reads and ingest too.

@@ -14,6 +14,8 @@ from models import customer_lifecycle
 from models.customers import get_customer
 from models.tables import Customer
 
+__all__ = ["archive_customer"]
+
 
 def archive_customer(session: Session, customer_id: uuid.UUID) -> Customer:
     """Archive the customer (idempotent); returns it."""

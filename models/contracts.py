@@ -38,6 +38,25 @@ from models.types import (
     utcnow,
 )
 
+__all__ = [
+    "ContractOutcome",
+    "HeldDeal",
+    "any_contracts",
+    "apply_terms",
+    "billing_period",
+    "contracts_by_key",
+    "count_contracts",
+    "create_contract",
+    "end_contract",
+    "get_contract",
+    "iter_contracts",
+    "list_contracts",
+    "set_end_by_operator",
+    "update_contract",
+    "upsert_contract_by_field",
+    "validate_terms",
+]
+
 
 class ContractOutcome(enum.StrEnum):
     """What writing a deal's terms did to its contract."""

@@ -16,6 +16,8 @@ from models.errors import LeaseLost
 from models.tables import SyncCursor
 from models.types import Stream, utcnow
 
+__all__ = ["acquire_lease", "advance", "list_cursors", "position", "release_lease", "renew_lease"]
+
 
 def _ensure_row(session: Session, stream: Stream) -> None:
     session.execute(

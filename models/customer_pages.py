@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from models.tables import Customer, CustomFieldValue, IngestAlias
 from models.types import Entity
 
+__all__ = ["CustomerFilter", "page_customers"]
+
 
 @dataclass(frozen=True)
 class CustomerFilter:

@@ -15,6 +15,18 @@ from models.fields import find_by_field, set_fields
 from models.tables import MAX_NAME, Customer, IngestAlias, UsageEvent
 from models.types import Entity, new_id, utcnow
 
+__all__ = [
+    "attribute_own_id",
+    "count_customers",
+    "create_customer",
+    "find_customer",
+    "get_customer",
+    "iter_customers",
+    "list_customers",
+    "rename_customer",
+    "validate_name",
+]
+
 
 def validate_name(name: str, what: str = "customer") -> str:
     name = name.strip() if isinstance(name, str) else name

@@ -25,6 +25,21 @@ from models.errors import InvalidInput, NotFound
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus, utcnow
 
+__all__ = [
+    "OPEN_LETTER",
+    "Failure",
+    "TaskCall",
+    "add_letter",
+    "add_letters",
+    "discard",
+    "get_letter",
+    "list_letters",
+    "mark_failed_again",
+    "mark_replayed",
+    "resolve_open_for",
+    "stats",
+]
+
 
 @dataclass(frozen=True)
 class TaskCall:

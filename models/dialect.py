@@ -8,6 +8,8 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+__all__ = ["insert", "is_postgres"]
+
 
 def insert(session: Session, table: Table | Any) -> Any:
     """An INSERT that supports ON CONFLICT for the session's backend."""

@@ -34,6 +34,17 @@ from models.errors import (
     StoreUnreachable,
 )
 
+__all__ = [
+    "MIGRATIONS",
+    "Store",
+    "constraint_name",
+    "is_transient",
+    "make_engine",
+    "normalize_url",
+    "open_store",
+    "translate",
+]
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 # SQLSTATEs that mean "try again": serialization failure, deadlock, lock timeout, and the

@@ -27,6 +27,24 @@ from __future__ import annotations
 
 import uuid
 
+__all__ = [
+    "AliasConflict",
+    "AliasIsCustomerId",
+    "AliasLimitExceeded",
+    "ChangeNeedsApproval",
+    "Conflict",
+    "CustomerArchived",
+    "InvalidInput",
+    "LeaseLost",
+    "NotFound",
+    "StoreError",
+    "StoreNotMigrated",
+    "StoreUnavailable",
+    "StoreUnreachable",
+    "UniqueFieldConflict",
+    "UnknownFieldKey",
+]
+
 
 class StoreError(Exception):
     """Base class of every store error."""

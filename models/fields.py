@@ -15,6 +15,23 @@ from models.errors import Conflict, InvalidInput, NotFound, UniqueFieldConflict,
 from models.tables import MAX_FIELD_KEY, MAX_FIELD_VALUE, CustomFieldKey, CustomFieldValue
 from models.types import Entity
 
+__all__ = [
+    "INTERNAL_CUSTOMER_ID",
+    "SFDC_ACCOUNT_ID",
+    "SFDC_OPPORTUNITY_ID",
+    "delete_field",
+    "delete_values",
+    "fields_for",
+    "find_by_field",
+    "find_many_by_field",
+    "get_fields",
+    "list_keys",
+    "register_key",
+    "remove_key",
+    "set_fields",
+    "validate_value",
+]
+
 SFDC_ACCOUNT_ID = "sfdc_account_id"
 SFDC_OPPORTUNITY_ID = "sfdc_opportunity_id"
 INTERNAL_CUSTOMER_ID = "internal_customer_id"

@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from models.tables import IngestTally
 
+__all__ = ["duplicates_total", "record_tally"]
+
 
 def record_tally(session: Session, accepted: int, duplicate: int, rejected: int) -> None:
     """One row per ingest call, in its transaction (an insert: no row is ever contended)."""

@@ -16,6 +16,8 @@ from models.dialect import insert
 from models.tables import OutboundNotification
 from models.types import utcnow
 
+__all__ = ["mark_enqueued", "record_notifications"]
+
 
 def record_notifications(session: Session, notifications: Mapping[str, str]) -> dict[str, str]:
     """Keep notification id → object id; returns those still to enqueue (id → object id).

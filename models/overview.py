@@ -21,6 +21,19 @@ from models.tables import DeadLetter, SyncRun, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
 from models.usage_attribution import is_pending
 
+__all__ = [
+    "RUN_DURATION_BUCKETS",
+    "ApiUsage",
+    "IngestTotals",
+    "LastRun",
+    "Overview",
+    "PendingUsage",
+    "RecordTotals",
+    "StreamState",
+    "open_letters_by_source",
+    "read_overview",
+]
+
 #: Upper bounds (seconds) of the run-duration histogram's buckets.
 RUN_DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 

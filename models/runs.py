@@ -12,6 +12,18 @@ from models.errors import NotFound
 from models.tables import SyncRun
 from models.types import RunStatus, RunTrigger, Stream, utcnow
 
+__all__ = [
+    "RunCounters",
+    "finish_run",
+    "get_run",
+    "last_run",
+    "list_runs",
+    "record_ended",
+    "record_skipped",
+    "save_progress",
+    "start_run",
+]
+
 
 @dataclass
 class RunCounters:

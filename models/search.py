@@ -14,6 +14,8 @@ from models.fields import SFDC_ACCOUNT_ID
 from models.tables import Customer, CustomFieldValue, DeadLetter, IngestAlias, SyncRun
 from models.types import DeadLetterSource, DeadLetterStatus, Entity, RunStatus, Stream
 
+__all__ = ["customer_by_id_or_alias", "find_letters", "find_runs", "search_customers"]
+
 
 def _contains(text: str) -> str:
     """A LIKE pattern matching `text` anywhere, case-insensitively (escaped with \\)."""

@@ -51,6 +51,34 @@ from models.types import (
     utcnow,
 )
 
+__all__ = [
+    "MAX_ALIAS",
+    "MAX_ALIASES_PER_CUSTOMER",
+    "MAX_API_KEY_NAME",
+    "MAX_EVENT_KEY",
+    "MAX_FIELD_KEY",
+    "MAX_FIELD_VALUE",
+    "MAX_NAME",
+    "NAMING",
+    "AliasMove",
+    "ApiKey",
+    "Base",
+    "Contract",
+    "ContractRevision",
+    "CustomFieldKey",
+    "CustomFieldValue",
+    "Customer",
+    "DeadLetter",
+    "IngestAlias",
+    "IngestTally",
+    "OutboundNotification",
+    "SyncCursor",
+    "SyncRun",
+    "TaskRuntime",
+    "UsageEvent",
+    "Writeback",
+]
+
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",

@@ -13,6 +13,31 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, Numeric, String
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+__all__ = [
+    "MONEY_PRECISION",
+    "MONEY_SCALE",
+    "AliasMoveReason",
+    "AliasSource",
+    "ApiScope",
+    "ContractStatus",
+    "CustomerStatus",
+    "DeadLetterSource",
+    "DeadLetterStatus",
+    "EndSource",
+    "Entity",
+    "Money",
+    "RevisionKind",
+    "RunStatus",
+    "RunTrigger",
+    "Stream",
+    "TaskRunOutcome",
+    "UTCDateTime",
+    "WritebackStatus",
+    "new_id",
+    "plain_decimal",
+    "utcnow",
+]
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every backend (SQLite stores naive text)."""

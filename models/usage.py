@@ -37,6 +37,17 @@ from models.tables import DeadLetter, UsageEvent
 from models.types import DeadLetterSource
 from models.usage_attribution import SQLITE_KEY_NAMES_CUSTOMER, attributed_customer, is_pending
 
+__all__ = [
+    "NewEvent",
+    "PendingKey",
+    "StoredEvent",
+    "differences",
+    "get_event",
+    "pending_keys",
+    "resolve_pending",
+    "stored_events",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:

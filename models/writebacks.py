@@ -19,6 +19,18 @@ from models.dialect import insert
 from models.tables import Writeback
 from models.types import WritebackStatus, utcnow
 
+__all__ = [
+    "RETRY_BASE",
+    "RETRY_MAX",
+    "backoff",
+    "count_pending",
+    "due",
+    "enqueue",
+    "mark_done",
+    "mark_failed",
+    "remove",
+]
+
 
 def enqueue(session: Session, account_id: str, customer_id: uuid.UUID) -> None:
     session.execute(

@@ -32,6 +32,15 @@ from sync.errors import DealConflict
 from sync.mapping import Deal
 from sync.merges import claim_tree, overflow_letter
 
+__all__ = [
+    "AccountArchived",
+    "Provisioned",
+    "deal_change",
+    "find_or_create_customer",
+    "provision_deal",
+    "refresh_contract",
+]
+
 
 @dataclass(frozen=True)
 class Provisioned:

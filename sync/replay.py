@@ -29,6 +29,8 @@ from sync.salesforce import QueryRules, SalesforceClient, accounts_by_ids_query
 from sync.usage import Limits, UsageRules, ingest, validate_event
 from sync.writeback import write_back
 
+__all__ = ["ReplayResult", "RunTask", "replay_letter"]
+
 RunTask = Callable[[str, list[Any], dict[str, Any]], Any]
 
 

@@ -47,6 +47,22 @@ from sync.salesforce import (
     SalesforceThrottled,
 )
 
+__all__ = [
+    "EARLIEST",
+    "MAX_LOCATOR_RESTARTS",
+    "MIN_WINDOW",
+    "Progress",
+    "Records",
+    "RunOptions",
+    "RunResult",
+    "StreamSpec",
+    "lease_owner",
+    "not_connected",
+    "page_position",
+    "run_stream",
+    "start_position",
+]
+
 log = logging.getLogger(__name__)
 
 MAX_LOCATOR_RESTARTS = 3

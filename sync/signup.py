@@ -12,6 +12,8 @@ from models.aliases import add_aliases
 from models.customers import create_customer, get_customer, rename_customer
 from models.fields import INTERNAL_CUSTOMER_ID, find_by_field, set_fields
 
+__all__ = ["provision_signup"]
+
 
 def provision_signup(
     session: Session,

@@ -31,6 +31,8 @@ from sync.salesforce import (
     SalesforceThrottled,
 )
 
+__all__ = ["Drained", "flush_writebacks", "write_back"]
+
 
 @dataclass(frozen=True)
 class Drained:

@@ -47,6 +47,15 @@ from sync.salesforce import SalesforceTransientError
 from tasks import context, messages, runtimes
 from tasks.outcome import with_outcome
 
+__all__ = [
+    "TRANSIENT",
+    "LetterNotWritten",
+    "SfsyncRequest",
+    "SfsyncTask",
+    "backoff",
+    "record_task_failure",
+]
+
 log = logging.getLogger(__name__)
 
 TRANSIENT: tuple[type[BaseException], ...] = (SalesforceTransientError, StoreUnavailable)

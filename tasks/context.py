@@ -23,6 +23,17 @@ from config import ConfigError, RedactSecretsFilter, Settings, configure_logging
 from models import Store, open_store
 from sync.salesforce import SalesforceClient, choose_mode
 
+__all__ = [
+    "SALESFORCE_QUEUES",
+    "configure",
+    "redact",
+    "reset",
+    "salesforce",
+    "salesforce_problem",
+    "settings",
+    "store",
+]
+
 log = logging.getLogger(__name__)
 
 #: Queues whose tasks call Salesforce (polls, provisioning, signups, replays of deals).

@@ -25,6 +25,8 @@ from kombu.utils import json as kombu_json
 
 from models import exactjson
 
+__all__ = ["BODY_PREFIX", "MAX_DEPTH", "POISON", "decode", "install", "poison_of"]
+
 #: The key of the poison payload's only keyword argument.
 POISON = "__sfsync_poison_message__"
 #: Deepest accepted body (the envelope and a usage event take ~5; validation allows 32 more).

@@ -14,6 +14,8 @@ from typing import Any
 
 from models.types import TaskRunOutcome
 
+__all__ = ["LETTER_COUNTS", "TaskOutcome", "with_outcome"]
+
 
 class TaskOutcome(StrEnum):
     OK = "ok"

@@ -15,6 +15,8 @@ from celery import Celery
 from sync.usage import MAX_EVENTS_PER_MESSAGE
 from tasks.names import INGEST_USAGE
 
+__all__ = ["send_usage"]
+
 
 def send_usage(app: Celery, events: Iterable[Any]) -> list[str]:
     """Enqueue events for the ingest task, split into messages of at most 1,000.

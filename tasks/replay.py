@@ -10,6 +10,8 @@ from tasks import context
 from tasks.base import SfsyncTask
 from tasks.names import REPLAY_LETTER
 
+__all__ = ["replay", "replay_task", "run_task"]
+
 
 def run_task(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
     """Run a task here as the worker would (through `SfsyncTask`), raising what it raises.

@@ -9,6 +9,8 @@ from sync.signup import provision_signup
 from tasks import context, names
 from tasks.base import SfsyncTask
 
+__all__ = ["SignupTask", "provision_customer_task"]
+
 
 class SignupTask(SfsyncTask):
     abstract = True

@@ -20,6 +20,15 @@ from sync.writeback import flush_writebacks
 from tasks import context, names
 from tasks.base import SfsyncTask
 
+__all__ = [
+    "Poll",
+    "ProvisionOpportunityTask",
+    "poll_accounts_task",
+    "poll_opportunities_task",
+    "provision_opportunity_task",
+    "reconcile_task",
+]
+
 log = logging.getLogger(__name__)
 Poll = Callable[..., RunResult]
 

@@ -12,6 +12,8 @@ from tasks import context
 from tasks.base import SfsyncTask
 from tasks.names import INGEST_USAGE, RESOLVE_PENDING
 
+__all__ = ["ingest_task", "resolve_pending_task"]
+
 log = logging.getLogger(__name__)
 
 

@@ -22,6 +22,18 @@ from models.deadletters import discard, get_letter
 from models.search import find_letters
 from models.types import ApiScope, DeadLetterSource, DeadLetterStatus
 
+__all__ = [
+    "MAX_BULK_REPLAY",
+    "Csrf",
+    "bulk_replay",
+    "discard_letter",
+    "login",
+    "login_form",
+    "logout",
+    "replay",
+    "router",
+]
+
 router = APIRouter(prefix="/console", include_in_schema=False)
 Csrf = Annotated[str, Form()]
 

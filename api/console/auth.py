@@ -21,6 +21,28 @@ from api.state import state
 from models.api_keys import Principal, authenticate
 from models.types import ApiScope
 
+__all__ = [
+    "LOGIN_COOKIE",
+    "PREFIX",
+    "SESSION_COOKIE",
+    "SESSION_SECONDS",
+    "ConsoleForbidden",
+    "SignInRequired",
+    "admin",
+    "check_csrf",
+    "check_login_token",
+    "csrf_token",
+    "current",
+    "end_session",
+    "new_login_token",
+    "safe_next",
+    "session_key",
+    "set_login_cookie",
+    "sign_in_redirect",
+    "start_session",
+    "viewer",
+]
+
 SESSION_COOKIE = "sfsync_console"
 LOGIN_COOKIE = "sfsync_console_login"
 #: Seconds a console session lasts before signing in again.

@@ -37,6 +37,20 @@ from models.usage import pending_keys
 from models.usage_summary import GroupBy, summarize
 from tasks.letters import letter_task
 
+__all__ = [
+    "Viewer",
+    "customer_detail",
+    "customer_usage",
+    "customers",
+    "letter_detail",
+    "letters",
+    "overview",
+    "router",
+    "run_detail",
+    "runs",
+    "usage",
+]
+
 router = APIRouter(prefix="/console", include_in_schema=False)
 Viewer = Annotated[Principal, Depends(viewer)]
 

@@ -16,6 +16,8 @@ from models.api_keys import Principal
 from models.durations import spoken
 from models.types import ApiScope
 
+__all__ = ["TEMPLATES", "environment", "human_duration", "page", "pretty_json", "when"]
+
 TEMPLATES = Path(__file__).parent / "templates"
 
 

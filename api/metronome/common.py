@@ -15,6 +15,8 @@ from models.fields import fields_for
 from models.tables import Customer
 from models.types import Entity
 
+__all__ = ["Body", "customer_payload", "customers_payload", "parse_id"]
+
 
 class Body(BaseModel):
     """A request body: unknown fields are refused (sfsync does not cover them), not ignored."""

@@ -23,6 +23,18 @@ from models.customers import get_customer
 from models.fields import fields_for
 from models.types import ApiScope, ContractStatus
 
+__all__ = [
+    "MAX_PAGE",
+    "CreateContract",
+    "GetContract",
+    "Instant",
+    "ListContracts",
+    "create",
+    "list_",
+    "retrieve",
+    "router",
+]
+
 router = APIRouter(prefix="/v1/contracts", tags=["contracts"], route_class=JsonRoute)
 
 MAX_PAGE = 20

@@ -19,6 +19,20 @@ from models.customers import get_customer
 from models.fields import delete_values, list_keys, register_key, remove_key, set_fields
 from models.types import ApiScope
 
+__all__ = [
+    "AddKey",
+    "DeleteValues",
+    "ListKeys",
+    "RemoveKey",
+    "SetValues",
+    "add_key",
+    "delete_values_",
+    "list_keys_",
+    "remove_key_",
+    "router",
+    "set_values",
+]
+
 router = APIRouter(prefix="/v1/customFields", tags=["custom fields"], route_class=JsonRoute)
 
 

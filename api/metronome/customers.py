@@ -19,6 +19,22 @@ from models.fields import SFDC_ACCOUNT_ID
 from models.tables import MAX_NAME
 from models.types import ApiScope
 
+__all__ = [
+    "MAX_FILTER_IDS",
+    "MAX_PAGE",
+    "ArchiveCustomer",
+    "CreateCustomer",
+    "SetIngestAliases",
+    "SetName",
+    "archive",
+    "create",
+    "list_customers",
+    "retrieve",
+    "router",
+    "set_ingest_aliases",
+    "set_name",
+]
+
 router = APIRouter(prefix="/v1/customers", tags=["customers"], route_class=JsonRoute)
 
 MAX_PAGE = 100

@@ -7,6 +7,8 @@ from fastapi.responses import JSONResponse
 
 from api.errors import error_response
 
+__all__ = ["router", "uncovered"]
+
 router = APIRouter(include_in_schema=False)
 
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]

@@ -20,6 +20,16 @@ from models.types import ApiScope
 from models.usage import stored_events
 from sync.usage import EventOutcome, ingest
 
+__all__ = [
+    "MAX_EVENTS_PER_REQUEST",
+    "MAX_SEARCH_IDS",
+    "SearchEvents",
+    "ingest_events",
+    "ingest_router",
+    "router",
+    "search_events",
+]
+
 router = APIRouter(prefix="/v1", tags=["usage"], route_class=JsonRoute)
 #: Ingest answers per event for text it cannot store (a dead letter), not for the request.
 ingest_router = APIRouter(prefix="/v1", tags=["usage"], route_class=EventsRoute)

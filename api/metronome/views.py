@@ -11,6 +11,8 @@ from models.tables import Contract, Customer
 from models.types import ContractStatus
 from models.usage import StoredEvent
 
+__all__ = ["contract", "customer", "customer_detail", "event", "instant"]
+
 
 def instant(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value is not None else None

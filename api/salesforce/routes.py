@@ -27,6 +27,8 @@ from models.notifications import mark_enqueued, record_notifications
 from models.types import ApiScope
 from sync.salesforce import normalize_id
 
+__all__ = ["OPPORTUNITY_PREFIX", "outbound_message", "provision", "router"]
+
 router = APIRouter(prefix="/salesforce", tags=["salesforce"])
 
 OPPORTUNITY_PREFIX = "006"

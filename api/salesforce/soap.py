@@ -12,6 +12,20 @@ from xml.sax.saxutils import escape
 import defusedxml.ElementTree as SafeXml
 from defusedxml import DefusedXmlException
 
+__all__ = [
+    "MAX_NOTIFICATIONS",
+    "MAX_NOTIFICATION_ID",
+    "OUTBOUND",
+    "SOAP_ENV",
+    "XSI_TYPE",
+    "InvalidMessage",
+    "Notification",
+    "OutboundMessage",
+    "acknowledgement",
+    "fault",
+    "parse_message",
+]
+
 SOAP_ENV = "http://schemas.xmlsoap.org/soap/envelope/"
 OUTBOUND = "http://soap.sforce.com/2005/09/outbound"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
