@@ -36,13 +36,15 @@ from models.tables import UsageEvent
 from models.types import plain_decimal
 from models.usage_attribution import derived_customer
 
-__all__ = ["GroupBy", "SummaryRow", "property_name", "summarize"]
+__all__ = ["MAX_PROPERTY_NAME", "GroupBy", "SummaryRow", "property_name", "summarize"]
 
 # A number as a JSON number or a numeric string; anything else is ignored by sums. The
 # exponent is capped so PostgreSQL's NUMERIC cast cannot overflow on hostile input.
 _NUMERIC = r"^\s*[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]{1,3})?\s*$"
 _NUMERIC_RE = re.compile(_NUMERIC)
-_PROPERTY_NAME = re.compile(r'^[^"\\]{1,128}$')
+#: Longest property name a summary groups or sums by (it goes into a JSON path).
+MAX_PROPERTY_NAME = 128
+_PROPERTY_NAME = re.compile(rf'^[^"\\]{{1,{MAX_PROPERTY_NAME}}}$')
 # Additions in this context are exact whatever the digits (only division would round).
 _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
 
@@ -72,8 +74,8 @@ def property_name(spec: str) -> str:
     name = spec.removeprefix("property:")
     if not spec.startswith("property:") or not _PROPERTY_NAME.match(name):
         raise InvalidInput(
-            f"expected property:NAME with a name of 1 to 128 characters without quotes or "
-            f"backslashes, got {spec!r}"
+            f"expected property:NAME with a name of 1 to {MAX_PROPERTY_NAME} characters "
+            f"without quotes or backslashes, got {spec!r}"
         )
     return name
 
