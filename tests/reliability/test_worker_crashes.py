@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -111,8 +112,20 @@ def test_killed_workers_lose_and_duplicate_nothing(
         pending = list(sent)
         kills: list[dict[str, Any]] = []
         gone: set[str] = set()
+        restarts = 0
+
+        def supervised() -> subprocess.Popen[bytes]:
+            # A worker whose pool is killed while it starts exits ("Could not start worker
+            # processes"): its supervisor (systemd, Kubernetes) starts it again, and so do we.
+            nonlocal worker, restarts
+            if worker.poll() is not None:
+                restarts += 1
+                worker = c.worker(concurrency=2)
+            return worker
+
         t0 = time.monotonic()
         while moments or pending:
+            supervised()
             now = time.monotonic() - t0
             if moments and now >= moments[0]:
                 moments.pop(0)
@@ -132,7 +145,11 @@ def test_killed_workers_lose_and_duplicate_nothing(
             else:
                 time.sleep(moments[0] - now)  # the next random moment, by design
         # The producer re-sends what it cannot see stored (and two batches on purpose).
-        wait_for(lambda: queues_empty(private_redis), timeout=120, what="the queues to drain")
+        wait_for(
+            lambda: supervised() is not None and queues_empty(private_redis),
+            timeout=120,
+            what="the queues to drain",
+        )
         resent = resend_missing(c, store, sent)
         for batch in rng.sample(sent, 2):
             c.ingest(batch)
@@ -152,6 +169,7 @@ def test_killed_workers_lose_and_duplicate_nothing(
         batches_resent_missing=len(resent),
         batches_resent_on_purpose=2,
         kills=kills,
+        supervisor_restarts=restarts,
         open_task_letters={k: v for k, v in snap.open_letters.items() if k.startswith("task")},
         **found,
         seconds=elapsed(started),
