@@ -1,0 +1,78 @@
+"""Each rule, limit, pattern and type of the product is defined once, where its layer owns it."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCT = ["sync", "models", "tasks", "commands", "api", "config"]
+
+
+def _sources() -> dict[str, str]:
+    files = [p for d in PRODUCT for p in (ROOT / d).rglob("*.py") if "migrations" not in p.parts]
+    files += [ROOT / "celery_app.py", ROOT / "cli.py"]
+    return {str(p.relative_to(ROOT)): p.read_text() for p in files}
+
+
+def _class_definitions(name: str) -> list[str]:
+    return [
+        path
+        for path, text in _sources().items()
+        for node in ast.walk(ast.parse(text))
+        if isinstance(node, ast.ClassDef) and node.name == name
+    ]
+
+
+def test_the_contract_is_one_type_defined_by_the_store() -> None:
+    """`ContractTerms` is defined once, in models/; the older copies are gone."""
+    assert _class_definitions("ContractTerms") == ["models/contract_terms.py"]
+    assert _class_definitions("ContractSpec") == []
+    assert _class_definitions("ContractRow") == ["models/contract_terms.py"]
+
+
+def test_the_currency_pattern_is_written_once() -> None:
+    """The three-letter currency code pattern appears in config/settings.py only."""
+    holders = [p for p, text in _sources().items() if "[A-Z]{3}" in text]
+    assert holders == ["config/settings.py"]
+
+
+def test_the_store_limits_are_defined_once_in_models_tables() -> None:
+    """Every MAX_ limit of names, aliases and field values is assigned in models/tables.py only."""
+    limits = {
+        "MAX_NAME",
+        "MAX_ALIAS",
+        "MAX_ALIASES_PER_CUSTOMER",
+        "MAX_FIELD_VALUE",
+        "MAX_EVENT_KEY",
+    }
+    assigned: dict[str, list[str]] = {}
+    for path, text in _sources().items():
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.Assign):
+                for target in node.targets:
+                    if isinstance(target, ast.Name) and target.id in limits:
+                        assigned.setdefault(target.id, []).append(path)
+    assert assigned == {name: ["models/tables.py"] for name in limits}
+    check_constraints = re.findall(
+        r"CheckConstraint\(\s*\"[^\"]*\b(160|128|200)\b", _sources()["models/tables.py"]
+    )
+    assert check_constraints == []
+
+
+def test_pure_mapping_soql_and_validation_take_rules_not_settings() -> None:
+    """Pure modules take Settings only in the rules' `of` constructors and their helpers."""
+    pure = ["sync/mapping.py", "sync/salesforce/soql.py", "sync/usage/validation.py"]
+    takers = []
+    for path in pure:
+        for node in ast.walk(ast.parse(_sources()[path])):
+            if (
+                isinstance(node, ast.FunctionDef)
+                and node.name != "of"
+                and not node.name.startswith("_")
+            ):
+                for arg in [*node.args.args, *node.args.kwonlyargs]:
+                    if arg.annotation is not None and "Settings" in ast.unparse(arg.annotation):
+                        takers.append(f"{path}:{node.name}")
+    assert takers == []
