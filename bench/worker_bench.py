@@ -13,6 +13,7 @@ runs recorded meanwhile (overlapping ticks are `skipped` by the lease).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -20,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,15 +48,37 @@ def _env(org: Any, database_url: str, redis_url: str, data_dir: str) -> dict[str
     return env
 
 
-def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "celery_app", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+def _start(args: list[str], env: dict[str, str], folder: str, name: str) -> subprocess.Popen[bytes]:
+    with (Path(folder) / f"{name}.log").open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "celery_app", *args],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+@contextlib.contextmanager
+def _running(*procs: subprocess.Popen[bytes]) -> Iterator[None]:
+    """Stop the processes' groups on the way out: SIGTERM, then SIGKILL after 30 s."""
+    try:
+        yield
+    finally:
+        for proc in procs:
+            _signal_group(proc, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait(timeout=30)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
 
 
 def _finished_run(database_url: str, won: int) -> dict[str, Any] | None:
@@ -103,33 +127,26 @@ def main() -> None:
     client = redis.Redis.from_url(args.redis)
     client.flushdb()
     org = _org(args.opportunities)
-    procs: list[subprocess.Popen[bytes]] = []
     try:
         won = _floor(org)["won_opportunities"]
         with tempfile.TemporaryDirectory() as folder, _database("postgresql") as url:
             env = _env(org, url, args.redis, folder)
             org.reset_counters()
             started = time.perf_counter()
-            procs.append(
-                _start(
-                    ["worker", "-c", "2", "-Q", "sync,usage,default"],
-                    env,
-                    Path(folder) / "worker.log",
-                )
-            )
-            procs.append(_start(["beat"], env, Path(folder) / "beat.log"))
-            deadline = started + TIMEOUT
-            done = None
-            while done is None and time.perf_counter() < deadline:
-                time.sleep(0.5)  # polling the store for the outcome, not synchronising work
-                done = _finished_run(url, won)
-            elapsed = time.perf_counter() - started
-            calls = _calls(org)
+            # The processes stop before their database is dropped: a beat or worker left
+            # talking to a dropped database may not answer SIGTERM in time.
+            with _running(
+                _start(["worker", "-c", "2", "-Q", "sync,usage,default"], env, folder, "worker"),
+                _start(["beat"], env, folder, "beat"),
+            ):
+                deadline = started + TIMEOUT
+                done = None
+                while done is None and time.perf_counter() < deadline:
+                    time.sleep(0.5)  # polling the store for the outcome, not synchronising work
+                    done = _finished_run(url, won)
+                elapsed = time.perf_counter() - started
+                calls = _calls(org)
     finally:
-        for proc in procs:
-            os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            proc.wait(timeout=30)
         org.stop()
         client.flushdb()
         client.close()

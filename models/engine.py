@@ -14,7 +14,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -50,6 +50,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # SQLSTATEs that mean "try again": serialization failure, deadlock, lock timeout, and the
 # connection classes.
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57014"}
+#: SQLite's message for a write through a connection it opened read-only (SQLITE_READONLY).
+_READ_ONLY_CONNECTION = "attempt to write a readonly database"
 #: Execution option marking the connections of `Store.reader` sessions.
 _READER = "sfsync_reader"
 
@@ -125,6 +127,15 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         # lock: in WAL mode it reads the last commit while the writer goes on.
         reader = conn.get_execution_options().get(_READER, False)
         conn.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: ExceptionContext) -> None:
+        # SQLite opens a file it may not write read-only, and such a connection stays
+        # read-only after the file is writable again: one opened during an outage (a full
+        # disk, a read-only mount) would fail every write for the life of the process.
+        # Treated as a lost connection, it is discarded and the next checkout opens anew.
+        if _READ_ONLY_CONNECTION in str(context.original_exception):
+            context.is_disconnect = True
 
     return engine
 

@@ -20,7 +20,12 @@ REQUIRE_SERVICES = os.environ.get("SFSYNC_TEST_REQUIRE_SERVICES") == "1"
 POSTGRES_BASE = os.environ.get(
     "SFSYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("SFSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# One Redis database per pytest-xdist worker (the worker tests flush theirs); 13 and 14 are
+# the benchmarks'.
+_XDIST_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0")[2:] or 0)
+REDIS_URL = os.environ.get(
+    "SFSYNC_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{(15, 12, 11, 10, 9, 8, 7, 6)[_XDIST_INDEX]}"
+)
 SEEDED_KEYS = {
     ("customer", "sfdc_account_id"),
     ("contract", "sfdc_opportunity_id"),
