@@ -16,6 +16,8 @@ from api.console.auth import PREFIX, ConsoleForbidden, SignInRequired, current, 
 from api.console.render import page
 from models import InvalidInput, NotFound, StoreError
 
+__all__ = ["install"]
+
 
 def install(app: FastAPI) -> None:
     app.include_router(actions.router)

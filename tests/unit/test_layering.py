@@ -176,3 +176,34 @@ def test_layers_import_only_their_own_layer_and_those_below() -> None:
             if {top, below} == {"api", "commands"}:
                 wrong.append(f"{module} → {dep}")
     assert wrong == []
+
+
+def _public_names(tree: ast.Module) -> list[str]:
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign):
+            names += [t.id for t in node.targets if isinstance(t, ast.Name)]
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.append(node.target.id)
+    return [n for n in names if not n.startswith("_")]
+
+
+def test_every_module_with_public_names_declares_them_in_all() -> None:
+    """Each product module that defines public names says which are its surface (`__all__`)."""
+    missing = [
+        name
+        for name, path in _product_modules().items()
+        if name.split(".")[0] in (*LAYERS, "api", "commands")
+        and _public_names(tree := ast.parse(path.read_text()))
+        and "__all__"
+        not in {
+            t.id
+            for n in tree.body
+            if isinstance(n, ast.Assign)
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
+    ]
+    assert missing == []
