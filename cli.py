@@ -9,12 +9,13 @@ from pathlib import Path
 
 import click
 
+from commands.aliases import aliases
 from commands.api import api_keys, serve
 from commands.common import App, SfsyncGroup, examples
 from commands.contracts import contracts
 from commands.demo import demo
 from commands.dlq import dlq
-from commands.store import aliases, customers, db, fields
+from commands.store import customers, db, fields
 from commands.sync import runs, sync
 from commands.usage import usage
 

@@ -1,4 +1,5 @@
-"""Store commands: `db`, `customers`, `aliases`, `fields` (contracts: `commands.contracts`)."""
+"""Store commands: `db`, `customers`, `fields` (aliases: `commands.aliases`; contracts:
+`commands.contracts`)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,8 @@ from commands.output import (
     print_table,
     row_limit,
 )
-from commands.views import alias_view, customer_view, customers_view, describe_source
+from commands.views import customer_view, customers_view, describe_source
 from models import Entity, NotFound, Store
-from models.aliases import add_aliases, list_aliases, remove_aliases
 from models.customer_lifecycle import archive_customer, survivor_of
 from models.customers import (
     count_customers,
@@ -40,10 +40,6 @@ from models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
 from sync.usage import account_id_key
 
 __all__ = [
-    "aliases",
-    "aliases_add",
-    "aliases_list",
-    "aliases_remove",
     "customers",
     "customers_archive",
     "customers_create",
@@ -223,84 +219,6 @@ def customers_archive(app: App, customer_id: str, as_json: bool) -> None:
             f"archived customer {view['id']} ({view['name']}); released "
             f"{len(outcome.released)} alias(es)"
         )
-
-
-# --- aliases -----------------------------------------------------------------------------
-
-
-@click.group(
-    epilog=examples(
-        "sfsync aliases add CUSTOMER_ID we-apac we-latam",
-        "sfsync aliases remove CUSTOMER_ID we-apac --json",
-        "sfsync aliases list CUSTOMER_ID",
-    )
-)
-def aliases() -> None:
-    """Ingest aliases (attaching one attributes its stored usage)."""
-
-
-@aliases.command("add")
-@click.argument("customer_id")
-@click.argument("alias_values", metavar="ALIAS...", nargs=-1, required=True)
-@json_option
-@pass_app
-def aliases_add(app: App, customer_id: str, alias_values: tuple[str, ...], as_json: bool) -> None:
-    """Attach ingest aliases to a customer."""
-    cid = parse_uuid(customer_id, "CUSTOMER")
-    with app.session() as s:
-        added = add_aliases(s, cid, alias_values)
-    if as_json:
-        emit_json({"customer_id": cid, "attached": list(added)})
-        return
-    console.print(f"attached {len(added)} alias(es); {len(alias_values) - len(added)} already held")
-
-
-@aliases.command("remove")
-@click.argument("customer_id")
-@click.argument("alias_values", metavar="ALIAS...", nargs=-1, required=True)
-@json_option
-@pass_app
-def aliases_remove(
-    app: App, customer_id: str, alias_values: tuple[str, ...], as_json: bool
-) -> None:
-    """Detach ingest aliases from a customer (their usage becomes pending)."""
-    cid = parse_uuid(customer_id, "CUSTOMER")
-    with app.session() as s:
-        removed = remove_aliases(s, cid, alias_values)
-    if as_json:
-        emit_json({"customer_id": cid, "removed": list(removed)})
-        return
-    console.print(f"removed {len(removed)} alias(es)")
-
-
-@aliases.command("list")
-@click.argument("customer_id", required=False)
-@json_option
-@pass_app
-def aliases_list(app: App, customer_id: str | None, as_json: bool) -> None:
-    """List ingest aliases, of one customer or all."""
-    with app.session() as s:
-        cid = parse_uuid(customer_id, "CUSTOMER") if customer_id else None
-        if cid is not None:
-            get_customer(s, cid)
-        found = list_aliases(s, cid)
-    views = [alias_view(a) for a in found]
-    if as_json:
-        emit_json(views)
-        return
-    shown = print_table(
-        [
-            Column("alias", key=True),
-            Column("customer", key=True),
-            Column("source"),
-            Column("attached"),
-        ],
-        (
-            (v["alias"], v["customer_id"], describe_source(v), f"{v['created_at']:%Y-%m-%d %H:%M}")
-            for v in views
-        ),
-    )
-    more_note(shown, len(found), "aliases")
 
 
 # --- fields ------------------------------------------------------------------------------

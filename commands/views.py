@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 from models.aliases import aliases_for, aliases_of, list_aliases
 from models.contracts import list_contracts
 from models.fields import fields_for
-from models.tables import Contract, ContractRevision, Customer, IngestAlias
+from models.tables import AliasMove, Contract, ContractRevision, Customer, IngestAlias
 from models.types import Entity
 
 __all__ = [
+    "alias_move_view",
     "alias_view",
     "contract_view",
     "contracts_view",
@@ -68,6 +69,18 @@ def alias_view(alias: IngestAlias) -> dict[str, Any]:
         "source_account_id": alias.source_account_id,
         "source_field": alias.source_field,
         "created_at": alias.created_at,
+    }
+
+
+def alias_move_view(move: AliasMove) -> dict[str, Any]:
+    """One move of an alias: from and to which customer (to None: released), and why."""
+    return {
+        "alias": move.alias,
+        "reason": move.reason,
+        "from_customer_id": move.from_customer_id,
+        "to_customer_id": move.to_customer_id,
+        "source_account_id": move.source_account_id,
+        "moved_at": move.moved_at,
     }
 
 

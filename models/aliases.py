@@ -38,12 +38,11 @@ from models.errors import (
 from models.tables import (
     MAX_ALIAS,
     MAX_ALIASES_PER_CUSTOMER,
-    AliasMove,
     Customer,
     IngestAlias,
     UsageEvent,
 )
-from models.types import AliasMoveReason, AliasSource, CustomerStatus
+from models.types import AliasSource, CustomerStatus
 from models.usage_insert import customer_id_of_key
 
 __all__ = [
@@ -59,7 +58,6 @@ __all__ = [
     "list_aliases",
     "move_alias",
     "origin_of",
-    "record_moves",
     "remove_aliases",
     "replace_aliases",
     "salesforce_aliases_from",
@@ -413,26 +411,6 @@ def set_origins(session: Session, origins: Mapping[str, AliasOrigin]) -> None:
             .values(**_origin_values(origin))
             .execution_options(synchronize_session=False)
         )
-
-
-def record_moves(
-    session: Session,
-    moves: Mapping[str, tuple[uuid.UUID | None, uuid.UUID | None, str | None]],
-    reason: AliasMoveReason,
-) -> None:
-    """Keep a record of aliases a sync moved: alias → (from, to (None: released), account)."""
-    if moves:
-        session.add_all(
-            AliasMove(
-                alias=alias,
-                from_customer_id=from_id,
-                to_customer_id=to_id,
-                reason=reason,
-                source_account_id=account,
-            )
-            for alias, (from_id, to_id, account) in moves.items()
-        )
-        session.flush()
 
 
 def transfer_salesforce_aliases(

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models.aliases import aliases_of, record_moves, remove_aliases, transfer_salesforce_aliases
+from models.alias_moves import record_moves
+from models.aliases import aliases_of, remove_aliases, transfer_salesforce_aliases
 from models.dialect import is_postgres
 from models.errors import CustomerArchived, NotFound
 from models.tables import Contract, Customer

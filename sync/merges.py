@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session
 
 from models import Entity
+from models.alias_moves import record_moves
 from models.aliases import (
     AliasOrigin,
     add_aliases,
     alias_rows,
     move_alias,
     origin_of,
-    record_moves,
     remove_aliases,
     salesforce_aliases_from,
     salesforce_aliases_of,

@@ -108,3 +108,39 @@ def test_customers_show_of_a_merged_account_finds_the_survivor(
     assert (own["status"], own["merged_into"]) == ("archived", survivor)
     text = sfsync("customers", "show", absorbed).stdout
     assert f"merged into customer {survivor}" in text
+
+
+def test_aliases_moves_lists_merges_and_releases_newest_first(
+    sfsync: Invoke, store_url: str
+) -> None:
+    """A merge's move and an archive's release, newest first, by alias and by customer."""
+    survivor = create(sfsync, "Survivor", "--alias", "survivor-ops")
+    absorbed = create(sfsync, "Absorbed")
+    store = Store(store_url)
+    with store.session() as s:
+        add_aliases(s, uuid.UUID(absorbed), [CHILD], {CHILD: AliasOrigin(CHILD, "Id")})
+    with store.session() as s:
+        merge_customers(s, uuid.UUID(absorbed), uuid.UUID(survivor))
+    store.close()
+    ok_json(sfsync("customers", "archive", survivor, "--json"))
+
+    moves = ok_json(sfsync("aliases", "moves", "--alias", CHILD, "--json"))
+    assert [
+        (m["reason"], m["from_customer_id"], m["to_customer_id"], m["source_account_id"])
+        for m in moves
+    ] == [("archived", survivor, None, None), ("merged", absorbed, survivor, CHILD)]
+    everything = ok_json(sfsync("aliases", "moves", "--json"))
+    assert {(m["alias"], m["reason"]) for m in everything} == {
+        (CHILD, "merged"),
+        (CHILD, "archived"),
+        ("survivor-ops", "archived"),
+    }
+    of_absorbed = ok_json(sfsync("aliases", "moves", "--customer", absorbed, "--json"))
+    assert [(m["alias"], m["reason"]) for m in of_absorbed] == [(CHILD, "merged")]
+
+    table = sfsync("aliases", "moves", "--alias", CHILD, "--limit", "1")
+    assert table.exit_code == 0
+    assert "released" in table.stdout and "merged" not in table.stdout
+    assert "1 more alias moves not shown (of 2)" in table.stderr + table.stdout
+    unknown = sfsync("aliases", "moves", "--customer", str(uuid.uuid4()))
+    assert unknown.exit_code != 0 and "Traceback" not in unknown.stdout + unknown.stderr
