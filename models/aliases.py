@@ -62,6 +62,7 @@ __all__ = [
     "replace_aliases",
     "salesforce_aliases_from",
     "salesforce_aliases_of",
+    "salesforce_aliases_through",
     "set_origins",
     "transfer_salesforce_aliases",
     "unexpected_owners",
@@ -382,6 +383,27 @@ def salesforce_aliases_from(session: Session, account_id: str) -> dict[str, Inge
         )
     )
     return {row.alias: row for row in rows}
+
+
+def salesforce_aliases_through(
+    session: Session, account_ids: Iterable[str], field: str
+) -> dict[str, AliasOrigin]:
+    """Salesforce-sourced aliases recorded as coming from one of these accounts through
+    `field`, whoever holds them, with that origin."""
+    wanted = list(dict.fromkeys(account_ids))
+    out: dict[str, AliasOrigin] = {}
+    for chunk in _chunks(wanted):
+        rows = session.execute(
+            select(IngestAlias.alias, IngestAlias.source_account_id)
+            .where(
+                IngestAlias.source == AliasSource.SALESFORCE,
+                IngestAlias.source_field == field,
+                IngestAlias.source_account_id.in_(chunk),
+            )
+            .order_by(IngestAlias.alias)
+        )
+        out.update({alias: AliasOrigin(str(account), field) for alias, account in rows})
+    return out
 
 
 def holders_of_accounts(session: Session, account_ids: Iterable[str]) -> set[uuid.UUID]:

@@ -22,7 +22,9 @@ A Salesforce merge (`absorb_merged_account`: the loser deleted with `MasterRecor
 the loser's customer into the customer of the master's root (created if that tree had
 none), and every Salesforce-sourced alias that came from the loser with it: the loser no
 longer exists, so those aliases are recorded as coming from the master through the merge
-(field `MasterRecordId`) and stay with the master's customer wherever the master goes.
+(field `MasterRecordId`) and are part of whichever tree holds the master: claiming a tree
+takes them with the master's own (re-parented: they move; detached into a tree of its own
+customer: that customer takes them).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from models.aliases import (
     remove_aliases,
     salesforce_aliases_from,
     salesforce_aliases_of,
+    salesforce_aliases_through,
     set_origins,
 )
 from models.bulk import alias_counts
@@ -105,6 +108,11 @@ def claim_tree(
     holds the customer's lock and runs this in a savepoint.
     """
     accounts = set(tree)
+    # Aliases that came to an account of the tree through a Salesforce merge are the tree's
+    # too (the loser no longer exists to yield them): they follow their master into this
+    # tree, after the tree's own values.
+    through_merges = salesforce_aliases_through(session, accounts, MERGED_FIELD)
+    origins = {**origins, **{a: o for a, o in through_merges.items() if a not in origins}}
     claim = Claim()
     for absorbed in dict.fromkeys(nested):
         if (merged := merge_customers(session, absorbed, customer_id)) is not None:

@@ -317,6 +317,47 @@ def test_a_salesforce_merge_moves_the_losers_customer_into_the_masters(
         assert len(list_contracts(s)) == 2
 
 
+def test_aliases_merged_into_a_master_follow_it_to_another_enterprise(
+    org: SandboxOrg,
+    enterprise,
+    sync_deals: Poll,
+    sync_accounts: Poll,
+    store: Store,
+    sf_settings: Settings,
+) -> None:
+    """A merge's aliases stay the master's: re-parented, the master takes them along."""
+    first, second = enterprise("Holding One", "h-one"), enterprise("Holding Two", "h-two")
+    master = org.create("Account", {"Name": "Ops", "ParentId": first, FIELD: "ops"})
+    loser = org.create("Account", {"Name": "Ops Dup", "ParentId": first, FIELD: "ops-dup"})
+    sync_deals()
+    old, new = customer_of(store, first), customer_of(store, second)
+    send_usage(store, sf_settings, "ops-dup", "tx-dup-1")
+    org.merge(master, [loser])
+    sync_accounts()
+    assert holdings(store)["ops-dup"] == (old, "salesforce", master, "MasterRecordId")
+
+    org.update("Account", master, {"ParentId": second})
+    sync_accounts()
+
+    assert open_letters(store) == []
+    held = holdings(store)
+    # The org's truth: the master and what came to it through the merge now sit under
+    # the second enterprise, whose customer holds them.
+    assert held[master] == (new, "salesforce", master, "Id")
+    assert held["ops"] == (new, "salesforce", master, FIELD)
+    assert held[loser] == (new, "salesforce", master, "MasterRecordId")
+    assert held["ops-dup"] == (new, "salesforce", master, "MasterRecordId")
+    assert attributed(store, "tx-dup-1") == new
+    with store.session() as s:
+        moves = {
+            (m.alias, m.from_customer_id, m.to_customer_id, m.reason) for m in s.query(AliasMove)
+        }
+    assert {(a, f, t, r) for a, f, t, r in moves if r is AliasMoveReason.REPARENTED} == {
+        (alias, old, new, AliasMoveReason.REPARENTED) for alias in (master, "ops", loser, "ops-dup")
+    }
+    assert not any(t is None for _, _, t, _ in moves)  # nothing released on the way
+
+
 def test_a_deal_for_an_archived_customers_account_is_a_dead_letter_saying_so(
     org: SandboxOrg, enterprise, sync_deals: Poll, sync_accounts: Poll, store: Store
 ) -> None:
