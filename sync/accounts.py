@@ -124,6 +124,19 @@ def _parse(
     return nodes, merged, deleted
 
 
+def _through_chains(merged: Mapping[str, str]) -> dict[str, str]:
+    """Loser → the master at the end of its chain: merged into B, and B into C in turn, a
+    loser's aliases go to C (B's merge moves B's own there too)."""
+    out = {}
+    for loser, first in merged.items():
+        last, seen = first, {loser}
+        while last in merged and last not in seen:
+            seen.add(last)
+            last = merged[last]
+        out[loser] = last
+    return out
+
+
 def _root_of(account: str, accounts: Mapping[str, AccountNode]) -> str:
     """The highest ancestor of `account` that `accounts` knows (itself if none)."""
     seen = {account}
@@ -151,6 +164,7 @@ def prepare_accounts(
     customers' trees; the store is asked once.
     """
     nodes, merged, deleted = _parse(records, rules)
+    merged = _through_chains(merged)
     accounts: dict[str, AccountNode] = dict(nodes)
     missing = [m for m in merged.values() if m not in accounts]
     if missing:
@@ -165,6 +179,10 @@ def prepare_accounts(
         for loser, master in merged.items()
         if master in accounts
     }
+    # A loser whose master is gone as well (merged or deleted before this page, the loser
+    # read again in the lookback or a full run) was applied when its master was live, and
+    # the master's own merge took its aliases on: nothing is left to apply.
+    deleted |= {loser for loser in merged if loser not in merges}
     with store.reader() as s:  # runs in the look-ahead thread, beside the page being written
         owned = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(accounts))
         holders = holders_of_accounts(s, [*nodes, *merged])
@@ -306,10 +324,14 @@ def _update_customer(
     customer = active_customer(session, customer_id)
     outcome = _CustomerUpdate()
     origins: dict[str, AliasOrigin] = {}
+    # The customer carries its own account's name: usually a tree's root, but an account
+    # whose customer absorbed the customer of an account it was then moved under sits
+    # inside that tree, and is still the one the customer is named after.
+    own = next((n for tree in trees for n in tree if n.id == own_account), None)
+    if own is not None and own.id in page.nodes:
+        outcome.renamed = rename_customer(session, customer, own.name)
     for tree in trees:
         root, descendants = tree[0], tree[1:]
-        if root.id == own_account and root.id in page.nodes:
-            outcome.renamed = rename_customer(session, customer, root.name)
         # Same alias set as the closed-won mapping (the first tree's first on a clash).
         for alias, origin in account_alias_origins(
             root.id, root.alias_values, descendants, rules, root.alias_fields

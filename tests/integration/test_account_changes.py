@@ -23,7 +23,7 @@ from models.customer_lifecycle import archive_customer
 from models.customers import get_customer
 from models.deadletters import list_letters
 from models.fields import SFDC_ACCOUNT_ID, find_by_field
-from models.tables import AliasMove, IngestAlias
+from models.tables import AliasMove, Customer, IngestAlias
 from models.types import AliasMoveReason, AliasSource, CustomerStatus, DeadLetterStatus, utcnow
 from models.usage import get_event
 from sandbox import SandboxOrg
@@ -356,6 +356,42 @@ def test_aliases_merged_into_a_master_follow_it_to_another_enterprise(
         (alias, old, new, AliasMoveReason.REPARENTED) for alias in (master, "ops", loser, "ops-dup")
     }
     assert not any(t is None for _, _, t, _ in moves)  # nothing released on the way
+
+
+@pytest.mark.parametrize("one_poll", [False, True], ids=["poll-between", "one-poll"])
+def test_a_chain_of_merges_takes_every_alias_to_the_last_master_without_letters(
+    one_poll: bool,
+    org: SandboxOrg,
+    enterprise,
+    sync_deals: Poll,
+    sync_accounts: Poll,
+    store: Store,
+) -> None:
+    """A into B, then B into C: A's and B's aliases end with C's customer; re-reads are quiet."""
+    a, b, c = (
+        enterprise("Chain A", "chain-a"),
+        enterprise("Chain B", "chain-b"),
+        enterprise("Chain C", "chain-c"),
+    )
+    sync_deals()
+    last = customer_of(store, c)
+    org.merge(b, [a])
+    if not one_poll:
+        sync_accounts()
+    org.merge(c, [b])
+    sync_accounts()
+    sync_accounts(full=True)  # the first loser again, its master now merged away too
+
+    assert open_letters(store) == []
+    held = holdings(store)
+    for alias in (a, "chain-a", b, "chain-b"):
+        assert held[alias] == (last, "salesforce", c, "MasterRecordId"), alias
+    assert held[c] == (last, "salesforce", c, "Id")
+    with store.session() as s:
+        assert {cu.id for cu in s.query(Customer) if cu.status is CustomerStatus.ACTIVE} >= {last}
+        assert {
+            cu.merged_into for cu in s.query(Customer) if cu.status is CustomerStatus.ARCHIVED
+        } == {last}
 
 
 def test_a_deal_for_an_archived_customers_account_is_a_dead_letter_saying_so(
