@@ -54,6 +54,7 @@ __all__ = [
     "aliases_for",
     "aliases_of",
     "customers_named_by",
+    "holders_by_account",
     "holders_of_accounts",
     "list_aliases",
     "move_alias",
@@ -403,6 +404,24 @@ def salesforce_aliases_through(
             .order_by(IngestAlias.alias)
         )
         out.update({alias: AliasOrigin(str(account), field) for alias, account in rows})
+    return out
+
+
+def holders_by_account(session: Session, account_ids: Iterable[str]) -> dict[str, set[uuid.UUID]]:
+    """Account → the customers holding a Salesforce-sourced alias that comes from it."""
+    wanted = list(dict.fromkeys(account_ids))
+    out: dict[str, set[uuid.UUID]] = {}
+    for chunk in _chunks(wanted):
+        rows = session.execute(
+            select(IngestAlias.source_account_id, IngestAlias.customer_id)
+            .where(
+                IngestAlias.source == AliasSource.SALESFORCE,
+                IngestAlias.source_account_id.in_(chunk),
+            )
+            .distinct()
+        )
+        for account, customer in rows:
+            out.setdefault(str(account), set()).add(customer)
     return out
 
 

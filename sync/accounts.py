@@ -32,6 +32,7 @@ from models.customer_lifecycle import active_among, active_customer, merge_famil
 from models.customers import rename_customer
 from models.deadletters import Failure, add_letter, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
+from models.revisions import Change
 from models.runs import RunCounters
 from models.tables import Customer
 from models.types import DeadLetterSource, Stream
@@ -44,6 +45,8 @@ from sync.merges import (
     overflow_letter,
     release_outside,
 )
+from sync.moved_accounts import left_their_holders, moved_deals, through_chains
+from sync.opportunities import MappedPage, apply_mapped
 from sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
 from sync.salesforce import (
     AccountNode,
@@ -59,7 +62,10 @@ from sync.salesforce import (
     valid_id,
 )
 
-__all__ = ["AccountPage", "apply_accounts", "poll_accounts", "prepare_accounts"]
+__all__ = ["ACCOUNT_MOVED", "AccountPage", "apply_accounts", "poll_accounts", "prepare_accounts"]
+
+#: The cause of contract revisions made because a deal's account left its tree.
+ACCOUNT_MOVED = Change("account moved")
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,10 @@ class AccountPage:
     merges: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     #: accounts deleted without a merge (seen, nothing to apply).
     deleted: frozenset[str] = frozenset()
+    #: won deals on page accounts that left the tree of a customer holding their aliases
+    #: (detached, re-parented), mapped: they are provisioned again after the aliases.
+    moved_deals: Sequence[Mapping[str, Any]] = ()
+    moved_mapped: MappedPage | None = None
 
 
 @dataclass
@@ -124,19 +134,6 @@ def _parse(
     return nodes, merged, deleted
 
 
-def _through_chains(merged: Mapping[str, str]) -> dict[str, str]:
-    """Loser → the master at the end of its chain: merged into B, and B into C in turn, a
-    loser's aliases go to C (B's merge moves B's own there too)."""
-    out = {}
-    for loser, first in merged.items():
-        last, seen = first, {loser}
-        while last in merged and last not in seen:
-            seen.add(last)
-            last = merged[last]
-        out[loser] = last
-    return out
-
-
 def _root_of(account: str, accounts: Mapping[str, AccountNode]) -> str:
     """The highest ancestor of `account` that `accounts` knows (itself if none)."""
     seen = {account}
@@ -152,7 +149,11 @@ def _root_of(account: str, accounts: Mapping[str, AccountNode]) -> str:
 
 
 def prepare_accounts(
-    store: Store, client: SalesforceClient, rules: QueryRules, records: Records
+    store: Store,
+    client: SalesforceClient,
+    rules: QueryRules,
+    records: Records,
+    settings: Settings | None = None,
 ) -> AccountPage:
     """Ancestors of the page's accounts, which customers they touch, and those trees.
 
@@ -161,10 +162,13 @@ def prepare_accounts(
     page's accounts (a child that may have left its tree), and, for an account merged away
     (deleted with `MasterRecordId`), the customer of its master's root. Salesforce calls:
     one per hierarchy level per chunk going up, the same going down, and only for
-    customers' trees; the store is asked once.
+    customers' trees; the store is asked once. With `settings`, the won deals on accounts
+    that left a customer's tree are read and mapped too (one query per chunk of them, and
+    their hierarchies), so that their contracts follow the accounts whatever the deals'
+    own stream reads meanwhile.
     """
     nodes, merged, deleted = _parse(records, rules)
-    merged = _through_chains(merged)
+    merged = through_chains(merged)
     accounts: dict[str, AccountNode] = dict(nodes)
     missing = [m for m in merged.values() if m not in accounts]
     if missing:
@@ -194,11 +198,21 @@ def prepare_accounts(
             for values in fields_for(s, Entity.CUSTOMER, family).values()
             if (account := values.get(SFDC_ACCOUNT_ID)) is not None
         ]
+        left = left_their_holders(s, nodes, accounts) if rules.include_suborgs else []
+    deals, deals_mapped = moved_deals(client, rules, settings, left)
     survivors = [root for _, root in merges.values()]
     owners = list(dict.fromkeys([*(a for a in accounts if a in owned), *held_by, *survivors]))
     if not (rules.include_suborgs and owners):
         trees: dict[str, Sequence[AccountNode]] = {owner: () for owner in owners}
-        return AccountPage(nodes, accounts, trees, merges=merges, deleted=frozenset(deleted))
+        return AccountPage(
+            nodes,
+            accounts,
+            trees,
+            merges=merges,
+            deleted=frozenset(deleted),
+            moved_deals=deals,
+            moved_mapped=deals_mapped,
+        )
     missing = [o for o in owners if o not in accounts]
     if missing:
         accounts.update(_read_accounts(client, rules, missing))
@@ -206,7 +220,9 @@ def prepare_accounts(
     inside = {o: [p for p in trees if p != o and o in {n.id for n in trees[p]}] for o in trees}
     tops = {o: d for o, d in trees.items() if not inside[o]}
     nested = {top: [o for o in trees if o != top and top in inside[o]] for top in tops}
-    return AccountPage(nodes, accounts, tops, nested, merges, frozenset(deleted))
+    return AccountPage(
+        nodes, accounts, tops, nested, merges, frozenset(deleted), deals, deals_mapped
+    )
 
 
 def _read_accounts(
@@ -307,6 +323,16 @@ def apply_accounts(
             add_letter(session, overflow_letter(customer_id, root, claim.overflow, len(origins)))
             counters.dead_lettered += 1
             lettered.add(root)
+    if page.moved_deals and page.moved_mapped is not None:
+        # After the aliases: a deal on an account that left its tree is provisioned for the
+        # customer of the account's root now (its contract moves, with a revision), as the
+        # deals' own stream would if it read the deal again.
+        provisioned = RunCounters()
+        apply_mapped(
+            session, page.moved_deals, page.moved_mapped, settings, provisioned, ACCOUNT_MOVED
+        )
+        provisioned.records_seen = 0  # the account stream counts accounts
+        counters.add(provisioned)
     for account in sorted(clean - lettered):
         resolve_open_for(session, DeadLetterSource.ACCOUNT, account)
 
@@ -420,7 +446,7 @@ def poll_accounts(
         stream=Stream.ACCOUNTS,
         query=lambda start, until: account_query(rules(), start, until=until),
         include_deleted=True,
-        prepare=lambda records: prepare_accounts(store, client, rules(), records),
+        prepare=lambda records: prepare_accounts(store, client, rules(), records, settings),
         apply=lambda session, records, page, counters: apply_accounts(
             session, records, page, settings, counters
         ),

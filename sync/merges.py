@@ -203,7 +203,7 @@ def absorb_merged_account(
     absorbed = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, loser)
     if absorbed is None and not salesforce_aliases_from(session, loser):
         return False
-    survivor, _ = find_or_create_customer(session, root, root_name)
+    survivor = find_or_create_customer(session, root, root_name).customer
     merged = merge_customers(session, absorbed, survivor.id) if absorbed is not None else None
     through_merge = AliasOrigin(master, MERGED_FIELD)
     rows = salesforce_aliases_from(session, loser)

@@ -65,6 +65,7 @@ __all__ = [
     "RunResult",
     "apply_mapped",
     "apply_records",
+    "hierarchy_for",
     "map_records",
     "poll_opportunities",
     "provision_opportunities",
@@ -333,7 +334,7 @@ def _page_nodes(rec: Mapping[str, Any], account: str, settings: Settings) -> lis
     return nodes
 
 
-def _hierarchy_for(
+def hierarchy_for(
     client: SalesforceClient,
     settings: Settings,
     rules: QueryRules,
@@ -442,7 +443,7 @@ def poll_opportunities(
         if settings.alias_include_suborgs:
             # The first page's total sizes the run, which decides between scan and IN-lists.
             hierarchies.start_page(records)
-        hierarchy = _hierarchy_for(
+        hierarchy = hierarchy_for(
             client, settings, rules(), live, hierarchies, _known(store, live), org_currency
         )
         mapped = map_records(live, hierarchy, mapping, alias_memo)
@@ -498,7 +499,7 @@ def provision_opportunities(
         for record in client.query_all(opportunity_by_ids_query(rules, chunk))
     ]
     found = {normalize_id(str(r["Id"])) for r in records}
-    hierarchy = _hierarchy_for(client, settings, rules, records)
+    hierarchy = hierarchy_for(client, settings, rules, records)
     counters = RunCounters()
     with store.session() as s:
         apply_records(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -34,6 +35,7 @@ from sync.merges import claim_tree, overflow_letter
 
 __all__ = [
     "AccountArchived",
+    "Found",
     "Provisioned",
     "deal_change",
     "find_or_create_customer",
@@ -54,24 +56,36 @@ class Provisioned:
     contract: ContractOutcome
 
 
-def find_or_create_customer(session: Session, account_id: str, name: str) -> tuple[Customer, bool]:
-    """The customer for a Salesforce account, created if none; (customer, created).
+class Found(NamedTuple):
+    """The customer a deal's account gives, and how."""
+
+    customer: Customer
+    created: bool
+    #: The account's own customer (not the survivor of one merged into another), which
+    #: carries the account's name.
+    own: bool
+
+
+def find_or_create_customer(session: Session, account_id: str, name: str) -> Found:
+    """The customer for a Salesforce account, created if none.
 
     An existing customer is locked and read under the lock: one merged into another (an
     acquisition, a Salesforce merge) gives its survivor; an archived one raises
     `CustomerArchived`, so a deal cannot land on a customer a merge just emptied.
     """
     holder = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, account_id)
-    if holder is not None:
-        return _active(holder, account_id, session), False
-    try:
-        customer = create_customer(session, name, custom_fields={SFDC_ACCOUNT_ID: account_id})
-    except UniqueFieldConflict as conflict:
-        # Another worker created it between our look-up and our insert.
-        if conflict.holder_id is None:
-            raise
-        return _active(conflict.holder_id, account_id, session), False
-    return customer, True
+    if holder is None:
+        try:
+            customer = create_customer(session, name, custom_fields={SFDC_ACCOUNT_ID: account_id})
+        except UniqueFieldConflict as conflict:
+            # Another worker created it between our look-up and our insert.
+            if conflict.holder_id is None:
+                raise
+            holder = conflict.holder_id
+        else:
+            return Found(customer, created=True, own=True)
+    active = _active(holder, account_id, session)
+    return Found(active, created=False, own=active.id == holder)
 
 
 def _active(customer_id: uuid.UUID, account_id: str, session: Session) -> Customer:
@@ -115,8 +129,12 @@ def provision_deal(
     `ChangeNeedsApproval` unless `accept_change` (see `models.lifecycle`).
     """
     with session.begin_nested():
-        customer, created = find_or_create_customer(session, deal.account_id, deal.account_name)
-        renamed = not created and rename_customer(session, customer, deal.account_name)
+        customer, created, own = find_or_create_customer(
+            session, deal.account_id, deal.account_name
+        )
+        # A survivor keeps its own account's name: the deal's root is an account whose
+        # customer was merged into it (and detached again since, or merged away in Salesforce).
+        renamed = not created and own and rename_customer(session, customer, deal.account_name)
         ours = None if created else customer.id
         origins = deal.origins()
         tree = {deal.account_id, *(o.account_id for o in origins.values())}

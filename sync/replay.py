@@ -157,7 +157,7 @@ def _replay_account(
     records = client.query_all(accounts_by_ids_query(rules, [letter.reference]))
     if not records:
         raise NotFound(f"account {letter.reference} is deleted or not visible")
-    page = prepare_accounts(store, client, rules, records)
+    page = prepare_accounts(store, client, rules, records, settings)
     counters = RunCounters()
     with store.session() as s:
         apply_accounts(s, records, page, settings, counters)

@@ -40,6 +40,7 @@ from sync.salesforce.modes import AuthMode, choose_mode
 from sync.salesforce.opportunity_filter import check_opportunity_filter, counted_ids
 from sync.salesforce.records import record_value, strip_attributes
 from sync.salesforce.soql import (
+    ACCOUNT_DEAL_LEVELS,
     IN_LIST_MAX_CHARS,
     OPPORTUNITY_IN_LIST_MAX_CHARS,
     QueryRules,
@@ -50,10 +51,12 @@ from sync.salesforce.soql import (
     opportunity_query,
     opportunity_states_query,
     organization_currency_query,
+    won_on_accounts_query,
     won_opportunity_ids_query,
 )
 
 __all__ = [
+    "ACCOUNT_DEAL_LEVELS",
     "IN_LIST_MAX_CHARS",
     "OPPORTUNITY_IN_LIST_MAX_CHARS",
     "QUERY_BATCH_SIZE",
@@ -89,5 +92,6 @@ __all__ = [
     "record_value",
     "strip_attributes",
     "valid_id",
+    "won_on_accounts_query",
     "won_opportunity_ids_query",
 ]

@@ -29,6 +29,7 @@ from sync.salesforce.errors import SalesforceConfigError
 from sync.salesforce.ids import normalize_id
 
 __all__ = [
+    "ACCOUNT_DEAL_LEVELS",
     "IN_LIST_MAX_CHARS",
     "MAX_PATH_NAMES",
     "OPPORTUNITY_IN_LIST_MAX_CHARS",
@@ -46,6 +47,7 @@ __all__ = [
     "opportunity_states_query",
     "organization_currency_query",
     "validate_identifier",
+    "won_on_accounts_query",
     "won_opportunity_ids_query",
 ]
 
@@ -278,6 +280,32 @@ def opportunity_by_ids_query(rules: QueryRules, ids: Sequence[str]) -> str:
         _opportunity_fields(rules),
         _won(rules),
         _ids(ids),
+    )
+
+
+#: An account and the levels below it whose deals `won_on_accounts_query` reads: the deal's
+#: account or one of its three nearest ancestors (`Account.Parent.Parent.ParentId`: four
+#: names, inside SOQL's five).
+ACCOUNT_DEAL_LEVELS = (
+    "AccountId",
+    "Account.ParentId",
+    "Account.Parent.ParentId",
+    "Account.Parent.Parent.ParentId",
+)
+
+
+def won_on_accounts_query(rules: QueryRules, accounts: Sequence[str]) -> str:
+    """Closed-won opportunities on these accounts or up to three levels below them, same
+    fields as the stream (one chunk of OPPORTUNITY_IN_LIST_MAX_CHARS / 4: the list is
+    written once per level)."""
+    listed = _ids(accounts)
+    levels = " OR ".join(f"{path} IN {{}}" for path in ACCOUNT_DEAL_LEVELS)
+    return format_soql(
+        "SELECT {:literal} FROM Opportunity WHERE {:literal} AND (" + levels + ") "
+        "ORDER BY SystemModstamp, Id",
+        _opportunity_fields(rules),
+        _won(rules),
+        *([listed] * len(ACCOUNT_DEAL_LEVELS)),
     )
 
 

@@ -18,13 +18,21 @@ import pytest
 from config import Settings
 from models import Entity, Store
 from models.aliases import add_aliases
-from models.contracts import list_contracts
+from models.contracts import get_contract, list_contracts
 from models.customer_lifecycle import archive_customer
 from models.customers import get_customer
 from models.deadletters import list_letters
-from models.fields import SFDC_ACCOUNT_ID, find_by_field
-from models.tables import AliasMove, Customer, IngestAlias
-from models.types import AliasMoveReason, AliasSource, CustomerStatus, DeadLetterStatus, utcnow
+from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
+from models.revisions import history
+from models.tables import AliasMove, Contract, Customer, IngestAlias
+from models.types import (
+    AliasMoveReason,
+    AliasSource,
+    ContractStatus,
+    CustomerStatus,
+    DeadLetterStatus,
+    utcnow,
+)
 from models.usage import get_event
 from sandbox import SandboxOrg
 from sync.replay import replay_letter
@@ -79,6 +87,15 @@ def send_usage(store: Store, settings: Settings, key: str, transaction_id: str) 
 def attributed(store: Store, transaction_id: str) -> uuid.UUID | None:
     with store.session() as s:
         return get_event(s, transaction_id).customer_id
+
+
+def contract_of(store: Store, opportunity: str) -> Contract:
+    with store.session() as s:
+        contract_id = find_by_field(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, opportunity)
+        assert contract_id is not None, f"no contract for {opportunity}"
+        contract = get_contract(s, contract_id)
+        s.expunge(contract)
+        return contract
 
 
 def open_letters(store: Store) -> list[str]:
@@ -392,6 +409,48 @@ def test_a_chain_of_merges_takes_every_alias_to_the_last_master_without_letters(
         assert {
             cu.merged_into for cu in s.query(Customer) if cu.status is CustomerStatus.ARCHIVED
         } == {last}
+
+
+@pytest.mark.parametrize("move", ["detach", "reparent"])
+def test_a_sub_organisations_own_deal_follows_it_out_of_its_enterprise(
+    move: str,
+    org: SandboxOrg,
+    enterprise,
+    sync_deals: Poll,
+    sync_accounts: Poll,
+    store: Store,
+    sf_settings: Settings,
+) -> None:
+    """Won long before its account leaves: the contract still goes with the account's new root."""
+    parent, other = enterprise("Parent Co", "parent"), enterprise("Other Co", "other")
+    child = org.create("Account", {"Name": "Parent Labs", "ParentId": parent, FIELD: "labs"})
+    deal = won_deal(org, child, Name="Labs - Platform")
+    sync_deals()
+    enterprise_customer = customer_of(store, parent)
+    assert contract_of(store, deal).customer_id == enterprise_customer
+    send_usage(store, sf_settings, "labs", "tx-labs-1")
+    # Far past the lookback: the deals' own stream will not read this deal again.
+    org.clock.advance(sf_settings.sync_lookback_seconds * 10)
+    org.update("Account", child, {"ParentId": None if move == "detach" else other})
+    sync_deals()
+    sync_accounts()
+
+    assert open_letters(store) == []
+    # The org's truth: the deal's account now has as its root itself (detached) or the
+    # other enterprise; that root's customer holds the deal and the account's aliases.
+    root = child if move == "detach" else other
+    new_home = customer_of(store, root)
+    assert new_home != enterprise_customer
+    moved = contract_of(store, deal)
+    assert (moved.customer_id, moved.status) == (new_home, ContractStatus.ACTIVE)
+    with store.session() as s:
+        assert [r.cause for r in history(s, moved.id)][-1] == "account moved"
+    held = holdings(store)
+    assert held["labs"][0] == held[child][0] == new_home
+    assert attributed(store, "tx-labs-1") == new_home
+    with store.session() as s:
+        own_deals = {c.customer_id for c in list_contracts(s) if c.id != moved.id}
+    assert own_deals == {enterprise_customer, customer_of(store, other)}
 
 
 def test_a_deal_for_an_archived_customers_account_is_a_dead_letter_saying_so(

@@ -1,0 +1,101 @@
+"""Accounts that moved since a customer's aliases were taken from them, and what follows.
+
+Two facts the account stream needs beside the trees themselves:
+
+- a chain of Salesforce merges (A into B, then B into C) ends at its last master, which
+  takes every loser's aliases (`through_chains`);
+- an account whose aliases a customer holds, but whose ancestors no longer include that
+  customer's account, left its tree (detached or re-parented): its won deals, and those
+  below it, belong to the customer of its new root now, as the deals' own stream would find
+  if it read them again (`left_their_holders`, `moved_deals`). Reading them here makes the
+  outcome the same however long ago the deals were won.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from config import Settings
+from models import Entity
+from models.aliases import holders_by_account
+from models.fields import SFDC_ACCOUNT_ID, fields_for
+from sync.mapping import MappingRules
+from sync.opportunities import MappedPage, hierarchy_for, map_records
+from sync.salesforce import (
+    ACCOUNT_DEAL_LEVELS,
+    OPPORTUNITY_IN_LIST_MAX_CHARS,
+    AccountNode,
+    QueryRules,
+    SalesforceClient,
+    chunk_ids,
+    won_on_accounts_query,
+)
+
+__all__ = ["left_their_holders", "lineage", "moved_deals", "through_chains"]
+
+
+def through_chains(merged: Mapping[str, str]) -> dict[str, str]:
+    """Loser → the master at the end of its chain: merged into B, and B into C in turn, a
+    loser's aliases go to C (B's merge moves B's own there too)."""
+    out = {}
+    for loser, first in merged.items():
+        last, seen = first, {loser}
+        while last in merged and last not in seen:
+            seen.add(last)
+            last = merged[last]
+        out[loser] = last
+    return out
+
+
+def lineage(account: str, accounts: Mapping[str, AccountNode]) -> set[str]:
+    """The account and every ancestor `accounts` knows."""
+    chain = {account}
+    current = accounts.get(account)
+    while current is not None and current.parent_id is not None:
+        if current.parent_id in chain:
+            break
+        chain.add(current.parent_id)
+        current = accounts.get(current.parent_id)
+    return chain
+
+
+def left_their_holders(
+    session: Session, nodes: Mapping[str, AccountNode], accounts: Mapping[str, AccountNode]
+) -> list[str]:
+    """Page accounts whose aliases a customer holds whose own account is no longer among
+    their ancestors: detached or re-parented since. (A customer that absorbed the account's
+    old root answers too; re-provisioning its deals then changes nothing.)"""
+    holders = holders_by_account(session, nodes)
+    if not holders:
+        return []
+    customers = {c for held in holders.values() for c in held}
+    own = {
+        c: v.get(SFDC_ACCOUNT_ID)
+        for c, v in fields_for(session, Entity.CUSTOMER, customers).items()
+    }
+    return sorted(
+        account
+        for account, held in holders.items()
+        if any(own.get(c) not in lineage(account, accounts) for c in held)
+    )
+
+
+def moved_deals(
+    client: SalesforceClient, rules: QueryRules, settings: Settings | None, left: Sequence[str]
+) -> tuple[list[Mapping[str, Any]], MappedPage | None]:
+    """The won deals on accounts that left a customer's tree (and below them), mapped."""
+    if settings is None or not left:
+        return [], None
+    per_list = OPPORTUNITY_IN_LIST_MAX_CHARS // len(ACCOUNT_DEAL_LEVELS)
+    records: list[Mapping[str, Any]] = [
+        record
+        for chunk in chunk_ids(left, max_chars=per_list)
+        for record in client.query_all(won_on_accounts_query(rules, chunk))
+    ]
+    if not records:
+        return [], None
+    hierarchy = hierarchy_for(client, settings, rules, records)
+    return records, map_records(records, hierarchy, MappingRules.of(settings))
