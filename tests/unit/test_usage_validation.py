@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from config import Settings
 from models import exactjson
@@ -16,6 +18,7 @@ from sync.usage.validation import (
     Limits,
     Unparsable,
     UsageRules,
+    _key,
     account_id_key,
     storable_payload,
     validate_event,
@@ -260,3 +263,64 @@ def test_usage_errors_are_one_tree_of_value_errors() -> None:
     """A rejected event and unreadable input share `UsageError`, still a `ValueError`."""
     assert issubclass(InvalidUsageEvent, UsageError) and issubclass(UnreadableInput, UsageError)
     assert issubclass(UsageError, ValueError)
+
+
+def _field_by_field(raw: dict[str, Any]) -> tuple[str, str, str] | str:
+    """What `_key` alone makes of the three keys: their values, or the first reason."""
+    try:
+        return (
+            _key(raw, "transaction_id"),
+            account_id_key(_key(raw, "customer_id")),
+            _key(raw, "event_type"),
+        )
+    except InvalidUsageEvent as exc:
+        return str(exc)
+
+
+_KEY_VALUES = st.one_of(
+    st.text(max_size=140),
+    st.text(alphabet=st.sampled_from("a\x00é\udc00 01"), max_size=6),
+    st.sampled_from(["001000000000001", "001000000000001AAA", "x" * 128, "x" * 129, ""]),
+    st.none(),
+    st.integers(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tx=_KEY_VALUES, key=_KEY_VALUES, kind=_KEY_VALUES)
+def test_key_fields_are_judged_as_field_by_field_checks_judge_them(
+    tx: Any, key: Any, kind: Any
+) -> None:
+    """The one-test path for common keys accepts and rejects exactly as `_key` per field."""
+    limits = Limits.of(UsageRules.of(Settings(_env_file=None)), NOW)
+    raw = event(transaction_id=tx, customer_id=key, event_type=kind)
+    expected = _field_by_field(raw)
+    try:
+        stored = validate_event(raw, limits)
+    except InvalidUsageEvent as exc:
+        assert str(exc) == expected
+    else:
+        assert (stored.transaction_id, stored.customer_key, stored.event_type) == expected
+
+
+_FLAT_VALUES = st.one_of(
+    st.text(),
+    st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1),
+    st.booleans(),
+    st.none(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(properties=st.dictionaries(st.text(), _FLAT_VALUES, max_size=8))
+def test_flat_properties_encode_as_the_exact_encoder_does(properties: dict[str, Any]) -> None:
+    """Flat properties, whatever their text, are stored as `exactjson` writes them, or
+    rejected for a NUL or a lone surrogate."""
+    limits = Limits.of(UsageRules.of(Settings(_env_file=None)), NOW)
+    try:
+        stored = validate_event(event(properties=properties), limits)
+    except InvalidUsageEvent as exc:
+        assert "NUL" in str(exc) or "Unicode" in str(exc)
+        return
+    assert stored.properties_json == exactjson.dumps(properties)
