@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,11 +63,12 @@ _PG_COPY_EVENTS = (
     "COPY usage_events (transaction_id, customer_key, customer_id, event_type, timestamp, "
     "properties, received_at) FROM STDIN"
 )
+# Owners come back as text, which COPY takes as is: no UUID object made and dumped again.
 _PG_OWNERS = (
-    "SELECT alias, customer_id FROM ingest_aliases WHERE alias = ANY(%(keys)s) "
+    "SELECT alias, customer_id::text FROM ingest_aliases WHERE alias = ANY(%s) "
     "ORDER BY alias FOR SHARE"
 )
-_PG_CUSTOMERS = "SELECT id FROM customers WHERE id = ANY(%(ids)s) AND status = 'active'"
+_PG_CUSTOMERS = "SELECT id::text FROM customers WHERE id = ANY(%s) AND status = 'active'"
 
 # The aliases a batch uses are share-locked (in a fixed order) for the statement's
 # transaction: a concurrent move or removal of one of them waits for this insert to commit
@@ -150,13 +152,11 @@ def _copy_direct(conn: Connection, events: Sequence[NewEvent], received: datetim
     # into usage_events. A stored id makes the COPY fail on the primary key (waiting first
     # for a concurrent batch holding that id to finish), and the savepoint undoes it.
     keys = sorted({e.customer_key for e in events})
-    owners: dict[str, uuid.UUID] = dict(
-        conn.exec_driver_sql(_PG_OWNERS, {"keys": keys}).tuples().all()
-    )
+    owners: dict[str, str] = dict(_driver_rows(conn, _PG_OWNERS, keys))
     named = [cid for e in events if (cid := customer_id_of_key(e.customer_key))]
     if named:
-        found = conn.exec_driver_sql(_PG_CUSTOMERS, {"ids": named}).scalars().all()
-        owners.update({str(cid): cid for cid in found})  # a customer's id outranks an alias
+        found = _driver_rows(conn, _PG_CUSTOMERS, named)
+        owners.update({cid: cid for (cid,) in found})  # a customer's id outranks an alias
     _copy(
         conn,
         _PG_COPY_EVENTS,
@@ -186,18 +186,31 @@ def _staged(e: NewEvent) -> tuple[Any, ...]:
     )
 
 
+def _driver_rows(conn: Connection, sql: str, values: list[Any]) -> list[tuple[Any, ...]]:
+    # A plain driver fetch: the rows as the driver's tuples, without a SQLAlchemy Row each.
+    with _driver_errors(conn, sql) as dbapi, dbapi.cursor() as cursor:
+        cursor.execute(sql, (values,))
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
+
+
 def _copy(conn: Connection, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
-    # COPY has no SQLAlchemy form: it runs on the driver's connection, and its errors are
-    # wrapped as SQLAlchemy's own here, so the store translates them like any statement's
-    # (a lost connection or a cancelled COPY is retried by the caller, not mistaken for a
-    # bug; a duplicate id is an IntegrityError).
+    with _driver_errors(conn, sql) as dbapi, dbapi.cursor() as cursor, cursor.copy(sql) as copy:
+        write = copy.write_row
+        for row in rows:
+            write(row)
+
+
+@contextmanager
+def _driver_errors(conn: Connection, sql: str) -> Iterator[Any]:
+    # COPY has no SQLAlchemy form and the owners' look-up skips SQLAlchemy's rows: both run
+    # on the driver's connection, and their errors are wrapped as SQLAlchemy's own here, so
+    # the store translates them like any statement's (a lost connection or a cancelled COPY
+    # is retried by the caller, not mistaken for a bug; a duplicate id is an IntegrityError).
     dbapi: Any = conn.connection.driver_connection
     base = conn.dialect.loaded_dbapi.Error
     try:
-        with dbapi.cursor() as cursor, cursor.copy(sql) as copy:
-            write = copy.write_row
-            for row in rows:
-                write(row)
+        yield dbapi
     except base as exc:
         lost = conn.dialect.is_disconnect(exc, dbapi, None)
         if lost:
