@@ -199,6 +199,49 @@ def parse_timestamp(value: Any, limits: Limits) -> datetime:
             "timestamp must be an RFC 3339 string such as 2026-11-20T14:05:09Z, "
             f"got a {_kind(value)}"
         )
+    parsed = _basic_utc(value)
+    if parsed is None:
+        parsed = _rfc3339(value)
+    if parsed < limits.oldest:
+        age = (limits.now - parsed).days
+        raise InvalidUsageEvent(
+            f"timestamp {value} is {age} days old; events older than {limits.max_age_days} "
+            f"days are rejected (SFSYNC_USAGE_MAX_AGE_DAYS)"
+        )
+    if parsed > limits.newest:
+        ahead = (parsed - limits.now).total_seconds() / 3600
+        raise InvalidUsageEvent(
+            f"timestamp {value} is {ahead:.1f} hours in the future; events more than "
+            f"{limits.max_future_hours} hours ahead are rejected (SFSYNC_USAGE_MAX_FUTURE_HOURS)"
+        )
+    return parsed
+
+
+def _basic_utc(value: str) -> datetime | None:
+    """The common form, 2026-11-20T14:05:09Z, read without the RFC 3339 pattern (half the
+    cost of `parse_timestamp`); None for any other text, which `_rfc3339` reads and judges.
+
+    The separators and ASCII are checked here; `fromisoformat` then takes only digits in
+    the other places, so what it accepts the pattern would have accepted (a property test
+    holds the two paths to the same results)."""
+    if (
+        len(value) != 20
+        or value[19] != "Z"
+        or value[10] != "T"
+        or value[4] != "-"
+        or value[7] != "-"
+        or value[13] != ":"
+        or value[16] != ":"
+        or not value.isascii()
+    ):
+        return None
+    try:
+        return datetime.fromisoformat(value)  # 'Z' reads as UTC itself
+    except ValueError:
+        return None
+
+
+def _rfc3339(value: str) -> datetime:
     shown = value[:64]
     if not _RFC3339.fullmatch(value):
         raise InvalidUsageEvent(
@@ -220,18 +263,6 @@ def parse_timestamp(value: Any, limits: Limits) -> datetime:
         raise InvalidUsageEvent(
             f"timestamp {shown!r} is outside the years 1 to 9999 once converted to UTC"
         ) from None
-    if parsed < limits.oldest:
-        age = (limits.now - parsed).days
-        raise InvalidUsageEvent(
-            f"timestamp {value} is {age} days old; events older than {limits.max_age_days} "
-            f"days are rejected (SFSYNC_USAGE_MAX_AGE_DAYS)"
-        )
-    if parsed > limits.newest:
-        ahead = (parsed - limits.now).total_seconds() / 3600
-        raise InvalidUsageEvent(
-            f"timestamp {value} is {ahead:.1f} hours in the future; events more than "
-            f"{limits.max_future_hours} hours ahead are rejected (SFSYNC_USAGE_MAX_FUTURE_HOURS)"
-        )
     return parsed
 
 
