@@ -9,7 +9,9 @@ A known key is attributed at insert time and an id already stored is left untouc
   a per-connection temporary staging table, then one `INSERT … SELECT … ON CONFLICT
   (transaction_id) DO NOTHING RETURNING` joins them with `ingest_aliases` and `customers`;
 - SQLite: one JSON document per batch, read by `json_each` in that same insert-or-ignore
-  statement (a single statement, no per-row driver round trip).
+  statement (a single statement, no per-row driver round trip). The document is encoded in
+  one call of the C encoder, each row's properties a string holding their validated JSON
+  text, which `json()` checks and stores as is (digits kept).
 
 A key names a customer by its id when `customer_id_of_key` says so; alias look-up is the
 join. Properties go in as the validated JSON text, so a number keeps its digits.
@@ -19,7 +21,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -37,7 +40,7 @@ _SQLITE_INSERT = """
 INSERT INTO usage_events
     (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
 SELECT j.value ->> 0, j.value ->> 1, coalesce(c.id, a.customer_id), j.value ->> 2,
-       j.value ->> 3, j.value -> 4, ?
+       j.value ->> 3, json(j.value ->> 4), ?
 FROM json_each(?) AS j
 LEFT JOIN ingest_aliases AS a ON a.alias = j.value ->> 1
 LEFT JOIN customers AS c ON c.id = j.value ->> 5 AND c.status = 'active'
@@ -60,11 +63,14 @@ _PG_COPY_EVENTS = (
     "COPY usage_events (transaction_id, customer_key, customer_id, event_type, timestamp, "
     "properties, received_at) FROM STDIN"
 )
+# Owners come back as text, which COPY takes as is: no UUID object made and dumped again.
+# The keys go as a binary array (%b): the text form quotes each element through a regular
+# expression, 0.35 ms more per batch of 1,000.
 _PG_OWNERS = (
-    "SELECT alias, customer_id FROM ingest_aliases WHERE alias = ANY(%(keys)s) "
+    "SELECT alias, customer_id::text FROM ingest_aliases WHERE alias = ANY(%b) "
     "ORDER BY alias FOR SHARE"
 )
-_PG_CUSTOMERS = "SELECT id FROM customers WHERE id = ANY(%(ids)s) AND status = 'active'"
+_PG_CUSTOMERS = "SELECT id::text FROM customers WHERE id = ANY(%b) AND status = 'active'"
 
 # The aliases a batch uses are share-locked (in a fixed order) for the statement's
 # transaction: a concurrent move or removal of one of them waits for this insert to commit
@@ -148,13 +154,11 @@ def _copy_direct(conn: Connection, events: Sequence[NewEvent], received: datetim
     # into usage_events. A stored id makes the COPY fail on the primary key (waiting first
     # for a concurrent batch holding that id to finish), and the savepoint undoes it.
     keys = sorted({e.customer_key for e in events})
-    owners: dict[str, uuid.UUID] = dict(
-        conn.exec_driver_sql(_PG_OWNERS, {"keys": keys}).tuples().all()
-    )
+    owners: dict[str, str] = dict(_driver_rows(conn, _PG_OWNERS, (keys,)))
     named = [cid for e in events if (cid := customer_id_of_key(e.customer_key))]
     if named:
-        found = conn.exec_driver_sql(_PG_CUSTOMERS, {"ids": named}).scalars().all()
-        owners.update({str(cid): cid for cid in found})  # a customer's id outranks an alias
+        found = _driver_rows(conn, _PG_CUSTOMERS, (named,))
+        owners.update({cid: cid for (cid,) in found})  # a customer's id outranks an alias
     _copy(
         conn,
         _PG_COPY_EVENTS,
@@ -184,18 +188,36 @@ def _staged(e: NewEvent) -> tuple[Any, ...]:
     )
 
 
+def _driver_rows(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    # A plain driver fetch: the rows as the driver's tuples, without a SQLAlchemy Row each
+    # (half the cost of reading a batch's thousand ids back).
+    with _driver_errors(conn, sql) as dbapi:
+        cursor = dbapi.cursor()
+        try:
+            cursor.execute(sql, params)
+            rows: list[tuple[Any, ...]] = cursor.fetchall()
+        finally:
+            cursor.close()
+        return rows
+
+
 def _copy(conn: Connection, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
-    # COPY has no SQLAlchemy form: it runs on the driver's connection, and its errors are
-    # wrapped as SQLAlchemy's own here, so the store translates them like any statement's
-    # (a lost connection or a cancelled COPY is retried by the caller, not mistaken for a
-    # bug; a duplicate id is an IntegrityError).
+    with _driver_errors(conn, sql) as dbapi, dbapi.cursor() as cursor, cursor.copy(sql) as copy:
+        write = copy.write_row
+        for row in rows:
+            write(row)
+
+
+@contextmanager
+def _driver_errors(conn: Connection, sql: str) -> Iterator[Any]:
+    # COPY has no SQLAlchemy form and the owners' look-up skips SQLAlchemy's rows: both run
+    # on the driver's connection, and their errors are wrapped as SQLAlchemy's own here, so
+    # the store translates them like any statement's (a lost connection or a cancelled COPY
+    # is retried by the caller, not mistaken for a bug; a duplicate id is an IntegrityError).
     dbapi: Any = conn.connection.driver_connection
     base = conn.dialect.loaded_dbapi.Error
     try:
-        with dbapi.cursor() as cursor, cursor.copy(sql) as copy:
-            write = copy.write_row
-            for row in rows:
-                write(row)
+        yield dbapi
     except base as exc:
         lost = conn.dialect.is_disconnect(exc, dbapi, None)
         if lost:
@@ -206,21 +228,29 @@ def _copy(conn: Connection, sql: str, rows: Iterable[tuple[Any, ...]]) -> None:
 
 
 def _sqlite_time(value: datetime) -> str:
-    # The text form SQLAlchemy's SQLite DateTime writes, so range comparisons agree.
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+    # The text form SQLAlchemy's SQLite DateTime writes (zero-padded, always microseconds), so
+    # range comparisons agree; isoformat is about twice as fast as strftime.
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# Built once: json.dumps with options builds a new encoder per call, which cost more than
+# the encoding itself when it ran twice per event.
+_DOCUMENT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _sqlite_row(e: NewEvent) -> list[Any]:
+    cid = customer_id_of_key(e.customer_key)
+    return [
+        e.transaction_id,
+        e.customer_key,
+        e.event_type,
+        _sqlite_time(e.timestamp),
+        e.properties_json,
+        cid.hex if cid else None,
+    ]
 
 
 def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], received: datetime) -> set[str]:
-    rows_json = []
-    for e in events:
-        cid = customer_id_of_key(e.customer_key)
-        head = _dumps([e.transaction_id, e.customer_key, e.event_type, _sqlite_time(e.timestamp)])
-        tail = _dumps(cid.hex if cid else None)
-        rows_json.append(f"{head[:-1]},{e.properties_json},{tail}]")
-    payload = "[" + ",".join(rows_json) + "]"
-    rows = conn.exec_driver_sql(_SQLITE_INSERT, (_sqlite_time(received), payload))
-    return {row[0] for row in rows}
+    payload = _DOCUMENT.encode([_sqlite_row(e) for e in events])
+    rows = _driver_rows(conn, _SQLITE_INSERT, (_sqlite_time(received), payload))
+    return {tx for (tx,) in rows}

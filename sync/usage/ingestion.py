@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
+from functools import cached_property
+from itertools import chain, islice
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -65,6 +67,22 @@ class EventResult:
     payload_differs: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class _Accepted:
+    """The accepted events of one batch, kept as their positions and ids: an `EventResult`
+    per accepted event is built only when a caller asks for `IngestReport.results` (the
+    HTTP front door, the task and the CLI only look at the others)."""
+
+    offset: int
+    positions: Sequence[int]
+    transaction_ids: Sequence[str]
+
+    def results(self) -> Iterator[EventResult]:
+        accepted = EventOutcome.ACCEPTED
+        for position, tx in zip(self.positions, self.transaction_ids, strict=True):
+            yield EventResult(self.offset + position, tx, accepted)
+
+
 @dataclass(frozen=True)
 class IngestReport:
     """Counts and per-event results of one `ingest` call."""
@@ -72,7 +90,21 @@ class IngestReport:
     accepted: int
     duplicate: int
     rejected: int
-    results: tuple[EventResult, ...]
+    _accepted: tuple[_Accepted, ...] = field(repr=False, compare=False)
+    _others: tuple[EventResult, ...] = field(repr=False, compare=False)
+
+    @cached_property
+    def results(self) -> tuple[EventResult, ...]:
+        """Every input's result, in input order."""
+        accepted = chain.from_iterable(a.results() for a in self._accepted)
+        return tuple(sorted(chain(accepted, self._others), key=attrgetter("index")))
+
+    def with_outcome(self, outcome: EventOutcome) -> tuple[EventResult, ...]:
+        """The results with this outcome, in input order (duplicates and rejections without
+        building a result for every accepted event)."""
+        if outcome is EventOutcome.ACCEPTED:
+            return tuple(r for r in self.results if r.outcome is outcome)
+        return tuple(r for r in self._others if r.outcome is outcome)
 
     @property
     def total(self) -> int:
@@ -112,29 +144,20 @@ def ingest(
     at `now`, the call's time unless given.
     """
     limits = Limits.of(rules, now or utcnow())
-    results: list[EventResult] = []
+    accepted: list[_Accepted] = []
+    others: list[EventResult] = []  # duplicates and rejections, in input order
     offset = 0
     max_chars = rules.max_event_chars
     for batch in _batches(events, BATCH_SIZE):
         # Copies within a batch are caught here; across batches the store's insert-or-ignore
         # catches them, so memory stays one batch's worth however long the stream.
-        results.extend(_ingest_batch(session, batch, offset, limits, max_chars))
+        accepted.append(_ingest_batch(session, batch, offset, limits, max_chars, others))
         offset += len(batch)
-    counts = {o: 0 for o in EventOutcome}
-    for r in results:
-        counts[r.outcome] += 1
-    record_tally(
-        session,
-        counts[EventOutcome.ACCEPTED],
-        counts[EventOutcome.DUPLICATE],
-        counts[EventOutcome.REJECTED],
-    )
-    return IngestReport(
-        counts[EventOutcome.ACCEPTED],
-        counts[EventOutcome.DUPLICATE],
-        counts[EventOutcome.REJECTED],
-        tuple(results),
-    )
+    n_accepted = sum(len(a.positions) for a in accepted)
+    n_rejected = sum(1 for r in others if r.outcome is EventOutcome.REJECTED)
+    n_duplicate = len(others) - n_rejected
+    record_tally(session, n_accepted, n_duplicate, n_rejected)
+    return IngestReport(n_accepted, n_duplicate, n_rejected, tuple(accepted), tuple(others))
 
 
 def _ingest_batch(
@@ -143,49 +166,93 @@ def _ingest_batch(
     offset: int,
     limits: Limits,
     max_chars: int,
-) -> list[EventResult]:
-    results: list[EventResult | None] = [None] * len(batch)
-    seen: dict[str, NewEvent] = {}
+    others: list[EventResult],
+) -> _Accepted:
+    """Store one batch; its duplicates and rejections go to `others`, in input order."""
+    events: list[NewEvent] = []
+    positions: list[int] = []
     failures: list[Failure] = []
-    fresh: dict[str, tuple[int, NewEvent]] = {}
+    mine: list[EventResult] = []
     for i, raw in enumerate(batch):
         try:
             event = validate_event(raw, limits)
         except Exception as exc:  # one bad event must never strand its batch
-            reason = (
-                str(exc)
-                if isinstance(exc, InvalidUsageEvent)
-                else f"the event could not be validated ({type(exc).__name__}: {exc})"[:600]
-            )
-            results[i] = EventResult(offset + i, _reference(raw), EventOutcome.REJECTED, reason)
-            failures.append(
-                Failure(
-                    source=DeadLetterSource.USAGE_EVENT,
-                    error_class=ERROR_CLASS,
-                    error_message=reason,
-                    reference=_reference(raw),
-                    payload=storable_payload(raw, max_chars),
-                )
-            )
+            mine.append(_rejected(offset + i, raw, exc, max_chars, failures))
             continue
-        first = seen.get(event.transaction_id)
-        if first is not None:
-            results[i] = _duplicate(offset + i, event, differences(first, event))
-            continue
-        seen[event.transaction_id] = event
-        fresh[event.transaction_id] = (i, event)
+        events.append(event)
+        positions.append(i)
     add_letters(session, failures)
-    inserted = insert_events(session, [e for _, e in fresh.values()])
-    already = [tx for tx in fresh if tx not in inserted]
-    stored = stored_events(session, already) if already else {}
-    for tx, (i, event) in fresh.items():
+    fresh, fresh_positions = _first_copies(events, positions, offset, mine)
+    inserted = insert_events(session, fresh)
+    if len(inserted) == len(fresh):  # the common batch: nothing was stored before
+        txs = [e.transaction_id for e in fresh]
+        _merge(others, mine)
+        return _Accepted(offset, fresh_positions, txs)
+    already = [e.transaction_id for e in fresh if e.transaction_id not in inserted]
+    stored = stored_events(session, already)
+    kept_positions: list[int] = []
+    kept: list[str] = []
+    for position, event in zip(fresh_positions, fresh, strict=True):
+        tx = event.transaction_id
         if tx in inserted:
-            results[i] = EventResult(offset + i, tx, EventOutcome.ACCEPTED)
+            kept_positions.append(position)
+            kept.append(tx)
+            continue
+        previous = stored.get(tx)
+        diffs = differences(previous, event) if previous is not None else []
+        mine.append(_duplicate(offset + position, event, diffs))
+    _merge(others, mine)
+    return _Accepted(offset, kept_positions, kept)
+
+
+def _rejected(
+    index: int, raw: Any, exc: Exception, max_chars: int, failures: list[Failure]
+) -> EventResult:
+    reason = (
+        str(exc)
+        if isinstance(exc, InvalidUsageEvent)
+        else f"the event could not be validated ({type(exc).__name__}: {exc})"[:600]
+    )
+    failures.append(
+        Failure(
+            source=DeadLetterSource.USAGE_EVENT,
+            error_class=ERROR_CLASS,
+            error_message=reason,
+            reference=_reference(raw),
+            payload=storable_payload(raw, max_chars),
+        )
+    )
+    return EventResult(index, _reference(raw), EventOutcome.REJECTED, reason)
+
+
+def _first_copies(
+    events: list[NewEvent], positions: list[int], offset: int, mine: list[EventResult]
+) -> tuple[list[NewEvent], list[int]]:
+    """The first copy of each transaction id in the batch, with its position; later copies
+    are reported as duplicates of it (into `mine`)."""
+    ids = [e.transaction_id for e in events]
+    # Built back to front, so each id keeps its first position (one C-level pass).
+    first = dict(zip(reversed(ids), range(len(ids) - 1, -1, -1), strict=True))
+    if len(first) == len(events):
+        return events, positions
+    fresh: list[NewEvent] = []
+    fresh_positions: list[int] = []
+    for k, event in enumerate(events):
+        original = first[event.transaction_id]
+        if original == k:
+            fresh.append(event)
+            fresh_positions.append(positions[k])
         else:
-            previous = stored.get(tx)
-            diffs = differences(previous, event) if previous is not None else []
-            results[i] = _duplicate(offset + i, event, diffs)
-    return [r for r in results if r is not None]
+            diffs = differences(events[original], event)
+            mine.append(_duplicate(offset + positions[k], event, diffs))
+    return fresh, fresh_positions
+
+
+def _merge(others: list[EventResult], mine: list[EventResult]) -> None:
+    # A batch's results come after every earlier batch's, so sorting the batch's own keeps
+    # the whole list in input order.
+    mine.sort(key=attrgetter("index"))
+    others.extend(mine)
 
 
 def _duplicate(index: int, event: NewEvent, diffs: list[str]) -> EventResult:

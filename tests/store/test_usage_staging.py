@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from config import Settings
-from models import Store
+from models import Store, exactjson
 from models.aliases import add_aliases, move_alias, remove_aliases
 from models.errors import StoreError
 from models.tables import UsageEvent
@@ -131,3 +133,37 @@ def test_a_copy_the_database_refuses_is_a_store_error_and_the_next_batch_flows(
     with store.session() as s:
         assert ingest(s, [ev(tx="after")], UsageRules.of(settings), now=NOW).accepted == 1
     assert list(stored(store)) == ["after"]
+
+
+def test_stored_properties_and_times_are_the_validated_text_on_each_backend(
+    store: Store, settings: Settings
+) -> None:
+    """Numbers past 64 bits and fractions keep every digit; times keep microseconds in UTC."""
+    big = "123456789012345678901234567890"
+    event = ev(
+        tx="exact",
+        timestamp="2026-11-20T11:00:00.1234567+01:00",
+        properties={"n": int(big), "amt": Decimal("1.10"), "name": "Zoë \u2603", "q": '"'},
+    )
+    with store.session() as s:
+        assert ingest(s, [event], UsageRules.of(settings), now=NOW).accepted == 1
+    with store.session() as s:
+        props = s.execute(text("SELECT CAST(properties AS TEXT) FROM usage_events")).scalar_one()
+        assert s.scalars(select(UsageEvent.timestamp)).one() == datetime(
+            2026, 11, 20, 10, 0, 0, 123456, tzinfo=UTC
+        )
+    assert big in props and "1.10" in props
+    assert exactjson.loads(props) == {
+        "n": int(big),
+        "amt": Decimal("1.10"),
+        "name": "Zoë \u2603",
+        "q": '"',
+    }
+
+
+def test_properties_that_are_not_json_are_refused_by_either_store(store: Store) -> None:
+    """A batch handed to the store with invalid properties text is an error, never stored."""
+    refused = NewEvent("bad", "key", "api_call", NOW, {}, "{not json")
+    with pytest.raises(StoreError), store.session() as s:
+        insert_events(s, [refused])
+    assert stored(store) == {}

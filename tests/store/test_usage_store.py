@@ -69,6 +69,38 @@ def test_ingest_accounts_for_every_input(store: Store, settings: Settings) -> No
     assert [r.index for r in report.results] == [0, 1, 2, 3, 4]
 
 
+def test_results_across_batches_come_in_input_order_and_by_outcome(
+    store: Store, settings: Settings
+) -> None:
+    """Over several batches (stored copies, copies in the batch, rejections) every input has
+    one result in input order, and `with_outcome` gives the same ones by outcome."""
+    run(store, settings, [ev(tx=f"old-{i}") for i in range(0, 2500, 7)])
+    events: list[Any] = []
+    for i in range(2500):
+        if i % 11 == 0:
+            events.append(ev(tx=f"bad-{i}", timestamp="yesterday"))
+        elif i % 13 == 0:
+            events.append(ev(tx=f"new-{i - 1}"))  # a copy of the event before it
+        else:
+            events.append(ev(tx=f"old-{i}" if i % 7 == 0 else f"new-{i}"))
+    report = run(store, settings, events)
+    assert [r.index for r in report.results] == list(range(2500))
+    for outcome in EventOutcome:
+        wanted = tuple(r for r in report.results if r.outcome is outcome)
+        assert report.with_outcome(outcome) == wanted
+        assert len(wanted) == report.counts()[outcome.value]
+    by_index = {r.index: r for r in report.results}
+    assert by_index[14].transaction_id == "old-14"
+    assert by_index[14].outcome is EventOutcome.DUPLICATE
+    assert by_index[26].outcome is EventOutcome.DUPLICATE  # 26 repeats 25
+    assert by_index[22].outcome is EventOutcome.REJECTED
+    assert by_index[1].outcome is EventOutcome.ACCEPTED
+    with store.session() as s:
+        stored = set(s.scalars(select(UsageEvent.transaction_id)))
+    accepted = {r.transaction_id for r in report.with_outcome(EventOutcome.ACCEPTED)}
+    assert accepted <= stored and not any(tx.startswith("bad-") for tx in stored)
+
+
 def test_duplicate_of_a_stored_event_says_whether_the_payload_differs(
     store: Store, settings: Settings
 ) -> None:

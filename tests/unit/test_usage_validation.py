@@ -7,15 +7,21 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from config import Settings
 from models import exactjson
 from sync.usage import InvalidUsageEvent, UnreadableInput, UsageError
 from sync.usage.validation import (
+    _RFC3339,
     PAYLOAD_PREFIX,
     Limits,
     Unparsable,
     UsageRules,
+    _basic_utc,
+    _key,
+    _rfc3339,
     account_id_key,
     storable_payload,
     validate_event,
@@ -260,3 +266,110 @@ def test_usage_errors_are_one_tree_of_value_errors() -> None:
     """A rejected event and unreadable input share `UsageError`, still a `ValueError`."""
     assert issubclass(InvalidUsageEvent, UsageError) and issubclass(UnreadableInput, UsageError)
     assert issubclass(UsageError, ValueError)
+
+
+def _field_by_field(raw: dict[str, Any]) -> tuple[str, str, str] | str:
+    """What `_key` alone makes of the three keys: their values, or the first reason."""
+    try:
+        return (
+            _key(raw, "transaction_id"),
+            account_id_key(_key(raw, "customer_id")),
+            _key(raw, "event_type"),
+        )
+    except InvalidUsageEvent as exc:
+        return str(exc)
+
+
+_KEY_VALUES = st.one_of(
+    st.text(max_size=140),
+    st.text(alphabet=st.sampled_from("a\x00é\udc00 01"), max_size=6),
+    st.sampled_from(["001000000000001", "001000000000001AAA", "x" * 128, "x" * 129, ""]),
+    st.none(),
+    st.integers(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(tx=_KEY_VALUES, key=_KEY_VALUES, kind=_KEY_VALUES)
+def test_key_fields_are_judged_as_field_by_field_checks_judge_them(
+    tx: Any, key: Any, kind: Any
+) -> None:
+    """The one-test path for common keys accepts and rejects exactly as `_key` per field."""
+    limits = Limits.of(UsageRules.of(Settings(_env_file=None)), NOW)
+    raw = event(transaction_id=tx, customer_id=key, event_type=kind)
+    expected = _field_by_field(raw)
+    try:
+        stored = validate_event(raw, limits)
+    except InvalidUsageEvent as exc:
+        assert str(exc) == expected
+    else:
+        assert (stored.transaction_id, stored.customer_key, stored.event_type) == expected
+
+
+_FLAT_VALUES = st.one_of(
+    st.text(),
+    st.integers(min_value=-(2**63) + 1, max_value=2**63 - 1),
+    st.booleans(),
+    st.none(),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(properties=st.dictionaries(st.text(), _FLAT_VALUES, max_size=8))
+def test_flat_properties_encode_as_the_exact_encoder_does(properties: dict[str, Any]) -> None:
+    """Flat properties, whatever their text, are stored as `exactjson` writes them, or
+    rejected for a NUL or a lone surrogate."""
+    limits = Limits.of(UsageRules.of(Settings(_env_file=None)), NOW)
+    try:
+        stored = validate_event(event(properties=properties), limits)
+    except InvalidUsageEvent as exc:
+        assert "NUL" in str(exc) or "Unicode" in str(exc)
+        return
+    assert stored.properties_json == exactjson.dumps(properties)
+
+
+def _basic(moment: datetime) -> str:
+    return moment.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ").rjust(20, "0")
+
+
+_MOMENTS = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30))
+# A basic-form time with up to three places changed (a digit, another separator, a
+# week-date W, a non-ASCII digit, a lower-case z), so both paths' edges come up often.
+_NEAR_BASIC = st.builds(
+    lambda moment, edits: "".join(dict(edits).get(i, c) for i, c in enumerate(_basic(moment))),
+    _MOMENTS,
+    st.lists(
+        st.tuples(st.integers(0, 19), st.sampled_from("0123456789-:TZtz +.W\u0663")),
+        max_size=3,
+    ),
+)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(value=st.one_of(_NEAR_BASIC, st.text(max_size=24)))
+# Forms fromisoformat reads and RFC 3339 does not, at the basic form's length.
+@example(value="2026-W47-1T14:05:09Z")
+@example(value="2026-11-20T140509.1Z")
+@example(value="2026-11-20T14:0509.1Z")
+@example(value="2026-11-20T14:05:0\u0663Z")
+@example(value="+026-11-20T14:05:09Z")
+def test_the_basic_utc_form_is_read_as_the_full_rfc3339_path_reads_it(value: str) -> None:
+    """What the short path for 2026-11-20T14:05:09Z accepts, the full path accepts alike."""
+    fast = _basic_utc(value)
+    if fast is None:
+        return
+    slow = _rfc3339(value)
+    assert (fast, fast.utcoffset()) == (slow, slow.utcoffset())
+    assert _RFC3339.fullmatch(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(moment=_MOMENTS)
+def test_every_basic_utc_timestamp_takes_the_short_path_to_the_same_instant(
+    moment: datetime,
+) -> None:
+    """Any whole-second UTC time in the basic form is read by the short path, exactly."""
+    value = _basic(moment)
+    fast = _basic_utc(value)
+    assert fast is not None and fast == _rfc3339(value) and fast.utcoffset() == timedelta(0)
