@@ -3,6 +3,11 @@
 The body limit is checked on the declared length and again on the bytes actually received
 (a chunked body has no length); the time limit covers reading the body too, so a client
 that trickles its body is answered rather than holding a worker.
+
+Errors::
+
+    HTTPException
+     └── BodyTooLarge    413, raised while the body is read past the limit
 """
 
 from __future__ import annotations

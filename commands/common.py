@@ -3,6 +3,10 @@
 Exit codes: 0 success; 1 an expected error (not found, conflict, invalid input, a failed
 operation); 2 a usage or configuration error (including a store behind its migrations, a
 store or broker that cannot be reached).
+
+Errors::
+
+    OperationFailed    an expected failure of a command, exit 1 (the message says what to do)
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@ upsert its contract — idempotent, all or nothing.
 
 Every uniqueness rule is held by the store's constraints, so two workers provisioning the
 same account at once end with one customer: the loser of the race reads the winner's row.
+
+Errors (the store's, from `models.errors`)::
+
+    CustomerArchived
+     └── AccountArchived    the deal's account belongs to a customer archived by hand
 """
 
 from __future__ import annotations

@@ -5,6 +5,11 @@ The cookie holds the key itself, so every request authenticates it against the s
 CSRF token of a session is an HMAC of its key: a page can embed it, a cross-site form
 cannot know it (the cookie is HttpOnly), and no server-side secret is needed. Sign-in
 itself is protected by a double-submit token in a short-lived cookie.
+
+Errors (answered by `api.console.install`)::
+
+    SignInRequired      no valid session: a redirect to the sign-in page
+    ConsoleForbidden    the key's scope or the CSRF token does not allow this: a 403 page
 """
 
 from __future__ import annotations

@@ -1,6 +1,11 @@
 """Salesforce Outbound Messages: the SOAP `notifications` request in, `notificationsResponse` out.
 
 Pure functions over bytes. XML is parsed with defusedxml: no DTDs, no entity expansion.
+
+Errors::
+
+    ValueError
+     └── InvalidMessage    not an Outbound Message sfsync can act on (says why)
 """
 
 from __future__ import annotations

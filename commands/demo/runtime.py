@@ -3,6 +3,11 @@
 Everything the command (`command.py`) and the narration (`steps.py`, `flows.py`) share at
 run time lives here, and this module imports nothing of the demo, so the demo's modules
 form a tree below it instead of importing one another in a circle. Stdlib only.
+
+Errors::
+
+    DemoFailed     a step did not happen in time, or a child process died (says which)
+    Stopped        (a BaseException) raised from SIGTERM/SIGHUP to unwind through cleanup
 """
 
 from __future__ import annotations

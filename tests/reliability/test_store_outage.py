@@ -187,7 +187,8 @@ def test_a_store_outage_keeps_every_batch_until_the_store_is_back(
         wait_for(lambda: count(store) == PER_BATCH, timeout=60, what="the first batch")
         outage.begin()
         outage_started = time.monotonic()
-        sent = {c.ingest(events(batch)) for batch in range(BATCHES)}
+        batch_ids = {batch: c.ingest(events(batch)) for batch in range(BATCHES)}
+        sent = set(batch_ids.values())
         # A message that fails for good while the store is down: its letter must wait too.
         broken = c.send(names.INGEST_USAGE, {"not": "a list"})
         sent.add(broken)
@@ -214,7 +215,9 @@ def test_a_store_outage_keeps_every_batch_until_the_store_is_back(
                 what="every event stored and the broken message's letter written",
             )
         except AssertionError:
-            raise AssertionError(f"{count(store)}/{expected}\n{c.diagnose()}") from None
+            raise AssertionError(
+                f"{count(store)}/{expected}\n{missing_batches(store, batch_ids, c)}"
+            ) from None
         assert worker.poll() is None, "the worker died"
         # Kept by re-publishing at the capped delay, not by a hot requeue loop.
         assert "reject requeue" not in c.output(), c.diagnose()
@@ -236,6 +239,19 @@ def test_a_store_outage_keeps_every_batch_until_the_store_is_back(
         stuck=0,
         seconds=elapsed(started),
     )
+
+
+def missing_batches(store: Store, batch_ids: dict[int, str], c: Cluster) -> str:
+    """Each batch not stored, with every line the worker logged about its task id."""
+    with store.reader() as s:
+        stored = {str(t)[7:9] for t in s.scalars(select(UsageEvent.transaction_id))}
+    log = c.output().splitlines()
+    report = []
+    for batch, task_id in sorted(batch_ids.items()):
+        if f"{batch:02d}" not in stored:
+            report.append(f"batch {batch} (task {task_id}) is not stored; the worker said:")
+            report += [line[:400] for line in log if task_id in line]
+    return "\n".join(report) or c.diagnose()
 
 
 def letters(store: Store) -> list[str]:

@@ -207,3 +207,26 @@ def test_every_module_with_public_names_declares_them_in_all() -> None:
         }
     ]
     assert missing == []
+
+
+def test_every_exception_is_drawn_in_its_modules_docstring() -> None:
+    """Each public exception class of the product is named in its module's docstring, where
+    the module draws its error tree."""
+    import importlib
+    import inspect
+
+    undrawn = []
+    for name in _product_modules():
+        if name.split(".")[0] not in (*LAYERS, "api", "commands"):
+            continue
+        module = importlib.import_module(name)
+        for attr, value in vars(module).items():
+            if (
+                inspect.isclass(value)
+                and issubclass(value, BaseException)
+                and value.__module__ == name
+                and not attr.startswith("_")
+                and attr not in (module.__doc__ or "")
+            ):
+                undrawn.append(f"{name}.{attr}")
+    assert undrawn == []
