@@ -12,9 +12,10 @@
         → a dead letter (task, arguments, error, traceback, attempts), written before the
           failure is reported, then Celery's failure
     the dead letter cannot be written either (the store is down)
-        → the message is kept: re-published for another attempt at the capped delay
-          (`Task.retry` publishes the copy before the original is acknowledged), or, if even
-          that fails, rejected for redelivery; never acknowledged without a copy on the broker
+        → the message is kept: re-published for another attempt at the capped delay, its
+          retries starting afresh (`Task.retry` publishes the copy before the original is
+          acknowledged), or, if even that fails, rejected for redelivery; never acknowledged
+          without a copy on the broker
     worker process lost (SIGKILL, OOM)
         → neither `Task.on_failure` nor, when the message is requeued
           (`task_reject_on_worker_lost`), the `task_failure` signal fires; the main
@@ -128,8 +129,9 @@ class SfsyncTask(Task):  # type: ignore[misc]
                 retries, settings.task_retry_backoff_base, settings.task_retry_backoff_max
             )
             log.warning(
-                "%s transient failure, retry %d of %d in %.1fs: %s",
+                "%s[%s] transient failure, retry %d of %d in %.1fs: %s",
                 self.name,
+                self.request.id,
                 retries + 1,
                 settings.task_max_retries,
                 countdown,
@@ -172,13 +174,16 @@ class SfsyncTask(Task):  # type: ignore[misc]
             context.redact(str(exc)),
         )
         try:
-            # Past the retry limit on purpose: the store, not the task, is what failed (None
-            # would mean the task's default limit). The copy is published before this
-            # message is acknowledged.
+            # The copy starts its retries afresh: the store, not the task, is what failed,
+            # and the first attempt once the store is back can still fail transiently (a
+            # connection opened during the outage, a pool of dead ones), which must not make
+            # a dead letter of a message that waited the outage out. It is published before
+            # this message is acknowledged.
+            self.request.retries = -1  # `retry` publishes the copy with retries + 1
             raise self.retry(
                 exc=exc,
                 countdown=settings.task_retry_backoff_max,
-                max_retries=int(self.request.retries or 0) + 1,
+                max_retries=settings.task_max_retries,
             )
         except Retry:
             raise

@@ -4,8 +4,10 @@ What is tested: with the store unavailable (PostgreSQL behind a TCP proxy that i
 so connections are refused; SQLite's files made immutable, so every write fails) while 20
 batches are sent through a real worker, each batch is retried with growing delays, runs
 out of retries, finds that its dead letter cannot be written either — and is kept on the
-broker instead of being acknowledged; a message that fails for good meanwhile is kept
-the same way. After the store comes back every event is stored exactly once and the only
+broker instead of being acknowledged, its retries starting afresh; a message that fails for
+good meanwhile is kept the same way. When PostgreSQL's proxy comes back it cuts its first two
+connections, so a kept message's first attempt can fail once more: it is retried, never
+dead-lettered. After the store comes back every event is stored exactly once and the only
 letter is the broken message's. The outage and the delays are short here (seconds,
 `SFSYNC_TASK_RETRY_BACKOFF_*`); in production they span minutes.
 """
@@ -42,6 +44,7 @@ BATCHES = 20
 PER_BATCH = 50
 MAX_RETRIES = 3
 OUTAGE_SECONDS = 15
+FIRST_RETRY = re.compile(r"sfsync\.usage\.ingest\[([0-9a-f-]{36})\] transient failure, retry 1 of")
 KEPT = re.compile(
     r"sfsync\.usage\.ingest\[([0-9a-f-]{36})\] failed and its dead letter cannot be stored"
 )
@@ -59,8 +62,12 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._open: set[socket.socket] = set()
         self._lock = threading.Lock()
+        self._cut = 0
 
-    def start(self) -> None:
+    def start(self, cut_first: int = 0) -> None:
+        """Listen again; the first `cut_first` connections are closed as soon as accepted
+        (a database that is back but still refusing its first clients)."""
+        self._cut = cut_first
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
@@ -87,6 +94,10 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
+            if self._cut > 0:
+                self._cut -= 1
+                client.close()
+                continue
             try:
                 server = socket.create_connection(self.upstream)
             except OSError:
@@ -126,7 +137,9 @@ def store_behind_outage(store: Store, tmp_path: Path) -> Iterator[tuple[str, Out
         try:
             yield (
                 url.set(port=proxy.port).render_as_string(hide_password=False),
-                Outage(proxy.stop, proxy.start),
+                # Back, the database refuses its first two clients: an attempt of a kept
+                # message fails once more, and must still be retried, not dead-lettered.
+                Outage(proxy.stop, lambda: proxy.start(cut_first=2)),
             )
         finally:
             proxy.stop()
@@ -202,6 +215,16 @@ def test_a_store_outage_keeps_every_batch_until_the_store_is_back(
         except AssertionError:
             raise AssertionError(c.diagnose()) from None
         assert count(store) == PER_BATCH  # nothing got through while the store was down
+        # A kept message starts its retries afresh: back during the outage, it fails
+        # transiently and is retried from the first retry again, not kept at once.
+        try:
+            wait_for(
+                lambda: retried_after_keeping(c) & sent,
+                timeout=OUTAGE_SECONDS,
+                what="a kept message to be retried from its first retry again",
+            )
+        except AssertionError:
+            raise AssertionError(c.diagnose()) from None
         # The outage itself lasts OUTAGE_SECONDS: kept messages keep coming back meanwhile.
         time.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - outage_started)))
         assert count(store) == PER_BATCH
@@ -258,6 +281,18 @@ def letters(store: Store) -> list[str]:
     """Task ids of the dead letters written."""
     with store.reader() as s:
         return [str(t) for t in s.scalars(select(DeadLetter.task_id))]
+
+
+def retried_after_keeping(c: Cluster) -> set[str]:
+    """Ids of messages that, after being kept, failed transiently and took retry 1 again."""
+    found = set()
+    kept_at: dict[str, int] = {}
+    for number, line in enumerate(c.output().splitlines()):
+        if (m := KEPT.search(line)) is not None:
+            kept_at.setdefault(m.group(1), number)
+        elif (m := FIRST_RETRY.search(line)) is not None and m.group(1) in kept_at:
+            found.add(m.group(1))
+    return found
 
 
 def kept(c: Cluster) -> set[str]:
