@@ -18,13 +18,13 @@ import pytest
 from config import Settings
 from models import Entity, Store
 from models.aliases import add_aliases
-from models.contracts import get_contract, list_contracts
+from models.contracts import list_contracts
 from models.customer_lifecycle import archive_customer
 from models.customers import get_customer
 from models.deadletters import list_letters
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
+from models.fields import SFDC_ACCOUNT_ID, find_by_field
 from models.revisions import history
-from models.tables import AliasMove, Contract, Customer, IngestAlias
+from models.tables import AliasMove, Customer, IngestAlias
 from models.types import (
     AliasMoveReason,
     AliasSource,
@@ -39,6 +39,7 @@ from sync.replay import replay_letter
 from sync.salesforce import SalesforceClient
 from sync.usage import UsageRules, ingest
 from tests.integration.conftest import Poll
+from tests.integration.test_deal_lifecycle import contract_of
 from tests.integration.test_opportunity_stream import won_deal
 
 FIELD = "Ingest_Alias__c"
@@ -87,15 +88,6 @@ def send_usage(store: Store, settings: Settings, key: str, transaction_id: str) 
 def attributed(store: Store, transaction_id: str) -> uuid.UUID | None:
     with store.session() as s:
         return get_event(s, transaction_id).customer_id
-
-
-def contract_of(store: Store, opportunity: str) -> Contract:
-    with store.session() as s:
-        contract_id = find_by_field(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, opportunity)
-        assert contract_id is not None, f"no contract for {opportunity}"
-        contract = get_contract(s, contract_id)
-        s.expunge(contract)
-        return contract
 
 
 def open_letters(store: Store) -> list[str]:
