@@ -89,7 +89,7 @@ def ingest_events(request: Request) -> JSONResponse:
     counts = report.counts()
     rejected = [
         {"index": r.index, "transaction_id": r.transaction_id, "reason": r.reason}
-        for r in report.with_outcome(EventOutcome.REJECTED)
+        for r in report.results_with(EventOutcome.REJECTED)
     ]
     if not rejected:
         return JSONResponse(counts)

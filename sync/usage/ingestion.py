@@ -99,7 +99,7 @@ class IngestReport:
         accepted = chain.from_iterable(a.results() for a in self._accepted)
         return tuple(sorted(chain(accepted, self._others), key=attrgetter("index")))
 
-    def with_outcome(self, outcome: EventOutcome) -> tuple[EventResult, ...]:
+    def results_with(self, outcome: EventOutcome) -> tuple[EventResult, ...]:
         """The results with this outcome, in input order (duplicates and rejections without
         building a result for every accepted event)."""
         if outcome is EventOutcome.ACCEPTED:

@@ -73,7 +73,7 @@ def test_results_across_batches_come_in_input_order_and_by_outcome(
     store: Store, settings: Settings
 ) -> None:
     """Over several batches (stored copies, copies in the batch, rejections) every input has
-    one result in input order, and `with_outcome` gives the same ones by outcome."""
+    one result in input order, and `results_with` gives the same ones by outcome."""
     run(store, settings, [ev(tx=f"old-{i}") for i in range(0, 2500, 7)])
     events: list[Any] = []
     for i in range(2500):
@@ -87,7 +87,7 @@ def test_results_across_batches_come_in_input_order_and_by_outcome(
     assert [r.index for r in report.results] == list(range(2500))
     for outcome in EventOutcome:
         wanted = tuple(r for r in report.results if r.outcome is outcome)
-        assert report.with_outcome(outcome) == wanted
+        assert report.results_with(outcome) == wanted
         assert len(wanted) == report.counts()[outcome.value]
     by_index = {r.index: r for r in report.results}
     assert by_index[14].transaction_id == "old-14"
@@ -97,7 +97,7 @@ def test_results_across_batches_come_in_input_order_and_by_outcome(
     assert by_index[1].outcome is EventOutcome.ACCEPTED
     with store.session() as s:
         stored = set(s.scalars(select(UsageEvent.transaction_id)))
-    accepted = {r.transaction_id for r in report.with_outcome(EventOutcome.ACCEPTED)}
+    accepted = {r.transaction_id for r in report.results_with(EventOutcome.ACCEPTED)}
     assert accepted <= stored and not any(tx.startswith("bad-") for tx in stored)
 
 
