@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from models import Store, StoreUnavailable
 from models.customers import create_customer
 from models.tables import Customer
+from tests.conftest import need
 
 
 @contextlib.contextmanager
@@ -29,8 +30,10 @@ def immutable(*files: Path) -> Iterator[None]:
 
 @pytest.fixture
 def sqlite_file(sqlite_template: Path, tmp_path: Path) -> Path:
-    if shutil.which("chattr") is None:
-        pytest.skip("chattr (e2fsprogs) is needed to make a file unwritable for root")
+    need(
+        shutil.which("chattr") is not None,
+        "chattr (e2fsprogs), to make a file unwritable for root,",
+    )
     target = tmp_path / "store.db"
     shutil.copyfile(sqlite_template, target)
     return target
