@@ -25,12 +25,12 @@ from models.fields import SFDC_ACCOUNT_ID, fields_for
 from sync.mapping import MappingRules
 from sync.opportunities import MappedPage, hierarchy_for, map_records
 from sync.salesforce import (
-    ACCOUNT_DEAL_LEVELS,
     OPPORTUNITY_IN_LIST_MAX_CHARS,
     AccountNode,
     QueryRules,
     SalesforceClient,
     chunk_ids,
+    fetch_descendants,
     won_on_accounts_query,
 )
 
@@ -86,13 +86,15 @@ def left_their_holders(
 def moved_deals(
     client: SalesforceClient, rules: QueryRules, settings: Settings | None, left: Sequence[str]
 ) -> tuple[list[Mapping[str, Any]], MappedPage | None]:
-    """The won deals on accounts that left a customer's tree (and below them), mapped."""
+    """The won deals on accounts that left a customer's tree and on every account below them,
+    mapped: one query per level of the subtrees, then one per chunk of their accounts."""
     if settings is None or not left:
         return [], None
-    per_list = OPPORTUNITY_IN_LIST_MAX_CHARS // len(ACCOUNT_DEAL_LEVELS)
+    below = fetch_descendants(client, rules, left)
+    accounts = [*left, *(node.id for nodes in below.values() for node in nodes)]
     records: list[Mapping[str, Any]] = [
         record
-        for chunk in chunk_ids(left, max_chars=per_list)
+        for chunk in chunk_ids(accounts, max_chars=OPPORTUNITY_IN_LIST_MAX_CHARS)
         for record in client.query_all(won_on_accounts_query(rules, chunk))
     ]
     if not records:

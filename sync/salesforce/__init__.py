@@ -40,7 +40,6 @@ from sync.salesforce.modes import AuthMode, choose_mode
 from sync.salesforce.opportunity_filter import check_opportunity_filter, counted_ids
 from sync.salesforce.records import record_value, strip_attributes
 from sync.salesforce.soql import (
-    ACCOUNT_DEAL_LEVELS,
     IN_LIST_MAX_CHARS,
     OPPORTUNITY_IN_LIST_MAX_CHARS,
     QueryRules,
@@ -56,7 +55,6 @@ from sync.salesforce.soql import (
 )
 
 __all__ = [
-    "ACCOUNT_DEAL_LEVELS",
     "IN_LIST_MAX_CHARS",
     "OPPORTUNITY_IN_LIST_MAX_CHARS",
     "QUERY_BATCH_SIZE",

@@ -29,7 +29,6 @@ from sync.salesforce.errors import SalesforceConfigError
 from sync.salesforce.ids import normalize_id
 
 __all__ = [
-    "ACCOUNT_DEAL_LEVELS",
     "IN_LIST_MAX_CHARS",
     "MAX_PATH_NAMES",
     "OPPORTUNITY_IN_LIST_MAX_CHARS",
@@ -283,29 +282,15 @@ def opportunity_by_ids_query(rules: QueryRules, ids: Sequence[str]) -> str:
     )
 
 
-#: An account and the levels below it whose deals `won_on_accounts_query` reads: the deal's
-#: account or one of its three nearest ancestors (`Account.Parent.Parent.ParentId`: four
-#: names, inside SOQL's five).
-ACCOUNT_DEAL_LEVELS = (
-    "AccountId",
-    "Account.ParentId",
-    "Account.Parent.ParentId",
-    "Account.Parent.Parent.ParentId",
-)
-
-
 def won_on_accounts_query(rules: QueryRules, accounts: Sequence[str]) -> str:
-    """Closed-won opportunities on these accounts or up to three levels below them, same
-    fields as the stream (one chunk of OPPORTUNITY_IN_LIST_MAX_CHARS / 4: the list is
-    written once per level)."""
-    listed = _ids(accounts)
-    levels = " OR ".join(f"{path} IN {{}}" for path in ACCOUNT_DEAL_LEVELS)
+    """Closed-won opportunities on these accounts (one chunk of OPPORTUNITY_IN_LIST_MAX_CHARS),
+    same fields as the stream."""
     return format_soql(
-        "SELECT {:literal} FROM Opportunity WHERE {:literal} AND (" + levels + ") "
+        "SELECT {:literal} FROM Opportunity WHERE {:literal} AND AccountId IN {} "
         "ORDER BY SystemModstamp, Id",
         _opportunity_fields(rules),
         _won(rules),
-        *([listed] * len(ACCOUNT_DEAL_LEVELS)),
+        _ids(accounts),
     )
 
 

@@ -417,6 +417,11 @@ def test_a_sub_organisations_own_deal_follows_it_out_of_its_enterprise(
     parent, other = enterprise("Parent Co", "parent"), enterprise("Other Co", "other")
     child = org.create("Account", {"Name": "Parent Labs", "ParentId": parent, FIELD: "labs"})
     deal = won_deal(org, child, Name="Labs - Platform")
+    # Five levels below the child, as deep as a hierarchy goes: its deal moves with it too.
+    deep = child
+    for level in range(5):
+        deep = org.create("Account", {"Name": f"Labs L{level}", "ParentId": deep})
+    deep_deal = won_deal(org, deep, Name="Labs - Deep")
     sync_deals()
     enterprise_customer = customer_of(store, parent)
     assert contract_of(store, deal).customer_id == enterprise_customer
@@ -435,13 +440,15 @@ def test_a_sub_organisations_own_deal_follows_it_out_of_its_enterprise(
     assert new_home != enterprise_customer
     moved = contract_of(store, deal)
     assert (moved.customer_id, moved.status) == (new_home, ContractStatus.ACTIVE)
+    assert contract_of(store, deep_deal).customer_id == new_home
     with store.session() as s:
         assert [r.cause for r in history(s, moved.id)][-1] == "account moved"
     held = holdings(store)
     assert held["labs"][0] == held[child][0] == new_home
     assert attributed(store, "tx-labs-1") == new_home
     with store.session() as s:
-        own_deals = {c.customer_id for c in list_contracts(s) if c.id != moved.id}
+        moved_ids = {moved.id, contract_of(store, deep_deal).id}
+        own_deals = {c.customer_id for c in list_contracts(s) if c.id not in moved_ids}
     assert own_deals == {enterprise_customer, customer_of(store, other)}
 
 
