@@ -55,7 +55,6 @@ __all__ = [
     "aliases_of",
     "customers_named_by",
     "holders_by_account",
-    "holders_of_accounts",
     "list_aliases",
     "move_alias",
     "origin_of",
@@ -422,24 +421,6 @@ def holders_by_account(session: Session, account_ids: Iterable[str]) -> dict[str
         )
         for account, customer in rows:
             out.setdefault(str(account), set()).add(customer)
-    return out
-
-
-def holders_of_accounts(session: Session, account_ids: Iterable[str]) -> set[uuid.UUID]:
-    """Customers holding a Salesforce-sourced alias that comes from one of these accounts."""
-    wanted = list(dict.fromkeys(account_ids))
-    out: set[uuid.UUID] = set()
-    for chunk in _chunks(wanted):
-        out.update(
-            session.scalars(
-                select(IngestAlias.customer_id)
-                .where(
-                    IngestAlias.source == AliasSource.SALESFORCE,
-                    IngestAlias.source_account_id.in_(chunk),
-                )
-                .distinct()
-            )
-        )
     return out
 
 

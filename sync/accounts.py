@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from models import AliasConflict, Entity, Store, StoreError
-from models.aliases import AliasOrigin, holders_of_accounts
+from models.aliases import AliasOrigin, holders_by_account
 from models.customer_lifecycle import active_among, active_customer, merge_family, survivors
 from models.customers import rename_customer
 from models.deadletters import Failure, add_letter, resolve_open_for
@@ -163,8 +163,8 @@ def prepare_accounts(
     (deleted with `MasterRecordId`), the customer of its master's root. Salesforce calls:
     one per hierarchy level per chunk going up, the same going down, and only for
     customers' trees; the store is asked once. With `settings`, the won deals on accounts
-    that left a customer's tree are read and mapped too (one query per chunk of them, and
-    their hierarchies), so that their contracts follow the accounts whatever the deals'
+    that left a customer's tree, and on every account below them, are read and mapped too
+    (`sync.moved_accounts`), so that their contracts follow the accounts whatever the deals'
     own stream reads meanwhile.
     """
     nodes, merged, deleted = _parse(records, rules)
@@ -189,16 +189,23 @@ def prepare_accounts(
     deleted |= {loser for loser in merged if loser not in merges}
     with store.reader() as s:  # runs in the look-ahead thread, beside the page being written
         owned = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(accounts))
-        holders = holders_of_accounts(s, [*nodes, *merged])
+        holders_of = holders_by_account(s, [*nodes, *merged])
+        holders = {c for held in holders_of.values() for c in held}
         # A customer merged into another hands its tree to the survivor, which then answers
         # for all the trees merged into it at once (else one would release the other's).
         family = merge_family(s, [*owned.values(), *holders])
-        held_by = [
-            account
-            for values in fields_for(s, Entity.CUSTOMER, family).values()
-            if (account := values.get(SFDC_ACCOUNT_ID)) is not None
-        ]
-        left = left_their_holders(s, nodes, accounts) if rules.include_suborgs else []
+        account_of = {
+            c: values.get(SFDC_ACCOUNT_ID)
+            for c, values in fields_for(s, Entity.CUSTOMER, family).items()
+        }
+    held_by = [account for account in account_of.values() if account is not None]
+    left = (
+        left_their_holders(
+            {a: holders_of[a] for a in nodes if a in holders_of}, account_of, accounts
+        )
+        if rules.include_suborgs
+        else []
+    )
     deals, deals_mapped = moved_deals(client, rules, settings, left)
     survivors = [root for _, root in merges.values()]
     owners = list(dict.fromkeys([*(a for a in accounts if a in owned), *held_by, *survivors]))

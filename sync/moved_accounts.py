@@ -13,15 +13,11 @@ Two facts the account stream needs beside the trees themselves:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from config import Settings
-from models import Entity
-from models.aliases import holders_by_account
-from models.fields import SFDC_ACCOUNT_ID, fields_for
 from sync.mapping import MappingRules
 from sync.opportunities import MappedPage, hierarchy_for, map_records
 from sync.salesforce import (
@@ -63,23 +59,18 @@ def lineage(account: str, accounts: Mapping[str, AccountNode]) -> set[str]:
 
 
 def left_their_holders(
-    session: Session, nodes: Mapping[str, AccountNode], accounts: Mapping[str, AccountNode]
+    holders_of: Mapping[str, Set[uuid.UUID]],
+    account_of: Mapping[uuid.UUID, str | None],
+    accounts: Mapping[str, AccountNode],
 ) -> list[str]:
-    """Page accounts whose aliases a customer holds whose own account is no longer among
-    their ancestors: detached or re-parented since. (A customer that absorbed the account's
-    old root answers too; re-provisioning its deals then changes nothing.)"""
-    holders = holders_by_account(session, nodes)
-    if not holders:
-        return []
-    customers = {c for held in holders.values() for c in held}
-    own = {
-        c: v.get(SFDC_ACCOUNT_ID)
-        for c, v in fields_for(session, Entity.CUSTOMER, customers).items()
-    }
+    """Accounts (keys of `holders_of`: account → customers holding its aliases) held by a
+    customer whose own account (`account_of`) is no longer among their ancestors: detached or
+    re-parented since. (A customer that absorbed the account's old root answers too, as does
+    one `account_of` does not know; re-provisioning its deals then changes nothing.)"""
     return sorted(
         account
-        for account, held in holders.items()
-        if any(own.get(c) not in lineage(account, accounts) for c in held)
+        for account, held in holders_of.items()
+        if any(account_of.get(c) not in lineage(account, accounts) for c in held)
     )
 
 
