@@ -6,6 +6,8 @@ import threading
 
 KEY_PREFIXES: dict[str, str] = {"Account": "001", "Opportunity": "006", "Organization": "00D"}
 PREFIX_TO_OBJECT: dict[str, str] = {v: k for k, v in KEY_PREFIXES.items()}
+#: The org's one id: its Organization row, its tokens, its identity URL and its SOAP login.
+ORG_ID = "00D5g000004SbXEEA0"
 
 # Digits in ASCII order so that ids minted later also sort later as plain strings.
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -16,9 +16,9 @@ from typing import Any
 from xml.sax.saxutils import unescape
 
 from sandbox.clock import Clock
+from sandbox.ids import ORG_ID
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
-ORG_ID = "00D5g000004SbXEEA0"
 USER_ID = "0055g00000AbCdEAAV"
 
 

@@ -70,7 +70,7 @@ class SandboxOrg:
             self.store.bulk_load("Account", account_rows)
             self.store.bulk_load("Opportunity", opp_rows)
         if not self.store.rows("Organization"):
-            row = seeding.organization(self.store.ids, self.clock.now(), currency, multi_currency)
+            row = seeding.organization(self.clock.now(), currency, multi_currency)
             self.store.bulk_load("Organization", [row])
         self.faults = Faults()
         self.usage = Usage(api_allowance)

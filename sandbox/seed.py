@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from sandbox.ids import IdFactory
+from sandbox.ids import ORG_ID, IdFactory
 from sandbox.schema import CURRENCIES
 from sandbox.values import Value
 
@@ -199,11 +199,11 @@ def generate_opportunities(
     return rows
 
 
-def organization(factory: IdFactory, now: datetime, currency: str, multi_currency: bool) -> Row:
+def organization(now: datetime, currency: str, multi_currency: bool) -> Row:
     """The Organization row: the org's default currency and whether it has others."""
     anchor = anchor_for(now) - WINDOW
     return {
-        "Id": factory.new("Organization"),
+        "Id": ORG_ID,
         "Name": "Sandbox Org",
         "DefaultCurrencyIsoCode": currency,
         "IsMultiCurrencyOrg": multi_currency,

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
@@ -80,3 +81,23 @@ def test_organization_cannot_be_inserted_or_deleted(sf: Salesforce):
     with pytest.raises(SalesforceMalformedRequest) as deleted:
         organization.delete(org_id)
     assert error_code(deleted.value) == "INVALID_TYPE_FOR_OPERATION"
+
+
+def test_the_org_has_one_id_in_its_tokens_identity_and_organization_row(org: SandboxOrg):
+    """A real org has one id: the Organization row's is the one its tokens and identity carry."""
+    sf = client_for(org)
+    row = sf.query("SELECT Id FROM Organization")["records"][0]["Id"]
+    token = org.access_token
+    assert token.split("!")[0] == row[:15]
+    identity = requests.post(
+        f"{org.instance_url}/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": org.consumer_key,
+            "client_secret": org.consumer_secret,
+            "username": org.username,
+            "password": org.password + org.security_token,
+        },
+        timeout=10,
+    ).json()["id"]
+    assert identity.split("/")[-2] == row
