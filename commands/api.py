@@ -7,7 +7,7 @@ import os
 import click
 from rich.table import Table
 
-from commands.common import App, console, emit_json, json_option, pass_app
+from commands.common import App, console, emit_json, examples, json_option, pass_app
 from models.api_keys import create_key, list_keys, revoke_key
 from models.tables import ApiKey
 from models.types import ApiScope
@@ -15,7 +15,14 @@ from models.types import ApiScope
 __all__ = ["api_keys", "api_keys_create", "api_keys_list", "api_keys_revoke", "key_view", "serve"]
 
 
-@click.command("serve")
+@click.command(
+    "serve",
+    epilog=examples(
+        "sfsync serve                                  # http://127.0.0.1:8080, /docs",
+        "sfsync serve --host 0.0.0.0 --port 8080 --workers 2",
+        "sfsync api-keys create billing --scope write  # then send it as a Bearer token",
+    ),
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
@@ -57,7 +64,14 @@ def key_view(key: ApiKey) -> dict[str, object]:
     }
 
 
-@click.group("api-keys")
+@click.group(
+    "api-keys",
+    epilog=examples(
+        "sfsync api-keys create ingest-pipeline --scope ingest",
+        "sfsync api-keys list --json",
+        "sfsync api-keys revoke KEY_ID",
+    ),
+)
 def api_keys() -> None:
     """API keys of the HTTP API (stored hashed; the secret is shown once)."""
 

@@ -10,7 +10,15 @@ import click
 from sandbox.org import SandboxOrg
 
 
-@click.command("sandbox")
+@click.command(
+    "sandbox",
+    context_settings={"help_option_names": ["-h", "--help"]},
+    # Written out here: the sandbox imports nothing of sfsync (commands.common.examples).
+    epilog="\b\nExamples:\n"
+    "  $ sfsync sandbox                              # 1,000 deals on a free port\n"
+    "  $ sfsync sandbox --port 8765 --opportunities 5000\n"
+    "  $ sfsync sandbox --single-currency --currency EUR",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=0, show_default=True, help="Port (0 = any free port).")
 @click.option("--seed", default=7, show_default=True, help="Seed for the generated data.")

@@ -232,8 +232,24 @@ def test_sync_status_shows_lag_in_hours_and_minutes(sfsync: Invoke, store: Store
     assert "16h 16m" in out and "58560" not in out
 
 
-@pytest.mark.parametrize("group", [[], ["customers"], ["contracts"], ["sync"], ["dlq"], ["usage"]])
-def test_help_shows_examples(sfsync: Invoke, group: list[str]) -> None:
-    """`--help` of the command and its main groups ends with example command lines."""
-    out = shown(sfsync(*group, "--help"))
+@pytest.mark.parametrize(
+    "group",
+    [
+        [],
+        ["customers"],
+        ["contracts"],
+        ["sync"],
+        ["dlq"],
+        ["usage"],
+        ["api-keys"],
+        ["serve"],
+        ["sandbox"],
+    ],
+)
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_shows_examples(sfsync: Invoke, group: list[str], flag: str) -> None:
+    """`--help` and `-h` of the command and its groups end with example command lines."""
+    result = sfsync(*group, flag)
+    assert result.exit_code == 0, result.output
+    out = shown(result)
     assert "Examples:" in out and "$ sfsync " in out
