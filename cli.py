@@ -9,19 +9,29 @@ from pathlib import Path
 
 import click
 
-from commands.aliases import aliases
-from commands.api import api_keys, serve
-from commands.common import App, SfsyncGroup, examples
-from commands.contracts import contracts
-from commands.demo import demo
-from commands.dlq import dlq
-from commands.store import customers, db, fields
-from commands.sync import runs, sync
-from commands.usage import usage
+from commands.lazy import LazyGroup, examples
+
+# Each subcommand is imported when it is used, so `sfsync --version` stays light.
+COMMANDS = {
+    "aliases": "commands.aliases:aliases",
+    "api-keys": "commands.api:api_keys",
+    "contracts": "commands.contracts:contracts",
+    "customers": "commands.store:customers",
+    "db": "commands.store:db",
+    "demo": "commands.demo:demo",
+    "dlq": "commands.dlq:dlq",
+    "fields": "commands.store:fields",
+    "runs": "commands.sync:runs",
+    "sandbox": "commands.sandbox:sandbox",
+    "serve": "commands.api:serve",
+    "sync": "commands.sync:sync",
+    "usage": "commands.usage:usage",
+}
 
 
 @click.group(
-    cls=SfsyncGroup,
+    cls=LazyGroup,
+    lazy_commands=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"]},
     epilog=examples(
         "sfsync demo                                   # the whole system in ~20 s",
@@ -48,28 +58,10 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
         overrides["data_dir"] = data_dir
     if database_url is not None:
         overrides["database_url"] = database_url
+    # Imported here: the store and rich load only once a subcommand runs.
+    from commands.common import App
+
     ctx.obj = App(overrides=overrides)
-
-
-for group in (db, customers, aliases, contracts, fields, sync, runs, dlq):
-    main.add_command(group)
-main.add_command(usage)
-main.add_command(demo)
-main.add_command(serve)
-main.add_command(api_keys)
-
-
-@main.command("sandbox", context_settings={"ignore_unknown_options": True}, add_help_option=False)
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def sandbox(args: tuple[str, ...]) -> None:
-    """Serve a Salesforce-compatible sandbox org on loopback (demo, tests, benchmarks).
-
-    Options: --host, --port (0 = any free), --seed, --accounts, --opportunities, --load FILE.
-    """
-    # Imported here: the product never loads the sandbox unless asked to serve it.
-    from sandbox.cli import sandbox_command
-
-    sandbox_command.main(args=list(args), prog_name="sfsync sandbox", standalone_mode=True)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.text import Text
 from sqlalchemy.orm import Session
 
+from commands.lazy import examples
 from commands.output import safe_text, stream_json_array
 from config import ConfigError, Settings, configure_logging, load_settings
 from models import Store, StoreError, StoreNotMigrated, StoreUnreachable, open_store
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 __all__ = [
     "App",
     "OperationFailed",
-    "SfsyncGroup",
+    "command_errors",
     "console",
     "emit_json",
     "emit_json_array",
@@ -105,23 +106,22 @@ class App:
 pass_app = click.make_pass_decorator(App, ensure=True)
 
 
-class SfsyncGroup(click.Group):
-    """Turns the project's expected errors into one line on stderr and an exit code."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except (ConfigError, StoreNotMigrated) as exc:
-            fail(str(exc), code=2)
-        except StoreUnreachable as exc:
-            app = ctx.find_object(App)
-            fail(f"{app.store_setting if app else 'SFSYNC_DATABASE_URL'}: {exc}", code=2)
-        except (StoreError, OperationFailed) as exc:
-            fail(str(exc), code=1)
-        finally:
-            app = ctx.find_object(App)
-            if app is not None:
-                app.close()
+@contextmanager
+def command_errors(ctx: click.Context) -> Iterator[None]:
+    """Turn the project's expected errors into one line on stderr and an exit code."""
+    try:
+        yield
+    except (ConfigError, StoreNotMigrated) as exc:
+        fail(str(exc), code=2)
+    except StoreUnreachable as exc:
+        app = ctx.find_object(App)
+        fail(f"{app.store_setting if app else 'SFSYNC_DATABASE_URL'}: {exc}", code=2)
+    except (StoreError, OperationFailed) as exc:
+        fail(str(exc), code=1)
+    finally:
+        app = ctx.find_object(App)
+        if app is not None:
+            app.close()
 
 
 class OperationFailed(Exception):
@@ -174,11 +174,6 @@ def emit_json(document: Any) -> None:
 def emit_json_array(items: Iterator[Any]) -> None:
     """One JSON array on stdout, written row by row (memory stays flat)."""
     stream_json_array(items, _default)
-
-
-def examples(*lines: str) -> str:
-    """A `--help` epilog of example command lines (kept as written, not rewrapped)."""
-    return "\b\nExamples:\n" + "\n".join(f"  $ {line}" for line in lines)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document.")
