@@ -306,7 +306,8 @@ class Settings(BaseSettings):
     @property
     def celery_broker_url(self) -> str:
         """The broker URL (kombu filesystem transport in the data folder unless configured)."""
-        return self.broker_url or "filesystem://"
+        # kombu warns on every connection when a URL names no host; the transport ignores it.
+        return self.broker_url or "filesystem://localhost/"
 
     @property
     def broker_folder(self) -> Path:
