@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 
 import click
-from rich.table import Table
 
 from commands.common import App, console, emit_json, examples, json_option, pass_app
+from commands.output import Column, print_table
 from models.api_keys import create_key, list_keys, revoke_key
 from models.tables import ApiKey
 from models.types import ApiScope
@@ -119,16 +119,25 @@ def api_keys_list(app: App, as_json: bool) -> None:
     if as_json:
         emit_json([key_view(k) for k in keys])
         return
-    table = Table("key_id", "name", "scope", "created", "revoked")
-    for key in keys:
-        table.add_row(
-            key.key_id,
-            key.name,
-            key.scope.value,
-            key.created_at.strftime("%Y-%m-%d %H:%M"),
-            key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "",
-        )
-    console.print(table)
+    print_table(
+        [
+            Column("key_id", key=True),
+            Column("name"),
+            Column("scope"),
+            Column("created"),
+            Column("revoked"),
+        ],
+        (
+            (
+                key.key_id,
+                key.name,
+                key.scope.value,
+                key.created_at.strftime("%Y-%m-%d %H:%M"),
+                key.revoked_at.strftime("%Y-%m-%d %H:%M") if key.revoked_at else "",
+            )
+            for key in keys
+        ),
+    )
 
 
 @api_keys.command("revoke")

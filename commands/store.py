@@ -261,11 +261,20 @@ def fields_keys(app: App, as_json: bool) -> None:
 @click.argument("entity", type=entity_choice)
 @click.argument("key")
 @click.option("--unique", is_flag=True, help="A value may belong to one entity only.")
+@json_option
 @pass_app
-def fields_add_key(app: App, entity: str, key: str, unique: bool) -> None:
+def fields_add_key(app: App, entity: str, key: str, unique: bool, as_json: bool) -> None:
     """Register a custom field key for customers or contracts."""
     with app.session() as s:
-        register_key(s, Entity(entity), key, unique=unique)
+        registered = register_key(s, Entity(entity), key, unique=unique)
+        row = {
+            "entity": registered.entity,
+            "key": registered.key,
+            "enforce_uniqueness": registered.enforce_uniqueness,
+        }
+    if as_json:
+        emit_json(row)
+        return
     print_lines(f"registered {entity} key {key}{' (unique)' if unique else ''}")
 
 

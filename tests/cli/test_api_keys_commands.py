@@ -52,3 +52,12 @@ def test_an_unknown_scope_is_a_usage_error(sfsync: Invoke) -> None:
     """Scopes are ingest, read, write and admin."""
     result = sfsync("api-keys", "create", "x", "--scope", "root")
     assert result.exit_code == 2
+
+
+def test_list_into_a_pipe_prints_tab_separated_rows(sfsync: Invoke, store: Store) -> None:
+    """Piped, `api-keys list` gives one tab-separated row per key, no box drawing."""
+    created = ok_json(sfsync("api-keys", "create", "billing-svc", "--scope", "read", "--json"))
+    out = sfsync("api-keys", "list").stdout
+    assert not any(ch in out for ch in "┃│━─┏┗")
+    [row] = [line.split("\t") for line in out.splitlines()]
+    assert row[:3] == [created["key_id"], "billing-svc", "read"]

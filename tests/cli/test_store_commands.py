@@ -209,3 +209,9 @@ def test_postgres_store_behind_migrations_asks_for_db_upgrade(
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_fields_add_key_prints_the_registered_key_as_json(sfsync: Invoke) -> None:
+    """`fields add-key --json` answers with the key it registered."""
+    added = ok_json(sfsync("fields", "add-key", "contract", "po_number", "--unique", "--json"))
+    assert added == {"entity": "contract", "key": "po_number", "enforce_uniqueness": True}
