@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from commands.output import safe_text, stream_json_array
 from config import ConfigError, Settings, configure_logging, load_settings
+from config.settings import data_folder, default_data_dir, new_store_notice
 from models import Store, StoreError, StoreNotMigrated, StoreUnreachable, open_store
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ __all__ = [
     "OperationFailed",
     "SfsyncGroup",
     "console",
+    "data_folder_line",
     "emit_json",
     "emit_json_array",
     "err_console",
@@ -63,6 +65,8 @@ class App:
     overrides: dict[str, Any] = field(default_factory=dict)
     _settings: Settings | None = None
     _store: Store | None = None
+    #: The command creates a store on purpose (`demo`, `check`): no notice that it does.
+    new_store_expected: bool = False
 
     @property
     def settings(self) -> Settings:
@@ -80,6 +84,15 @@ class App:
         if self._store is None:
             if not self.settings.database_url:
                 self.settings.ensure_data_dir()  # the default store's folder is sfsync's own
+            notice = None if self.new_store_expected else new_store_notice(self.settings)
+            if notice is not None:
+                # Said, not silently done: from the wrong folder or with a typo in the
+                # setting, an empty store would answer "no customers".
+                err_console.print(
+                    Text.assemble(("note:", "bold yellow"), " ", safe_text(notice)),
+                    highlight=False,
+                    soft_wrap=True,
+                )
             self._store = open_store(self.settings.store_url)
         return self._store
 
@@ -108,6 +121,12 @@ pass_app = click.make_pass_decorator(App, ensure=True)
 class SfsyncGroup(click.Group):
     """Turns the project's expected errors into one line on stderr and an exit code."""
 
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        if ctx.parent is None:  # `sfsync --help` says where the state lives
+            formatter.write_paragraph()
+            formatter.write_text(data_folder_line())
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -122,6 +141,16 @@ class SfsyncGroup(click.Group):
             app = ctx.find_object(App)
             if app is not None:
                 app.close()
+
+
+def data_folder_line() -> str:
+    """Where sfsync keeps its state with the current environment (a bad setting: the default)."""
+    try:
+        folder = data_folder(load_settings())
+    except ConfigError:
+        folder = None
+    line = folder.line() if folder is not None else f"data folder: {default_data_dir()}"
+    return f"{line}. Change it with SFSYNC_DATA_DIR or --data-dir."
 
 
 class OperationFailed(Exception):

@@ -12,10 +12,12 @@ Everything else in the project receives a `Settings` instance; nothing else read
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+from platformdirs import user_data_dir
 from pydantic import (
     Field,
     SecretStr,
@@ -33,10 +35,15 @@ __all__ = [
     "MANUAL_CONTRACT_CURRENCY",
     "MASK",
     "ConfigError",
+    "DataFolder",
     "Settings",
+    "data_folder",
+    "default_data_dir",
     "environment_for",
     "load_settings",
     "mask_url_password",
+    "new_store_file",
+    "new_store_notice",
 ]
 
 try:  # kombu comes with Celery; the names are the broker URL schemes it understands
@@ -51,6 +58,12 @@ ENV_PREFIX = "SFSYNC_"
 
 class ConfigError(Exception):
     """A setting is missing, malformed or inconsistent; the message names the variable."""
+
+
+def default_data_dir() -> Path:
+    """The platform's user data folder for sfsync: state never depends on the current folder
+    (`~/.local/share/sfsync` on Linux, `~/Library/Application Support/sfsync` on macOS)."""
+    return Path(user_data_dir("sfsync", appauthor=False))
 
 
 def _split_list(value: Any) -> Any:
@@ -80,7 +93,11 @@ class Settings(BaseSettings):
     )
 
     # --- where things live -------------------------------------------------------------
-    data_dir: Path = Field(Path(".sfsync"), description="Folder for the embedded store and broker.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder for the embedded store, broker and beat schedule; default: the "
+        "platform's user data folder (`~/.local/share/sfsync` on Linux).",
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the store; default: SQLite file in the data folder."
     )
@@ -326,6 +343,11 @@ class Settings(BaseSettings):
         return self.data_dir
 
     @property
+    def beat_schedule_file(self) -> Path:
+        """Where `celery beat` keeps its schedule (in the data folder, never the current one)."""
+        return (self.data_dir / "celerybeat-schedule").resolve()
+
+    @property
     def public_broker_url(self) -> str:
         """The broker URL with its password masked, for anything that gets printed."""
         return mask_url_password(self.celery_broker_url)
@@ -344,6 +366,75 @@ class Settings(BaseSettings):
             if password:
                 secrets.append(password)
         return secrets
+
+
+@dataclass(frozen=True)
+class DataFolder:
+    """Where sfsync keeps its state, and what chose that folder (`--help`, `sfsync check`)."""
+
+    path: Path
+    #: "default" (the platform's user data folder) or "SFSYNC_DATA_DIR / --data-dir".
+    chosen_by: str
+    #: The SQLite store in it, or None when SFSYNC_DATABASE_URL puts the store elsewhere.
+    store_file: Path | None
+    store_exists: bool
+
+    def line(self) -> str:
+        """One line for humans, e.g. in `sfsync --help`."""
+        store = (
+            "store elsewhere (SFSYNC_DATABASE_URL)"
+            if self.store_file is None
+            else f"store {'present' if self.store_exists else 'not created yet'}"
+        )
+        return f"data folder: {self.path} (chosen by: {self.chosen_by}; {store})"
+
+
+#: The data folder before it moved to the platform's user data folder (relative to the
+#: current folder); a store left there is pointed out rather than silently ignored.
+OLD_DEFAULT_DATA_DIR = Path(".sfsync")
+
+
+def new_store_file(settings: Settings) -> Path | None:
+    """The SQLite file opening the store would create (None: it exists, or is not SQLite)."""
+    url = make_url(settings.store_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    if url.database.startswith("file:"):
+        return None
+    path = Path(url.database)
+    # A missing folder is the store's own error (a typo), not a store to create.
+    return None if path.exists() or not path.parent.is_dir() else path.resolve()
+
+
+def new_store_notice(settings: Settings) -> str | None:
+    """One line saying a command is about to create a new, empty store, and how to point it
+    at an existing one (None when the store exists)."""
+    path = new_store_file(settings)
+    if path is None:
+        return None
+    if settings.database_url:
+        where = f"{ENV_PREFIX}DATABASE_URL / --database-url names {path}, which does not exist"
+    else:
+        folder = data_folder(settings)
+        where = f"no store in the data folder {folder.path} ({folder.chosen_by})"
+    hint = f"; set {ENV_PREFIX}DATA_DIR or --data-dir to use an existing one"
+    old = OLD_DEFAULT_DATA_DIR / "sfsync.db"
+    if not settings.database_url and old.exists() and old.resolve() != path:
+        hint = f"; a store exists in {OLD_DEFAULT_DATA_DIR.resolve()}: use --data-dir to open it"
+    return f"{where}: creating a new, empty store{hint}"
+
+
+def data_folder(settings: Settings) -> DataFolder:
+    """Where this configuration keeps its state (the data folder and the default store)."""
+    chosen = "data_dir" in settings.model_fields_set
+    path = settings.data_dir.resolve()
+    store_file = None if settings.database_url else path / "sfsync.db"
+    return DataFolder(
+        path=path,
+        chosen_by=f"{ENV_PREFIX}DATA_DIR / --data-dir" if chosen else "default",
+        store_file=store_file,
+        store_exists=store_file.exists() if store_file is not None else True,
+    )
 
 
 _URL_PASSWORD = re.compile(r"^([A-Za-z0-9+.-]+://[^:/@]*:)([^@/]+)(@)")
