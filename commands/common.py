@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 
 from commands.output import safe_text, stream_json_array
 from config import ConfigError, Settings, configure_logging, load_settings
-from config.settings import data_folder, default_data_dir, new_store_notice
+from config.data_folder import data_folder, new_store_notice
+from config.settings import default_data_dir
 from models import Store, StoreError, StoreNotMigrated, StoreUnreachable, open_store
 
 if TYPE_CHECKING:

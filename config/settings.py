@@ -12,7 +12,6 @@ Everything else in the project receives a `Settings` instance; nothing else read
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,7 +24,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -35,15 +40,11 @@ __all__ = [
     "MANUAL_CONTRACT_CURRENCY",
     "MASK",
     "ConfigError",
-    "DataFolder",
     "Settings",
-    "data_folder",
     "default_data_dir",
     "environment_for",
     "load_settings",
     "mask_url_password",
-    "new_store_file",
-    "new_store_notice",
 ]
 
 try:  # kombu comes with Celery; the names are the broker URL schemes it understands
@@ -52,6 +53,8 @@ except ImportError:  # pragma: no cover - kombu is a dependency
     _BROKER_SCHEMES = {}
 
 from config.logging import LogFormat
+from config.mapping_file import MappingFileError, MappingFileSource
+from config.mapping_schema import FieldCopy, ProductMapping, soql_condition
 
 ENV_PREFIX = "SFSYNC_"
 
@@ -161,6 +164,21 @@ class Settings(BaseSettings):
     )
 
     # --- mapping -------------------------------------------------------------------------
+    config: Path | None = Field(
+        None,
+        description="The mapping file; default: ./sfsync.toml, else sfsync.toml in the data "
+        "folder (see README, The mapping file).",
+    )
+    field_copies: list[FieldCopy] = Field(
+        default_factory=list,
+        description="Account/Opportunity fields copied into customer/contract custom fields "
+        "(JSON list of {from, to}; usually `[[copy]]` in sfsync.toml).",
+    )
+    products: ProductMapping = Field(
+        default_factory=ProductMapping,
+        description="How a line's product gets its type and metric (JSON; usually "
+        "`[products]` in sfsync.toml).",
+    )
     alias_include_account_id: bool = Field(True, description="The account id is an ingest alias.")
     alias_include_suborgs: bool = Field(True, description="Child accounts become ingest aliases.")
     contract_start_field: str = Field(
@@ -227,17 +245,24 @@ class Settings(BaseSettings):
     def _split_alias_fields(cls, value: Any) -> Any:
         return _split_list(value)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment and .env, then the mapping file, then defaults."""
+        assert isinstance(init_settings, InitSettingsSource)
+        mapping = MappingFileSource(settings_cls, init_settings.init_kwargs, default_data_dir())
+        return init_settings, env_settings, dotenv_settings, mapping, file_secret_settings
+
     @field_validator("sf_opportunity_filter")
     @classmethod
     def _condition(cls, value: str | None) -> str | None:
-        condition = (value or "").strip()
-        if not condition:
-            return None
-        if re.match(r"(?i)(where|and|or)\b", condition):
-            raise ValueError(
-                "give the condition only, without a leading WHERE/AND/OR, e.g. Type != 'Renewal'"
-            )
-        return condition
+        return soql_condition(value)
 
     @field_validator("database_url")
     @classmethod
@@ -368,75 +393,6 @@ class Settings(BaseSettings):
         return secrets
 
 
-@dataclass(frozen=True)
-class DataFolder:
-    """Where sfsync keeps its state, and what chose that folder (`--help`, `sfsync check`)."""
-
-    path: Path
-    #: "default" (the platform's user data folder) or "SFSYNC_DATA_DIR / --data-dir".
-    chosen_by: str
-    #: The SQLite store in it, or None when SFSYNC_DATABASE_URL puts the store elsewhere.
-    store_file: Path | None
-    store_exists: bool
-
-    def line(self) -> str:
-        """One line for humans, e.g. in `sfsync --help`."""
-        store = (
-            "store elsewhere (SFSYNC_DATABASE_URL)"
-            if self.store_file is None
-            else f"store {'present' if self.store_exists else 'not created yet'}"
-        )
-        return f"data folder: {self.path} (chosen by: {self.chosen_by}; {store})"
-
-
-#: The data folder before it moved to the platform's user data folder (relative to the
-#: current folder); a store left there is pointed out rather than silently ignored.
-OLD_DEFAULT_DATA_DIR = Path(".sfsync")
-
-
-def new_store_file(settings: Settings) -> Path | None:
-    """The SQLite file opening the store would create (None: it exists, or is not SQLite)."""
-    url = make_url(settings.store_url)
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        return None
-    if url.database.startswith("file:"):
-        return None
-    path = Path(url.database)
-    # A missing folder is the store's own error (a typo), not a store to create.
-    return None if path.exists() or not path.parent.is_dir() else path.resolve()
-
-
-def new_store_notice(settings: Settings) -> str | None:
-    """One line saying a command is about to create a new, empty store, and how to point it
-    at an existing one (None when the store exists)."""
-    path = new_store_file(settings)
-    if path is None:
-        return None
-    if settings.database_url:
-        where = f"{ENV_PREFIX}DATABASE_URL / --database-url names {path}, which does not exist"
-    else:
-        folder = data_folder(settings)
-        where = f"no store in the data folder {folder.path} ({folder.chosen_by})"
-    hint = f"; set {ENV_PREFIX}DATA_DIR or --data-dir to use an existing one"
-    old = OLD_DEFAULT_DATA_DIR / "sfsync.db"
-    if not settings.database_url and old.exists() and old.resolve() != path:
-        hint = f"; a store exists in {OLD_DEFAULT_DATA_DIR.resolve()}: use --data-dir to open it"
-    return f"{where}: creating a new, empty store{hint}"
-
-
-def data_folder(settings: Settings) -> DataFolder:
-    """Where this configuration keeps its state (the data folder and the default store)."""
-    chosen = "data_dir" in settings.model_fields_set
-    path = settings.data_dir.resolve()
-    store_file = None if settings.database_url else path / "sfsync.db"
-    return DataFolder(
-        path=path,
-        chosen_by=f"{ENV_PREFIX}DATA_DIR / --data-dir" if chosen else "default",
-        store_file=store_file,
-        store_exists=store_file.exists() if store_file is not None else True,
-    )
-
-
 _URL_PASSWORD = re.compile(r"^([A-Za-z0-9+.-]+://[^:/@]*:)([^@/]+)(@)")
 MASK = "***"
 
@@ -462,6 +418,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except MappingFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _describe(exc: ValidationError) -> str:

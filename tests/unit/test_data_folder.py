@@ -9,7 +9,8 @@ import pytest
 
 from celery_app import create_app
 from config import Settings
-from config.settings import data_folder, default_data_dir
+from config.data_folder import data_folder
+from config.settings import default_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 
