@@ -87,6 +87,12 @@ class FieldCopy(_Strict):
         return self.source.partition(".")[2]
 
     @property
+    def path(self) -> str:
+        """The field as the opportunity query reads it (an Account field through the deal's
+        account)."""
+        return f"Account.{self.field}" if self.sobject == "Account" else self.field
+
+    @property
     def entity(self) -> str:
         return self.target.partition(".")[0]
 
