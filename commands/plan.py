@@ -29,6 +29,8 @@ def dry_run_command(
     as_json: bool,
 ) -> None:
     """`sync run --dry-run`: the plan of the streams' runs, as a table or `--json`."""
+    from commands.mapping_check import require_mapping_fits
+
     with (
         SalesforceClient(app.settings) as client,
         Progress(
@@ -43,6 +45,7 @@ def dry_run_command(
     ):
         task = bar.add_task("dry run", total=None)
         try:
+            require_mapping_fits(client, app.settings)
             plan = dry_run(
                 app.store,
                 client,

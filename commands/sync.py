@@ -146,7 +146,10 @@ def sync_run(
     if not inline:
         _enqueue(app, streams, full, since_at, as_json)
         return
-    results = [_run_inline(app, s, full, since_at, quiet=as_json) for s in streams]
+    results = [
+        _run_inline(app, s, full, since_at, quiet=as_json, check=n == 0)
+        for n, s in enumerate(streams)
+    ]
     if as_json:
         emit_json([r.summary() for r in results] if len(results) > 1 else results[0].summary())
     else:
@@ -176,8 +179,9 @@ def _enqueue(
 
 
 def _run_inline(
-    app: App, stream: Stream, full: bool, since: datetime | None, *, quiet: bool
+    app: App, stream: Stream, full: bool, since: datetime | None, *, quiet: bool, check: bool
 ) -> RunResult:
+    from commands.mapping_check import require_mapping_fits
     from sync.accounts import poll_accounts
     from sync.opportunities import poll_opportunities
     from sync.salesforce import SalesforceClient
@@ -197,6 +201,8 @@ def _run_inline(
     ):
         task = bar.add_task(stream.value, total=None)
         try:
+            if check:  # once per command, before anything is read
+                require_mapping_fits(client, app.settings)
             return poll(
                 app.store,
                 client,
