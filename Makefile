@@ -29,5 +29,7 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sfsync demo
 
+# Removes build and tool caches only: the store, broker and beat schedule live in the user
+# data folder (`sfsync --help` says where) and are never deleted here.
 clean:
-	rm -rf $(VENV) .sfsync .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -106,7 +106,7 @@ def create_app(settings: Settings) -> Celery:
         timezone="UTC",
         enable_utc=True,
         worker_hijack_root_logger=False,
-        beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
+        beat_schedule_filename=str(settings.beat_schedule_file),
         beat_schedule={
             "poll-opportunities": {
                 "task": names.POLL_OPPORTUNITIES,

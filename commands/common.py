@@ -29,6 +29,8 @@ from sqlalchemy.orm import Session
 from commands.lazy import examples
 from commands.output import safe_text, stream_json_array
 from config import ConfigError, Settings, configure_logging, load_settings
+from config.data_folder import data_folder, new_store_notice
+from config.settings import default_data_dir
 from models import Store, StoreError, StoreNotMigrated, StoreUnreachable, open_store
 
 if TYPE_CHECKING:
@@ -39,6 +41,7 @@ __all__ = [
     "OperationFailed",
     "command_errors",
     "console",
+    "data_folder_line",
     "emit_json",
     "emit_json_array",
     "err_console",
@@ -64,6 +67,8 @@ class App:
     overrides: dict[str, Any] = field(default_factory=dict)
     _settings: Settings | None = None
     _store: Store | None = None
+    #: The command creates a store on purpose (`demo`, `check`): no notice that it does.
+    new_store_expected: bool = False
 
     @property
     def settings(self) -> Settings:
@@ -81,6 +86,15 @@ class App:
         if self._store is None:
             if not self.settings.database_url:
                 self.settings.ensure_data_dir()  # the default store's folder is sfsync's own
+            notice = None if self.new_store_expected else new_store_notice(self.settings)
+            if notice is not None:
+                # Said, not silently done: from the wrong folder or with a typo in the
+                # setting, an empty store would answer "no customers".
+                err_console.print(
+                    Text.assemble(("note:", "bold yellow"), " ", safe_text(notice)),
+                    highlight=False,
+                    soft_wrap=True,
+                )
             self._store = open_store(self.settings.store_url)
         return self._store
 
@@ -122,6 +136,16 @@ def command_errors(ctx: click.Context) -> Iterator[None]:
         app = ctx.find_object(App)
         if app is not None:
             app.close()
+
+
+def data_folder_line() -> str:
+    """Where sfsync keeps its state with the current environment (a bad setting: the default)."""
+    try:
+        folder = data_folder(load_settings())
+    except ConfigError:
+        folder = None
+    line = folder.line() if folder is not None else f"data folder: {default_data_dir()}"
+    return f"{line}. Change it with SFSYNC_DATA_DIR or --data-dir."
 
 
 class OperationFailed(Exception):

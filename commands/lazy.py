@@ -44,6 +44,14 @@ class LazyGroup(click.Group):
             raise TypeError(f"{path} is not a click command")
         return command
 
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_epilog(ctx, formatter)
+        if ctx.parent is None:  # `sfsync --help` says where the state lives
+            from commands.common import data_folder_line
+
+            formatter.write_paragraph()
+            formatter.write_text(data_folder_line())
+
     def invoke(self, ctx: click.Context) -> Any:
         # Imported here, not at the top: it loads the store and rich, which --version must not.
         from commands.common import command_errors

@@ -70,6 +70,8 @@ def db() -> None:
 @pass_app
 def db_upgrade(app: App) -> None:
     """Apply the store's migrations (needed for PostgreSQL; SQLite migrates itself)."""
+    if not app.settings.database_url:
+        app.settings.ensure_data_dir()  # creating the default store here is the point
     store = Store(app.settings.store_url)
     try:
         before = store.current_revision()

@@ -21,7 +21,15 @@ from commands.common import (
     pass_app,
     producer,
 )
-from commands.output import Column, duration, note, print_lines, print_table, safe_text
+from commands.output import (
+    Column,
+    duration,
+    limit_option,
+    note,
+    print_lines,
+    print_table,
+    safe_text,
+)
 from models.cursors import list_cursors
 from models.runs import get_run, last_run, list_runs
 from models.tables import SyncRun
@@ -91,6 +99,7 @@ def run_view(run: SyncRun) -> dict[str, Any]:
         "sfsync sync run                       # enqueue both polls for the worker",
         "sfsync sync run --inline --stream accounts",
         "sfsync sync run --inline --since 2026-01-01",
+        "sfsync sync run --dry-run                # what a run would do; writes nothing",
         "sfsync sync opportunity 0065g000000000QAAQ",
     )
 )
@@ -108,18 +117,39 @@ def sync() -> None:
 @click.option("--inline", is_flag=True, help="Run in this process (default: enqueue a task).")
 @click.option("--full", is_flag=True, help="Ignore the cursor: read everything.")
 @click.option("--since", help="Read changes since this ISO 8601 instant.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Show what the run would do, writing nothing (store, cursor, Salesforce); --inline.",
+)
+@limit_option
 @json_option
 @pass_app
 def sync_run(
-    app: App, stream: str, inline: bool, full: bool, since: str | None, as_json: bool
+    app: App,
+    stream: str,
+    inline: bool,
+    full: bool,
+    since: str | None,
+    dry_run: bool,
+    limit: int | None,
+    as_json: bool,
 ) -> None:
     """Poll Salesforce now (enqueued for the worker, or --inline here)."""
     streams = list(STREAM_TASKS) if stream == "all" else [Stream(stream)]
     since_at = parse_instant(since, "--since") if since else None
+    if dry_run:
+        from commands.plan import dry_run_command
+
+        dry_run_command(app, streams, full, since_at, limit, as_json)
+        return
     if not inline:
         _enqueue(app, streams, full, since_at, as_json)
         return
-    results = [_run_inline(app, s, full, since_at, quiet=as_json) for s in streams]
+    results = [
+        _run_inline(app, s, full, since_at, quiet=as_json, check=n == 0)
+        for n, s in enumerate(streams)
+    ]
     if as_json:
         emit_json([r.summary() for r in results] if len(results) > 1 else results[0].summary())
     else:
@@ -149,8 +179,9 @@ def _enqueue(
 
 
 def _run_inline(
-    app: App, stream: Stream, full: bool, since: datetime | None, *, quiet: bool
+    app: App, stream: Stream, full: bool, since: datetime | None, *, quiet: bool, check: bool
 ) -> RunResult:
+    from commands.mapping_check import require_mapping_fits
     from sync.accounts import poll_accounts
     from sync.opportunities import poll_opportunities
     from sync.salesforce import SalesforceClient
@@ -170,6 +201,8 @@ def _run_inline(
     ):
         task = bar.add_task(stream.value, total=None)
         try:
+            if check:  # once per command, before anything is read
+                require_mapping_fits(client, app.settings)
             return poll(
                 app.store,
                 client,

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
+from platformdirs import user_data_dir
 from pydantic import (
     Field,
     SecretStr,
@@ -23,7 +24,13 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
@@ -34,6 +41,7 @@ __all__ = [
     "MASK",
     "ConfigError",
     "Settings",
+    "default_data_dir",
     "environment_for",
     "load_settings",
     "mask_url_password",
@@ -45,12 +53,20 @@ except ImportError:  # pragma: no cover - kombu is a dependency
     _BROKER_SCHEMES = {}
 
 from config.logging import LogFormat
+from config.mapping_file import MappingFileError, MappingFileSource
+from config.mapping_schema import FieldCopy, ProductMapping, soql_condition
 
 ENV_PREFIX = "SFSYNC_"
 
 
 class ConfigError(Exception):
     """A setting is missing, malformed or inconsistent; the message names the variable."""
+
+
+def default_data_dir() -> Path:
+    """The platform's user data folder for sfsync: state never depends on the current folder
+    (`~/.local/share/sfsync` on Linux, `~/Library/Application Support/sfsync` on macOS)."""
+    return Path(user_data_dir("sfsync", appauthor=False))
 
 
 def _split_list(value: Any) -> Any:
@@ -80,7 +96,11 @@ class Settings(BaseSettings):
     )
 
     # --- where things live -------------------------------------------------------------
-    data_dir: Path = Field(Path(".sfsync"), description="Folder for the embedded store and broker.")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Folder for the embedded store, broker and beat schedule; default: the "
+        "platform's user data folder (`~/.local/share/sfsync` on Linux).",
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL of the store; default: SQLite file in the data folder."
     )
@@ -144,6 +164,21 @@ class Settings(BaseSettings):
     )
 
     # --- mapping -------------------------------------------------------------------------
+    config: Path | None = Field(
+        None,
+        description="The mapping file; default: ./sfsync.toml, else sfsync.toml in the data "
+        "folder (see README, The mapping file).",
+    )
+    field_copies: list[FieldCopy] = Field(
+        default_factory=list,
+        description="Account/Opportunity fields copied into customer/contract custom fields "
+        "(JSON list of {from, to}; usually `[[copy]]` in sfsync.toml).",
+    )
+    products: ProductMapping = Field(
+        default_factory=ProductMapping,
+        description="How a line's product gets its type and metric (JSON; usually "
+        "`[products]` in sfsync.toml).",
+    )
     alias_include_account_id: bool = Field(True, description="The account id is an ingest alias.")
     alias_include_suborgs: bool = Field(True, description="Child accounts become ingest aliases.")
     contract_start_field: str = Field(
@@ -210,17 +245,24 @@ class Settings(BaseSettings):
     def _split_alias_fields(cls, value: Any) -> Any:
         return _split_list(value)
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment and .env, then the mapping file, then defaults."""
+        assert isinstance(init_settings, InitSettingsSource)
+        mapping = MappingFileSource(settings_cls, init_settings.init_kwargs, default_data_dir())
+        return init_settings, env_settings, dotenv_settings, mapping, file_secret_settings
+
     @field_validator("sf_opportunity_filter")
     @classmethod
     def _condition(cls, value: str | None) -> str | None:
-        condition = (value or "").strip()
-        if not condition:
-            return None
-        if re.match(r"(?i)(where|and|or)\b", condition):
-            raise ValueError(
-                "give the condition only, without a leading WHERE/AND/OR, e.g. Type != 'Renewal'"
-            )
-        return condition
+        return soql_condition(value)
 
     @field_validator("database_url")
     @classmethod
@@ -327,6 +369,11 @@ class Settings(BaseSettings):
         return self.data_dir
 
     @property
+    def beat_schedule_file(self) -> Path:
+        """Where `celery beat` keeps its schedule (in the data folder, never the current one)."""
+        return (self.data_dir / "celerybeat-schedule").resolve()
+
+    @property
     def public_broker_url(self) -> str:
         """The broker URL with its password masked, for anything that gets printed."""
         return mask_url_password(self.celery_broker_url)
@@ -372,6 +419,8 @@ def load_settings(**overrides: Any) -> Settings:
         return Settings(**overrides)
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
+    except MappingFileError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _describe(exc: ValidationError) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +14,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -36,6 +37,7 @@ from models.errors import (
 
 __all__ = [
     "MIGRATIONS",
+    "RolledBackStore",
     "Store",
     "constraint_name",
     "is_transient",
@@ -220,6 +222,19 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    @contextmanager
+    def rolled_back(self) -> Iterator[RolledBackStore]:
+        """This store as a `Store` whose every write is undone at the end (a dry run).
+
+        Whatever runs against it commits as usual, and reads its own writes, but nothing it
+        writes outlives the block: see `RolledBackStore`.
+        """
+        rehearsal = RolledBackStore(self)
+        try:
+            yield rehearsal
+        finally:
+            rehearsal.discard()
+
     def refresh_statistics(self) -> None:
         """Let PostgreSQL's planner see tables that grew fast (a backfill into an empty store).
 
@@ -276,6 +291,63 @@ class Store:
             f"the store at {_safe_url(self.url)} is behind its migrations "
             f"(at {current or 'nothing'}); run `sfsync db upgrade`"
         )
+
+
+class RolledBackStore(Store):
+    """A store inside one outer transaction that is rolled back (SQLAlchemy's "joining a
+    session into an external transaction" recipe).
+
+    Its sessions are bound to one connection whose transaction is begun here; each
+    `session()` (and `reader()`) runs in a SAVEPOINT of it, so a caller's commit is a
+    savepoint release and its rollback a rollback to the savepoint: code written for the
+    real store runs unchanged and sees its own earlier "commits", and `discard` undoes
+    them all. SQLite's savepoints need the driver's own transaction handling off, which
+    `make_engine` already does (`isolation_level = None`, BEGIN emitted by SQLAlchemy).
+
+    One connection serves every session, so sessions from several threads (a run's
+    look-ahead reads beside its page writes) take turns: each holds a lock while open.
+    While it lives it holds what its writes lock — on SQLite the store's write lock, on
+    PostgreSQL the rows it wrote (a stream's cursor row among them) — so a real run waits
+    for it rather than interleaving. Sequences (PostgreSQL ids) are not rolled back.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.url = store.url
+        self.engine = store.engine
+        self._connection: Connection = store.engine.connect()
+        self._outer = self._connection.begin()
+        self._lock = threading.RLock()
+        self._sessions = sessionmaker(
+            bind=self._connection,
+            join_transaction_mode="create_savepoint",
+            expire_on_commit=False,
+        )
+        self._readers = self._sessions
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._lock, super().session() as session:
+            yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        with self._lock, super().reader() as session:
+            yield session
+
+    def refresh_statistics(self) -> None:
+        """Nothing: the rows are never committed, so the planner has nothing new to see."""
+
+    def close(self) -> None:
+        """Nothing: the engine belongs to the store this one rehearses on."""
+
+    def discard(self) -> None:
+        """Roll every write back and give the connection back to the pool."""
+        with self._lock:
+            try:
+                if self._outer.is_active:
+                    self._outer.rollback()
+            finally:
+                self._connection.close()
 
 
 def _safe_url(url: str) -> str:

@@ -34,12 +34,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from config import Settings
+from config.mapping_schema import FieldCopy
 from config.settings import CURRENCY_CODE
 from models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
 from models.contract_terms import ContractTerms
 from models.tables import MAX_ALIAS, MAX_NAME
 from models.types import plain_decimal
 from sync.errors import MappingError
+from sync.field_copies import CopiedValue
 from sync.salesforce import AccountNode, normalize_id, record_value
 
 __all__ = [
@@ -76,6 +78,8 @@ class MappingRules:
     term_field: str | None
     #: SFSYNC_DEFAULT_CURRENCY: overrides the org's currency for records without one.
     default_currency: str | None
+    #: SFSYNC_FIELD_COPIES (`[[copy]]`): Salesforce fields copied into custom fields.
+    copies: tuple[FieldCopy, ...] = ()
 
     @classmethod
     def of(cls, settings: Settings) -> MappingRules:
@@ -88,6 +92,7 @@ class MappingRules:
             end_field=settings.contract_end_field,
             term_field=settings.contract_term_field,
             default_currency=settings.default_currency,
+            copies=tuple(settings.field_copies),
         )
 
 
@@ -104,6 +109,8 @@ class Deal:
     system_modstamp: datetime
     #: Where each of `aliases` comes from (same order; empty for a hand-made deal).
     alias_origins: tuple[AliasOrigin, ...] = ()
+    #: Custom field values copied from the record (`sync.field_copies`).
+    field_copies: tuple[CopiedValue, ...] = ()
 
     def origins(self) -> dict[str, AliasOrigin]:
         """alias → its Salesforce origin."""

@@ -31,6 +31,7 @@ from models.revisions import SYNC, Change
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
 from sync.errors import MappingError
+from sync.field_copies import apply_field_copies, copied_values
 from sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
 from sync.mapping import AliasMemo, MappingRules, map_opportunity
 from sync.provision import provision_deal, refresh_contract
@@ -172,10 +173,13 @@ def _deal(
 ) -> BatchItem:
     """The record mapped to a deal of its account's root (see the module docstring)."""
     raw_id = rec.get("Id")
+    # A rolled-up sub-organisation's fields are not its customer's (`sync.field_copies`).
+    own = not (rules.include_suborgs and valid_id(record_value(rec, "Account.ParentId")))
+    copies = copied_values(rec, rules.copies, own_account=own) if rules.copies else ()
     if valid_id(raw_id) in hierarchy.known:
         # Already provisioned under its account's customer: only the contract can change.
         deal = map_opportunity(rec, rules, alias_memo=memo, org_currency=hierarchy.org_currency)
-        return BatchItem(index, deal, keep_customer=True)
+        return BatchItem(index, replace(deal, field_copies=copies), keep_customer=True)
     account = valid_id(rec.get("AccountId"))
     root = hierarchy.roots.get(account) if account else None
     owner = root.id if root is not None else account
@@ -187,7 +191,7 @@ def _deal(
         alias_memo=memo,
         org_currency=hierarchy.org_currency,
     )
-    return BatchItem(index, deal)
+    return BatchItem(index, replace(deal, field_copies=copies))
 
 
 @dataclass(frozen=True)
@@ -278,6 +282,10 @@ def apply_mapped(
         counters.add(outcome.counters)
         fallback = outcome.fallback
     provisioned: list[str] = []
+    handed_back = {item.index for item in fallback}
+    copies = {
+        i.deal.opportunity_id: i.deal.field_copies for i in items if i.index not in handed_back
+    }
     for item in fallback:
         rec, deal = records[item.index], item.deal
         deal_change = replace(change, sf_modstamp=deal.system_modstamp)
@@ -294,6 +302,7 @@ def apply_mapped(
             counters.dead_lettered += 1
             continue
         provisioned.append(deal.opportunity_id)
+        copies[deal.opportunity_id] = deal.field_copies
         counters.customers_created += result.customer_created
         counters.customers_updated += result.customer_renamed
         counters.aliases_added += result.aliases_added
@@ -302,6 +311,12 @@ def apply_mapped(
         counters.contracts_unchanged += result.contract == "unchanged"
     for opportunity_id in provisioned:
         resolve_open_for(session, DeadLetterSource.OPPORTUNITY, opportunity_id)
+    refused = apply_field_copies(session, copies)
+    if refused:
+        by_id = {i.deal.opportunity_id: records[i.index] for i in items}
+        for opportunity_id, why in refused.items():
+            add_letter(session, _opportunity_failure(by_id[opportunity_id], why))
+            counters.dead_lettered += 1
 
 
 def _page_nodes(rec: Mapping[str, Any], account: str, settings: Settings) -> list[AccountNode]:

@@ -201,6 +201,13 @@ class SalesforceClient:
         result = self._call("get", lambda sf: sf.restful(path, timeout=self._timeout))
         return dict(result or {})
 
+    def rest(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """GET one REST resource under the API version (``sobjects/X/describe``, ``limits``,
+        ``query`` for a COUNT())."""
+        query = dict(params) if params else None
+        result = self._call("get", lambda sf: sf.restful(path, params=query, timeout=self._timeout))
+        return dict(result or {})
+
     def update(self, sobject: str, record_id: str, fields: Mapping[str, Any]) -> None:
         """Update fields of one record."""
         path = self._record_path(sobject, record_id)

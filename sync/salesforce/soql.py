@@ -124,6 +124,8 @@ class QueryRules:
     multi_currency: bool
     #: SFSYNC_SF_OPPORTUNITY_FILTER: operator-written SOQL, proved by the org, not here.
     opportunity_filter: str | None
+    #: SFSYNC_FIELD_COPIES: fields read for custom field copies, as the opportunity reads them.
+    copy_fields: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, settings: Settings) -> QueryRules:
@@ -135,6 +137,9 @@ class QueryRules:
             include_suborgs=settings.alias_include_suborgs,
             multi_currency=settings.sf_multi_currency,
             opportunity_filter=settings.sf_opportunity_filter,
+            copy_fields=tuple(
+                validate_identifier(c.path, "SFSYNC_FIELD_COPIES") for c in settings.field_copies
+            ),
         )
 
 
@@ -212,6 +217,7 @@ def _opportunity_fields(rules: QueryRules) -> str:
     if rules.multi_currency:
         fields.append("CurrencyIsoCode")
     fields += rules.contract_fields
+    fields += rules.copy_fields
     # Whether the deal still counts: a change to a deal that left Closed Won or was deleted
     # (queryAll) must reach its contract.
     fields += ["IsWon", "IsDeleted", "SystemModstamp"]

@@ -109,6 +109,8 @@ def test_unreachable_redis_fails_fast_in_one_line(tmp_path: Path, args: tuple[st
         "SFSYNC_BROKER_URL": f"redis://:brokerpw99@127.0.0.1:{_closed_port()}/0",
         "SFSYNC_DATA_DIR": str(tmp_path / "data"),
     }
+    # An existing store: the only line is the broker's (a new one would be said first).
+    assert run("db", "upgrade", env=env).exit_code == 0
     started = time.monotonic()
     result = run(*args, env=env)
     assert time.monotonic() - started < 15

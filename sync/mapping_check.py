@@ -1,0 +1,184 @@
+"""The mapping checked against the org: every Salesforce field it names exists and is
+visible to the integration user (and the writeback field editable), by the org's describe.
+
+`validate_mapping_against_org` is what `sync run --inline`, `sync run --dry-run` and
+`sfsync check` call once at start-up: a describe per object the mapping names (Account,
+Opportunity; Product2 when the product mapping reads a Product2 field), then one line per
+problem naming where the name was set — ``sfsync.toml:<line>: <key>`` when it came from the
+mapping file, the ``SFSYNC_`` variable otherwise — and the field. Deciding is pure
+(`mapping_problems` over `FieldUse`s and `ObjectFields`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from config import Settings
+from config.mapping_file import MappingFile, MappingFileError, load_mapping_file
+from sync.salesforce import SalesforceClient, SalesforcePermanentError
+
+__all__ = [
+    "FieldUse",
+    "ObjectFields",
+    "describe_fields",
+    "field_uses",
+    "mapping_problems",
+    "validate_mapping_against_org",
+]
+
+#: errorCodes of a describe the integration user may not make (no access to the object).
+_NO_OBJECT = frozenset({"NOT_FOUND", "INSUFFICIENT_ACCESS", "INVALID_TYPE"})
+
+
+@dataclass(frozen=True)
+class FieldUse:
+    """One Salesforce name the mapping reads (or writes, `editable`)."""
+
+    #: The `Settings` field that holds it, and the mapping file's key for it.
+    setting: str
+    file_key: str
+    sobject: str
+    #: A field of `sobject`, or a relationship path (``Owner.Email``) starting on it.
+    name: str
+    editable: bool = False
+
+
+@dataclass(frozen=True)
+class ObjectFields:
+    """An object's describe as the check needs it: lower-cased field name → (updateable,
+    relationship name)."""
+
+    name: str
+    fields: Mapping[str, tuple[bool, str | None]] = field(default_factory=dict)
+
+    def field(self, name: str) -> tuple[bool, str | None] | None:
+        return self.fields.get(name.lower())
+
+    def relationship(self, name: str) -> bool | None:
+        """Whether a reference has this relationship name (None: the describe says none)."""
+        names = {r.lower() for _, r in self.fields.values() if r}
+        return (name.lower() in names) if names else None
+
+
+def field_uses(settings: Settings) -> list[FieldUse]:
+    """Every Salesforce name the settings' mapping uses, with where it is set."""
+    uses = [
+        FieldUse("sf_alias_fields", "aliases.fields", "Account", name)
+        for name in settings.sf_alias_fields
+    ]
+    for setting, key in (
+        ("contract_start_field", "contract.start_field"),
+        ("contract_end_field", "contract.end_field"),
+        ("contract_term_field", "contract.term_field"),
+    ):
+        value = getattr(settings, setting)
+        if value:
+            uses.append(FieldUse(setting, key, "Opportunity", value))
+    if settings.sf_writeback_field:
+        uses.append(
+            FieldUse(
+                "sf_writeback_field",
+                "writeback.field",
+                "Account",
+                settings.sf_writeback_field,
+                editable=True,
+            )
+        )
+    for n, copy in enumerate(settings.field_copies):
+        uses.append(FieldUse("field_copies", f"copy[{n}].from", copy.sobject, copy.field))
+    products = settings.products
+    if products.type_by == "product_field" and products.type_field:
+        uses.append(FieldUse("products", "products.type_field", "Product2", products.type_field))
+    return uses
+
+
+def mapping_problems(
+    uses: Sequence[FieldUse],
+    objects: Mapping[str, ObjectFields | None],
+    where: Callable[[FieldUse], str],
+) -> list[str]:
+    """One line per name the org does not have as the mapping needs it (pure)."""
+    problems = []
+    for use in uses:
+        described = objects.get(use.sobject)
+        if described is None:
+            problems.append(
+                f"{where(use)}: the integration user cannot read {use.sobject} "
+                f"(give it read access to the object)"
+            )
+            continue
+        head, dot, _ = use.name.partition(".")
+        if dot:
+            if described.relationship(head) is False:
+                problems.append(
+                    f"{where(use)}: {use.sobject} has no relationship {head} (in {use.name})"
+                )
+            continue
+        found = described.field(use.name)
+        if found is None:
+            problems.append(
+                f"{where(use)}: {use.sobject} has no field {use.name} visible to the "
+                "integration user"
+            )
+        elif use.editable and not found[0]:
+            problems.append(
+                f"{where(use)}: {use.sobject}.{use.name} is not editable by the integration "
+                "user (give it edit access to the field)"
+            )
+    return problems
+
+
+def describe_fields(client: SalesforceClient, sobject: str) -> ObjectFields | None:
+    """`sobject`'s describe (one call), or None when the integration user cannot see it."""
+    try:
+        body = client.rest(f"sobjects/{sobject}/describe")
+    except SalesforcePermanentError as exc:
+        if exc.error_code in _NO_OBJECT or exc.status == 404:
+            return None
+        raise
+    fields: dict[str, tuple[bool, str | None]] = {}
+    for raw in body.get("fields") or []:
+        if isinstance(raw, Mapping) and isinstance(raw.get("name"), str):
+            relationship = raw.get("relationshipName")
+            fields[raw["name"].lower()] = (
+                bool(raw.get("updateable")),
+                relationship if isinstance(relationship, str) and relationship else None,
+            )
+    return ObjectFields(str(body.get("name") or sobject), fields)
+
+
+def _locator(settings: Settings) -> Callable[[FieldUse], str]:
+    """Where a use was set: the file's line when the file set the value in force, else the
+    variable (the environment overrides the file)."""
+    mapping: MappingFile | None = None
+    if settings.config is not None:
+        try:
+            mapping = load_mapping_file(settings.config)
+        except MappingFileError:  # read once already; changed since: name the variable
+            mapping = None
+    from_file = mapping.settings_values() if mapping is not None else {}
+
+    def where(use: FieldUse) -> str:
+        in_force = getattr(settings, use.setting)
+        if mapping is not None and _same(from_file.get(use.setting), in_force):
+            return mapping.where(use.file_key)
+        return f"SFSYNC_{use.setting.upper()}"
+
+    return where
+
+
+def _same(in_file: Any, in_force: Any) -> bool:
+    if in_file is None:
+        return False
+    if isinstance(in_force, list):
+        return list(in_file) == in_force
+    return bool(in_file == in_force)
+
+
+def validate_mapping_against_org(client: SalesforceClient, settings: Settings) -> list[str]:
+    """The mapping's problems in this org, one line each (empty: the mapping fits)."""
+    uses = field_uses(settings)
+    objects = {name: describe_fields(client, name) for name in sorted({u.sobject for u in uses})}
+    return mapping_problems(uses, objects, _locator(settings))
