@@ -50,7 +50,8 @@ class LazyGroup(click.Group):
             from commands.common import data_folder_line
 
             formatter.write_paragraph()
-            formatter.write_text(data_folder_line())
+            # Not rewrapped: a path is never broken at its hyphens (`\b` keeps it whole).
+            formatter.write_text(f"\b\n{data_folder_line()}")
 
     def invoke(self, ctx: click.Context) -> Any:
         # Imported here, not at the top: it loads the store and rich, which --version must not.
