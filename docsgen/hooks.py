@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -10,8 +11,13 @@ from typing import Any
 # MkDocs loads this file by path; the generators are imported from the project root.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from docsgen import cli_reference, expand, openapi_document, openapi_reference  # noqa: E402
-from docsgen import settings_reference  # noqa: E402
+from docsgen import (
+    cli_reference,
+    expand,
+    openapi_document,
+    openapi_reference,
+    settings_reference,
+)
 
 
 @cache
@@ -26,7 +32,11 @@ def _openapi() -> str:
     return openapi_reference(openapi_document())
 
 
-GENERATORS = {"settings": settings_reference, "cli": _cli, "openapi": _openapi}
+GENERATORS: dict[str, Callable[[], str]] = {
+    "settings": settings_reference,
+    "cli": _cli,
+    "openapi": _openapi,
+}
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:

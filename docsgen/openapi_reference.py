@@ -18,7 +18,7 @@ def openapi_document() -> dict[str, Any]:
     from config import Settings
 
     with tempfile.TemporaryDirectory(prefix="sfsync-docs-") as folder:
-        settings = Settings(_env_file=None, data_dir=Path(folder))  # type: ignore[call-arg]
+        settings = Settings(_env_file=None, data_dir=Path(folder))
         app = create_app(settings)
         document = app.openapi()
         app.state.sfsync.store.close()
@@ -51,7 +51,9 @@ def _operation(method: str, path: str, op: dict[str, Any]) -> str:
     body = op.get("requestBody")
     if body:
         parts.append(f"Request body: {code(_schema_name(body) or 'JSON')}.")
-    responses = [(code(status), str(r.get("description", ""))) for status, r in op["responses"].items()]
+    responses = [
+        (code(status), str(r.get("description", ""))) for status, r in op["responses"].items()
+    ]
     parts.append(table(("status", "meaning"), responses))
     return "\n\n".join(part.strip() for part in parts if part.strip())
 
