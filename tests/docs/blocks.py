@@ -4,6 +4,8 @@ A block runs unless the line before it says otherwise:
 
 - ``<!-- docs-test: org -->``: it needs the sandbox org (the settings `sfsync sandbox`
   prints are exported for it);
+- ``<!-- docs-test: postgres -->``: it needs PostgreSQL (`SFSYNC_DATABASE_URL` is set to
+  a database of the test session);
 - ``<!-- docs-test: serve -->``: it needs a live `sfsync serve` (started on a free port,
   `localhost:8080` in the block pointed at it, and a `write` key in ``$KEY`` and in place
   of the placeholder ``sfsync_…``);
@@ -33,6 +35,7 @@ class Needs(enum.Enum):
 
     NOTHING = "nothing"
     ORG = "org"
+    POSTGRES = "postgres"
     SERVE = "serve"
     SKIP = "skip"
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from sandbox import SandboxOrg
+from tests.docs.zygote import fork_server
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +24,12 @@ def docs_org() -> Iterator[dict[str, str]]:
             "SFSYNC_SF_CONSUMER_KEY": org.consumer_key,
             "SFSYNC_SF_CONSUMER_SECRET": org.consumer_secret,
         }
+
+
+@pytest.fixture(scope="session")
+def sfsync_fork_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The socket of a fork server for the examples' `sfsync` command lines."""
+    path = tmp_path_factory.mktemp("docs-fork") / "sfsync.sock"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SFSYNC_")}
+    with fork_server(path, env):
+        yield path

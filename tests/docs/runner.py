@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from tests.docs.blocks import PYTHON, SHELL, Block, Needs
+from tests.docs.zygote import mirror_venv
 
 VENV = Path(sys.prefix)
 #: Where the docs' HTTP examples send their requests, and the key they show.
@@ -29,11 +30,11 @@ class ExampleFailed(AssertionError):
 
 
 def base_env(folder: Path) -> dict[str, str]:
-    """The reader's environment: no SFSYNC_ setting of ours, a data folder of its own."""
+    """The reader's environment: no SFSYNC_ setting of ours, so the data folder is the
+    default one, inside `folder` (`./.sfsync`, or the user data folder under XDG_DATA_HOME)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SFSYNC_")}
     env.update(
         {
-            "SFSYNC_DATA_DIR": str(folder / ".sfsync"),
             "XDG_DATA_HOME": str(folder / ".local" / "share"),
             "PYTHONUNBUFFERED": "1",
             "COLUMNS": "200",
@@ -42,12 +43,11 @@ def base_env(folder: Path) -> dict[str, str]:
     return env
 
 
-def workdir(folder: Path) -> Path:
-    """A folder laid out as the repository is for its examples: `.venv/bin/sfsync` works."""
+def workdir(folder: Path, fork_server_socket: Path) -> Path:
+    """A folder laid out as the repository is for its examples: `.venv/bin/sfsync` works
+    (through the fork server, see `tests.docs.zygote`), and so does the rest of `.venv`."""
     folder.mkdir(parents=True, exist_ok=True)
-    link = folder / ".venv"
-    if not link.exists():
-        link.symlink_to(VENV, target_is_directory=True)
+    mirror_venv(VENV, folder / ".venv", fork_server_socket)
     return folder
 
 
