@@ -43,13 +43,14 @@ def _epilog(command: click.Command) -> str:
     return f"```text\n{text}\n```" if text else ""
 
 
-def cli_reference(root: click.Command, name: str = "sfsync") -> str:
+def cli_reference(root: click.Command, name: str = "sfsync", top: int = 2) -> str:
     """Markdown for `root` and every visible command below it: usage, help, options,
-    examples; one heading per command, named by its full command line."""
+    examples; one heading per command, named by its full command line (`root`'s at level
+    `top`, each group's commands one level below it)."""
     sections = []
     for command, ctx in _commands(root, click.Context(root, info_name=name)):
         depth = len(ctx.command_path.split())
-        heading = "#" * min(depth + 1, 6)
+        heading = "#" * min(depth + top - 1, 6)
         usage = f"```text\n{command.get_usage(ctx).strip()}\n```"
         parts = [f"{heading} {ctx.command_path}", usage, _text(command.help)]
         parts += [_options(command, ctx), _epilog(command)]

@@ -24,12 +24,12 @@ from docsgen import (
 def _cli() -> str:
     from cli import main
 
-    return cli_reference(main)
+    return cli_reference(main, top=3)
 
 
 @cache
 def _openapi() -> str:
-    return openapi_reference(openapi_document())
+    return openapi_reference(openapi_document(), top=3)
 
 
 GENERATORS: dict[str, Callable[[], str]] = {

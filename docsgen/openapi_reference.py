@@ -35,8 +35,11 @@ def _schema_name(body: dict[str, Any]) -> str:
     return ""
 
 
-def _operation(method: str, path: str, op: dict[str, Any]) -> str:
-    parts = [f"### {method.upper()} {path}", str(op.get("description") or op.get("summary", ""))]
+def _operation(method: str, path: str, op: dict[str, Any], level: int) -> str:
+    parts = [
+        f"{'#' * level} {method.upper()} {path}",
+        str(op.get("description") or op.get("summary", "")),
+    ]
     parameters = [
         (
             code(p["name"]),
@@ -58,15 +61,17 @@ def _operation(method: str, path: str, op: dict[str, Any]) -> str:
     return "\n\n".join(part.strip() for part in parts if part.strip())
 
 
-def openapi_reference(document: dict[str, Any]) -> str:
-    """Markdown for every operation, grouped by tag in the document's order."""
+def openapi_reference(document: dict[str, Any], top: int = 2) -> str:
+    """Markdown for every operation, grouped by tag in the document's order (tags at heading
+    level `top`, operations one below)."""
     groups: dict[str, list[str]] = {}
     for path, operations in document.get("paths", {}).items():
         for method in _METHODS:
             op = operations.get(method)
             if op is not None:
                 tag = (op.get("tags") or ["other"])[0]
-                groups.setdefault(tag, []).append(_operation(method, path, op))
+                groups.setdefault(tag, []).append(_operation(method, path, op, top + 1))
     return "\n\n".join(
-        f"## {tag[:1].upper()}{tag[1:]}\n\n" + "\n\n".join(ops) for tag, ops in groups.items()
+        f"{'#' * top} {tag[:1].upper()}{tag[1:]}\n\n" + "\n\n".join(ops)
+        for tag, ops in groups.items()
     )

@@ -79,6 +79,7 @@ def test_the_cli_reference_keeps_each_commands_examples() -> None:
     """A command's `--help` examples appear as written under its heading."""
     text = cli_reference(main)
     sync_section = text[text.index("### sfsync sync\n") :]
+    assert "#### sfsync sync run\n" in sync_section
     assert "$ sfsync sync run --inline" in sync_section
 
 
@@ -89,7 +90,7 @@ def test_every_operation_is_in_the_http_api_reference(settings: Settings) -> Non
     document: dict[str, Any] = app.openapi()
     app.state.sfsync.store.close()
     text = openapi_reference(openapi_document())
-    headings = set(re.findall(r"^### ([A-Z]+ \S+)$", text, re.M))
+    headings = set(re.findall(r"^### ([A-Z]+ /\S*)$", text, re.M))
     expected = {
         f"{method.upper()} {path}"
         for path, operations in document["paths"].items()
@@ -97,6 +98,14 @@ def test_every_operation_is_in_the_http_api_reference(settings: Settings) -> Non
     }
     assert headings == expected
     assert "POST /v1/ingest" in headings
+
+
+def test_the_references_nest_under_the_heading_level_asked_for() -> None:
+    """The hook puts the generated headings below the page's own (`top`)."""
+    assert cli_reference(main, top=3).startswith("### sfsync\n")
+    assert "\n#### sfsync customers\n" in cli_reference(main, top=3)
+    text = openapi_reference(openapi_document(), top=3)
+    assert text.startswith("### Health\n") and "\n#### GET /healthz\n" in text
 
 
 def test_a_marker_is_replaced_by_its_generated_part() -> None:
