@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint demo clean
+.PHONY: install test lint demo docs docs-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,7 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(MKDOCS) build --strict --quiet --site-dir $(SITE)
 	$(BIN)/pytest -n auto --durations=25
 
 lint: $(STAMP)
@@ -29,7 +30,18 @@ lint: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/sfsync demo
 
+# The docs site (docs/, mkdocs.yml): built offline, every warning an error. The settings,
+# command-line and HTTP API references are generated from the code while it builds.
+SITE ?= site
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+
+docs: $(STAMP)
+	$(MKDOCS) build --strict --site-dir $(SITE)
+
+docs-serve: $(STAMP)
+	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:8000
+
 # Removes build and tool caches only: the store, broker and beat schedule live in the user
 # data folder (`sfsync --help` says where) and are never deleted here.
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) site .pytest_cache .mypy_cache .ruff_cache
