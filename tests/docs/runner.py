@@ -31,7 +31,7 @@ class ExampleFailed(AssertionError):
 
 def base_env(folder: Path) -> dict[str, str]:
     """The reader's environment: no SFSYNC_ setting of ours, so the data folder is the
-    default one, inside `folder` (`./.sfsync`, or the user data folder under XDG_DATA_HOME)."""
+    default one: the user data folder, under an XDG_DATA_HOME inside `folder`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SFSYNC_")}
     env.update(
         {

@@ -79,7 +79,8 @@ def test_sfsync_through_the_fork_server_keeps_its_output_and_exit_code(
     env = base_env(folder)
     ok = Block("page.md", 1, "sh", ".venv/bin/sfsync customers create Acme --alias acme-1\n")
     assert "Acme" in run_block(ok, folder, env)
-    assert (folder / ".sfsync" / "sfsync.db").exists()
+    # The default data folder: the user data folder, which base_env puts inside `folder`.
+    assert (folder / ".local" / "share" / "sfsync" / "sfsync.db").exists()
     missing = Block("page.md", 5, "sh", ".venv/bin/sfsync customers show --alias nobody\n")
     with pytest.raises(ExampleFailed, match="exited 1") as failed:
         run_block(missing, folder, env)
