@@ -205,6 +205,7 @@ def organization(factory: IdFactory, now: datetime, currency: str, multi_currenc
     return {
         "Id": factory.new("Organization"),
         "Name": "Sandbox Org",
+        "OrganizationType": "Enterprise Edition",
         "DefaultCurrencyIsoCode": currency,
         "IsMultiCurrencyOrg": multi_currency,
         "CreatedDate": anchor,

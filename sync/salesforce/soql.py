@@ -120,20 +120,27 @@ class QueryRules:
     contract_fields: tuple[str, ...]
     #: SFSYNC_ALIAS_INCLUDE_SUBORGS: the opportunity query selects the account's ancestors.
     include_suborgs: bool
-    #: SFSYNC_SF_MULTI_CURRENCY: the opportunity query selects CurrencyIsoCode.
-    multi_currency: bool
+    #: The org is multi-currency (detected, or SFSYNC_SF_MULTI_CURRENCY): the opportunity
+    #: query selects CurrencyIsoCode. None: not asked (account queries select no currency).
+    multi_currency: bool | None
     #: SFSYNC_SF_OPPORTUNITY_FILTER: operator-written SOQL, proved by the org, not here.
     opportunity_filter: str | None
 
     @classmethod
-    def of(cls, settings: Settings) -> QueryRules:
-        """The rules of these settings; `SalesforceConfigError` naming the setting of a field
-        name that is not a SOQL identifier, or that SOQL cannot select that deep."""
+    def of(cls, settings: Settings, multi_currency: bool | None = None) -> QueryRules:
+        """The rules of these settings and the org's answer to whether it is multi-currency
+        (`sync.salesforce.describe.org_multi_currency`; SFSYNC_SF_MULTI_CURRENCY overrides
+        it); `SalesforceConfigError` naming the setting of a field name that is not a SOQL
+        identifier, or that SOQL cannot select that deep."""
+        alias_fields = _alias_fields(settings)
+        contract_fields = _contract_fields(settings)
+        override = settings.sf_multi_currency
+        currency = override if override is not None else multi_currency
         return cls(
-            alias_fields=_alias_fields(settings),
-            contract_fields=_contract_fields(settings),
+            alias_fields=alias_fields,
+            contract_fields=contract_fields,
             include_suborgs=settings.alias_include_suborgs,
-            multi_currency=settings.sf_multi_currency,
+            multi_currency=currency,
             opportunity_filter=settings.sf_opportunity_filter,
         )
 
@@ -209,6 +216,9 @@ def _opportunity_fields(rules: QueryRules) -> str:
             fields += [f"{parent}.Name", f"{parent}.ParentId"]
             fields += [f"{parent}.{name}" for name in aliases]
     fields += ["Amount", "CloseDate"]
+    if rules.multi_currency is None:
+        # Assuming either way breaks one kind of org: INVALID_FIELD, or no currency read.
+        raise ValueError("opportunity queries need QueryRules.of(settings, org_multi_currency)")
     if rules.multi_currency:
         fields.append("CurrencyIsoCode")
     fields += rules.contract_fields
