@@ -112,6 +112,8 @@ def test_forcing_multi_currency_on_a_single_currency_org_names_the_setting(
     account = org.create("Account", {"Name": "Forced Co"})
     won_deal(org, account, "Deal")
     org.reset_counters()
-    with pytest.raises(SalesforcePermanentError, match="CurrencyIsoCode.*SFSYNC_SF_MULTI_CURRENCY"):
+    with pytest.raises(
+        SalesforcePermanentError, match=r"CurrencyIsoCode.*SFSYNC_SF_MULTI_CURRENCY"
+    ):
         poll_opportunities(store, client, settings)
     assert "sobjects" not in org.counters()["calls"]  # the override costs no describe
