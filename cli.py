@@ -11,6 +11,7 @@ import click
 
 from commands.aliases import aliases
 from commands.api import api_keys, serve
+from commands.check import check
 from commands.common import App, SfsyncGroup, examples
 from commands.contracts import contracts
 from commands.demo import demo
@@ -57,6 +58,7 @@ main.add_command(usage)
 main.add_command(demo)
 main.add_command(serve)
 main.add_command(api_keys)
+main.add_command(check)
 
 
 @main.command("sandbox", context_settings={"ignore_unknown_options": True}, add_help_option=False)

@@ -96,6 +96,6 @@ def idle_queue_warning(app: Celery, task_name: str) -> str | None:
 def no_worker_line(queue: str) -> str:
     """The one line that says enqueued work waits for a worker."""
     return (
-        f"no worker is consuming `{queue}`: the task waits until one starts "
+        f"no worker is consuming `{queue}`: tasks sent there wait until one starts "
         f"(celery -A celery_app worker -Q {','.join(QUEUES)})"
     )

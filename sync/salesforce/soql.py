@@ -46,6 +46,7 @@ __all__ = [
     "opportunity_states_query",
     "organization_currency_query",
     "validate_identifier",
+    "won_count_query",
     "won_on_accounts_query",
     "won_opportunity_ids_query",
 ]
@@ -268,6 +269,12 @@ def opportunity_query(
     return format_soql(
         "SELECT {:literal} FROM Opportunity{:literal} ORDER BY SystemModstamp, Id", select, where
     )
+
+
+def won_count_query(rules: QueryRules) -> str:
+    """How many deals count (won, and matching SFSYNC_SF_OPPORTUNITY_FILTER): a first sync's
+    size, in one call that returns no records."""
+    return format_soql("SELECT COUNT() FROM Opportunity WHERE {:literal}", _won(rules))
 
 
 def opportunity_filter_check_query(rules: QueryRules) -> str:
