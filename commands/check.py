@@ -50,16 +50,20 @@ def check(app: App, as_json: bool) -> None:
 
 
 def _salesforce(app: App) -> tuple[dict[str, Any], list[str]]:
-    from sync.salesforce import SalesforceClient, SalesforceError
-    from sync.salesforce.readiness import assess, gather
+    from sync.salesforce import (
+        SalesforceClient,
+        SalesforceError,
+        assess_readiness,
+        gather_org_facts,
+    )
 
     with SalesforceClient(app.settings) as client:
         try:
-            facts, needs = gather(client, app.settings)
+            facts, needs = gather_org_facts(client, app.settings)
         except SalesforceError as exc:
             login = {"mode": client.auth_mode.value, "error": str(exc)}
             return {"login": login}, [f"Salesforce: {exc}"]
-    readiness = assess(facts, needs)
+    readiness = assess_readiness(facts, needs)
     return dict(readiness.document), list(readiness.problems)
 
 

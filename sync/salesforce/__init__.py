@@ -53,6 +53,14 @@ from sync.salesforce.hierarchy import (
 from sync.salesforce.ids import normalize_id, valid_id
 from sync.salesforce.modes import AuthMode, choose_mode
 from sync.salesforce.opportunity_filter import check_opportunity_filter, counted_ids
+from sync.salesforce.readiness import (
+    FieldNeed,
+    OrgFacts,
+    SalesforceReadiness,
+    assess_readiness,
+    field_needs,
+    gather_org_facts,
+)
 from sync.salesforce.records import record_value, strip_attributes
 from sync.salesforce.soql import (
     IN_LIST_MAX_CHARS,
@@ -77,8 +85,10 @@ __all__ = [
     "Allowance",
     "AuthMode",
     "FieldInfo",
+    "FieldNeed",
     "HierarchyCache",
     "ObjectInfo",
+    "OrgFacts",
     "OrgIdentity",
     "Page",
     "QueryRules",
@@ -89,12 +99,14 @@ __all__ = [
     "SalesforcePermanentError",
     "SalesforceQueryLocatorExpired",
     "SalesforceQueryTimeout",
+    "SalesforceReadiness",
     "SalesforceSessionExpired",
     "SalesforceThrottled",
     "SalesforceTransientError",
     "account_query",
     "accounts_by_ids_query",
     "api_allowance",
+    "assess_readiness",
     "check_opportunity_filter",
     "choose_mode",
     "chunk_ids",
@@ -103,7 +115,9 @@ __all__ = [
     "describe",
     "fetch_ancestors",
     "fetch_descendants",
+    "field_needs",
     "field_settings",
+    "gather_org_facts",
     "node_from_record",
     "normalize_id",
     "opportunity_by_ids_query",

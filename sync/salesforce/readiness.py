@@ -3,8 +3,8 @@ report assembled from the two.
 
 `field_needs` derives the fields from the sync's own query text (so the check reads what
 the sync reads, never a second list that could drift from it) plus the writeback field;
-`gather` asks the org (login, identity, /limits, three describes, two COUNT() queries, the
-opportunity filter) and writes nothing; `assess` is a pure function of frozen facts that
+`gather_org_facts` asks the org (login, identity, /limits, three describes, two COUNT() queries, the
+opportunity filter) and writes nothing; `assess_readiness` is a pure function of frozen facts that
 says what is ready and gives each problem as one line naming the setting or the Salesforce
 permission to fix.
 """
@@ -44,9 +44,9 @@ __all__ = [
     "FieldNeed",
     "OrgFacts",
     "SalesforceReadiness",
-    "assess",
+    "assess_readiness",
     "field_needs",
-    "gather",
+    "gather_org_facts",
 ]
 
 #: The objects a sync reads, in the order the report shows them.
@@ -122,8 +122,10 @@ class OrgFacts:
     batch_size: int = QUERY_BATCH_SIZE
 
 
-def gather(client: SalesforceClient, settings: Settings) -> tuple[OrgFacts, tuple[FieldNeed, ...]]:
-    """Ask the org everything `assess` needs; reads only. Login and transport failures
+def gather_org_facts(
+    client: SalesforceClient, settings: Settings
+) -> tuple[OrgFacts, tuple[FieldNeed, ...]]:
+    """Ask the org everything `assess_readiness` needs; reads only. Login and transport failures
     propagate as the adapter's errors (their messages name the settings)."""
     client.login()
     identity = org_identity(client)
@@ -168,7 +170,7 @@ class SalesforceReadiness:
     problems: tuple[str, ...] = field(default_factory=tuple)
 
 
-def assess(facts: OrgFacts, needs: tuple[FieldNeed, ...]) -> SalesforceReadiness:
+def assess_readiness(facts: OrgFacts, needs: tuple[FieldNeed, ...]) -> SalesforceReadiness:
     """What a sync would find in the org, and one line per problem (pure)."""
     problems: list[str] = []
     for name in OBJECTS:
