@@ -205,9 +205,9 @@ def organization(factory: IdFactory, now: datetime, currency: str, multi_currenc
     return {
         "Id": factory.new("Organization"),
         "Name": "Sandbox Org",
-        "OrganizationType": "Enterprise Edition",
         "DefaultCurrencyIsoCode": currency,
         "IsMultiCurrencyOrg": multi_currency,
+        "OrganizationType": "Enterprise Edition",
         "CreatedDate": anchor,
         "LastModifiedDate": anchor,
         "SystemModstamp": anchor,
