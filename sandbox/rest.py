@@ -103,7 +103,7 @@ class SalesforceApi:
                 [{"label": f"v{v}", "url": f"/services/data/v{v}", "version": v} for v in VERSIONS],
             )
         m = _DATA.match(req.path)
-        if m is None:
+        if m is None or m.group(1) not in VERSIONS:
             return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
         if not self.auth.valid(_bearer(req)):
             return self._limited(sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid"))

@@ -28,7 +28,11 @@ from sync.salesforce.describe import (
     describe,
     org_identity,
 )
-from sync.salesforce.errors import SalesforceConfigError, SalesforceError
+from sync.salesforce.errors import (
+    SalesforceConfigError,
+    SalesforceError,
+    SalesforcePermanentError,
+)
 from sync.salesforce.fields import field_settings
 from sync.salesforce.opportunity_filter import check_opportunity_filter
 from sync.salesforce.soql import (
@@ -128,6 +132,7 @@ def gather_org_facts(
     """Ask the org everything `assess_readiness` needs; reads only. Login and transport failures
     propagate as the adapter's errors (their messages name the settings)."""
     client.login()
+    _check_version(client, settings.sf_api_version)
     identity = org_identity(client)
     allowance = api_allowance(client)
     objects = {name: describe(client, name) for name in OBJECTS}
@@ -160,6 +165,22 @@ def gather_org_facts(
         usage_max_percent=settings.sf_api_usage_max_percent,
     )
     return facts, needs
+
+
+def _check_version(client: SalesforceClient, version: str) -> None:
+    """The version's resource list, or an error naming SFSYNC_SF_API_VERSION: every later
+    answer would be a 404 that reads like a missing permission."""
+    try:
+        client.rest("")
+    except SalesforcePermanentError as exc:
+        if exc.status != 404:
+            raise
+        raise SalesforcePermanentError(
+            f"SFSYNC_SF_API_VERSION: the org does not serve REST API version {version}; "
+            "set a version it lists at /services/data",
+            error_code=exc.error_code,
+            status=exc.status,
+        ) from exc
 
 
 @dataclass(frozen=True)

@@ -201,3 +201,15 @@ def test_check_exits_0_when_a_worker_consumes_every_queue(
     result = procs.wait_for(ready, what="check to find a worker on every queue")
     assert "ready: a sync would run" in result.stdout
     assert "celery@" in result.stdout
+
+
+def test_an_api_version_the_org_does_not_serve_names_sfsync_sf_api_version(
+    org: SandboxOrg, tmp_path: Path
+):
+    """An unsupported version is one line naming the setting, not a list of missing grants."""
+    code, doc = check_json(org_env(org, tmp_path / "data", SFSYNC_SF_API_VERSION="99.0"))
+    assert code == 1
+    assert other_problems(doc) == [
+        "Salesforce: SFSYNC_SF_API_VERSION: the org does not serve REST API version 99.0; "
+        "set a version it lists at /services/data"
+    ]
