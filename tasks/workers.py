@@ -66,7 +66,7 @@ def queue_consumers(app: Celery, timeout: float = WORKER_REPLY_TIMEOUT) -> Queue
     try:
         replies: Any = app.control.inspect(timeout=timeout).active_queues()
     except (KombuError, OSError) as exc:
-        settings = app.sfsync_settings
+        settings = getattr(app, "sfsync_settings", None)
         where = settings.public_broker_url if settings is not None else "the broker"
         raise BrokerUnreachable(
             f"SFSYNC_BROKER_URL: cannot ask the workers at {where}: {type(exc).__name__}"
