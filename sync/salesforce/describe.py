@@ -117,11 +117,15 @@ def org_multi_currency(client: SalesforceClient) -> bool:
     if override is not None:
         return override
     known = _currency.get(client)
-    if known is None:
-        opportunity = describe(client, "Opportunity")
-        # Without read access to Opportunity nothing can sync; the query says so in its error.
-        known = opportunity is not None and opportunity.field("CurrencyIsoCode") is not None
-        _currency[client] = known
+    if known is not None:
+        return known
+    opportunity = describe(client, "Opportunity")
+    if opportunity is None:
+        # Without read access to Opportunity nothing syncs (the query's error says so); not
+        # remembered, so the answer is read again once the access is granted.
+        return False
+    known = opportunity.field("CurrencyIsoCode") is not None
+    _currency[client] = known
     return known
 
 
