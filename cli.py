@@ -14,6 +14,7 @@ from commands.lazy import LazyGroup, examples
 # Each subcommand is imported when it is used, so `sfsync --version` stays light.
 COMMANDS = {
     "aliases": "commands.aliases:aliases",
+    "check": "commands.check:check",
     "api-keys": "commands.api:api_keys",
     "contracts": "commands.contracts:contracts",
     "customers": "commands.store:customers",

@@ -14,6 +14,7 @@ from kombu.exceptions import KombuError
 
 from config import Settings
 from tasks.names import PROVISION_OPPORTUNITY, REPLAY_LETTER, RESOLVE_PENDING
+from tasks.workers import idle_queue_warning
 
 __all__ = ["EnqueueFailed", "Enqueuer"]
 
@@ -61,6 +62,10 @@ class Enqueuer:
     def replay_letter(self, letter_id: int) -> None:
         """What `sfsync dlq retry ID` does: a worker replays the letter (`sync.replay`)."""
         self._send(REPLAY_LETTER, [letter_id])
+
+    def idle_replay_queue(self) -> str | None:
+        """One line when no worker consumes the replays' queue (None when one does)."""
+        return idle_queue_warning(self.celery, REPLAY_LETTER)
 
     def ring_resolve(self) -> None:
         """Ask a worker to attribute pending usage soon; a failure only costs latency."""

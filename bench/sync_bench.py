@@ -144,7 +144,8 @@ def _child_transport(args: dict[str, Any]) -> dict[str, Any]:
         session=loopback_session(args["instance_url"]),
         object_pairs_hook=None,  # as sfsync's client: plain dicts, json's C decoder
     )
-    soql = opportunity_query(QueryRules.of(settings), None)
+    # The benchmark org is multi-currency (SandboxOrg's default).
+    soql = opportunity_query(QueryRules.of(settings, multi_currency=True), None)
     headers = {"Sforce-Query-Options": f"batchSize={QUERY_BATCH_SIZE}"}
     start = time.perf_counter()
     records = sum(1 for _ in sf.query_all_iter(soql, headers=headers, timeout=120))

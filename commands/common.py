@@ -54,6 +54,7 @@ __all__ = [
     "parse_uuid",
     "pass_app",
     "producer",
+    "warn_if_no_worker",
 ]
 
 console = Console()
@@ -174,6 +175,16 @@ def producer(app: App) -> Celery:
     except celery_app.BrokerUnreachable as exc:
         fail(str(exc), code=2)
     return celery
+
+
+def warn_if_no_worker(celery: Celery, task_name: str) -> None:
+    """One line on stderr when no worker consumes the queue `task_name` went to: the message
+    waits there, and saying nothing would suggest the work is under way."""
+    from tasks.workers import idle_queue_warning
+
+    idle = idle_queue_warning(celery, task_name)
+    if idle is not None:
+        err_console.print(Text.assemble(("warning:", "bold yellow"), " ", idle), soft_wrap=True)
 
 
 def _default(value: Any) -> Any:

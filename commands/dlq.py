@@ -16,6 +16,7 @@ from commands.common import (
     parse_instant,
     pass_app,
     producer,
+    warn_if_no_worker,
 )
 from commands.output import Column, note, print_lines, print_table, safe_text
 from models.deadletters import discard, get_letter, list_letters, stats
@@ -211,6 +212,7 @@ def dlq_retry(
             )
             for i in ids
         ]
+        warn_if_no_worker(celery, REPLAY_LETTER)
         if as_json:
             emit_json(
                 {

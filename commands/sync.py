@@ -20,6 +20,7 @@ from commands.common import (
     parse_instant,
     pass_app,
     producer,
+    warn_if_no_worker,
 )
 from commands.output import (
     Column,
@@ -169,6 +170,7 @@ def _enqueue(
         if since is not None:
             kwargs["since"] = since.isoformat()
         ids.append(str(celery.send_task(STREAM_TASKS[stream], kwargs=kwargs).id))
+    warn_if_no_worker(celery, STREAM_TASKS[streams[0]])  # every stream's task goes to `sync`
     if as_json:
         emit_json(
             {"enqueued": [{"stream": s, "task_id": i} for s, i in zip(streams, ids, strict=True)]}

@@ -156,7 +156,11 @@ class Settings(BaseSettings):
     sf_writeback_field: str | None = Field(
         None, description="Account field that receives the billing customer id (optional)."
     )
-    sf_multi_currency: bool = Field(True, description="The org has CurrencyIsoCode on records.")
+    sf_multi_currency: bool | None = Field(
+        None,
+        description="Override: the org has CurrencyIsoCode on records (true) or not (false); "
+        "unset: read from the org's describe of Opportunity.",
+    )
     sf_opportunity_filter: str | None = Field(
         None,
         description="Extra SOQL condition a closed-won opportunity must meet to count, e.g. "

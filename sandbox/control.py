@@ -1,5 +1,5 @@
 """The /__sandbox__/ control surface: faults, records (late commits, undelete, merge, the
-recycle bin), clock, tokens, settings and counters over HTTP.
+recycle bin), clock, tokens, settings, field permissions and counters over HTTP.
 
 It is not part of Salesforce's API and needs no bearer token, so tests and demos in other
 processes can steer the org the same way the Python API does.
@@ -121,6 +121,12 @@ def _route(org: SandboxOrg, req: Request, path: str, body: dict[str, Any]) -> Re
             span = body["query_timeout_over_seconds"]
             objects = body.get("query_timeout_objects")
             org.set_query_timeout(None if span is None else float(span), objects)
+        return empty()
+    if path == "/permissions" and method == "POST":
+        if body.get("reset"):
+            org.reset_field_access()
+        if "field" in body:
+            org.set_field_access(str(body["object"]), str(body["field"]), str(body["access"]))
         return empty()
     if path == "/counters" and method == "GET":
         return json_response(200, org.counters())

@@ -16,6 +16,7 @@ from sandbox.clock import Clock
 from sandbox.control import PREFIX, handle_control
 from sandbox.faults import Faults
 from sandbox.oauth import Auth, generate_key_pair
+from sandbox.permissions import Access, FieldPermissions
 from sandbox.queries import QueryService
 from sandbox.responses import Request, Response
 from sandbox.rest import SalesforceApi
@@ -80,8 +81,16 @@ class SandboxOrg:
         )
         self.queries.on_timeout = self.usage.count_timeout
         self._stopping = threading.Event()
+        #: The integration user's field-level security (`set_field_access`).
+        self.permissions = FieldPermissions()
         self.api = SalesforceApi(
-            self.store, self.auth, self.queries, self.usage, self.faults.decide, self._stopping
+            self.store,
+            self.auth,
+            self.queries,
+            self.usage,
+            self.faults.decide,
+            self._stopping,
+            self.permissions,
         )
         self._http: HttpServer | None = None
         self._thread: threading.Thread | None = None
@@ -210,6 +219,17 @@ class SandboxOrg:
         None turns it off. See `sandbox.timeouts`."""
         rule = None if over_seconds is None else TimeoutRule.build(over_seconds, objects)
         self.queries.timeout_rule = rule
+
+    # -- permissions ---------------------------------------------------------------
+    def set_field_access(self, sobject: str, field: str, access: Access | str) -> None:
+        """Field-level security of the integration user: ``none`` hides the field from
+        describe, queries and reads (INVALID_FIELD, as Salesforce answers); ``read`` makes
+        it read-only; ``edit`` restores it. The control surface still sees every field."""
+        self.permissions.set(self.store.objects, sobject, field, Access(access))
+
+    def reset_field_access(self) -> None:
+        """Every field readable and editable again."""
+        self.permissions.reset()
 
     # -- records -------------------------------------------------------------------
     def create(

@@ -12,6 +12,7 @@ from typing import Any
 
 from sandbox import ids
 from sandbox.clock import Clock
+from sandbox.schema import Objects
 from sandbox.soql import CompiledQuery, SoqlError, compile_query
 from sandbox.soql.lexer import Tok, tokenize
 from sandbox.store import Record, Store, StoreError
@@ -86,6 +87,8 @@ class QueryService:
         self.on_timeout: Callable[[str], None] | None = None
         #: Set to make wide SystemModstamp ranges fail with QUERY_TIMEOUT (`sandbox.timeouts`).
         self.timeout_rule: TimeoutRule | None = None
+        #: The objects as the API user sees them (field-level security); default: all.
+        self.visible: Callable[[], Objects] = lambda: store.objects
         self._lock = threading.Lock()
         self._cursors: dict[str, _Cursor] = {}
 
@@ -100,7 +103,7 @@ class QueryService:
     ) -> dict[str, Any]:
         """First page of `soql`; raises SoqlError for a bad query."""
         now = self.clock.now()
-        compiled = compile_query(soql, self._resolve, now, self.store.objects)
+        compiled = compile_query(soql, self._resolve, now, self.visible())
         shape = query_shape(soql)
         try:
             check(soql, self.timeout_rule, self.store.objects)

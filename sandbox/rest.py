@@ -10,11 +10,14 @@ from urllib.parse import parse_qs
 
 from sandbox.faults import FAULT_KINDS, Decision
 from sandbox.oauth import Auth, OAuthError
+from sandbox.permissions import FieldPermissions, describe
 from sandbox.queries import QueryService, parse_batch_size
 from sandbox.responses import Request, Response, empty, json_response, sf_error
+from sandbox.schema import ObjectDef
 from sandbox.soql import SoqlError
 from sandbox.store import Store, StoreError
 from sandbox.usage import Usage
+from sandbox.writes import convert
 
 HANG_SECONDS = 60.0
 VERSIONS = ("57.0", "58.0", "59.0", "60.0", "61.0", "62.0")
@@ -64,8 +67,11 @@ class SalesforceApi:
         usage: Usage,
         faults_decide: FaultsDecide,
         stopping: threading.Event,
+        permissions: FieldPermissions | None = None,
     ) -> None:
         self.store = store
+        self.permissions = permissions if permissions is not None else FieldPermissions()
+        queries.visible = lambda: self.permissions.visible(store.objects)
         self.auth = auth
         self.queries = queries
         self.usage = usage
@@ -97,7 +103,7 @@ class SalesforceApi:
                 [{"label": f"v{v}", "url": f"/services/data/v{v}", "version": v} for v in VERSIONS],
             )
         m = _DATA.match(req.path)
-        if m is None:
+        if m is None or m.group(1) not in VERSIONS:
             return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
         if not self.auth.valid(_bearer(req)):
             return self._limited(sf_error(401, "INVALID_SESSION_ID", "Session expired or invalid"))
@@ -175,35 +181,41 @@ class SalesforceApi:
             return self._sobject(req, version, sob.group(1), sob.group(2))
         return sf_error(404, "NOT_FOUND", "The requested resource does not exist")
 
-    def _sobject(self, req: Request, version: str, name: str, key: str | None) -> Response:
+    def _seen(self, name: str) -> ObjectDef:
+        """The object as the API user sees it (field-level security applied)."""
         obj = self.store.object(name)
+        return self.permissions.visible(self.store.objects)[obj.name.lower()]
+
+    def _sobject(self, req: Request, version: str, name: str, key: str | None) -> Response:
+        obj = self._seen(name)
         if key is None:
             if req.method == "POST":
                 body = req.json()
                 if not isinstance(body, dict):
                     return sf_error(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+                convert(obj, body, False, self.store.find)  # what this user may write
                 new_id = self.store.create(obj.name, body)
                 return json_response(201, {"id": new_id, "success": True, "errors": []})
             if req.method == "GET":
                 return json_response(200, {"objectDescribe": {"name": obj.name}, "recentItems": []})
         elif key == "describe" and req.method == "GET":
-            fields = [
-                {"name": f.name, "type": f.type.value, "updateable": f.writable} for f in obj.fields
-            ]
-            return json_response(200, {"name": obj.name, "fields": fields})
+            return json_response(200, describe(obj))
         elif req.method == "GET":
             record = self.store.get(obj.name, key).as_json()
             wanted = req.param("fields")
-            if wanted:
-                names = {w.strip().lower() for w in wanted.split(",")}
-                record = {
-                    k: v for k, v in record.items() if k == "attributes" or k.lower() in names
-                }
+            names = {w.strip().lower() for w in wanted.split(",")} if wanted else None
+            record = {
+                k: v
+                for k, v in record.items()
+                if k == "attributes"
+                or (obj.field(k) is not None and (names is None or k.lower() in names))
+            }
             return json_response(200, record)
         elif req.method == "PATCH":
             body = req.json()
             if not isinstance(body, dict):
                 return sf_error(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+            convert(obj, body, False, self.store.find)  # what this user may write
             self.store.update(obj.name, key, body)
             return empty()
         elif req.method == "DELETE":

@@ -122,6 +122,7 @@ ORGANIZATION = ObjectDef(
     (
         FieldDef("Id", T.ID, writable=False),
         FieldDef("Name", T.STRING, writable=False),
+        FieldDef("OrganizationType", T.PICKLIST, writable=False),
         FieldDef("DefaultCurrencyIsoCode", T.PICKLIST, writable=False),
         FieldDef("IsMultiCurrencyOrg", T.BOOLEAN, writable=False),
         *_SYSTEM[:3],

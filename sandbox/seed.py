@@ -207,6 +207,7 @@ def organization(now: datetime, currency: str, multi_currency: bool) -> Row:
         "Name": "Sandbox Org",
         "DefaultCurrencyIsoCode": currency,
         "IsMultiCurrencyOrg": multi_currency,
+        "OrganizationType": "Enterprise Edition",
         "CreatedDate": anchor,
         "LastModifiedDate": anchor,
         "SystemModstamp": anchor,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence, Set
+from dataclasses import replace
 from typing import Any
 
 from config import Settings
@@ -27,6 +28,7 @@ from sync.salesforce import (
     SalesforceClient,
     chunk_ids,
     fetch_descendants,
+    org_multi_currency,
     won_on_accounts_query,
 )
 
@@ -81,6 +83,8 @@ def moved_deals(
     mapped: one query per level of the subtrees, then one per chunk of their accounts."""
     if settings is None or not left:
         return [], None
+    if rules.multi_currency is None:  # the account stream's rules: its queries select none
+        rules = replace(rules, multi_currency=org_multi_currency(client))
     below = fetch_descendants(client, rules, left)
     accounts = [*left, *(node.id for nodes in below.values() for node in nodes)]
     records: list[Mapping[str, Any]] = [

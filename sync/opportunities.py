@@ -50,6 +50,7 @@ from sync.salesforce import (
     normalize_id,
     opportunity_by_ids_query,
     opportunity_query,
+    org_multi_currency,
     organization_currency_query,
     record_value,
     strip_attributes,
@@ -426,7 +427,7 @@ def poll_opportunities(
     change = Change("sync")
     org_currency = OrgCurrency()  # read once per run, if at all
     # Built by the run's preflight, inside the run: a bad field setting is its error.
-    rules = functools.cache(lambda: QueryRules.of(settings))
+    rules = functools.cache(lambda: QueryRules.of(settings, org_multi_currency(client)))
 
     def started(run_id: int) -> None:
         nonlocal change
@@ -503,7 +504,7 @@ def provision_opportunities(
     An id that is not visible or not closed-won is dead-lettered with that reason;
     `accept_change` applies a change the lifecycle rules leave to an operator.
     """
-    rules = QueryRules.of(settings)
+    rules = QueryRules.of(settings, org_multi_currency(client))
     check_opportunity_filter(client, rules)
     counted = settings.sf_opportunity_filter is not None
     wanted = [normalize_id(i) for i in ids]

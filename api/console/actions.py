@@ -125,6 +125,16 @@ def replay(request: Request, principal: Viewer, letter_id: int, csrf: Csrf = "")
                 409,
             )
     state(request).enqueuer.replay_letter(letter_id)
+    idle = state(request).enqueuer.idle_replay_queue()
+    if idle is not None:
+        # "Reload to see its outcome" would be untrue for as long as nobody consumes it.
+        return _message(
+            request,
+            principal,
+            "Replay enqueued",
+            f"Replay of letter {letter_id} enqueued, but {idle}.",
+            back,
+        )
     return RedirectResponse(f"{back}?replay=enqueued", status_code=303)
 
 
@@ -172,6 +182,9 @@ def bulk_replay(
     for letter_id in ids:
         state(request).enqueuer.replay_letter(letter_id)
     text = f"Enqueued {len(ids)} replay(s); the workers replay them in turn."
+    idle = state(request).enqueuer.idle_replay_queue() if ids else None
+    if idle is not None:
+        text = f"Enqueued {len(ids)} replay(s), but {idle}."
     if len(ids) == MAX_BULK_REPLAY:
         text += f" At most {MAX_BULK_REPLAY} at a time: replay again for the rest."
     return _message(request, principal, "Replays enqueued", text, f"{auth.PREFIX}/letters")

@@ -10,6 +10,9 @@ The rest of the project imports from here, never from the modules inside:
     ids.py, records.py     Salesforce ids, and reading REST records
     hierarchy.py           account hierarchies: `AccountNode`, `HierarchyCache`
     opportunity_filter.py  SFSYNC_SF_OPPORTUNITY_FILTER proved against the org
+    describe.py            describes, identity, allowance, counts; multi-currency detected
+    fields.py              which setting names each field (for errors that say what to fix)
+    readiness.py           `sfsync check`: what a sync needs, the org's facts, the report
 
 It depends on `config` and third-party libraries only: no store, no Celery, no other part of
 `sync`, so what it returns is Salesforce's data in Salesforce's terms and mapping it is the
@@ -17,6 +20,17 @@ caller's business (`tests/unit/test_layering.py` holds it to that).
 """
 
 from sync.salesforce.client import QUERY_BATCH_SIZE, Page, SalesforceClient
+from sync.salesforce.describe import (
+    Allowance,
+    FieldInfo,
+    ObjectInfo,
+    OrgIdentity,
+    api_allowance,
+    count,
+    describe,
+    org_identity,
+    org_multi_currency,
+)
 from sync.salesforce.errors import (
     SalesforceAuthError,
     SalesforceConfigError,
@@ -28,6 +42,7 @@ from sync.salesforce.errors import (
     SalesforceThrottled,
     SalesforceTransientError,
 )
+from sync.salesforce.fields import field_settings
 from sync.salesforce.hierarchy import (
     AccountNode,
     HierarchyCache,
@@ -38,6 +53,14 @@ from sync.salesforce.hierarchy import (
 from sync.salesforce.ids import normalize_id, valid_id
 from sync.salesforce.modes import AuthMode, choose_mode
 from sync.salesforce.opportunity_filter import check_opportunity_filter, counted_ids
+from sync.salesforce.readiness import (
+    FieldNeed,
+    OrgFacts,
+    SalesforceReadiness,
+    assess_readiness,
+    field_needs,
+    gather_org_facts,
+)
 from sync.salesforce.records import record_value, strip_attributes
 from sync.salesforce.soql import (
     IN_LIST_MAX_CHARS,
@@ -59,8 +82,14 @@ __all__ = [
     "OPPORTUNITY_IN_LIST_MAX_CHARS",
     "QUERY_BATCH_SIZE",
     "AccountNode",
+    "Allowance",
     "AuthMode",
+    "FieldInfo",
+    "FieldNeed",
     "HierarchyCache",
+    "ObjectInfo",
+    "OrgFacts",
+    "OrgIdentity",
     "Page",
     "QueryRules",
     "SalesforceAuthError",
@@ -70,22 +99,32 @@ __all__ = [
     "SalesforcePermanentError",
     "SalesforceQueryLocatorExpired",
     "SalesforceQueryTimeout",
+    "SalesforceReadiness",
     "SalesforceSessionExpired",
     "SalesforceThrottled",
     "SalesforceTransientError",
     "account_query",
     "accounts_by_ids_query",
+    "api_allowance",
+    "assess_readiness",
     "check_opportunity_filter",
     "choose_mode",
     "chunk_ids",
+    "count",
     "counted_ids",
+    "describe",
     "fetch_ancestors",
     "fetch_descendants",
+    "field_needs",
+    "field_settings",
+    "gather_org_facts",
     "node_from_record",
     "normalize_id",
     "opportunity_by_ids_query",
     "opportunity_query",
     "opportunity_states_query",
+    "org_identity",
+    "org_multi_currency",
     "organization_currency_query",
     "record_value",
     "strip_attributes",

@@ -47,6 +47,7 @@ from sync.salesforce.errors import (
     SalesforceTransientError,
     translate,
 )
+from sync.salesforce.fields import field_settings
 from sync.salesforce.ids import normalize_id
 from sync.salesforce.modes import AuthMode
 
@@ -108,7 +109,7 @@ class SalesforceClient:
         )
         self._sf: Salesforce | None = None
         self._session: SessionInfo | None = self._auth.initial_session()
-        self._field_settings = _field_settings(settings)
+        self._field_settings = field_settings(settings)
         self._api_usage: tuple[int, int] | None = None
         #: Salesforce's clock at its latest response (the ``Date`` header), if any.
         self.server_time: datetime | None = None
@@ -398,22 +399,6 @@ def _http_date(value: str | None) -> datetime | None:
     except (TypeError, ValueError):
         return None
     return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
-
-
-def _field_settings(settings: Settings) -> dict[str, str]:
-    """Configured field names → the setting that names them (for actionable errors)."""
-    fields: dict[str, str] = {name: "SFSYNC_SF_ALIAS_FIELDS" for name in settings.sf_alias_fields}
-    for name, setting in (
-        (settings.contract_start_field, "SFSYNC_CONTRACT_START_FIELD"),
-        (settings.contract_end_field, "SFSYNC_CONTRACT_END_FIELD"),
-        (settings.contract_term_field, "SFSYNC_CONTRACT_TERM_FIELD"),
-        (settings.sf_writeback_field, "SFSYNC_SF_WRITEBACK_FIELD"),
-    ):
-        if name:
-            fields[name] = setting
-    if settings.sf_multi_currency:
-        fields["CurrencyIsoCode"] = "SFSYNC_SF_MULTI_CURRENCY"
-    return fields
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -46,6 +46,7 @@ __all__ = [
     "opportunity_states_query",
     "organization_currency_query",
     "validate_identifier",
+    "won_count_query",
     "won_on_accounts_query",
     "won_opportunity_ids_query",
 ]
@@ -120,22 +121,29 @@ class QueryRules:
     contract_fields: tuple[str, ...]
     #: SFSYNC_ALIAS_INCLUDE_SUBORGS: the opportunity query selects the account's ancestors.
     include_suborgs: bool
-    #: SFSYNC_SF_MULTI_CURRENCY: the opportunity query selects CurrencyIsoCode.
-    multi_currency: bool
+    #: The org is multi-currency (detected, or SFSYNC_SF_MULTI_CURRENCY): the opportunity
+    #: query selects CurrencyIsoCode. None: not asked (account queries select no currency).
+    multi_currency: bool | None
     #: SFSYNC_SF_OPPORTUNITY_FILTER: operator-written SOQL, proved by the org, not here.
     opportunity_filter: str | None
     #: SFSYNC_FIELD_COPIES: fields read for custom field copies, as the opportunity reads them.
     copy_fields: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, settings: Settings) -> QueryRules:
-        """The rules of these settings; `SalesforceConfigError` naming the setting of a field
-        name that is not a SOQL identifier, or that SOQL cannot select that deep."""
+    def of(cls, settings: Settings, multi_currency: bool | None = None) -> QueryRules:
+        """The rules of these settings and the org's answer to whether it is multi-currency
+        (`sync.salesforce.describe.org_multi_currency`; SFSYNC_SF_MULTI_CURRENCY overrides
+        it); `SalesforceConfigError` naming the setting of a field name that is not a SOQL
+        identifier, or that SOQL cannot select that deep."""
+        alias_fields = _alias_fields(settings)
+        contract_fields = _contract_fields(settings)
+        override = settings.sf_multi_currency
+        currency = override if override is not None else multi_currency
         return cls(
-            alias_fields=_alias_fields(settings),
-            contract_fields=_contract_fields(settings),
+            alias_fields=alias_fields,
+            contract_fields=contract_fields,
             include_suborgs=settings.alias_include_suborgs,
-            multi_currency=settings.sf_multi_currency,
+            multi_currency=currency,
             opportunity_filter=settings.sf_opportunity_filter,
             copy_fields=tuple(
                 validate_identifier(c.path, "SFSYNC_FIELD_COPIES") for c in settings.field_copies
@@ -214,6 +222,9 @@ def _opportunity_fields(rules: QueryRules) -> str:
             fields += [f"{parent}.Name", f"{parent}.ParentId"]
             fields += [f"{parent}.{name}" for name in aliases]
     fields += ["Amount", "CloseDate"]
+    if rules.multi_currency is None:
+        # Assuming either way breaks one kind of org: INVALID_FIELD, or no currency read.
+        raise ValueError("opportunity queries need QueryRules.of(settings, org_multi_currency)")
     if rules.multi_currency:
         fields.append("CurrencyIsoCode")
     fields += rules.contract_fields
@@ -264,6 +275,12 @@ def opportunity_query(
     return format_soql(
         "SELECT {:literal} FROM Opportunity{:literal} ORDER BY SystemModstamp, Id", select, where
     )
+
+
+def won_count_query(rules: QueryRules) -> str:
+    """How many deals count (won, and matching SFSYNC_SF_OPPORTUNITY_FILTER): a first sync's
+    size, in one call that returns no records."""
+    return format_soql("SELECT COUNT() FROM Opportunity WHERE {:literal}", _won(rules))
 
 
 def opportunity_filter_check_query(rules: QueryRules) -> str:

@@ -22,6 +22,8 @@ from models.customers import create_customer
 from models.deadletters import Failure, add_letter, get_letter
 from models.runs import RunCounters, finish_run, start_run
 from models.types import ApiScope, DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
+from sandbox import SandboxOrg
+from tests.worker.conftest import Launch
 
 MARKUP = "<script>alert('x')</script>"
 PAGES = (
@@ -37,7 +39,8 @@ PAGES = (
 
 
 class RecordingEnqueuer(Enqueuer):
-    """The real producer's interface; replays are recorded instead of sent to a broker."""
+    """The real producer's interface; replays are recorded instead of sent to a broker, and
+    a worker is said to consume their queue (tests/worker asks real workers)."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
@@ -45,6 +48,9 @@ class RecordingEnqueuer(Enqueuer):
 
     def replay_letter(self, letter_id: int) -> None:
         self.replays.append(letter_id)
+
+    def idle_replay_queue(self) -> str | None:
+        return None
 
 
 @pytest.fixture
@@ -287,3 +293,66 @@ def test_next_after_sign_in_stays_inside_the_console(
         follow_redirects=False,
     )
     assert answer.headers["location"] == "/console"
+
+
+def _open_letter(store: Store) -> int:
+    with store.session() as s:
+        failure = Failure(
+            source=DeadLetterSource.OPPORTUNITY,
+            reference="0065g0000000001AAA",
+            error_class="MappingError",
+            error_message="no account",
+            payload={"Id": "0065g0000000001AAA"},
+        )
+        return add_letter(s, failure).id
+
+
+def test_a_replay_with_no_worker_says_no_worker_is_consuming_default(
+    store: Store, tmp_path: Path
+) -> None:
+    """The embedded broker with no worker: the notice says so, not "reload to see"."""
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data", database_url=store.url)
+    letter = _open_letter(store)
+    with TestClient(create_app(settings, store=store), base_url="http://testserver") as client:
+        csrf = sign_in(client, key(store, ApiScope.ADMIN))
+        answer = client.post(f"/console/letters/{letter}/replay", data={"csrf": csrf})
+        bulk = client.post("/console/letters/replay", data={"csrf": csrf})
+    assert answer.status_code == 200
+    assert "no worker is consuming `default`" in answer.text
+    assert "reload to see" not in answer.text
+    assert "no worker is consuming `default`" in bulk.text
+
+
+def test_a_replay_with_a_worker_consuming_default_points_at_the_outcome(
+    store: Store, launch: Launch, tmp_path: Path
+) -> None:
+    """A real worker on the queue: the letter page's notice, and the worker replays it."""
+    with SandboxOrg(seed=2, opportunities=0) as org:
+        procs = launch(org)
+        settings = Settings(
+            _env_file=None,
+            data_dir=tmp_path / "data",
+            database_url=store.url,
+            broker_url=procs.env["SFSYNC_BROKER_URL"],
+        )
+        letter = _open_letter(store)
+        procs.worker()
+        enqueuer = Enqueuer(settings)
+        procs.wait_for(
+            lambda: enqueuer.idle_replay_queue() is None, what="the worker to consume `default`"
+        )
+        with TestClient(create_app(settings, store=store, enqueuer=enqueuer)) as client:
+            csrf = sign_in(client, key(store, ApiScope.ADMIN))
+            answer = client.post(
+                f"/console/letters/{letter}/replay", data={"csrf": csrf}, follow_redirects=False
+            )
+            assert answer.status_code == 303
+            assert answer.headers["location"].endswith("?replay=enqueued")
+            assert "reload to see its outcome" in client.get(answer.headers["location"]).text
+
+        def attempted() -> bool:
+            with store.session() as s:
+                found = get_letter(s, letter)
+                return found.attempts > 1 or found.status is not DeadLetterStatus.OPEN
+
+        procs.wait_for(attempted, what="the worker to replay the letter")

@@ -11,6 +11,9 @@ from click.testing import CliRunner, Result
 
 from cli import main
 
+# The worker fixtures (a Redis database, Celery processes against the sandbox org).
+from tests.worker.conftest import launch, processes, redis_url  # noqa: F401
+
 Invoke = Callable[..., Result]
 
 

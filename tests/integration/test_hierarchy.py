@@ -16,6 +16,7 @@ from sync.salesforce import (
     fetch_descendants,
     opportunity_by_ids_query,
     opportunity_query,
+    org_multi_currency,
 )
 
 
@@ -26,8 +27,8 @@ def client(org, mode_settings, make_client):
 
 
 def rules(client: SalesforceClient) -> QueryRules:
-    """The query rules of the client's settings."""
-    return QueryRules.of(client.settings)
+    """The query rules of the client's settings and its org."""
+    return QueryRules.of(client.settings, org_multi_currency(client))
 
 
 def expected_descendants(client, roots: list[str]) -> dict[str, set[str]]:

@@ -7,6 +7,7 @@ which account is the root of which), never from the mapping code under test.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -500,6 +501,20 @@ def test_an_org_without_sub_organisations_costs_one_empty_scan(org, poll, store,
 
     assert hierarchy_pages(org) == {"ancestors": 0, "children": 0, "scan": 1}
     won = expected_deals(client)
-    assert result.counters.api_calls == pages_of(len(won)) + 1
+    # + the scan, + the client's one describe of Opportunity (is the org multi-currency?)
+    assert result.counters.api_calls == pages_of(len(won)) + 1 + 1
     assert provisioned(store) == won
     assert result.counters.customers_created == len(set(won.values()))
+
+
+def test_multi_currency_off_by_setting_reads_no_currency_from_a_multi_currency_org(
+    org: SandboxOrg, store: Store, mode_settings, make_client
+) -> None:
+    """SFSYNC_SF_MULTI_CURRENCY=false wins over the org: contracts take its default currency."""
+    settings = mode_settings("client_credentials", sf_multi_currency=False)
+    assert org.multi_currency
+    result = poll_opportunities(store, make_client(settings), settings)
+    assert result.status is RunStatus.SUCCEEDED
+    assert not any(re.search(r"\bCurrencyIsoCode\b", q) for q in org.counters()["queries"])
+    with store.session() as s:
+        assert {c.currency for c in list_contracts(s)} == {org.default_currency}

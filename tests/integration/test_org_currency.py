@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -12,7 +13,7 @@ from models.contracts import list_contracts
 from models.types import RunStatus
 from sandbox import SandboxOrg
 from sync.opportunities import poll_opportunities
-from sync.salesforce import SalesforceClient
+from sync.salesforce import SalesforceClient, SalesforcePermanentError
 
 
 @pytest.fixture
@@ -77,3 +78,42 @@ def test_sfsync_default_currency_overrides_the_orgs(
     org.reset_counters()
     assert _sync(store, client, settings) == ["GBP"]
     assert not any("Organization" in shape for shape in org.counters()["queries"])
+
+
+def test_a_single_currency_org_syncs_with_no_currency_setting(
+    org: SandboxOrg,
+    store: Store,
+    mode_settings: Callable[..., Settings],
+    make_client: Callable[[Settings], SalesforceClient],
+) -> None:
+    """SFSYNC_SF_MULTI_CURRENCY unset: the org's describe says single-currency, the sync works."""
+    settings = mode_settings("client_credentials")
+    assert settings.sf_multi_currency is None
+    client = make_client(settings)
+    account = org.create("Account", {"Name": "Detected Co"})
+    won_deal(org, account, "Deal")
+    org.reset_counters()
+    assert _sync(store, client, settings) == [org.default_currency]
+    assert not any(re.search(r"\bCurrencyIsoCode\b", q) for q in org.counters()["queries"])
+    assert org.counters()["calls"]["sobjects"] == 1  # one describe of Opportunity
+    _sync(store, client, settings)
+    assert org.counters()["calls"]["sobjects"] == 1  # read once per client
+
+
+def test_forcing_multi_currency_on_a_single_currency_org_names_the_setting(
+    org: SandboxOrg,
+    store: Store,
+    mode_settings: Callable[..., Settings],
+    make_client: Callable[[Settings], SalesforceClient],
+) -> None:
+    """SFSYNC_SF_MULTI_CURRENCY=true overrides the org: its INVALID_FIELD names the setting."""
+    settings = mode_settings("client_credentials", sf_multi_currency=True)
+    client = make_client(settings)
+    account = org.create("Account", {"Name": "Forced Co"})
+    won_deal(org, account, "Deal")
+    org.reset_counters()
+    with pytest.raises(
+        SalesforcePermanentError, match=r"CurrencyIsoCode.*SFSYNC_SF_MULTI_CURRENCY"
+    ):
+        poll_opportunities(store, client, settings)
+    assert "sobjects" not in org.counters()["calls"]  # the override costs no describe

@@ -40,7 +40,7 @@ def test_the_next_page_is_read_while_this_page_is_applied(
         applied.append(prepared)
         counters.records_seen += len(records)
 
-    rules = QueryRules.of(sf_settings)
+    rules = QueryRules.of(sf_settings, multi_currency=True)  # the sandbox org's default
     spec: StreamSpec[int] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
         query=lambda start, until: opportunity_query(rules, start, until=until),

@@ -19,6 +19,7 @@ from sync.salesforce import (
     SalesforceTransientError,
     account_query,
     opportunity_query,
+    org_multi_currency,
 )
 
 ALL_OPPORTUNITIES = "SELECT Id, SystemModstamp FROM Opportunity ORDER BY SystemModstamp, Id"
@@ -239,13 +240,17 @@ def test_get_and_update_round_trip_a_record(org, mode_settings, make_client) -> 
 def test_incremental_query_returns_only_recent_changes(org, mode_settings, make_client) -> None:
     """The `since` literal is understood: a record touched now is the only one after `now`."""
     client = make_client(mode_settings("token"))
-    won = client.query_all(opportunity_query(QueryRules.of(client.settings), None))
+    won = client.query_all(
+        opportunity_query(QueryRules.of(client.settings, org_multi_currency(client)), None)
+    )
     target = won[0]["Id"]
     since = org.clock.now() + timedelta(seconds=1)
     org.clock.advance(5)
     org.update("Opportunity", target, {"Name": "Renamed deal"})
     recent = client.query_all(
-        opportunity_query(QueryRules.of(client.settings), since.astimezone(UTC))
+        opportunity_query(
+            QueryRules.of(client.settings, org_multi_currency(client)), since.astimezone(UTC)
+        )
     )
     assert [record["Id"] for record in recent] == [target]
 
@@ -258,7 +263,7 @@ def test_every_sandbox_deal_maps_or_gives_a_reason(org, mode_settings, make_clie
     deals, reasons = [], []
     since = datetime(2000, 1, 1, tzinfo=UTC)
     for page in client.query_pages(
-        opportunity_query(QueryRules.of(settings), since, won_only=True)
+        opportunity_query(QueryRules.of(settings, org_multi_currency(client)), since, won_only=True)
     ):
         for record in page:
             try:

@@ -32,8 +32,9 @@ SINCE = datetime(2026, 11, 2, 14, 5, 9, 123456, tzinfo=UTC)
 
 @pytest.fixture
 def make_rules(make_settings: Callable[..., Settings]) -> Callable[..., QueryRules]:
-    """The query rules of `Settings` built from keyword arguments only."""
-    return lambda **overrides: QueryRules.of(make_settings(**overrides))
+    """The query rules of `Settings` built from keyword arguments only (a multi-currency org
+    unless SFSYNC_SF_MULTI_CURRENCY says otherwise)."""
+    return lambda **overrides: QueryRules.of(make_settings(**overrides), multi_currency=True)
 
 
 def select_list(query: str) -> list[str]:
@@ -233,7 +234,7 @@ def test_a_field_path_deeper_than_soql_allows_is_a_config_error(
 ) -> None:
     """A configured path that would make a six-name path is refused naming its setting."""
     with pytest.raises(SalesforceConfigError, match=f"{setting}.*6 names.*at most 5"):
-        opportunity_query(QueryRules.of(make_settings(**overrides)), None)
+        opportunity_query(QueryRules.of(make_settings(**overrides), multi_currency=True), None)
 
 
 def test_opportunity_query_filters_from_since_as_a_utc_literal(make_rules) -> None:
@@ -294,7 +295,7 @@ def test_a_field_setting_that_is_not_an_identifier_names_the_setting(
     """Field names cannot be quoted, so a bad one is a config error naming its variable."""
     settings = make_settings(**{setting: value})
     with pytest.raises(SalesforceConfigError, match=variable):
-        opportunity_query(QueryRules.of(settings), None)
+        opportunity_query(QueryRules.of(settings, multi_currency=True), None)
 
 
 def test_account_query_selects_hierarchy_and_alias_fields(make_rules) -> None:

@@ -1,0 +1,85 @@
+"""Work enqueued with nobody to do it says so: `sync run` and `dlq retry` ask the workers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner, Result
+
+from celery_app import create_app
+from cli import main
+from config import Settings
+from models import Store
+from models.deadletters import Failure, add_letter
+from models.types import DeadLetterSource
+from sandbox import SandboxOrg
+from tasks.workers import queue_consumers
+from tests.worker.conftest import Launch, Processes
+
+pytestmark = pytest.mark.worker
+
+
+def _sfsync(procs: Processes, *args: str) -> Result:
+    env = {k: v for k, v in procs.env.items() if k.startswith("SFSYNC_")}
+    return CliRunner().invoke(main, list(args), env=env)
+
+
+def _letter(store: Store) -> int:
+    with store.session() as s:
+        failure = Failure(
+            source=DeadLetterSource.OPPORTUNITY,
+            reference="0065g0000000001AAA",
+            error_class="MappingError",
+            error_message="no account",
+            payload={"Id": "0065g0000000001AAA"},
+        )
+        return add_letter(s, failure).id
+
+
+def _wait_for_consumers(procs: Processes) -> None:
+    settings = Settings(
+        _env_file=None,
+        data_dir=procs.env["SFSYNC_DATA_DIR"],
+        broker_url=procs.env["SFSYNC_BROKER_URL"],
+    )
+    app = create_app(settings)
+    procs.wait_for(
+        lambda: not queue_consumers(app).idle(), what="the worker to consume every queue"
+    )
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_sync_run_and_dlq_retry_warn_when_no_worker_consumes_their_queue(
+    store: Store, launch: Launch
+) -> None:
+    """No worker: one warning line naming the queue; the JSON on stdout is unchanged."""
+    letter = _letter(store)
+    with SandboxOrg(seed=1, opportunities=0) as org:
+        procs = launch(org)
+        run = _sfsync(procs, "sync", "run", "--json")
+        retry = _sfsync(procs, "dlq", "retry", str(letter), "--json")
+    assert run.exit_code == 0, run.output
+    assert "no worker is consuming `sync`" in run.stderr
+    assert len(json.loads(run.stdout)["enqueued"]) == 2
+    assert retry.exit_code == 0, retry.output
+    assert "no worker is consuming `default`" in retry.stderr
+    assert json.loads(retry.stdout)["enqueued"][0]["letter_id"] == letter
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_sync_run_and_dlq_retry_say_nothing_more_when_a_worker_consumes(
+    store: Store, launch: Launch
+) -> None:
+    """A real worker on the queues: no warning."""
+    letter = _letter(store)
+    with SandboxOrg(seed=1, opportunities=0) as org:
+        procs = launch(org)
+        procs.worker()
+        _wait_for_consumers(procs)
+        run = _sfsync(procs, "sync", "run")
+        retry = _sfsync(procs, "dlq", "retry", str(letter))
+    assert run.exit_code == 0, run.output
+    assert "enqueued" in run.stdout and "no worker" not in run.stderr
+    assert retry.exit_code == 0, retry.output
+    assert "enqueued 1 replay(s)" in retry.stdout and "no worker" not in retry.stderr
