@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 import click
@@ -38,6 +39,14 @@ __all__ = [
 source_choice = click.Choice([s.value for s in DeadLetterSource])
 
 
+def cli_actor() -> str:
+    """What a letter records of who replayed or discarded it from here: the login name."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container with an unnamed uid)
+        return "cli"
+
+
 def letter_view(letter: DeadLetter, *, detail: bool = False) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": letter.id,
@@ -50,6 +59,7 @@ def letter_view(letter: DeadLetter, *, detail: bool = False) -> dict[str, Any]:
         "first_failed_at": letter.first_failed_at,
         "last_failed_at": letter.last_failed_at,
         "resolved_at": letter.resolved_at,
+        "actor": letter.actor,
         "task_name": letter_task(letter),
     }
     if detail:
@@ -146,7 +156,7 @@ def dlq_show(app: App, letter_id: int, as_json: bool) -> None:
     import json
 
     lines = []
-    for key in ("id", "source", "reference", "status", "attempts", "task_name", "task_id"):
+    for key in ("id", "source", "reference", "status", "attempts", "actor", "task_name", "task_id"):
         shown = getattr(view[key], "value", view[key])
         lines.append(f"{key}: {shown if shown is not None else '-'}")
     lines.append(f"error: {view['error_class']}: {view['error_message']}")
@@ -187,6 +197,7 @@ def dlq_retry(
     if bool(letter_ids) == retry_all:
         raise click.UsageError("give letter ids or --all")
     ids = list(letter_ids)
+    actor = cli_actor()
     if retry_all:
         with app.session() as s:
             ids = [
@@ -206,7 +217,7 @@ def dlq_retry(
                 celery.send_task(
                     REPLAY_LETTER,
                     args=[i],
-                    kwargs={"accept_change": True} if accept_change else {},
+                    kwargs={"actor": actor, **({"accept_change": True} if accept_change else {})},
                 ).id
             )
             for i in ids
@@ -230,7 +241,7 @@ def dlq_retry(
     from tasks.replay import replay
 
     context.configure(app.settings)
-    results = [replay(i, accept_change) for i in ids]
+    results = [replay(i, accept_change, actor) for i in ids]
     if as_json:
         emit_json(results)
     else:
@@ -255,7 +266,7 @@ def dlq_discard(app: App, letter_ids: tuple[int, ...], reason: str, as_json: boo
     """Close dead letters without replaying them."""
     with app.session() as s:
         for letter_id in letter_ids:
-            discard(s, get_letter(s, letter_id), reason)
+            discard(s, get_letter(s, letter_id), reason, cli_actor())
     if as_json:
         emit_json({"discarded": list(letter_ids), "reason": reason})
         return

@@ -42,9 +42,11 @@ class RecordingEnqueuer(Enqueuer):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.replays: list[int] = []
+        self.actors: list[str | None] = []
 
-    def replay_letter(self, letter_id: int) -> None:
+    def replay_letter(self, letter_id: int, actor: str | None = None) -> None:
         self.replays.append(letter_id)
+        self.actors.append(actor)
 
 
 @pytest.fixture
@@ -211,6 +213,7 @@ def test_admin_replays_discards_and_bulk_replays_with_csrf(
     answer = client.post("/console/letters/1/replay", data={"csrf": csrf}, follow_redirects=False)
     assert answer.status_code == 303
     assert enqueuer.replays == [1]
+    assert enqueuer.actors == ["console:console-admin"]  # the signed-in key's name
     empty = client.post("/console/letters/2/discard", data={"csrf": csrf, "reason": " "})
     assert empty.status_code == 400
     client.post("/console/letters/2/discard", data={"csrf": csrf, "reason": "test deal"})
@@ -218,6 +221,7 @@ def test_admin_replays_discards_and_bulk_replays_with_csrf(
         letter = get_letter(s, 2)
         assert letter.status is DeadLetterStatus.DISCARDED
         assert letter.discard_reason == "test deal"
+        assert letter.actor == "console:console-admin"
     bulk = client.post(
         "/console/letters/replay", data={"csrf": csrf, "source": "salesforce.opportunity"}
     )
