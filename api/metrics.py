@@ -58,9 +58,23 @@ class StoreCollector(Collector):
 
 
 def stream_metrics(overview: Overview) -> Iterator[Metric]:
-    lag = GaugeMetricFamily(
-        "sfsync_stream_lag_seconds",
-        "Seconds between now and the stream's cursor.",
+    # sfsync_stream_lag_seconds (now minus the cursor) is gone: it grew on every quiet night.
+    freshness = GaugeMetricFamily(
+        "sfsync_stream_freshness_seconds",
+        "Seconds since the start of the stream's last successful run, which read every "
+        "change up to its start (absent before the first).",
+        labels=["stream"],
+    )
+    backlog = GaugeMetricFamily(
+        "sfsync_stream_backlog_seconds",
+        "While a run is going: seconds since the oldest change it has read from Salesforce "
+        "and not yet applied (absent between runs).",
+        labels=["stream"],
+    )
+    cursor = GaugeMetricFamily(
+        "sfsync_stream_cursor_timestamp_seconds",
+        "The stream's cursor: the SystemModstamp of the newest change applied (Unix time). "
+        "It stands still while nothing changes in Salesforce; not a delay.",
         labels=["stream"],
     )
     status = GaugeMetricFamily(
@@ -85,8 +99,12 @@ def stream_metrics(overview: Overview) -> Iterator[Metric]:
     )
     for s in overview.streams:
         name = s.stream.value
-        if s.lag_seconds is not None:
-            lag.add_metric([name], s.lag_seconds)
+        if s.timing.freshness_seconds is not None:
+            freshness.add_metric([name], s.timing.freshness_seconds)
+        if s.timing.backlog_seconds is not None:
+            backlog.add_metric([name], s.timing.backlog_seconds)
+        if s.cursor is not None:
+            cursor.add_metric([name], s.cursor.timestamp())
         if s.last_run is not None:
             for value in RunStatus:
                 if value is not RunStatus.SKIPPED:
@@ -96,7 +114,7 @@ def stream_metrics(overview: Overview) -> Iterator[Metric]:
         for outcome in ("provisioned", "unchanged", "dead_lettered"):
             records.add_metric([name, outcome], float(getattr(s.records, outcome)))
         durations.add_metric([name], _buckets(s.durations), s.durations.total_seconds)
-    yield from (lag, status, ended, records, durations)
+    yield from (freshness, backlog, cursor, status, ended, records, durations)
 
 
 def store_metrics(overview: Overview, settings: Settings) -> Iterator[Metric]:

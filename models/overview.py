@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from models.cursors import list_cursors
 from models.histogram import Histogram
 from models.ingest_tally import duplicates_total
-from models.runs import last_run
+from models.runs import StreamTiming, last_run, stream_timing
 from models.tables import DeadLetter, SyncRun, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
 from models.usage_attribution import is_pending
@@ -84,8 +84,10 @@ class LastRun:
 @dataclass(frozen=True)
 class StreamState:
     stream: Stream
+    #: The newest change applied (its SystemModstamp): not a measure of delay by itself.
     cursor: datetime | None
-    lag_seconds: float | None
+    #: Freshness and backlog (`models.runs`).
+    timing: StreamTiming
     last_run: LastRun | None
     records: RecordTotals
     #: Durations of the stream's finished runs.
@@ -141,7 +143,7 @@ def read_overview(session: Session, now: datetime) -> Overview:
             StreamState(
                 stream=stream,
                 cursor=position,
-                lag_seconds=(now - position).total_seconds() if position else None,
+                timing=stream_timing(session, stream, now),
                 last_run=LastRun.of(last) if last is not None else None,
                 records=_record_totals(session, stream),
                 durations=_durations(session, stream),

@@ -365,6 +365,8 @@ class SyncRun(Base):
     cursor_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cursor_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    #: While running: the SystemModstamp of the oldest change read and not yet applied.
+    backlog_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_sync_runs_stream_started_at", "stream", "started_at"),)
 

@@ -124,9 +124,14 @@ def test_metrics_equal_the_truth_after_runs_letters_and_events(server: LiveServe
     samples = scrape(server, server.key(ApiScope.READ))
     after = time.time()
 
-    lag = value(samples, "sfsync_stream_lag_seconds", stream="opportunities")
-    assert before - newest - 1 <= lag <= after - newest + 1
-    assert ("sfsync_stream_lag_seconds", frozenset({("stream", "accounts")})) not in samples
+    # Fresh as of the run's start; no run going, so no backlog; the cursor is the newest deal.
+    fresh = value(samples, "sfsync_stream_freshness_seconds", stream="opportunities")
+    assert before - run_ended - 1 <= fresh <= after - run_started + 1
+    assert ("sfsync_stream_freshness_seconds", frozenset({("stream", "accounts")})) not in samples
+    assert not [key for key in samples if key[0] == "sfsync_stream_backlog_seconds"]
+    assert not [key for key in samples if key[0] == "sfsync_stream_lag_seconds"]
+    cursor = value(samples, "sfsync_stream_cursor_timestamp_seconds", stream="opportunities")
+    assert newest - 1 <= cursor <= newest  # capped at the run's start (a whole-second Date)
     assert (
         value(samples, "sfsync_stream_last_run_status", stream="opportunities", status="succeeded")
         == 1
@@ -200,8 +205,8 @@ EXPECTED_RUNS = Counter(
         ("sfsync.signup.provision_customer", "succeeded"): 1,
         ("sfsync.sync.poll_accounts", "succeeded"): 1,
         ("sfsync.sync.poll_opportunities", "dead_lettered"): 1,  # the orphan again
-        # The orphan, given an account; the failed ingest, failing again.
-        ("sfsync.deadletter.replay", "succeeded"): 2,
+        ("sfsync.deadletter.replay", "succeeded"): 1,  # the orphan, its account now set
+        ("sfsync.deadletter.replay", "failed"): 1,  # the ingest task letter fails again
     }
 )
 
