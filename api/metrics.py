@@ -89,8 +89,15 @@ def stream_metrics(overview: Overview) -> Iterator[Metric]:
     )
     records = CounterMetricFamily(
         "sfsync_stream_records",
-        "Records of finished runs: provisioned (created or changed), unchanged, dead_lettered.",
+        "Records finished runs read from Salesforce (outcome read), and those dead-lettered.",
         labels=["stream", "outcome"],
+    )
+    changes = CounterMetricFamily(
+        "sfsync_stream_changes",
+        "What finished runs created or changed in the store, by object (customer, contract, "
+        "alias) and change (created, updated, ended, archived, added); a run that changed "
+        "nothing adds 0.",
+        labels=["stream", "object", "change"],
     )
     durations = HistogramMetricFamily(
         "sfsync_stream_run_duration_seconds",
@@ -111,10 +118,12 @@ def stream_metrics(overview: Overview) -> Iterator[Metric]:
                     status.add_metric([name, value.value], float(s.last_run.status is value))
             if s.last_run.finished_at is not None:
                 ended.add_metric([name], s.last_run.finished_at.timestamp())
-        for outcome in ("provisioned", "unchanged", "dead_lettered"):
-            records.add_metric([name, outcome], float(getattr(s.records, outcome)))
+        records.add_metric([name, "read"], float(s.records.read))
+        records.add_metric([name, "dead_lettered"], float(s.records.dead_lettered))
+        for (kind, change), n in s.records.changes.items():
+            changes.add_metric([name, kind, change], float(n))
         durations.add_metric([name], _buckets(s.durations), s.durations.total_seconds)
-    yield from (freshness, backlog, cursor, status, ended, records, durations)
+    yield from (freshness, backlog, cursor, status, ended, records, changes, durations)
 
 
 def store_metrics(overview: Overview, settings: Settings) -> Iterator[Metric]:

@@ -22,6 +22,7 @@ from models.types import DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigg
 from models.usage_attribution import is_pending
 
 __all__ = [
+    "CHANGE_COUNTERS",
     "RUN_DURATION_BUCKETS",
     "ApiUsage",
     "IngestTotals",
@@ -38,13 +39,27 @@ __all__ = [
 RUN_DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 
 
+#: What a run's counters say it changed in the store, by (object, change): only what was
+#: created or changed, so a run that changed nothing adds 0 to every one.
+CHANGE_COUNTERS: dict[tuple[str, str], str] = {
+    ("customer", "created"): "customers_created",
+    ("customer", "updated"): "customers_updated",
+    ("contract", "created"): "contracts_created",
+    ("contract", "updated"): "contracts_updated",
+    ("contract", "ended"): "contracts_ended",
+    ("contract", "archived"): "contracts_archived",
+    ("alias", "added"): "aliases_added",
+}
+
+
 @dataclass(frozen=True)
 class RecordTotals:
-    """Records of every finished run of a stream, by what became of them."""
+    """Totals of every finished run of a stream: records read and dead-lettered, and the
+    changes made, by (object, change) as `CHANGE_COUNTERS` names them."""
 
-    provisioned: int
-    unchanged: int
+    read: int
     dead_lettered: int
+    changes: dict[tuple[str, str], int]
 
 
 @dataclass(frozen=True)
@@ -176,17 +191,19 @@ _FINISHED = SyncRun.status.in_([RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus
 
 
 def _record_totals(session: Session, stream: Stream) -> RecordTotals:
-    seen, unchanged, lettered = session.execute(
-        select(
-            func.coalesce(func.sum(SyncRun.records_seen), 0),
-            func.coalesce(func.sum(SyncRun.contracts_unchanged), 0),
-            func.coalesce(func.sum(SyncRun.dead_lettered), 0),
-        ).where(SyncRun.stream == stream, _FINISHED)
+    columns = [
+        getattr(SyncRun, name)
+        for name in ("records_seen", "dead_lettered", *CHANGE_COUNTERS.values())
+    ]
+    read, lettered, *changed = session.execute(
+        select(*(func.coalesce(func.sum(c), 0) for c in columns)).where(
+            SyncRun.stream == stream, _FINISHED
+        )
     ).one()
     return RecordTotals(
-        provisioned=int(seen) - int(unchanged) - int(lettered),
-        unchanged=int(unchanged),
+        read=int(read),
         dead_lettered=int(lettered),
+        changes={key: int(n) for key, n in zip(CHANGE_COUNTERS, changed, strict=True)},
     )
 
 

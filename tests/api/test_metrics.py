@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from models import Store
@@ -25,29 +24,9 @@ from sync.mapping import parse_sf_datetime
 from sync.opportunities import poll_opportunities
 from sync.salesforce import SalesforceClient
 from tests.api.conftest import LiveServer, start_server, stop_server
+from tests.api.scrape import parse, scrape, value
 from tests.unit.factories import build_settings
 from tests.worker.conftest import Launch
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(server: LiveServer, token: str) -> Samples:
-    with server.http(token) as http:
-        return parse(http.get("/metrics"))
-
-
-def parse(response: httpx.Response) -> Samples:
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples[(name, frozenset(labels.items()))]
 
 
 def won_deals(org: SandboxOrg) -> list[dict[str, Any]]:
@@ -147,13 +126,17 @@ def test_metrics_equal_the_truth_after_runs_letters_and_events(server: LiveServe
         outcome: value(
             samples, "sfsync_stream_records_total", stream="opportunities", outcome=outcome
         )
-        for outcome in ("provisioned", "unchanged", "dead_lettered")
+        for outcome in ("read", "dead_lettered")
     }
-    assert records == {
-        "provisioned": len(deals) - len(orphans),
-        "unchanged": 0,
-        "dead_lettered": len(orphans),
-    }
+    assert records == {"read": len(deals), "dead_lettered": len(orphans)}
+    created = value(
+        samples,
+        "sfsync_stream_changes_total",
+        stream="opportunities",
+        object="contract",
+        change="created",
+    )
+    assert created == len(deals) - len(orphans)
     assert value(samples, "sfsync_stream_run_duration_seconds_count", stream="opportunities") == 1
     took = value(samples, "sfsync_stream_run_duration_seconds_sum", stream="opportunities")
     assert 0 <= took <= run_ended - run_started + 1
