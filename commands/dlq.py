@@ -18,7 +18,7 @@ from commands.common import (
     pass_app,
     producer,
 )
-from commands.output import Column, note, print_lines, print_table, safe_text
+from commands.output import Column, note, print_lines, print_table, safe_text, table_options
 from models.deadletters import discard, get_letter, list_letters, stats
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus
@@ -88,6 +88,7 @@ def dlq() -> None:
 
 
 @dlq.command("list")
+@table_options
 @click.option(
     "--status",
     type=click.Choice([s.value for s in DeadLetterStatus]),
@@ -119,12 +120,12 @@ def dlq_list(
         return
     shown = print_table(
         [
-            Column("id", key=True),
-            Column("when"),
-            Column("source", key=True),
-            Column("reference", key=True),
-            Column("error"),
-            Column("attempts"),
+            Column("id", key=True, priority=0),
+            Column("when", priority=2),
+            Column("source", key=True, priority=3),
+            Column("reference", key=True, priority=1),
+            Column("error", priority=5),
+            Column("attempts", priority=4),
         ],
         (
             (
@@ -274,6 +275,7 @@ def dlq_discard(app: App, letter_ids: tuple[int, ...], reason: str, as_json: boo
 
 
 @dlq.command("stats")
+@table_options
 @json_option
 @pass_app
 def dlq_stats(app: App, as_json: bool) -> None:

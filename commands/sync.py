@@ -21,7 +21,15 @@ from commands.common import (
     pass_app,
     producer,
 )
-from commands.output import Column, duration, note, print_lines, print_table, safe_text
+from commands.output import (
+    Column,
+    duration,
+    note,
+    print_lines,
+    print_table,
+    safe_text,
+    table_options,
+)
 from models.cursors import list_cursors
 from models.runs import get_run, last_run, list_runs, stream_timing
 from models.tables import SyncRun
@@ -275,6 +283,7 @@ def _span(seconds: float | None) -> str:
 
 
 @sync.command("status")
+@table_options
 @json_option
 @pass_app
 def sync_status(app: App, as_json: bool) -> None:
@@ -319,15 +328,15 @@ def sync_status(app: App, as_json: bool) -> None:
 
     print_table(
         [
-            Column("stream"),
-            Column("freshness"),
-            Column("backlog"),
-            Column("cursor"),
-            Column("last run", key=True),
-            Column("status"),
-            Column("api calls"),
-            Column("drift"),
-            Column("error"),
+            Column("stream", priority=0),
+            Column("freshness", priority=1),
+            Column("backlog", priority=2),
+            Column("cursor", priority=7),
+            Column("last run", key=True, priority=4),
+            Column("status", priority=3),
+            Column("api calls", priority=6),
+            Column("drift", priority=5),
+            Column("error", priority=8),
         ],
         (
             (
@@ -362,6 +371,7 @@ def runs() -> None:
 
 
 @runs.command("list")
+@table_options
 @click.option("--stream", type=click.Choice([s.value for s in Stream]))
 @click.option("--limit", default=20, show_default=True)
 @json_option
@@ -380,7 +390,8 @@ def runs_list(app: App, stream: str | None, limit: int, as_json: bool) -> None:
         [
             Column("id", key=True),
             *(Column(h) for h in ("stream", "trigger", "status", "started", "seen", "created")),
-            *(Column(h) for h in ("updated", "dead", "api", "error")),
+            *(Column(h) for h in ("updated", "dead", "api")),
+            Column("error", priority=99),
         ],
         (
             (
