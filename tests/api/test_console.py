@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from models.contracts import create_contract
 from models.customers import create_customer
 from models.deadletters import Failure, add_letter, add_letters, get_letter
 from models.runs import RunCounters, finish_run, start_run
-from models.tables import UsageEvent
+from models.tables import SyncCursor, UsageEvent
 from models.types import ApiScope, DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
 
 MARKUP = "<script>alert('x')</script>"
@@ -366,3 +366,25 @@ def test_long_lists_page_and_say_how_many_of_how_many(
     assert pager(first, "letters-pager") == ("0 of 0", None, None)
     _, _, following = pager(client.get("/console/letters?status=open").text, "letters-pager")
     assert following is not None and "status=open" in following
+
+
+def test_the_overview_shows_freshness_not_the_cursors_age_after_a_quiet_period(
+    console: tuple[TestClient, RecordingEnqueuer], store: Store
+) -> None:
+    """The newest change is five days old but a run just succeeded: the overview says the
+    stream is seconds fresh, with no backlog, and nowhere five days behind."""
+    client, _ = console
+    with store.session() as s:
+        s.add(
+            SyncCursor(stream=Stream.OPPORTUNITIES, position=datetime.now(UTC) - timedelta(days=5))
+        )
+    sign_in(client, key(store, ApiScope.READ))
+    page = client.get("/console").text
+    start = page.index('<table id="streams">')
+    streams = page[start : page.index("</table>", start)]
+    row = streams[streams.index("<td>opportunities</td>") :]
+    freshness = re.search(r'<td class="freshness">([^<]*)</td>', row)
+    backlog = re.search(r'<td class="backlog">([^<]*)</td>', row)
+    assert freshness and re.fullmatch(r"\d+s", freshness.group(1)), freshness
+    assert backlog and backlog.group(1) == "-"
+    assert "5d" not in streams and ">lag<" not in streams
