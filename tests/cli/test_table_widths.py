@@ -3,6 +3,7 @@ one line per row, no line wider than the terminal; `--wide` and `--columns` choo
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -74,6 +75,15 @@ def customer_ids(store: Store) -> list[str]:
         )
         s.add(
             UsageEvent(
+                transaction_id="tx-contoso",
+                customer_key="contoso-main",
+                event_type="api_call",
+                timestamp=datetime.now(UTC) - timedelta(hours=1),
+                properties={},
+            )
+        )
+        s.add(
+            UsageEvent(
                 transaction_id="tx-pending",
                 customer_key="nobody-yet-" + uuid.uuid4().hex,
                 event_type="api_call",
@@ -84,11 +94,15 @@ def customer_ids(store: Store) -> list[str]:
     return ids
 
 
-def listings(customer_ids: list[str]) -> list[list[str]]:
+def listings(sfsync: Invoke, customer_ids: list[str]) -> list[list[str]]:
+    contract = json.loads(sfsync("contracts", "list", "--json").stdout)[0]["id"]
     return [
         ["customers", "list"],
         ["customers", "show", customer_ids[0]],
         ["contracts", "list"],
+        ["contracts", "history", contract],
+        ["aliases", "moves"],
+        ["usage", "summary", "contoso-main", "--group-by", "alias"],
         ["aliases", "list"],
         ["runs", "list"],
         ["sync", "status"],
@@ -113,7 +127,7 @@ def test_every_listing_fits_the_terminal_with_whole_values(
 ) -> None:
     """Each row is one line no wider than the terminal, and every cell shown is a whole value
     (one of the values the same command prints, untouched, into a pipe)."""
-    for args in listings(customer_ids):
+    for args in listings(sfsync, customer_ids):
         piped = sfsync(*args)
         assert piped.exit_code == 0, (args, piped.output)
         whole = {cell.strip() for line in piped.stdout.splitlines() for cell in line.split("\t")}
