@@ -58,9 +58,23 @@ class StoreCollector(Collector):
 
 
 def stream_metrics(overview: Overview) -> Iterator[Metric]:
-    lag = GaugeMetricFamily(
-        "sfsync_stream_lag_seconds",
-        "Seconds between now and the stream's cursor.",
+    # sfsync_stream_lag_seconds (now minus the cursor) is gone: it grew on every quiet night.
+    freshness = GaugeMetricFamily(
+        "sfsync_stream_freshness_seconds",
+        "Seconds since the start of the stream's last successful run, which read every "
+        "change up to its start (absent before the first).",
+        labels=["stream"],
+    )
+    backlog = GaugeMetricFamily(
+        "sfsync_stream_backlog_seconds",
+        "While a run is going: seconds since the oldest change it has read from Salesforce "
+        "and not yet applied (absent between runs).",
+        labels=["stream"],
+    )
+    cursor = GaugeMetricFamily(
+        "sfsync_stream_cursor_timestamp_seconds",
+        "The stream's cursor: the SystemModstamp of the newest change applied (Unix time). "
+        "It stands still while nothing changes in Salesforce; not a delay.",
         labels=["stream"],
     )
     status = GaugeMetricFamily(
@@ -75,8 +89,15 @@ def stream_metrics(overview: Overview) -> Iterator[Metric]:
     )
     records = CounterMetricFamily(
         "sfsync_stream_records",
-        "Records of finished runs: provisioned (created or changed), unchanged, dead_lettered.",
+        "Records finished runs read from Salesforce (outcome read), and those dead-lettered.",
         labels=["stream", "outcome"],
+    )
+    changes = CounterMetricFamily(
+        "sfsync_stream_changes",
+        "What finished runs created or changed in the store, by object (customer, contract, "
+        "alias) and change (created, updated, ended, archived, added); a run that changed "
+        "nothing adds 0.",
+        labels=["stream", "object", "change"],
     )
     durations = HistogramMetricFamily(
         "sfsync_stream_run_duration_seconds",
@@ -85,18 +106,24 @@ def stream_metrics(overview: Overview) -> Iterator[Metric]:
     )
     for s in overview.streams:
         name = s.stream.value
-        if s.lag_seconds is not None:
-            lag.add_metric([name], s.lag_seconds)
+        if s.timing.freshness_seconds is not None:
+            freshness.add_metric([name], s.timing.freshness_seconds)
+        if s.timing.backlog_seconds is not None:
+            backlog.add_metric([name], s.timing.backlog_seconds)
+        if s.cursor is not None:
+            cursor.add_metric([name], s.cursor.timestamp())
         if s.last_run is not None:
             for value in RunStatus:
                 if value is not RunStatus.SKIPPED:
                     status.add_metric([name, value.value], float(s.last_run.status is value))
             if s.last_run.finished_at is not None:
                 ended.add_metric([name], s.last_run.finished_at.timestamp())
-        for outcome in ("provisioned", "unchanged", "dead_lettered"):
-            records.add_metric([name, outcome], float(getattr(s.records, outcome)))
+        records.add_metric([name, "read"], float(s.records.read))
+        records.add_metric([name, "dead_lettered"], float(s.records.dead_lettered))
+        for (kind, change), n in s.records.changes.items():
+            changes.add_metric([name, kind, change], float(n))
         durations.add_metric([name], _buckets(s.durations), s.durations.total_seconds)
-    yield from (lag, status, ended, records, durations)
+    yield from (freshness, backlog, cursor, status, ended, records, changes, durations)
 
 
 def store_metrics(overview: Overview, settings: Settings) -> Iterator[Metric]:

@@ -59,9 +59,10 @@ class Enqueuer:
     def provision_opportunity(self, opportunity_id: str) -> None:
         self._send(PROVISION_OPPORTUNITY, [opportunity_id])
 
-    def replay_letter(self, letter_id: int) -> None:
-        """What `sfsync dlq retry ID` does: a worker replays the letter (`sync.replay`)."""
-        self._send(REPLAY_LETTER, [letter_id])
+    def replay_letter(self, letter_id: int, actor: str | None = None) -> None:
+        """What `sfsync dlq retry ID` does: a worker replays the letter (`sync.replay`),
+        recording `actor` on it."""
+        self._send(REPLAY_LETTER, [letter_id], kwargs={"actor": actor} if actor else {})
 
     def idle_replay_queue(self) -> str | None:
         """One line when no worker consumes the replays' queue (None when one does)."""

@@ -13,7 +13,14 @@ from commands.common import (
     parse_uuid,
     pass_app,
 )
-from commands.output import Column, limit_option, more_note, print_table, row_limit
+from commands.output import (
+    Column,
+    limit_option,
+    more_note,
+    print_table,
+    row_limit,
+    table_options,
+)
 from commands.views import alias_move_view, alias_view, describe_source
 from models.alias_moves import count_moves, list_moves
 from models.aliases import add_aliases, list_aliases, remove_aliases
@@ -71,6 +78,7 @@ def aliases_remove(
 
 
 @aliases.command("list")
+@table_options
 @click.argument("customer_id", required=False)
 @json_option
 @pass_app
@@ -89,8 +97,8 @@ def aliases_list(app: App, customer_id: str | None, as_json: bool) -> None:
         [
             Column("alias", key=True),
             Column("customer", key=True),
-            Column("source"),
-            Column("attached"),
+            Column("source", priority=3),
+            Column("attached", priority=2),
         ],
         (
             (v["alias"], v["customer_id"], describe_source(v), f"{v['created_at']:%Y-%m-%d %H:%M}")
@@ -101,6 +109,7 @@ def aliases_list(app: App, customer_id: str | None, as_json: bool) -> None:
 
 
 @aliases.command("moves")
+@table_options
 @click.option("--alias", help="Only this alias's moves (a Salesforce account id in any form).")
 @click.option("--customer", "customer_id", help="Only moves to or from this customer.")
 @limit_option
@@ -126,12 +135,12 @@ def aliases_moves(
         return
     shown = print_table(
         [
-            Column("moved"),
-            Column("alias", key=True),
-            Column("reason"),
-            Column("from", key=True),
-            Column("to", key=True),
-            Column("account", key=True),
+            Column("moved", priority=1),
+            Column("alias", key=True, priority=0),
+            Column("reason", priority=2),
+            Column("from", key=True, priority=4),
+            Column("to", key=True, priority=3),
+            Column("account", key=True, priority=5),
         ],
         (
             (

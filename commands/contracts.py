@@ -25,9 +25,11 @@ from commands.output import (
     chunks,
     limit_option,
     more_note,
+    print_fields,
     print_lines,
     print_table,
     row_limit,
+    table_options,
 )
 from commands.views import contract_view, contracts_view, revision_view
 from config.settings import MANUAL_CONTRACT_CURRENCY
@@ -99,6 +101,7 @@ def contracts_create(
 
 
 @contracts.command("list")
+@table_options
 @click.option("--customer", "customer_id", help="Only this customer's contracts.")
 @click.option("--status", type=click.Choice([c.value for c in ContractStatus]), help="Only these.")
 @click.option("--name", help="Only contracts whose name contains this (any case).")
@@ -130,14 +133,14 @@ def contracts_list(
 def print_contracts(rows: Iterable[dict[str, Any]]) -> int:
     return print_table(
         [
-            Column("id", key=True),
-            Column("customer", key=True),
-            Column("name"),
-            Column("starting_at"),
-            Column("ending_before"),
-            Column("status"),
-            Column("amount"),
-            Column("opportunity", key=True),
+            Column("id", key=True, priority=0),
+            Column("customer", key=True, priority=7),
+            Column("name", priority=1),
+            Column("starting_at", priority=3),
+            Column("ending_before", priority=5),
+            Column("status", priority=2),
+            Column("amount", priority=4),
+            Column("opportunity", key=True, priority=6),
         ],
         _contract_rows(rows),
     )
@@ -168,10 +171,30 @@ def contracts_show(app: App, contract_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
-    print_contracts([view])
+    print_fields(
+        [
+            ("id", view["id"]),
+            ("customer", view["customer_id"]),
+            ("name", view["name"]),
+            ("status", view["status"]),
+            ("starting_at", view["starting_at"].isoformat(timespec="seconds")),
+            (
+                "ending_before",
+                view["ending_before"].isoformat(timespec="seconds")
+                if view["ending_before"]
+                else "open",
+            ),
+            (
+                "amount",
+                f"{view['amount']} {view['currency']}" if view["amount"] is not None else None,
+            ),
+            *((f"custom field {k}", v) for k, v in view["custom_fields"].items()),
+        ]
+    )
 
 
 @contracts.command("history")
+@table_options
 @click.argument("contract_id")
 @json_option
 @pass_app
@@ -185,12 +208,12 @@ def contracts_history(app: App, contract_id: str, as_json: bool) -> None:
         return
     print_table(
         [
-            Column("at"),
-            Column("kind"),
-            Column("changed"),
-            Column("cause"),
-            Column("sf modstamp"),
-            Column("run", key=True),
+            Column("at", priority=0),
+            Column("kind", priority=1),
+            Column("changed", priority=2),
+            Column("cause", priority=3),
+            Column("sf modstamp", priority=5),
+            Column("run", key=True, priority=4),
         ],
         (
             (

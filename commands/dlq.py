@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 import click
@@ -18,7 +19,7 @@ from commands.common import (
     producer,
     warn_if_no_worker,
 )
-from commands.output import Column, note, print_lines, print_table, safe_text
+from commands.output import Column, note, print_lines, print_table, safe_text, table_options
 from models.deadletters import discard, get_letter, list_letters, stats
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus
@@ -39,6 +40,14 @@ __all__ = [
 source_choice = click.Choice([s.value for s in DeadLetterSource])
 
 
+def cli_actor() -> str:
+    """What a letter records of who replayed or discarded it from here: the login name."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):  # no login name (a container with an unnamed uid)
+        return "cli"
+
+
 def letter_view(letter: DeadLetter, *, detail: bool = False) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": letter.id,
@@ -51,6 +60,7 @@ def letter_view(letter: DeadLetter, *, detail: bool = False) -> dict[str, Any]:
         "first_failed_at": letter.first_failed_at,
         "last_failed_at": letter.last_failed_at,
         "resolved_at": letter.resolved_at,
+        "actor": letter.actor,
         "task_name": letter_task(letter),
     }
     if detail:
@@ -79,6 +89,7 @@ def dlq() -> None:
 
 
 @dlq.command("list")
+@table_options
 @click.option(
     "--status",
     type=click.Choice([s.value for s in DeadLetterStatus]),
@@ -110,12 +121,12 @@ def dlq_list(
         return
     shown = print_table(
         [
-            Column("id", key=True),
-            Column("when"),
-            Column("source", key=True),
-            Column("reference", key=True),
-            Column("error"),
-            Column("attempts"),
+            Column("id", key=True, priority=0),
+            Column("when", priority=2),
+            Column("source", key=True, priority=3),
+            Column("reference", key=True, priority=1),
+            Column("error", priority=5),
+            Column("attempts", priority=4),
         ],
         (
             (
@@ -147,7 +158,7 @@ def dlq_show(app: App, letter_id: int, as_json: bool) -> None:
     import json
 
     lines = []
-    for key in ("id", "source", "reference", "status", "attempts", "task_name", "task_id"):
+    for key in ("id", "source", "reference", "status", "attempts", "actor", "task_name", "task_id"):
         shown = getattr(view[key], "value", view[key])
         lines.append(f"{key}: {shown if shown is not None else '-'}")
     lines.append(f"error: {view['error_class']}: {view['error_message']}")
@@ -188,6 +199,7 @@ def dlq_retry(
     if bool(letter_ids) == retry_all:
         raise click.UsageError("give letter ids or --all")
     ids = list(letter_ids)
+    actor = cli_actor()
     if retry_all:
         with app.session() as s:
             ids = [
@@ -207,7 +219,7 @@ def dlq_retry(
                 celery.send_task(
                     REPLAY_LETTER,
                     args=[i],
-                    kwargs={"accept_change": True} if accept_change else {},
+                    kwargs={"actor": actor, **({"accept_change": True} if accept_change else {})},
                 ).id
             )
             for i in ids
@@ -232,7 +244,7 @@ def dlq_retry(
     from tasks.replay import replay
 
     context.configure(app.settings)
-    results = [replay(i, accept_change) for i in ids]
+    results = [replay(i, accept_change, actor) for i in ids]
     if as_json:
         emit_json(results)
     else:
@@ -257,7 +269,7 @@ def dlq_discard(app: App, letter_ids: tuple[int, ...], reason: str, as_json: boo
     """Close dead letters without replaying them."""
     with app.session() as s:
         for letter_id in letter_ids:
-            discard(s, get_letter(s, letter_id), reason)
+            discard(s, get_letter(s, letter_id), reason, cli_actor())
     if as_json:
         emit_json({"discarded": list(letter_ids), "reason": reason})
         return
@@ -265,6 +277,7 @@ def dlq_discard(app: App, letter_ids: tuple[int, ...], reason: str, as_json: boo
 
 
 @dlq.command("stats")
+@table_options
 @json_option
 @pass_app
 def dlq_stats(app: App, as_json: bool) -> None:

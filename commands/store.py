@@ -22,9 +22,11 @@ from commands.output import (
     chunks,
     limit_option,
     more_note,
+    print_fields,
     print_lines,
     print_table,
     row_limit,
+    table_options,
 )
 from commands.views import customer_view, customers_view, describe_source
 from models import Entity, NotFound, Store
@@ -117,6 +119,7 @@ def customers_create(
 
 
 @customers.command("list")
+@table_options
 @limit_option
 @click.option("--name", help="Only customers whose name contains this (any case).")
 @click.option("--status", type=click.Choice(["active", "archived"]), help="Only these.")
@@ -136,11 +139,11 @@ def customers_list(
             return
         shown = print_table(
             [
-                Column("id", key=True),
-                Column("name"),
-                Column("sfdc_account_id", key=True),
-                Column("aliases"),
-                Column("created"),
+                Column("id", key=True, priority=0),
+                Column("name", priority=1),
+                Column("sfdc_account_id", key=True, priority=2),
+                Column("aliases", priority=3),
+                Column("created", priority=4),
             ],
             (
                 (
@@ -158,6 +161,7 @@ def customers_list(
 
 
 @customers.command("show")
+@table_options
 @click.argument("customer_id", required=False)
 @click.option("--alias", help="Find the customer by an ingest alias.")
 @click.option("--sfdc-account-id", help="Find the customer by its Salesforce account id.")
@@ -191,14 +195,20 @@ def customers_show(
         emit_json(view)
         return
     merged = view["merged_into"]
-    print_lines(
-        f"{view['name']}  {view['id']}  {view['status']}",
-        *([f"  merged into customer {merged}"] if merged is not None else []),
-        *(f"  {key}: {value}" for key, value in view["custom_fields"].items()),
-        f"  aliases: {', '.join(view['ingest_aliases']) or '-'}",
-        *(f"    {row['alias']}: {describe_source(row)}" for row in view["alias_sources"]),
+    print_fields(
+        [
+            ("name", view["name"]),
+            ("id", view["id"]),
+            ("status", view["status"]),
+            *([("merged into", merged)] if merged is not None else []),
+            *((f"custom field {key}", value) for key, value in view["custom_fields"].items()),
+            ("aliases", ", ".join(view["ingest_aliases"])),
+            *((f"alias {row['alias']}", describe_source(row)) for row in view["alias_sources"]),
+        ]
     )
-    print_contracts(view["contracts"])
+    if view["contracts"]:
+        print_lines("contracts:")
+        print_contracts(view["contracts"])
 
 
 @customers.command("archive")
@@ -240,6 +250,7 @@ def fields() -> None:
 
 
 @fields.command("keys")
+@table_options
 @json_option
 @pass_app
 def fields_keys(app: App, as_json: bool) -> None:

@@ -30,9 +30,10 @@ from commands.output import (
     print_lines,
     print_table,
     safe_text,
+    table_options,
 )
 from models.cursors import list_cursors
-from models.runs import get_run, last_run, list_runs
+from models.runs import get_run, last_run, list_runs, stream_timing
 from models.tables import SyncRun
 from models.types import RunStatus, RunTrigger, Stream, utcnow
 from models.writebacks import count_pending
@@ -305,11 +306,22 @@ def sync_reconcile(app: App, inline: bool, as_json: bool) -> None:
         err_console.print(f"  {result.error}", highlight=False)
 
 
+def _span(seconds: float | None) -> str:
+    return duration(seconds) if seconds is not None else "-"
+
+
 @sync.command("status")
+@table_options
 @json_option
 @pass_app
 def sync_status(app: App, as_json: bool) -> None:
-    """Cursors, lag, the last run per stream and pending writebacks."""
+    """Freshness, backlog, cursor and the last run per stream, and pending writebacks.
+
+    Freshness: time since the start of the last successful run (which read every change up
+    to its start). Backlog: while a run is going, the age of the oldest change it has read
+    and not yet applied. The cursor is the newest change applied: on a quiet org it stays
+    old however fresh the store is.
+    """
     now = utcnow()
     with app.session() as s:
         cursors = {c.stream: c for c in list_cursors(s)}
@@ -317,13 +329,15 @@ def sync_status(app: App, as_json: bool) -> None:
         for stream in Stream:
             cursor = cursors.get(stream)
             last = last_run(s, stream)
+            timing = stream_timing(s, stream, now)
             doc["streams"].append(
                 {
                     "stream": stream,
+                    "freshness_seconds": timing.freshness_seconds,
+                    "fresh_as_of": timing.fresh_as_of,
+                    "backlog_seconds": timing.backlog_seconds,
+                    "backlog_since": timing.backlog_since,
                     "cursor": cursor.position if cursor else None,
-                    "lag_seconds": (now - cursor.position).total_seconds()
-                    if cursor and cursor.position
-                    else None,
                     "lease_owner": cursor.lease_owner if cursor else None,
                     "lease_expires_at": cursor.lease_expires_at if cursor else None,
                     "last_run": run_view(last) if last else None,
@@ -342,20 +356,22 @@ def sync_status(app: App, as_json: bool) -> None:
 
     print_table(
         [
-            Column("stream"),
-            Column("cursor"),
-            Column("lag"),
-            Column("last run", key=True),
-            Column("status"),
-            Column("api calls"),
-            Column("drift"),
-            Column("error"),
+            Column("stream", priority=0),
+            Column("freshness", priority=1),
+            Column("backlog", priority=2),
+            Column("cursor", priority=7),
+            Column("last run", key=True, priority=4),
+            Column("status", priority=3),
+            Column("api calls", priority=6),
+            Column("drift", priority=5),
+            Column("error", priority=8),
         ],
         (
             (
                 row["stream"].value,
+                _span(row["freshness_seconds"]),
+                _span(row["backlog_seconds"]),
                 row["cursor"].isoformat() if row["cursor"] else "-",
-                duration(row["lag_seconds"]) if row["lag_seconds"] is not None else "-",
                 last["id"] if (last := row["last_run"]) else "-",
                 last["status"].value if last else "-",
                 last["api_calls"] if last else "-",
@@ -383,6 +399,7 @@ def runs() -> None:
 
 
 @runs.command("list")
+@table_options
 @click.option("--stream", type=click.Choice([s.value for s in Stream]))
 @click.option("--limit", default=20, show_default=True)
 @json_option
@@ -401,7 +418,8 @@ def runs_list(app: App, stream: str | None, limit: int, as_json: bool) -> None:
         [
             Column("id", key=True),
             *(Column(h) for h in ("stream", "trigger", "status", "started", "seen", "created")),
-            *(Column(h) for h in ("updated", "dead", "api", "error")),
+            *(Column(h) for h in ("updated", "dead", "api")),
+            Column("error", priority=99),
         ],
         (
             (

@@ -28,7 +28,7 @@ from commands.common import (
     parse_uuid,
     pass_app,
 )
-from commands.output import Column, note, print_lines, print_table
+from commands.output import Column, note, print_lines, print_table, table_options
 from models import InvalidInput, NotFound
 from models.contracts import billing_period, get_contract
 from models.search import customer_by_id_or_alias
@@ -139,6 +139,7 @@ def _ingest_batch(app: App, rules: UsageRules, batch: list[Any], totals: dict[st
 
 
 @usage.command("summary")
+@table_options
 @click.argument("customer")
 @click.option("--from", "start", help="Earliest event time (inclusive), ISO 8601.")
 @click.option("--to", "end", help="Latest event time (exclusive), ISO 8601.")
@@ -222,6 +223,7 @@ def usage_summary(
 
 
 @usage.command("pending")
+@table_options
 @click.option("--limit", default=1000, show_default=True, help="At most this many keys.")
 @json_option
 @pass_app

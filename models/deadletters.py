@@ -28,11 +28,13 @@ from models.types import DeadLetterSource, DeadLetterStatus, utcnow
 __all__ = [
     "OPEN_LETTER",
     "Failure",
+    "LetterError",
     "TaskCall",
     "add_letter",
     "add_letters",
     "discard",
     "get_letter",
+    "keep_first_error",
     "list_letters",
     "mark_failed_again",
     "mark_replayed",
@@ -201,24 +203,67 @@ def list_letters(
     return list(session.scalars(query.limit(limit)))
 
 
-def mark_replayed(session: Session, letter: DeadLetter) -> None:
+def mark_replayed(session: Session, letter: DeadLetter, actor: str | None = None) -> None:
     letter.status = DeadLetterStatus.REPLAYED
     letter.resolved_at = utcnow()
+    letter.actor = actor
     session.flush()
 
 
-def mark_failed_again(session: Session, letter: DeadLetter, error_class: str, message: str) -> None:
+@dataclass(frozen=True)
+class LetterError:
+    """A letter's error as it stood before a replay."""
+
+    error_class: str
+    error_message: str
+    traceback: str | None
+
+    @classmethod
+    def of(cls, letter: DeadLetter) -> LetterError:
+        return cls(letter.error_class, letter.error_message, letter.traceback)
+
+
+def _add_history(
+    letter: DeadLetter, at: datetime, error_class: str, message: str, actor: str | None
+) -> None:
+    entry = {
+        "at": at.isoformat(),
+        "error_class": error_class,
+        "error_message": message,
+        "actor": actor,
+    }
+    letter.error_history = [*(letter.error_history or []), entry]
+    letter.actor = actor
+
+
+def mark_failed_again(
+    session: Session,
+    letter: DeadLetter,
+    error_class: str,
+    message: str,
+    actor: str | None = None,
+) -> None:
     """A replay failed: count it and add it to the letter's history (the original error,
     which says why the record first failed, stays the letter's error)."""
     now = utcnow()
     letter.attempts += 1
-    entry = {"at": now.isoformat(), "error_class": error_class, "error_message": message}
-    letter.error_history = [*(letter.error_history or []), entry]
+    _add_history(letter, now, error_class, message, actor)
     letter.last_failed_at = now
     session.flush()
 
 
-def discard(session: Session, letter: DeadLetter, reason: str) -> None:
+def keep_first_error(
+    session: Session, letter: DeadLetter, first: LetterError, actor: str | None = None
+) -> None:
+    """A replay failed through a path that letters its own failures (a sync's upsert counted
+    the attempt and overwrote the error): that error moves to the history, the first is back."""
+    _add_history(letter, letter.last_failed_at, letter.error_class, letter.error_message, actor)
+    letter.error_class, letter.error_message = first.error_class, first.error_message
+    letter.traceback = first.traceback
+    session.flush()
+
+
+def discard(session: Session, letter: DeadLetter, reason: str, actor: str | None = None) -> None:
     if not reason.strip():
         raise InvalidInput("a discard needs a reason")
     if letter.status is not DeadLetterStatus.OPEN:
@@ -226,6 +271,7 @@ def discard(session: Session, letter: DeadLetter, reason: str) -> None:
     letter.status = DeadLetterStatus.DISCARDED
     letter.discard_reason = reason
     letter.resolved_at = utcnow()
+    letter.actor = actor
     session.flush()
 
 

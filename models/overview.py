@@ -16,12 +16,13 @@ from sqlalchemy.orm import Session
 from models.cursors import list_cursors
 from models.histogram import Histogram
 from models.ingest_tally import duplicates_total
-from models.runs import last_run
+from models.runs import StreamTiming, last_run, stream_timing
 from models.tables import DeadLetter, SyncRun, UsageEvent
 from models.types import DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
 from models.usage_attribution import is_pending
 
 __all__ = [
+    "CHANGE_COUNTERS",
     "RUN_DURATION_BUCKETS",
     "ApiUsage",
     "IngestTotals",
@@ -38,13 +39,27 @@ __all__ = [
 RUN_DURATION_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0)
 
 
+#: What a run's counters say it changed in the store, by (object, change): only what was
+#: created or changed, so a run that changed nothing adds 0 to every one.
+CHANGE_COUNTERS: dict[tuple[str, str], str] = {
+    ("customer", "created"): "customers_created",
+    ("customer", "updated"): "customers_updated",
+    ("contract", "created"): "contracts_created",
+    ("contract", "updated"): "contracts_updated",
+    ("contract", "ended"): "contracts_ended",
+    ("contract", "archived"): "contracts_archived",
+    ("alias", "added"): "aliases_added",
+}
+
+
 @dataclass(frozen=True)
 class RecordTotals:
-    """Records of every finished run of a stream, by what became of them."""
+    """Totals of every finished run of a stream: records read and dead-lettered, and the
+    changes made, by (object, change) as `CHANGE_COUNTERS` names them."""
 
-    provisioned: int
-    unchanged: int
+    read: int
     dead_lettered: int
+    changes: dict[tuple[str, str], int]
 
 
 @dataclass(frozen=True)
@@ -84,8 +99,10 @@ class LastRun:
 @dataclass(frozen=True)
 class StreamState:
     stream: Stream
+    #: The newest change applied (its SystemModstamp): not a measure of delay by itself.
     cursor: datetime | None
-    lag_seconds: float | None
+    #: Freshness and backlog (`models.runs`).
+    timing: StreamTiming
     last_run: LastRun | None
     records: RecordTotals
     #: Durations of the stream's finished runs.
@@ -141,7 +158,7 @@ def read_overview(session: Session, now: datetime) -> Overview:
             StreamState(
                 stream=stream,
                 cursor=position,
-                lag_seconds=(now - position).total_seconds() if position else None,
+                timing=stream_timing(session, stream, now),
                 last_run=LastRun.of(last) if last is not None else None,
                 records=_record_totals(session, stream),
                 durations=_durations(session, stream),
@@ -174,17 +191,19 @@ _FINISHED = SyncRun.status.in_([RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus
 
 
 def _record_totals(session: Session, stream: Stream) -> RecordTotals:
-    seen, unchanged, lettered = session.execute(
-        select(
-            func.coalesce(func.sum(SyncRun.records_seen), 0),
-            func.coalesce(func.sum(SyncRun.contracts_unchanged), 0),
-            func.coalesce(func.sum(SyncRun.dead_lettered), 0),
-        ).where(SyncRun.stream == stream, _FINISHED)
+    columns = [
+        getattr(SyncRun, name)
+        for name in ("records_seen", "dead_lettered", *CHANGE_COUNTERS.values())
+    ]
+    read, lettered, *changed = session.execute(
+        select(*(func.coalesce(func.sum(c), 0) for c in columns)).where(
+            SyncRun.stream == stream, _FINISHED
+        )
     ).one()
     return RecordTotals(
-        provisioned=int(seen) - int(unchanged) - int(lettered),
-        unchanged=int(unchanged),
+        read=int(read),
         dead_lettered=int(lettered),
+        changes={key: int(n) for key, n in zip(CHANGE_COUNTERS, changed, strict=True)},
     )
 
 

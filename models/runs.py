@@ -1,4 +1,15 @@
-"""Sync run history: what each run did, for `sfsync runs` and `sync status`."""
+"""Sync run history: what each run did, for `sfsync runs` and `sync status`.
+
+How far behind Salesforce a stream is, in two figures named for what they are (not "now
+minus the cursor": the cursor is the newest change's SystemModstamp, which stands still on a
+quiet org however often it is read):
+
+- **freshness**: time since the start of the stream's last successful run. Such a run read
+  every change up to its start, so the store holds everything older than that.
+- **backlog**: time since the oldest change in Salesforce a running run has read and not yet
+  applied (`SyncRun.backlog_since`, noted as each page is read). Known only during a run; none
+  between runs, when the store is as fresh as its freshness says.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +20,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.errors import NotFound
-from models.tables import SyncRun
+from models.tables import SyncCursor, SyncRun
 from models.types import RunStatus, RunTrigger, Stream, utcnow
 
 __all__ = [
     "RunCounters",
+    "StreamTiming",
     "finish_run",
     "get_run",
     "last_run",
     "list_runs",
+    "note_backlog",
     "record_ended",
     "record_skipped",
     "save_progress",
     "start_run",
+    "stream_timing",
 ]
 
 
@@ -93,8 +107,61 @@ def finish_run(
     run.status = status
     run.error = error
     run.finished_at = utcnow()
+    run.backlog_since = None
     session.flush()
     return run
+
+
+def note_backlog(session: Session, run_id: int, since: datetime) -> None:
+    """A running run read a change not yet applied, last modified at `since` (the oldest of
+    its page); committed before the page is applied, so readers see it meanwhile."""
+    get_run(session, run_id).backlog_since = since
+    session.flush()
+
+
+@dataclass(frozen=True)
+class StreamTiming:
+    """How far behind Salesforce a stream is (see the module docstring)."""
+
+    #: When the last successful run started: every change before it is in the store.
+    fresh_as_of: datetime | None
+    freshness_seconds: float | None
+    #: Last modified time of the oldest change a running run has read and not yet applied.
+    backlog_since: datetime | None
+    backlog_seconds: float | None
+
+
+def stream_timing(session: Session, stream: Stream, now: datetime) -> StreamTiming:
+    """The stream's freshness and, while a run holds its lease, its backlog, at `now`."""
+    fresh_as_of = session.scalar(
+        select(SyncRun.started_at)
+        .where(SyncRun.stream == stream, SyncRun.status == RunStatus.SUCCEEDED)
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+    # A run that died without finishing (its worker killed) holds no live lease.
+    backlog_since = session.scalar(
+        select(SyncRun.backlog_since)
+        .join(SyncCursor, SyncCursor.stream == SyncRun.stream)
+        .where(
+            SyncRun.stream == stream,
+            SyncRun.status == RunStatus.RUNNING,
+            SyncRun.backlog_since.is_not(None),
+            SyncCursor.lease_expires_at > now,
+        )
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+    return StreamTiming(
+        fresh_as_of=fresh_as_of,
+        freshness_seconds=_since(fresh_as_of, now),
+        backlog_since=backlog_since,
+        backlog_seconds=_since(backlog_since, now),
+    )
+
+
+def _since(at: datetime | None, now: datetime) -> float | None:
+    return max(0.0, (now - at).total_seconds()) if at is not None else None
 
 
 def record_skipped(session: Session, stream: Stream, trigger: RunTrigger, reason: str) -> SyncRun:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from models.customers import find_customer
@@ -14,7 +15,15 @@ from models.fields import SFDC_ACCOUNT_ID
 from models.tables import Customer, CustomFieldValue, DeadLetter, IngestAlias, SyncRun
 from models.types import DeadLetterSource, DeadLetterStatus, Entity, RunStatus, Stream
 
-__all__ = ["customer_by_id_or_alias", "find_letters", "find_runs", "search_customers"]
+__all__ = [
+    "count_letters",
+    "count_of",
+    "count_runs",
+    "customer_by_id_or_alias",
+    "find_letters",
+    "find_runs",
+    "search_customers",
+]
 
 
 def _contains(text: str) -> str:
@@ -23,33 +32,42 @@ def _contains(text: str) -> str:
     return f"%{escaped.lower()}%"
 
 
+def _runs(stream: Stream | None, status: RunStatus | None) -> Select[tuple[SyncRun]]:
+    query = select(SyncRun)
+    if stream is not None:
+        query = query.where(SyncRun.stream == stream)
+    if status is not None:
+        query = query.where(SyncRun.status == status)
+    return query
+
+
 def find_runs(
     session: Session,
     *,
     stream: Stream | None = None,
     status: RunStatus | None = None,
     limit: int = 100,
+    offset: int = 0,
 ) -> list[SyncRun]:
-    """Runs, newest first."""
-    query = select(SyncRun).order_by(SyncRun.id.desc()).limit(limit)
-    if stream is not None:
-        query = query.where(SyncRun.stream == stream)
-    if status is not None:
-        query = query.where(SyncRun.status == status)
+    """Runs, newest first (`offset` of them skipped)."""
+    query = _runs(stream, status).order_by(SyncRun.id.desc()).offset(offset).limit(limit)
     return list(session.scalars(query))
 
 
-def find_letters(
-    session: Session,
-    *,
-    source: DeadLetterSource | None = None,
-    status: DeadLetterStatus | None = None,
-    error: str | None = None,
-    since: datetime | None = None,
-    limit: int = 500,
-) -> list[DeadLetter]:
-    """Dead letters, newest failure first; `error` matches the class or the message."""
-    query = select(DeadLetter).order_by(DeadLetter.last_failed_at.desc(), DeadLetter.id.desc())
+def count_runs(
+    session: Session, *, stream: Stream | None = None, status: RunStatus | None = None
+) -> int:
+    """How many runs `find_runs` pages through with these filters."""
+    return count_of(session, _runs(stream, status))
+
+
+def _letters(
+    source: DeadLetterSource | None,
+    status: DeadLetterStatus | None,
+    error: str | None,
+    since: datetime | None,
+) -> Select[tuple[DeadLetter]]:
+    query = select(DeadLetter)
     if source is not None:
         query = query.where(DeadLetter.source == source)
     if status is not None:
@@ -64,7 +82,41 @@ def find_letters(
         )
     if since is not None:
         query = query.where(DeadLetter.last_failed_at >= since)
-    return list(session.scalars(query.limit(limit)))
+    return query
+
+
+def find_letters(
+    session: Session,
+    *,
+    source: DeadLetterSource | None = None,
+    status: DeadLetterStatus | None = None,
+    error: str | None = None,
+    since: datetime | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[DeadLetter]:
+    """Dead letters, newest failure first; `error` matches the class or the message."""
+    query = _letters(source, status, error, since).order_by(
+        DeadLetter.last_failed_at.desc(), DeadLetter.id.desc()
+    )
+    return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def count_letters(
+    session: Session,
+    *,
+    source: DeadLetterSource | None = None,
+    status: DeadLetterStatus | None = None,
+    error: str | None = None,
+    since: datetime | None = None,
+) -> int:
+    """How many letters `find_letters` pages through with these filters."""
+    return count_of(session, _letters(source, status, error, since))
+
+
+def count_of(session: Session, query: Select[Any]) -> int:
+    """The number of rows `query` selects."""
+    return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
 def customer_by_id_or_alias(session: Session, text: str, *, alias: str | None = None) -> Customer:

@@ -365,6 +365,8 @@ class SyncRun(Base):
     cursor_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cursor_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
+    #: While running: the SystemModstamp of the oldest change read and not yet applied.
+    backlog_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_sync_runs_stream_started_at", "stream", "started_at"),)
 
@@ -385,13 +387,15 @@ class DeadLetter(Base):
     error_class: Mapped[str] = mapped_column(String(255))
     error_message: Mapped[str] = mapped_column(Text)
     traceback: Mapped[str | None] = mapped_column(Text)
-    #: Later failures of replays, oldest first: {"at", "error_class", "error_message"}.
+    #: Later failures of replays, oldest first: {"at", "error_class", "error_message", "actor"}.
     error_history: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     discard_reason: Mapped[str | None] = mapped_column(Text)
+    #: Who last replayed or discarded the letter (`cli:USER`, `console:KEY NAME`).
+    actor: Mapped[str | None] = mapped_column(String(255))
 
     __table_args__ = (
         Index("ix_dead_letters_status_source", "status", "source"),

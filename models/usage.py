@@ -41,6 +41,7 @@ __all__ = [
     "NewEvent",
     "PendingKey",
     "StoredEvent",
+    "count_pending_keys",
     "differences",
     "get_event",
     "pending_keys",
@@ -240,8 +241,18 @@ class PendingKey:
     last_seen: datetime
 
 
-def pending_keys(session: Session, *, limit: int = 1000) -> list[PendingKey]:
-    """Keys of unattributed events, most events first."""
+def count_pending_keys(session: Session) -> int:
+    """How many keys `pending_keys` pages through."""
+    return int(
+        session.scalar(
+            select(func.count(func.distinct(UsageEvent.customer_key))).where(is_pending(session))
+        )
+        or 0
+    )
+
+
+def pending_keys(session: Session, *, limit: int = 1000, offset: int = 0) -> list[PendingKey]:
+    """Keys of unattributed events, most events first (`offset` of them skipped)."""
     count = func.count().label("n")
     rows = session.execute(
         select(
@@ -253,6 +264,7 @@ def pending_keys(session: Session, *, limit: int = 1000) -> list[PendingKey]:
         .where(is_pending(session))
         .group_by(UsageEvent.customer_key)
         .order_by(count.desc(), UsageEvent.customer_key)
+        .offset(offset)
         .limit(limit)
     )
     return [PendingKey(key, int(n), first, last) for key, n, first, last in rows]

@@ -20,7 +20,14 @@ from typing import Any
 
 from config import Settings
 from models import InvalidInput, NotFound, Store
-from models.deadletters import TaskCall, get_letter, mark_failed_again, mark_replayed
+from models.deadletters import (
+    LetterError,
+    TaskCall,
+    get_letter,
+    keep_first_error,
+    mark_failed_again,
+    mark_replayed,
+)
 from models.runs import RunCounters
 from models.types import DeadLetterSource, DeadLetterStatus, utcnow
 from sync.accounts import apply_accounts, prepare_accounts
@@ -64,8 +71,10 @@ def replay_letter(
     run_task: RunTask,
     redact: Callable[[str], str] = lambda text: text,
     accept_change: bool = False,
+    actor: str | None = None,
 ) -> ReplayResult:
-    """Re-process one open letter; success marks it replayed, failure keeps it open.
+    """Re-process one open letter; success marks it replayed, failure keeps it open with its
+    first error and the new one added to its history. `actor` (who asked) is recorded.
 
     `accept_change` (opportunity letters only) is an operator's decision to apply a change
     the lifecycle rules do not apply alone: a currency change or a moved start on a
@@ -83,19 +92,24 @@ def replay_letter(
         letter = _Letter(
             row.id, row.source, row.reference, row.payload, row.task_name, row.task_args
         )
+        first = LetterError.of(row)
     try:
         _dispatch(store, settings, letter, client, run_task, accept_change)
     except _AlreadyRecorded as exc:
+        with store.session() as s:
+            keep_first_error(s, get_letter(s, letter_id), first, actor)
         return ReplayResult(letter_id, False, redact(str(exc)))
     except Exception as exc:
         message = redact(str(exc)) or type(exc).__name__
         with store.session() as s:
-            mark_failed_again(s, get_letter(s, letter_id), type(exc).__name__, message)
+            mark_failed_again(s, get_letter(s, letter_id), type(exc).__name__, message, actor)
         return ReplayResult(letter_id, False, message)
     with store.session() as s:
         row = get_letter(s, letter_id)
         if row.status is DeadLetterStatus.OPEN:
-            mark_replayed(s, row)
+            mark_replayed(s, row, actor)
+        elif row.status is DeadLetterStatus.REPLAYED:
+            row.actor = actor  # the sync that provisioned the record marked it replayed
     return ReplayResult(letter_id, True)
 
 

@@ -29,6 +29,7 @@ from models.cursors import acquire_lease, advance, position, release_lease
 from models.runs import (
     RunCounters,
     finish_run,
+    note_backlog,
     record_ended,
     record_skipped,
     save_progress,
@@ -318,6 +319,7 @@ class _Run(Generic[P]):
         return pages
 
     def _page(self, records: Records, prepared: P) -> None:
+        self._note_backlog(records)
         counters = self.result.counters
         with self.store.session() as s:
             self.spec.apply(s, records, prepared, counters)
@@ -334,6 +336,23 @@ class _Run(Generic[P]):
             self.store.refresh_statistics()
         if self.progress is not None:
             self.progress(len(records))
+
+    def _note_backlog(self, records: Records) -> None:
+        """Record the oldest change of the page not applied before this run (records at or
+        before the starting cursor are the lookback's re-reads), for `sync status` and
+        /metrics to show while the page is applied. A page of re-reads notes nothing."""
+        before = self.result.cursor_before
+        stamps = []
+        for rec in records:
+            try:
+                stamp = parse_sf_datetime(str(rec.get("SystemModstamp")))
+            except MappingError:
+                continue
+            if before is None or stamp > before:
+                stamps.append(stamp)
+        if stamps:
+            with self.store.session() as s:
+                note_backlog(s, self.result.run_id, min(stamps))
 
     def _cap(self, records: Records) -> datetime:
         """Salesforce's time at the run's first page (its Date header): the worker's clock,

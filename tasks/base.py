@@ -22,10 +22,15 @@
           process's `Request.on_failure` always does, so `SfsyncRequest` records it. The
           message stays on the broker and a later success of the same task id resolves it.
 
+    Reported raised (the failure is already recorded where it belongs, e.g. a replay's
+    letter)
+        → Celery's failure (Flower, the runtime tally's `failed`), no dead letter of its own
+
 Errors::
 
     LetterNotWritten       the dead letter of a failure could not be stored (the store is
                            down too); `_give_up` keeps the message instead
+    Reported               a failure the task recorded itself; raised to report it failed
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ from tasks.outcome import with_outcome
 __all__ = [
     "TRANSIENT",
     "LetterNotWritten",
+    "Reported",
     "SfsyncRequest",
     "SfsyncTask",
     "backoff",
@@ -77,6 +83,11 @@ def backoff(retries: int, base: float, cap: float) -> float:
 
 class LetterNotWritten(Exception):
     """The dead letter of a failure could not be stored (the store is down too)."""
+
+
+class Reported(Exception):
+    """A failure the task already recorded (a replay's letter keeps it): raised so Celery
+    reports the run as failed, without a dead letter of the task itself."""
 
 
 class SfsyncRequest(Request):  # type: ignore[misc]
@@ -141,6 +152,9 @@ class SfsyncTask(Task):  # type: ignore[misc]
                 exc=exc, countdown=countdown, max_retries=settings.task_max_retries
             ) from exc
         except (Retry, Reject, Ignore):
+            raise
+        except Reported:
+            self.request.sfsync_letter_written = True
             raise
         except Exception as exc:
             if not self.request.called_directly:

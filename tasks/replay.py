@@ -1,4 +1,11 @@
-"""Dead-letter replay as a task, and the runner that re-runs a failed task in-process."""
+"""Dead-letter replay as a task, and the runner that re-runs a failed task in-process.
+
+Errors::
+
+    Reported (tasks.base)
+      └── ReplayFailed     the letter still fails; it keeps its first error and the new one
+                           in its history, and the task is reported failed
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,14 @@ from typing import Any
 from celery_app import app
 from sync.replay import replay_letter
 from tasks import context
-from tasks.base import SfsyncTask
+from tasks.base import Reported, SfsyncTask
 from tasks.names import REPLAY_LETTER
 
-__all__ = ["replay", "replay_task", "run_task"]
+__all__ = ["ReplayFailed", "replay", "replay_task", "run_task"]
+
+
+class ReplayFailed(Reported):
+    """A replayed letter failed again (recorded on the letter)."""
 
 
 def run_task(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -25,7 +36,7 @@ def run_task(name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
     return app.tasks[name](*args, **kwargs)
 
 
-def replay(letter_id: int, accept_change: bool = False) -> dict[str, Any]:
+def replay(letter_id: int, accept_change: bool = False, actor: str | None = None) -> dict[str, Any]:
     result = replay_letter(
         context.store(),
         context.settings(),
@@ -34,12 +45,19 @@ def replay(letter_id: int, accept_change: bool = False) -> dict[str, Any]:
         run_task=run_task,
         redact=context.redact,
         accept_change=accept_change,
+        actor=actor,
     )
     return {"letter_id": result.letter_id, "replayed": result.replayed, "error": result.error}
 
 
 @app.task(base=SfsyncTask, bind=True, name=REPLAY_LETTER)
-def replay_task(self: SfsyncTask, letter_id: int, accept_change: bool = False) -> dict[str, Any]:
+def replay_task(
+    self: SfsyncTask, letter_id: int, accept_change: bool = False, actor: str | None = None
+) -> dict[str, Any]:
     """Replay one dead letter (`accept_change`: an operator's go-ahead for a change that
-    rewrites a started contract); the letter records the outcome."""
-    return replay(letter_id, accept_change)
+    rewrites a started contract; `actor`: who asked); the letter records the outcome, and a
+    replay that failed fails the task (`ReplayFailed`) so Flower and the runtimes see it."""
+    result = replay(letter_id, accept_change, actor)
+    if not result["replayed"]:
+        raise ReplayFailed(f"dead letter {letter_id} still fails: {result['error']}")
+    return result

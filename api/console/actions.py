@@ -101,6 +101,11 @@ def logout(request: Request, principal: Viewer, csrf: Csrf = "") -> Response:
     return response
 
 
+def _actor(principal: Principal) -> str:
+    """What a letter records of who replayed or discarded it from here: the key's name."""
+    return f"console:{principal.name}"
+
+
 def _message(
     request: Request, principal: Principal, title: str, text: str, back: str, status: int = 200
 ) -> HTMLResponse:
@@ -124,7 +129,7 @@ def replay(request: Request, principal: Viewer, letter_id: int, csrf: Csrf = "")
                 back,
                 409,
             )
-    state(request).enqueuer.replay_letter(letter_id)
+    state(request).enqueuer.replay_letter(letter_id, _actor(principal))
     idle = state(request).enqueuer.idle_replay_queue()
     if idle is not None:
         # "Reload to see its outcome" would be untrue for as long as nobody consumes it.
@@ -150,7 +155,7 @@ def discard_letter(
     back = f"{auth.PREFIX}/letters/{letter_id}"
     try:
         with state(request).store.session() as s:
-            discard(s, get_letter(s, letter_id), reason)
+            discard(s, get_letter(s, letter_id), reason, _actor(principal))
     except (InvalidInput, NotFound) as exc:
         return _message(request, principal, "Not discarded", str(exc), back, 400)
     return RedirectResponse(back, status_code=303)
@@ -180,7 +185,7 @@ def bulk_replay(
             )
         ]
     for letter_id in ids:
-        state(request).enqueuer.replay_letter(letter_id)
+        state(request).enqueuer.replay_letter(letter_id, _actor(principal))
     text = f"Enqueued {len(ids)} replay(s); the workers replay them in turn."
     idle = state(request).enqueuer.idle_replay_queue() if ids else None
     if idle is not None:

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.console.auth import viewer
+from api.console.paging import KEYS_PER_PAGE, LETTERS_PER_PAGE, RUNS_PER_PAGE, Pager
 from api.console.render import page
 from api.state import state
 from models import InvalidInput
@@ -23,7 +24,14 @@ from models.fields import get_fields
 from models.overview import read_overview
 from models.revisions import history
 from models.runs import get_run
-from models.search import customer_by_id_or_alias, find_letters, find_runs, search_customers
+from models.search import (
+    count_letters,
+    count_runs,
+    customer_by_id_or_alias,
+    find_letters,
+    find_runs,
+    search_customers,
+)
 from models.tables import Contract
 from models.types import (
     DeadLetterSource,
@@ -33,7 +41,7 @@ from models.types import (
     Stream,
     utcnow,
 )
-from models.usage import pending_keys
+from models.usage import count_pending_keys, pending_keys
 from models.usage_summary import GroupBy, summarize
 from tasks.letters import letter_task
 
@@ -53,6 +61,8 @@ __all__ = [
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 Viewer = Annotated[Principal, Depends(viewer)]
+#: Rows a long list skips (its page: the `next`/`previous` links set it).
+Offset = Annotated[int, Query(ge=0)]
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -101,16 +111,18 @@ def runs(
     principal: Viewer,
     stream: str | None = None,
     status: str | None = None,
+    offset: Offset = 0,
 ) -> HTMLResponse:
+    by_stream, by_status = _enum_or_none(Stream, stream), _enum_or_none(RunStatus, status)
     with state(request).store.reader() as s:
-        rows = find_runs(
-            s, stream=_enum_or_none(Stream, stream), status=_enum_or_none(RunStatus, status)
-        )
+        total = count_runs(s, stream=by_stream, status=by_status)
+        rows = find_runs(s, stream=by_stream, status=by_status, offset=offset, limit=RUNS_PER_PAGE)
         return page(
             request,
             "runs.html",
             principal,
             runs=rows,
+            pager=Pager.of(request, offset, len(rows), total, RUNS_PER_PAGE),
             streams=list(Stream),
             statuses=list(RunStatus),
             filters={"stream": stream or "", "status": status or ""},
@@ -131,20 +143,30 @@ def letters(
     status: str | None = "open",
     error: str | None = None,
     since: str | None = None,
+    offset: Offset = 0,
 ) -> HTMLResponse:
+    by_source = _enum_or_none(DeadLetterSource, source)
+    by_status = _enum_or_none(DeadLetterStatus, status)
+    after = _instant(since, "since")
     with state(request).store.reader() as s:
+        total = count_letters(
+            s, source=by_source, status=by_status, error=error or None, since=after
+        )
         rows = find_letters(
             s,
-            source=_enum_or_none(DeadLetterSource, source),
-            status=_enum_or_none(DeadLetterStatus, status),
+            source=by_source,
+            status=by_status,
             error=error or None,
-            since=_instant(since, "since"),
+            since=after,
+            offset=offset,
+            limit=LETTERS_PER_PAGE,
         )
         return page(
             request,
             "letters.html",
             principal,
             letters=rows,
+            pager=Pager.of(request, offset, len(rows), total, LETTERS_PER_PAGE),
             sources=list(DeadLetterSource),
             statuses=list(DeadLetterStatus),
             filters={
@@ -164,10 +186,12 @@ def letter_detail(request: Request, principal: Viewer, letter_id: int) -> HTMLRe
 
 
 @router.get("/usage", response_class=HTMLResponse)
-def usage(request: Request, principal: Viewer) -> HTMLResponse:
+def usage(request: Request, principal: Viewer, offset: Offset = 0) -> HTMLResponse:
     with state(request).store.reader() as s:
-        keys = pending_keys(s, limit=500)
-    return page(request, "usage.html", principal, keys=keys, now=utcnow())
+        total = count_pending_keys(s)
+        keys = pending_keys(s, limit=KEYS_PER_PAGE, offset=offset)
+    pager = Pager.of(request, offset, len(keys), total, KEYS_PER_PAGE)
+    return page(request, "usage.html", principal, keys=keys, now=utcnow(), pager=pager)
 
 
 @router.get("/usage/customer", response_class=HTMLResponse)

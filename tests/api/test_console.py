@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,8 +19,9 @@ from models.api_keys import create_key
 from models.contract_terms import ContractTerms
 from models.contracts import create_contract
 from models.customers import create_customer
-from models.deadletters import Failure, add_letter, get_letter
+from models.deadletters import Failure, add_letter, add_letters, get_letter
 from models.runs import RunCounters, finish_run, start_run
+from models.tables import SyncCursor, UsageEvent
 from models.types import ApiScope, DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
 from sandbox import SandboxOrg
 from tests.worker.conftest import Launch
@@ -45,9 +46,11 @@ class RecordingEnqueuer(Enqueuer):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings)
         self.replays: list[int] = []
+        self.actors: list[str | None] = []
 
-    def replay_letter(self, letter_id: int) -> None:
+    def replay_letter(self, letter_id: int, actor: str | None = None) -> None:
         self.replays.append(letter_id)
+        self.actors.append(actor)
 
     def idle_replay_queue(self) -> str | None:
         return None
@@ -217,6 +220,7 @@ def test_admin_replays_discards_and_bulk_replays_with_csrf(
     answer = client.post("/console/letters/1/replay", data={"csrf": csrf}, follow_redirects=False)
     assert answer.status_code == 303
     assert enqueuer.replays == [1]
+    assert enqueuer.actors == ["console:console-admin"]  # the signed-in key's name
     empty = client.post("/console/letters/2/discard", data={"csrf": csrf, "reason": " "})
     assert empty.status_code == 400
     client.post("/console/letters/2/discard", data={"csrf": csrf, "reason": "test deal"})
@@ -224,6 +228,7 @@ def test_admin_replays_discards_and_bulk_replays_with_csrf(
         letter = get_letter(s, 2)
         assert letter.status is DeadLetterStatus.DISCARDED
         assert letter.discard_reason == "test deal"
+        assert letter.actor == "console:console-admin"
     bulk = client.post(
         "/console/letters/replay", data={"csrf": csrf, "source": "salesforce.opportunity"}
     )
@@ -356,3 +361,99 @@ def test_a_replay_with_a_worker_consuming_default_points_at_the_outcome(
                 return found.attempts > 1 or found.status is not DeadLetterStatus.OPEN
 
         procs.wait_for(attempted, what="the worker to replay the letter")
+
+
+DASH = "\N{EN DASH}"
+
+
+def table_rows(html: str, table_id: str) -> int:
+    """Data rows of the table with this id (its header row aside)."""
+    start = html.index(f'<table id="{table_id}">')
+    body = html[start : html.index("</table>", start)]
+    return body.count("<tr") - 1
+
+
+def pager(html: str, pager_id: str) -> tuple[str, str | None, str | None]:
+    """A page's "first-last of total" (an en dash between) and its previous and next links."""
+    start = html.index(f'id="{pager_id}"')
+    block = html[start : html.index("</p>", start)]
+    count = re.search(r'class="pager-count">([^<]+)<', block)
+    assert count
+    links = {
+        rel: href.replace("&amp;", "&")
+        for href, rel in re.findall(r'href="([^"]+)" rel="(prev|next)"', block)
+    }
+    return count.group(1), links.get("prev"), links.get("next")
+
+
+def test_long_lists_page_and_say_how_many_of_how_many(
+    console: tuple[TestClient, RecordingEnqueuer], store: Store
+) -> None:
+    """522 letters, 501 pending keys and 101 runs: each list's first page says "1-N of M"
+    and links to the next page, which holds the rest and links back; filters are kept."""
+    client, _ = console
+    with store.session() as s:
+        add_letters(
+            s,
+            [
+                Failure(DeadLetterSource.USAGE_EVENT, "E", "bad", reference=f"tx-{n}")
+                for n in range(519)
+            ],
+        )
+        for _ in range(100):
+            run = start_run(s, Stream.ACCOUNTS, RunTrigger.BEAT, None)
+            finish_run(s, run.id, RunStatus.SUCCEEDED, RunCounters(), None)
+        s.add_all(
+            UsageEvent(
+                transaction_id=f"pending-{n}",
+                customer_key=f"nobody-{n:03d}",
+                event_type="api_call",
+                timestamp=datetime(2026, 11, 20, tzinfo=UTC),
+                properties={},
+            )
+            for n in range(501)
+        )
+    sign_in(client, key(store, ApiScope.READ))
+    lists = [
+        ("/console/letters?status=open", "letters", "letters-pager", 522, 500),
+        ("/console/usage", "pending-keys", "keys-pager", 501, 500),
+        ("/console/runs", "runs", "runs-pager", 101, 100),
+    ]
+    for url, table, pager_id, total, size in lists:
+        first = client.get(url).text
+        assert table_rows(first, table) == size, url
+        shown, previous, following = pager(first, pager_id)
+        assert (shown, previous) == (f"1{DASH}{size} of {total}", None), url
+        assert following is not None
+        rest = client.get(following).text
+        assert table_rows(rest, table) == total - size, following
+        shown, previous, following = pager(rest, pager_id)
+        assert (shown, following) == (f"{size + 1}{DASH}{total} of {total}", None), url
+        assert previous is not None and client.get(previous).text.count("<tr") == first.count("<tr")
+    # The filter travels with the page: the next page of open letters lists only open ones.
+    first = client.get("/console/letters?status=discarded").text
+    assert pager(first, "letters-pager") == ("0 of 0", None, None)
+    _, _, following = pager(client.get("/console/letters?status=open").text, "letters-pager")
+    assert following is not None and "status=open" in following
+
+
+def test_the_overview_shows_freshness_not_the_cursors_age_after_a_quiet_period(
+    console: tuple[TestClient, RecordingEnqueuer], store: Store
+) -> None:
+    """The newest change is five days old but a run just succeeded: the overview says the
+    stream is seconds fresh, with no backlog, and nowhere five days behind."""
+    client, _ = console
+    with store.session() as s:
+        s.add(
+            SyncCursor(stream=Stream.OPPORTUNITIES, position=datetime.now(UTC) - timedelta(days=5))
+        )
+    sign_in(client, key(store, ApiScope.READ))
+    page = client.get("/console").text
+    start = page.index('<table id="streams">')
+    streams = page[start : page.index("</table>", start)]
+    row = streams[streams.index("<td>opportunities</td>") :]
+    freshness = re.search(r'<td class="freshness">([^<]*)</td>', row)
+    backlog = re.search(r'<td class="backlog">([^<]*)</td>', row)
+    assert freshness and re.fullmatch(r"\d+s", freshness.group(1)), freshness
+    assert backlog and backlog.group(1) == "-"
+    assert "5d" not in streams and ">lag<" not in streams

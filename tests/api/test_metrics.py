@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from models import Store
@@ -25,29 +24,9 @@ from sync.mapping import parse_sf_datetime
 from sync.opportunities import poll_opportunities
 from sync.salesforce import SalesforceClient
 from tests.api.conftest import LiveServer, start_server, stop_server
+from tests.api.scrape import parse, scrape, value
 from tests.unit.factories import build_settings
 from tests.worker.conftest import Launch
-
-Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def scrape(server: LiveServer, token: str) -> Samples:
-    with server.http(token) as http:
-        return parse(http.get("/metrics"))
-
-
-def parse(response: httpx.Response) -> Samples:
-    assert response.status_code == 200, response.text
-    assert response.headers["content-type"].startswith("text/plain")
-    return {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(response.text)
-        for sample in family.samples
-    }
-
-
-def value(samples: Samples, name: str, **labels: str) -> float:
-    return samples[(name, frozenset(labels.items()))]
 
 
 def won_deals(org: SandboxOrg) -> list[dict[str, Any]]:
@@ -124,9 +103,14 @@ def test_metrics_equal_the_truth_after_runs_letters_and_events(server: LiveServe
     samples = scrape(server, server.key(ApiScope.READ))
     after = time.time()
 
-    lag = value(samples, "sfsync_stream_lag_seconds", stream="opportunities")
-    assert before - newest - 1 <= lag <= after - newest + 1
-    assert ("sfsync_stream_lag_seconds", frozenset({("stream", "accounts")})) not in samples
+    # Fresh as of the run's start; no run going, so no backlog; the cursor is the newest deal.
+    fresh = value(samples, "sfsync_stream_freshness_seconds", stream="opportunities")
+    assert before - run_ended - 1 <= fresh <= after - run_started + 1
+    assert ("sfsync_stream_freshness_seconds", frozenset({("stream", "accounts")})) not in samples
+    assert not [key for key in samples if key[0] == "sfsync_stream_backlog_seconds"]
+    assert not [key for key in samples if key[0] == "sfsync_stream_lag_seconds"]
+    cursor = value(samples, "sfsync_stream_cursor_timestamp_seconds", stream="opportunities")
+    assert newest - 1 <= cursor <= newest  # capped at the run's start (a whole-second Date)
     assert (
         value(samples, "sfsync_stream_last_run_status", stream="opportunities", status="succeeded")
         == 1
@@ -142,13 +126,17 @@ def test_metrics_equal_the_truth_after_runs_letters_and_events(server: LiveServe
         outcome: value(
             samples, "sfsync_stream_records_total", stream="opportunities", outcome=outcome
         )
-        for outcome in ("provisioned", "unchanged", "dead_lettered")
+        for outcome in ("read", "dead_lettered")
     }
-    assert records == {
-        "provisioned": len(deals) - len(orphans),
-        "unchanged": 0,
-        "dead_lettered": len(orphans),
-    }
+    assert records == {"read": len(deals), "dead_lettered": len(orphans)}
+    created = value(
+        samples,
+        "sfsync_stream_changes_total",
+        stream="opportunities",
+        object="contract",
+        change="created",
+    )
+    assert created == len(deals) - len(orphans)
     assert value(samples, "sfsync_stream_run_duration_seconds_count", stream="opportunities") == 1
     took = value(samples, "sfsync_stream_run_duration_seconds_sum", stream="opportunities")
     assert 0 <= took <= run_ended - run_started + 1
@@ -200,8 +188,8 @@ EXPECTED_RUNS = Counter(
         ("sfsync.signup.provision_customer", "succeeded"): 1,
         ("sfsync.sync.poll_accounts", "succeeded"): 1,
         ("sfsync.sync.poll_opportunities", "dead_lettered"): 1,  # the orphan again
-        # The orphan, given an account; the failed ingest, failing again.
-        ("sfsync.deadletter.replay", "succeeded"): 2,
+        ("sfsync.deadletter.replay", "succeeded"): 1,  # the orphan, its account now set
+        ("sfsync.deadletter.replay", "failed"): 1,  # the ingest task letter fails again
     }
 )
 

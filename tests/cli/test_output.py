@@ -13,8 +13,8 @@ from click.testing import Result
 from models import Store
 from models.customers import create_customer
 from models.deadletters import Failure, add_letter
-from models.tables import SyncCursor
-from models.types import DeadLetterSource, Stream
+from models.tables import SyncCursor, SyncRun
+from models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
 from tests.cli.conftest import Invoke, ok_json
 
 HOSTILE = "[/bold] x [link=https://evil.example]click[/link] \x1b[2J\x07end"
@@ -219,17 +219,30 @@ def test_changing_commands_print_json(sfsync: Invoke, store: Store) -> None:
     uuid.UUID(cid)
 
 
-def test_sync_status_shows_lag_in_hours_and_minutes(sfsync: Invoke, store: Store) -> None:
-    """A cursor 58,560 s behind reads `16h 16m`."""
+def test_sync_status_shows_freshness_not_the_cursors_age_after_a_quiet_period(
+    sfsync: Invoke, store: Store
+) -> None:
+    """Nothing changed in Salesforce for five days (the cursor's age), and the last successful
+    run began 58,560 s ago: freshness reads `16h 16m`, no backlog, and no `5d` anywhere."""
+    now = datetime.now(UTC)
     with store.session() as s:
+        s.add(SyncCursor(stream=Stream.OPPORTUNITIES, position=now - timedelta(days=5)))
         s.add(
-            SyncCursor(
+            SyncRun(
                 stream=Stream.OPPORTUNITIES,
-                position=datetime.now(UTC) - timedelta(seconds=58_560),
+                trigger=RunTrigger.BEAT,
+                status=RunStatus.SUCCEEDED,
+                started_at=now - timedelta(seconds=58_560),
+                finished_at=now - timedelta(seconds=58_500),
             )
         )
     out = shown(sfsync("sync", "status"))
     assert "16h 16m" in out and "58560" not in out
+    assert "5d" not in out and "lag" not in out
+    doc = ok_json(sfsync("sync", "status", "--json"))
+    (row,) = [r for r in doc["streams"] if r["stream"] == "opportunities"]
+    assert 58_560 <= row["freshness_seconds"] < 58_560 + 60
+    assert row["backlog_seconds"] is None and "lag_seconds" not in row
 
 
 @pytest.mark.parametrize(

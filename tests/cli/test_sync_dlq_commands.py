@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -248,3 +249,43 @@ def test_sync_reconcile_inline_and_status_show_the_drift(
     (row,) = [r for r in status["streams"] if r["stream"] == "reconcile"]
     assert row["last_run"]["drift"]["missing"] == len(won)
     assert "reconcile" in run(sfsync, sf_env, "sync", "status").stdout
+
+
+def test_a_failed_deal_replay_keeps_the_original_error_and_adds_to_the_history(
+    sfsync: Invoke, sf_env: dict[str, str], small_org: SandboxOrg
+) -> None:
+    """A deal lettered for no account, then pointed at a deleted account: the failed replay
+    leaves the first error in place and appends its own to `error_history`."""
+    account, opp, letter = lettered_deal(sfsync, sf_env, small_org, "Gone Account", 300.0)
+    first = ok_json(run(sfsync, sf_env, "dlq", "show", str(letter["id"]), "--json"))
+    small_org.update("Opportunity", opp, {"AccountId": account})
+    small_org.delete("Account", account)
+    replayed = run(sfsync, sf_env, "dlq", "retry", str(letter["id"]), "--inline", "--json")
+    assert replayed.exit_code == 1
+    shown = ok_json(run(sfsync, sf_env, "dlq", "show", str(letter["id"]), "--json"))
+    assert shown["status"] == "open"
+    assert (shown["error_class"], shown["error_message"]) == (
+        first["error_class"],
+        first["error_message"],
+    )
+    assert shown["attempts"] == first["attempts"] + 1
+    (entry,) = shown["error_history"]
+    assert entry["error_message"] and entry["error_message"] != first["error_message"]
+
+
+def test_replays_and_discards_record_who_did_them(
+    sfsync: Invoke, sf_env: dict[str, str], small_org: SandboxOrg
+) -> None:
+    """A failed replay and a discard from the command line name the login user, in
+    `dlq show --json`, its text, and the failed replay's history entry."""
+    *_, letter = lettered_deal(sfsync, sf_env, small_org, "Actor Check", 400.0)
+    me = f"cli:{getpass.getuser()}"
+    run(sfsync, sf_env, "dlq", "retry", str(letter["id"]), "--inline", "--json")
+    shown = ok_json(run(sfsync, sf_env, "dlq", "show", str(letter["id"]), "--json"))
+    assert shown["actor"] == me
+    assert [h["actor"] for h in shown["error_history"]] == [me]
+    run(sfsync, sf_env, "dlq", "discard", str(letter["id"]), "--reason", "test deal")
+    discarded = ok_json(run(sfsync, sf_env, "dlq", "show", str(letter["id"]), "--json"))
+    assert (discarded["status"], discarded["actor"]) == ("discarded", me)
+    text = run(sfsync, sf_env, "dlq", "show", str(letter["id"])).stdout
+    assert f"actor: {me}" in text.splitlines()

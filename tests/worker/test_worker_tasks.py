@@ -13,7 +13,8 @@ from cli import main
 from models import Store
 from models.customers import create_customer
 from models.tables import Customer, DeadLetter, IngestAlias, SyncRun, UsageEvent
-from models.types import DeadLetterStatus, RunStatus
+from models.task_runtimes import read_task_runtimes
+from models.types import DeadLetterStatus, RunStatus, TaskRunOutcome
 from models.usage_attribution import attributed_customer
 from sandbox import SandboxOrg
 from tasks import names
@@ -118,6 +119,56 @@ def test_dlq_retry_enqueues_a_replay_the_worker_performs(
                 return letter is not None and letter.status is DeadLetterStatus.REPLAYED
 
         procs.wait_for(replayed, what="the letter to be replayed")
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+def test_a_replay_that_fails_on_the_worker_is_a_failed_task_and_keeps_the_letter(
+    store: Store,
+    launch: Launch,
+) -> None:
+    """`dlq retry` of a deal still without an account: the worker's replay task is tallied
+    `failed`, writes no letter of its own, and the letter keeps its first error, the new one
+    in its history with who asked."""
+    with SandboxOrg(seed=2, opportunities=0) as org:
+        opp = org.create(
+            "Opportunity",
+            {"Name": "Orphan", "StageName": "Closed Won", "CloseDate": "2026-11-01", "Amount": 9.0},
+        )
+        procs = launch(org)
+        procs.worker()
+        procs.enqueue(names.PROVISION_OPPORTUNITY, opportunity_id=opp)
+
+        def letter_ids() -> list[int]:
+            with store.session() as s:
+                return list(s.scalars(select(DeadLetter.id)))
+
+        (letter_id,) = procs.wait_for(letter_ids, what="the orphan's dead letter")
+        with store.session() as s:
+            first = s.get(DeadLetter, letter_id)
+            assert first is not None
+            first_error = (first.error_class, first.error_message)
+        cli_env = {k: v for k, v in procs.env.items() if k.startswith("SFSYNC_")}
+        result = CliRunner().invoke(main, ["dlq", "retry", str(letter_id), "--json"], env=cli_env)
+        assert result.exit_code == 0, result.output
+
+        def failed_replays() -> int:
+            with store.reader() as s:
+                return sum(
+                    r.histogram.count
+                    for r in read_task_runtimes(s)
+                    if (r.task, r.outcome) == (names.REPLAY_LETTER, TaskRunOutcome.FAILED)
+                )
+
+        procs.wait_for(failed_replays, what="the failed replay's runtime")
+    with store.session() as s:
+        (letter,) = s.scalars(select(DeadLetter)).all()
+        assert (letter.error_class, letter.error_message) == first_error
+        assert letter.status is DeadLetterStatus.OPEN
+        assert [h["actor"] for h in letter.error_history or []] == [letter.actor]
+        assert (letter.actor or "").startswith("cli")
+    with store.reader() as s:
+        outcomes = {r.outcome for r in read_task_runtimes(s) if r.task == names.REPLAY_LETTER}
+    assert outcomes == {TaskRunOutcome.FAILED}
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
