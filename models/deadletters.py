@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from models.dialect import insert
 from models.errors import InvalidInput, NotFound
+from models.storable import storable_json, storable_text
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus, utcnow
 
@@ -78,9 +79,9 @@ class Failure:
 
 
 def _text(value: str | None) -> str | None:
-    # PostgreSQL text cannot hold NUL; a letter must still be written for such input,
-    # with the byte visible as an escape rather than lost.
-    return value.replace("\x00", "\\u0000") if value is not None else None
+    # A letter must be written for any input, NUL or lone surrogates included: each such
+    # character is kept visible as an escape rather than lost (`models.storable`).
+    return storable_text(value) if value is not None else None
 
 
 def _clean(failure: Failure) -> Failure:
@@ -88,8 +89,9 @@ def _clean(failure: Failure) -> Failure:
         failure,
         error_class=_text(failure.error_class) or "",
         error_message=_text(failure.error_message) or "",
-        reference=_text(failure.reference),
+        reference=None if failure.reference is None else storable_text(failure.reference)[:255],
         traceback=_text(failure.traceback),
+        payload=storable_json(failure.payload),
     )
 
 
@@ -104,7 +106,9 @@ def _row(failure: Failure, now: datetime) -> dict[str, Any]:
         "status": DeadLetterStatus.OPEN,
         "task_name": failure.task_name,
         "task_id": failure.task_id,
-        "task_args": failure.task_args.stored() if failure.task_args is not None else None,
+        "task_args": (
+            storable_json(failure.task_args.stored()) if failure.task_args is not None else None
+        ),
         "payload": failure.payload,
         "error_class": failure.error_class,
         "error_message": failure.error_message,
@@ -212,7 +216,11 @@ def mark_failed_again(session: Session, letter: DeadLetter, error_class: str, me
     which says why the record first failed, stays the letter's error)."""
     now = utcnow()
     letter.attempts += 1
-    entry = {"at": now.isoformat(), "error_class": error_class, "error_message": message}
+    entry = {
+        "at": now.isoformat(),
+        "error_class": storable_text(error_class),
+        "error_message": storable_text(message),
+    }
     letter.error_history = [*(letter.error_history or []), entry]
     letter.last_failed_at = now
     session.flush()
@@ -224,7 +232,7 @@ def discard(session: Session, letter: DeadLetter, reason: str) -> None:
     if letter.status is not DeadLetterStatus.OPEN:
         raise InvalidInput(f"dead letter {letter.id} is {letter.status.value}, not open")
     letter.status = DeadLetterStatus.DISCARDED
-    letter.discard_reason = reason
+    letter.discard_reason = storable_text(reason)
     letter.resolved_at = utcnow()
     session.flush()
 
