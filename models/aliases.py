@@ -6,10 +6,14 @@ read time (`models.usage_attribution`), so the attach writes the alias row only.
 moves the events (rows with a stored customer are rewritten in the same transaction);
 removing it detaches them (pending again).
 
-A customer's id (in its canonical text form) always names that customer: as an alias it is
-a conflict naming that customer (`AliasIsCustomerId`), and the ownership look-ups report
-that customer as its holder, so no path — the CLI, the closed-won page, the account stream
-— can attach it elsewhere and capture the customer's usage.
+Every alias is kept and compared in its canonical form (`models.keys`: a UUID in any
+spelling as its canonical text, an Account id as its 18 characters): functions here take
+any spelling and answer look-ups in the caller's own.
+
+A customer's id (in any spelling that parses as a UUID) always names that customer: as an
+alias it is a conflict naming that customer (`AliasIsCustomerId`), and the ownership
+look-ups report that customer as its holder, so no path — the CLI, the closed-won page,
+the account stream — can attach it elsewhere and capture the customer's usage.
 
 Every alias records where it came from (`AliasOrigin`): a Salesforce account and the field
 its value was read from (`Id` for the account id itself), or nothing for a manual one (the
@@ -35,6 +39,7 @@ from models.errors import (
     InvalidInput,
     NotFound,
 )
+from models.keys import canonical_key, canonical_keys, customer_id_of_key
 from models.tables import (
     MAX_ALIAS,
     MAX_ALIASES_PER_CUSTOMER,
@@ -43,7 +48,6 @@ from models.tables import (
     UsageEvent,
 )
 from models.types import AliasSource, CustomerStatus
-from models.usage_insert import customer_id_of_key
 
 __all__ = [
     "ACCOUNT_ID_FIELD",
@@ -101,13 +105,20 @@ def origin_of(row: IngestAlias) -> AliasOrigin | None:
 
 
 def validate_alias(alias: str) -> str:
+    """The alias in its canonical form (`models.keys`), or `InvalidInput`."""
+    if isinstance(alias, str):
+        alias = canonical_key(alias)
     if not isinstance(alias, str) or not 1 <= len(alias) <= MAX_ALIAS:
         raise InvalidInput(f"an ingest alias has 1 to {MAX_ALIAS} characters: {alias[:40]!r}...")
     return alias
 
 
 def _lock_customer(session: Session, customer_id: uuid.UUID, *, gaining: bool = True) -> None:
-    # Serialises alias changes per customer so the 2,000-alias limit holds under concurrency.
+    # Serialises alias changes per customer, so the 2,000-alias limit holds and a replacement
+    # of a customer's set reads and changes it as one step against another replacement.
+    # The one lock order of every path (PostgreSQL; SQLite writers hold the whole store):
+    # the customer row, then alias rows in alias order, then usage rows. Ingest share-locks
+    # the aliases it uses in alias order before it writes usage rows (`models.usage_insert`).
     query = select(Customer.status, Customer.merged_into).where(Customer.id == customer_id)
     if is_postgres(session):
         query = query.with_for_update()
@@ -119,7 +130,8 @@ def _lock_customer(session: Session, customer_id: uuid.UUID, *, gaining: bool = 
 
 
 def customers_named_by(session: Session, keys: Iterable[str]) -> dict[str, uuid.UUID]:
-    """key → the customer whose id it is, for the keys that are an existing customer's id."""
+    """key → the customer whose id it is, for the keys that spell an existing customer's id
+    (any spelling that parses as a UUID: upper case, braces, ``urn:uuid:``, 32 digits…)."""
     candidates = {k: cid for k in keys if (cid := customer_id_of_key(k)) is not None}
     if not candidates:
         return {}
@@ -149,7 +161,7 @@ def add_aliases(
     alias the customer already holds is a no-op (its origin is left as it is); one held by
     another customer raises `AliasConflict` naming the holder, and nothing is applied.
     """
-    origins = origins or {}
+    origins = {canonical_key(a): origin for a, origin in (origins or {}).items()}
     wanted = list(dict.fromkeys(validate_alias(a) for a in aliases))
     if not wanted:
         return []
@@ -157,7 +169,8 @@ def add_aliases(
     with session.begin_nested():
         _lock_customer(session, customer_id)
         added: list[str] = []
-        for chunk in _chunks(wanted):
+        # Inserted in alias order, the order every path takes alias rows' locks in.
+        for chunk in _chunks(sorted(wanted)):
             stmt = (
                 insert(session, IngestAlias)
                 .values(
@@ -181,7 +194,8 @@ def add_aliases(
         # stored customer (removing an alias clears its events' in the same transaction, and
         # nothing else deletes one), and its others are the new owner's by derivation.
         _check_limit(session, customer_id, added)
-    return added
+    fresh = set(added)
+    return [a for a in wanted if a in fresh]
 
 
 def _check_limit(session: Session, customer_id: uuid.UUID, added: Sequence[str]) -> None:
@@ -212,10 +226,11 @@ def _attribute(session: Session, aliases: Sequence[str], customer_id: uuid.UUID 
 
 def remove_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[str]) -> list[str]:
     """Detach aliases from a customer; their usage becomes pending again."""
-    wanted = list(dict.fromkeys(aliases))
+    wanted = list(dict.fromkeys(canonical_key(a) for a in aliases))
     if not wanted:
         return []
     _lock_customer(session, customer_id, gaining=False)
+    _lock_alias_rows(session, wanted)
     owners = alias_owners(session, wanted)
     missing = [a for a in wanted if owners.get(a) != customer_id]
     if missing:
@@ -236,6 +251,19 @@ def remove_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[s
     return wanted
 
 
+def _lock_alias_rows(session: Session, aliases: Sequence[str]) -> None:
+    # Before deleting or rewriting alias rows, take their locks in alias order: a DELETE
+    # locks rows in scan order, which could cross an ingest's share locks (alias order).
+    if is_postgres(session):
+        for chunk in _chunks(sorted(aliases)):
+            session.execute(
+                select(IngestAlias.alias)
+                .where(IngestAlias.alias.in_(chunk))
+                .order_by(IngestAlias.alias)
+                .with_for_update()
+            ).all()
+
+
 def move_alias(
     session: Session, alias: str, to_customer_id: uuid.UUID, origin: AliasOrigin | None = None
 ) -> uuid.UUID | None:
@@ -245,9 +273,10 @@ def move_alias(
     account re-parented in Salesforce); `add_aliases` never moves silently. `origin`, when
     given, is recorded as the alias's origin.
     """
-    validate_alias(alias)
+    alias = validate_alias(alias)
     _refuse_customer_ids(session, [alias])
     _lock_customer(session, to_customer_id)
+    _lock_alias_rows(session, [alias])
     previous = alias_owners(session, [alias]).get(alias)
     if previous == to_customer_id:
         return previous
@@ -265,10 +294,15 @@ def move_alias(
 def replace_aliases(
     session: Session, customer_id: uuid.UUID, aliases: Iterable[str]
 ) -> tuple[list[str], list[str]]:
-    """Make the customer's aliases exactly `aliases`; returns (added, removed)."""
-    wanted = list(dict.fromkeys(aliases))
+    """Make the customer's aliases exactly `aliases`; returns (added, removed).
+
+    The customer's row is locked before its set is read, so two replacements of one
+    customer's set run one after the other, the second reading what the first left.
+    """
+    wanted = list(dict.fromkeys(validate_alias(a) for a in aliases))
+    _lock_customer(session, customer_id, gaining=False)
     current = set(aliases_of(session, customer_id))
-    removed = [a for a in current if a not in set(wanted)]
+    removed = sorted(a for a in current if a not in set(wanted))
     if removed:
         remove_aliases(session, customer_id, removed)
     added = add_aliases(session, customer_id, [a for a in wanted if a not in current])
@@ -278,14 +312,16 @@ def replace_aliases(
 def alias_owners(session: Session, aliases: Iterable[str]) -> dict[str, uuid.UUID]:
     """alias → its owner, for the aliases that have one (see `models.jsonrows`).
 
-    An alias that is a customer's id is reported as held by that customer.
+    An alias that is a customer's id is reported as held by that customer. Keys in any
+    spelling; the answer is keyed by the spellings given.
     """
-    wanted = list(aliases)
+    spelled = canonical_keys(aliases)
     table = jsonrows.table_of(IngestAlias)
-    owners = jsonrows.owners(
-        jsonrows.select_in(session, table.c.alias, wanted, "alias, customer_id")
+    found = jsonrows.owners(
+        jsonrows.select_in(session, table.c.alias, spelled.values(), "alias, customer_id")
     )
-    owners.update(customers_named_by(session, wanted))
+    owners = {key: found[canon] for key, canon in spelled.items() if canon in found}
+    owners.update(customers_named_by(session, spelled))
     return owners
 
 
@@ -300,6 +336,11 @@ def unexpected_owners(
     """
     if not expected:
         return {}
+    spelled = canonical_keys(expected)
+    if any(key != canon for key, canon in spelled.items()):
+        by_canon = {spelled[key]: owner for key, owner in expected.items()}
+        odd_canon = unexpected_owners(session, by_canon)
+        return {key: odd_canon[canon] for key, canon in spelled.items() if canon in odd_canon}
     table = jsonrows.table_of(IngestAlias)
     session.flush()  # a text statement does not autoflush as an ORM query would
     wanted = jsonrows.unpack(session, table, ("alias", "customer_id"))
@@ -363,15 +404,16 @@ def salesforce_aliases_of(session: Session, customer_id: uuid.UUID) -> dict[str,
 
 
 def alias_rows(session: Session, aliases: Iterable[str]) -> dict[str, IngestAlias]:
-    """alias → its stored row, for the aliases that are held."""
-    wanted = list(dict.fromkeys(aliases))
-    out: dict[str, IngestAlias] = {}
+    """alias → its stored row, for the aliases that are held (keyed by the spellings given)."""
+    spelled = canonical_keys(aliases)
+    wanted = list(dict.fromkeys(spelled.values()))
+    found: dict[str, IngestAlias] = {}
     for chunk in _chunks(wanted):
-        out.update(
+        found.update(
             (row.alias, row)
             for row in session.scalars(select(IngestAlias).where(IngestAlias.alias.in_(chunk)))
         )
-    return out
+    return {key: found[canon] for key, canon in spelled.items() if canon in found}
 
 
 def salesforce_aliases_from(session: Session, account_id: str) -> dict[str, IngestAlias]:
@@ -429,7 +471,10 @@ def set_origins(session: Session, origins: Mapping[str, AliasOrigin]) -> None:
     for alias, origin in origins.items():
         session.execute(
             update(IngestAlias)
-            .where(IngestAlias.alias == alias, IngestAlias.source == AliasSource.SALESFORCE)
+            .where(
+                IngestAlias.alias == canonical_key(alias),
+                IngestAlias.source == AliasSource.SALESFORCE,
+            )
             .values(**_origin_values(origin))
             .execution_options(synchronize_session=False)
         )
