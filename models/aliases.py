@@ -230,6 +230,13 @@ def remove_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[s
     if not wanted:
         return []
     _lock_customer(session, customer_id, gaining=False)
+    _detach(session, customer_id, wanted)
+    _release_usage(session, customer_id, wanted)
+    return wanted
+
+
+def _detach(session: Session, customer_id: uuid.UUID, wanted: Sequence[str]) -> None:
+    # The alias rows' part of a removal (the caller holds the customer's lock).
     _lock_alias_rows(session, wanted)
     owners = alias_owners(session, wanted)
     missing = [a for a in wanted if owners.get(a) != customer_id]
@@ -241,14 +248,18 @@ def remove_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[s
             .where(IngestAlias.customer_id == customer_id, IngestAlias.alias.in_(chunk))
             .execution_options(synchronize_session=False)
         )
-    for chunk in _chunks(wanted):
+
+
+def _release_usage(session: Session, customer_id: uuid.UUID, released: Sequence[str]) -> None:
+    # The usage rows' part of a removal: after every alias row change of the transaction,
+    # so no path holds a usage row's lock while it waits for an alias row's.
+    for chunk in _chunks(released):
         session.execute(
             update(UsageEvent)
             .where(UsageEvent.customer_key.in_(chunk), UsageEvent.customer_id == customer_id)
             .values(customer_id=None)
             .execution_options(synchronize_session=False)
         )
-    return wanted
 
 
 def _lock_alias_rows(session: Session, aliases: Sequence[str]) -> None:
@@ -304,8 +315,10 @@ def replace_aliases(
     current = set(aliases_of(session, customer_id))
     removed = sorted(a for a in current if a not in set(wanted))
     if removed:
-        remove_aliases(session, customer_id, removed)
+        _detach(session, customer_id, removed)
     added = add_aliases(session, customer_id, [a for a in wanted if a not in current])
+    # Usage rows last, after both alias changes (the lock order of `_lock_customer`).
+    _release_usage(session, customer_id, removed)
     return added, removed
 
 
@@ -492,6 +505,7 @@ def transfer_salesforce_aliases(
     if not moved:
         return moved
     with session.begin_nested():
+        _lock_alias_rows(session, list(moved))
         for chunk in _chunks(list(moved)):
             session.execute(
                 update(IngestAlias)
