@@ -15,6 +15,8 @@ alias it is a conflict naming that customer (`AliasIsCustomerId`), and the owner
 look-ups report that customer as its holder, so no path — the CLI, the closed-won page,
 the account stream — can attach it elsewhere and capture the customer's usage.
 
+Reading them (who holds which, their origins) is `models.alias_lookups`, re-exported here.
+
 Every alias records where it came from (`AliasOrigin`): a Salesforce account and the field
 its value was read from (`Id` for the account id itself), or nothing for a manual one (the
 CLI, the API). The account stream changes only Salesforce-sourced aliases.
@@ -24,12 +26,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from models import jsonrows
+from models.alias_lookups import (
+    ACCOUNT_ID_FIELD,
+    AliasOrigin,
+    alias_rows,
+    aliases_for,
+    aliases_of,
+    holders_by_account,
+    list_aliases,
+    origin_of,
+    salesforce_aliases_from,
+    salesforce_aliases_of,
+    salesforce_aliases_through,
+)
 from models.dialect import insert, is_postgres
 from models.errors import (
     AliasConflict,
@@ -75,17 +89,6 @@ __all__ = [
 
 _CHUNK = 500
 
-#: `AliasOrigin.field` of an alias that is the account id itself.
-ACCOUNT_ID_FIELD = "Id"
-
-
-@dataclass(frozen=True)
-class AliasOrigin:
-    """The Salesforce account a Salesforce-sourced alias comes from, and the field."""
-
-    account_id: str
-    field: str = ACCOUNT_ID_FIELD
-
 
 def _origin_values(origin: AliasOrigin | None) -> dict[str, object]:
     if origin is None:
@@ -95,13 +98,6 @@ def _origin_values(origin: AliasOrigin | None) -> dict[str, object]:
         "source_account_id": origin.account_id,
         "source_field": origin.field,
     }
-
-
-def origin_of(row: IngestAlias) -> AliasOrigin | None:
-    """The origin a stored alias records (None: manual)."""
-    if row.source is not AliasSource.SALESFORCE or row.source_account_id is None:
-        return None
-    return AliasOrigin(row.source_account_id, row.source_field or ACCOUNT_ID_FIELD)
 
 
 def validate_alias(alias: str) -> str:
@@ -372,111 +368,6 @@ def unexpected_owners(
         if expected[alias] != customer_id:
             odd[alias] = customer_id
     return odd
-
-
-def aliases_of(session: Session, customer_id: uuid.UUID) -> list[str]:
-    return list(
-        session.scalars(
-            select(IngestAlias.alias)
-            .where(IngestAlias.customer_id == customer_id)
-            .order_by(IngestAlias.created_at, IngestAlias.alias)
-        )
-    )
-
-
-def list_aliases(session: Session, customer_id: uuid.UUID | None = None) -> list[IngestAlias]:
-    query = select(IngestAlias).order_by(IngestAlias.customer_id, IngestAlias.alias)
-    if customer_id is not None:
-        query = query.where(IngestAlias.customer_id == customer_id)
-    return list(session.scalars(query))
-
-
-def aliases_for(session: Session, customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    """Aliases of many customers in one query per 500 customers."""
-    ids = list(customer_ids)
-    out: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
-    for start in range(0, len(ids), _CHUNK):
-        rows = session.execute(
-            select(IngestAlias.customer_id, IngestAlias.alias)
-            .where(IngestAlias.customer_id.in_(ids[start : start + _CHUNK]))
-            .order_by(IngestAlias.created_at, IngestAlias.alias)
-        )
-        for customer_id, alias in rows:
-            out[customer_id].append(alias)
-    return out
-
-
-def salesforce_aliases_of(session: Session, customer_id: uuid.UUID) -> dict[str, AliasOrigin]:
-    """The customer's Salesforce-sourced aliases, each with its origin."""
-    rows = session.scalars(
-        select(IngestAlias).where(
-            IngestAlias.customer_id == customer_id, IngestAlias.source == AliasSource.SALESFORCE
-        )
-    )
-    return {row.alias: origin for row in rows if (origin := origin_of(row)) is not None}
-
-
-def alias_rows(session: Session, aliases: Iterable[str]) -> dict[str, IngestAlias]:
-    """alias → its stored row, for the aliases that are held (keyed by the spellings given)."""
-    spelled = canonical_keys(aliases)
-    wanted = list(dict.fromkeys(spelled.values()))
-    found: dict[str, IngestAlias] = {}
-    for chunk in _chunks(wanted):
-        found.update(
-            (row.alias, row)
-            for row in session.scalars(select(IngestAlias).where(IngestAlias.alias.in_(chunk)))
-        )
-    return {key: found[canon] for key, canon in spelled.items() if canon in found}
-
-
-def salesforce_aliases_from(session: Session, account_id: str) -> dict[str, IngestAlias]:
-    """The Salesforce-sourced aliases that come from one account, whoever holds them."""
-    rows = session.scalars(
-        select(IngestAlias).where(
-            IngestAlias.source == AliasSource.SALESFORCE,
-            IngestAlias.source_account_id == account_id,
-        )
-    )
-    return {row.alias: row for row in rows}
-
-
-def salesforce_aliases_through(
-    session: Session, account_ids: Iterable[str], field: str
-) -> dict[str, AliasOrigin]:
-    """Salesforce-sourced aliases recorded as coming from one of these accounts through
-    `field`, whoever holds them, with that origin."""
-    wanted = list(dict.fromkeys(account_ids))
-    out: dict[str, AliasOrigin] = {}
-    for chunk in _chunks(wanted):
-        rows = session.execute(
-            select(IngestAlias.alias, IngestAlias.source_account_id)
-            .where(
-                IngestAlias.source == AliasSource.SALESFORCE,
-                IngestAlias.source_field == field,
-                IngestAlias.source_account_id.in_(chunk),
-            )
-            .order_by(IngestAlias.alias)
-        )
-        out.update({alias: AliasOrigin(str(account), field) for alias, account in rows})
-    return out
-
-
-def holders_by_account(session: Session, account_ids: Iterable[str]) -> dict[str, set[uuid.UUID]]:
-    """Account → the customers holding a Salesforce-sourced alias that comes from it."""
-    wanted = list(dict.fromkeys(account_ids))
-    out: dict[str, set[uuid.UUID]] = {}
-    for chunk in _chunks(wanted):
-        rows = session.execute(
-            select(IngestAlias.source_account_id, IngestAlias.customer_id)
-            .where(
-                IngestAlias.source == AliasSource.SALESFORCE,
-                IngestAlias.source_account_id.in_(chunk),
-            )
-            .distinct()
-        )
-        for account, customer in rows:
-            out.setdefault(str(account), set()).add(customer)
-    return out
 
 
 def set_origins(session: Session, origins: Mapping[str, AliasOrigin]) -> None:
