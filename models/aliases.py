@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
@@ -54,6 +55,7 @@ from models.errors import (
     NotFound,
 )
 from models.keys import canonical_key, canonical_keys, customer_id_of_key
+from models.storable import UNSTORABLE_TEXT, is_storable
 from models.tables import (
     MAX_ALIAS,
     MAX_ALIASES_PER_CUSTOMER,
@@ -61,7 +63,7 @@ from models.tables import (
     IngestAlias,
     UsageEvent,
 )
-from models.types import AliasSource, CustomerStatus
+from models.types import AliasSource, CustomerStatus, utcnow
 
 __all__ = [
     "ACCOUNT_ID_FIELD",
@@ -106,6 +108,8 @@ def validate_alias(alias: str) -> str:
         alias = canonical_key(alias)
     if not isinstance(alias, str) or not 1 <= len(alias) <= MAX_ALIAS:
         raise InvalidInput(f"an ingest alias has 1 to {MAX_ALIAS} characters: {alias[:40]!r}...")
+    if not is_storable(alias):
+        raise InvalidInput(f"an ingest alias {UNSTORABLE_TEXT}: {alias[:40]!r}")
     return alias
 
 
@@ -165,16 +169,19 @@ def add_aliases(
     with session.begin_nested():
         _lock_customer(session, customer_id)
         added: list[str] = []
-        # Inserted in alias order, the order every path takes alias rows' locks in.
+        # Inserted in alias order, the order every path takes alias rows' locks in; each
+        # keeps its place in the given order as its creation time (how they are listed).
+        now = utcnow()
+        made = {a: now + timedelta(microseconds=n) for n, a in enumerate(wanted)}
         for chunk in _chunks(sorted(wanted)):
+            rows = [
+                {"alias": a, "customer_id": customer_id, "created_at": made[a]}
+                | _origin_values(origins.get(a))
+                for a in chunk
+            ]
             stmt = (
                 insert(session, IngestAlias)
-                .values(
-                    [
-                        {"alias": a, "customer_id": customer_id, **_origin_values(origins.get(a))}
-                        for a in chunk
-                    ]
-                )
+                .values(rows)
                 .on_conflict_do_nothing(index_elements=["alias"])
                 .returning(IngestAlias.alias)
             )

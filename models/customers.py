@@ -13,6 +13,7 @@ from models.aliases import add_aliases
 from models.errors import InvalidInput, NotFound
 from models.fields import find_by_field, set_fields
 from models.keys import canonical_key
+from models.storable import UNSTORABLE_TEXT, is_storable
 from models.tables import MAX_NAME, Customer, IngestAlias, UsageEvent
 from models.types import Entity, new_id, utcnow
 
@@ -33,6 +34,8 @@ def validate_name(name: str, what: str = "customer") -> str:
     name = name.strip() if isinstance(name, str) else name
     if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
         raise InvalidInput(f"a {what} name has 1 to {MAX_NAME} characters")
+    if not is_storable(name):
+        raise InvalidInput(f"a {what} name {UNSTORABLE_TEXT}")
     return name
 
 

@@ -18,6 +18,7 @@ from models import jsonrows
 from models.dialect import insert
 from models.errors import Conflict, InvalidInput, NotFound, UniqueFieldConflict, UnknownFieldKey
 from models.keys import canonical_key
+from models.storable import UNSTORABLE_TEXT, is_storable
 from models.tables import MAX_FIELD_KEY, MAX_FIELD_VALUE, CustomFieldKey, CustomFieldValue
 from models.types import Entity
 
@@ -58,6 +59,8 @@ def register_key(
     """Register a key; registering it again with the same uniqueness is a no-op."""
     if not key or len(key) > MAX_FIELD_KEY:
         raise InvalidInput(f"a custom field key has 1 to {MAX_FIELD_KEY} characters")
+    if not is_storable(key):
+        raise InvalidInput(f"a custom field key {UNSTORABLE_TEXT}")
     existing = session.get(CustomFieldKey, (entity, key))
     if existing is not None:
         if existing.enforce_uniqueness != unique:
@@ -89,6 +92,8 @@ def validate_value(key: str, value: str) -> None:
         raise InvalidInput(f"custom field {key!r}: values are strings")
     if len(value) > MAX_FIELD_VALUE:
         raise InvalidInput(f"custom field {key!r}: at most {MAX_FIELD_VALUE} characters")
+    if not is_storable(value):
+        raise InvalidInput(f"custom field {key!r}: a value {UNSTORABLE_TEXT}")
 
 
 def set_fields(

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["storable_json", "storable_text"]
+__all__ = ["UNSTORABLE_TEXT", "is_storable", "storable_json", "storable_text"]
+
+#: Why a key or a name that must be kept exactly as given is refused (`is_storable`).
+UNSTORABLE_TEXT = "must be valid Unicode text without NUL or lone surrogates"
 
 _UNSTORABLE = "not storable as it came: characters no store holds are shown as \\u escapes"
 
@@ -25,6 +28,12 @@ def storable_text(value: str) -> str:
         except UnicodeEncodeError:
             value = value.encode("utf-8", "backslashreplace").decode("utf-8")
     return value.replace("\x00", "\\u0000") if "\x00" in value else value
+
+
+def is_storable(value: str) -> bool:
+    """Whether `value` can be written as it is (a key or a name, which are never escaped
+    silently: the caller refuses them with `UNSTORABLE_TEXT`)."""
+    return storable_text(value) == value
 
 
 def _clean(value: Any) -> Any:

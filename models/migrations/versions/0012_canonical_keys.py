@@ -227,7 +227,9 @@ def canonicalise_keys(conn: sa.Connection) -> KeyReport:
 
 def upgrade() -> None:
     report = canonicalise_keys(op.get_bind())
-    log.info(
+    rewritten = report.aliases_rewritten + report.fields_rewritten + report.event_keys_rewritten
+    if rewritten:
+        log.info(
         "keys in canonical form: %d alias(es), %d sfdc_account_id value(s), %d event(s) rewritten",
         report.aliases_rewritten,
         report.fields_rewritten,
