@@ -160,6 +160,7 @@ def test_a_letter_of_unstorable_text_is_written_with_its_escapes(store: Store) -
     with store.session() as s:
         letters = {letter.source: letter for letter in s.scalars(select(DeadLetter))}
     task = letters[DeadLetterSource.TASK]
+    assert task.task_args is not None
     assert task.reference == "bad\\ud800\\u0000"
     assert task.error_message == "failed on bad\\ud800\\u0000"
     assert task.task_args["value"] == {
@@ -167,6 +168,7 @@ def test_a_letter_of_unstorable_text_is_written_with_its_escapes(store: Store) -
         "kwargs": {},
     }
     event = letters[DeadLetterSource.USAGE_EVENT]
+    assert event.payload is not None
     assert event.reference == "bad\\ud800\\u0000"
     assert event.payload["value"] == {"transaction_id": "bad\\ud800\\u0000"}
     assert "unstorable" in event.payload
