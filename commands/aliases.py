@@ -25,7 +25,7 @@ from commands.views import alias_move_view, alias_view, describe_source
 from models.alias_moves import count_moves, list_moves
 from models.aliases import add_aliases, list_aliases, remove_aliases
 from models.customers import get_customer
-from sync.usage import account_id_key
+from models.keys import canonical_key
 
 __all__ = ["aliases", "aliases_add", "aliases_list", "aliases_moves", "aliases_remove"]
 
@@ -120,7 +120,7 @@ def aliases_moves(
 ) -> None:
     """How aliases were moved or released, newest first: re-parented, detached or merged
     accounts in Salesforce, archived customers."""
-    key = account_id_key(alias) if alias else None
+    key = canonical_key(alias) if alias else None
     wanted = row_limit(limit, as_json)
     with app.session() as s:
         cid = parse_uuid(customer_id, "CUSTOMER") if customer_id else None

@@ -39,7 +39,6 @@ from models.customers import (
     iter_customers,
 )
 from models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
-from sync.usage import account_id_key
 
 __all__ = [
     "customers",
@@ -182,7 +181,7 @@ def customers_show(
         if customer_id:
             found = find_customer(s, customer_id=parse_uuid(customer_id))
         elif alias:
-            found = find_customer(s, alias=account_id_key(alias))
+            found = find_customer(s, alias=alias)
         else:
             found = find_customer(s, field=(SFDC_ACCOUNT_ID, str(sfdc_account_id)))
             if found is not None and found.merged_into is not None:

@@ -38,7 +38,6 @@ from sync.usage import (
     BATCH_SIZE,
     UnreadableInput,
     UsageRules,
-    account_id_key,
     ingest,
     read_events,
 )
@@ -179,7 +178,7 @@ def usage_summary(
     lower = parse_instant(start, "--from") if start else None
     upper = parse_instant(end, "--to") if end else None
     with app.session() as s:
-        found = customer_by_id_or_alias(s, customer, alias=account_id_key(customer)).id
+        found = customer_by_id_or_alias(s, customer).id
         if contract_id:
             contract = get_contract(s, parse_uuid(contract_id, "--contract"))
             if contract.customer_id != found:

@@ -6,10 +6,16 @@ read time (`models.usage_attribution`), so the attach writes the alias row only.
 moves the events (rows with a stored customer are rewritten in the same transaction);
 removing it detaches them (pending again).
 
-A customer's id (in its canonical text form) always names that customer: as an alias it is
-a conflict naming that customer (`AliasIsCustomerId`), and the ownership look-ups report
-that customer as its holder, so no path — the CLI, the closed-won page, the account stream
-— can attach it elsewhere and capture the customer's usage.
+Every alias is kept and compared in its canonical form (`models.keys`: a UUID in any
+spelling as its canonical text, an Account id as its 18 characters): functions here take
+any spelling and answer look-ups in the caller's own.
+
+A customer's id (in any spelling that parses as a UUID) always names that customer: as an
+alias it is a conflict naming that customer (`AliasIsCustomerId`), and the ownership
+look-ups report that customer as its holder, so no path — the CLI, the closed-won page,
+the account stream — can attach it elsewhere and capture the customer's usage.
+
+Reading them (who holds which, their origins) is `models.alias_lookups`, re-exported here.
 
 Every alias records where it came from (`AliasOrigin`): a Salesforce account and the field
 its value was read from (`Id` for the account id itself), or nothing for a manual one (the
@@ -20,12 +26,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from models import jsonrows
+from models.alias_lookups import (
+    ACCOUNT_ID_FIELD,
+    AliasOrigin,
+    alias_rows,
+    aliases_for,
+    aliases_of,
+    holders_by_account,
+    list_aliases,
+    origin_of,
+    salesforce_aliases_from,
+    salesforce_aliases_of,
+    salesforce_aliases_through,
+)
 from models.dialect import insert, is_postgres
 from models.errors import (
     AliasConflict,
@@ -35,6 +54,8 @@ from models.errors import (
     InvalidInput,
     NotFound,
 )
+from models.keys import canonical_key, canonical_keys, customer_id_of_key
+from models.storable import UNSTORABLE_TEXT, is_storable
 from models.tables import (
     MAX_ALIAS,
     MAX_ALIASES_PER_CUSTOMER,
@@ -42,8 +63,7 @@ from models.tables import (
     IngestAlias,
     UsageEvent,
 )
-from models.types import AliasSource, CustomerStatus
-from models.usage_insert import customer_id_of_key
+from models.types import AliasSource, CustomerStatus, utcnow
 
 __all__ = [
     "ACCOUNT_ID_FIELD",
@@ -71,17 +91,6 @@ __all__ = [
 
 _CHUNK = 500
 
-#: `AliasOrigin.field` of an alias that is the account id itself.
-ACCOUNT_ID_FIELD = "Id"
-
-
-@dataclass(frozen=True)
-class AliasOrigin:
-    """The Salesforce account a Salesforce-sourced alias comes from, and the field."""
-
-    account_id: str
-    field: str = ACCOUNT_ID_FIELD
-
 
 def _origin_values(origin: AliasOrigin | None) -> dict[str, object]:
     if origin is None:
@@ -93,21 +102,23 @@ def _origin_values(origin: AliasOrigin | None) -> dict[str, object]:
     }
 
 
-def origin_of(row: IngestAlias) -> AliasOrigin | None:
-    """The origin a stored alias records (None: manual)."""
-    if row.source is not AliasSource.SALESFORCE or row.source_account_id is None:
-        return None
-    return AliasOrigin(row.source_account_id, row.source_field or ACCOUNT_ID_FIELD)
-
-
 def validate_alias(alias: str) -> str:
+    """The alias in its canonical form (`models.keys`), or `InvalidInput`."""
+    if isinstance(alias, str):
+        alias = canonical_key(alias)
     if not isinstance(alias, str) or not 1 <= len(alias) <= MAX_ALIAS:
         raise InvalidInput(f"an ingest alias has 1 to {MAX_ALIAS} characters: {alias[:40]!r}...")
+    if not is_storable(alias):
+        raise InvalidInput(f"an ingest alias {UNSTORABLE_TEXT}: {alias[:40]!r}")
     return alias
 
 
 def _lock_customer(session: Session, customer_id: uuid.UUID, *, gaining: bool = True) -> None:
-    # Serialises alias changes per customer so the 2,000-alias limit holds under concurrency.
+    # Serialises alias changes per customer, so the 2,000-alias limit holds and a replacement
+    # of a customer's set reads and changes it as one step against another replacement.
+    # The one lock order of every path (PostgreSQL; SQLite writers hold the whole store):
+    # the customer row, then alias rows in alias order, then usage rows. Ingest share-locks
+    # the aliases it uses in alias order before it writes usage rows (`models.usage_insert`).
     query = select(Customer.status, Customer.merged_into).where(Customer.id == customer_id)
     if is_postgres(session):
         query = query.with_for_update()
@@ -119,7 +130,8 @@ def _lock_customer(session: Session, customer_id: uuid.UUID, *, gaining: bool = 
 
 
 def customers_named_by(session: Session, keys: Iterable[str]) -> dict[str, uuid.UUID]:
-    """key → the customer whose id it is, for the keys that are an existing customer's id."""
+    """key → the customer whose id it is, for the keys that spell an existing customer's id
+    (any spelling that parses as a UUID: upper case, braces, ``urn:uuid:``, 32 digits…)."""
     candidates = {k: cid for k in keys if (cid := customer_id_of_key(k)) is not None}
     if not candidates:
         return {}
@@ -149,7 +161,7 @@ def add_aliases(
     alias the customer already holds is a no-op (its origin is left as it is); one held by
     another customer raises `AliasConflict` naming the holder, and nothing is applied.
     """
-    origins = origins or {}
+    origins = {canonical_key(a): origin for a, origin in (origins or {}).items()}
     wanted = list(dict.fromkeys(validate_alias(a) for a in aliases))
     if not wanted:
         return []
@@ -157,15 +169,19 @@ def add_aliases(
     with session.begin_nested():
         _lock_customer(session, customer_id)
         added: list[str] = []
-        for chunk in _chunks(wanted):
+        # Inserted in alias order, the order every path takes alias rows' locks in; each
+        # keeps its place in the given order as its creation time (how they are listed).
+        now = utcnow()
+        made = {a: now + timedelta(microseconds=n) for n, a in enumerate(wanted)}
+        for chunk in _chunks(sorted(wanted)):
+            rows = [
+                {"alias": a, "customer_id": customer_id, "created_at": made[a]}
+                | _origin_values(origins.get(a))
+                for a in chunk
+            ]
             stmt = (
                 insert(session, IngestAlias)
-                .values(
-                    [
-                        {"alias": a, "customer_id": customer_id, **_origin_values(origins.get(a))}
-                        for a in chunk
-                    ]
-                )
+                .values(rows)
                 .on_conflict_do_nothing(index_elements=["alias"])
                 .returning(IngestAlias.alias)
             )
@@ -181,7 +197,8 @@ def add_aliases(
         # stored customer (removing an alias clears its events' in the same transaction, and
         # nothing else deletes one), and its others are the new owner's by derivation.
         _check_limit(session, customer_id, added)
-    return added
+    fresh = set(added)
+    return [a for a in wanted if a in fresh]
 
 
 def _check_limit(session: Session, customer_id: uuid.UUID, added: Sequence[str]) -> None:
@@ -212,10 +229,18 @@ def _attribute(session: Session, aliases: Sequence[str], customer_id: uuid.UUID 
 
 def remove_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[str]) -> list[str]:
     """Detach aliases from a customer; their usage becomes pending again."""
-    wanted = list(dict.fromkeys(aliases))
+    wanted = list(dict.fromkeys(canonical_key(a) for a in aliases))
     if not wanted:
         return []
     _lock_customer(session, customer_id, gaining=False)
+    _detach(session, customer_id, wanted)
+    _release_usage(session, customer_id, wanted)
+    return wanted
+
+
+def _detach(session: Session, customer_id: uuid.UUID, wanted: Sequence[str]) -> None:
+    # The alias rows' part of a removal (the caller holds the customer's lock).
+    _lock_alias_rows(session, wanted)
     owners = alias_owners(session, wanted)
     missing = [a for a in wanted if owners.get(a) != customer_id]
     if missing:
@@ -226,14 +251,31 @@ def remove_aliases(session: Session, customer_id: uuid.UUID, aliases: Iterable[s
             .where(IngestAlias.customer_id == customer_id, IngestAlias.alias.in_(chunk))
             .execution_options(synchronize_session=False)
         )
-    for chunk in _chunks(wanted):
+
+
+def _release_usage(session: Session, customer_id: uuid.UUID, released: Sequence[str]) -> None:
+    # The usage rows' part of a removal: after every alias row change of the transaction,
+    # so no path holds a usage row's lock while it waits for an alias row's.
+    for chunk in _chunks(released):
         session.execute(
             update(UsageEvent)
             .where(UsageEvent.customer_key.in_(chunk), UsageEvent.customer_id == customer_id)
             .values(customer_id=None)
             .execution_options(synchronize_session=False)
         )
-    return wanted
+
+
+def _lock_alias_rows(session: Session, aliases: Sequence[str]) -> None:
+    # Before deleting or rewriting alias rows, take their locks in alias order: a DELETE
+    # locks rows in scan order, which could cross an ingest's share locks (alias order).
+    if is_postgres(session):
+        for chunk in _chunks(sorted(aliases)):
+            session.execute(
+                select(IngestAlias.alias)
+                .where(IngestAlias.alias.in_(chunk))
+                .order_by(IngestAlias.alias)
+                .with_for_update()
+            ).all()
 
 
 def move_alias(
@@ -245,9 +287,10 @@ def move_alias(
     account re-parented in Salesforce); `add_aliases` never moves silently. `origin`, when
     given, is recorded as the alias's origin.
     """
-    validate_alias(alias)
+    alias = validate_alias(alias)
     _refuse_customer_ids(session, [alias])
     _lock_customer(session, to_customer_id)
+    _lock_alias_rows(session, [alias])
     previous = alias_owners(session, [alias]).get(alias)
     if previous == to_customer_id:
         return previous
@@ -265,27 +308,36 @@ def move_alias(
 def replace_aliases(
     session: Session, customer_id: uuid.UUID, aliases: Iterable[str]
 ) -> tuple[list[str], list[str]]:
-    """Make the customer's aliases exactly `aliases`; returns (added, removed)."""
-    wanted = list(dict.fromkeys(aliases))
+    """Make the customer's aliases exactly `aliases`; returns (added, removed).
+
+    The customer's row is locked before its set is read, so two replacements of one
+    customer's set run one after the other, the second reading what the first left.
+    """
+    wanted = list(dict.fromkeys(validate_alias(a) for a in aliases))
+    _lock_customer(session, customer_id, gaining=False)
     current = set(aliases_of(session, customer_id))
-    removed = [a for a in current if a not in set(wanted)]
+    removed = sorted(a for a in current if a not in set(wanted))
     if removed:
-        remove_aliases(session, customer_id, removed)
+        _detach(session, customer_id, removed)
     added = add_aliases(session, customer_id, [a for a in wanted if a not in current])
+    # Usage rows last, after both alias changes (the lock order of `_lock_customer`).
+    _release_usage(session, customer_id, removed)
     return added, removed
 
 
 def alias_owners(session: Session, aliases: Iterable[str]) -> dict[str, uuid.UUID]:
     """alias → its owner, for the aliases that have one (see `models.jsonrows`).
 
-    An alias that is a customer's id is reported as held by that customer.
+    An alias that is a customer's id is reported as held by that customer. Keys in any
+    spelling; the answer is keyed by the spellings given.
     """
-    wanted = list(aliases)
+    spelled = canonical_keys(aliases)
     table = jsonrows.table_of(IngestAlias)
-    owners = jsonrows.owners(
-        jsonrows.select_in(session, table.c.alias, wanted, "alias, customer_id")
+    found = jsonrows.owners(
+        jsonrows.select_in(session, table.c.alias, spelled.values(), "alias, customer_id")
     )
-    owners.update(customers_named_by(session, wanted))
+    owners = {key: found[canon] for key, canon in spelled.items() if canon in found}
+    owners.update(customers_named_by(session, spelled))
     return owners
 
 
@@ -300,6 +352,11 @@ def unexpected_owners(
     """
     if not expected:
         return {}
+    spelled = canonical_keys(expected)
+    if any(key != canon for key, canon in spelled.items()):
+        by_canon = {spelled[key]: owner for key, owner in expected.items()}
+        odd_canon = unexpected_owners(session, by_canon)
+        return {key: odd_canon[canon] for key, canon in spelled.items() if canon in odd_canon}
     table = jsonrows.table_of(IngestAlias)
     session.flush()  # a text statement does not autoflush as an ORM query would
     wanted = jsonrows.unpack(session, table, ("alias", "customer_id"))
@@ -320,116 +377,15 @@ def unexpected_owners(
     return odd
 
 
-def aliases_of(session: Session, customer_id: uuid.UUID) -> list[str]:
-    return list(
-        session.scalars(
-            select(IngestAlias.alias)
-            .where(IngestAlias.customer_id == customer_id)
-            .order_by(IngestAlias.created_at, IngestAlias.alias)
-        )
-    )
-
-
-def list_aliases(session: Session, customer_id: uuid.UUID | None = None) -> list[IngestAlias]:
-    query = select(IngestAlias).order_by(IngestAlias.customer_id, IngestAlias.alias)
-    if customer_id is not None:
-        query = query.where(IngestAlias.customer_id == customer_id)
-    return list(session.scalars(query))
-
-
-def aliases_for(session: Session, customer_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
-    """Aliases of many customers in one query per 500 customers."""
-    ids = list(customer_ids)
-    out: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
-    for start in range(0, len(ids), _CHUNK):
-        rows = session.execute(
-            select(IngestAlias.customer_id, IngestAlias.alias)
-            .where(IngestAlias.customer_id.in_(ids[start : start + _CHUNK]))
-            .order_by(IngestAlias.created_at, IngestAlias.alias)
-        )
-        for customer_id, alias in rows:
-            out[customer_id].append(alias)
-    return out
-
-
-def salesforce_aliases_of(session: Session, customer_id: uuid.UUID) -> dict[str, AliasOrigin]:
-    """The customer's Salesforce-sourced aliases, each with its origin."""
-    rows = session.scalars(
-        select(IngestAlias).where(
-            IngestAlias.customer_id == customer_id, IngestAlias.source == AliasSource.SALESFORCE
-        )
-    )
-    return {row.alias: origin for row in rows if (origin := origin_of(row)) is not None}
-
-
-def alias_rows(session: Session, aliases: Iterable[str]) -> dict[str, IngestAlias]:
-    """alias → its stored row, for the aliases that are held."""
-    wanted = list(dict.fromkeys(aliases))
-    out: dict[str, IngestAlias] = {}
-    for chunk in _chunks(wanted):
-        out.update(
-            (row.alias, row)
-            for row in session.scalars(select(IngestAlias).where(IngestAlias.alias.in_(chunk)))
-        )
-    return out
-
-
-def salesforce_aliases_from(session: Session, account_id: str) -> dict[str, IngestAlias]:
-    """The Salesforce-sourced aliases that come from one account, whoever holds them."""
-    rows = session.scalars(
-        select(IngestAlias).where(
-            IngestAlias.source == AliasSource.SALESFORCE,
-            IngestAlias.source_account_id == account_id,
-        )
-    )
-    return {row.alias: row for row in rows}
-
-
-def salesforce_aliases_through(
-    session: Session, account_ids: Iterable[str], field: str
-) -> dict[str, AliasOrigin]:
-    """Salesforce-sourced aliases recorded as coming from one of these accounts through
-    `field`, whoever holds them, with that origin."""
-    wanted = list(dict.fromkeys(account_ids))
-    out: dict[str, AliasOrigin] = {}
-    for chunk in _chunks(wanted):
-        rows = session.execute(
-            select(IngestAlias.alias, IngestAlias.source_account_id)
-            .where(
-                IngestAlias.source == AliasSource.SALESFORCE,
-                IngestAlias.source_field == field,
-                IngestAlias.source_account_id.in_(chunk),
-            )
-            .order_by(IngestAlias.alias)
-        )
-        out.update({alias: AliasOrigin(str(account), field) for alias, account in rows})
-    return out
-
-
-def holders_by_account(session: Session, account_ids: Iterable[str]) -> dict[str, set[uuid.UUID]]:
-    """Account → the customers holding a Salesforce-sourced alias that comes from it."""
-    wanted = list(dict.fromkeys(account_ids))
-    out: dict[str, set[uuid.UUID]] = {}
-    for chunk in _chunks(wanted):
-        rows = session.execute(
-            select(IngestAlias.source_account_id, IngestAlias.customer_id)
-            .where(
-                IngestAlias.source == AliasSource.SALESFORCE,
-                IngestAlias.source_account_id.in_(chunk),
-            )
-            .distinct()
-        )
-        for account, customer in rows:
-            out.setdefault(str(account), set()).add(customer)
-    return out
-
-
 def set_origins(session: Session, origins: Mapping[str, AliasOrigin]) -> None:
     """Record where aliases (already held) come from now, e.g. after a hierarchy change."""
     for alias, origin in origins.items():
         session.execute(
             update(IngestAlias)
-            .where(IngestAlias.alias == alias, IngestAlias.source == AliasSource.SALESFORCE)
+            .where(
+                IngestAlias.alias == canonical_key(alias),
+                IngestAlias.source == AliasSource.SALESFORCE,
+            )
             .values(**_origin_values(origin))
             .execution_options(synchronize_session=False)
         )
@@ -447,6 +403,7 @@ def transfer_salesforce_aliases(
     if not moved:
         return moved
     with session.begin_nested():
+        _lock_alias_rows(session, list(moved))
         for chunk in _chunks(list(moved)):
             session.execute(
                 update(IngestAlias)

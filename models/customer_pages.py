@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.fields import field_value
+from models.keys import canonical_key
 from models.tables import Customer, CustomFieldValue, IngestAlias
 from models.types import Entity
 
@@ -40,7 +42,9 @@ def page_customers(
     if where.ingest_alias is not None:
         query = query.where(
             Customer.id.in_(
-                select(IngestAlias.customer_id).where(IngestAlias.alias == where.ingest_alias)
+                select(IngestAlias.customer_id).where(
+                    IngestAlias.alias == canonical_key(where.ingest_alias)
+                )
             )
         )
     if where.field_values is not None:
@@ -50,7 +54,7 @@ def page_customers(
                 select(CustomFieldValue.entity_id).where(
                     CustomFieldValue.entity == Entity.CUSTOMER,
                     CustomFieldValue.key == key,
-                    CustomFieldValue.value.in_(list(values)),
+                    CustomFieldValue.value.in_([field_value(key, v) for v in values]),
                 )
             )
         )

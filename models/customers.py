@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from models.aliases import add_aliases
 from models.errors import InvalidInput, NotFound
 from models.fields import find_by_field, set_fields
+from models.keys import canonical_key
+from models.storable import UNSTORABLE_TEXT, is_storable
 from models.tables import MAX_NAME, Customer, IngestAlias, UsageEvent
 from models.types import Entity, new_id, utcnow
 
@@ -32,6 +34,8 @@ def validate_name(name: str, what: str = "customer") -> str:
     name = name.strip() if isinstance(name, str) else name
     if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
         raise InvalidInput(f"a {what} name has 1 to {MAX_NAME} characters")
+    if not is_storable(name):
+        raise InvalidInput(f"a {what} name {UNSTORABLE_TEXT}")
     return name
 
 
@@ -89,7 +93,9 @@ def find_customer(
     if customer_id is not None:
         return session.get(Customer, customer_id)
     if alias is not None:
-        owner = session.scalar(select(IngestAlias.customer_id).where(IngestAlias.alias == alias))
+        owner = session.scalar(
+            select(IngestAlias.customer_id).where(IngestAlias.alias == canonical_key(alias))
+        )
         return session.get(Customer, owner) if owner else None
     if field is not None:
         holder = find_by_field(session, Entity.CUSTOMER, field[0], field[1])

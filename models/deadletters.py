@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from models.dialect import insert
 from models.errors import InvalidInput, NotFound
+from models.storable import storable_json, storable_text
 from models.tables import DeadLetter
 from models.types import DeadLetterSource, DeadLetterStatus, utcnow
 
@@ -80,9 +81,9 @@ class Failure:
 
 
 def _text(value: str | None) -> str | None:
-    # PostgreSQL text cannot hold NUL; a letter must still be written for such input,
-    # with the byte visible as an escape rather than lost.
-    return value.replace("\x00", "\\u0000") if value is not None else None
+    # A letter must be written for any input, NUL or lone surrogates included: each such
+    # character is kept visible as an escape rather than lost (`models.storable`).
+    return storable_text(value) if value is not None else None
 
 
 def _clean(failure: Failure) -> Failure:
@@ -90,8 +91,9 @@ def _clean(failure: Failure) -> Failure:
         failure,
         error_class=_text(failure.error_class) or "",
         error_message=_text(failure.error_message) or "",
-        reference=_text(failure.reference),
+        reference=None if failure.reference is None else storable_text(failure.reference)[:255],
         traceback=_text(failure.traceback),
+        payload=storable_json(failure.payload),
     )
 
 
@@ -106,7 +108,9 @@ def _row(failure: Failure, now: datetime) -> dict[str, Any]:
         "status": DeadLetterStatus.OPEN,
         "task_name": failure.task_name,
         "task_id": failure.task_id,
-        "task_args": failure.task_args.stored() if failure.task_args is not None else None,
+        "task_args": (
+            storable_json(failure.task_args.stored()) if failure.task_args is not None else None
+        ),
         "payload": failure.payload,
         "error_class": failure.error_class,
         "error_message": failure.error_message,
@@ -206,7 +210,7 @@ def list_letters(
 def mark_replayed(session: Session, letter: DeadLetter, actor: str | None = None) -> None:
     letter.status = DeadLetterStatus.REPLAYED
     letter.resolved_at = utcnow()
-    letter.actor = actor
+    letter.actor = None if actor is None else storable_text(actor)
     session.flush()
 
 
@@ -228,12 +232,12 @@ def _add_history(
 ) -> None:
     entry = {
         "at": at.isoformat(),
-        "error_class": error_class,
-        "error_message": message,
-        "actor": actor,
+        "error_class": storable_text(error_class),
+        "error_message": storable_text(message),
+        "actor": None if actor is None else storable_text(actor),
     }
     letter.error_history = [*(letter.error_history or []), entry]
-    letter.actor = actor
+    letter.actor = None if actor is None else storable_text(actor)
 
 
 def mark_failed_again(
@@ -269,9 +273,9 @@ def discard(session: Session, letter: DeadLetter, reason: str, actor: str | None
     if letter.status is not DeadLetterStatus.OPEN:
         raise InvalidInput(f"dead letter {letter.id} is {letter.status.value}, not open")
     letter.status = DeadLetterStatus.DISCARDED
-    letter.discard_reason = reason
+    letter.discard_reason = storable_text(reason)
     letter.resolved_at = utcnow()
-    letter.actor = actor
+    letter.actor = None if actor is None else storable_text(actor)
     session.flush()
 
 

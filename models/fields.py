@@ -1,4 +1,9 @@
-"""Custom field keys and values: registered keys, string values, uniqueness by index."""
+"""Custom field keys and values: registered keys, string values, uniqueness by index.
+
+A field whose value is a key naming a customer from outside (`KEY_FIELDS`: the
+`sfdc_account_id`) holds it in canonical form (`models.keys`), written and looked up alike,
+so one Account is one value however it was spelled (15 or 18 characters, any case).
+"""
 
 from __future__ import annotations
 
@@ -12,15 +17,19 @@ from sqlalchemy.orm import Session
 from models import jsonrows
 from models.dialect import insert
 from models.errors import Conflict, InvalidInput, NotFound, UniqueFieldConflict, UnknownFieldKey
+from models.keys import canonical_key
+from models.storable import UNSTORABLE_TEXT, is_storable
 from models.tables import MAX_FIELD_KEY, MAX_FIELD_VALUE, CustomFieldKey, CustomFieldValue
 from models.types import Entity
 
 __all__ = [
     "INTERNAL_CUSTOMER_ID",
+    "KEY_FIELDS",
     "SFDC_ACCOUNT_ID",
     "SFDC_OPPORTUNITY_ID",
     "delete_field",
     "delete_values",
+    "field_value",
     "fields_for",
     "find_by_field",
     "find_many_by_field",
@@ -35,6 +44,13 @@ __all__ = [
 SFDC_ACCOUNT_ID = "sfdc_account_id"
 SFDC_OPPORTUNITY_ID = "sfdc_opportunity_id"
 INTERNAL_CUSTOMER_ID = "internal_customer_id"
+#: Fields whose values are keys, kept in canonical form.
+KEY_FIELDS = frozenset({SFDC_ACCOUNT_ID})
+
+
+def field_value(key: str, value: str) -> str:
+    """The value as the store keeps and compares it for field `key`."""
+    return canonical_key(value) if key in KEY_FIELDS and isinstance(value, str) else value
 
 
 def register_key(
@@ -43,6 +59,8 @@ def register_key(
     """Register a key; registering it again with the same uniqueness is a no-op."""
     if not key or len(key) > MAX_FIELD_KEY:
         raise InvalidInput(f"a custom field key has 1 to {MAX_FIELD_KEY} characters")
+    if not is_storable(key):
+        raise InvalidInput(f"a custom field key {UNSTORABLE_TEXT}")
     existing = session.get(CustomFieldKey, (entity, key))
     if existing is not None:
         if existing.enforce_uniqueness != unique:
@@ -74,6 +92,8 @@ def validate_value(key: str, value: str) -> None:
         raise InvalidInput(f"custom field {key!r}: values are strings")
     if len(value) > MAX_FIELD_VALUE:
         raise InvalidInput(f"custom field {key!r}: at most {MAX_FIELD_VALUE} characters")
+    if not is_storable(value):
+        raise InvalidInput(f"custom field {key!r}: a value {UNSTORABLE_TEXT}")
 
 
 def set_fields(
@@ -84,6 +104,7 @@ def set_fields(
         return
     for key, value in values.items():
         validate_value(key, value)
+    values = {key: field_value(key, value) for key, value in values.items()}
     flags = dict(
         session.execute(
             select(CustomFieldKey.key, CustomFieldKey.enforce_uniqueness).where(
@@ -163,7 +184,7 @@ def find_by_field(session: Session, entity: Entity, key: str, value: str) -> uui
         .where(
             CustomFieldValue.entity == entity,
             CustomFieldValue.key == key,
-            CustomFieldValue.value == value,
+            CustomFieldValue.value == field_value(key, value),
         )
         .limit(1)
     ).first()
@@ -172,12 +193,14 @@ def find_by_field(session: Session, entity: Entity, key: str, value: str) -> uui
 def find_many_by_field(
     session: Session, entity: Entity, key: str, values: Iterable[str]
 ) -> dict[str, uuid.UUID]:
-    """value → entity id for many values of a unique key (one statement, see `models.jsonrows`)."""
+    """value → entity id for many values of a unique key (one statement, see `models.jsonrows`);
+    keyed by the values as given."""
+    spelled = {value: field_value(key, value) for value in values}
     table = jsonrows.table_of(CustomFieldValue)
     rows = jsonrows.select_in(
         session,
         table.c.value,
-        values,
+        spelled.values(),
         "value, entity_id",
         # The partial unique index's own predicate, spelled as the index spells it: so the
         # look-up is an index search on SQLite and PostgreSQL alike (SQLite matches a partial
@@ -185,7 +208,8 @@ def find_many_by_field(
         where="entity = :entity AND key = :key AND custom_field_values.is_unique",
         params={"entity": entity.value, "key": key},
     )
-    return jsonrows.owners(rows)
+    found = jsonrows.owners(rows)
+    return {value: found[canon] for value, canon in spelled.items() if canon in found}
 
 
 def delete_values(

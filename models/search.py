@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from models.customers import find_customer
 from models.errors import NotFound
-from models.fields import SFDC_ACCOUNT_ID
+from models.fields import SFDC_ACCOUNT_ID, field_value
+from models.keys import canonical_key, customer_id_of_key
 from models.tables import Customer, CustomFieldValue, DeadLetter, IngestAlias, SyncRun
 from models.types import DeadLetterSource, DeadLetterStatus, Entity, RunStatus, Stream
 
@@ -119,16 +119,13 @@ def count_of(session: Session, query: Select[Any]) -> int:
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
-def customer_by_id_or_alias(session: Session, text: str, *, alias: str | None = None) -> Customer:
-    """The customer whose id, or one of whose aliases, `text` is (what usage is keyed on).
-
-    `alias` is the form of `text` to look up as an alias when it differs (the caller's
-    normalisation, such as an account id's 18-character form); `text` is what errors name.
-    """
-    try:
-        found = find_customer(session, customer_id=uuid.UUID(text))
-    except ValueError:
-        found = find_customer(session, alias=text if alias is None else alias)
+def customer_by_id_or_alias(session: Session, text: str) -> Customer:
+    """The customer whose id, or one of whose aliases, `text` is (what usage is keyed on),
+    in any spelling of either (`models.keys`); `text` is what errors name."""
+    customer_id = customer_id_of_key(text)
+    found = None if customer_id is None else find_customer(session, customer_id=customer_id)
+    if found is None:
+        found = find_customer(session, alias=text)
     if found is None:
         raise NotFound(f"no customer with id or alias {text!r}")
     return found
@@ -139,11 +136,12 @@ def search_customers(session: Session, text: str, *, limit: int = 50) -> list[Cu
     text = text.strip()
     if not text:
         return []
-    by_alias = select(IngestAlias.customer_id).where(IngestAlias.alias == text)
+    key = canonical_key(text)
+    by_alias = select(IngestAlias.customer_id).where(IngestAlias.alias == key)
     by_account = select(CustomFieldValue.entity_id).where(
         CustomFieldValue.entity == Entity.CUSTOMER,
         CustomFieldValue.key == SFDC_ACCOUNT_ID,
-        CustomFieldValue.value == text,
+        CustomFieldValue.value == field_value(SFDC_ACCOUNT_ID, text),
     )
     query = (
         select(Customer)

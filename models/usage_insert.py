@@ -13,14 +13,14 @@ A known key is attributed at insert time and an id already stored is left untouc
   one call of the C encoder, each row's properties a string holding their validated JSON
   text, which `json()` checks and stores as is (digits kept).
 
-A key names a customer by its id when `customer_id_of_key` says so; alias look-up is the
-join. Properties go in as the validated JSON text, so a number keeps its digits.
+A key names a customer by its id when `models.keys.customer_id_of_key` says so (validation
+has made every key canonical, `models.keys`); alias look-up is the join. Properties go in
+as the validated JSON text, so a number keeps its digits.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -31,10 +31,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from models.dialect import is_postgres
+from models.keys import customer_id_of_key
 from models.types import utcnow
 from models.usage import NewEvent
 
-__all__ = ["customer_id_of_key", "insert_events"]
+__all__ = ["insert_events"]
 
 _SQLITE_INSERT = """
 INSERT INTO usage_events
@@ -99,17 +100,6 @@ ORDER BY b.t COLLATE "C"
 ON CONFLICT (transaction_id) DO NOTHING
 RETURNING transaction_id
 """
-
-
-def customer_id_of_key(key: str) -> uuid.UUID | None:
-    """The customer id a key names, when it is a UUID in canonical text form."""
-    if len(key) != 36 or key[8] != "-":
-        return None
-    try:
-        parsed = uuid.UUID(key)
-    except ValueError:
-        return None
-    return parsed if str(parsed) == key else None
 
 
 def insert_events(

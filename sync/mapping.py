@@ -38,6 +38,7 @@ from config.mapping_schema import FieldCopy
 from config.settings import CURRENCY_CODE
 from models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
 from models.contract_terms import ContractTerms
+from models.keys import canonical_key
 from models.tables import MAX_ALIAS, MAX_NAME
 from models.types import plain_decimal
 from sync.errors import MappingError
@@ -254,14 +255,15 @@ def split_alias_values(values: Iterable[Any]) -> list[str]:
     """The aliases in alias-field values: a value holding ``;`` is a multi-select picklist's
     and gives one alias per selected value; any other value is one alias (``tenant 42``).
 
-    Each alias is stripped of surrounding whitespace; empty ones are dropped.
+    Each alias is stripped of surrounding whitespace and taken in its canonical form (as the
+    store keeps it, `models.keys`); empty ones are dropped.
     """
     parts: list[str] = []
     for value in values:
         if value is None:
             continue
         parts.extend(
-            stripped
+            canonical_key(stripped)
             for part in str(value).split(MULTI_SELECT_SEPARATOR)
             if (stripped := part.strip())
         )

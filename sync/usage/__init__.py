@@ -24,7 +24,6 @@ from sync.usage.reader import read_events
 from sync.usage.validation import (
     Limits,
     UsageRules,
-    account_id_key,
     validate_event,
 )
 
@@ -39,7 +38,6 @@ __all__ = [
     "UnreadableInput",
     "UsageError",
     "UsageRules",
-    "account_id_key",
     "ingest",
     "read_events",
     "validate_event",

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from models.deadletters import Failure, add_letters
 from models.ingest_tally import record_tally
+from models.storable import storable_text
 from models.types import DeadLetterSource, utcnow
 from models.usage import NewEvent, differences, stored_events
 from models.usage_insert import insert_events
@@ -118,7 +119,9 @@ def _reference(raw: Any) -> str | None:
     if isinstance(raw, dict):
         tx = raw.get("transaction_id")
         if isinstance(tx, str) and tx:
-            return tx[:_REFERENCE_MAX]
+            # Escaped first: the reference is stored and answered, which a lone surrogate or
+            # a NUL in it would fail (`models.storable`).
+            return storable_text(tx)[:_REFERENCE_MAX]
     return None
 
 

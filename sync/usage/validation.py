@@ -18,9 +18,9 @@ from typing import Any
 
 from config import Settings
 from models import exactjson
+from models.keys import canonical_key
 from models.tables import MAX_EVENT_KEY
 from models.usage import NewEvent
-from sync.salesforce import normalize_id
 from sync.usage.errors import InvalidUsageEvent
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "Oversized",
     "Unparsable",
     "UsageRules",
-    "account_id_key",
     "encode_properties",
     "parse_timestamp",
     "storable_payload",
@@ -146,26 +145,6 @@ def _key(event: dict[str, Any], name: str) -> str:
     elif "\x00" in value:
         raise InvalidUsageEvent(f"{name} must not contain NUL characters")
     return value
-
-
-_ACCOUNT_ID_SHAPE = re.compile(r"001[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?")
-_ACCOUNT_ID_LENGTHS = (15, 18)
-
-
-def account_id_key(key: str) -> str:
-    """A key shaped like a Salesforce Account id (15 characters, or 18 in any letter case) as
-    its 18-character form, which is how account ids are held as aliases; any other key as
-    given (keys are case-sensitive).
-
-    Only the Account key prefix (001) is taken as an id, so an ordinary 15- or 18-character
-    key is never rewritten; an 18-character one whose checksum does not match stays as is.
-    """
-    if len(key) not in _ACCOUNT_ID_LENGTHS or not _ACCOUNT_ID_SHAPE.fullmatch(key):
-        return key
-    try:
-        return normalize_id(key)
-    except ValueError:
-        return key
 
 
 def _check_text(name: str, value: str) -> None:
@@ -429,8 +408,9 @@ def validate_event(raw: Any, limits: Limits) -> NewEvent:
         transaction_id = _key(raw, "transaction_id")
         customer_key = _key(raw, "customer_id")
         event_type = _key(raw, "event_type")
-    if len(customer_key) in _ACCOUNT_ID_LENGTHS:
-        customer_key = account_id_key(customer_key)
+    # One spelling per identity (a customer id in any UUID spelling, an Account id in 15 or
+    # 18 characters): the key is stored and matched as aliases are (`models.keys`).
+    customer_key = canonical_key(customer_key)
     timestamp = parse_timestamp(raw["timestamp"], limits)
     properties, encoded = encode_properties(raw.get("properties"), limits)
     return NewEvent(transaction_id, customer_key, event_type, timestamp, properties, encoded)

@@ -215,3 +215,18 @@ def test_fields_add_key_prints_the_registered_key_as_json(sfsync: Invoke) -> Non
     """`fields add-key --json` answers with the key it registered."""
     added = ok_json(sfsync("fields", "add-key", "contract", "po_number", "--unique", "--json"))
     assert added == {"entity": "contract", "key": "po_number", "enforce_uniqueness": True}
+
+
+def test_text_no_store_can_hold_is_refused_in_one_line(sfsync: Invoke) -> None:
+    """Invalid UTF-8 on the command line (a lone surrogate to Python) in an alias or a name:
+    exit 1 with one line, never a traceback."""
+    customer = ok_json(sfsync("customers", "create", "Acme", "--json"))
+    for args in (
+        ("aliases", "add", str(customer["id"]), "bad\udcff"),
+        ("customers", "create", "N\udcffame"),
+    ):
+        result = sfsync(*args)
+        assert result.exit_code == 1, result.output
+        assert "without NUL or lone surrogates" in result.stderr
+        assert result.stderr.strip().count("\n") == 0
+        assert "Traceback" not in result.output + result.stderr

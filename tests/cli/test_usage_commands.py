@@ -166,3 +166,14 @@ def test_summary_by_contract_follows_its_lifecycle(
         assert ok_json(sfsync(*summary))["total"]["events"] == 0
     finally:
         store.close()
+
+
+def test_ingest_of_an_unstorable_transaction_id_dead_letters_it_and_stores_the_rest(
+    sfsync: Invoke, tmp_path: Path, store_url: str
+) -> None:
+    """A lone surrogate in one event's transaction_id: one rejected, the others stored."""
+    lines = [json.dumps(ev("u1")), json.dumps(ev("bad\ud800")), json.dumps(ev("u2"))]
+    doc = ok_json(sfsync("usage", "ingest", write_lines(tmp_path / "u.jsonl", lines), "--json"))
+    assert doc == {"accepted": 2, "duplicate": 0, "rejected": 1}
+    letters = ok_json(sfsync("dlq", "list", "--json"))
+    assert [letter["reference"] for letter in letters] == ["bad\\ud800"]

@@ -128,3 +128,47 @@ def test_task_args_stored_as_a_bare_list_read_as_positional_arguments() -> None:
     assert TaskCall.of(["006X"]) == TaskCall(("006X",))
     assert TaskCall.of(None) == TaskCall()
     assert TaskCall.of({"args": None, "kwargs": None}) == TaskCall()
+
+
+def test_a_letter_of_unstorable_text_is_written_with_its_escapes(store: Store) -> None:
+    """A task letter whose reference, message and arguments hold a lone surrogate and a NUL
+    is written (one letter, escapes visible); a payload with one is a marked stand-in."""
+    bad = "bad\ud800\x00"
+    with store.session() as s:
+        add_letter(
+            s,
+            Failure(
+                source=DeadLetterSource.TASK,
+                error_class="InvalidUsageEvent",
+                error_message=f"failed on {bad}",
+                reference=bad,
+                task_args=TaskCall(([{"transaction_id": bad}],)),
+            ),
+        )
+        add_letters(
+            s,
+            [
+                Failure(
+                    source=DeadLetterSource.USAGE_EVENT,
+                    error_class="InvalidUsageEvent",
+                    error_message="transaction_id is not valid Unicode text",
+                    reference=bad,
+                    payload={"transaction_id": bad},
+                )
+            ],
+        )
+    with store.session() as s:
+        letters = {letter.source: letter for letter in s.scalars(select(DeadLetter))}
+    task = letters[DeadLetterSource.TASK]
+    assert task.task_args is not None
+    assert task.reference == "bad\\ud800\\u0000"
+    assert task.error_message == "failed on bad\\ud800\\u0000"
+    assert task.task_args["value"] == {
+        "args": [[{"transaction_id": "bad\\ud800\\u0000"}]],
+        "kwargs": {},
+    }
+    event = letters[DeadLetterSource.USAGE_EVENT]
+    assert event.payload is not None
+    assert event.reference == "bad\\ud800\\u0000"
+    assert event.payload["value"] == {"transaction_id": "bad\\ud800\\u0000"}
+    assert "unstorable" in event.payload

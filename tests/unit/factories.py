@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from config import Settings
@@ -21,3 +22,17 @@ AWKWARD_AMOUNTS = [
     ("0.000001", "0.000001"),
     ("123456789012.345678", "123456789012.345678"),
 ]
+
+
+def uuid_spellings(value: uuid.UUID) -> list[str]:
+    """The seven spellings of a customer id that must all name it (issue 24)."""
+    canonical = str(value)
+    return [
+        canonical,
+        canonical.upper(),
+        "{" + canonical + "}",
+        "urn:uuid:" + canonical,
+        value.hex,
+        value.hex.upper(),
+        f"  {canonical}\t",
+    ]

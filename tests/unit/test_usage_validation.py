@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from config import Settings
 from models import exactjson
+from models.keys import canonical_key
 from sync.usage import InvalidUsageEvent, UnreadableInput, UsageError
 from sync.usage.validation import (
     _RFC3339,
@@ -22,7 +23,6 @@ from sync.usage.validation import (
     _basic_utc,
     _key,
     _rfc3339,
-    account_id_key,
     storable_payload,
     validate_event,
 )
@@ -225,16 +225,6 @@ def test_property_numbers_keep_their_digits(limits: Limits) -> None:
     assert stored.properties_json == ('{"amt":123456789012345678901234567890.123456789,"z":1.50}')
 
 
-def test_account_id_keys_take_their_18_character_form_and_other_keys_are_kept() -> None:
-    """15-character and re-cased 18-character Account ids normalise; nothing else changes."""
-    account = "001Hs00002XyZaBIAV"
-    assert account_id_key(account[:15]) == account
-    assert account_id_key(account.lower()) == account
-    assert account_id_key(account.upper()) == account
-    for other in ("acme-main", "ACCT-12345678901", "006Hs00002XyZaB", "001Hs00002XyZaB999"):
-        assert account_id_key(other) == other
-
-
 @pytest.mark.parametrize(
     "value",
     ["nul\x00inside", "lone \ud800 surrogate", 2**213, -(2**213), ("a", "tuple"), object()],
@@ -273,7 +263,7 @@ def _field_by_field(raw: dict[str, Any]) -> tuple[str, str, str] | str:
     try:
         return (
             _key(raw, "transaction_id"),
-            account_id_key(_key(raw, "customer_id")),
+            canonical_key(_key(raw, "customer_id")),
             _key(raw, "event_type"),
         )
     except InvalidUsageEvent as exc:

@@ -14,7 +14,7 @@ from models import Store
 from models.customers import create_customer
 from models.tables import Customer, DeadLetter, IngestAlias, SyncRun, UsageEvent
 from models.task_runtimes import read_task_runtimes
-from models.types import DeadLetterStatus, RunStatus, TaskRunOutcome
+from models.types import DeadLetterSource, DeadLetterStatus, RunStatus, TaskRunOutcome
 from models.usage_attribution import attributed_customer
 from sandbox import SandboxOrg
 from tasks import names
@@ -59,6 +59,31 @@ def test_usage_ingest_task_stores_and_attributes_events(
     with store.session() as s:
         owners = set(s.scalars(select(attributed_customer(s))))
     assert owners == {customer}
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_an_unstorable_event_in_a_task_is_one_letter_and_the_rest_is_stored(
+    store: Store,
+    launch: Launch,
+) -> None:
+    """A lone surrogate in one event's transaction_id: that event is a usage-event letter,
+    the others of its message are stored, and no task letter is written."""
+    with SandboxOrg(seed=1, opportunities=0) as org:
+        procs = launch(org)
+        procs.worker()
+        bad = event(99, "acme-eu") | {"transaction_id": "bad\ud800"}
+        procs.enqueue(names.INGEST_USAGE, [event(1, "k"), bad, event(2, "k")])
+
+        def done() -> bool:
+            with store.session() as s:
+                stored = s.scalar(select(func.count()).select_from(UsageEvent)) or 0
+                letters = s.scalar(select(func.count()).select_from(DeadLetter)) or 0
+            return stored == 2 and letters == 1
+
+        procs.wait_for(done, what="2 events and 1 dead letter")
+    with store.session() as s:
+        letter = s.scalars(select(DeadLetter)).one()
+    assert (letter.source, letter.reference) == (DeadLetterSource.USAGE_EVENT, "bad\\ud800")
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
