@@ -15,8 +15,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -35,8 +37,11 @@ __all__ = [
     "JsonRoute",
     "RequestLimits",
     "json_guard",
+    "parse_off_loop",
     "parsed_body",
 ]
+
+T = TypeVar("T")
 
 #: Deepest JSON a request may carry: usage properties and custom fields are shallow.
 MAX_JSON_DEPTH = 32
@@ -133,6 +138,19 @@ def _depth(value: Any) -> int:
 #: Bodies larger than this are parsed in a worker thread, so the event loop stays free.
 THREADED_PARSE_BYTES = 64 * 1024
 
+# One large parse at a time per event loop: parsing holds the GIL, so parses running side
+# by side would not finish sooner, only take more turns from the loop answering everyone.
+_PARSERS: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = WeakKeyDictionary()
+
+
+async def parse_off_loop(parse: Callable[..., T], *args: Any) -> T:
+    """`parse(*args)` in a worker thread, one such parse at a time per event loop."""
+    loop = asyncio.get_running_loop()
+    limiter = _PARSERS.get(loop)
+    if limiter is None:
+        limiter = _PARSERS[loop] = CapacityLimiter(1)
+    return await to_thread.run_sync(parse, *args, limiter=limiter)
+
 
 def _parse(body: bytes, check_text: bool, plain_too: bool) -> tuple[Any, Any]:
     """The body parsed exactly (and, with `plain_too`, as FastAPI's own `json.loads` would)."""
@@ -160,7 +178,7 @@ async def _guarded_json(request: Request, *, check_text: bool, plain_too: bool) 
         raise BadRequest("send the body as JSON, with `Content-Type: application/json`")
     if len(body) <= THREADED_PARSE_BYTES:
         return _parse(body, check_text, plain_too)
-    return await run_in_threadpool(_parse, body, check_text, plain_too)
+    return await parse_off_loop(_parse, body, check_text, plain_too)
 
 
 async def json_guard(request: Request, *, check_text: bool = True) -> Any:

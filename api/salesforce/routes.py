@@ -16,8 +16,15 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require
 from api.errors import BadRequest
+from api.limits import THREADED_PARSE_BYTES, parse_off_loop
 from api.queue import EnqueueFailed
-from api.salesforce.soap import InvalidMessage, acknowledgement, fault, parse_message
+from api.salesforce.soap import (
+    InvalidMessage,
+    OutboundMessage,
+    acknowledgement,
+    fault,
+    parse_message,
+)
 from api.state import ApiState, state
 from models.notifications import enqueued_recently, mark_enqueued, record_notifications
 from models.types import ApiScope
@@ -53,13 +60,9 @@ def _token_matches(sent: str, expected: str) -> bool:
     return hmac.compare_digest(sent.encode(), expected.encode())
 
 
-def _accept(api: ApiState, expected: str, body: bytes) -> Response:
-    """Parse the message, record its notifications, enqueue the new ones, then mark them.
-
-    Runs in a worker thread: the XML is parsed off the event loop.
-    """
+def _accept(api: ApiState, expected: str, message: OutboundMessage) -> Response:
+    """Record the message's notifications, enqueue the new ones, then mark them."""
     settings = api.settings
-    message = parse_message(body)
     if not _same_org(message.organization_id, expected):
         return _soap(fault("this listener does not accept that organization", client=True), 403)
     organization_id = normalize_id(expected)
@@ -110,10 +113,15 @@ async def outbound_message(request: Request, token: str = "") -> Response:
         missing = "SFSYNC_SF_ORGANIZATION_ID and SFSYNC_SF_OUTBOUND_MESSAGE_TOKEN must be set"
         return _soap(fault(f"{missing}; refusing", client=False), 403, close=True)
     if not _token_matches(token, secret.get_secret_value()):
-        message = "the endpoint URL lacks this listener's token (SFSYNC_SF_OUTBOUND_MESSAGE_TOKEN)"
-        return _soap(fault(message, client=True), 403, close=True)
+        lacking = "the endpoint URL lacks this listener's token (SFSYNC_SF_OUTBOUND_MESSAGE_TOKEN)"
+        return _soap(fault(lacking, client=True), 403, close=True)
     try:
-        return await run_in_threadpool(_accept, api, expected, await request.body())
+        body = await request.body()
+        if len(body) > THREADED_PARSE_BYTES:
+            message = await parse_off_loop(parse_message, body)
+        else:
+            message = parse_message(body)
+        return await run_in_threadpool(_accept, api, expected, message)
     except InvalidMessage as exc:
         return _soap(fault(str(exc), client=True), 400)
     except EnqueueFailed as exc:

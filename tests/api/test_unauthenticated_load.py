@@ -24,6 +24,7 @@ MEGABYTE = 1_048_576 - 4096
 JSON_BODY = b"[" + b",".join([b'{"a":[]}'] * (MEGABYTE // 9)) + b"]"
 XML_BODY = b"<x>" + b"<x/>" * (MEGABYTE // 4 - 2) + b"</x>"
 CLIENTS = 12
+JSON_TYPE = {"Content-Type": "application/json"}
 
 
 @pytest.fixture(scope="module")
@@ -93,19 +94,23 @@ def _healthz_seconds(server: LiveServer, times: int) -> list[float]:
     return spent
 
 
+UNAUTHENTICATED = [
+    ("/v1/ingest", "application/json", JSON_BODY),
+    ("/salesforce/outbound-message", "text/xml", XML_BODY),
+]
+
+
 @contextmanager
-def megabyte_crowd(server: LiveServer) -> Iterator[list[int]]:
-    """CLIENTS threads posting 1 MB bodies without credentials while the block runs."""
+def megabyte_crowd(
+    server: LiveServer, targets: list[tuple[str, str, bytes]], key: str | None = None
+) -> Iterator[list[int]]:
+    """CLIENTS threads posting 1 MB bodies to `targets` in turn while the block runs."""
     stop = threading.Event()
     sent = [0] * CLIENTS
-    targets = [
-        ("/v1/ingest", "application/json", JSON_BODY),
-        ("/salesforce/outbound-message", "text/xml", XML_BODY),
-    ]
 
     def post(slot: int) -> None:
-        path, content_type, body = targets[slot % 2]
-        with httpx.Client(base_url=server.url, timeout=60) as http:
+        path, content_type, body = targets[slot % len(targets)]
+        with server.http(key) as http:
             while not stop.is_set():
                 # Refused mid-body, the server closes without reading the rest.
                 with suppress(httpx.TransportError):
@@ -125,14 +130,39 @@ def megabyte_crowd(server: LiveServer) -> Iterator[list[int]]:
 
 def test_megabyte_posts_without_credentials_do_not_starve_healthz(listener: LiveServer) -> None:
     """With twelve clients posting 1 MB bodies, /healthz stays within 0.5 s of its idle median."""
-    baseline = statistics.median(_healthz_seconds(listener, 20))
-    with megabyte_crowd(listener) as sent:
-        deadline = time.monotonic() + 30
-        while sum(sent) < CLIENTS and time.monotonic() < deadline:
-            time.sleep(0.05)  # poll until the crowd is at work
-        loaded = _healthz_seconds(listener, 20)
-    assert sum(sent) >= CLIENTS
+    baseline, loaded = _healthz_under(listener, UNAUTHENTICATED)
     median = statistics.median(loaded)
     report = f"baseline {baseline * 1000:.0f} ms, under load {[round(t * 1000) for t in loaded]} ms"
     assert median < baseline + 0.5, report
     assert max(loaded) < 2.0, report
+
+
+def test_megabyte_json_bodies_with_a_key_are_parsed_off_the_event_loop(
+    listener: LiveServer,
+) -> None:
+    """Twelve clients with a valid key posting 1 MB of JSON: /healthz stays answered."""
+    key = listener.key(ApiScope.INGEST)
+    with listener.http(key) as http:
+        refused = http.post("/v1/ingest", content=JSON_BODY, headers=JSON_TYPE)
+    assert refused.status_code == 400 and "at most 100" in refused.json()["message"]
+    baseline, loaded = _healthz_under(
+        listener, [("/v1/ingest", JSON_TYPE["Content-Type"], JSON_BODY)], key
+    )
+    median = statistics.median(loaded)
+    report = f"baseline {baseline * 1000:.0f} ms, under load {[round(t * 1000) for t in loaded]} ms"
+    assert median < baseline + 0.5, report
+    assert max(loaded) < 2.0, report
+
+
+def _healthz_under(
+    server: LiveServer, targets: list[tuple[str, str, bytes]], key: str | None = None
+) -> tuple[float, list[float]]:
+    """/healthz's idle median, then its times while a crowd posts to `targets`."""
+    baseline = statistics.median(_healthz_seconds(server, 20))
+    with megabyte_crowd(server, targets, key) as sent:
+        deadline = time.monotonic() + 30
+        while sum(sent) < CLIENTS and time.monotonic() < deadline:
+            time.sleep(0.05)  # poll until every client has had an answer
+        loaded = _healthz_seconds(server, 20)
+    assert sum(sent) >= CLIENTS
+    return baseline, loaded
