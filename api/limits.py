@@ -4,6 +4,10 @@ The body limit is checked on the declared length and again on the bytes actually
 (a chunked body has no length); the time limit covers reading the body too, so a client
 that trickles its body is answered rather than holding a worker.
 
+A `JsonRoute` admits the API key from the headers before reading the body (a refusal
+closes the connection, so an unauthenticated body is never received), and parses a body
+over `THREADED_PARSE_BYTES` in a worker thread, one at a time, off the event loop.
+
 Errors::
 
     HTTPException
