@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from api.access_log import redact_access_log
 from api.app import create_app
 from config import configure_logging, load_settings
 
@@ -13,4 +14,5 @@ __all__ = ["app_from_environment"]
 def app_from_environment() -> FastAPI:
     settings = load_settings()
     configure_logging(settings.log_level, settings.secret_values(), settings.log_format)
+    redact_access_log()
     return create_app(settings)

@@ -4,6 +4,10 @@ The body limit is checked on the declared length and again on the bytes actually
 (a chunked body has no length); the time limit covers reading the body too, so a client
 that trickles its body is answered rather than holding a worker.
 
+A `JsonRoute` admits the API key from the headers before reading the body (a refusal
+closes the connection, so an unauthenticated body is never received), and parses a body
+over `THREADED_PARSE_BYTES` in a worker thread, one at a time, off the event loop.
+
 Errors::
 
     HTTPException
@@ -13,26 +17,35 @@ Errors::
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
+from weakref import WeakKeyDictionary
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import BadRequest, error_response
+from api.auth import admit, required_scope
+from api.errors import ApiError, BadRequest, error_response
 from models import exactjson
 
 __all__ = [
     "MAX_JSON_DEPTH",
+    "THREADED_PARSE_BYTES",
     "BodyTooLarge",
     "EventsRoute",
     "JsonRoute",
     "RequestLimits",
     "json_guard",
+    "parse_off_loop",
     "parsed_body",
 ]
+
+T = TypeVar("T")
 
 #: Deepest JSON a request may carry: usage properties and custom fields are shallow.
 MAX_JSON_DEPTH = 32
@@ -126,18 +139,25 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-async def json_guard(request: Request, *, check_text: bool = True) -> Any:
-    """The parsed JSON body (None when empty); refused when not JSON or too deeply nested.
+#: Bodies larger than this are parsed in a worker thread, so the event loop stays free.
+THREADED_PARSE_BYTES = 64 * 1024
 
-    With `check_text`, a string the store cannot hold (NUL, a lone surrogate) is refused
-    too; usage events check their own text, so that one bad event does not refuse a batch.
-    """
-    body = await request.body()
-    if not body:
-        return None
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != "application/json" and not content_type.endswith("+json"):
-        raise BadRequest("send the body as JSON, with `Content-Type: application/json`")
+# One large parse at a time per event loop: parsing holds the GIL, so parses running side
+# by side would not finish sooner, only take more turns from the loop answering everyone.
+_PARSERS: WeakKeyDictionary[asyncio.AbstractEventLoop, CapacityLimiter] = WeakKeyDictionary()
+
+
+async def parse_off_loop(parse: Callable[..., T], *args: Any) -> T:
+    """`parse(*args)` in a worker thread, one such parse at a time per event loop."""
+    loop = asyncio.get_running_loop()
+    limiter = _PARSERS.get(loop)
+    if limiter is None:
+        limiter = _PARSERS[loop] = CapacityLimiter(1)
+    return await to_thread.run_sync(parse, *args, limiter=limiter)
+
+
+def _parse(body: bytes, check_text: bool, plain_too: bool) -> tuple[Any, Any]:
+    """The body parsed exactly (and, with `plain_too`, as FastAPI's own `json.loads` would)."""
     try:
         # Exact numbers: a usage property keeps its digits from the request to `--sum`.
         value = exactjson.loads(body)
@@ -150,24 +170,70 @@ async def json_guard(request: Request, *, check_text: bool = True) -> Any:
     # Only escapes can carry NUL or a surrogate into JSON text: skip the walk without them.
     if check_text and b"\\u" in body and (reason := _bad_text(value)):
         raise BadRequest(reason)
+    return value, (json.loads(body) if plain_too else None)
+
+
+async def _guarded_json(request: Request, *, check_text: bool, plain_too: bool) -> tuple[Any, Any]:
+    body = await request.body()
+    if not body:
+        return None, None
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise BadRequest("send the body as JSON, with `Content-Type: application/json`")
+    if len(body) <= THREADED_PARSE_BYTES:
+        return _parse(body, check_text, plain_too)
+    return await parse_off_loop(_parse, body, check_text, plain_too)
+
+
+async def json_guard(request: Request, *, check_text: bool = True) -> Any:
+    """The parsed JSON body (None when empty); refused when not JSON or too deeply nested.
+
+    With `check_text`, a string the store cannot hold (NUL, a lone surrogate) is refused
+    too; usage events check their own text, so that one bad event does not refuse a batch.
+    A large body is parsed in a worker thread.
+    """
+    value, _ = await _guarded_json(request, check_text=check_text, plain_too=False)
     return value
 
 
-class JsonRoute(APIRoute):
-    """A route whose JSON body passes `json_guard` before FastAPI parses it.
+def _closing(exc: ApiError) -> Response:
+    # Refused before the body was read: closing keeps the unread body from being received.
+    response = error_response(exc.status, exc.message, **exc.extra)
+    response.headers["Connection"] = "close"
+    return response
 
-    Ahead of FastAPI's own parsing so that JSON too deep for the parser is answered with
-    the depth limit rather than a generic parse error.
+
+class JsonRoute(APIRoute):
+    """A route that admits its API key, then passes its JSON body through `json_guard`.
+
+    The key is checked from the headers before a byte of the body is read, so an
+    unauthenticated request costs no more than its headers. The body is guarded ahead of
+    FastAPI's own parsing so that JSON too deep for the parser is answered with the depth
+    limit rather than a generic parse error; a large body is parsed off the event loop,
+    FastAPI's model parsing included (its parse is handed over ready).
     """
 
     check_text = True
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        scope = required_scope(self.dependencies)
+        plain_too = self.body_field is not None
 
         async def guarded(request: Request) -> Response:
+            if scope is not None:
+                try:
+                    await run_in_threadpool(admit, request, scope)
+                except ApiError as exc:
+                    return _closing(exc)
             # Kept for handlers that take the parsed body (`parsed_body`) instead of a model.
-            request.state.json_body = await json_guard(request, check_text=self.check_text)
+            value, plain = await _guarded_json(
+                request, check_text=self.check_text, plain_too=plain_too
+            )
+            request.state.json_body = value
+            if plain_too and value is not None:
+                # Starlette's cache of `request.json()`, which FastAPI's handler reads.
+                request._json = plain
             return await handler(request)
 
         return guarded

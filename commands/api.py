@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -34,13 +35,23 @@ def serve(app: App, host: str, port: int, workers: int) -> None:
     import uvicorn
 
     from api import create_app
+    from api.access_log import redact_access_log
+    from api.protocol import protocol_with_header_timeout
     from config.settings import environment_for
 
     settings = app.settings
     store = app.store  # migrates SQLite, refuses a PostgreSQL store behind (exit 2)
-    options = {"host": host, "port": port, "log_config": None, "timeout_keep_alive": 5}
+    redact_access_log()
+    options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,
+        "http": protocol_with_header_timeout(settings.api_header_timeout),
+        "timeout_keep_alive": settings.api_keep_alive_timeout,
+        "limit_concurrency": settings.api_max_connections,
+    }
     if workers == 1:
-        uvicorn.run(create_app(settings, store=store), **options)  # type: ignore[arg-type]
+        uvicorn.run(create_app(settings, store=store), **options)
         return
     # Each worker process builds its own app from the environment; pass the overrides on.
     os.environ.update(environment_for(app.overrides))
@@ -50,7 +61,7 @@ def serve(app: App, host: str, port: int, workers: int) -> None:
         workers=workers,
         # A worker loading on a busy host can take more than uvicorn's default 5 s to start.
         timeout_worker_healthcheck=60,
-        **options,  # type: ignore[arg-type]
+        **options,
     )
 
 

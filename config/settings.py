@@ -243,6 +243,26 @@ class Settings(BaseSettings):
     api_request_timeout: float = Field(
         30.0, gt=0, description="Seconds an HTTP request may take before it is answered 503."
     )
+    sf_outbound_message_token: SecretStr | None = Field(
+        None,
+        description="Secret path segment of the Outbound Message endpoint URL (at least 32 "
+        "characters); unset: every message is refused.",
+    )
+    sf_outbound_enqueues_per_minute: int = Field(
+        600, ge=1, description="Most deals one org's Outbound Messages may queue per minute."
+    )
+    sf_notification_retention_days: int = Field(
+        30, ge=1, description="Days an Outbound Message notification id is kept for redeliveries."
+    )
+    api_header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a client has to send a request's headers."
+    )
+    api_keep_alive_timeout: int = Field(
+        5, ge=1, description="Seconds an idle keep-alive connection stays open."
+    )
+    api_max_connections: int = Field(
+        500, ge=1, description="Open connections per server process; past it requests get 503."
+    )
 
     @field_validator("sf_alias_fields", mode="before")
     @classmethod
@@ -311,6 +331,18 @@ class Settings(BaseSettings):
         if value is not None and not re.fullmatch(r"00D[0-9A-Za-z]{12}([0-9A-Za-z]{3})?", value):
             raise ValueError(
                 "must be a Salesforce organization id: 00D and 12 or 15 more characters"
+            )
+        return value
+
+    @field_validator("sf_outbound_message_token")
+    @classmethod
+    def _outbound_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(
+            r"[A-Za-z0-9_-]{32,200}", value.get_secret_value()
+        ):
+            raise ValueError(
+                "must be 32 to 200 URL-safe characters (letters, digits, - and _), e.g. from "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
             )
         return value
 

@@ -454,15 +454,27 @@ class OutboundNotification(Base):
     """A Salesforce Outbound Message notification, kept so a redelivery is recognised.
 
     `enqueued_at` is set once its provisioning task is on the broker; a redelivered
-    notification that never got that far is enqueued again.
+    notification that never got that far is enqueued again. The key is the org, the id
+    and the object together: a forged id claimed first for another object cannot stand
+    in for the genuine notification.
     """
 
     __tablename__ = "outbound_notifications"
 
+    organization_id: Mapped[str] = mapped_column(String(18), primary_key=True)
     notification_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    object_id: Mapped[str] = mapped_column(String(18))
+    object_id: Mapped[str] = mapped_column(String(18), primary_key=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        Index("ix_outbound_notifications_received_at", "received_at"),
+        Index(
+            "ix_outbound_notifications_organization_id_enqueued_at",
+            "organization_id",
+            "enqueued_at",
+        ),
+    )
 
 
 class IngestTally(Base):

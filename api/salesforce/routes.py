@@ -6,6 +6,8 @@ lost call costs latency, never a contract.
 
 from __future__ import annotations
 
+import hmac
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -14,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.auth import require
 from api.errors import BadRequest
+from api.limits import THREADED_PARSE_BYTES, parse_off_loop
 from api.queue import EnqueueFailed
 from api.salesforce.soap import (
     InvalidMessage,
@@ -23,7 +26,7 @@ from api.salesforce.soap import (
     parse_message,
 )
 from api.state import ApiState, state
-from models.notifications import mark_enqueued, record_notifications
+from models.notifications import enqueued_recently, mark_enqueued, record_notifications
 from models.types import ApiScope
 from sync.salesforce import normalize_id
 
@@ -46,12 +49,23 @@ def _opportunity_id(value: str) -> str:
 
 
 def _same_org(sent: str, expected: str) -> bool:
-    # The first 15 characters are the id; the 18-character form adds a case checksum.
-    return sent[:15] == expected[:15]
+    """Whether `sent` is the org `expected` names, compared whole in 18-character form."""
+    try:
+        return hmac.compare_digest(normalize_id(sent).encode(), normalize_id(expected).encode())
+    except ValueError:
+        return False
 
 
-def _accept(api: ApiState, message: OutboundMessage) -> None:
-    """Record the notifications, enqueue those not yet enqueued, then mark them."""
+def _token_matches(sent: str, expected: str) -> bool:
+    return hmac.compare_digest(sent.encode(), expected.encode())
+
+
+def _accept(api: ApiState, expected: str, message: OutboundMessage) -> Response:
+    """Record the message's notifications, enqueue the new ones, then mark them."""
+    settings = api.settings
+    if not _same_org(message.organization_id, expected):
+        return _soap(fault("this listener does not accept that organization", client=True), 403)
+    organization_id = normalize_id(expected)
     for n in message.notifications:
         if n.sobject_type != "Opportunity":
             raise InvalidMessage(
@@ -59,35 +73,59 @@ def _accept(api: ApiState, message: OutboundMessage) -> None:
                 "sfsync provisions from Opportunity outbound messages only"
             )
     wanted = {n.notification_id: _opportunity_id(n.object_id) for n in message.notifications}
+    retention = timedelta(days=settings.sf_notification_retention_days)
     with api.store.session() as session:
-        todo = record_notifications(session, wanted)
-    for opportunity_id in dict.fromkeys(todo.values()):
+        if enqueued_recently(session, organization_id) >= settings.sf_outbound_enqueues_per_minute:
+            return _soap(fault(_RATE_LIMITED, client=False), 503)
+        todo = record_notifications(session, organization_id, wanted, retention=retention)
+    for opportunity_id in dict.fromkeys(k.object_id for k in todo):
         api.enqueuer.provision_opportunity(opportunity_id)
     with api.store.session() as session:
-        mark_enqueued(session, list(todo))
+        mark_enqueued(session, organization_id, todo)
+    return _soap(acknowledgement(), 200)
 
 
-def _soap(body: bytes, status: int) -> Response:
-    return Response(body, status_code=status, media_type=_XML)
+_RATE_LIMITED = (
+    "this org's outbound messages queued more deals in the last minute than "
+    "SFSYNC_SF_OUTBOUND_ENQUEUES_PER_MINUTE allows; redeliver later"
+)
 
 
-@router.post("/outbound-message", response_class=Response)
-async def outbound_message(request: Request) -> Response:
-    """Salesforce's Outbound Message listener: `Ack` true once the deals are queued."""
+def _soap(body: bytes, status: int, *, close: bool = False) -> Response:
+    # Refused before its body was read: close, so the unread body is never received.
+    headers = {"Connection": "close"} if close else None
+    return Response(body, status_code=status, media_type=_XML, headers=headers)
+
+
+@router.post("/outbound-message", response_class=Response, include_in_schema=False)
+@router.post("/outbound-message/{token}", response_class=Response)
+async def outbound_message(request: Request, token: str = "") -> Response:
+    """Salesforce's Outbound Message listener: `Ack` true once the deals are queued.
+
+    The endpoint URL carries the secret `SFSYNC_SF_OUTBOUND_MESSAGE_TOKEN`; without it the
+    request is refused from its headers alone.
+    """
     api = state(request)
-    expected = api.settings.sf_organization_id
-    if expected is None:
-        return _soap(fault("SFSYNC_SF_ORGANIZATION_ID is not set; refusing", client=False), 403)
+    settings = api.settings
+    secret = settings.sf_outbound_message_token
+    expected = settings.sf_organization_id
+    if expected is None or secret is None:
+        missing = "SFSYNC_SF_ORGANIZATION_ID and SFSYNC_SF_OUTBOUND_MESSAGE_TOKEN must be set"
+        return _soap(fault(f"{missing}; refusing", client=False), 403, close=True)
+    if not _token_matches(token, secret.get_secret_value()):
+        lacking = "the endpoint URL lacks this listener's token (SFSYNC_SF_OUTBOUND_MESSAGE_TOKEN)"
+        return _soap(fault(lacking, client=True), 403, close=True)
     try:
-        message = parse_message(await request.body())
-        if not _same_org(message.organization_id, expected):
-            return _soap(fault("this listener does not accept that organization", client=True), 403)
-        await run_in_threadpool(_accept, api, message)
+        body = await request.body()
+        if len(body) > THREADED_PARSE_BYTES:
+            message = await parse_off_loop(parse_message, body)
+        else:
+            message = parse_message(body)
+        return await run_in_threadpool(_accept, api, expected, message)
     except InvalidMessage as exc:
         return _soap(fault(str(exc), client=True), 400)
     except EnqueueFailed as exc:
         return _soap(fault(f"{exc}; redeliver later", client=False), 503)
-    return _soap(acknowledgement(), 200)
 
 
 @router.post(

@@ -68,7 +68,7 @@ def test_docs_and_openapi_describe_the_endpoints(server: LiveServer) -> None:
         "/v1/customFields/addKey",
         "/v1/contracts/list",
         "/v1/events/search",
-        "/salesforce/outbound-message",
+        "/salesforce/outbound-message/{token}",
         "/salesforce/opportunities/{opportunity_id}/provision",
         "/readyz",
     ):

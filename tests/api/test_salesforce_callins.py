@@ -27,7 +27,13 @@ from tests.worker.conftest import Launch, Processes
 
 pytestmark = pytest.mark.worker
 
-ORG_ID = "00D5g000004ABCDEAA"
+#: Opportunity ids the org need not hold: a forger names whatever it likes.
+FORGED_DEAL = "0065g00000FORGEAA5"
+OTHER_DEAL = "0065g00000OTHERAA5"
+
+ORG_ID = "00D5g000004ABCDEA4"
+TOKEN = "outbound-token-0123456789abcdefghijklmnop"
+LISTENER = {"SFSYNC_SF_ORGANIZATION_ID": ORG_ID, "SFSYNC_SF_OUTBOUND_MESSAGE_TOKEN": TOKEN}
 
 
 def won_deal(org: SandboxOrg) -> dict[str, Any]:
@@ -74,9 +80,15 @@ def queued(procs: Processes) -> int:
         client.close()
 
 
-def _post_soap(url: str, body: bytes) -> httpx.Response:
+def _post_soap(url: str, body: bytes, token: str | None = TOKEN) -> httpx.Response:
     headers = {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": '""'}
-    return httpx.post(f"{url}/salesforce/outbound-message", content=body, headers=headers)
+    path = "/salesforce/outbound-message" + (f"/{token}" if token is not None else "")
+    return httpx.post(f"{url}{path}", content=body, headers=headers)
+
+
+def notification_count(store: Store) -> int:
+    with store.session() as s:
+        return int(s.scalar(select(func.count()).select_from(OutboundNotification)) or 0)
 
 
 @pytest.fixture
@@ -90,7 +102,7 @@ def test_an_outbound_message_provisions_the_deal_once(
 ) -> None:
     """Acked after queueing; the same message again queues nothing; a worker provisions it."""
     deal = won_deal(org)
-    procs = launch(org, SFSYNC_SF_ORGANIZATION_ID=ORG_ID, SFSYNC_POLL_INTERVAL="3600")
+    procs = launch(org, **LISTENER, SFSYNC_POLL_INTERVAL="3600")
     proc, url = start_server(procs.env, tmp_path / "serve.log")
     try:
         message = outbound_message(ORG_ID[:15], [("04l5g000000AAAAAA1", deal["Id"])])
@@ -108,6 +120,7 @@ def test_an_outbound_message_provisions_the_deal_once(
     assert contract.amount == Decimal(str(deal["Amount"]))
     log = (tmp_path / "serve.log").read_text()
     assert SESSION_SENTINEL not in log and "Traceback" not in log
+    assert TOKEN not in log
 
 
 def test_a_message_from_another_organization_is_refused_and_queues_nothing(
@@ -115,7 +128,7 @@ def test_a_message_from_another_organization_is_refused_and_queues_nothing(
 ) -> None:
     """A wrong OrganizationId gets a SOAP fault, no Ack, no notification kept, nothing queued."""
     deal = won_deal(org)
-    procs = launch(org, SFSYNC_SF_ORGANIZATION_ID=ORG_ID)
+    procs = launch(org, **LISTENER)
     proc, url = start_server(procs.env, tmp_path / "serve.log")
     try:
         response = _post_soap(url, outbound_message("00D000000000001AAA", [("04l1", deal["Id"])]))
@@ -130,6 +143,78 @@ def test_a_message_from_another_organization_is_refused_and_queues_nothing(
     assert queued(procs) == 0
     with store.session() as s:
         assert s.scalar(select(func.count()).select_from(OutboundNotification)) == 0
+
+
+def test_a_message_with_only_a_valid_org_id_is_refused(
+    store: Store, launch: Launch, org: SandboxOrg, tmp_path: Path
+) -> None:
+    """No token, a wrong token, a look-alike org id or an unset token: a fault, nothing queued."""
+    deal = won_deal(org)
+    message = outbound_message(ORG_ID, [("04l5g000000AAAAAA1", deal["Id"])])
+    look_alike = outbound_message(ORG_ID[:15] + "x" * 100, [("04l5g000000AAAAAA2", deal["Id"])])
+    procs = launch(org, **LISTENER)
+    proc, url = start_server(procs.env, tmp_path / "serve.log")
+    try:
+        refused = [
+            _post_soap(url, message, token=None),
+            _post_soap(url, message, token=TOKEN[:-1] + "X"),
+            _post_soap(url, message, token=TOKEN + "X"),
+            _post_soap(url, look_alike),
+        ]
+    finally:
+        stop_server(proc)
+    unset = launch(org, SFSYNC_SF_ORGANIZATION_ID=ORG_ID)
+    proc, url = start_server(unset.env, tmp_path / "serve-unset.log")
+    try:
+        refused.append(_post_soap(url, message, token=None))
+        refused.append(_post_soap(url, message))
+    finally:
+        stop_server(proc)
+    assert [r.status_code for r in refused] == [403] * 6
+    assert all("<Ack>" not in r.text and "faultstring" in r.text for r in refused)
+    assert queued(procs) == 0 and queued(unset) == 0
+    assert notification_count(store) == 0
+    assert TOKEN not in (tmp_path / "serve.log").read_text()
+
+
+def test_a_forged_notification_id_does_not_drop_the_genuine_message(
+    store: Store, launch: Launch, org: SandboxOrg, tmp_path: Path
+) -> None:
+    """An id claimed first for another deal: the genuine message still queues its deal."""
+    deal = won_deal(org)
+    procs = launch(org, **LISTENER, SFSYNC_POLL_INTERVAL="3600")
+    proc, url = start_server(procs.env, tmp_path / "serve.log")
+    try:
+        forged = _post_soap(url, outbound_message(ORG_ID, [("04l5g000000FORGED", FORGED_DEAL)]))
+        assert forged.status_code == 200 and queued(procs) == 1
+        genuine = _post_soap(url, outbound_message(ORG_ID, [("04l5g000000FORGED", deal["Id"])]))
+        assert genuine.status_code == 200 and "<Ack>true</Ack>" in genuine.text
+        assert queued(procs) == 2
+        procs.worker()
+        procs.wait_for(lambda: contracts_for(store, deal["Id"]), what="the deal's contract")
+    finally:
+        stop_server(proc)
+
+
+def test_outbound_messages_queue_at_most_the_per_org_rate(
+    store: Store, launch: Launch, org: SandboxOrg, tmp_path: Path
+) -> None:
+    """Past SFSYNC_SF_OUTBOUND_ENQUEUES_PER_MINUTE a message is refused (503) and queues nothing."""
+    deal = won_deal(org)
+    procs = launch(org, **LISTENER, SFSYNC_SF_OUTBOUND_ENQUEUES_PER_MINUTE="2")
+    proc, url = start_server(procs.env, tmp_path / "serve.log")
+    try:
+        first = _post_soap(
+            url, outbound_message(ORG_ID, [("04l1", deal["Id"]), ("04l2", FORGED_DEAL)])
+        )
+        over = _post_soap(url, outbound_message(ORG_ID, [("04l3", OTHER_DEAL)]))
+    finally:
+        stop_server(proc)
+    assert first.status_code == 200, first.text
+    assert over.status_code == 503 and "ENQUEUES_PER_MINUTE" in over.text
+    assert "<Ack>" not in over.text
+    assert queued(procs) == 2
+    assert notification_count(store) == 2
 
 
 def test_the_provision_webhook_queues_the_deal_for_a_worker(

@@ -223,3 +223,47 @@ def test_task_runtimes_table_is_added_to_a_store_holding_data(store: Store) -> N
     with store.engine.connect() as conn:
         assert "task_runtimes" not in inspect(conn).get_table_names()
     _migrate(store, "head")
+
+
+def _before(store: Store, revision: str) -> str:
+    """The revision a migration follows (the lead re-chains parallel branches at merge)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(store._alembic_config()).get_revision(revision)
+    assert script is not None and isinstance(script.down_revision, str)
+    return script.down_revision
+
+
+def test_outbound_notifications_are_rekeyed_by_org_keeping_stored_rows(store: Store) -> None:
+    """Migration 0013 keeps rows (their org unknown: empty) under the new key; down again too."""
+    from datetime import timedelta
+
+    from models.notifications import NotificationKey, record_notifications
+
+    opportunity = "0065g000000000QAAQ"
+    _migrate(store, _before(store, "0013"))
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO outbound_notifications (notification_id, object_id, received_at,"
+                " enqueued_at) VALUES ('n1', :o, :t, :t)"
+            ),
+            {"o": opportunity, "t": "2026-12-07 10:00:00.000000"},
+        )
+    _migrate(store, "head")
+    with store.engine.connect() as conn:
+        key = inspect(conn).get_pk_constraint("outbound_notifications")["constrained_columns"]
+        rows = conn.execute(
+            text("SELECT organization_id, notification_id, object_id FROM outbound_notifications")
+        ).all()
+    assert key == ["organization_id", "notification_id", "object_id"]
+    assert [tuple(r) for r in rows] == [("", "n1", opportunity)]
+    with store.session() as s:
+        todo = record_notifications(
+            s, "00D5g000004ABCDEA4", {"n1": opportunity}, retention=timedelta(days=3650)
+        )
+    assert todo == [NotificationKey("n1", opportunity)]
+    _migrate(store, _before(store, "0013"))
+    with store.engine.connect() as conn:
+        ids = conn.execute(text("SELECT notification_id FROM outbound_notifications")).all()
+    assert [tuple(r) for r in ids] == [("n1",)]

@@ -41,6 +41,20 @@ def test_retry_cap_must_stay_below_the_visibility_timeout() -> None:
         load_settings(_env_file=None, task_retry_backoff_max=4000)
 
 
+@pytest.mark.parametrize("token", ["short", "x" * 31, "has spaces " + "x" * 30, "é" * 40])
+def test_an_outbound_message_token_too_short_or_unsafe_in_a_url_is_refused(token: str) -> None:
+    """The listener's URL token needs 32+ URL-safe characters; the error never echoes it."""
+    with pytest.raises(ConfigError, match="SFSYNC_SF_OUTBOUND_MESSAGE_TOKEN") as info:
+        load_settings(_env_file=None, sf_outbound_message_token=token)
+    assert token not in str(info.value)
+
+
+def test_the_outbound_message_token_is_a_secret() -> None:
+    """It is redacted from logs with the other secrets."""
+    token = "t" * 40
+    assert token in load_settings(_env_file=None, sf_outbound_message_token=token).secret_values()
+
+
 def test_secret_values_include_passwords_in_urls() -> None:
     """Configured secrets and the store's URL password are all known to the redactor."""
     settings = Settings(
