@@ -42,6 +42,8 @@ def require(scope: ApiScope) -> Any:
                 f"this API key has scope {principal.scope.value!r}, which does not allow "
                 f"{scope.value!r} requests"
             )
+        # Whose `Idempotency-Key`s a write's answers are kept under.
+        request.state.principal = principal
         return principal
 
     dependency: Callable[[Request], Principal] = check

@@ -13,6 +13,7 @@ Errors::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -23,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import BadRequest, error_response
 from models import exactjson
+from models.deadline import Deadline
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -84,13 +86,28 @@ class RequestLimits:
                 started = True
             await send(message)
 
+        # The handler's store transaction shares this deadline: past it, either the handler
+        # has claimed its commit (its answer is awaited: the write happened) or the request
+        # is abandoned and its commit refused (the 503 is true: nothing was written).
+        deadline = Deadline(self.timeout)
+        scope.setdefault("state", {})["deadline"] = deadline
+        work = asyncio.ensure_future(self.app(scope, limited_receive, tracking_send))
         try:
-            async with asyncio.timeout(self.timeout):
-                await self.app(scope, limited_receive, tracking_send)
+            await asyncio.wait_for(asyncio.shield(work), self.timeout)
+            return
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
         except TimeoutError:
-            if not started:
-                message = f"the request took longer than {self.timeout:g} s; retry it"
-                await error_response(503, message)(scope, receive, send)
+            if not deadline.abandon():
+                await work
+                return
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await work
+        if not started:
+            message = f"the request took longer than {self.timeout:g} s; retry it"
+            await error_response(503, message)(scope, receive, send)
 
 
 def _bad_text(value: Any) -> str | None:

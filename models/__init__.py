@@ -11,6 +11,8 @@ from models.errors import (
     ChangeNeedsApproval,
     Conflict,
     CustomerArchived,
+    DeadlinePassed,
+    IdempotencyKeyReused,
     InvalidInput,
     LeaseLost,
     NotFound,
@@ -19,6 +21,7 @@ from models.errors import (
     StoreUnavailable,
     StoreUnreachable,
     UniqueFieldConflict,
+    UniquenessKeyUsed,
     UnknownFieldKey,
 )
 from models.types import Entity
@@ -30,7 +33,9 @@ __all__ = [
     "ChangeNeedsApproval",
     "Conflict",
     "CustomerArchived",
+    "DeadlinePassed",
     "Entity",
+    "IdempotencyKeyReused",
     "InvalidInput",
     "LeaseLost",
     "NotFound",
@@ -40,6 +45,7 @@ __all__ = [
     "StoreUnavailable",
     "StoreUnreachable",
     "UniqueFieldConflict",
+    "UniquenessKeyUsed",
     "UnknownFieldKey",
     "open_store",
 ]

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.auth import require
 from api.errors import BadRequest
+from api.idempotency import idempotent_write
 from api.limits import EventsRoute, JsonRoute, parsed_body
 from api.metronome import views
 from api.metronome.common import Body
 from api.state import state
+from models.request_keys import StoredResponse
 from models.tables import Customer
 from models.types import ApiScope
 from models.usage import stored_events
@@ -68,7 +70,7 @@ _EVENTS_SCHEMA = {
 @ingest_router.post(
     "/ingest", dependencies=[require(ApiScope.INGEST)], openapi_extra=_EVENTS_SCHEMA
 )
-def ingest_events(request: Request) -> JSONResponse:
+def ingest_events(request: Request) -> Response:
     """Store usage events durably before answering; invalid ones become dead letters.
 
     200 when every event was stored (or was a duplicate); 400 naming the rejected ones
@@ -82,22 +84,29 @@ def ingest_events(request: Request) -> JSONResponse:
             f"{len(events)} events in one request; at most {MAX_EVENTS_PER_REQUEST} per request"
         )
     api = state(request)
-    with api.store.session() as session:
+    accepted = 0
+
+    def work(session: Session) -> StoredResponse:
+        nonlocal accepted
         report = ingest(session, events, api.usage_rules)
-    if report.accepted:
+        accepted = report.accepted
+        counts = report.counts()
+        rejected = [
+            {"index": r.index, "transaction_id": r.transaction_id, "reason": r.reason}
+            for r in report.results_with(EventOutcome.REJECTED)
+        ]
+        if not rejected:
+            return StoredResponse(200, counts)
+        message = (
+            f"{len(rejected)} of {report.total} events rejected (kept as dead letters); "
+            f"the other {report.total - len(rejected)} were stored"
+        )
+        return StoredResponse(400, {"message": message, **counts, "rejected": rejected})
+
+    answer = idempotent_write(request, work)
+    if accepted:
         api.enqueuer.ring_resolve()
-    counts = report.counts()
-    rejected = [
-        {"index": r.index, "transaction_id": r.transaction_id, "reason": r.reason}
-        for r in report.results_with(EventOutcome.REJECTED)
-    ]
-    if not rejected:
-        return JSONResponse(counts)
-    message = (
-        f"{len(rejected)} of {report.total} events rejected (kept as dead letters); "
-        f"the other {report.total - len(rejected)} were stored"
-    )
-    return JSONResponse({"message": message, **counts, "rejected": rejected}, status_code=400)
+    return answer
 
 
 class SearchEvents(Body):

@@ -1,0 +1,108 @@
+"""Keys that make a client's retried write safe: `Idempotency-Key` and `uniqueness_key`.
+
+Both are rows of `request_keys`, written in the transaction of the write they guard, so a
+write that failed leaves no key behind and a retry runs it afresh; the primary key makes two
+racing requests with one key unable to both commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import exactjson
+from models.errors import IdempotencyKeyReused, InvalidInput, UniquenessKeyUsed
+from models.tables import MAX_REQUEST_KEY, RequestKey
+from models.types import Entity
+
+__all__ = [
+    "StoredResponse",
+    "check_uniqueness_key",
+    "fingerprint",
+    "recall_response",
+    "record_response",
+    "record_uniqueness_key",
+]
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """The first answer given to a request with this `Idempotency-Key`."""
+
+    status_code: int
+    body: Any
+
+
+def _valid(key: str, what: str) -> str:
+    if not 1 <= len(key) <= MAX_REQUEST_KEY or not key.isprintable():
+        raise InvalidInput(f"{what} must be 1 to {MAX_REQUEST_KEY} printable characters")
+    return key
+
+
+def fingerprint(method: str, path: str, body: Any) -> str:
+    """What identifies a request: the same key with another fingerprint is a client error."""
+    text = exactjson.dumps([method.upper(), path, body])
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _idempotency_scope(api_key_id: str) -> str:
+    return f"idempotency:{api_key_id}"
+
+
+def recall_response(
+    session: Session, api_key_id: str, key: str, request_fingerprint: str
+) -> StoredResponse | None:
+    """The answer first given to this key, or None; `IdempotencyKeyReused` for another request."""
+    row = session.get(RequestKey, (_idempotency_scope(api_key_id), _valid(key, "Idempotency-Key")))
+    if row is None:
+        return None
+    if row.fingerprint != request_fingerprint:
+        raise IdempotencyKeyReused(key)
+    return StoredResponse(row.status_code or 200, row.response)
+
+
+def record_response(
+    session: Session,
+    api_key_id: str,
+    key: str,
+    request_fingerprint: str,
+    response: StoredResponse,
+) -> None:
+    """Keep the answer to give a retry of this request (in the write's own transaction)."""
+    session.add(
+        RequestKey(
+            scope=_idempotency_scope(api_key_id),
+            key=_valid(key, "Idempotency-Key"),
+            fingerprint=request_fingerprint,
+            status_code=response.status_code,
+            response=response.body,
+        )
+    )
+    session.flush()
+
+
+def _uniqueness_scope(entity: Entity) -> str:
+    return f"{entity.value}.uniqueness_key"
+
+
+def check_uniqueness_key(session: Session, entity: Entity, key: str) -> None:
+    """Raise `UniquenessKeyUsed`, naming what it created, when `key` was used before."""
+    row = session.get(RequestKey, (_uniqueness_scope(entity), _valid(key, "uniqueness_key")))
+    if row is not None:
+        raise UniquenessKeyUsed(entity.value, key, row.entity_id)
+
+
+def record_uniqueness_key(session: Session, entity: Entity, key: str, entity_id: uuid.UUID) -> None:
+    """Tie `key` to the entity it created; a racing request with it fails on the primary key."""
+    session.add(
+        RequestKey(
+            scope=_uniqueness_scope(entity),
+            key=_valid(key, "uniqueness_key"),
+            entity_id=entity_id,
+        )
+    )
+    session.flush()
