@@ -11,9 +11,11 @@
      └── Unavailable         503  the broker or the store cannot take the request now
 
 The store's errors are translated in `install_handlers`: `NotFound` 404, `Conflict` 409
-(an alias conflict names the holder), `InvalidInput` 400, `StoreUnavailable` 503. Every
-body is Metronome's ``{"message": ...}``; anything unexpected is a 500 whose body says
-nothing of the cause (the server log has it, with secrets redacted).
+(an alias conflict names the holder, a used `uniqueness_key` what it created),
+`InvalidInput` 400, `StoreUnavailable` 503. Every body is Metronome's ``{"message": ...}``;
+anything unexpected is a 500 whose body says nothing of the cause (the server log has it,
+with secrets redacted). A 409 carries `x-should-retry: false`: the same request conflicts
+again, so the official SDK must not resend it.
 
 The API's other exceptions live beside the code that raises them and are answered where
 they are caught (the routes answer in SOAP, the console in HTML), not by these handlers::
@@ -39,7 +41,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from models import AliasConflict, Conflict, InvalidInput, NotFound, StoreError, StoreUnavailable
+from models import (
+    AliasConflict,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StoreError,
+    StoreUnavailable,
+    UniquenessKeyUsed,
+)
 
 __all__ = [
     "ApiError",
@@ -89,9 +99,14 @@ class Unavailable(ApiError):
     status = 503
 
 
+#: Answers a retry cannot change: the Stainless-made SDKs read `x-should-retry` first.
+_FINAL = {409: {"x-should-retry": "false"}, 401: {"WWW-Authenticate": "Bearer"}}
+
+
 def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"message": message, **extra}, status_code=status, headers=headers)
+    return JSONResponse(
+        {"message": message, **extra}, status_code=status, headers=_FINAL.get(status)
+    )
 
 
 def _one_line(exc: RequestValidationError) -> str:
@@ -111,6 +126,9 @@ def _store_error(exc: StoreError) -> JSONResponse:
     if isinstance(exc, AliasConflict):
         holder = str(exc.holder_id) if exc.holder_id else None
         return error_response(409, str(exc), conflicting_customer_id=holder)
+    if isinstance(exc, UniquenessKeyUsed):
+        created = str(exc.holder_id) if exc.holder_id else None
+        return error_response(409, str(exc), conflicting_id=created)
     if isinstance(exc, NotFound):
         return error_response(404, str(exc))
     if isinstance(exc, Conflict):
