@@ -1,4 +1,4 @@
-"""Retried writes are safe (official metronome-sdk): `uniqueness_key`, `Idempotency-Key`, 409s final."""
+"""Retried writes are safe (official metronome-sdk): uniqueness_key, Idempotency-Key, final 409s."""
 
 from __future__ import annotations
 
