@@ -59,6 +59,8 @@ __all__ = [
     "PayloadTooLarge",
     "Unauthorized",
     "Unavailable",
+    "clip",
+    "declare_400",
     "error_response",
     "install_handlers",
 ]
@@ -103,10 +105,20 @@ class Unavailable(ApiError):
 _FINAL = {409: {"x-should-retry": "false"}, 401: {"WWW-Authenticate": "Bearer"}}
 
 
+#: Longest message answered: an echoed input (a 10,000-character key) is cut, not repeated.
+MAX_MESSAGE = 400
+#: Longest piece of an input named in a validation message (a field path's key).
+_MAX_ECHO = 60
+
+
+def clip(text: str, limit: int = _MAX_ECHO) -> str:
+    """`text`, or its start and an ellipsis when longer than `limit` characters."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse(
-        {"message": message, **extra}, status_code=status, headers=_FINAL.get(status)
-    )
+    body = {"message": clip(message, MAX_MESSAGE), **extra}
+    return JSONResponse(body, status_code=status, headers=_FINAL.get(status))
 
 
 def _one_line(exc: RequestValidationError) -> str:
@@ -114,7 +126,7 @@ def _one_line(exc: RequestValidationError) -> str:
     if not errors:
         return "invalid request"
     first = errors[0]
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    where = ".".join(clip(str(p)) for p in first.get("loc", ()) if p != "body") or "body"
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     if first.get("type") == "json_invalid":
         return "the body is not valid JSON"
@@ -141,8 +153,44 @@ def _store_error(exc: StoreError) -> JSONResponse:
     return error_response(500, "internal error")
 
 
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+}
+
+
+def declare_400(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the server answers: a 400 `{"message"}`, not 422."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if responses.pop("422", None) is not None:
+                    responses["400"] = {
+                        "description": "Bad request: malformed JSON, wrong types, a limit passed",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    }
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        schemas["Error"] = _ERROR_SCHEMA
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_handlers(app: FastAPI) -> None:
-    """Route every exception to one JSON answer."""
+    """Route every exception to one JSON answer (and declare them so in the OpenAPI document)."""
+    declare_400(app)
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:

@@ -143,11 +143,13 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-async def json_guard(request: Request, *, check_text: bool = True) -> Any:
+async def json_guard(request: Request, *, check_text: bool = True, per_item: bool = False) -> Any:
     """The parsed JSON body (None when empty); refused when not JSON or too deeply nested.
 
     With `check_text`, a string the store cannot hold (NUL, a lone surrogate) is refused
     too; usage events check their own text, so that one bad event does not refuse a batch.
+    With `per_item` the depth is counted from each item of a top-level array (a usage
+    event), not from the array that carries them.
     """
     body = await request.body()
     if not body:
@@ -162,7 +164,11 @@ async def json_guard(request: Request, *, check_text: bool = True) -> Any:
         raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
-    if _depth(value) > MAX_JSON_DEPTH:
+    if per_item and isinstance(value, list):
+        for index, item in enumerate(value):
+            if _depth(item) > MAX_JSON_DEPTH:
+                raise BadRequest(f"item {index} is nested deeper than {MAX_JSON_DEPTH} levels")
+    elif _depth(value) > MAX_JSON_DEPTH:
         raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
     # Only escapes can carry NUL or a surrogate into JSON text: skip the walk without them.
     if check_text and b"\\u" in body and (reason := _bad_text(value)):
@@ -178,13 +184,16 @@ class JsonRoute(APIRoute):
     """
 
     check_text = True
+    per_item = False
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
             # Kept for handlers that take the parsed body (`parsed_body`) instead of a model.
-            request.state.json_body = await json_guard(request, check_text=self.check_text)
+            request.state.json_body = await json_guard(
+                request, check_text=self.check_text, per_item=self.per_item
+            )
             return await handler(request)
 
         return guarded
@@ -196,6 +205,8 @@ def parsed_body(request: Request) -> Any:
 
 
 class EventsRoute(JsonRoute):
-    """`JsonRoute` for usage events, whose text each event's validation checks itself."""
+    """`JsonRoute` for usage events: each event's validation checks its own text, and the
+    nesting limit counts from each event (an event is as deep as it is wherever it is sent)."""
 
     check_text = False
+    per_item = True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -47,7 +47,10 @@ MAX_PAGE = 20
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2026-01-01T00:00:00Z")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range: in UTC it must fall in years 1 to 9999") from None
 
 
 Instant = Annotated[datetime, AfterValidator(_aware)]

@@ -20,7 +20,7 @@ from models.request_keys import StoredResponse
 from models.tables import Customer
 from models.types import ApiScope
 from models.usage import stored_events
-from sync.usage import EventOutcome, ingest
+from sync.usage import EventOutcome, EventResult, ingest
 
 __all__ = [
     "MAX_EVENTS_PER_REQUEST",
@@ -74,7 +74,8 @@ def ingest_events(request: Request) -> Response:
     """Store usage events durably before answering; invalid ones become dead letters.
 
     200 when every event was stored (or was a duplicate); 400 naming the rejected ones
-    otherwise, the valid ones stored all the same.
+    otherwise, the valid ones stored all the same. A duplicate whose payload differs from
+    the first copy's is named with the reason (`differing_duplicates`).
     """
     events = parsed_body(request)
     if not isinstance(events, list):
@@ -90,11 +91,14 @@ def ingest_events(request: Request) -> Response:
         nonlocal accepted
         report = ingest(session, events, api.usage_rules)
         accepted = report.accepted
-        counts = report.counts()
-        rejected = [
-            {"index": r.index, "transaction_id": r.transaction_id, "reason": r.reason}
-            for r in report.results_with(EventOutcome.REJECTED)
+        counts: dict[str, Any] = {**report.counts()}
+        rejected = [_result(r) for r in report.results_with(EventOutcome.REJECTED)]
+        # A resent event is normal; one whose payload changed is a client's bug: say why.
+        differing = [
+            _result(r) for r in report.results_with(EventOutcome.DUPLICATE) if r.payload_differs
         ]
+        if differing:
+            counts["differing_duplicates"] = differing
         if not rejected:
             return StoredResponse(200, counts)
         message = (
@@ -107,6 +111,10 @@ def ingest_events(request: Request) -> Response:
     if accepted:
         api.enqueuer.ring_resolve()
     return answer
+
+
+def _result(result: EventResult) -> dict[str, Any]:
+    return {"index": result.index, "transaction_id": result.transaction_id, "reason": result.reason}
 
 
 class SearchEvents(Body):
