@@ -498,12 +498,13 @@ class TaskRuntime(Base):
 
 
 class RequestKey(Base):
-    """A key a client sent so a retried write is not applied twice.
+    """A key a client presents that the server remembers.
 
-    `scope` says whose key it is: ``idempotency:<api key id>`` for an `Idempotency-Key`
-    header (the first response kept, with the request's fingerprint), or an entity's
-    ``<entity>.uniqueness_key`` (the entity the key created). Written in the write's own
-    transaction, so a write that failed leaves none.
+    `scope` says what kind: ``idempotency:<api key id>`` for an `Idempotency-Key` header
+    (the first response kept, with the request's fingerprint), an entity's
+    ``<entity>.uniqueness_key`` (the entity the key created), both written in the write's
+    own transaction so a write that failed leaves none; or ``console.session`` (the SHA-256
+    of a console session's id, `response` naming its API key).
     """
 
     __tablename__ = "request_keys"

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.console import auth
-from api.console.pages import Viewer, _enum_or_none, _instant
+from api.console.pages import RowId, Viewer, _enum_or_none, _instant
 from api.console.render import page
+from api.queue import EnqueueFailed
 from api.state import state
 from models import InvalidInput, NotFound
 from models.api_keys import Principal, authenticate
@@ -89,7 +90,7 @@ def login(
             "use a 'read' or 'admin' key.",
         )
     response = RedirectResponse(target, status_code=303)
-    auth.start_session(request, response, key.strip())
+    auth.start_session(request, response, principal)
     return response
 
 
@@ -97,7 +98,7 @@ def login(
 def logout(request: Request, principal: Viewer, csrf: Csrf = "") -> Response:
     auth.check_csrf(request, csrf)
     response = RedirectResponse(f"{auth.PREFIX}/login", status_code=303)
-    auth.end_session(response)
+    auth.end_session(request, response)
     return response
 
 
@@ -109,8 +110,12 @@ def _message(
     )
 
 
+def _broker_down(exc: EnqueueFailed) -> str:
+    return f"{exc}. The letter stays open; replay it once the broker is back."
+
+
 @router.post("/letters/{letter_id}/replay", response_class=HTMLResponse)
-def replay(request: Request, principal: Viewer, letter_id: int, csrf: Csrf = "") -> Response:
+def replay(request: Request, principal: Viewer, letter_id: RowId, csrf: Csrf = "") -> Response:
     auth.admin(request, principal, csrf)
     back = f"{auth.PREFIX}/letters/{letter_id}"
     with state(request).store.reader() as s:
@@ -124,7 +129,10 @@ def replay(request: Request, principal: Viewer, letter_id: int, csrf: Csrf = "")
                 back,
                 409,
             )
-    state(request).enqueuer.replay_letter(letter_id)
+    try:
+        state(request).enqueuer.replay_letter(letter_id)
+    except EnqueueFailed as exc:
+        return _message(request, principal, "Not replayed", _broker_down(exc), back, 503)
     return RedirectResponse(f"{back}?replay=enqueued", status_code=303)
 
 
@@ -132,7 +140,7 @@ def replay(request: Request, principal: Viewer, letter_id: int, csrf: Csrf = "")
 def discard_letter(
     request: Request,
     principal: Viewer,
-    letter_id: int,
+    letter_id: RowId,
     csrf: Csrf = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
@@ -169,8 +177,14 @@ def bulk_replay(
                 limit=MAX_BULK_REPLAY,
             )
         ]
-    for letter_id in ids:
-        state(request).enqueuer.replay_letter(letter_id)
+    for done, letter_id in enumerate(ids):
+        try:
+            state(request).enqueuer.replay_letter(letter_id)
+        except EnqueueFailed as exc:
+            text = f"Enqueued {done} of {len(ids)} replay(s), then: {_broker_down(exc)}"
+            return _message(
+                request, principal, "Replays stopped", text, f"{auth.PREFIX}/letters", 503
+            )
     text = f"Enqueued {len(ids)} replay(s); the workers replay them in turn."
     if len(ids) == MAX_BULK_REPLAY:
         text += f" At most {MAX_BULK_REPLAY} at a time: replay again for the rest."
