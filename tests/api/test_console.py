@@ -291,7 +291,7 @@ def test_next_after_sign_in_stays_inside_the_console(
 
 def _session_cookie(client: TestClient) -> str:
     value = client.cookies.get("sfsync_console")
-    assert value
+    assert isinstance(value, str) and value
     return value
 
 

@@ -24,7 +24,7 @@ def client(server: LiveServer) -> Iterator[Metronome]:
         yield sdk
 
 
-def _event(tx: str, properties: dict[str, Any]) -> dict[str, Any]:
+def _event(tx: str, properties: dict[str, Any]) -> Any:
     stamp = (datetime.now(UTC) - timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
     return {
         "transaction_id": tx,
@@ -58,7 +58,7 @@ def test_a_duplicate_transaction_id_with_another_payload_says_what_differs(
     tx = f"dup-{uuid.uuid4().hex[:8]}"
     first = _event(tx, {"requests": 1})
     client.v1.usage.ingest(usage=[first])
-    changed = {**first, "properties": {"requests": 2}}
+    changed: Any = {**first, "properties": {"requests": 2}}
     answer = json.loads(client.v1.usage.with_raw_response.ingest(usage=[changed]).text())
     assert answer["duplicate"] == 1
     [reason] = answer["differing_duplicates"]
