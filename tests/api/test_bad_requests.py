@@ -166,7 +166,6 @@ BODIES: dict[str, dict[str, object]] = {
         "starting_at": "2026-01-01T00:00:00Z",
         "ending_before": "2027-01-01T00:00:00Z",
         "amount": "100",
-        "uniqueness_key": "u",
     },
     "/v1/contracts/get": {"contract_id": VALID, "customer_id": VALID},
     "/v1/contracts/list": {
