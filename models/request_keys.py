@@ -10,16 +10,19 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from models import exactjson
 from models.errors import IdempotencyKeyReused, InvalidInput, UniquenessKeyUsed
 from models.tables import MAX_REQUEST_KEY, RequestKey
-from models.types import Entity
+from models.types import Entity, utcnow
 
 __all__ = [
+    "IDEMPOTENCY_WINDOW",
     "StoredResponse",
     "check_uniqueness_key",
     "fingerprint",
@@ -27,6 +30,10 @@ __all__ = [
     "record_response",
     "record_uniqueness_key",
 ]
+
+
+#: How long an `Idempotency-Key`'s answer is kept (Stripe's window): a retry comes sooner.
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,7 @@ def recall_response(
 ) -> StoredResponse | None:
     """The answer first given to this key, or None; `IdempotencyKeyReused` for another request."""
     row = session.get(RequestKey, (_idempotency_scope(api_key_id), _valid(key, "Idempotency-Key")))
-    if row is None:
+    if row is None or row.created_at < utcnow() - IDEMPOTENCY_WINDOW:
         return None
     if row.fingerprint != request_fingerprint:
         raise IdempotencyKeyReused(key)
@@ -72,10 +79,20 @@ def record_response(
     request_fingerprint: str,
     response: StoredResponse,
 ) -> None:
-    """Keep the answer to give a retry of this request (in the write's own transaction)."""
+    """Keep the answer to give a retry of this request (in the write's own transaction).
+
+    The key's answers older than `IDEMPOTENCY_WINDOW` go first (the key's own rows, found by
+    the primary key's prefix), so the table holds about a day of each key's writes.
+    """
+    scope = _idempotency_scope(api_key_id)
+    session.execute(
+        delete(RequestKey).where(
+            RequestKey.scope == scope, RequestKey.created_at < utcnow() - IDEMPOTENCY_WINDOW
+        )
+    )
     session.add(
         RequestKey(
-            scope=_idempotency_scope(api_key_id),
+            scope=scope,
             key=_valid(key, "Idempotency-Key"),
             fingerprint=request_fingerprint,
             status_code=response.status_code,
