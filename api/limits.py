@@ -2,7 +2,9 @@
 
 The body limit is checked on the declared length and again on the bytes actually received
 (a chunked body has no length); the time limit covers reading the body too, so a client
-that trickles its body is answered rather than holding a worker.
+that trickles its body is answered rather than holding a worker. The time limit is a
+`Deadline` the request's store transaction shares (`api.state.writer`): a request answered
+503 never commits afterwards, and one whose commit began before it is answered.
 
 Errors::
 

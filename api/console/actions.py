@@ -16,7 +16,7 @@ from api.console import auth
 from api.console.pages import RowId, Viewer, _enum_or_none, _instant
 from api.console.render import page
 from api.queue import EnqueueFailed
-from api.state import state
+from api.state import state, writer
 from models import InvalidInput, NotFound
 from models.api_keys import Principal, authenticate
 from models.deadletters import discard, get_letter
@@ -147,7 +147,7 @@ def discard_letter(
     auth.admin(request, principal, csrf)
     back = f"{auth.PREFIX}/letters/{letter_id}"
     try:
-        with state(request).store.session() as s:
+        with writer(request) as s:
             discard(s, get_letter(s, letter_id), reason)
     except (InvalidInput, NotFound) as exc:
         return _message(request, principal, "Not discarded", str(exc), back, 400)

@@ -24,7 +24,7 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.state import state
+from api.state import state, writer
 from models.api_keys import Principal
 from models.console_sessions import close_session, open_session, session_principal
 from models.types import ApiScope
@@ -133,7 +133,7 @@ def _secure(request: Request) -> bool:
 
 def start_session(request: Request, response: Response, principal: Principal) -> None:
     """Open a session for `principal` in the store; the cookie carries its id."""
-    with state(request).store.session() as session:
+    with writer(request) as session:
         session_id = open_session(session, principal.key_id, _LIFETIME)
     response.set_cookie(
         SESSION_COOKIE,
@@ -150,7 +150,7 @@ def start_session(request: Request, response: Response, principal: Principal) ->
 def end_session(request: Request, response: Response) -> None:
     """End the session in the store (its id is worthless from now on) and drop the cookie."""
     if (session_id := session_key(request)) is not None:
-        with state(request).store.session() as session:
+        with writer(request) as session:
             close_session(session, session_id)
     response.delete_cookie(SESSION_COOKIE, path=PREFIX, httponly=True, samesite="strict")
 
