@@ -10,7 +10,8 @@
      │    ├── UniqueFieldConflict    another entity holds this unique custom field value
      │    ├── CustomerArchived       the customer is archived: no new contracts or aliases
      │    ├── UniquenessKeyUsed      a create's `uniqueness_key` already created an entity
-     │    └── IdempotencyKeyReused   an `Idempotency-Key` came first with another request
+     │    ├── IdempotencyKeyReused   an `Idempotency-Key` came first with another request
+     │    └── IdempotencyKeyRaced    a concurrent request with the same `Idempotency-Key` won
      ├── InvalidInput                a value breaks a rule of the billing model
      │    ├── UnknownFieldKey        no such custom field key is registered
      │    └── AliasLimitExceeded     more than 2,000 aliases on one customer
@@ -39,6 +40,7 @@ __all__ = [
     "Conflict",
     "CustomerArchived",
     "DeadlinePassed",
+    "IdempotencyKeyRaced",
     "IdempotencyKeyReused",
     "InvalidInput",
     "LeaseLost",
@@ -129,6 +131,17 @@ class IdempotencyKeyReused(Conflict):
         super().__init__(
             f"Idempotency-Key {key[:80]!r} was first used with a different request (another "
             "method, path or body); send a new key for a new request"
+        )
+
+
+class IdempotencyKeyRaced(Conflict):
+    """A concurrent request with the same `Idempotency-Key` committed first."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(
+            f"another request with Idempotency-Key {key[:80]!r} was being handled at the same "
+            "time and was applied; send this request again to get its answer"
         )
 
 

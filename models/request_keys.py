@@ -17,7 +17,8 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from models import exactjson
-from models.errors import IdempotencyKeyReused, InvalidInput, UniquenessKeyUsed
+from models.dialect import insert
+from models.errors import IdempotencyKeyRaced, IdempotencyKeyReused, InvalidInput, UniquenessKeyUsed
 from models.tables import MAX_REQUEST_KEY, RequestKey
 from models.types import Entity, utcnow
 
@@ -90,16 +91,15 @@ def record_response(
             RequestKey.scope == scope, RequestKey.created_at < utcnow() - IDEMPOTENCY_WINDOW
         )
     )
-    session.add(
-        RequestKey(
-            scope=scope,
-            key=_valid(key, "Idempotency-Key"),
-            fingerprint=request_fingerprint,
-            status_code=response.status_code,
-            response=response.body,
-        )
-    )
-    session.flush()
+    if not _insert(
+        session,
+        scope,
+        key,
+        fingerprint=request_fingerprint,
+        status_code=response.status_code,
+        response=response.body,
+    ):
+        raise IdempotencyKeyRaced(key)
 
 
 def _uniqueness_scope(entity: Entity) -> str:
@@ -114,12 +114,21 @@ def check_uniqueness_key(session: Session, entity: Entity, key: str) -> None:
 
 
 def record_uniqueness_key(session: Session, entity: Entity, key: str, entity_id: uuid.UUID) -> None:
-    """Tie `key` to the entity it created; a racing request with it fails on the primary key."""
-    session.add(
-        RequestKey(
-            scope=_uniqueness_scope(entity),
-            key=_valid(key, "uniqueness_key"),
-            entity_id=entity_id,
-        )
-    )
-    session.flush()
+    """Tie `key` to the entity it created; of two racing requests with it, one gets the
+    conflict (the primary key decides, not the check before)."""
+    scope = _uniqueness_scope(entity)
+    if not _insert(session, scope, _valid(key, "uniqueness_key"), entity_id=entity_id):
+        check_uniqueness_key(session, entity, key)
+        raise UniquenessKeyUsed(entity.value, key, None)
+
+
+def _insert(session: Session, scope: str, key: str, **values: Any) -> bool:
+    """Insert the key's row; False when a row of that scope and key is there already."""
+    # RETURNING, not rowcount: through the ORM session psycopg reports -1 for either case.
+    inserted = session.execute(
+        insert(session, RequestKey)
+        .values(scope=scope, key=key, created_at=utcnow(), **values)
+        .on_conflict_do_nothing(index_elements=["scope", "key"])
+        .returning(RequestKey.key)
+    ).first()
+    return inserted is not None

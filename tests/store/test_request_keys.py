@@ -7,7 +7,13 @@ import uuid
 import pytest
 from sqlalchemy import update
 
-from models import IdempotencyKeyReused, InvalidInput, Store, UniquenessKeyUsed
+from models import (
+    IdempotencyKeyRaced,
+    IdempotencyKeyReused,
+    InvalidInput,
+    Store,
+    UniquenessKeyUsed,
+)
 from models.request_keys import (
     IDEMPOTENCY_WINDOW,
     StoredResponse,
@@ -63,3 +69,18 @@ def test_a_key_too_long_empty_or_unprintable_is_invalid_input(store: Store, key:
     """Keys are 1 to 255 printable characters."""
     with store.reader() as s, pytest.raises(InvalidInput):
         recall_response(s, "k1", key, PRINT)
+
+
+def test_a_key_recorded_by_a_racing_transaction_is_a_conflict_not_a_second_record(
+    store: Store,
+) -> None:
+    """The loser of a race (its check ran before the winner committed) gets a clear conflict."""
+    first = uuid.uuid4()
+    with store.session() as s:
+        record_uniqueness_key(s, Entity.CONTRACT, "raced", first)
+        record_response(s, "k1", "raced", PRINT, StoredResponse(200, None))
+    with pytest.raises(UniquenessKeyUsed) as used, store.session() as s:
+        record_uniqueness_key(s, Entity.CONTRACT, "raced", uuid.uuid4())
+    assert used.value.holder_id == first
+    with pytest.raises(IdempotencyKeyRaced), store.session() as s:
+        record_response(s, "k1", "raced", PRINT, StoredResponse(200, None))
