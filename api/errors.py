@@ -11,9 +11,11 @@
      └── Unavailable         503  the broker or the store cannot take the request now
 
 The store's errors are translated in `install_handlers`: `NotFound` 404, `Conflict` 409
-(an alias conflict names the holder), `InvalidInput` 400, `StoreUnavailable` 503. Every
-body is Metronome's ``{"message": ...}``; anything unexpected is a 500 whose body says
-nothing of the cause (the server log has it, with secrets redacted).
+(an alias conflict names the holder, a used `uniqueness_key` what it created),
+`InvalidInput` 400, `StoreUnavailable` 503. Every body is Metronome's ``{"message": ...}``;
+anything unexpected is a 500 whose body says nothing of the cause (the server log has it,
+with secrets redacted). A 409 carries `x-should-retry: false`: the same request conflicts
+again, so the official SDK must not resend it.
 
 The API's other exceptions live beside the code that raises them and are answered where
 they are caught (the routes answer in SOAP, the console in HTML), not by these handlers::
@@ -39,7 +41,15 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from models import AliasConflict, Conflict, InvalidInput, NotFound, StoreError, StoreUnavailable
+from models import (
+    AliasConflict,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    StoreError,
+    StoreUnavailable,
+    UniquenessKeyUsed,
+)
 
 __all__ = [
     "ApiError",
@@ -49,6 +59,8 @@ __all__ = [
     "PayloadTooLarge",
     "Unauthorized",
     "Unavailable",
+    "clip",
+    "declare_400",
     "error_response",
     "install_handlers",
 ]
@@ -89,9 +101,24 @@ class Unavailable(ApiError):
     status = 503
 
 
+#: Answers a retry cannot change: the Stainless-made SDKs read `x-should-retry` first.
+_FINAL = {409: {"x-should-retry": "false"}, 401: {"WWW-Authenticate": "Bearer"}}
+
+
+#: Longest message answered: an echoed input (a 10,000-character key) is cut, not repeated.
+MAX_MESSAGE = 400
+#: Longest piece of an input named in a validation message (a field path's key).
+_MAX_ECHO = 60
+
+
+def clip(text: str, limit: int = _MAX_ECHO) -> str:
+    """`text`, or its start and an ellipsis when longer than `limit` characters."""
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
+
+
 def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"message": message, **extra}, status_code=status, headers=headers)
+    body = {"message": clip(message, MAX_MESSAGE), **extra}
+    return JSONResponse(body, status_code=status, headers=_FINAL.get(status))
 
 
 def _one_line(exc: RequestValidationError) -> str:
@@ -99,7 +126,7 @@ def _one_line(exc: RequestValidationError) -> str:
     if not errors:
         return "invalid request"
     first = errors[0]
-    where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+    where = ".".join(clip(str(p)) for p in first.get("loc", ()) if p != "body") or "body"
     message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
     if first.get("type") == "json_invalid":
         return "the body is not valid JSON"
@@ -111,6 +138,9 @@ def _store_error(exc: StoreError) -> JSONResponse:
     if isinstance(exc, AliasConflict):
         holder = str(exc.holder_id) if exc.holder_id else None
         return error_response(409, str(exc), conflicting_customer_id=holder)
+    if isinstance(exc, UniquenessKeyUsed):
+        created = str(exc.holder_id) if exc.holder_id else None
+        return error_response(409, str(exc), conflicting_id=created)
     if isinstance(exc, NotFound):
         return error_response(404, str(exc))
     if isinstance(exc, Conflict):
@@ -123,8 +153,44 @@ def _store_error(exc: StoreError) -> JSONResponse:
     return error_response(500, "internal error")
 
 
+_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"message": {"type": "string"}},
+    "required": ["message"],
+}
+
+
+def declare_400(app: FastAPI) -> None:
+    """Make the OpenAPI document say what the server answers: a 400 `{"message"}`, not 422."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        for operations in document.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.get("responses", {})
+                if responses.pop("422", None) is not None:
+                    responses["400"] = {
+                        "description": "Bad request: malformed JSON, wrong types, a limit passed",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    }
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schemas.pop(unused, None)
+        schemas["Error"] = _ERROR_SCHEMA
+        app.openapi_schema = document
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_handlers(app: FastAPI) -> None:
-    """Route every exception to one JSON answer."""
+    """Route every exception to one JSON answer (and declare them so in the OpenAPI document)."""
+    declare_400(app)
 
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSONResponse:

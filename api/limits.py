@@ -2,7 +2,9 @@
 
 The body limit is checked on the declared length and again on the bytes actually received
 (a chunked body has no length); the time limit covers reading the body too, so a client
-that trickles its body is answered rather than holding a worker.
+that trickles its body is answered rather than holding a worker. The time limit is a
+`Deadline` the request's store transaction shares (`api.state.writer`): a request answered
+503 never commits afterwards, and one whose commit began before it is answered.
 
 A `JsonRoute` admits the API key from the headers before reading the body (a refusal
 closes the connection, so an unauthenticated body is never received), and parses a body
@@ -17,6 +19,7 @@ Errors::
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
@@ -32,6 +35,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.auth import admit, required_scope
 from api.errors import ApiError, BadRequest, error_response
 from models import exactjson
+from models.deadline import Deadline
 
 __all__ = [
     "MAX_JSON_DEPTH",
@@ -97,13 +101,28 @@ class RequestLimits:
                 started = True
             await send(message)
 
+        # The handler's store transaction shares this deadline: past it, either the handler
+        # has claimed its commit (its answer is awaited: the write happened) or the request
+        # is abandoned and its commit refused (the 503 is true: nothing was written).
+        deadline = Deadline(self.timeout)
+        scope.setdefault("state", {})["deadline"] = deadline
+        work = asyncio.ensure_future(self.app(scope, limited_receive, tracking_send))
         try:
-            async with asyncio.timeout(self.timeout):
-                await self.app(scope, limited_receive, tracking_send)
+            await asyncio.wait_for(asyncio.shield(work), self.timeout)
+            return
+        except asyncio.CancelledError:
+            work.cancel()
+            raise
         except TimeoutError:
-            if not started:
-                message = f"the request took longer than {self.timeout:g} s; retry it"
-                await error_response(503, message)(scope, receive, send)
+            if not deadline.abandon():
+                await work
+                return
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await work
+        if not started:
+            message = f"the request took longer than {self.timeout:g} s; retry it"
+            await error_response(503, message)(scope, receive, send)
 
 
 def _bad_text(value: Any) -> str | None:
@@ -156,7 +175,7 @@ async def parse_off_loop(parse: Callable[..., T], *args: Any) -> T:
     return await to_thread.run_sync(parse, *args, limiter=limiter)
 
 
-def _parse(body: bytes, check_text: bool, plain_too: bool) -> tuple[Any, Any]:
+def _parse(body: bytes, check_text: bool, plain_too: bool, per_item: bool) -> tuple[Any, Any]:
     """The body parsed exactly (and, with `plain_too`, as FastAPI's own `json.loads` would)."""
     try:
         # Exact numbers: a usage property keeps its digits from the request to `--sum`.
@@ -165,7 +184,11 @@ def _parse(body: bytes, check_text: bool, plain_too: bool) -> tuple[Any, Any]:
         raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
-    if _depth(value) > MAX_JSON_DEPTH:
+    if per_item and isinstance(value, list):
+        for index, item in enumerate(value):
+            if _depth(item) > MAX_JSON_DEPTH:
+                raise BadRequest(f"item {index} is nested deeper than {MAX_JSON_DEPTH} levels")
+    elif _depth(value) > MAX_JSON_DEPTH:
         raise BadRequest(f"the JSON body is nested deeper than {MAX_JSON_DEPTH} levels")
     # Only escapes can carry NUL or a surrogate into JSON text: skip the walk without them.
     if check_text and b"\\u" in body and (reason := _bad_text(value)):
@@ -173,7 +196,9 @@ def _parse(body: bytes, check_text: bool, plain_too: bool) -> tuple[Any, Any]:
     return value, (json.loads(body) if plain_too else None)
 
 
-async def _guarded_json(request: Request, *, check_text: bool, plain_too: bool) -> tuple[Any, Any]:
+async def _guarded_json(
+    request: Request, *, check_text: bool, plain_too: bool, per_item: bool = False
+) -> tuple[Any, Any]:
     body = await request.body()
     if not body:
         return None, None
@@ -181,18 +206,21 @@ async def _guarded_json(request: Request, *, check_text: bool, plain_too: bool) 
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise BadRequest("send the body as JSON, with `Content-Type: application/json`")
     if len(body) <= THREADED_PARSE_BYTES:
-        return _parse(body, check_text, plain_too)
-    return await parse_off_loop(_parse, body, check_text, plain_too)
+        return _parse(body, check_text, plain_too, per_item)
+    return await parse_off_loop(_parse, body, check_text, plain_too, per_item)
 
 
-async def json_guard(request: Request, *, check_text: bool = True) -> Any:
+async def json_guard(request: Request, *, check_text: bool = True, per_item: bool = False) -> Any:
     """The parsed JSON body (None when empty); refused when not JSON or too deeply nested.
 
     With `check_text`, a string the store cannot hold (NUL, a lone surrogate) is refused
     too; usage events check their own text, so that one bad event does not refuse a batch.
-    A large body is parsed in a worker thread.
+    With `per_item` the depth is counted from each item of a top-level array (a usage
+    event), not from the array that carries them. A large body is parsed in a worker thread.
     """
-    value, _ = await _guarded_json(request, check_text=check_text, plain_too=False)
+    value, _ = await _guarded_json(
+        request, check_text=check_text, plain_too=False, per_item=per_item
+    )
     return value
 
 
@@ -214,6 +242,7 @@ class JsonRoute(APIRoute):
     """
 
     check_text = True
+    per_item = False
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -228,7 +257,7 @@ class JsonRoute(APIRoute):
                     return _closing(exc)
             # Kept for handlers that take the parsed body (`parsed_body`) instead of a model.
             value, plain = await _guarded_json(
-                request, check_text=self.check_text, plain_too=plain_too
+                request, check_text=self.check_text, plain_too=plain_too, per_item=self.per_item
             )
             request.state.json_body = value
             if plain_too and value is not None:
@@ -245,6 +274,8 @@ def parsed_body(request: Request) -> Any:
 
 
 class EventsRoute(JsonRoute):
-    """`JsonRoute` for usage events, whose text each event's validation checks itself."""
+    """`JsonRoute` for usage events: each event's validation checks its own text, and the
+    nesting limit counts from each event (an event is as deep as it is wherever it is sent)."""
 
     check_text = False
+    per_item = True

@@ -30,6 +30,13 @@ class EnqueueFailed(Exception):
     """The broker did not take the message (it is not queued)."""
 
 
+#: Said instead of the parser's words, which quote the URL (and so part of its password).
+_UNPARSABLE = (
+    "the broker URL (SFSYNC_BROKER_URL) cannot be parsed: percent-encode reserved characters "
+    "in its user and password (a '/' as %2F, '@' as %40, ':' as %3A)"
+)
+
+
 class Enqueuer:
     """Sends tasks by name through a Celery app built from the settings on first use."""
 
@@ -55,6 +62,8 @@ class Enqueuer:
             )
         except (KombuError, OSError) as exc:
             raise EnqueueFailed(f"the broker did not take {name}: {type(exc).__name__}") from exc
+        except ValueError:
+            raise EnqueueFailed(f"the broker did not take {name}: {_UNPARSABLE}") from None
 
     def provision_opportunity(self, opportunity_id: str) -> None:
         self._send(PROVISION_OPPORTUNITY, [opportunity_id])
@@ -86,3 +95,6 @@ class Enqueuer:
                 conn.ensure_connection(max_retries=1, timeout=timeout)
         except (KombuError, OSError) as exc:
             raise EnqueueFailed(f"broker unreachable: {type(exc).__name__}") from exc
+        except ValueError:
+            # `from None`: the parser's message, chained, would reach the log with the password.
+            raise EnqueueFailed(f"broker unreachable: {_UNPARSABLE}") from None

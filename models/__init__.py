@@ -11,6 +11,9 @@ from models.errors import (
     ChangeNeedsApproval,
     Conflict,
     CustomerArchived,
+    DeadlinePassed,
+    IdempotencyKeyRaced,
+    IdempotencyKeyReused,
     InvalidInput,
     LeaseLost,
     NotFound,
@@ -19,6 +22,7 @@ from models.errors import (
     StoreUnavailable,
     StoreUnreachable,
     UniqueFieldConflict,
+    UniquenessKeyUsed,
     UnknownFieldKey,
 )
 from models.types import Entity
@@ -30,7 +34,10 @@ __all__ = [
     "ChangeNeedsApproval",
     "Conflict",
     "CustomerArchived",
+    "DeadlinePassed",
     "Entity",
+    "IdempotencyKeyRaced",
+    "IdempotencyKeyReused",
     "InvalidInput",
     "LeaseLost",
     "NotFound",
@@ -40,6 +47,7 @@ __all__ = [
     "StoreUnavailable",
     "StoreUnreachable",
     "UniqueFieldConflict",
+    "UniquenessKeyUsed",
     "UnknownFieldKey",
     "open_store",
 ]

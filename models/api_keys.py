@@ -27,6 +27,7 @@ __all__ = [
     "authenticate",
     "create_key",
     "list_keys",
+    "principal_of",
     "revoke_key",
 ]
 
@@ -114,5 +115,13 @@ def authenticate(session: Session, token: str) -> Principal | None:
     expected = row.secret_sha256 if row is not None else "0" * 64
     matches = hmac.compare_digest(_digest(secret), expected)
     if row is None or not matches or row.revoked_at is not None:
+        return None
+    return Principal(row.key_id, row.name, row.scope)
+
+
+def principal_of(session: Session, key_id: str) -> Principal | None:
+    """The principal of the unrevoked key `key_id` (a console session's), or None."""
+    row = session.scalars(select(ApiKey).where(ApiKey.key_id == key_id)).first()
+    if row is None or row.revoked_at is not None:
         return None
     return Principal(row.key_id, row.name, row.scope)

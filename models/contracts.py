@@ -34,6 +34,7 @@ from models.types import (
     EndSource,
     Entity,
     RevisionKind,
+    in_utc,
     plain_decimal,
     utcnow,
 )
@@ -71,9 +72,11 @@ def validate_terms(terms: ContractTerms) -> ContractTerms:
     name = validate_name(terms.name, "contract")
     if terms.starting_at.tzinfo is None:
         raise InvalidInput("starting_at must carry a timezone")
+    in_utc(terms.starting_at, "starting_at")
     if terms.ending_before is not None:
         if terms.ending_before.tzinfo is None:
             raise InvalidInput("ending_before must carry a timezone")
+        in_utc(terms.ending_before, "ending_before")
         if terms.ending_before <= terms.starting_at:
             raise InvalidInput(
                 f"ending_before ({terms.ending_before.isoformat()}) must be after "
@@ -93,6 +96,14 @@ def _valid_amount(amount: Decimal) -> Decimal:
     # (PostgreSQL would round a seventh decimal silently).
     if not amount.is_finite():
         raise InvalidInput("amount must be a finite number")
+    # Bounded before any arithmetic: 1e999999999 overflows the decimal context, and
+    # 1e-999999999 would underflow to a silent zero.
+    if not amount.is_zero() and amount.adjusted() >= MONEY_PRECISION - MONEY_SCALE:
+        raise InvalidInput(
+            f"amount has more than {MONEY_PRECISION - MONEY_SCALE} digits before the point"
+        )
+    if not amount.is_zero() and amount.adjusted() < -MONEY_SCALE:
+        raise InvalidInput(f"amount has more than {MONEY_SCALE} decimal places")
     plain = plain_decimal(amount)
     if plain < 0:
         raise InvalidInput(f"amount must not be negative (got {plain:f})")

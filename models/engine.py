@@ -26,8 +26,10 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import exactjson
+from models.deadline import Deadline
 from models.errors import (
     Conflict,
+    DeadlinePassed,
     InvalidInput,
     StoreError,
     StoreNotMigrated,
@@ -56,6 +58,21 @@ _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57014"}
 _READ_ONLY_CONNECTION = "attempt to write a readonly database"
 #: Execution option marking the connections of `Store.reader` sessions.
 _READER = "sfsync_reader"
+#: Execution option carrying a session's `Deadline`.
+_DEADLINE = "sfsync_deadline"
+#: SQLite's busy wait without a deadline (ms): long, since a writer queues behind another.
+_BUSY_MS = 60_000
+
+
+def _deadline_ms(conn: Any) -> int | None:
+    """Milliseconds left of the connection's deadline (at least 1), or None without one."""
+    deadline: Deadline | None = conn.get_execution_options().get(_DEADLINE)
+    if deadline is None:
+        return None
+    left = deadline.remaining()
+    if left <= 0:
+        raise DeadlinePassed("the request's time limit passed before its transaction began")
+    return max(1, int(left * 1000))
 
 
 def normalize_url(url: str) -> str:
@@ -77,13 +94,25 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             return _sqlite_engine(url, parsed.database, **kwargs)
         kwargs.setdefault("pool_pre_ping", True)
-        return create_engine(url, **kwargs)
+        engine = create_engine(url, **kwargs)
+        if parsed.get_backend_name() == "postgresql":
+            event.listen(engine, "begin", _bound_postgres_transaction)
+        return engine
     except (NoSuchModuleError, ImportError) as exc:  # NoSuchModuleError is an ArgumentError
         raise StoreUnreachable(
             f"cannot open the store at {_safe_url(url)}: no database driver for it ({exc})"
         ) from None
     except ArgumentError:
         raise StoreUnreachable("cannot open the store: not a database URL") from None
+
+
+def _bound_postgres_transaction(conn: Any) -> None:
+    # Within a deadline no statement, nor any wait for a lock, outlives it: the server
+    # cancels it (SQLSTATE 57014 / 55P03, both transient) and the transaction rolls back.
+    ms = _deadline_ms(conn)
+    if ms is not None:
+        conn.exec_driver_sql(f"SET LOCAL statement_timeout = {ms}")
+        conn.exec_driver_sql(f"SET LOCAL lock_timeout = {ms}")
 
 
 def _json_text(value: Any) -> str:
@@ -119,7 +148,7 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_MS}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -128,6 +157,12 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
         # timeout instead of failing on a lock upgrade. A reader (`Store.reader`) needs no
         # lock: in WAL mode it reads the last commit while the writer goes on.
         reader = conn.get_execution_options().get(_READER, False)
+        # Within a deadline the wait for the write lock ends with it (SQLite has no
+        # statement timeout; its busy wait is what a blocked write spends its time on).
+        busy = _deadline_ms(conn) or _BUSY_MS
+        if conn.info.get("busy_ms") != busy:
+            conn.exec_driver_sql(f"PRAGMA busy_timeout={busy}")
+            conn.info["busy_ms"] = busy
         conn.exec_driver_sql("BEGIN" if reader else "BEGIN IMMEDIATE")
 
     @event.listens_for(engine, "handle_error")
@@ -192,15 +227,27 @@ class Store:
         return self.engine.dialect.name
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, deadline: Deadline | None = None) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on error.
 
+        With a `deadline`, statements and lock waits end with it, and the commit happens only
+        if claimed before it passes (else `DeadlinePassed`, the transaction rolled back).
         Database exceptions leave as `StoreError`s (`raise ... from exc`).
         """
-        with self._sessions() as session:
+        factory = self._sessions
+        if deadline is not None:
+            factory = sessionmaker(
+                self.engine.execution_options(**{_DEADLINE: deadline}), expire_on_commit=False
+            )
+        with factory() as session:
             try:
                 with session.begin():
                     yield session
+                    if deadline is not None and not deadline.claim_commit():
+                        raise DeadlinePassed(
+                            f"the request's time limit ({deadline.seconds:g} s) passed before "
+                            "its write committed; nothing was written"
+                        )
             except DBAPIError as exc:
                 raise translate(exc) from exc
 
@@ -325,7 +372,10 @@ class RolledBackStore(Store):
         self._readers = self._sessions
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
+    def session(self, deadline: Deadline | None = None) -> Iterator[Session]:
+        # No request deadline here: a dry run is a command, and a deadline's session would
+        # be bound to the engine, outside the transaction that is rolled back.
+        del deadline
         with self._lock, super().session() as session:
             yield session
 

@@ -8,7 +8,10 @@
      │    ├── AliasConflict          the alias belongs to another customer
      │    │    └── AliasIsCustomerId  the alias is a customer's id (which names that customer)
      │    ├── UniqueFieldConflict    another entity holds this unique custom field value
-     │    └── CustomerArchived       the customer is archived: no new contracts or aliases
+     │    ├── CustomerArchived       the customer is archived: no new contracts or aliases
+     │    ├── UniquenessKeyUsed      a create's `uniqueness_key` already created an entity
+     │    ├── IdempotencyKeyReused   an `Idempotency-Key` came first with another request
+     │    └── IdempotencyKeyRaced    a concurrent request with the same `Idempotency-Key` won
      ├── InvalidInput                a value breaks a rule of the billing model
      │    ├── UnknownFieldKey        no such custom field key is registered
      │    └── AliasLimitExceeded     more than 2,000 aliases on one customer
@@ -16,8 +19,10 @@
      ├── LeaseLost                   another owner took the stream's lease (ours expired)
      ├── StoreNotMigrated            the database is behind its migrations
      └── StoreUnavailable            transient: lock timeout, deadlock, lost connection (retry)
-          └── StoreUnreachable       cannot open or connect at all: bad URL, missing folder
-                                     or database, server down (the message says which)
+          ├── StoreUnreachable       cannot open or connect at all: bad URL, missing folder
+          │                          or database, server down (the message says which)
+          └── DeadlinePassed         the work's deadline passed before it could commit
+                                     (rolled back: nothing was written)
 
 Database exceptions are translated in `models.engine.translate_db_errors`, the one place
 that knows the constraint names.
@@ -34,6 +39,9 @@ __all__ = [
     "ChangeNeedsApproval",
     "Conflict",
     "CustomerArchived",
+    "DeadlinePassed",
+    "IdempotencyKeyRaced",
+    "IdempotencyKeyReused",
     "InvalidInput",
     "LeaseLost",
     "NotFound",
@@ -42,6 +50,7 @@ __all__ = [
     "StoreUnavailable",
     "StoreUnreachable",
     "UniqueFieldConflict",
+    "UniquenessKeyUsed",
     "UnknownFieldKey",
 ]
 
@@ -103,6 +112,39 @@ class CustomerArchived(Conflict):
         super().__init__(f"customer {customer_id} is {how}; it takes no new contracts or usage")
 
 
+class UniquenessKeyUsed(Conflict):
+    """A create's `uniqueness_key` was used before: the entity it created is named."""
+
+    def __init__(self, entity: str, key: str, holder_id: uuid.UUID | None) -> None:
+        self.entity = entity
+        self.key = key
+        self.holder_id = holder_id
+        created = f"{entity} {holder_id}" if holder_id else f"another {entity}"
+        super().__init__(f"uniqueness_key {key[:80]!r} already created {created}")
+
+
+class IdempotencyKeyReused(Conflict):
+    """An `Idempotency-Key` was first sent with a different request."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(
+            f"Idempotency-Key {key[:80]!r} was first used with a different request (another "
+            "method, path or body); send a new key for a new request"
+        )
+
+
+class IdempotencyKeyRaced(Conflict):
+    """A concurrent request with the same `Idempotency-Key` committed first."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(
+            f"another request with Idempotency-Key {key[:80]!r} was being handled at the same "
+            "time and was applied; send this request again to get its answer"
+        )
+
+
 class InvalidInput(StoreError, ValueError):
     """A value breaks a rule of the billing model."""
 
@@ -145,3 +187,7 @@ class StoreUnavailable(StoreError):
 
 class StoreUnreachable(StoreUnavailable):
     """The store cannot be opened or connected to; the message says why."""
+
+
+class DeadlinePassed(StoreUnavailable):
+    """The work's deadline passed before it could commit: rolled back, nothing written."""

@@ -72,6 +72,7 @@ __all__ = [
     "IngestAlias",
     "IngestTally",
     "OutboundNotification",
+    "RequestKey",
     "SyncCursor",
     "SyncRun",
     "TaskRuntime",
@@ -98,6 +99,8 @@ MAX_ALIAS = 128
 MAX_ALIASES_PER_CUSTOMER = 2000
 MAX_EVENT_KEY = 128
 MAX_API_KEY_NAME = 128
+#: A client's `Idempotency-Key` or `uniqueness_key`.
+MAX_REQUEST_KEY = 255
 
 
 def _enum(cls: type[Any], length: int = 32) -> Enum:
@@ -508,3 +511,24 @@ class TaskRuntime(Base):
     le: Mapped[str] = mapped_column(String(16), primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger)
     sum_seconds: Mapped[float] = mapped_column(Double)
+
+
+class RequestKey(Base):
+    """A key a client presents that the server remembers.
+
+    `scope` says what kind: ``idempotency:<api key id>`` for an `Idempotency-Key` header
+    (the first response kept, with the request's fingerprint), an entity's
+    ``<entity>.uniqueness_key`` (the entity the key created), both written in the write's
+    own transaction so a write that failed leaves none; or ``console.session`` (the SHA-256
+    of a console session's id, `response` naming its API key).
+    """
+
+    __tablename__ = "request_keys"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(MAX_REQUEST_KEY), primary_key=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    response: Mapped[Any | None] = mapped_column(JSON)
+    entity_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

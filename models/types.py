@@ -13,6 +13,8 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, Numeric, String
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from models.errors import InvalidInput
+
 __all__ = [
     "MONEY_PRECISION",
     "MONEY_SCALE",
@@ -33,6 +35,7 @@ __all__ = [
     "TaskRunOutcome",
     "UTCDateTime",
     "WritebackStatus",
+    "in_utc",
     "new_id",
     "plain_decimal",
     "utcnow",
@@ -221,6 +224,17 @@ class DeadLetterStatus(enum.StrEnum):
 class WritebackStatus(enum.StrEnum):
     PENDING = "pending"
     DONE = "done"
+
+
+def in_utc(value: datetime, what: str) -> datetime:
+    """An aware `value` in UTC; `InvalidInput` when UTC has no such instant (0001-01-01T00:00
+    at +01:00 is in year 0, 9999-12-31T23:59 at -05:00 in year 10000)."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidInput(
+            f"{what} {value.isoformat()} is out of range: in UTC it must fall in years 1 to 9999"
+        ) from None
 
 
 def utcnow() -> datetime:

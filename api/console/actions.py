@@ -13,9 +13,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.console import auth
-from api.console.pages import Viewer, _enum_or_none, _instant
+from api.console.pages import RowId, Viewer, _enum_or_none, _instant
 from api.console.render import page
-from api.state import state
+from api.queue import EnqueueFailed
+from api.state import state, writer
 from models import InvalidInput, NotFound
 from models.api_keys import Principal, authenticate
 from models.deadletters import discard, get_letter
@@ -89,7 +90,7 @@ def login(
             "use a 'read' or 'admin' key.",
         )
     response = RedirectResponse(target, status_code=303)
-    auth.start_session(request, response, key.strip())
+    auth.start_session(request, response, principal)
     return response
 
 
@@ -97,7 +98,7 @@ def login(
 def logout(request: Request, principal: Viewer, csrf: Csrf = "") -> Response:
     auth.check_csrf(request, csrf)
     response = RedirectResponse(f"{auth.PREFIX}/login", status_code=303)
-    auth.end_session(response)
+    auth.end_session(request, response)
     return response
 
 
@@ -114,8 +115,12 @@ def _message(
     )
 
 
+def _broker_down(exc: EnqueueFailed) -> str:
+    return f"{exc}. The letter stays open; replay it once the broker is back."
+
+
 @router.post("/letters/{letter_id}/replay", response_class=HTMLResponse)
-def replay(request: Request, principal: Viewer, letter_id: int, csrf: Csrf = "") -> Response:
+def replay(request: Request, principal: Viewer, letter_id: RowId, csrf: Csrf = "") -> Response:
     auth.admin(request, principal, csrf)
     back = f"{auth.PREFIX}/letters/{letter_id}"
     with state(request).store.reader() as s:
@@ -129,7 +134,10 @@ def replay(request: Request, principal: Viewer, letter_id: int, csrf: Csrf = "")
                 back,
                 409,
             )
-    state(request).enqueuer.replay_letter(letter_id, _actor(principal))
+    try:
+        state(request).enqueuer.replay_letter(letter_id, _actor(principal))
+    except EnqueueFailed as exc:
+        return _message(request, principal, "Not replayed", _broker_down(exc), back, 503)
     idle = state(request).enqueuer.idle_replay_queue()
     if idle is not None:
         # "Reload to see its outcome" would be untrue for as long as nobody consumes it.
@@ -147,14 +155,14 @@ def replay(request: Request, principal: Viewer, letter_id: int, csrf: Csrf = "")
 def discard_letter(
     request: Request,
     principal: Viewer,
-    letter_id: int,
+    letter_id: RowId,
     csrf: Csrf = "",
     reason: Annotated[str, Form()] = "",
 ) -> Response:
     auth.admin(request, principal, csrf)
     back = f"{auth.PREFIX}/letters/{letter_id}"
     try:
-        with state(request).store.session() as s:
+        with writer(request) as s:
             discard(s, get_letter(s, letter_id), reason, _actor(principal))
     except (InvalidInput, NotFound) as exc:
         return _message(request, principal, "Not discarded", str(exc), back, 400)
@@ -184,8 +192,14 @@ def bulk_replay(
                 limit=MAX_BULK_REPLAY,
             )
         ]
-    for letter_id in ids:
-        state(request).enqueuer.replay_letter(letter_id, _actor(principal))
+    for done, letter_id in enumerate(ids):
+        try:
+            state(request).enqueuer.replay_letter(letter_id, _actor(principal))
+        except EnqueueFailed as exc:
+            text = f"Enqueued {done} of {len(ids)} replay(s), then: {_broker_down(exc)}"
+            return _message(
+                request, principal, "Replays stopped", text, f"{auth.PREFIX}/letters", 503
+            )
     text = f"Enqueued {len(ids)} replay(s); the workers replay them in turn."
     idle = state(request).enqueuer.idle_replay_queue() if ids else None
     if idle is not None:

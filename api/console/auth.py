@@ -1,10 +1,12 @@
-"""Console sign-in: an API key in an HttpOnly, SameSite=Strict cookie, and CSRF tokens.
+"""Console sign-in: a server-side session whose id is in an HttpOnly, SameSite=Strict cookie,
+and CSRF tokens.
 
-The cookie holds the key itself, so every request authenticates it against the store
-(a revoked key signs its sessions out at once) and nothing is kept in server memory. The
-CSRF token of a session is an HMAC of its key: a page can embed it, a cross-site form
-cannot know it (the cookie is HttpOnly), and no server-side secret is needed. Sign-in
-itself is protected by a double-submit token in a short-lived cookie.
+The cookie holds a random session id, never the API key: the store keeps the id's digest
+and the key it was opened with (`models.console_sessions`), so every request checks the
+session there, signing out ends it server-side at once, and a revoked key ends its
+sessions too. The CSRF token of a session is an HMAC of its id: a page can embed it, a
+cross-site form cannot know it (the cookie is HttpOnly), and no server-side secret is
+needed. Sign-in itself is protected by a double-submit token in a short-lived cookie.
 
 Errors (answered by `api.console.install`)::
 
@@ -14,16 +16,17 @@ Errors (answered by `api.console.install`)::
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
+from datetime import timedelta
 from urllib.parse import quote
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.state import state
-from models.api_keys import Principal, authenticate
+from api.state import state, writer
+from models.api_keys import Principal
+from models.console_sessions import close_session, open_session, session_principal
 from models.types import ApiScope
 
 __all__ = [
@@ -52,6 +55,7 @@ SESSION_COOKIE = "sfsync_console"
 LOGIN_COOKIE = "sfsync_console_login"
 #: Seconds a console session lasts before signing in again.
 SESSION_SECONDS = 12 * 3600
+_LIFETIME = timedelta(seconds=SESSION_SECONDS)
 PREFIX = "/console"
 
 
@@ -67,20 +71,22 @@ class ConsoleForbidden(Exception):
     """Signed in, but the key's scope does not allow this (or the CSRF token is wrong)."""
 
 
-def csrf_token(key: str) -> str:
-    return hmac.new(key.encode("utf-8"), b"sfsync-console-csrf", hashlib.sha256).hexdigest()
+def csrf_token(session_id: str) -> str:
+    digest = hmac.new(session_id.encode("utf-8", "surrogatepass"), b"sfsync-console-csrf", "sha256")
+    return digest.hexdigest()
 
 
 def session_key(request: Request) -> str | None:
+    """The session id the browser sent (the cookie's value), if any."""
     return request.cookies.get(SESSION_COOKIE) or None
 
 
 def current(request: Request) -> Principal | None:
-    key = session_key(request)
-    if key is None:
+    session_id = session_key(request)
+    if session_id is None:
         return None
     with state(request).store.reader() as session:
-        principal = authenticate(session, key)
+        principal = session_principal(session, session_id, _LIFETIME)
     if principal is None or not principal.allows(ApiScope.READ):
         return None
     return principal
@@ -125,10 +131,13 @@ def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def start_session(request: Request, response: Response, key: str) -> None:
+def start_session(request: Request, response: Response, principal: Principal) -> None:
+    """Open a session for `principal` in the store; the cookie carries its id."""
+    with writer(request) as session:
+        session_id = open_session(session, principal.key_id, _LIFETIME)
     response.set_cookie(
         SESSION_COOKIE,
-        key,
+        session_id,
         max_age=SESSION_SECONDS,
         path=PREFIX,
         httponly=True,
@@ -138,7 +147,11 @@ def start_session(request: Request, response: Response, key: str) -> None:
     response.delete_cookie(LOGIN_COOKIE, path=PREFIX)
 
 
-def end_session(response: Response) -> None:
+def end_session(request: Request, response: Response) -> None:
+    """End the session in the store (its id is worthless from now on) and drop the cookie."""
+    if (session_id := session_key(request)) is not None:
+        with writer(request) as session:
+            close_session(session, session_id)
     response.delete_cookie(SESSION_COOKIE, path=PREFIX, httponly=True, samesite="strict")
 
 

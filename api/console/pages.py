@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.console.auth import viewer
@@ -39,6 +39,7 @@ from models.types import (
     Entity,
     RunStatus,
     Stream,
+    in_utc,
     utcnow,
 )
 from models.usage import count_pending_keys, pending_keys
@@ -46,6 +47,8 @@ from models.usage_summary import GroupBy, summarize
 from tasks.letters import letter_task
 
 __all__ = [
+    "MAX_ROW_ID",
+    "RowId",
     "Viewer",
     "customer_detail",
     "customer_usage",
@@ -63,6 +66,10 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 Viewer = Annotated[Principal, Depends(viewer)]
 #: Rows a long list skips (its page: the `next`/`previous` links set it).
 Offset = Annotated[int, Query(ge=0)]
+#: Largest id a run or a letter can have (a signed 64-bit integer on both backends).
+MAX_ROW_ID = 2**63 - 1
+#: A run's or a letter's id in a URL: past 64 bits it is a 400, not the driver's overflow.
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 E = TypeVar("E", bound=StrEnum)
@@ -87,7 +94,7 @@ def _instant(value: str | None, what: str) -> datetime | None:
         raise InvalidInput(f"{what}: expected an ISO 8601 date or instant, got {value!r}") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    return in_utc(parsed, what)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -130,7 +137,7 @@ def runs(
 
 
 @router.get("/runs/{run_id}", response_class=HTMLResponse)
-def run_detail(request: Request, principal: Viewer, run_id: int) -> HTMLResponse:
+def run_detail(request: Request, principal: Viewer, run_id: RowId) -> HTMLResponse:
     with state(request).store.reader() as s:
         return page(request, "run.html", principal, run=get_run(s, run_id))
 
@@ -179,7 +186,7 @@ def letters(
 
 
 @router.get("/letters/{letter_id}", response_class=HTMLResponse)
-def letter_detail(request: Request, principal: Viewer, letter_id: int) -> HTMLResponse:
+def letter_detail(request: Request, principal: Viewer, letter_id: RowId) -> HTMLResponse:
     with state(request).store.reader() as s:
         letter = get_letter(s, letter_id)
         return page(request, "letter.html", principal, letter=letter, task=letter_task(letter))

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import AfterValidator, Field
+from sqlalchemy.orm import Session
 
 from api.auth import require
 from api.errors import NotCovered
+from api.idempotency import idempotent_write
 from api.limits import JsonRoute
 from api.metronome import views
 from api.metronome.common import Body, parse_id
@@ -21,6 +23,8 @@ from models.contract_terms import ContractTerms
 from models.contracts import create_contract, get_contract, list_contracts
 from models.customers import get_customer
 from models.fields import fields_for
+from models.request_keys import check_uniqueness_key, record_uniqueness_key
+from models.tables import MAX_REQUEST_KEY
 from models.types import ApiScope, ContractStatus
 
 __all__ = [
@@ -43,7 +47,10 @@ MAX_PAGE = 20
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must be an RFC 3339 timestamp with an offset, e.g. 2026-01-01T00:00:00Z")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range: in UTC it must fall in years 1 to 9999") from None
 
 
 Instant = Annotated[datetime, AfterValidator(_aware)]
@@ -58,6 +65,8 @@ class CreateContract(Body):
     #: sfsync's own terms (not in Metronome's contract): an exact amount and its currency.
     amount: Decimal | None = None
     currency: str | None = None
+    #: Metronome's: a second create with the same key is a 409 naming the first contract.
+    uniqueness_key: Annotated[str, Field(min_length=1, max_length=MAX_REQUEST_KEY)] | None = None
 
 
 class GetContract(Body):
@@ -79,8 +88,8 @@ class ListContracts(Body):
 
 
 @router.post("/create", dependencies=[require(ApiScope.WRITE)])
-def create(request: Request, body: CreateContract) -> dict[str, Any]:
-    """Create a contract for a customer."""
+def create(request: Request, body: CreateContract) -> Response:
+    """Create a contract for a customer (once per `uniqueness_key`)."""
     settings = state(request).settings
     cid = parse_id(body.customer_id, "customer_id")
     terms = ContractTerms(
@@ -90,9 +99,17 @@ def create(request: Request, body: CreateContract) -> dict[str, Any]:
         amount=body.amount,
         currency=body.currency or settings.default_currency or MANUAL_CONTRACT_CURRENCY,
     )
-    with state(request).store.session() as session:
+    key = body.uniqueness_key
+
+    def work(session: Session) -> dict[str, Any]:
+        if key is not None:
+            check_uniqueness_key(session, Entity.CONTRACT, key)
         row = create_contract(session, cid, terms, custom_fields=body.custom_fields)
+        if key is not None:
+            record_uniqueness_key(session, Entity.CONTRACT, key, row.id)
         return {"data": {"id": str(row.id)}}
+
+    return idempotent_write(request, work)
 
 
 @router.post("/get", dependencies=[require(ApiScope.READ)])

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from api.auth import require
 from api.errors import BadRequest
+from api.idempotency import idempotent_write
 from api.limits import JsonRoute
 from api.metronome.common import Body, parse_id
 from api.state import state
@@ -83,9 +84,11 @@ class RemoveKey(Body):
 def add_key(request: Request, body: AddKey) -> Response:
     """Register a key (again with the same uniqueness: no change)."""
     entity = _entity(body.entity)
-    with state(request).store.session() as session:
+
+    def work(session: Session) -> None:
         register_key(session, entity, body.key, unique=body.enforce_uniqueness)
-    return Response(status_code=200)
+
+    return idempotent_write(request, work)
 
 
 @router.post("/listKeys", dependencies=[require(ApiScope.READ)])
@@ -105,26 +108,32 @@ def list_keys_(request: Request, body: ListKeys | None = None) -> dict[str, Any]
 def set_values(request: Request, body: SetValues) -> Response:
     """Set values on one customer or contract (a unique value another holds: 409)."""
     entity = _entity(body.entity)
-    with state(request).store.session() as session:
+
+    def work(session: Session) -> None:
         eid = _existing(session, entity, body.entity_id)
         set_fields(session, entity, eid, body.custom_fields)
-    return Response(status_code=200)
+
+    return idempotent_write(request, work)
 
 
 @router.post("/deleteValues", dependencies=[require(ApiScope.WRITE)])
 def delete_values_(request: Request, body: DeleteValues) -> Response:
     """Delete values of these keys from one customer or contract."""
     entity = _entity(body.entity)
-    with state(request).store.session() as session:
+
+    def work(session: Session) -> None:
         eid = _existing(session, entity, body.entity_id)
         delete_values(session, entity, eid, body.keys)
-    return Response(status_code=200)
+
+    return idempotent_write(request, work)
 
 
 @router.post("/removeKey", dependencies=[require(ApiScope.ADMIN)])
 def remove_key_(request: Request, body: RemoveKey) -> Response:
     """Unregister a key and delete its values everywhere (sfsync's own keys stay)."""
     entity = _entity(body.entity)
-    with state(request).store.session() as session:
+
+    def work(session: Session) -> None:
         remove_key(session, entity, body.key)
-    return Response(status_code=200)
+
+    return idempotent_write(request, work)

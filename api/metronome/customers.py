@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlalchemy.orm import Session
 
 from api.auth import require
 from api.errors import BadRequest
+from api.idempotency import idempotent_write
 from api.limits import JsonRoute
 from api.metronome.common import Body, customer_payload, customers_payload, parse_id
 from api.state import state
@@ -66,16 +68,19 @@ def _name(value: str) -> str:
 
 
 @router.post("", dependencies=[require(ApiScope.WRITE)])
-def create(request: Request, body: CreateCustomer) -> dict[str, Any]:
+def create(request: Request, body: CreateCustomer) -> Response:
     """Create a customer with its ingest aliases and custom fields, all or nothing."""
     aliases = list(body.ingest_aliases)
     if body.external_id is not None and body.external_id not in aliases:
         aliases.insert(0, body.external_id)
-    with state(request).store.session() as session:
+
+    def work(session: Session) -> dict[str, Any]:
         row = create_customer(
             session, _name(body.name), aliases=aliases, custom_fields=body.custom_fields
         )
         return {"data": customer_payload(session, row, detail=False)}
+
+    return idempotent_write(request, work)
 
 
 def _ids(values: list[str] | None, what: str) -> list[str]:
@@ -123,27 +128,35 @@ def retrieve(request: Request, customer_id: str) -> dict[str, Any]:
 def set_ingest_aliases(request: Request, customer_id: str, body: SetIngestAliases) -> Response:
     """Replace the customer's aliases; usage keyed on them follows at once (both ways)."""
     cid = parse_id(customer_id, "customer_id")
-    with state(request).store.session() as session:
+
+    def work(session: Session) -> None:
         if get_customer(session, cid).archived_at is not None:
             raise BadRequest(f"customer {cid} is archived; its aliases cannot change")
         replace_aliases(session, cid, body.ingest_aliases)
-    return Response(status_code=200)
+
+    return idempotent_write(request, work)
 
 
 @router.post("/{customer_id}/setName", dependencies=[require(ApiScope.WRITE)])
-def set_name(request: Request, customer_id: str, body: SetName) -> dict[str, Any]:
+def set_name(request: Request, customer_id: str, body: SetName) -> Response:
     """Rename the customer."""
     cid = parse_id(customer_id, "customer_id")
-    with state(request).store.session() as session:
+
+    def work(session: Session) -> dict[str, Any]:
         row = get_customer(session, cid)
         rename_customer(session, row, _name(body.name))
         return {"data": customer_payload(session, row, detail=False)}
 
+    return idempotent_write(request, work)
+
 
 @router.post("/archive", dependencies=[require(ApiScope.ADMIN)])
-def archive(request: Request, body: ArchiveCustomer) -> dict[str, Any]:
+def archive(request: Request, body: ArchiveCustomer) -> Response:
     """Archive a customer: its aliases are released (their usage pending again)."""
     cid = parse_id(body.id, "id")
-    with state(request).store.session() as session:
+
+    def work(session: Session) -> dict[str, Any]:
         archive_customer(session, cid)
-    return {"data": {"id": str(cid)}}
+        return {"data": {"id": str(cid)}}
+
+    return idempotent_write(request, work)

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request, Response
 from pydantic import Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from api.auth import require
 from api.errors import BadRequest
+from api.idempotency import idempotent_write
 from api.limits import EventsRoute, JsonRoute, parsed_body
 from api.metronome import views
 from api.metronome.common import Body
 from api.state import state
+from models.request_keys import StoredResponse
 from models.tables import Customer
 from models.types import ApiScope
 from models.usage import stored_events
-from sync.usage import EventOutcome, ingest
+from sync.usage import EventOutcome, EventResult, ingest
 
 __all__ = [
     "MAX_EVENTS_PER_REQUEST",
@@ -68,11 +70,12 @@ _EVENTS_SCHEMA = {
 @ingest_router.post(
     "/ingest", dependencies=[require(ApiScope.INGEST)], openapi_extra=_EVENTS_SCHEMA
 )
-def ingest_events(request: Request) -> JSONResponse:
+def ingest_events(request: Request) -> Response:
     """Store usage events durably before answering; invalid ones become dead letters.
 
     200 when every event was stored (or was a duplicate); 400 naming the rejected ones
-    otherwise, the valid ones stored all the same.
+    otherwise, the valid ones stored all the same. A duplicate whose payload differs from
+    the first copy's is named with the reason (`differing_duplicates`).
     """
     events = parsed_body(request)
     if not isinstance(events, list):
@@ -82,22 +85,36 @@ def ingest_events(request: Request) -> JSONResponse:
             f"{len(events)} events in one request; at most {MAX_EVENTS_PER_REQUEST} per request"
         )
     api = state(request)
-    with api.store.session() as session:
+    accepted = 0
+
+    def work(session: Session) -> StoredResponse:
+        nonlocal accepted
         report = ingest(session, events, api.usage_rules)
-    if report.accepted:
+        accepted = report.accepted
+        counts: dict[str, Any] = {**report.counts()}
+        rejected = [_result(r) for r in report.results_with(EventOutcome.REJECTED)]
+        # A resent event is normal; one whose payload changed is a client's bug: say why.
+        differing = [
+            _result(r) for r in report.results_with(EventOutcome.DUPLICATE) if r.payload_differs
+        ]
+        if differing:
+            counts["differing_duplicates"] = differing
+        if not rejected:
+            return StoredResponse(200, counts)
+        message = (
+            f"{len(rejected)} of {report.total} events rejected (kept as dead letters); "
+            f"the other {report.total - len(rejected)} were stored"
+        )
+        return StoredResponse(400, {"message": message, **counts, "rejected": rejected})
+
+    answer = idempotent_write(request, work)
+    if accepted:
         api.enqueuer.ring_resolve()
-    counts = report.counts()
-    rejected = [
-        {"index": r.index, "transaction_id": r.transaction_id, "reason": r.reason}
-        for r in report.results_with(EventOutcome.REJECTED)
-    ]
-    if not rejected:
-        return JSONResponse(counts)
-    message = (
-        f"{len(rejected)} of {report.total} events rejected (kept as dead letters); "
-        f"the other {report.total - len(rejected)} were stored"
-    )
-    return JSONResponse({"message": message, **counts, "rejected": rejected}, status_code=400)
+    return answer
+
+
+def _result(result: EventResult) -> dict[str, Any]:
+    return {"index": result.index, "transaction_id": result.transaction_id, "reason": result.reason}
 
 
 class SearchEvents(Body):

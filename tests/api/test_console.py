@@ -15,7 +15,7 @@ from api import create_app
 from api.queue import Enqueuer
 from config import Settings
 from models import Store
-from models.api_keys import create_key
+from models.api_keys import create_key, revoke_key
 from models.contract_terms import ContractTerms
 from models.contracts import create_contract
 from models.customers import create_customer
@@ -457,3 +457,95 @@ def test_the_overview_shows_freshness_not_the_cursors_age_after_a_quiet_period(
     assert freshness and re.fullmatch(r"\d+s", freshness.group(1)), freshness
     assert backlog and backlog.group(1) == "-"
     assert "5d" not in streams and ">lag<" not in streams
+
+
+def _session_cookie(client: TestClient) -> str:
+    value = client.cookies.get("sfsync_console")
+    assert isinstance(value, str) and value
+    return value
+
+
+def test_the_cookie_holds_a_session_id_and_sign_out_ends_the_session_server_side(
+    console: tuple[TestClient, object], store: Store
+) -> None:
+    """The cookie is not the key; after sign-out its value signs nobody in, even when replayed."""
+    client, _ = console
+    token = key(store, ApiScope.READ)
+    csrf = sign_in(client, token)
+    stolen = _session_cookie(client)
+    assert token not in stolen and stolen not in token
+    client.post("/console/logout", data={"csrf": csrf}, follow_redirects=False)
+    client.cookies.set("sfsync_console", stolen, path="/console")
+    assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+def test_a_revoked_key_ends_its_console_sessions(
+    console: tuple[TestClient, object], store: Store
+) -> None:
+    """A session lives only as long as the key it was opened with."""
+    client, _ = console
+    token = key(store, ApiScope.READ)
+    sign_in(client, token)
+    assert client.get("/console", follow_redirects=False).status_code == 200
+    with store.session() as s:
+        revoke_key(s, token.removeprefix("sfsync_").partition("_")[0])
+    assert client.get("/console", follow_redirects=False).status_code == 303
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/console/letters/99999999999999999999999"),
+        ("GET", "/console/runs/99999999999999999999999"),
+        ("GET", "/console/runs/9223372036854775808"),
+        ("POST", "/console/letters/99999999999999999999999/replay"),
+        ("POST", "/console/letters/99999999999999999999999/discard"),
+        ("GET", "/console/letters?since=0001-01-01T00:00:00%2B01:00"),
+        ("GET", "/console/usage/customer?customer=acme-eu&to=9999-12-31T23:59:59-05:00"),
+        ("GET", "/console/usage/customer?customer=acme-eu&from=0001-01-01T00:00:00%2B14:00"),
+    ],
+)
+def test_ids_past_64_bits_and_dates_outside_utc_are_one_line_400s(
+    console: tuple[TestClient, object], store: Store, method: str, path: str
+) -> None:
+    """Ids over 64 bits in console URLs and filter dates with no UTC instant: 400, not 500."""
+    client, _ = console
+    csrf = sign_in(client, key(store, ApiScope.ADMIN))
+    answer = client.request(
+        method, path, data={"csrf": csrf, "reason": "r"} if method == "POST" else None
+    )
+    assert answer.status_code == 400, answer.text
+    assert "Traceback" not in answer.text
+
+
+def test_replay_with_the_broker_down_is_a_503_page_and_the_letter_stays_open(
+    store: Store, tmp_path: Path
+) -> None:
+    """A real producer against a broker nobody listens on: 503 saying so, nothing changed."""
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path / "data",
+        database_url=store.url,
+        broker_url="redis://127.0.0.1:1/0",
+    )
+    with store.session() as s:
+        letter = add_letter(
+            s,
+            Failure(
+                source=DeadLetterSource.OPPORTUNITY,
+                reference="0065g0000000099AAA",
+                error_class="MappingError",
+                error_message="no account",
+                payload={},
+            ),
+        )
+    app = create_app(settings, store=store, enqueuer=Enqueuer(settings))
+    with TestClient(app, base_url="http://testserver") as client:
+        csrf = sign_in(client, key(store, ApiScope.ADMIN))
+        one = client.post(f"/console/letters/{letter.id}/replay", data={"csrf": csrf})
+        bulk = client.post("/console/letters/replay", data={"csrf": csrf})
+    for answer in (one, bulk):
+        assert answer.status_code == 503, answer.text
+        assert "broker" in answer.text and "Traceback" not in answer.text
+    with store.session() as s:
+        assert get_letter(s, letter.id).status is DeadLetterStatus.OPEN

@@ -73,3 +73,29 @@ def test_docs_and_openapi_describe_the_endpoints(server: LiveServer) -> None:
         "/readyz",
     ):
         assert path in paths
+
+
+def test_readyz_with_an_unencoded_slash_in_the_broker_password_is_503_without_the_password(
+    server_factory: ServerFactory,
+) -> None:
+    """A broker URL its parser cannot read: 503 saying how to fix it; no part of it logged."""
+    live = server_factory(SFSYNC_BROKER_URL="redis://:xq7w/zv9Secr3t@127.0.0.1:6379/0")
+    with live.http() as http:
+        response = http.get("/readyz")
+    assert response.status_code == 503, response.text
+    assert "percent-encode" in response.json()["checks"]["broker"]
+    for part in ("xq7w", "zv9Secr3t"):
+        assert part not in response.text
+        assert part not in live.output()
+    assert "Traceback" not in live.output()
+
+
+def test_openapi_declares_the_400_the_server_answers_not_422(server: LiveServer) -> None:
+    """Every operation that validates input declares 400 with `{"message"}`; none 422."""
+    with server.http() as http:
+        document = http.get("/openapi.json").json()
+    operations = [op for ops in document["paths"].values() for op in ops.values()]
+    assert not [op["operationId"] for op in operations if "422" in op.get("responses", {})]
+    create = document["paths"]["/v1/contracts/create"]["post"]["responses"]["400"]
+    schema = create["content"]["application/json"]["schema"]["$ref"]
+    assert document["components"]["schemas"][schema.rsplit("/", 1)[1]]["required"] == ["message"]

@@ -1,0 +1,115 @@
+"""A request answered 503 at its time limit has written nothing, so a retry never duplicates.
+
+The issue's reproduction: another connection holds a lock on the table a write needs while
+`SFSYNC_API_REQUEST_TIMEOUT=2`; the client gets 503, the lock is released, the client retries.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import metronome
+import pytest
+from metronome import Metronome
+from sqlalchemy import create_engine, func, select, text
+
+from models.tables import Contract, Customer
+from models.types import ApiScope
+from tests.api.conftest import LiveServer, ServerFactory
+
+TIMEOUT = 2.0
+
+
+@pytest.fixture(scope="module")
+def slow_server(server_factory: ServerFactory) -> LiveServer:
+    """A server whose requests are answered 503 after two seconds."""
+    return server_factory(SFSYNC_API_REQUEST_TIMEOUT=str(TIMEOUT))
+
+
+@pytest.fixture
+def client(slow_server: LiveServer) -> Iterator[Metronome]:
+    """An SDK client that does not retry on its own (the test retries)."""
+    with Metronome(
+        bearer_token=slow_server.key(ApiScope.WRITE), base_url=slow_server.url, max_retries=0
+    ) as sdk:
+        yield sdk
+
+
+@contextmanager
+def table_locked(server: LiveServer, table: str) -> Iterator[None]:
+    """Hold a lock that blocks writes to `table` from another connection (as the issue does)."""
+    url = server.store.url
+    if url.startswith("sqlite"):
+        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+def _appears(condition: Callable[[], bool], within: float) -> bool:
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def _contracts_of(server: LiveServer, customer_id: str) -> int:
+    with server.store.reader() as s:
+        query = select(func.count()).where(Contract.customer_id == uuid.UUID(customer_id))
+        return int(s.scalar(query) or 0)
+
+
+def _customers_named(server: LiveServer, name: str) -> int:
+    with server.store.reader() as s:
+        return int(s.scalar(select(func.count()).where(Customer.name == name)) or 0)
+
+
+def test_a_contract_create_answered_503_wrote_nothing_and_its_retry_makes_one(
+    slow_server: LiveServer, client: Metronome
+) -> None:
+    """contracts/create blocked past the limit: 503, nothing committed later; one on retry."""
+    customer = client.v1.customers.create(name=f"Deadline {uuid.uuid4().hex[:8]}").data.id
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with table_locked(slow_server, "contracts"):
+        began = time.monotonic()
+        with pytest.raises(metronome.APIStatusError) as refused:
+            client.v1.contracts.create(customer_id=customer, starting_at=start)
+        assert refused.value.status_code == 503
+        assert time.monotonic() - began < TIMEOUT + 3
+    client.v1.contracts.create(customer_id=customer, starting_at=start)
+    # The abandoned request's thread must not commit once the lock is gone: watch for it.
+    assert not _appears(lambda: _contracts_of(slow_server, customer) > 1, within=3)
+    assert _contracts_of(slow_server, customer) == 1
+
+
+def test_a_customer_create_answered_503_wrote_nothing_and_its_retry_makes_one(
+    slow_server: LiveServer, client: Metronome
+) -> None:
+    """POST /v1/customers blocked past the limit: 503 and no customer; the retry makes one."""
+    name = f"Deadline {uuid.uuid4().hex[:8]}"
+    with table_locked(slow_server, "customers"):
+        with pytest.raises(metronome.APIStatusError) as refused:
+            client.v1.customers.create(name=name)
+        assert refused.value.status_code == 503
+    client.v1.customers.create(name=name)
+    assert not _appears(lambda: _customers_named(slow_server, name) > 1, within=3)
+    assert _customers_named(slow_server, name) == 1

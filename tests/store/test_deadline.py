@@ -1,0 +1,75 @@
+"""A store transaction with a deadline: its waits end with it, and it never commits past it."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from models import DeadlinePassed, Store, StoreUnavailable
+from models.customers import create_customer
+from models.deadline import Deadline
+from models.tables import Customer
+
+
+@contextmanager
+def customers_locked(store: Store) -> Iterator[None]:
+    """Another connection holds what a write to `customers` must wait for."""
+    if store.dialect == "sqlite":
+        holder = sqlite3.connect(store.url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    engine = create_engine(store.url)
+    with engine.connect() as conn:
+        conn.execute(text("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+def _customers(store: Store) -> int:
+    with store.reader() as s:
+        return int(s.scalar(select(func.count()).select_from(Customer)) or 0)
+
+
+def test_a_transaction_abandoned_before_its_commit_writes_nothing(store: Store) -> None:
+    """The server gave up on the request while it worked: the commit is refused."""
+    deadline = Deadline(30)
+    with pytest.raises(DeadlinePassed), store.session(deadline) as s:
+        create_customer(s, "Abandoned")
+        assert deadline.abandon()
+    assert _customers(store) == 0
+
+
+def test_a_transaction_whose_deadline_passed_while_working_writes_nothing(store: Store) -> None:
+    """Work that outlives its deadline is rolled back, even though nothing failed."""
+    deadline = Deadline(0.2)
+    with pytest.raises(DeadlinePassed), store.session(deadline) as s:
+        create_customer(s, "Too late")
+        while deadline.remaining() > 0:
+            time.sleep(0.05)  # the slow work under test, not synchronisation
+    assert _customers(store) == 0
+
+
+def test_a_write_blocked_by_a_lock_gives_up_at_its_deadline(store: Store) -> None:
+    """Lock waits end with the deadline (PostgreSQL lock_timeout, SQLite busy timeout)."""
+    with customers_locked(store):
+        began = time.monotonic()
+        with pytest.raises(StoreUnavailable), store.session(Deadline(1)) as s:
+            create_customer(s, "Blocked")
+        assert time.monotonic() - began < 5
+    assert _customers(store) == 0
+    with store.session() as s:  # without a deadline the connection waits as before
+        create_customer(s, "Later")
+    assert _customers(store) == 1
