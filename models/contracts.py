@@ -91,6 +91,12 @@ def validate_terms(terms: ContractTerms) -> ContractTerms:
     return ContractTerms(name, terms.starting_at, terms.ending_before, amount, terms.currency)
 
 
+def _shown(amount: Decimal) -> str:
+    """The amount for a message: plain when short, else in exponent form (1E+999999999 in
+    plain notation would be a billion digits)."""
+    return f"{amount:f}" if abs(amount.adjusted()) <= 40 else f"{amount:E}"
+
+
 def _valid_amount(amount: Decimal) -> Decimal:
     # Held to what NUMERIC(24, 6) stores exactly, so SQLite and PostgreSQL keep the same value
     # (PostgreSQL would round a seventh decimal silently).
@@ -100,10 +106,11 @@ def _valid_amount(amount: Decimal) -> Decimal:
     # 1e-999999999 would underflow to a silent zero.
     if not amount.is_zero() and amount.adjusted() >= MONEY_PRECISION - MONEY_SCALE:
         raise InvalidInput(
-            f"amount has more than {MONEY_PRECISION - MONEY_SCALE} digits before the point"
+            f"amount {_shown(amount)} has more than {MONEY_PRECISION - MONEY_SCALE} digits "
+            "before the point"
         )
     if not amount.is_zero() and amount.adjusted() < -MONEY_SCALE:
-        raise InvalidInput(f"amount has more than {MONEY_SCALE} decimal places")
+        raise InvalidInput(f"amount {_shown(amount)} has more than {MONEY_SCALE} decimal places")
     plain = plain_decimal(amount)
     if plain < 0:
         raise InvalidInput(f"amount must not be negative (got {plain:f})")

@@ -44,7 +44,9 @@ def classify(path: str) -> str:
     if rest.startswith(("/query", "/queryAll")):
         return "query"
     if rest.startswith("/sobjects"):
-        return "sobjects"
+        # Describes apart from record reads and writes: a test can tell "read the schema"
+        # from "wrote a record".
+        return "describe" if rest.rstrip("/").endswith("/describe") else "sobjects"
     if rest.startswith("/limits"):
         return "limits"
     return "other"

@@ -94,3 +94,13 @@ def test_the_organization_describes_its_edition(sf: Salesforce):
     """Organization has an OrganizationType (the edition), as Salesforce's does."""
     row = sf.query("SELECT Id, Name, OrganizationType FROM Organization")["records"][0]
     assert row["OrganizationType"] == "Enterprise Edition"
+
+
+def test_describes_are_counted_apart_from_record_calls(org: SandboxOrg, sf: Salesforce):
+    """A describe counts as `describe`, a record read or write as `sobjects`."""
+    org.reset_counters()
+    sobject(sf, "Account").describe()
+    some = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
+    sobject(sf, "Account").update(some, {"Name": "Renamed"})
+    calls = org.counters()["calls"]
+    assert (calls.get("describe"), calls.get("sobjects")) == (1, 1)
