@@ -1,11 +1,12 @@
 """The mapping checked against the org: every Salesforce field it names exists and is
 visible to the integration user (and the writeback field editable), by the org's describe.
 
-`validate_mapping_against_org` is what `sync run --inline`, `sync run --dry-run` and
-`sfsync check` call once at start-up: a describe per object the mapping names (Account,
-Opportunity; Product2 when the product mapping reads a Product2 field), then one line per
-problem naming where the name was set — ``sfsync.toml:<line>: <key>`` when it came from the
-mapping file, the ``SFSYNC_`` variable otherwise — and the field. Deciding is pure
+`validate_mapping_against_org` is what `sync run --inline` and `sync run --dry-run` call
+once at start-up (`sfsync check` calls `check_mapping_against_org`, reusing its describes):
+a describe per object the mapping names (Account, Opportunity; Product2 when the product
+mapping reads a Product2 field), then one line per problem naming where the name was set —
+``sfsync.toml:<line>: <key>`` when it came from the mapping file, the ``SFSYNC_`` variable
+otherwise — and the field. Deciding is pure
 (`mapping_problems` over `FieldUse`s and the adapter's `ObjectInfo` describes).
 """
 
@@ -21,6 +22,8 @@ from sync.salesforce import ObjectInfo, SalesforceClient, describe
 
 __all__ = [
     "FieldUse",
+    "MappingProblem",
+    "check_mapping_against_org",
     "field_uses",
     "mapping_problems",
     "validate_mapping_against_org",
@@ -38,6 +41,14 @@ class FieldUse:
     #: A field of `sobject`, or a relationship path (``Owner.Email``) starting on it.
     name: str
     editable: bool = False
+
+
+@dataclass(frozen=True)
+class MappingProblem:
+    """One name the org does not have as the mapping needs it, and the line saying so."""
+
+    use: FieldUse
+    line: str
 
 
 def field_uses(settings: Settings) -> list[FieldUse]:
@@ -76,37 +87,36 @@ def mapping_problems(
     uses: Sequence[FieldUse],
     objects: Mapping[str, ObjectInfo | None],
     where: Callable[[FieldUse], str],
-) -> list[str]:
-    """One line per name the org does not have as the mapping needs it (pure)."""
-    problems = []
+) -> list[MappingProblem]:
+    """One problem per name the org does not have as the mapping needs it (pure)."""
+    problems: list[MappingProblem] = []
     for use in uses:
         described = objects.get(use.sobject)
         if described is None:
-            problems.append(
-                f"{where(use)}: the integration user cannot read {use.sobject} "
-                f"(give it read access to the object)"
+            line = (
+                f"the integration user cannot read {use.sobject} "
+                "(give it read access to the object)"
             )
+            problems.append(MappingProblem(use, f"{where(use)}: {line}"))
             continue
         head, dot, _ = use.name.partition(".")
         if dot:
             # A describe naming no relationship at all cannot say a path is wrong.
             has_relationships = any(f.relationship for f in described.fields.values())
             if has_relationships and described.relationship(head) is None:
-                problems.append(
-                    f"{where(use)}: {use.sobject} has no relationship {head} (in {use.name})"
-                )
+                line = f"{use.sobject} has no relationship {head} (in {use.name})"
+                problems.append(MappingProblem(use, f"{where(use)}: {line}"))
             continue
         found = described.field(use.name)
         if found is None:
-            problems.append(
-                f"{where(use)}: {use.sobject} has no field {use.name} visible to the "
-                "integration user"
-            )
+            line = f"{use.sobject} has no field {use.name} visible to the integration user"
+            problems.append(MappingProblem(use, f"{where(use)}: {line}"))
         elif use.editable and not found.updateable:
-            problems.append(
-                f"{where(use)}: {use.sobject}.{use.name} is not editable by the integration "
-                "user (give it edit access to the field)"
+            line = (
+                f"{use.sobject}.{use.name} is not editable by the integration user "
+                "(give it edit access to the field)"
             )
+            problems.append(MappingProblem(use, f"{where(use)}: {line}"))
     return problems
 
 
@@ -138,8 +148,22 @@ def _same(in_file: Any, in_force: Any) -> bool:
     return bool(in_file == in_force)
 
 
+def check_mapping_against_org(
+    client: SalesforceClient,
+    settings: Settings,
+    described: Mapping[str, ObjectInfo | None] | None = None,
+) -> list[MappingProblem]:
+    """The mapping's problems in this org; `described` are describes already read (`sfsync
+    check` has Account's and Opportunity's), the other objects are described here."""
+    uses = field_uses(settings)
+    known = described or {}
+    objects = {
+        name: known[name] if name in known else describe(client, name)
+        for name in sorted({u.sobject for u in uses})
+    }
+    return mapping_problems(uses, objects, _locator(settings))
+
+
 def validate_mapping_against_org(client: SalesforceClient, settings: Settings) -> list[str]:
     """The mapping's problems in this org, one line each (empty: the mapping fits)."""
-    uses = field_uses(settings)
-    objects = {name: describe(client, name) for name in sorted({u.sobject for u in uses})}
-    return mapping_problems(uses, objects, _locator(settings))
+    return [problem.line for problem in check_mapping_against_org(client, settings)]
