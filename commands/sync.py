@@ -272,13 +272,10 @@ def sync_opportunity(app: App, ids: tuple[str, ...], as_json: bool) -> None:
 def sync_reconcile(app: App, inline: bool, as_json: bool) -> None:
     """Compare every won deal in Salesforce with the store and fix the drift."""
     if not inline:
-        from celery_app import create_app
-
-        task_id = str(
-            create_app(app.settings)
-            .send_task(names.RECONCILE, kwargs={"trigger": RunTrigger.MANUAL.value})
-            .id
-        )
+        celery = producer(app)
+        kwargs = {"trigger": RunTrigger.MANUAL.value}
+        task_id = str(celery.send_task(names.RECONCILE, kwargs=kwargs).id)
+        warn_if_no_worker(celery, names.RECONCILE)
         if as_json:
             emit_json({"enqueued": [{"stream": Stream.RECONCILE, "task_id": task_id}]})
         else:

@@ -68,6 +68,20 @@ def test_sync_run_and_dlq_retry_warn_when_no_worker_consumes_their_queue(
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
+def test_sync_reconcile_warns_when_no_worker_consumes_its_queue(
+    store: Store, launch: Launch
+) -> None:
+    """An enqueued reconciliation with no worker: one warning line; the JSON is unchanged."""
+    with SandboxOrg(seed=1, opportunities=0) as org:
+        procs = launch(org)
+        reconcile = _sfsync(procs, "sync", "reconcile", "--json")
+    assert reconcile.exit_code == 0, reconcile.output
+    assert reconcile.stderr.count("no worker is consuming `sync`") == 1
+    assert len(reconcile.stderr.strip().splitlines()) == 1
+    assert json.loads(reconcile.stdout)["enqueued"][0]["stream"] == "reconcile"
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
 def test_sync_run_and_dlq_retry_say_nothing_more_when_a_worker_consumes(
     store: Store, launch: Launch
 ) -> None:
@@ -79,7 +93,10 @@ def test_sync_run_and_dlq_retry_say_nothing_more_when_a_worker_consumes(
         _wait_for_consumers(procs)
         run = _sfsync(procs, "sync", "run")
         retry = _sfsync(procs, "dlq", "retry", str(letter))
+        reconcile = _sfsync(procs, "sync", "reconcile")
     assert run.exit_code == 0, run.output
     assert "enqueued" in run.stdout and "no worker" not in run.stderr
     assert retry.exit_code == 0, retry.output
     assert "enqueued 1 replay(s)" in retry.stdout and "no worker" not in retry.stderr
+    assert reconcile.exit_code == 0, reconcile.output
+    assert "enqueued" in reconcile.stdout and "no worker" not in reconcile.stderr
