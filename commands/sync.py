@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from commands.common import (
     App,
@@ -20,6 +19,7 @@ from commands.common import (
     parse_instant,
     pass_app,
     producer,
+    records_progress,
     warn_if_no_worker,
 )
 from commands.output import (
@@ -192,15 +192,7 @@ def _run_inline(
     poll = poll_opportunities if stream is Stream.OPPORTUNITIES else poll_accounts
     with (
         SalesforceClient(app.settings) as client,
-        Progress(
-            TextColumn(f"{stream.value}"),
-            BarColumn(),
-            TextColumn("{task.completed} records"),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=quiet,
-            transient=True,
-        ) as bar,
+        records_progress(stream.value, disable=quiet) as bar,
     ):
         task = bar.add_task(stream.value, total=None)
         try:

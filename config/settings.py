@@ -41,6 +41,7 @@ __all__ = [
     "MASK",
     "ConfigError",
     "Settings",
+    "currency_code",
     "default_data_dir",
     "environment_for",
     "load_settings",
@@ -82,6 +83,14 @@ MANUAL_CONTRACT_CURRENCY = "USD"
 #: rule, defined here because SFSYNC_DEFAULT_CURRENCY is held to it and config sits below
 #: models/ (which imports it for contracts, as mapping does for records).
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def currency_code(value: str | None) -> str | None:
+    """`value` held to `CURRENCY_CODE`: the one check of SFSYNC_DEFAULT_CURRENCY and the
+    mapping file's ``[currency] default`` (a validator's ValueError when it fails)."""
+    if value is not None and not CURRENCY_CODE.fullmatch(value):
+        raise ValueError("must be an ISO 4217 code of three upper-case letters, e.g. USD")
+    return value
 
 
 class Settings(BaseSettings):
@@ -349,9 +358,7 @@ class Settings(BaseSettings):
     @field_validator("default_currency")
     @classmethod
     def _currency(cls, value: str | None) -> str | None:
-        if value is not None and not CURRENCY_CODE.fullmatch(value):
-            raise ValueError("must be an ISO 4217 code of three upper-case letters, e.g. USD")
-        return value
+        return currency_code(value)
 
     @field_validator("log_level")
     @classmethod

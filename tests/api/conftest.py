@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,39 +51,6 @@ class LiveServer:
     def http(self, token: str | None = None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
-
-
-@contextmanager
-def table_locked(store_url: str, table: str) -> Iterator[None]:
-    """Hold a lock that blocks writes to `table` from another connection (SQLite: the whole
-    database, as a writer there does)."""
-    if store_url.startswith("sqlite"):
-        holder = sqlite3.connect(store_url.removeprefix("sqlite:///"), isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
-        return
-    engine = create_engine(store_url)
-    with engine.connect() as conn:
-        conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
-        try:
-            yield
-        finally:
-            conn.rollback()
-    engine.dispose()
-
-
-def appears(condition: Callable[[], bool], within: float) -> bool:
-    """Whether `condition` becomes true within `within` seconds (polled)."""
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def _answers(url: str) -> bool:

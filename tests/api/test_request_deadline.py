@@ -18,7 +18,8 @@ from sqlalchemy import func, select
 
 from models.tables import Contract, Customer
 from models.types import ApiScope
-from tests.api.conftest import LiveServer, ServerFactory, appears, table_locked
+from tests.api.conftest import LiveServer, ServerFactory
+from tests.conftest import appears, table_locked
 
 TIMEOUT = 2.0
 

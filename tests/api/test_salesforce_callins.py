@@ -21,8 +21,9 @@ from models.types import ApiScope
 from sandbox import SandboxOrg
 from sandbox.client import loopback_session
 from tasks import names
-from tests.api.conftest import appears, start_server, stop_server, table_locked
+from tests.api.conftest import start_server, stop_server
 from tests.api.messages import SESSION_SENTINEL, outbound_message
+from tests.conftest import appears, table_locked
 from tests.worker.conftest import Launch, Processes
 
 pytestmark = pytest.mark.worker
