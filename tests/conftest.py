@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -176,3 +177,24 @@ def appears(condition: Callable[[], bool], within: float) -> bool:
             return True
         time.sleep(0.05)
     return condition()
+
+
+def run_all(targets: list[Callable[[], None]]) -> list[BaseException]:
+    """Start every target at once (a barrier), join them all; the errors they raised."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(targets))
+
+    def run(target: Callable[[], None]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            target()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a thread is stuck"
+    return errors

@@ -11,10 +11,9 @@ from celery_app import create_app
 from cli import main
 from config import Settings
 from models import Store
-from models.deadletters import Failure, add_letter
-from models.types import DeadLetterSource
 from sandbox import SandboxOrg
 from tasks.workers import queue_consumers
+from tests.unit.factories import open_deal_letter
 from tests.worker.conftest import Launch, Processes
 
 pytestmark = pytest.mark.worker
@@ -23,18 +22,6 @@ pytestmark = pytest.mark.worker
 def _sfsync(procs: Processes, *args: str) -> Result:
     env = {k: v for k, v in procs.env.items() if k.startswith("SFSYNC_")}
     return CliRunner().invoke(main, list(args), env=env)
-
-
-def _letter(store: Store) -> int:
-    with store.session() as s:
-        failure = Failure(
-            source=DeadLetterSource.OPPORTUNITY,
-            reference="0065g0000000001AAA",
-            error_class="MappingError",
-            error_message="no account",
-            payload={"Id": "0065g0000000001AAA"},
-        )
-        return add_letter(s, failure).id
 
 
 def _wait_for_consumers(procs: Processes) -> None:
@@ -54,7 +41,7 @@ def test_sync_run_and_dlq_retry_warn_when_no_worker_consumes_their_queue(
     store: Store, launch: Launch
 ) -> None:
     """No worker: one warning line naming the queue; the JSON on stdout is unchanged."""
-    letter = _letter(store)
+    letter = open_deal_letter(store)
     with SandboxOrg(seed=1, opportunities=0) as org:
         procs = launch(org)
         run = _sfsync(procs, "sync", "run", "--json")
@@ -86,7 +73,7 @@ def test_sync_run_and_dlq_retry_say_nothing_more_when_a_worker_consumes(
     store: Store, launch: Launch
 ) -> None:
     """A real worker on the queues: no warning."""
-    letter = _letter(store)
+    letter = open_deal_letter(store)
     with SandboxOrg(seed=1, opportunities=0) as org:
         procs = launch(org)
         procs.worker()
