@@ -44,7 +44,8 @@ def classify(path: str) -> str:
     if rest.startswith(("/query", "/queryAll")):
         return "query"
     if rest.startswith("/sobjects"):
-        return "sobjects"
+        # A describe reads; counted apart so a test of "no write" can allow it.
+        return "describe" if rest.rstrip("/").endswith("/describe") else "sobjects"
     if rest.startswith("/limits"):
         return "limits"
     return "other"

@@ -264,5 +264,5 @@ def test_dry_run_writes_nothing_to_salesforce_and_leaves_runs_and_cursors(
     plan = dry_run(store, make_client(settings), settings, STREAM_NAMES)
     assert dump(store) == before
     calls = changed_org.counters()["calls"]
-    assert set(calls) <= {"token", "query", "query_more", "limits", "versions"}, calls
+    assert set(calls) <= {"token", "query", "query_more", "limits", "versions", "describe"}, calls
     assert plan.document()["writebacks"], "the new customers' writebacks are planned"

@@ -95,9 +95,9 @@ def test_a_single_currency_org_syncs_with_no_currency_setting(
     org.reset_counters()
     assert _sync(store, client, settings) == [org.default_currency]
     assert not any(re.search(r"\bCurrencyIsoCode\b", q) for q in org.counters()["queries"])
-    assert org.counters()["calls"]["sobjects"] == 1  # one describe of Opportunity
+    assert org.counters()["calls"]["describe"] == 1  # one describe of Opportunity
     _sync(store, client, settings)
-    assert org.counters()["calls"]["sobjects"] == 1  # read once per client
+    assert org.counters()["calls"]["describe"] == 1  # read once per client
 
 
 def test_forcing_multi_currency_on_a_single_currency_org_names_the_setting(
@@ -116,4 +116,4 @@ def test_forcing_multi_currency_on_a_single_currency_org_names_the_setting(
         SalesforcePermanentError, match=r"CurrencyIsoCode.*SFSYNC_SF_MULTI_CURRENCY"
     ):
         poll_opportunities(store, client, settings)
-    assert "sobjects" not in org.counters()["calls"]  # the override costs no describe
+    assert "describe" not in org.counters()["calls"]  # the override costs no describe
