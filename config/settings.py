@@ -53,6 +53,7 @@ try:  # kombu comes with Celery; the names are the broker URL schemes it underst
 except ImportError:  # pragma: no cover - kombu is a dependency
     _BROKER_SCHEMES = {}
 
+from config.ids import salesforce_id_18
 from config.logging import LogFormat
 from config.mapping_file import MappingFileError, MappingFileSource
 from config.mapping_schema import FieldCopy, ProductMapping, soql_condition
@@ -337,9 +338,18 @@ class Settings(BaseSettings):
     @field_validator("sf_organization_id")
     @classmethod
     def _organization_id(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"00D[0-9A-Za-z]{12}([0-9A-Za-z]{3})?", value):
+        if value is None:
+            return None
+        # The listener compares ids by `config.ids`' algorithm: an id it cannot read (a
+        # checksum that does not match) would refuse every message, so it is refused here.
+        try:
+            valid = salesforce_id_18(value).startswith("00D")
+        except ValueError:
+            valid = False
+        if not valid:
             raise ValueError(
-                "must be a Salesforce organization id: 00D and 12 or 15 more characters"
+                "must be a Salesforce organization id: 00D and 12 or 15 more characters, "
+                "as Setup > Company Information shows it"
             )
         return value
 
