@@ -15,6 +15,7 @@ from rich.text import Text
 
 from commands.common import App, console, emit_json, examples, json_option, pass_app
 from commands.output import safe_text
+from config.data_folder import DataFolder, data_folder
 
 __all__ = ["check"]
 
@@ -36,20 +37,34 @@ def check(app: App, as_json: bool) -> None:
     whether a worker consumes each queue. Each problem is one line naming the setting or
     the Salesforce permission to fix.
     """
+    app.new_store_expected = True  # `check` writes nothing, so never announces a new store
     settings = app.settings
+    folder = data_folder(settings)
     salesforce, sf_problems = _salesforce(app)
     broker, broker_problems = _broker(app)
     problems = [*sf_problems, *broker_problems]
-    document = {"ok": not problems, **salesforce, "broker": broker, "problems": problems}
+    document = {
+        "ok": not problems,
+        **salesforce,
+        "broker": broker,
+        "data_folder": {
+            "path": str(folder.path),
+            "chosen_by": folder.chosen_by,
+            "store": None if folder.store_file is None else str(folder.store_file),
+            "store_exists": folder.store_exists,
+        },
+        "problems": problems,
+    }
     if as_json:
         emit_json(document)
     else:
-        _print(document, settings.public_broker_url)
+        _print(document, settings.public_broker_url, folder)
     if problems:
         raise SystemExit(1)
 
 
 def _salesforce(app: App) -> tuple[dict[str, Any], list[str]]:
+    from sync.mapping_check import check_mapping_against_org
     from sync.salesforce import (
         SalesforceClient,
         SalesforceError,
@@ -60,11 +75,17 @@ def _salesforce(app: App) -> tuple[dict[str, Any], list[str]]:
     with SalesforceClient(app.settings) as client:
         try:
             facts, needs = gather_org_facts(client, app.settings)
+            mapping = check_mapping_against_org(client, app.settings, facts.objects)
         except SalesforceError as exc:
             login = {"mode": client.auth_mode.value, "error": str(exc)}
             return {"login": login}, [f"Salesforce: {exc}"]
-    readiness = assess_readiness(facts, needs)
-    return dict(readiness.document), list(readiness.problems)
+    # A field the mapping names is told by the mapping check (it names the file's line);
+    # an object the integration user cannot read, once by the readiness check.
+    unreadable = {name for name, info in facts.objects.items() if info is None}
+    mapping = [p for p in mapping if p.use.sobject not in unreadable]
+    told = frozenset((p.use.sobject, p.use.name.lower()) for p in mapping)
+    readiness = assess_readiness(facts, needs, told)
+    return dict(readiness.document), [*readiness.problems, *(p.line for p in mapping)]
 
 
 def _broker(app: App) -> tuple[dict[str, Any], list[str]]:
@@ -84,9 +105,9 @@ def _broker(app: App) -> tuple[dict[str, Any], list[str]]:
     return doc, [no_worker_line(queue) for queue in consumers.idle()]
 
 
-def _print(doc: dict[str, Any], broker_url: str) -> None:
+def _print(doc: dict[str, Any], broker_url: str, folder: DataFolder) -> None:
     login = doc["login"]
-    rows: list[tuple[str, str]] = []
+    rows: list[tuple[str, str]] = [("Data folder", folder.summary())]
     if "error" in login:
         rows.append(("Salesforce", f"{login['mode']} login failed"))
     else:

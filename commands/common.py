@@ -35,6 +35,7 @@ from models import Store, StoreError, StoreNotMigrated, StoreUnreachable, open_s
 
 if TYPE_CHECKING:
     from celery import Celery
+    from rich.progress import Progress
 
 __all__ = [
     "App",
@@ -54,6 +55,7 @@ __all__ = [
     "parse_uuid",
     "pass_app",
     "producer",
+    "records_progress",
     "warn_if_no_worker",
 ]
 
@@ -175,6 +177,22 @@ def producer(app: App) -> Celery:
     except celery_app.BrokerUnreachable as exc:
         fail(str(exc), code=2)
     return celery
+
+
+def records_progress(label: str, *, disable: bool) -> Progress:
+    """A transient bar on stderr counting the records a Salesforce read has seen (`sync run
+    --inline`, `--dry-run`)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        TextColumn("{task.completed} records"),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=disable,
+        transient=True,
+    )
 
 
 def warn_if_no_worker(celery: Celery, task_name: str) -> None:

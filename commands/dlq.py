@@ -149,7 +149,7 @@ def dlq_list(
 @json_option
 @pass_app
 def dlq_show(app: App, letter_id: int, as_json: bool) -> None:
-    """One dead letter: payload, the whole error, traceback."""
+    """One dead letter: payload, the whole error, its failed replays, traceback."""
     with app.session() as s:
         view = letter_view(get_letter(s, letter_id), detail=True)
     if as_json:
@@ -162,6 +162,15 @@ def dlq_show(app: App, letter_id: int, as_json: bool) -> None:
         shown = getattr(view[key], "value", view[key])
         lines.append(f"{key}: {shown if shown is not None else '-'}")
     lines.append(f"error: {view['error_class']}: {view['error_message']}")
+    if view["discard_reason"] is not None:
+        lines.append(f"discard reason: {view['discard_reason']}")
+    if view["error_history"]:
+        lines.append("error history (failed replays, oldest first):")
+        lines.extend(
+            f"  {h.get('at') or '-'}  {h.get('error_class')}: {h.get('error_message')}"
+            f"  (actor: {h.get('actor') or '-'})"
+            for h in view["error_history"]
+        )
     if view["payload"] is not None:
         lines.append("payload:")
         lines.extend(json.dumps(view["payload"], indent=2, default=str).splitlines())

@@ -6,9 +6,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-from commands.common import App, OperationFailed, emit_json, err_console
+from commands.common import App, OperationFailed, emit_json, records_progress
 from commands.output import DEFAULT_TABLE_LIMIT, Column, note, print_lines, print_table
 from models.types import Stream
 from sync.dry_run import DryRun, dry_run
@@ -33,15 +31,7 @@ def dry_run_command(
 
     with (
         SalesforceClient(app.settings) as client,
-        Progress(
-            TextColumn("dry run"),
-            BarColumn(),
-            TextColumn("{task.completed} records"),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=as_json,
-            transient=True,
-        ) as bar,
+        records_progress("dry run", disable=as_json) as bar,
     ):
         task = bar.add_task("dry run", total=None)
         try:

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 import click
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from commands.common import (
     App,
@@ -20,6 +19,7 @@ from commands.common import (
     parse_instant,
     pass_app,
     producer,
+    records_progress,
     warn_if_no_worker,
 )
 from commands.output import (
@@ -192,15 +192,7 @@ def _run_inline(
     poll = poll_opportunities if stream is Stream.OPPORTUNITIES else poll_accounts
     with (
         SalesforceClient(app.settings) as client,
-        Progress(
-            TextColumn(f"{stream.value}"),
-            BarColumn(),
-            TextColumn("{task.completed} records"),
-            TimeElapsedColumn(),
-            console=err_console,
-            disable=quiet,
-            transient=True,
-        ) as bar,
+        records_progress(stream.value, disable=quiet) as bar,
     ):
         task = bar.add_task(stream.value, total=None)
         try:
@@ -272,13 +264,10 @@ def sync_opportunity(app: App, ids: tuple[str, ...], as_json: bool) -> None:
 def sync_reconcile(app: App, inline: bool, as_json: bool) -> None:
     """Compare every won deal in Salesforce with the store and fix the drift."""
     if not inline:
-        from celery_app import create_app
-
-        task_id = str(
-            create_app(app.settings)
-            .send_task(names.RECONCILE, kwargs={"trigger": RunTrigger.MANUAL.value})
-            .id
-        )
+        celery = producer(app)
+        kwargs = {"trigger": RunTrigger.MANUAL.value}
+        task_id = str(celery.send_task(names.RECONCILE, kwargs=kwargs).id)
+        warn_if_no_worker(celery, names.RECONCILE)
         if as_json:
             emit_json({"enqueued": [{"stream": Stream.RECONCILE, "task_id": task_id}]})
         else:

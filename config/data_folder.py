@@ -32,12 +32,16 @@ class DataFolder:
 
     def line(self) -> str:
         """One line for humans, e.g. in `sfsync --help`."""
+        return f"data folder: {self.summary()}"
+
+    def summary(self) -> str:
+        """The folder, what chose it and whether its store exists (`sfsync check`'s row)."""
         store = (
             "store elsewhere (SFSYNC_DATABASE_URL)"
             if self.store_file is None
             else f"store {'present' if self.store_exists else 'not created yet'}"
         )
-        return f"data folder: {self.path} (chosen by: {self.chosen_by}; {store})"
+        return f"{self.path} (chosen by: {self.chosen_by}; {store})"
 
 
 #: The data folder before it moved to the platform's user data folder (relative to the

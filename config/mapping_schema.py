@@ -170,11 +170,9 @@ class _Currency(_Strict):
     @field_validator("default")
     @classmethod
     def _code(cls, value: str | None) -> str | None:
-        from config.settings import CURRENCY_CODE  # config's own rule, defined there once
+        from config.settings import currency_code  # config's own rule, defined there once
 
-        if value is not None and not CURRENCY_CODE.fullmatch(value):
-            raise ValueError("must be an ISO 4217 code of three upper-case letters, e.g. USD")
-        return value
+        return currency_code(value)
 
 
 class _Writeback(_Strict):

@@ -41,6 +41,7 @@ __all__ = [
     "MASK",
     "ConfigError",
     "Settings",
+    "currency_code",
     "default_data_dir",
     "environment_for",
     "load_settings",
@@ -52,6 +53,7 @@ try:  # kombu comes with Celery; the names are the broker URL schemes it underst
 except ImportError:  # pragma: no cover - kombu is a dependency
     _BROKER_SCHEMES = {}
 
+from config.ids import salesforce_id_18
 from config.logging import LogFormat
 from config.mapping_file import MappingFileError, MappingFileSource
 from config.mapping_schema import FieldCopy, ProductMapping, soql_condition
@@ -82,6 +84,14 @@ MANUAL_CONTRACT_CURRENCY = "USD"
 #: rule, defined here because SFSYNC_DEFAULT_CURRENCY is held to it and config sits below
 #: models/ (which imports it for contracts, as mapping does for records).
 CURRENCY_CODE = re.compile(r"[A-Z]{3}")
+
+
+def currency_code(value: str | None) -> str | None:
+    """`value` held to `CURRENCY_CODE`: the one check of SFSYNC_DEFAULT_CURRENCY and the
+    mapping file's ``[currency] default`` (a validator's ValueError when it fails)."""
+    if value is not None and not CURRENCY_CODE.fullmatch(value):
+        raise ValueError("must be an ISO 4217 code of three upper-case letters, e.g. USD")
+    return value
 
 
 class Settings(BaseSettings):
@@ -328,9 +338,18 @@ class Settings(BaseSettings):
     @field_validator("sf_organization_id")
     @classmethod
     def _organization_id(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"00D[0-9A-Za-z]{12}([0-9A-Za-z]{3})?", value):
+        if value is None:
+            return None
+        # The listener compares ids by `config.ids`' algorithm: an id it cannot read (a
+        # checksum that does not match) would refuse every message, so it is refused here.
+        try:
+            valid = salesforce_id_18(value).startswith("00D")
+        except ValueError:
+            valid = False
+        if not valid:
             raise ValueError(
-                "must be a Salesforce organization id: 00D and 12 or 15 more characters"
+                "must be a Salesforce organization id: 00D and 12 or 15 more characters, "
+                "as Setup > Company Information shows it"
             )
         return value
 
@@ -349,9 +368,7 @@ class Settings(BaseSettings):
     @field_validator("default_currency")
     @classmethod
     def _currency(cls, value: str | None) -> str | None:
-        if value is not None and not CURRENCY_CODE.fullmatch(value):
-            raise ValueError("must be an ISO 4217 code of three upper-case letters, e.g. USD")
-        return value
+        return currency_code(value)
 
     @field_validator("log_level")
     @classmethod

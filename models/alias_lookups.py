@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.dialect import in_chunks
 from models.keys import canonical_keys
 from models.tables import IngestAlias
 from models.types import AliasSource
@@ -30,13 +31,6 @@ __all__ = [
     "salesforce_aliases_of",
     "salesforce_aliases_through",
 ]
-
-_CHUNK = 500
-
-
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
 
 
 #: `AliasOrigin.field` of an alias that is the account id itself.
@@ -79,10 +73,10 @@ def aliases_for(session: Session, customer_ids: Iterable[uuid.UUID]) -> dict[uui
     """Aliases of many customers in one query per 500 customers."""
     ids = list(customer_ids)
     out: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in in_chunks(ids):
         rows = session.execute(
             select(IngestAlias.customer_id, IngestAlias.alias)
-            .where(IngestAlias.customer_id.in_(ids[start : start + _CHUNK]))
+            .where(IngestAlias.customer_id.in_(chunk))
             .order_by(IngestAlias.created_at, IngestAlias.alias)
         )
         for customer_id, alias in rows:
@@ -105,7 +99,7 @@ def alias_rows(session: Session, aliases: Iterable[str]) -> dict[str, IngestAlia
     spelled = canonical_keys(aliases)
     wanted = list(dict.fromkeys(spelled.values()))
     found: dict[str, IngestAlias] = {}
-    for chunk in _chunks(wanted):
+    for chunk in in_chunks(wanted):
         found.update(
             (row.alias, row)
             for row in session.scalars(select(IngestAlias).where(IngestAlias.alias.in_(chunk)))
@@ -131,7 +125,7 @@ def salesforce_aliases_through(
     `field`, whoever holds them, with that origin."""
     wanted = list(dict.fromkeys(account_ids))
     out: dict[str, AliasOrigin] = {}
-    for chunk in _chunks(wanted):
+    for chunk in in_chunks(wanted):
         rows = session.execute(
             select(IngestAlias.alias, IngestAlias.source_account_id)
             .where(
@@ -149,7 +143,7 @@ def holders_by_account(session: Session, account_ids: Iterable[str]) -> dict[str
     """Account → the customers holding a Salesforce-sourced alias that comes from it."""
     wanted = list(dict.fromkeys(account_ids))
     out: dict[str, set[uuid.UUID]] = {}
-    for chunk in _chunks(wanted):
+    for chunk in in_chunks(wanted):
         rows = session.execute(
             select(IngestAlias.source_account_id, IngestAlias.customer_id)
             .where(

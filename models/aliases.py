@@ -45,7 +45,7 @@ from models.alias_lookups import (
     salesforce_aliases_of,
     salesforce_aliases_through,
 )
-from models.dialect import insert, is_postgres
+from models.dialect import in_chunks, insert, is_postgres
 from models.errors import (
     AliasConflict,
     AliasIsCustomerId,
@@ -88,8 +88,6 @@ __all__ = [
     "unexpected_owners",
     "validate_alias",
 ]
-
-_CHUNK = 500
 
 
 def _origin_values(origin: AliasOrigin | None) -> dict[str, object]:
@@ -144,11 +142,6 @@ def _refuse_customer_ids(session: Session, aliases: Iterable[str]) -> None:
         raise AliasIsCustomerId(alias, customer_id)
 
 
-def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
 def add_aliases(
     session: Session,
     customer_id: uuid.UUID,
@@ -173,7 +166,7 @@ def add_aliases(
         # keeps its place in the given order as its creation time (how they are listed).
         now = utcnow()
         made = {a: now + timedelta(microseconds=n) for n, a in enumerate(wanted)}
-        for chunk in _chunks(sorted(wanted)):
+        for chunk in in_chunks(sorted(wanted)):
             rows = [
                 {"alias": a, "customer_id": customer_id, "created_at": made[a]}
                 | _origin_values(origins.get(a))
@@ -218,7 +211,7 @@ def _check_limit(session: Session, customer_id: uuid.UUID, added: Sequence[str])
 def _attribute(session: Session, aliases: Sequence[str], customer_id: uuid.UUID | None) -> None:
     # Moves only. Only events with a stored customer are rewritten: one still NULL is the
     # alias owner's by derivation (`models.usage_attribution`).
-    for chunk in _chunks(list(aliases)):
+    for chunk in in_chunks(list(aliases)):
         session.execute(
             update(UsageEvent)
             .where(UsageEvent.customer_key.in_(chunk), UsageEvent.customer_id.is_not(None))
@@ -245,7 +238,7 @@ def _detach(session: Session, customer_id: uuid.UUID, wanted: Sequence[str]) -> 
     missing = [a for a in wanted if owners.get(a) != customer_id]
     if missing:
         raise NotFound(f"customer {customer_id} does not hold alias {missing[0]!r}")
-    for chunk in _chunks(wanted):
+    for chunk in in_chunks(wanted):
         session.execute(
             delete(IngestAlias)
             .where(IngestAlias.customer_id == customer_id, IngestAlias.alias.in_(chunk))
@@ -256,7 +249,7 @@ def _detach(session: Session, customer_id: uuid.UUID, wanted: Sequence[str]) -> 
 def _release_usage(session: Session, customer_id: uuid.UUID, released: Sequence[str]) -> None:
     # The usage rows' part of a removal: after every alias row change of the transaction,
     # so no path holds a usage row's lock while it waits for an alias row's.
-    for chunk in _chunks(released):
+    for chunk in in_chunks(released):
         session.execute(
             update(UsageEvent)
             .where(UsageEvent.customer_key.in_(chunk), UsageEvent.customer_id == customer_id)
@@ -269,7 +262,7 @@ def _lock_alias_rows(session: Session, aliases: Sequence[str]) -> None:
     # Before deleting or rewriting alias rows, take their locks in alias order: a DELETE
     # locks rows in scan order, which could cross an ingest's share locks (alias order).
     if is_postgres(session):
-        for chunk in _chunks(sorted(aliases)):
+        for chunk in in_chunks(sorted(aliases)):
             session.execute(
                 select(IngestAlias.alias)
                 .where(IngestAlias.alias.in_(chunk))
@@ -404,7 +397,7 @@ def transfer_salesforce_aliases(
         return moved
     with session.begin_nested():
         _lock_alias_rows(session, list(moved))
-        for chunk in _chunks(list(moved)):
+        for chunk in in_chunks(list(moved)):
             session.execute(
                 update(IngestAlias)
                 .where(IngestAlias.customer_id == from_id, IngestAlias.alias.in_(chunk))

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from models.dialect import in_chunks
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID
 from models.tables import (
     AliasMove,
@@ -146,19 +147,11 @@ def take_snapshot(session: Session) -> Snapshot:
     )
 
 
-#: Ids per IN list: a backfill's plan names more customers than a statement takes parameters.
-_CHUNK = 500
-
-
-def _chunks(ids: Sequence[uuid.UUID]) -> list[Sequence[uuid.UUID]]:
-    return [ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK)]
-
-
 def _field_values(
     session: Session, entity: Entity, key: str, ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, str]:
     out: dict[uuid.UUID, str] = {}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         rows = session.execute(
             select(CustomFieldValue.entity_id, CustomFieldValue.value).where(
                 CustomFieldValue.entity == entity,
@@ -229,7 +222,7 @@ def _contract_changes(session: Session, snapshot: Snapshot) -> list[ContractChan
     ids = sorted({r.contract_id for r in revisions})
     contracts = {
         c.id: c
-        for chunk in _chunks(ids)
+        for chunk in in_chunks(ids)
         for c in session.scalars(select(Contract).where(Contract.id.in_(chunk)))
     }
     deals = _field_values(session, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, ids)
@@ -298,7 +291,7 @@ def _names(
     wanted = sorted(ids)
     names = {
         cid: name
-        for chunk in _chunks(wanted)
+        for chunk in in_chunks(wanted)
         for cid, name in session.execute(
             select(Customer.id, Customer.name).where(Customer.id.in_(chunk))
         )

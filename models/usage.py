@@ -31,7 +31,7 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from models import exactjson
-from models.dialect import is_postgres
+from models.dialect import in_chunks, is_postgres
 from models.errors import InvalidInput, NotFound
 from models.tables import DeadLetter, UsageEvent
 from models.types import DeadLetterSource
@@ -98,8 +98,7 @@ def differences(first: NewEvent | StoredEvent, event: NewEvent) -> list[str]:
 def stored_events(session: Session, transaction_ids: Sequence[str]) -> dict[str, StoredEvent]:
     """The stored events with these transaction ids."""
     out: dict[str, StoredEvent] = {}
-    for start in range(0, len(transaction_ids), 500):
-        chunk = transaction_ids[start : start + 500]
+    for chunk in in_chunks(transaction_ids):
         for found in session.execute(_exact(session, UsageEvent.transaction_id.in_(chunk))):
             out[found[0].transaction_id] = _stored(*found)
     return out

@@ -1,35 +1,33 @@
 """The mapping checked against the org: every Salesforce field it names exists and is
 visible to the integration user (and the writeback field editable), by the org's describe.
 
-`validate_mapping_against_org` is what `sync run --inline`, `sync run --dry-run` and
-`sfsync check` call once at start-up: a describe per object the mapping names (Account,
-Opportunity; Product2 when the product mapping reads a Product2 field), then one line per
-problem naming where the name was set — ``sfsync.toml:<line>: <key>`` when it came from the
-mapping file, the ``SFSYNC_`` variable otherwise — and the field. Deciding is pure
-(`mapping_problems` over `FieldUse`s and `ObjectFields`).
+`validate_mapping_against_org` is what `sync run --inline` and `sync run --dry-run` call
+once at start-up (`sfsync check` calls `check_mapping_against_org`, reusing its describes):
+a describe per object the mapping names (Account, Opportunity; Product2 when the product
+mapping reads a Product2 field), then one line per problem naming where the name was set —
+``sfsync.toml:<line>: <key>`` when it came from the mapping file, the ``SFSYNC_`` variable
+otherwise — and the field. Deciding is pure
+(`mapping_problems` over `FieldUse`s and the adapter's `ObjectInfo` describes).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from config import Settings
 from config.mapping_file import MappingFile, MappingFileError, load_mapping_file
-from sync.salesforce import SalesforceClient, SalesforcePermanentError
+from sync.salesforce import ObjectInfo, SalesforceClient, describe
 
 __all__ = [
     "FieldUse",
-    "ObjectFields",
-    "describe_fields",
+    "MappingProblem",
+    "check_mapping_against_org",
     "field_uses",
     "mapping_problems",
     "validate_mapping_against_org",
 ]
-
-#: errorCodes of a describe the integration user may not make (no access to the object).
-_NO_OBJECT = frozenset({"NOT_FOUND", "INSUFFICIENT_ACCESS", "INVALID_TYPE"})
 
 
 @dataclass(frozen=True)
@@ -46,20 +44,11 @@ class FieldUse:
 
 
 @dataclass(frozen=True)
-class ObjectFields:
-    """An object's describe as the check needs it: lower-cased field name → (updateable,
-    relationship name)."""
+class MappingProblem:
+    """One name the org does not have as the mapping needs it, and the line saying so."""
 
-    name: str
-    fields: Mapping[str, tuple[bool, str | None]] = field(default_factory=dict)
-
-    def field(self, name: str) -> tuple[bool, str | None] | None:
-        return self.fields.get(name.lower())
-
-    def relationship(self, name: str) -> bool | None:
-        """Whether a reference has this relationship name (None: the describe says none)."""
-        names = {r.lower() for _, r in self.fields.values() if r}
-        return (name.lower() in names) if names else None
+    use: FieldUse
+    line: str
 
 
 def field_uses(settings: Settings) -> list[FieldUse]:
@@ -96,57 +85,39 @@ def field_uses(settings: Settings) -> list[FieldUse]:
 
 def mapping_problems(
     uses: Sequence[FieldUse],
-    objects: Mapping[str, ObjectFields | None],
+    objects: Mapping[str, ObjectInfo | None],
     where: Callable[[FieldUse], str],
-) -> list[str]:
-    """One line per name the org does not have as the mapping needs it (pure)."""
-    problems = []
+) -> list[MappingProblem]:
+    """One problem per name the org does not have as the mapping needs it (pure)."""
+    problems: list[MappingProblem] = []
     for use in uses:
         described = objects.get(use.sobject)
         if described is None:
-            problems.append(
-                f"{where(use)}: the integration user cannot read {use.sobject} "
-                f"(give it read access to the object)"
+            line = (
+                f"the integration user cannot read {use.sobject} "
+                "(give it read access to the object)"
             )
+            problems.append(MappingProblem(use, f"{where(use)}: {line}"))
             continue
         head, dot, _ = use.name.partition(".")
         if dot:
-            if described.relationship(head) is False:
-                problems.append(
-                    f"{where(use)}: {use.sobject} has no relationship {head} (in {use.name})"
-                )
+            # A describe naming no relationship at all cannot say a path is wrong.
+            has_relationships = any(f.relationship for f in described.fields.values())
+            if has_relationships and described.relationship(head) is None:
+                line = f"{use.sobject} has no relationship {head} (in {use.name})"
+                problems.append(MappingProblem(use, f"{where(use)}: {line}"))
             continue
         found = described.field(use.name)
         if found is None:
-            problems.append(
-                f"{where(use)}: {use.sobject} has no field {use.name} visible to the "
-                "integration user"
+            line = f"{use.sobject} has no field {use.name} visible to the integration user"
+            problems.append(MappingProblem(use, f"{where(use)}: {line}"))
+        elif use.editable and not found.updateable:
+            line = (
+                f"{use.sobject}.{use.name} is not editable by the integration user "
+                "(give it edit access to the field)"
             )
-        elif use.editable and not found[0]:
-            problems.append(
-                f"{where(use)}: {use.sobject}.{use.name} is not editable by the integration "
-                "user (give it edit access to the field)"
-            )
+            problems.append(MappingProblem(use, f"{where(use)}: {line}"))
     return problems
-
-
-def describe_fields(client: SalesforceClient, sobject: str) -> ObjectFields | None:
-    """`sobject`'s describe (one call), or None when the integration user cannot see it."""
-    try:
-        body = client.rest(f"sobjects/{sobject}/describe")
-    except SalesforcePermanentError as exc:
-        if exc.error_code in _NO_OBJECT or exc.status == 404:
-            return None
-        raise
-    fields: dict[str, tuple[bool, str | None]] = {}
-    for raw in body.get("fields") or []:
-        if isinstance(raw, Mapping) and isinstance(raw.get("name"), str):
-            relationship = raw.get("relationshipName")
-            fields[raw["name"].lower()] = (
-                bool(raw.get("updateable")),
-                relationship if isinstance(relationship, str) and relationship else None,
-            )
-    return ObjectFields(str(body.get("name") or sobject), fields)
 
 
 def _locator(settings: Settings) -> Callable[[FieldUse], str]:
@@ -177,8 +148,22 @@ def _same(in_file: Any, in_force: Any) -> bool:
     return bool(in_file == in_force)
 
 
+def check_mapping_against_org(
+    client: SalesforceClient,
+    settings: Settings,
+    described: Mapping[str, ObjectInfo | None] | None = None,
+) -> list[MappingProblem]:
+    """The mapping's problems in this org; `described` are describes already read (`sfsync
+    check` has Account's and Opportunity's), the other objects are described here."""
+    uses = field_uses(settings)
+    known = described or {}
+    objects = {
+        name: known[name] if name in known else describe(client, name)
+        for name in sorted({u.sobject for u in uses})
+    }
+    return mapping_problems(uses, objects, _locator(settings))
+
+
 def validate_mapping_against_org(client: SalesforceClient, settings: Settings) -> list[str]:
     """The mapping's problems in this org, one line each (empty: the mapping fits)."""
-    uses = field_uses(settings)
-    objects = {name: describe_fields(client, name) for name in sorted({u.sobject for u in uses})}
-    return mapping_problems(uses, objects, _locator(settings))
+    return [problem.line for problem in check_mapping_against_org(client, settings)]

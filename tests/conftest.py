@@ -5,8 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -140,3 +144,57 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith("SFSYNC_") and not name.startswith("SFSYNC_TEST_"):
             monkeypatch.delenv(name)
+
+
+@contextmanager
+def table_locked(store_url: str, table: str) -> Iterator[None]:
+    """Hold a lock that blocks writes to `table` from another connection (SQLite: the whole
+    database, as a writer there does)."""
+    if store_url.startswith("sqlite"):
+        holder = sqlite3.connect(store_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    engine = create_engine(store_url)
+    with engine.connect() as conn:
+        conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+def appears(condition: Callable[[], bool], within: float) -> bool:
+    """Whether `condition` becomes true within `within` seconds (polled)."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
+
+
+def run_all(targets: list[Callable[[], None]]) -> list[BaseException]:
+    """Start every target at once (a barrier), join them all; the errors they raised."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(targets))
+
+    def run(target: Callable[[], None]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            target()
+        except BaseException as exc:  # reported by the test, not lost in the thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(t,)) for t in targets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "a thread is stuck"
+    return errors

@@ -25,7 +25,7 @@ from api.salesforce.soap import (
     fault,
     parse_message,
 )
-from api.state import ApiState, state
+from api.state import state, writer
 from models.notifications import enqueued_recently, mark_enqueued, record_notifications
 from models.types import ApiScope
 from sync.salesforce import normalize_id
@@ -60,8 +60,14 @@ def _token_matches(sent: str, expected: str) -> bool:
     return hmac.compare_digest(sent.encode(), expected.encode())
 
 
-def _accept(api: ApiState, expected: str, message: OutboundMessage) -> Response:
-    """Record the message's notifications, enqueue the new ones, then mark them."""
+def _accept(request: Request, expected: str, message: OutboundMessage) -> Response:
+    """Record the message's notifications, enqueue the new ones, then mark them.
+
+    Both transactions are bounded by the request's deadline (`writer`): a message answered
+    503 recorded nothing, so its redelivery is acted on. Past the deadline after the
+    enqueue, the marks are refused and a redelivery enqueues again (provisioning is
+    idempotent)."""
+    api = state(request)
     settings = api.settings
     if not _same_org(message.organization_id, expected):
         return _soap(fault("this listener does not accept that organization", client=True), 403)
@@ -74,13 +80,13 @@ def _accept(api: ApiState, expected: str, message: OutboundMessage) -> Response:
             )
     wanted = {n.notification_id: _opportunity_id(n.object_id) for n in message.notifications}
     retention = timedelta(days=settings.sf_notification_retention_days)
-    with api.store.session() as session:
+    with writer(request) as session:
         if enqueued_recently(session, organization_id) >= settings.sf_outbound_enqueues_per_minute:
             return _soap(fault(_RATE_LIMITED, client=False), 503)
         todo = record_notifications(session, organization_id, wanted, retention=retention)
     for opportunity_id in dict.fromkeys(k.object_id for k in todo):
         api.enqueuer.provision_opportunity(opportunity_id)
-    with api.store.session() as session:
+    with writer(request) as session:
         mark_enqueued(session, organization_id, todo)
     return _soap(acknowledgement(), 200)
 
@@ -121,7 +127,7 @@ async def outbound_message(request: Request, token: str = "") -> Response:
             message = await parse_off_loop(parse_message, body)
         else:
             message = parse_message(body)
-        return await run_in_threadpool(_accept, api, expected, message)
+        return await run_in_threadpool(_accept, request, expected, message)
     except InvalidMessage as exc:
         return _soap(fault(str(exc), client=True), 400)
     except EnqueueFailed as exc:

@@ -191,15 +191,28 @@ class SalesforceReadiness:
     problems: tuple[str, ...] = field(default_factory=tuple)
 
 
-def assess_readiness(facts: OrgFacts, needs: tuple[FieldNeed, ...]) -> SalesforceReadiness:
-    """What a sync would find in the org, and one line per problem (pure)."""
+def assess_readiness(
+    facts: OrgFacts,
+    needs: tuple[FieldNeed, ...],
+    said_elsewhere: frozenset[tuple[str, str]] = frozenset(),
+) -> SalesforceReadiness:
+    """What a sync would find in the org, and one line per problem (pure). A field in
+    `said_elsewhere` (object, lower-cased name) has its problem told by the caller (the
+    mapping check, which knows the line of the mapping file that named it)."""
     problems: list[str] = []
     for name in OBJECTS:
         if facts.objects.get(name) is None:
             problems.append(
                 f"Salesforce permission: give the integration user Read on the {name} object"
             )
-    fields = [_field_access(facts, need, problems) for need in needs]
+    fields = [
+        _field_access(
+            facts,
+            need,
+            [] if (need.sobject, need.name.lower()) in said_elsewhere else problems,
+        )
+        for need in needs
+    ]
     currency = _currency(facts, problems)
     allowance = _allowance(facts, problems)
     if facts.filter_error is not None:

@@ -24,6 +24,7 @@ from models.runs import RunCounters, finish_run, start_run
 from models.tables import SyncCursor, UsageEvent
 from models.types import ApiScope, DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
 from sandbox import SandboxOrg
+from tests.unit.factories import open_deal_letter
 from tests.worker.conftest import Launch
 
 MARKUP = "<script>alert('x')</script>"
@@ -300,24 +301,12 @@ def test_next_after_sign_in_stays_inside_the_console(
     assert answer.headers["location"] == "/console"
 
 
-def _open_letter(store: Store) -> int:
-    with store.session() as s:
-        failure = Failure(
-            source=DeadLetterSource.OPPORTUNITY,
-            reference="0065g0000000001AAA",
-            error_class="MappingError",
-            error_message="no account",
-            payload={"Id": "0065g0000000001AAA"},
-        )
-        return add_letter(s, failure).id
-
-
 def test_a_replay_with_no_worker_says_no_worker_is_consuming_default(
     store: Store, tmp_path: Path
 ) -> None:
     """The embedded broker with no worker: the notice says so, not "reload to see"."""
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", database_url=store.url)
-    letter = _open_letter(store)
+    letter = open_deal_letter(store)
     with TestClient(create_app(settings, store=store), base_url="http://testserver") as client:
         csrf = sign_in(client, key(store, ApiScope.ADMIN))
         answer = client.post(f"/console/letters/{letter}/replay", data={"csrf": csrf})
@@ -340,7 +329,7 @@ def test_a_replay_with_a_worker_consuming_default_points_at_the_outcome(
             database_url=store.url,
             broker_url=procs.env["SFSYNC_BROKER_URL"],
         )
-        letter = _open_letter(store)
+        letter = open_deal_letter(store)
         procs.worker()
         enqueuer = Enqueuer(settings)
         procs.wait_for(

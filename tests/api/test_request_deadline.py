@@ -6,21 +6,20 @@ The issue's reproduction: another connection holds a lock on the table a write n
 
 from __future__ import annotations
 
-import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import metronome
 import pytest
 from metronome import Metronome
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from models.tables import Contract, Customer
 from models.types import ApiScope
 from tests.api.conftest import LiveServer, ServerFactory
+from tests.conftest import appears, table_locked
 
 TIMEOUT = 2.0
 
@@ -40,38 +39,6 @@ def client(slow_server: LiveServer) -> Iterator[Metronome]:
         yield sdk
 
 
-@contextmanager
-def table_locked(server: LiveServer, table: str) -> Iterator[None]:
-    """Hold a lock that blocks writes to `table` from another connection (as the issue does)."""
-    url = server.store.url
-    if url.startswith("sqlite"):
-        holder = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
-        return
-    engine = create_engine(url)
-    with engine.connect() as conn:
-        conn.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
-        try:
-            yield
-        finally:
-            conn.rollback()
-    engine.dispose()
-
-
-def _appears(condition: Callable[[], bool], within: float) -> bool:
-    end = time.monotonic() + within
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
 def _contracts_of(server: LiveServer, customer_id: str) -> int:
     with server.store.reader() as s:
         query = select(func.count()).where(Contract.customer_id == uuid.UUID(customer_id))
@@ -89,7 +56,7 @@ def test_a_contract_create_answered_503_wrote_nothing_and_its_retry_makes_one(
     """contracts/create blocked past the limit: 503, nothing committed later; one on retry."""
     customer = client.v1.customers.create(name=f"Deadline {uuid.uuid4().hex[:8]}").data.id
     start = datetime(2026, 1, 1, tzinfo=UTC)
-    with table_locked(slow_server, "contracts"):
+    with table_locked(slow_server.store.url, "contracts"):
         began = time.monotonic()
         with pytest.raises(metronome.APIStatusError) as refused:
             client.v1.contracts.create(customer_id=customer, starting_at=start)
@@ -97,7 +64,7 @@ def test_a_contract_create_answered_503_wrote_nothing_and_its_retry_makes_one(
         assert time.monotonic() - began < TIMEOUT + 3
     client.v1.contracts.create(customer_id=customer, starting_at=start)
     # The abandoned request's thread must not commit once the lock is gone: watch for it.
-    assert not _appears(lambda: _contracts_of(slow_server, customer) > 1, within=3)
+    assert not appears(lambda: _contracts_of(slow_server, customer) > 1, within=3)
     assert _contracts_of(slow_server, customer) == 1
 
 
@@ -106,10 +73,10 @@ def test_a_customer_create_answered_503_wrote_nothing_and_its_retry_makes_one(
 ) -> None:
     """POST /v1/customers blocked past the limit: 503 and no customer; the retry makes one."""
     name = f"Deadline {uuid.uuid4().hex[:8]}"
-    with table_locked(slow_server, "customers"):
+    with table_locked(slow_server.store.url, "customers"):
         with pytest.raises(metronome.APIStatusError) as refused:
             client.v1.customers.create(name=name)
         assert refused.value.status_code == 503
     client.v1.customers.create(name=name)
-    assert not _appears(lambda: _customers_named(slow_server, name) > 1, within=3)
+    assert not appears(lambda: _customers_named(slow_server, name) > 1, within=3)
     assert _customers_named(slow_server, name) == 1

@@ -23,6 +23,7 @@ from sandbox.client import loopback_session
 from tasks import names
 from tests.api.conftest import start_server, stop_server
 from tests.api.messages import SESSION_SENTINEL, outbound_message
+from tests.conftest import appears, table_locked
 from tests.worker.conftest import Launch, Processes
 
 pytestmark = pytest.mark.worker
@@ -121,6 +122,30 @@ def test_an_outbound_message_provisions_the_deal_once(
     log = (tmp_path / "serve.log").read_text()
     assert SESSION_SENTINEL not in log and "Traceback" not in log
     assert TOKEN not in log
+
+
+def test_a_message_answered_503_at_the_time_limit_recorded_nothing_and_its_redelivery_queues_once(
+    store: Store, launch: Launch, org: SandboxOrg, tmp_path: Path
+) -> None:
+    """The notifications table locked past SFSYNC_API_REQUEST_TIMEOUT: 503, nothing recorded
+    or queued once the lock is gone; Salesforce's redelivery is acked and queued once."""
+    deal = won_deal(org)
+    procs = launch(org, **LISTENER, SFSYNC_API_REQUEST_TIMEOUT="2", SFSYNC_POLL_INTERVAL="3600")
+    proc, url = start_server(procs.env, tmp_path / "serve.log")
+    try:
+        message = outbound_message(ORG_ID[:15], [("04l5g000000AAAAAA2", deal["Id"])])
+        with table_locked(store.url, "outbound_notifications"):
+            refused = _post_soap(url, message)
+        assert refused.status_code == 503, refused.text
+        # The abandoned request's thread must not record or queue once the lock is gone.
+        assert not appears(lambda: notification_count(store) > 0 or queued(procs) > 0, within=3)
+        redelivered = _post_soap(url, message)
+        assert redelivered.status_code == 200, redelivered.text
+        assert "<Ack>true</Ack>" in redelivered.text
+        assert (notification_count(store), queued(procs)) == (1, 1)
+    finally:
+        stop_server(proc)
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()
 
 
 def test_a_message_from_another_organization_is_refused_and_queues_nothing(

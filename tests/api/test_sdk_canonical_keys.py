@@ -23,6 +23,7 @@ from metronome import Metronome
 from models.types import ApiScope
 from sync.salesforce import normalize_id
 from tests.api.conftest import LiveServer
+from tests.conftest import run_all
 from tests.unit.factories import uuid_spellings
 
 
@@ -105,26 +106,6 @@ def test_no_spelling_of_a_customer_id_is_attached_elsewhere_and_each_reaches_it(
     assert _matched(client, txs) == {tx: victim.id for tx in txs}
 
 
-def _run_all(targets: list[Callable[[], None]]) -> list[BaseException]:
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(targets))
-
-    def run(target: Callable[[], None]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            target()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(t,)) for t in targets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not any(t.is_alive() for t in threads), "a client is stuck"
-    return errors
-
-
 def test_ingest_and_set_ingest_aliases_from_many_clients_never_fail(
     server: LiveServer, client: Metronome
 ) -> None:
@@ -163,7 +144,7 @@ def test_ingest_and_set_ingest_aliases_from_many_clients_never_fail(
 
         return run
 
-    errors = _run_all([ingester(n) for n in range(8)] + [replacer(n) for n in range(8)])
+    errors = run_all([ingester(n) for n in range(8)] + [replacer(n) for n in range(8)])
     assert errors == []
     final = frozenset(client.v1.customers.retrieve(customer_id=customer.id).data.ingest_aliases)
     assert final in made

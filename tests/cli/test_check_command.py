@@ -125,9 +125,12 @@ def test_a_hidden_alias_field_and_a_read_only_writeback_field_name_their_setting
     code, doc = check_json(org_env(org, tmp_path / "data"))
     problems = other_problems(doc)
     assert code == 1
-    assert len(problems) == 2
-    assert problems[0].startswith("SFSYNC_SF_ALIAS_FIELDS: Account.Ingest_Alias__c")
-    assert problems[1].startswith("SFSYNC_SF_WRITEBACK_FIELD: the integration user cannot edit")
+    assert problems == [
+        "SFSYNC_SF_ALIAS_FIELDS: Account has no field Ingest_Alias__c visible to the "
+        "integration user",
+        "SFSYNC_SF_WRITEBACK_FIELD: Account.Billing_Customer_Id__c is not editable by the "
+        "integration user (give it edit access to the field)",
+    ]
     alias = next(f for f in doc["fields"] if f["field"] == ALIAS)
     assert alias["readable"] is False
 
@@ -213,3 +216,39 @@ def test_an_api_version_the_org_does_not_serve_names_sfsync_sf_api_version(
         "Salesforce: SFSYNC_SF_API_VERSION: the org does not serve REST API version 99.0; "
         "set a version it lists at /services/data"
     ]
+
+
+def test_a_mapping_file_field_the_org_lacks_names_the_file_line_and_key(
+    org: SandboxOrg, tmp_path: Path
+):
+    """A contract field the org's Opportunity does not have, set in the mapping file: one
+    line naming the file, its line and the key (not the variable); exit 1."""
+    mapping = tmp_path / "sfsync.toml"
+    mapping.write_text(
+        '[contract]\nstart_field = "Contract_Start_Date__c"\nend_field = "Ends_On__c"\n'
+    )
+    env = org_env(org, tmp_path / "data", SFSYNC_CONFIG=str(mapping))
+    code, doc = check_json(env)
+    assert code == 1
+    assert other_problems(doc) == [
+        f"{mapping}:3: contract.end_field: Opportunity has no field Ends_On__c visible to the "
+        "integration user"
+    ]
+    result = run_check(env)
+    assert f"{mapping}:3: contract.end_field: Opportunity has no field Ends_On__c" in result.stdout
+
+
+def test_check_says_where_the_data_folder_is_and_creates_no_store(org: SandboxOrg, tmp_path: Path):
+    """The data folder, what chose it and whether its store exists, in JSON and text; no
+    note about creating a store."""
+    data = tmp_path / "data"
+    _, doc = check_json(org_env(org, data))
+    assert doc["data_folder"] == {
+        "path": str(data.resolve()),
+        "chosen_by": "SFSYNC_DATA_DIR / --data-dir",
+        "store": str(data.resolve() / "sfsync.db"),
+        "store_exists": False,
+    }
+    result = run_check(org_env(org, data))
+    assert f"Data folder  {data.resolve()} (chosen by: SFSYNC_DATA_DIR" in result.stdout
+    assert "creating a new, empty store" not in result.stderr

@@ -289,3 +289,27 @@ def test_replays_and_discards_record_who_did_them(
     assert (discarded["status"], discarded["actor"]) == ("discarded", me)
     text = run(sfsync, sf_env, "dlq", "show", str(letter["id"])).stdout
     assert f"actor: {me}" in text.splitlines()
+
+
+def test_dlq_show_text_lists_the_failed_replays_and_the_discard_reason(
+    sfsync: Invoke, sf_env: dict[str, str], small_org: SandboxOrg
+) -> None:
+    """A failed replay is a history line (when, class, message, actor); a discarded
+    letter's text gives the reason."""
+    account, opp, letter = lettered_deal(sfsync, sf_env, small_org, "History Shown", 500.0)
+    small_org.update("Opportunity", opp, {"AccountId": account})
+    small_org.delete("Account", account)
+    assert run(sfsync, sf_env, "dlq", "retry", str(letter["id"]), "--inline").exit_code == 1
+    reason = "account deleted in Salesforce on purpose"
+    assert (
+        run(sfsync, sf_env, "dlq", "discard", str(letter["id"]), "--reason", reason).exit_code == 0
+    )
+    (entry,) = ok_json(run(sfsync, sf_env, "dlq", "show", str(letter["id"]), "--json"))[
+        "error_history"
+    ]
+    lines = run(sfsync, sf_env, "dlq", "show", str(letter["id"])).stdout.splitlines()
+    assert f"discard reason: {reason}" in lines
+    assert (
+        f"  {entry['at']}  {entry['error_class']}: {entry['error_message']}"
+        f"  (actor: cli:{getpass.getuser()})"
+    ) in lines

@@ -116,4 +116,4 @@ def test_forcing_multi_currency_on_a_single_currency_org_names_the_setting(
         SalesforcePermanentError, match=r"CurrencyIsoCode.*SFSYNC_SF_MULTI_CURRENCY"
     ):
         poll_opportunities(store, client, settings)
-    assert "sobjects" not in org.counters()["calls"]  # the override costs no describe
+    assert "describe" not in org.counters()["calls"]  # the override costs no describe

@@ -24,6 +24,7 @@ from models.tables import UsageEvent
 from models.usage import resolve_pending
 from models.usage_attribution import attributed_customer
 from sync.usage import UsageRules, ingest
+from tests.conftest import run_all
 from tests.store.conftest import MakeCustomer
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
@@ -32,27 +33,6 @@ INGESTERS = 6
 REPLACERS = 6
 ROUNDS = 15
 BATCH = 40
-
-
-def _run_all(targets: list[Callable[[], None]]) -> list[BaseException]:
-    """Start every target at once (a barrier), join them all; the errors they raised."""
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(len(targets))
-
-    def run(target: Callable[[], None]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            target()
-        except BaseException as exc:  # reported by the test, not lost in the thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(t,)) for t in targets]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not any(t.is_alive() for t in threads), "a thread is stuck"
-    return errors
 
 
 def test_concurrent_ingest_and_alias_replacements_never_fail(
@@ -100,7 +80,7 @@ def test_concurrent_ingest_and_alias_replacements_never_fail(
 
         return run
 
-    errors = _run_all(
+    errors = run_all(
         [ingester(n) for n in range(INGESTERS)] + [replacer(n) for n in range(REPLACERS)]
     )
     assert errors == []

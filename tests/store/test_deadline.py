@@ -2,40 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from models import DeadlinePassed, Store, StoreUnavailable
 from models.customers import create_customer
 from models.deadline import Deadline
 from models.tables import Customer
-
-
-@contextmanager
-def customers_locked(store: Store) -> Iterator[None]:
-    """Another connection holds what a write to `customers` must wait for."""
-    if store.dialect == "sqlite":
-        holder = sqlite3.connect(store.url.removeprefix("sqlite:///"), isolation_level=None)
-        holder.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        finally:
-            holder.execute("ROLLBACK")
-            holder.close()
-        return
-    engine = create_engine(store.url)
-    with engine.connect() as conn:
-        conn.execute(text("LOCK TABLE customers IN ACCESS EXCLUSIVE MODE"))
-        try:
-            yield
-        finally:
-            conn.rollback()
-    engine.dispose()
+from tests.conftest import table_locked
 
 
 def _customers(store: Store) -> int:
@@ -64,7 +40,7 @@ def test_a_transaction_whose_deadline_passed_while_working_writes_nothing(store:
 
 def test_a_write_blocked_by_a_lock_gives_up_at_its_deadline(store: Store) -> None:
     """Lock waits end with the deadline (PostgreSQL lock_timeout, SQLite busy timeout)."""
-    with customers_locked(store):
+    with table_locked(store.url, "customers"):
         began = time.monotonic()
         with pytest.raises(StoreUnavailable), store.session(Deadline(1)) as s:
             create_customer(s, "Blocked")

@@ -6,6 +6,9 @@ import uuid
 from typing import Any
 
 from config import Settings
+from models import Store
+from models.deadletters import Failure, add_letter
+from models.types import DeadLetterSource
 
 
 def build_settings(**overrides: Any) -> Settings:
@@ -36,3 +39,16 @@ def uuid_spellings(value: uuid.UUID) -> list[str]:
         value.hex.upper(),
         f"  {canonical}\t",
     ]
+
+
+def open_deal_letter(store: Store) -> int:
+    """An open dead letter for a deal that had no account; its id."""
+    with store.session() as s:
+        failure = Failure(
+            source=DeadLetterSource.OPPORTUNITY,
+            reference="0065g0000000001AAA",
+            error_class="MappingError",
+            error_message="no account",
+            payload={"Id": "0065g0000000001AAA"},
+        )
+        return add_letter(s, failure).id

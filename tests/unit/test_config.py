@@ -49,6 +49,23 @@ def test_an_outbound_message_token_too_short_or_unsafe_in_a_url_is_refused(token
     assert token not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "org_id",
+    ["00D5g000004ABCDZZZ", "00D5g000004ABC", "0015g000004ABCDEA4", "00D5g000004ABC!"],
+)
+def test_an_organization_id_the_listener_could_not_read_is_refused(org_id: str) -> None:
+    """Not an org id by the one Salesforce id algorithm (a checksum that does not match, a
+    wrong length or prefix): one line naming the setting, at start-up."""
+    with pytest.raises(ConfigError, match="SFSYNC_SF_ORGANIZATION_ID"):
+        load_settings(_env_file=None, sf_organization_id=org_id)
+
+
+@pytest.mark.parametrize("org_id", ["00D5g000004ABCD", "00D5g000004ABCDEA4", "00d5g000004abcdEA4"])
+def test_an_organization_id_of_15_or_18_characters_is_accepted(org_id: str) -> None:
+    """Either form, an 18-character one in any case (its suffix restores the case)."""
+    assert load_settings(_env_file=None, sf_organization_id=org_id).sf_organization_id == org_id
+
+
 def test_the_outbound_message_token_is_a_secret() -> None:
     """It is redacted from logs with the other secrets."""
     token = "t" * 40

@@ -11,10 +11,9 @@ from celery_app import create_app
 from cli import main
 from config import Settings
 from models import Store
-from models.deadletters import Failure, add_letter
-from models.types import DeadLetterSource
 from sandbox import SandboxOrg
 from tasks.workers import queue_consumers
+from tests.unit.factories import open_deal_letter
 from tests.worker.conftest import Launch, Processes
 
 pytestmark = pytest.mark.worker
@@ -23,18 +22,6 @@ pytestmark = pytest.mark.worker
 def _sfsync(procs: Processes, *args: str) -> Result:
     env = {k: v for k, v in procs.env.items() if k.startswith("SFSYNC_")}
     return CliRunner().invoke(main, list(args), env=env)
-
-
-def _letter(store: Store) -> int:
-    with store.session() as s:
-        failure = Failure(
-            source=DeadLetterSource.OPPORTUNITY,
-            reference="0065g0000000001AAA",
-            error_class="MappingError",
-            error_message="no account",
-            payload={"Id": "0065g0000000001AAA"},
-        )
-        return add_letter(s, failure).id
 
 
 def _wait_for_consumers(procs: Processes) -> None:
@@ -54,7 +41,7 @@ def test_sync_run_and_dlq_retry_warn_when_no_worker_consumes_their_queue(
     store: Store, launch: Launch
 ) -> None:
     """No worker: one warning line naming the queue; the JSON on stdout is unchanged."""
-    letter = _letter(store)
+    letter = open_deal_letter(store)
     with SandboxOrg(seed=1, opportunities=0) as org:
         procs = launch(org)
         run = _sfsync(procs, "sync", "run", "--json")
@@ -68,18 +55,35 @@ def test_sync_run_and_dlq_retry_warn_when_no_worker_consumes_their_queue(
 
 
 @pytest.mark.parametrize("backend", ["postgres"])
+def test_sync_reconcile_warns_when_no_worker_consumes_its_queue(
+    store: Store, launch: Launch
+) -> None:
+    """An enqueued reconciliation with no worker: one warning line; the JSON is unchanged."""
+    with SandboxOrg(seed=1, opportunities=0) as org:
+        procs = launch(org)
+        reconcile = _sfsync(procs, "sync", "reconcile", "--json")
+    assert reconcile.exit_code == 0, reconcile.output
+    assert reconcile.stderr.count("no worker is consuming `sync`") == 1
+    assert len(reconcile.stderr.strip().splitlines()) == 1
+    assert json.loads(reconcile.stdout)["enqueued"][0]["stream"] == "reconcile"
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
 def test_sync_run_and_dlq_retry_say_nothing_more_when_a_worker_consumes(
     store: Store, launch: Launch
 ) -> None:
     """A real worker on the queues: no warning."""
-    letter = _letter(store)
+    letter = open_deal_letter(store)
     with SandboxOrg(seed=1, opportunities=0) as org:
         procs = launch(org)
         procs.worker()
         _wait_for_consumers(procs)
         run = _sfsync(procs, "sync", "run")
         retry = _sfsync(procs, "dlq", "retry", str(letter))
+        reconcile = _sfsync(procs, "sync", "reconcile")
     assert run.exit_code == 0, run.output
     assert "enqueued" in run.stdout and "no worker" not in run.stderr
     assert retry.exit_code == 0, retry.output
     assert "enqueued 1 replay(s)" in retry.stdout and "no worker" not in retry.stderr
+    assert reconcile.exit_code == 0, reconcile.output
+    assert "enqueued" in reconcile.stdout and "no worker" not in reconcile.stderr
