@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Unpack
 
 from sqlalchemy.orm import Session
@@ -28,7 +28,13 @@ from sqlalchemy.orm import Session
 from config import Settings
 from models import AliasConflict, Entity, Store, StoreError
 from models.aliases import AliasOrigin, holders_by_account
-from models.customer_lifecycle import active_among, active_customer, merge_family, survivors
+from models.customer_lifecycle import (
+    active_among,
+    active_customer,
+    merge_family,
+    revive_customer,
+    survivors,
+)
 from models.customers import rename_customer
 from models.deadletters import Failure, add_letter, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
@@ -36,6 +42,7 @@ from models.revisions import Change
 from models.runs import RunCounters
 from models.tables import Customer
 from models.types import DeadLetterSource, Stream
+from sync.claims import Owner, plan_owner
 from sync.errors import MappingError
 from sync.mapping import MappingRules, account_alias_origins
 from sync.merges import (
@@ -47,6 +54,7 @@ from sync.merges import (
 )
 from sync.moved_accounts import left_their_holders, moved_deals, through_chains
 from sync.opportunities import MappedPage, apply_mapped
+from sync.provision import own_state
 from sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
 from sync.salesforce import (
     AccountNode,
@@ -66,6 +74,8 @@ __all__ = ["ACCOUNT_MOVED", "AccountPage", "apply_accounts", "poll_accounts", "p
 
 #: The cause of contract revisions made because a deal's account left its tree.
 ACCOUNT_MOVED = Change("account moved")
+#: Why the account stream changes a contract outside a run (a replayed letter).
+ACCOUNT_STREAM = Change("account stream")
 
 
 @dataclass(frozen=True)
@@ -89,6 +99,8 @@ class AccountPage:
     #: (detached, re-parented), mapped: they are provisioned again after the aliases.
     moved_deals: Sequence[Mapping[str, Any]] = ()
     moved_mapped: MappedPage | None = None
+    #: merged-away losers' records (their own alias values go to the master's customer).
+    losers: Mapping[str, AccountNode] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,11 +125,13 @@ def _node_payload(node: AccountNode) -> dict[str, Any]:
 
 def _parse(
     records: Records, rules: QueryRules
-) -> tuple[dict[str, AccountNode], dict[str, str], set[str]]:
-    """(live accounts by id, merged-away loser → its master, other deleted account ids)."""
+) -> tuple[dict[str, AccountNode], dict[str, str], set[str], dict[str, AccountNode]]:
+    """(live accounts by id, merged-away loser → its master, other deleted account ids,
+    merged-away losers' nodes)."""
     nodes: dict[str, AccountNode] = {}
     merged: dict[str, str] = {}
     deleted: set[str] = set()
+    losers: dict[str, AccountNode] = {}
     for rec in records:
         try:
             node = node_from_record(rec, rules)
@@ -127,11 +141,12 @@ def _parse(
             master = valid_id(rec.get("MasterRecordId"))
             if master is not None and master != node.id:
                 merged[node.id] = master
+                losers[node.id] = node
             else:
                 deleted.add(node.id)
             continue
         nodes[node.id] = node
-    return nodes, merged, deleted
+    return nodes, merged, deleted, losers
 
 
 def _root_of(account: str, accounts: Mapping[str, AccountNode]) -> str:
@@ -167,7 +182,7 @@ def prepare_accounts(
     (`sync.moved_accounts`), so that their contracts follow the accounts whatever the deals'
     own stream reads meanwhile.
     """
-    nodes, merged, deleted = _parse(records, rules)
+    nodes, merged, deleted, losers = _parse(records, rules)
     merged = through_chains(merged)
     accounts: dict[str, AccountNode] = dict(nodes)
     missing = [m for m in merged.values() if m not in accounts]
@@ -201,7 +216,7 @@ def prepare_accounts(
     held_by = [account for account in account_of.values() if account is not None]
     left = (
         left_their_holders(
-            {a: holders_of[a] for a in nodes if a in holders_of}, account_of, accounts
+            {a: holders_of[a] for a in nodes if a in holders_of}, account_of, accounts, set(nodes)
         )
         if rules.include_suborgs
         else []
@@ -219,6 +234,7 @@ def prepare_accounts(
             deleted=frozenset(deleted),
             moved_deals=deals,
             moved_mapped=deals_mapped,
+            losers=losers,
         )
     missing = [o for o in owners if o not in accounts]
     if missing:
@@ -228,7 +244,7 @@ def prepare_accounts(
     tops = {o: d for o, d in trees.items() if not inside[o]}
     nested = {top: [o for o in trees if o != top and top in inside[o]] for top in tops}
     return AccountPage(
-        nodes, accounts, tops, nested, merges, frozenset(deleted), deals, deals_mapped
+        nodes, accounts, tops, nested, merges, frozenset(deleted), deals, deals_mapped, losers
     )
 
 
@@ -249,11 +265,15 @@ def apply_accounts(
     page: AccountPage,
     settings: Settings,
     counters: RunCounters,
+    change: Change = ACCOUNT_STREAM,
 ) -> None:
     """Rename and re-alias each customer whose tree the page touches; dead-letter conflicts.
 
     Claims first for every customer (so an alias moving between two of them is recorded as
-    one move), then releases what each tree no longer yields.
+    one move), and the deals of accounts that moved provisioned for their new root's
+    customer, then releases what each tree no longer yields. A root whose customer was
+    merged into one whose account is no longer in its tree gets it back (`plan_owner`).
+    Contract moves are revisions with `change`'s run.
     """
     counters.records_seen += len(records)
     payloads: dict[str, dict[str, Any]] = {}
@@ -266,21 +286,47 @@ def apply_accounts(
             add_letter(session, _malformed(rec))
         else:
             payloads[account] = strip_attributes(rec)
+    rules = MappingRules.of(settings)
     for loser, (master, root) in page.merges.items():
+        node = page.losers.get(loser)
+        loser_aliases = (
+            account_alias_origins(node.id, node.alias_values, (), rules, node.alias_fields)
+            if node is not None
+            else {}
+        )
+        master_tree = [n.id for n in page.trees.get(root, ())]
         with session.begin_nested():
-            merged = absorb_merged_account(session, loser, master, root, page.accounts[root].name)
+            merged = absorb_merged_account(
+                session,
+                loser,
+                master,
+                root,
+                page.accounts[root].name,
+                master_tree,
+                loser_aliases,
+                change,
+            )
         counters.customers_updated += merged
     # Re-read in the transaction: a customer deleted or archived since `prepare_accounts`
     # is skipped.
     wanted = [*page.trees, *(a for nested in page.nested.values() for a in nested)]
     customers = find_many_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, wanted)
+    for owner in page.trees:
+        # An acquisition undone (or its survivor's account merged away): the root's own
+        # customer takes its tree again.
+        held_tree = {owner, *(n.id for n in page.trees[owner])}
+        if (
+            owner in customers
+            and owner in page.accounts
+            and plan_owner(held_tree, own_state(session, customers[owner])).how is Owner.REVIVE
+        ):
+            revive_customer(session, customers[owner])
     heads = survivors(session, customers.values())
     active = active_among(session, heads.values())
     lettered: set[str] = set()
     clean: set[str] = set()
     released: list[tuple[uuid.UUID, str, dict[str, AliasOrigin], list[str]]] = []
     overflowing: set[str] = set()
-    rules = MappingRules.of(settings)
     groups: dict[uuid.UUID, list[str]] = {}
     for owner in page.trees:
         customer_id = customers.get(owner)
@@ -295,7 +341,7 @@ def apply_accounts(
         try:
             with session.begin_nested():
                 outcome, origins = _update_customer(
-                    session, customer_id, trees, nested, page, rules, own
+                    session, customer_id, trees, nested, page, rules, own, change
                 )
             accounts = [n.id for tree in trees for n in tree]
             clean.update(accounts)
@@ -316,6 +362,16 @@ def apply_accounts(
             add_letter(session, _conflict(account, payload, messages))
             counters.dead_lettered += 1
             lettered.add(account)
+    if page.moved_deals and page.moved_mapped is not None:
+        # After the claims, before the releases: a deal on an account that left its tree is
+        # provisioned for the customer of the account's root now (its contract moves, with a
+        # revision), as the deals' own stream would if it read the deal again; that customer
+        # claims the account's aliases (and what came to it through merges) from the old one.
+        provisioned = RunCounters()
+        moved = replace(change, cause=ACCOUNT_MOVED.cause)
+        apply_mapped(session, page.moved_deals, page.moved_mapped, settings, provisioned, moved)
+        provisioned.records_seen = 0  # the account stream counts accounts
+        counters.add(provisioned)
     for customer_id, _, origins, _ in released:
         with session.begin_nested():
             release_outside(session, customer_id, origins)
@@ -330,16 +386,6 @@ def apply_accounts(
             add_letter(session, overflow_letter(customer_id, root, claim.overflow, len(origins)))
             counters.dead_lettered += 1
             lettered.add(root)
-    if page.moved_deals and page.moved_mapped is not None:
-        # After the aliases: a deal on an account that left its tree is provisioned for the
-        # customer of the account's root now (its contract moves, with a revision), as the
-        # deals' own stream would if it read the deal again.
-        provisioned = RunCounters()
-        apply_mapped(
-            session, page.moved_deals, page.moved_mapped, settings, provisioned, ACCOUNT_MOVED
-        )
-        provisioned.records_seen = 0  # the account stream counts accounts
-        counters.add(provisioned)
     for account in sorted(clean - lettered):
         resolve_open_for(session, DeadLetterSource.ACCOUNT, account)
 
@@ -352,6 +398,7 @@ def _update_customer(
     page: AccountPage,
     rules: MappingRules,
     own_account: str | None,
+    change: Change,
 ) -> tuple[_CustomerUpdate, dict[str, AliasOrigin]]:
     """Apply a customer's trees: its own, and those of customers merged into it."""
     customer = active_customer(session, customer_id)
@@ -372,7 +419,7 @@ def _update_customer(
             origins.setdefault(alias, origin)
     accounts = [n.id for tree in trees for n in tree]
     try:
-        claim = claim_tree(session, customer_id, origins, accounts, nested)
+        claim = claim_tree(session, customer_id, origins, accounts, nested, change)
     except AliasConflict as exc:
         # A refusal of the whole claim (e.g. an alias that is a customer's id): the letter
         # names the account whose field holds the alias, as a contested alias's does.
@@ -449,13 +496,20 @@ def poll_accounts(
     """One run of the account stream."""
     # Built by the run's first query, inside the run: a bad field setting is its error.
     rules = functools.cache(lambda: QueryRules.of(settings))
+    change = ACCOUNT_STREAM
+
+    def started(run_id: int) -> None:
+        nonlocal change
+        change = Change(f"sync run {run_id}", run_id=run_id)
+
     spec: StreamSpec[AccountPage] = StreamSpec(
         stream=Stream.ACCOUNTS,
+        on_start=started,
         query=lambda start, until: account_query(rules(), start, until=until),
         include_deleted=True,
         prepare=lambda records: prepare_accounts(store, client, rules(), records, settings),
         apply=lambda session, records, page, counters: apply_accounts(
-            session, records, page, settings, counters
+            session, records, page, settings, counters, change
         ),
     )
     return run_stream(spec, store, client, settings, **options)

@@ -62,15 +62,29 @@ def left_their_holders(
     holders_of: Mapping[str, Set[uuid.UUID]],
     account_of: Mapping[uuid.UUID, str | None],
     accounts: Mapping[str, AccountNode],
+    changed: Set[str] = frozenset(),
 ) -> list[str]:
-    """Accounts (keys of `holders_of`: account → customers holding its aliases) held by a
-    customer whose own account (`account_of`) is no longer among their ancestors: detached or
-    re-parented since. (A customer that absorbed the account's old root answers too, as does
-    one `account_of` does not know; re-provisioning its deals then changes nothing.)"""
+    """Accounts (keys of `holders_of`: account → customers holding its aliases) whose won
+    deals may sit under another customer than their root's now:
+
+    - held by a customer whose own account (`account_of`) is no longer among their
+      ancestors: detached or re-parented since;
+    - a `changed` child held by a customer other than its own: its aliases may have moved
+      already (a deal won in the same window on its new tree claimed them) while its
+      contracts did not.
+
+    (A customer that absorbed the account's old root answers too, as does one `account_of`
+    does not know; re-provisioning deals already in place changes nothing.)"""
     return sorted(
         account
         for account, held in holders_of.items()
         if any(account_of.get(c) not in lineage(account, accounts) for c in held)
+        or (
+            account in changed
+            and (node := accounts.get(account)) is not None
+            and node.parent_id is not None
+            and any(account_of.get(c) != account for c in held)
+        )
     )
 
 
