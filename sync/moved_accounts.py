@@ -69,9 +69,9 @@ def left_their_holders(
 
     - held by a customer whose own account (`account_of`) is no longer among their
       ancestors: detached or re-parented since;
-    - a `changed` child held by a customer other than its own: its aliases may have moved
-      already (a deal won in the same window on its new tree claimed them) while its
-      contracts did not.
+    - a `changed` child: its aliases may have moved already (a deal won in the same window
+      on its new tree claimed them) while its contracts did not, or it is a root with its
+      own customer acquired by a root without one (whose customer its deals now create).
 
     (A customer that absorbed the account's old root answers too, as does one `account_of`
     does not know; re-provisioning deals already in place changes nothing.)"""
@@ -83,7 +83,6 @@ def left_their_holders(
             account in changed
             and (node := accounts.get(account)) is not None
             and node.parent_id is not None
-            and any(account_of.get(c) != account for c in held)
         )
     )
 
