@@ -36,17 +36,24 @@ from models.customer_lifecycle import (
     survivors,
 )
 from models.customers import rename_customer
-from models.deadletters import Failure, add_letter, resolve_open_for
+from models.deadletters import add_letter, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
 from models.revisions import Change
 from models.runs import RunCounters
-from models.tables import Customer
 from models.types import DeadLetterSource, Stream
+from sync.account_letters import (
+    AccountConflict,
+    account_of,
+    conflict_letter,
+    conflict_message,
+    malformed_letter,
+    node_payload,
+)
+from sync.account_pages import parse_accounts, read_accounts, root_of
 from sync.claims import Owner, plan_owner
 from sync.errors import MappingError
 from sync.mapping import MappingRules, account_alias_origins
 from sync.merges import (
-    Contested,
     absorb_merged_account,
     claim_tree,
     overflow_letter,
@@ -61,11 +68,8 @@ from sync.salesforce import (
     QueryRules,
     SalesforceClient,
     account_query,
-    accounts_by_ids_query,
-    chunk_ids,
     fetch_ancestors,
     fetch_descendants,
-    node_from_record,
     strip_attributes,
     valid_id,
 )
@@ -114,55 +118,6 @@ class _CustomerUpdate:
     conflicts: dict[str, list[str]] = field(default_factory=dict)  # source account → messages
 
 
-def _node_payload(node: AccountNode) -> dict[str, Any]:
-    return {
-        "Id": node.id,
-        "Name": node.name,
-        "ParentId": node.parent_id,
-        "alias_values": list(node.alias_values),
-    }
-
-
-def _parse(
-    records: Records, rules: QueryRules
-) -> tuple[dict[str, AccountNode], dict[str, str], set[str], dict[str, AccountNode]]:
-    """(live accounts by id, merged-away loser → its master, other deleted account ids,
-    merged-away losers' nodes)."""
-    nodes: dict[str, AccountNode] = {}
-    merged: dict[str, str] = {}
-    deleted: set[str] = set()
-    losers: dict[str, AccountNode] = {}
-    for rec in records:
-        try:
-            node = node_from_record(rec, rules)
-        except (KeyError, ValueError):
-            continue  # dead-lettered by `apply_accounts`
-        if rec.get("IsDeleted"):
-            master = valid_id(rec.get("MasterRecordId"))
-            if master is not None and master != node.id:
-                merged[node.id] = master
-                losers[node.id] = node
-            else:
-                deleted.add(node.id)
-            continue
-        nodes[node.id] = node
-    return nodes, merged, deleted, losers
-
-
-def _root_of(account: str, accounts: Mapping[str, AccountNode]) -> str:
-    """The highest ancestor of `account` that `accounts` knows (itself if none)."""
-    seen = {account}
-    current = account
-    while (node := accounts.get(current)) is not None and node.parent_id is not None:
-        if node.parent_id not in accounts:
-            break
-        current = node.parent_id
-        if current in seen:
-            break
-        seen.add(current)
-    return current
-
-
 def prepare_accounts(
     store: Store,
     client: SalesforceClient,
@@ -182,19 +137,19 @@ def prepare_accounts(
     (`sync.moved_accounts`), so that their contracts follow the accounts whatever the deals'
     own stream reads meanwhile.
     """
-    nodes, merged, deleted, losers = _parse(records, rules)
+    nodes, merged, deleted, losers = parse_accounts(records, rules)
     merged = through_chains(merged)
     accounts: dict[str, AccountNode] = dict(nodes)
     missing = [m for m in merged.values() if m not in accounts]
     if missing:
-        accounts.update(_read_accounts(client, rules, missing))
+        accounts.update(read_accounts(client, rules, missing))
     if rules.include_suborgs:
         parents = {a: n.parent_id for a, n in accounts.items() if n.parent_id}
         chains = fetch_ancestors(client, rules, parents, known=accounts) if parents else {}
         for chain in chains.values():
             accounts.update((n.id, n) for n in chain if n.id not in accounts)
     merges = {
-        loser: (master, _root_of(master, accounts) if rules.include_suborgs else master)
+        loser: (master, root_of(master, accounts) if rules.include_suborgs else master)
         for loser, master in merged.items()
         if master in accounts
     }
@@ -238,7 +193,7 @@ def prepare_accounts(
         )
     missing = [o for o in owners if o not in accounts]
     if missing:
-        accounts.update(_read_accounts(client, rules, missing))
+        accounts.update(read_accounts(client, rules, missing))
     trees = dict(fetch_descendants(client, rules, [o for o in owners if o in accounts]))
     inside = {o: [p for p in trees if p != o and o in {n.id for n in trees[p]}] for o in trees}
     tops = {o: d for o, d in trees.items() if not inside[o]}
@@ -246,17 +201,6 @@ def prepare_accounts(
     return AccountPage(
         nodes, accounts, tops, nested, merges, frozenset(deleted), deals, deals_mapped, losers
     )
-
-
-def _read_accounts(
-    client: SalesforceClient, rules: QueryRules, ids: Sequence[str]
-) -> dict[str, AccountNode]:
-    return {
-        n.id: n
-        for chunk in chunk_ids(ids)
-        for page in client.query_pages(accounts_by_ids_query(rules, chunk))
-        for n in (node_from_record(r, rules) for r in page)
-    }
 
 
 def apply_accounts(
@@ -283,7 +227,7 @@ def apply_accounts(
             continue
         if account is None or account not in page.nodes:
             counters.dead_lettered += 1
-            add_letter(session, _malformed(rec))
+            add_letter(session, malformed_letter(rec))
         else:
             payloads[account] = strip_attributes(rec)
     rules = MappingRules.of(settings)
@@ -334,7 +278,7 @@ def apply_accounts(
         if head is not None and head in active:
             groups.setdefault(head, []).append(owner)
     for customer_id, owners in groups.items():
-        own = _account_of(session, customer_id)
+        own = account_of(session, customer_id)
         owners.sort(key=lambda o: o != own)  # the customer's own tree first
         trees = [[page.accounts[o], *page.trees[o]] for o in owners]
         nested = [customers[a] for o in owners for a in page.nested.get(o, ()) if a in customers]
@@ -348,7 +292,7 @@ def apply_accounts(
             released.append((customer_id, owners[0], origins, accounts))
             if outcome.overflow:
                 overflowing.add(owners[0])
-        except _AccountConflict as exc:
+        except AccountConflict as exc:
             # Nothing of this customer is applied (savepoint); the others go on.
             outcome = _CustomerUpdate(conflicts={exc.account: [exc.message]})
         except (MappingError, StoreError) as exc:
@@ -358,8 +302,8 @@ def apply_accounts(
         counters.aliases_added += outcome.added
         for account, messages in outcome.conflicts.items():
             node = next(n for tree in trees for n in tree if n.id == account)
-            payload = payloads.get(account) or _node_payload(node)
-            add_letter(session, _conflict(account, payload, messages))
+            payload = payloads.get(account) or node_payload(node)
+            add_letter(session, conflict_letter(account, payload, messages))
             counters.dead_lettered += 1
             lettered.add(account)
     if page.moved_deals and page.moved_mapped is not None:
@@ -425,66 +369,15 @@ def _update_customer(
         # names the account whose field holds the alias, as a contested alias's does.
         held = origins.get(exc.alias)
         account = held.account_id if held is not None else trees[0][0].id
-        raise _AccountConflict(account, f"account {account}: {exc}") from exc
+        raise AccountConflict(account, f"account {account}: {exc}") from exc
     outcome.added = len(claim.added) + len(claim.moved)
     outcome.merged = len(claim.merged)
     outcome.overflow = bool(claim.overflow)
     for contested in claim.conflicts:
         outcome.conflicts.setdefault(contested.account_id, []).append(
-            _conflict_message(session, contested, customer)
+            conflict_message(session, contested, customer)
         )
     return outcome, origins
-
-
-class _AccountConflict(Exception):
-    """An alias of `account` that the store refuses for the whole customer."""
-
-    def __init__(self, account: str, message: str) -> None:
-        super().__init__(message)
-        self.account, self.message = account, message
-
-
-def _describe(customer: Customer | None, customer_id: uuid.UUID, account: str | None) -> str:
-    name = f" {customer.name!r}" if customer is not None else ""
-    where = f"account {account}" if account else "no Salesforce account"
-    return f"customer {customer_id}{name} ({where})"
-
-
-def _conflict_message(session: Session, contested: Contested, customer: Customer) -> str:
-    ours = _describe(customer, customer.id, _account_of(session, customer.id))
-    holder = contested.holder_id
-    theirs = _describe(session.get(Customer, holder), holder, contested.holder_account)
-    return (
-        f"alias {contested.alias!r} of account {contested.account_id} belongs to {ours} in "
-        f"Salesforce's hierarchy but is held by {theirs}; move or remove it there, or fix the "
-        "hierarchy or alias fields in Salesforce"
-    )
-
-
-def _account_of(session: Session, customer_id: uuid.UUID) -> str | None:
-    return fields_for(session, Entity.CUSTOMER, [customer_id])[customer_id].get(SFDC_ACCOUNT_ID)
-
-
-def _conflict(account: str, payload: Mapping[str, Any], messages: Sequence[str]) -> Failure:
-    return Failure(
-        source=DeadLetterSource.ACCOUNT,
-        reference=account,
-        payload=dict(payload),
-        error_class="AccountAliasConflict",
-        error_message="; ".join(messages),
-    )
-
-
-def _malformed(rec: Mapping[str, Any]) -> Failure:
-    raw = rec.get("Id")
-    return Failure(
-        source=DeadLetterSource.ACCOUNT,
-        reference=str(raw) if raw else None,
-        payload=strip_attributes(rec),
-        error_class="MalformedAccount",
-        error_message="the account record has no valid Id or ParentId; it cannot be placed "
-        "in a hierarchy",
-    )
 
 
 def poll_accounts(

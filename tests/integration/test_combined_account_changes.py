@@ -191,9 +191,12 @@ def test_an_acquirer_without_a_customer_takes_the_tree_when_its_own_deal_is_won(
     r_customer = customer_of(store, r)
     org.update("Account", r, {"ParentId": q})
     sync()
+    # R's won deal now belongs to root Q: Q's customer exists at once and absorbed R's.
+    q_customer = customer_of(store, q)
+    assert active_customers(store) == {q: q_customer}
+    assert owner_of_deal(store, deal_r) == q_customer
     win(org, deal_q)
     sync()
-    q_customer = customer_of(store, q)
     assert active_customers(store) == {q: q_customer}
     assert status(store, r_customer) == (CustomerStatus.ARCHIVED, q_customer)
     assert aliases_held_by(store, q_customer) == {q, "q", r, "r"}
