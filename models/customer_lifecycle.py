@@ -49,6 +49,7 @@ __all__ = [
     "merge_customers",
     "merge_family",
     "revive_customer",
+    "stranded_contracts",
     "survivor_of",
     "survivors",
 ]
@@ -233,6 +234,21 @@ def merge_customers(
             AliasMoveReason.MERGED,
         )
     return Merged(absorbed_id, survivor_id, len(contracts), tuple(moved))
+
+
+def stranded_contracts(session: Session) -> set[uuid.UUID]:
+    """Active contracts held by an archived customer: a merge moves every contract and an
+    archive archives them, so each one is drift for reconciliation to repair."""
+    return set(
+        session.scalars(
+            select(Contract.id)
+            .join(Customer, Customer.id == Contract.customer_id)
+            .where(
+                Contract.status == ContractStatus.ACTIVE,
+                Customer.status == CustomerStatus.ARCHIVED,
+            )
+        )
+    )
 
 
 def revive_customer(session: Session, customer_id: uuid.UUID) -> bool:

@@ -16,16 +16,20 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from sqlalchemy import update
 
+from config import Settings
 from models import Entity, Store
 from models.alias_moves import list_moves
 from models.contracts import list_contracts
 from models.deadletters import list_letters
 from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
 from models.revisions import history
-from models.tables import Customer, IngestAlias
+from models.tables import Contract, Customer, IngestAlias
 from models.types import AliasMoveReason, CustomerStatus, DeadLetterStatus, RevisionKind
 from sandbox import SandboxOrg
+from sync.reconcile import reconcile
+from sync.salesforce import SalesforceClient
 from tests.integration.conftest import Poll
 from tests.integration.test_opportunity_stream import won_deal
 
@@ -297,3 +301,36 @@ def test_a_survivor_whose_own_account_is_merged_away_hands_everything_to_the_mas
     assert aliases_held_by(store, a_customer) == {a, "a", b, "b"}
     assert owner_changes_without_revision(store) == []
     assert open_letters(store) == []
+
+
+def test_reconciliation_moves_a_contract_left_under_a_merged_customer_and_counts_it(
+    org: SandboxOrg,
+    sync: Callable[[], None],
+    store: Store,
+    client: SalesforceClient,
+    sf_settings: Settings,
+) -> None:
+    """A contract the incremental path left under an absorbed customer: reconciliation moves
+    it to its root's customer with a revision, and counts it as drift."""
+    r, q = account(org, "R"), account(org, "Q")
+    deal_r = won_deal(org, r, Name="R deal")
+    won_deal(org, q, Name="Q deal")
+    sync()
+    r_customer = customer_of(store, r)
+    org.update("Account", r, {"ParentId": q})
+    sync()
+    q_customer = customer_of(store, q)
+    with store.session() as s:  # what a missed move leaves behind
+        contract = find_by_field(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, deal_r)
+        s.execute(update(Contract).where(Contract.id == contract).values(customer_id=r_customer))
+
+    result = reconcile(store, client, sf_settings)
+
+    assert result.counters.drift_changed == 1
+    assert owner_of_deal(store, deal_r) == q_customer
+    with store.session() as s:
+        assert contract is not None
+        last = history(s, contract)[-1]
+        assert last.kind is RevisionKind.MOVED and "misplaced" in last.cause
+        assert last.after["customer_id"] == str(q_customer)
+    assert reconcile(store, client, sf_settings).counters.drift_changed == 0
