@@ -449,11 +449,12 @@ def unrecorded_alias_moves(
 
 
 # Seed 2 merges a master away in turn (a chain of merges); 10 detaches an acquired root
-# that has a deal of its own (its survivor keeps its name); 13 renames a customer's account
+# that has a deal of its own (its own customer is revived); 13 renames a customer's account
 # that sits inside the tree of an account whose customer it absorbed; 27 detaches a
-# sub-organisation the step after a deal on it. The seeds after them found the defects of
-# issue 25 (see the seed list in CHANGELOG's entry).
-SEEDS = [1, 2, 10, 13, 27]
+# sub-organisation the step after a deal on it. 104 and 117 found issue 25's acquirer
+# without a customer (a root with a customer acquired by a root with none: the acquired
+# root's deals now belong to the acquirer, whose customer must exist at once).
+SEEDS = [1, 2, 10, 13, 27, 104, 117]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
