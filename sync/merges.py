@@ -2,7 +2,8 @@
 
 A customer's account tree `T` (its root account and every descendant, as Salesforce has it
 now) yields a set of aliases, each with its origin (`models.aliases.AliasOrigin`). Claiming
-them (`claim_tree`) decides each one by where it is held:
+them (`claim_tree`) applies what `sync.claims.plan_claim` decides for each one by where it
+is held (an acquisition's contract moves are revisions, cause `acquired: account ID`):
 
 - nowhere: attached with its origin;
 - by the customer itself: kept (a Salesforce-sourced one records its current origin);
