@@ -316,6 +316,14 @@ def apply_accounts(
         apply_mapped(session, page.moved_deals, page.moved_mapped, settings, provisioned, moved)
         provisioned.records_seen = 0  # the account stream counts accounts
         counters.add(provisioned)
+        # Their customers release what their trees no longer yield too (a customer created
+        # or absorbing here takes every alias of the absorbed one, a detached child's too).
+        listed = {r[0]: r[2] for r in released}
+        for customer_id, (root, origins) in _moved_trees(session, page.moved_mapped).items():
+            if customer_id in listed:
+                listed[customer_id].update((a, o) for a, o in origins.items())
+            else:
+                released.append((customer_id, root, origins, []))
     for customer_id, _, origins, _ in released:
         with session.begin_nested():
             release_outside(session, customer_id, origins)
@@ -332,6 +340,18 @@ def apply_accounts(
             lettered.add(root)
     for account in sorted(clean - lettered):
         resolve_open_for(session, DeadLetterSource.ACCOUNT, account)
+
+
+def _moved_trees(
+    session: Session, mapped: MappedPage
+) -> dict[uuid.UUID, tuple[str, dict[str, AliasOrigin]]]:
+    """The customers that took moved deals: each with its root and the aliases of its tree."""
+    trees: dict[str, dict[str, AliasOrigin]] = {}
+    for item in mapped.items:
+        trees.setdefault(item.deal.account_id, {}).update(item.deal.origins())
+    owned = find_many_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(trees))
+    heads = survivors(session, owned.values())
+    return {heads[c]: (root, trees[root]) for root, c in owned.items() if c in heads}
 
 
 def _update_customer(

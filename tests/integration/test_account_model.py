@@ -451,10 +451,11 @@ def unrecorded_alias_moves(
 # Seed 2 merges a master away in turn (a chain of merges); 10 detaches an acquired root
 # that has a deal of its own (its own customer is revived); 13 renames a customer's account
 # that sits inside the tree of an account whose customer it absorbed; 27 detaches a
-# sub-organisation the step after a deal on it. 104 and 117 found issue 25's acquirer
-# without a customer (a root with a customer acquired by a root with none: the acquired
-# root's deals now belong to the acquirer, whose customer must exist at once).
-SEEDS = [1, 2, 10, 13, 27, 104, 117]
+# sub-organisation the step after a deal on it. Issue 25's: 104 found the acquirer without a
+# customer (a root with one acquired by a root with none: the acquired deals belong to the
+# acquirer, whose customer must exist at once); 402 that such a new customer kept the
+# aliases of a child detached from the acquired root in the same window.
+SEEDS = [1, 2, 10, 13, 27, 104, 402]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
