@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from config import Settings
 from models import AliasConflict, Entity, Store, StoreError
 from models.aliases import AliasOrigin, holders_by_account
+from models.bulk import contract_customers
 from models.customer_lifecycle import (
     active_among,
     active_customer,
@@ -37,7 +38,7 @@ from models.customer_lifecycle import (
 )
 from models.customers import rename_customer
 from models.deadletters import add_letter, resolve_open_for
-from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
+from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_many_by_field
 from models.revisions import Change
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
@@ -313,13 +314,14 @@ def apply_accounts(
         # claims the account's aliases (and what came to it through merges) from the old one.
         provisioned = RunCounters()
         moved = replace(change, cause=ACCOUNT_MOVED.cause)
-        apply_mapped(session, page.moved_deals, page.moved_mapped, settings, provisioned, moved)
+        mapped = _misplaced(session, page.moved_mapped)
+        apply_mapped(session, page.moved_deals, mapped, settings, provisioned, moved)
         provisioned.records_seen = 0  # the account stream counts accounts
         counters.add(provisioned)
         # Their customers release what their trees no longer yield too (a customer created
         # or absorbing here takes every alias of the absorbed one, a detached child's too).
         listed = {r[0]: r[2] for r in released}
-        for customer_id, (root, origins) in _moved_trees(session, page.moved_mapped).items():
+        for customer_id, (root, origins) in _moved_trees(session, mapped).items():
             if customer_id in listed:
                 listed[customer_id].update((a, o) for a, o in origins.items())
             else:
@@ -340,6 +342,27 @@ def apply_accounts(
             lettered.add(root)
     for account in sorted(clean - lettered):
         resolve_open_for(session, DeadLetterSource.ACCOUNT, account)
+
+
+def _misplaced(session: Session, mapped: MappedPage) -> MappedPage:
+    """The moved deals whose contract is not under their root's customer already (the others
+    would change nothing, or letter again a conflict the account's own letter names)."""
+    items = mapped.items
+    held = contract_customers(session, SFDC_OPPORTUNITY_ID, [i.deal.opportunity_id for i in items])
+    roots = find_many_by_field(
+        session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list({i.deal.account_id for i in items})
+    )
+    heads = survivors(session, roots.values())
+    placed = {root: heads.get(c) for root, c in roots.items()}
+    return MappedPage(
+        [
+            i
+            for i in items
+            if held.get(i.deal.opportunity_id) is None
+            or held[i.deal.opportunity_id] != placed.get(i.deal.account_id)
+        ],
+        mapped.failures,
+    )
 
 
 def _moved_trees(

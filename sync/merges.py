@@ -41,6 +41,7 @@ from models.alias_moves import record_moves
 from models.aliases import (
     AliasOrigin,
     add_aliases,
+    alias_owners,
     alias_rows,
     move_alias,
     origin_of,
@@ -221,24 +222,26 @@ def absorb_merged_account(
     merged = merge_customers(session, absorbed, survivor.id, why) if absorbed else None
     through_merge = AliasOrigin(master, MERGED_FIELD)
     rows = salesforce_aliases_from(session, loser)
+    # Their holders as they are now (the merge just moved some; loaded rows may be stale).
+    owners = alias_owners(session, list(rows))
     if loser_aliases is not None:
         # A value the loser's record no longer yields (edited before the merge) is released.
         stale = {
-            a: r
+            a: owners[a]
             for a, r in rows.items()
-            if a not in loser_aliases and r.source_field != MERGED_FIELD
+            if a not in loser_aliases and r.source_field != MERGED_FIELD and a in owners
         }
-        for alias, row in stale.items():
-            remove_aliases(session, row.customer_id, [alias])
+        for alias, holder in stale.items():
+            remove_aliases(session, holder, [alias])
         record_moves(
             session,
-            {a: (r.customer_id, None, loser) for a, r in stale.items()},
+            {a: (holder, None, loser) for a, holder in stale.items()},
             AliasMoveReason.DETACHED,
         )
         rows = {a: r for a, r in rows.items() if a not in stale}
-    moves = {a: (r.customer_id, survivor.id, loser) for a, r in rows.items()}
-    for alias, row in rows.items():
-        if row.customer_id != survivor.id:
+    moves = {a: (owners.get(a), survivor.id, loser) for a in rows}
+    for alias in rows:
+        if owners.get(alias) != survivor.id:
             move_alias(session, alias, survivor.id, through_merge)
     set_origins(session, dict.fromkeys(rows, through_merge))
     record_moves(

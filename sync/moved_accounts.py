@@ -69,9 +69,10 @@ def left_their_holders(
 
     - held by a customer whose own account (`account_of`) is no longer among their
       ancestors: detached or re-parented since;
-    - a `changed` child: its aliases may have moved already (a deal won in the same window
-      on its new tree claimed them) while its contracts did not, or it is a root with its
-      own customer acquired by a root without one (whose customer its deals now create).
+    - a `changed` account: its aliases may have moved already (a deal won in the same
+      window on its new tree claimed them, or created its own customer when it was
+      detached) while its contracts did not, or it is a root with its own customer acquired
+      by a root without one (whose customer its deals now create).
 
     (A customer that absorbed the account's old root answers too, as does one `account_of`
     does not know; re-provisioning deals already in place changes nothing.)"""
@@ -79,11 +80,7 @@ def left_their_holders(
         account
         for account, held in holders_of.items()
         if any(account_of.get(c) not in lineage(account, accounts) for c in held)
-        or (
-            account in changed
-            and (node := accounts.get(account)) is not None
-            and node.parent_id is not None
-        )
+        or account in changed
     )
 
 
