@@ -25,7 +25,8 @@ of the billing model, never through sfsync's mapping:
 - every change of a contract's owner is a revision, and every change of a
   Salesforce-sourced alias's holder an alias move;
 - a merged-away loser's id and alias values go to the customer of the master's tree, even
-  when the loser had no customer of its own;
+  when the loser had no customer of its own, and are released for good when the master
+  ends up in a tree without a customer;
 - a manual alias stays on the customer it was attached to, whatever happens;
 - every usage event is attributed to the holder of the alias its key names.
 """
@@ -157,6 +158,11 @@ def settle(model: Model, org: Org) -> None:
     customer under an ancestor holding a customer joins it."""
     model.customers.update(org.root(d) for d in model.deals if d in org.parent)
     revive(model, org)
+    # What came through a merge to a master whose tree has no customer is released for
+    # good: the loser no longer exists in Salesforce to yield it again.
+    for alias, master in list(model.merged_aliases.items()):
+        if owner(model, org, master) is None:
+            del model.merged_aliases[alias]
     for account in sorted(model.customers):
         if account not in org.parent or model.head(account) != account:
             continue
