@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 from config import Settings
 from models import AliasConflict, Entity, Store, StoreError
 from models.aliases import AliasOrigin, holders_by_account
-from models.bulk import contract_customers
 from models.customer_lifecycle import (
     active_among,
     active_customer,
@@ -38,7 +37,7 @@ from models.customer_lifecycle import (
 )
 from models.customers import rename_customer
 from models.deadletters import add_letter, resolve_open_for
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_many_by_field
+from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
 from models.revisions import Change
 from models.runs import RunCounters
 from models.types import DeadLetterSource, Stream
@@ -60,7 +59,13 @@ from sync.merges import (
     overflow_letter,
     release_outside,
 )
-from sync.moved_accounts import left_their_holders, moved_deals, through_chains
+from sync.moved_accounts import (
+    left_their_holders,
+    misplaced_deals,
+    moved_deals,
+    moved_trees,
+    through_chains,
+)
 from sync.opportunities import MappedPage, apply_mapped
 from sync.provision import own_state
 from sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
@@ -314,14 +319,14 @@ def apply_accounts(
         # claims the account's aliases (and what came to it through merges) from the old one.
         provisioned = RunCounters()
         moved = replace(change, cause=ACCOUNT_MOVED.cause)
-        mapped = _misplaced(session, page.moved_mapped)
+        mapped = misplaced_deals(session, page.moved_mapped)
         apply_mapped(session, page.moved_deals, mapped, settings, provisioned, moved)
         provisioned.records_seen = 0  # the account stream counts accounts
         counters.add(provisioned)
         # Their customers release what their trees no longer yield too (a customer created
         # or absorbing here takes every alias of the absorbed one, a detached child's too).
         listed = {r[0]: r[2] for r in released}
-        for customer_id, (root, origins) in _moved_trees(session, mapped).items():
+        for customer_id, (root, origins) in moved_trees(session, mapped).items():
             if customer_id in listed:
                 listed[customer_id].update((a, o) for a, o in origins.items())
             else:
@@ -342,39 +347,6 @@ def apply_accounts(
             lettered.add(root)
     for account in sorted(clean - lettered):
         resolve_open_for(session, DeadLetterSource.ACCOUNT, account)
-
-
-def _misplaced(session: Session, mapped: MappedPage) -> MappedPage:
-    """The moved deals whose contract is not under their root's customer already (the others
-    would change nothing, or letter again a conflict the account's own letter names)."""
-    items = mapped.items
-    held = contract_customers(session, SFDC_OPPORTUNITY_ID, [i.deal.opportunity_id for i in items])
-    roots = find_many_by_field(
-        session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list({i.deal.account_id for i in items})
-    )
-    heads = survivors(session, roots.values())
-    placed = {root: heads.get(c) for root, c in roots.items()}
-    return MappedPage(
-        [
-            i
-            for i in items
-            if held.get(i.deal.opportunity_id) is None
-            or held[i.deal.opportunity_id] != placed.get(i.deal.account_id)
-        ],
-        mapped.failures,
-    )
-
-
-def _moved_trees(
-    session: Session, mapped: MappedPage
-) -> dict[uuid.UUID, tuple[str, dict[str, AliasOrigin]]]:
-    """The customers that took moved deals: each with its root and the aliases of its tree."""
-    trees: dict[str, dict[str, AliasOrigin]] = {}
-    for item in mapped.items:
-        trees.setdefault(item.deal.account_id, {}).update(item.deal.origins())
-    owned = find_many_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(trees))
-    heads = survivors(session, owned.values())
-    return {heads[c]: (root, trees[root]) for root, c in owned.items() if c in heads}
 
 
 def _update_customer(

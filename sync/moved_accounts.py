@@ -8,7 +8,9 @@ Two facts the account stream needs beside the trees themselves:
   customer's account, left its tree (detached or re-parented): its won deals, and those
   below it, belong to the customer of its new root now, as the deals' own stream would find
   if it read them again (`left_their_holders`, `moved_deals`). Reading them here makes the
-  outcome the same however long ago the deals were won.
+  outcome the same however long ago the deals were won. Of those, the ones whose contract
+  is not under their root's customer yet are provisioned (`misplaced_deals`), and the
+  customers that take them release what their trees no longer yield (`moved_trees`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ import uuid
 from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from config import Settings
+from models import Entity
+from models.aliases import AliasOrigin
+from models.bulk import contract_customers
+from models.customer_lifecycle import survivors
+from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from sync.mapping import MappingRules
 from sync.opportunities import MappedPage, hierarchy_for, map_records
 from sync.salesforce import (
@@ -30,7 +39,14 @@ from sync.salesforce import (
     won_on_accounts_query,
 )
 
-__all__ = ["left_their_holders", "lineage", "moved_deals", "through_chains"]
+__all__ = [
+    "left_their_holders",
+    "lineage",
+    "misplaced_deals",
+    "moved_deals",
+    "moved_trees",
+    "through_chains",
+]
 
 
 def through_chains(merged: Mapping[str, str]) -> dict[str, str]:
@@ -102,3 +118,36 @@ def moved_deals(
         return [], None
     hierarchy = hierarchy_for(client, settings, rules, records)
     return records, map_records(records, hierarchy, MappingRules.of(settings))
+
+
+def misplaced_deals(session: Session, mapped: MappedPage) -> MappedPage:
+    """The moved deals whose contract is not under their root's customer already (the others
+    would change nothing, or letter again a conflict the account's own letter names)."""
+    items = mapped.items
+    held = contract_customers(session, SFDC_OPPORTUNITY_ID, [i.deal.opportunity_id for i in items])
+    roots = find_many_by_field(
+        session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list({i.deal.account_id for i in items})
+    )
+    heads = survivors(session, roots.values())
+    placed = {root: heads.get(c) for root, c in roots.items()}
+    return MappedPage(
+        [
+            i
+            for i in items
+            if held.get(i.deal.opportunity_id) is None
+            or held[i.deal.opportunity_id] != placed.get(i.deal.account_id)
+        ],
+        mapped.failures,
+    )
+
+
+def moved_trees(
+    session: Session, mapped: MappedPage
+) -> dict[uuid.UUID, tuple[str, dict[str, AliasOrigin]]]:
+    """The customers that took moved deals: each with its root and the aliases of its tree."""
+    trees: dict[str, dict[str, AliasOrigin]] = {}
+    for item in mapped.items:
+        trees.setdefault(item.deal.account_id, {}).update(item.deal.origins())
+    owned = find_many_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(trees))
+    heads = survivors(session, owned.values())
+    return {heads[c]: (root, trees[root]) for root, c in owned.items() if c in heads}
