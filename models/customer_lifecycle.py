@@ -7,7 +7,13 @@ aliases and their usage move to the survivor in the caller's transaction, and th
 customer is `archived` with `merged_into` set. Manual aliases stay where an operator put
 them. Archiving releases every alias (their usage becomes pending), as the billing platform
 recommends before an archive, and archives its contracts; an archived customer takes no new
-contracts or aliases.
+contracts or aliases. Every contract a merge moves gets a `moved` revision with the merge's
+`Change` (its cause names the account, e.g. `acquired: account …`, and the run).
+
+A merge is undone when the absorbed customer's account becomes the root of a tree its
+survivor's account is not in (an acquisition detached again, the survivor's account merged
+away): `revive_customer` makes it active again, and the sync that found it moves its tree's
+aliases and contracts back (each move recorded).
 
 Both customers are locked (in id order, PostgreSQL `FOR UPDATE`; SQLite has one writer), and
 provisioning locks a customer before writing to it and re-reads its status under the lock
@@ -26,10 +32,12 @@ from sqlalchemy.orm import Session
 
 from models.alias_moves import record_moves
 from models.aliases import aliases_of, remove_aliases, transfer_salesforce_aliases
+from models.bulk import contracts_by_id
 from models.dialect import is_postgres
 from models.errors import CustomerArchived, NotFound
+from models.revisions import Change, RevisionRow, insert_revisions, terms_of
 from models.tables import Contract, Customer
-from models.types import AliasMoveReason, ContractStatus, CustomerStatus, utcnow
+from models.types import AliasMoveReason, ContractStatus, CustomerStatus, RevisionKind, utcnow
 
 __all__ = [
     "Archived",
@@ -40,6 +48,8 @@ __all__ = [
     "lock_customers",
     "merge_customers",
     "merge_family",
+    "revive_customer",
+    "stranded_contracts",
     "survivor_of",
     "survivors",
 ]
@@ -151,10 +161,19 @@ def active_customer(session: Session, customer_id: uuid.UUID) -> Customer:
     return customer
 
 
+#: The cause of a merge's contract moves when the caller gives none (an operator's merge).
+MERGED = Change("merged")
+
+
 def merge_customers(
-    session: Session, absorbed_id: uuid.UUID, survivor_id: uuid.UUID
+    session: Session,
+    absorbed_id: uuid.UUID,
+    survivor_id: uuid.UUID,
+    change: Change = MERGED,
 ) -> Merged | None:
     """Merge `absorbed_id` into `survivor_id`; None when there is nothing to do.
+
+    Each contract moved gets a `moved` revision with `change`.
 
     Idempotent: merging a customer already merged into the survivor does nothing. Raises
     `CustomerArchived` if the survivor is archived, `AliasLimitExceeded` if the aliases would
@@ -170,6 +189,9 @@ def merge_customers(
         return None  # merged already, or archived by hand: nothing of it takes new work
     with session.begin_nested():
         moved = transfer_salesforce_aliases(session, absorbed_id, survivor_id)
+        session.flush()
+        owned = session.scalars(select(Contract.id).where(Contract.customer_id == absorbed_id))
+        before = {c: terms_of(row) for c, row in contracts_by_id(session, list(owned)).items()}
         contracts = list(
             session.scalars(
                 update(Contract)
@@ -178,6 +200,20 @@ def merge_customers(
                 .returning(Contract.id)
                 .execution_options(synchronize_session=False)
             )
+        )
+        insert_revisions(
+            session,
+            [
+                RevisionRow(
+                    c,
+                    RevisionKind.MOVED,
+                    before[c],
+                    {**before[c], "customer_id": str(survivor_id)},
+                    change,
+                )
+                for c in contracts
+                if c in before
+            ],
         )
         now = utcnow()
         absorbed.status = CustomerStatus.ARCHIVED
@@ -198,6 +234,35 @@ def merge_customers(
             AliasMoveReason.MERGED,
         )
     return Merged(absorbed_id, survivor_id, len(contracts), tuple(moved))
+
+
+def stranded_contracts(session: Session) -> set[uuid.UUID]:
+    """Active contracts held by an archived customer: a merge moves every contract and an
+    archive archives them, so each one is drift for reconciliation to repair."""
+    return set(
+        session.scalars(
+            select(Contract.id)
+            .join(Customer, Customer.id == Contract.customer_id)
+            .where(
+                Contract.status == ContractStatus.ACTIVE,
+                Customer.status == CustomerStatus.ARCHIVED,
+            )
+        )
+    )
+
+
+def revive_customer(session: Session, customer_id: uuid.UUID) -> bool:
+    """Undo a merge: the absorbed customer takes work again (its aliases and contracts are
+    claimed back by the caller). Returns whether it was merged; one archived by hand stays."""
+    customer = lock_customers(session, [customer_id])[customer_id]
+    if customer.status is CustomerStatus.ACTIVE or customer.merged_into is None:
+        return False
+    customer.status = CustomerStatus.ACTIVE
+    customer.archived_at = None
+    customer.merged_into = None
+    customer.updated_at = utcnow()
+    session.flush()
+    return True
 
 
 def archive_customer(session: Session, customer_id: uuid.UUID) -> Archived:

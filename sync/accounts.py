@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Unpack
 
 from sqlalchemy.orm import Session
@@ -28,36 +28,54 @@ from sqlalchemy.orm import Session
 from config import Settings
 from models import AliasConflict, Entity, Store, StoreError
 from models.aliases import AliasOrigin, holders_by_account
-from models.customer_lifecycle import active_among, active_customer, merge_family, survivors
+from models.customer_lifecycle import (
+    active_among,
+    active_customer,
+    merge_family,
+    revive_customer,
+    survivors,
+)
 from models.customers import rename_customer
-from models.deadletters import Failure, add_letter, resolve_open_for
+from models.deadletters import add_letter, resolve_open_for
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
 from models.revisions import Change
 from models.runs import RunCounters
-from models.tables import Customer
 from models.types import DeadLetterSource, Stream
+from sync.account_letters import (
+    AccountConflict,
+    account_of,
+    conflict_letter,
+    conflict_message,
+    malformed_letter,
+    node_payload,
+)
+from sync.account_pages import parse_accounts, read_accounts, root_of
+from sync.claims import Owner, plan_owner
 from sync.errors import MappingError
 from sync.mapping import MappingRules, account_alias_origins
 from sync.merges import (
-    Contested,
     absorb_merged_account,
     claim_tree,
     overflow_letter,
     release_outside,
 )
-from sync.moved_accounts import left_their_holders, moved_deals, through_chains
+from sync.moved_accounts import (
+    left_their_holders,
+    misplaced_deals,
+    moved_deals,
+    moved_trees,
+    through_chains,
+)
 from sync.opportunities import MappedPage, apply_mapped
+from sync.provision import own_state
 from sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
 from sync.salesforce import (
     AccountNode,
     QueryRules,
     SalesforceClient,
     account_query,
-    accounts_by_ids_query,
-    chunk_ids,
     fetch_ancestors,
     fetch_descendants,
-    node_from_record,
     strip_attributes,
     valid_id,
 )
@@ -66,6 +84,8 @@ __all__ = ["ACCOUNT_MOVED", "AccountPage", "apply_accounts", "poll_accounts", "p
 
 #: The cause of contract revisions made because a deal's account left its tree.
 ACCOUNT_MOVED = Change("account moved")
+#: Why the account stream changes a contract outside a run (a replayed letter).
+ACCOUNT_STREAM = Change("account stream")
 
 
 @dataclass(frozen=True)
@@ -89,6 +109,8 @@ class AccountPage:
     #: (detached, re-parented), mapped: they are provisioned again after the aliases.
     moved_deals: Sequence[Mapping[str, Any]] = ()
     moved_mapped: MappedPage | None = None
+    #: merged-away losers' records (their own alias values go to the master's customer).
+    losers: Mapping[str, AccountNode] = field(default_factory=dict)
 
 
 @dataclass
@@ -100,52 +122,6 @@ class _CustomerUpdate:
     merged: int = 0
     overflow: bool = False
     conflicts: dict[str, list[str]] = field(default_factory=dict)  # source account → messages
-
-
-def _node_payload(node: AccountNode) -> dict[str, Any]:
-    return {
-        "Id": node.id,
-        "Name": node.name,
-        "ParentId": node.parent_id,
-        "alias_values": list(node.alias_values),
-    }
-
-
-def _parse(
-    records: Records, rules: QueryRules
-) -> tuple[dict[str, AccountNode], dict[str, str], set[str]]:
-    """(live accounts by id, merged-away loser → its master, other deleted account ids)."""
-    nodes: dict[str, AccountNode] = {}
-    merged: dict[str, str] = {}
-    deleted: set[str] = set()
-    for rec in records:
-        try:
-            node = node_from_record(rec, rules)
-        except (KeyError, ValueError):
-            continue  # dead-lettered by `apply_accounts`
-        if rec.get("IsDeleted"):
-            master = valid_id(rec.get("MasterRecordId"))
-            if master is not None and master != node.id:
-                merged[node.id] = master
-            else:
-                deleted.add(node.id)
-            continue
-        nodes[node.id] = node
-    return nodes, merged, deleted
-
-
-def _root_of(account: str, accounts: Mapping[str, AccountNode]) -> str:
-    """The highest ancestor of `account` that `accounts` knows (itself if none)."""
-    seen = {account}
-    current = account
-    while (node := accounts.get(current)) is not None and node.parent_id is not None:
-        if node.parent_id not in accounts:
-            break
-        current = node.parent_id
-        if current in seen:
-            break
-        seen.add(current)
-    return current
 
 
 def prepare_accounts(
@@ -167,19 +143,19 @@ def prepare_accounts(
     (`sync.moved_accounts`), so that their contracts follow the accounts whatever the deals'
     own stream reads meanwhile.
     """
-    nodes, merged, deleted = _parse(records, rules)
+    nodes, merged, deleted, losers = parse_accounts(records, rules)
     merged = through_chains(merged)
     accounts: dict[str, AccountNode] = dict(nodes)
     missing = [m for m in merged.values() if m not in accounts]
     if missing:
-        accounts.update(_read_accounts(client, rules, missing))
+        accounts.update(read_accounts(client, rules, missing))
     if rules.include_suborgs:
         parents = {a: n.parent_id for a, n in accounts.items() if n.parent_id}
         chains = fetch_ancestors(client, rules, parents, known=accounts) if parents else {}
         for chain in chains.values():
             accounts.update((n.id, n) for n in chain if n.id not in accounts)
     merges = {
-        loser: (master, _root_of(master, accounts) if rules.include_suborgs else master)
+        loser: (master, root_of(master, accounts) if rules.include_suborgs else master)
         for loser, master in merged.items()
         if master in accounts
     }
@@ -201,7 +177,7 @@ def prepare_accounts(
     held_by = [account for account in account_of.values() if account is not None]
     left = (
         left_their_holders(
-            {a: holders_of[a] for a in nodes if a in holders_of}, account_of, accounts
+            {a: holders_of[a] for a in nodes if a in holders_of}, account_of, accounts, set(nodes)
         )
         if rules.include_suborgs
         else []
@@ -219,28 +195,18 @@ def prepare_accounts(
             deleted=frozenset(deleted),
             moved_deals=deals,
             moved_mapped=deals_mapped,
+            losers=losers,
         )
     missing = [o for o in owners if o not in accounts]
     if missing:
-        accounts.update(_read_accounts(client, rules, missing))
+        accounts.update(read_accounts(client, rules, missing))
     trees = dict(fetch_descendants(client, rules, [o for o in owners if o in accounts]))
     inside = {o: [p for p in trees if p != o and o in {n.id for n in trees[p]}] for o in trees}
     tops = {o: d for o, d in trees.items() if not inside[o]}
     nested = {top: [o for o in trees if o != top and top in inside[o]] for top in tops}
     return AccountPage(
-        nodes, accounts, tops, nested, merges, frozenset(deleted), deals, deals_mapped
+        nodes, accounts, tops, nested, merges, frozenset(deleted), deals, deals_mapped, losers
     )
-
-
-def _read_accounts(
-    client: SalesforceClient, rules: QueryRules, ids: Sequence[str]
-) -> dict[str, AccountNode]:
-    return {
-        n.id: n
-        for chunk in chunk_ids(ids)
-        for page in client.query_pages(accounts_by_ids_query(rules, chunk))
-        for n in (node_from_record(r, rules) for r in page)
-    }
 
 
 def apply_accounts(
@@ -249,11 +215,15 @@ def apply_accounts(
     page: AccountPage,
     settings: Settings,
     counters: RunCounters,
+    change: Change = ACCOUNT_STREAM,
 ) -> None:
     """Rename and re-alias each customer whose tree the page touches; dead-letter conflicts.
 
     Claims first for every customer (so an alias moving between two of them is recorded as
-    one move), then releases what each tree no longer yields.
+    one move), and the deals of accounts that moved provisioned for their new root's
+    customer, then releases what each tree no longer yields. A root whose customer was
+    merged into one whose account is no longer in its tree gets it back (`plan_owner`).
+    Contract moves are revisions with `change`'s run.
     """
     counters.records_seen += len(records)
     payloads: dict[str, dict[str, Any]] = {}
@@ -263,24 +233,50 @@ def apply_accounts(
             continue
         if account is None or account not in page.nodes:
             counters.dead_lettered += 1
-            add_letter(session, _malformed(rec))
+            add_letter(session, malformed_letter(rec))
         else:
             payloads[account] = strip_attributes(rec)
+    rules = MappingRules.of(settings)
     for loser, (master, root) in page.merges.items():
+        node = page.losers.get(loser)
+        loser_aliases = (
+            account_alias_origins(node.id, node.alias_values, (), rules, node.alias_fields)
+            if node is not None
+            else {}
+        )
+        master_tree = [n.id for n in page.trees.get(root, ())]
         with session.begin_nested():
-            merged = absorb_merged_account(session, loser, master, root, page.accounts[root].name)
+            merged = absorb_merged_account(
+                session,
+                loser,
+                master,
+                root,
+                page.accounts[root].name,
+                master_tree,
+                loser_aliases,
+                change,
+            )
         counters.customers_updated += merged
     # Re-read in the transaction: a customer deleted or archived since `prepare_accounts`
     # is skipped.
     wanted = [*page.trees, *(a for nested in page.nested.values() for a in nested)]
     customers = find_many_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, wanted)
+    for owner in page.trees:
+        # An acquisition undone (or its survivor's account merged away): the root's own
+        # customer takes its tree again.
+        held_tree = {owner, *(n.id for n in page.trees[owner])}
+        if (
+            owner in customers
+            and owner in page.accounts
+            and plan_owner(held_tree, own_state(session, customers[owner])).how is Owner.REVIVE
+        ):
+            revive_customer(session, customers[owner])
     heads = survivors(session, customers.values())
     active = active_among(session, heads.values())
     lettered: set[str] = set()
     clean: set[str] = set()
     released: list[tuple[uuid.UUID, str, dict[str, AliasOrigin], list[str]]] = []
     overflowing: set[str] = set()
-    rules = MappingRules.of(settings)
     groups: dict[uuid.UUID, list[str]] = {}
     for owner in page.trees:
         customer_id = customers.get(owner)
@@ -288,21 +284,21 @@ def apply_accounts(
         if head is not None and head in active:
             groups.setdefault(head, []).append(owner)
     for customer_id, owners in groups.items():
-        own = _account_of(session, customer_id)
+        own = account_of(session, customer_id)
         owners.sort(key=lambda o: o != own)  # the customer's own tree first
         trees = [[page.accounts[o], *page.trees[o]] for o in owners]
         nested = [customers[a] for o in owners for a in page.nested.get(o, ()) if a in customers]
         try:
             with session.begin_nested():
                 outcome, origins = _update_customer(
-                    session, customer_id, trees, nested, page, rules, own
+                    session, customer_id, trees, nested, page, rules, own, change
                 )
             accounts = [n.id for tree in trees for n in tree]
             clean.update(accounts)
             released.append((customer_id, owners[0], origins, accounts))
             if outcome.overflow:
                 overflowing.add(owners[0])
-        except _AccountConflict as exc:
+        except AccountConflict as exc:
             # Nothing of this customer is applied (savepoint); the others go on.
             outcome = _CustomerUpdate(conflicts={exc.account: [exc.message]})
         except (MappingError, StoreError) as exc:
@@ -312,10 +308,29 @@ def apply_accounts(
         counters.aliases_added += outcome.added
         for account, messages in outcome.conflicts.items():
             node = next(n for tree in trees for n in tree if n.id == account)
-            payload = payloads.get(account) or _node_payload(node)
-            add_letter(session, _conflict(account, payload, messages))
+            payload = payloads.get(account) or node_payload(node)
+            add_letter(session, conflict_letter(account, payload, messages))
             counters.dead_lettered += 1
             lettered.add(account)
+    if page.moved_deals and page.moved_mapped is not None:
+        # After the claims, before the releases: a deal on an account that left its tree is
+        # provisioned for the customer of the account's root now (its contract moves, with a
+        # revision), as the deals' own stream would if it read the deal again; that customer
+        # claims the account's aliases (and what came to it through merges) from the old one.
+        provisioned = RunCounters()
+        moved = replace(change, cause=ACCOUNT_MOVED.cause)
+        mapped = misplaced_deals(session, page.moved_mapped)
+        apply_mapped(session, page.moved_deals, mapped, settings, provisioned, moved)
+        provisioned.records_seen = 0  # the account stream counts accounts
+        counters.add(provisioned)
+        # Their customers release what their trees no longer yield too (a customer created
+        # or absorbing here takes every alias of the absorbed one, a detached child's too).
+        listed = {r[0]: r[2] for r in released}
+        for customer_id, (root, origins) in moved_trees(session, mapped).items():
+            if customer_id in listed:
+                listed[customer_id].update((a, o) for a, o in origins.items())
+            else:
+                released.append((customer_id, root, origins, []))
     for customer_id, _, origins, _ in released:
         with session.begin_nested():
             release_outside(session, customer_id, origins)
@@ -330,16 +345,6 @@ def apply_accounts(
             add_letter(session, overflow_letter(customer_id, root, claim.overflow, len(origins)))
             counters.dead_lettered += 1
             lettered.add(root)
-    if page.moved_deals and page.moved_mapped is not None:
-        # After the aliases: a deal on an account that left its tree is provisioned for the
-        # customer of the account's root now (its contract moves, with a revision), as the
-        # deals' own stream would if it read the deal again.
-        provisioned = RunCounters()
-        apply_mapped(
-            session, page.moved_deals, page.moved_mapped, settings, provisioned, ACCOUNT_MOVED
-        )
-        provisioned.records_seen = 0  # the account stream counts accounts
-        counters.add(provisioned)
     for account in sorted(clean - lettered):
         resolve_open_for(session, DeadLetterSource.ACCOUNT, account)
 
@@ -352,6 +357,7 @@ def _update_customer(
     page: AccountPage,
     rules: MappingRules,
     own_account: str | None,
+    change: Change,
 ) -> tuple[_CustomerUpdate, dict[str, AliasOrigin]]:
     """Apply a customer's trees: its own, and those of customers merged into it."""
     customer = active_customer(session, customer_id)
@@ -372,72 +378,21 @@ def _update_customer(
             origins.setdefault(alias, origin)
     accounts = [n.id for tree in trees for n in tree]
     try:
-        claim = claim_tree(session, customer_id, origins, accounts, nested)
+        claim = claim_tree(session, customer_id, origins, accounts, nested, change)
     except AliasConflict as exc:
         # A refusal of the whole claim (e.g. an alias that is a customer's id): the letter
         # names the account whose field holds the alias, as a contested alias's does.
         held = origins.get(exc.alias)
         account = held.account_id if held is not None else trees[0][0].id
-        raise _AccountConflict(account, f"account {account}: {exc}") from exc
+        raise AccountConflict(account, f"account {account}: {exc}") from exc
     outcome.added = len(claim.added) + len(claim.moved)
     outcome.merged = len(claim.merged)
     outcome.overflow = bool(claim.overflow)
     for contested in claim.conflicts:
         outcome.conflicts.setdefault(contested.account_id, []).append(
-            _conflict_message(session, contested, customer)
+            conflict_message(session, contested, customer)
         )
     return outcome, origins
-
-
-class _AccountConflict(Exception):
-    """An alias of `account` that the store refuses for the whole customer."""
-
-    def __init__(self, account: str, message: str) -> None:
-        super().__init__(message)
-        self.account, self.message = account, message
-
-
-def _describe(customer: Customer | None, customer_id: uuid.UUID, account: str | None) -> str:
-    name = f" {customer.name!r}" if customer is not None else ""
-    where = f"account {account}" if account else "no Salesforce account"
-    return f"customer {customer_id}{name} ({where})"
-
-
-def _conflict_message(session: Session, contested: Contested, customer: Customer) -> str:
-    ours = _describe(customer, customer.id, _account_of(session, customer.id))
-    holder = contested.holder_id
-    theirs = _describe(session.get(Customer, holder), holder, contested.holder_account)
-    return (
-        f"alias {contested.alias!r} of account {contested.account_id} belongs to {ours} in "
-        f"Salesforce's hierarchy but is held by {theirs}; move or remove it there, or fix the "
-        "hierarchy or alias fields in Salesforce"
-    )
-
-
-def _account_of(session: Session, customer_id: uuid.UUID) -> str | None:
-    return fields_for(session, Entity.CUSTOMER, [customer_id])[customer_id].get(SFDC_ACCOUNT_ID)
-
-
-def _conflict(account: str, payload: Mapping[str, Any], messages: Sequence[str]) -> Failure:
-    return Failure(
-        source=DeadLetterSource.ACCOUNT,
-        reference=account,
-        payload=dict(payload),
-        error_class="AccountAliasConflict",
-        error_message="; ".join(messages),
-    )
-
-
-def _malformed(rec: Mapping[str, Any]) -> Failure:
-    raw = rec.get("Id")
-    return Failure(
-        source=DeadLetterSource.ACCOUNT,
-        reference=str(raw) if raw else None,
-        payload=strip_attributes(rec),
-        error_class="MalformedAccount",
-        error_message="the account record has no valid Id or ParentId; it cannot be placed "
-        "in a hierarchy",
-    )
 
 
 def poll_accounts(
@@ -449,13 +404,20 @@ def poll_accounts(
     """One run of the account stream."""
     # Built by the run's first query, inside the run: a bad field setting is its error.
     rules = functools.cache(lambda: QueryRules.of(settings))
+    change = ACCOUNT_STREAM
+
+    def started(run_id: int) -> None:
+        nonlocal change
+        change = Change(f"sync run {run_id}", run_id=run_id)
+
     spec: StreamSpec[AccountPage] = StreamSpec(
         stream=Stream.ACCOUNTS,
+        on_start=started,
         query=lambda start, until: account_query(rules(), start, until=until),
         include_deleted=True,
         prepare=lambda records: prepare_accounts(store, client, rules(), records, settings),
         apply=lambda session, records, page, counters: apply_accounts(
-            session, records, page, settings, counters
+            session, records, page, settings, counters, change
         ),
     )
     return run_stream(spec, store, client, settings, **options)

@@ -2,7 +2,8 @@
 
 A customer's account tree `T` (its root account and every descendant, as Salesforce has it
 now) yields a set of aliases, each with its origin (`models.aliases.AliasOrigin`). Claiming
-them (`claim_tree`) decides each one by where it is held:
+them (`claim_tree`) applies what `sync.claims.plan_claim` decides for each one by where it
+is held (an acquisition's contract moves are revisions, cause `acquired: account ID`):
 
 - nowhere: attached with its origin;
 - by the customer itself: kept (a Salesforce-sourced one records its current origin);
@@ -31,7 +32,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
@@ -40,6 +41,7 @@ from models.alias_moves import record_moves
 from models.aliases import (
     AliasOrigin,
     add_aliases,
+    alias_owners,
     alias_rows,
     move_alias,
     origin_of,
@@ -53,8 +55,10 @@ from models.bulk import alias_counts
 from models.customer_lifecycle import Merged, merge_customers
 from models.deadletters import Failure
 from models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
+from models.revisions import Change
 from models.tables import MAX_ALIASES_PER_CUSTOMER
 from models.types import AliasMoveReason, DeadLetterSource
+from sync.claims import ClaimPlan, Contested, Held, plan_claim
 from sync.errors import AliasOverflow
 
 __all__ = [
@@ -71,17 +75,6 @@ __all__ = [
 MERGED_FIELD = "MasterRecordId"
 
 
-@dataclass(frozen=True)
-class Contested:
-    """An alias the tree yields that another customer holds for another reason."""
-
-    alias: str
-    #: the account of the tree the alias comes from.
-    account_id: str
-    holder_id: uuid.UUID
-    holder_account: str | None
-
-
 @dataclass
 class Claim:
     """What claiming a tree's aliases did."""
@@ -94,17 +87,46 @@ class Claim:
     overflow: dict[str, AliasOrigin] = field(default_factory=dict)
 
 
+#: The cause of changes a claim makes when its caller gives none.
+CLAIMED = Change("sync")
+
+
+def acquired(change: Change, account: str | None) -> Change:
+    """Why an acquisition moves contracts: `acquired`, the absorbed account, the run."""
+    return replace(change, cause=f"acquired: account {account}")
+
+
+def _plan(
+    session: Session,
+    customer_id: uuid.UUID,
+    origins: Mapping[str, AliasOrigin],
+    accounts: set[str],
+    nested: tuple[uuid.UUID, ...],
+) -> ClaimPlan:
+    rows = alias_rows(session, origins)
+    held = {a: Held(r.customer_id, origin_of(r)) for a, r in rows.items()}
+    others = {r.customer_id for r in rows.values() if r.customer_id != customer_id}
+    holder_accounts = {
+        h: values.get(SFDC_ACCOUNT_ID)
+        for h, values in fields_for(session, Entity.CUSTOMER, {*others, *nested}).items()
+    }
+    room = MAX_ALIASES_PER_CUSTOMER - alias_counts(session, [customer_id]).get(customer_id, 0)
+    return plan_claim(customer_id, accounts, origins, held, holder_accounts, room, nested)
+
+
 def claim_tree(
     session: Session,
     customer_id: uuid.UUID,
     origins: Mapping[str, AliasOrigin],
     tree: Iterable[str],
     nested: Iterable[uuid.UUID] = (),
+    change: Change = CLAIMED,
 ) -> Claim:
-    """Give the customer the aliases of its tree (see the module docstring).
+    """Give the customer the aliases of its tree (`sync.claims.plan_claim` decides).
 
     `tree` is every account of the customer's tree; `nested` names customers known to sit
-    inside it (their own account is in the tree), merged into this one first. The caller
+    inside it (their own account is in the tree), merged into this one first, each of their
+    contracts with a `moved` revision (`acquired`, the account, `change`'s run). The caller
     holds the customer's lock and runs this in a savepoint.
     """
     accounts = set(tree)
@@ -114,58 +136,30 @@ def claim_tree(
     through_merges = salesforce_aliases_through(session, accounts, MERGED_FIELD)
     origins = {**origins, **{a: o for a, o in through_merges.items() if a not in origins}}
     claim = Claim()
-    for absorbed in dict.fromkeys(nested):
-        if (merged := merge_customers(session, absorbed, customer_id)) is not None:
-            claim.merged.append(merged)
-    rows = alias_rows(session, origins)
-    others = {r.customer_id for r in rows.values() if r.customer_id != customer_id}
-    holder_accounts = {
-        h: values.get(SFDC_ACCOUNT_ID)
-        for h, values in fields_for(session, Entity.CUSTOMER, others).items()
-    }
-    absorbed_now = [h for h, account in holder_accounts.items() if account in accounts]
-    for absorbed in absorbed_now:
-        if (merged := merge_customers(session, absorbed, customer_id)) is not None:
-            claim.merged.append(merged)
-    if absorbed_now:
-        rows = alias_rows(session, origins)
-    to_add: list[str] = []
-    resourced: dict[str, AliasOrigin] = {}
-    moves: dict[str, tuple[uuid.UUID | None, uuid.UUID | None, str | None]] = {}
-    for alias, origin in origins.items():
-        row = rows.get(alias)
-        if row is None:
-            to_add.append(alias)
-            continue
-        held_from = origin_of(row)
-        if row.customer_id == customer_id:
-            if held_from is not None and held_from != origin:
-                resourced[alias] = origin
-            continue
-        if held_from is not None and held_from.account_id in accounts:
-            moves[alias] = (row.customer_id, customer_id, origin.account_id)
-            continue
-        claim.conflicts.append(
-            Contested(
-                alias, origin.account_id, row.customer_id, holder_accounts.get(row.customer_id)
-            )
-        )
-    # A customer holds at most MAX_ALIASES_PER_CUSTOMER: what fits is attached in the tree's
-    # order (the root's own first), the rest is the claim's overflow for one letter.
-    held = alias_counts(session, [customer_id]).get(customer_id, 0)
-    adding = set(to_add)
-    new = [a for a in origins if a in moves or a in adding]
-    fits = set(new[: max(0, MAX_ALIASES_PER_CUSTOMER - held)])
-    claim.overflow = {a: origins[a] for a in new if a not in fits}
-    to_add = [a for a in to_add if a in fits]
-    moves = {a: m for a, m in moves.items() if a in fits}
-    claim.added = add_aliases(session, customer_id, to_add, origins)
-    for alias, (previous, _, _) in moves.items():
+    plan = _plan(session, customer_id, origins, accounts, tuple(dict.fromkeys(nested)))
+    if plan.absorb:
+        account_of = {
+            c: values.get(SFDC_ACCOUNT_ID)
+            for c, values in fields_for(session, Entity.CUSTOMER, plan.absorb).items()
+        }
+        for absorbed in plan.absorb:
+            why = acquired(change, account_of.get(absorbed))
+            if (merged := merge_customers(session, absorbed, customer_id, why)) is not None:
+                claim.merged.append(merged)
+        # What the merges brought is the customer's now: plan again from the store.
+        plan = _plan(session, customer_id, origins, accounts, ())
+    claim.conflicts = list(plan.conflicts)
+    claim.overflow = dict(plan.overflow)
+    claim.added = add_aliases(session, customer_id, list(plan.add), origins)
+    for alias in plan.move:
         move_alias(session, alias, customer_id, origins[alias])
-        if previous is not None:
-            claim.moved[alias] = previous
-    record_moves(session, moves, AliasMoveReason.REPARENTED)
-    set_origins(session, resourced)
+    claim.moved = dict(plan.move)
+    record_moves(
+        session,
+        {a: (h, customer_id, origins[a].account_id) for a, h in plan.move.items()},
+        AliasMoveReason.REPARENTED,
+    )
+    set_origins(session, plan.resource)
     return claim
 
 
@@ -192,24 +186,62 @@ def release_outside(
 
 
 def absorb_merged_account(
-    session: Session, loser: str, master: str, root: str, root_name: str
+    session: Session,
+    loser: str,
+    master: str,
+    root: str,
+    root_name: str,
+    tree: Iterable[str] = (),
+    loser_aliases: Mapping[str, AliasOrigin] | None = None,
+    change: Change = CLAIMED,
 ) -> bool:
-    """Apply a Salesforce merge of account `loser` into `master` (whose root is `root`).
+    """Apply a Salesforce merge of account `loser` into `master` (whose root is `root`, whose
+    tree is `tree`).
 
-    Returns whether a customer was merged. Idempotent: a merge read again finds nothing left.
+    The loser's customer merges into the customer of the master's tree (`plan_owner`: a
+    root whose own customer was merged into the loser's is revived), its contracts each with
+    a `moved` revision; every alias from the loser follows. A loser without a customer gives
+    the master's customer, when its tree has one, the aliases its record yields
+    (`loser_aliases`) that nobody holds. All are recorded as coming from the master through
+    the merge; one the loser's record no longer yields is released. Returns whether a
+    customer was merged. Idempotent: a merge read again finds nothing left.
     """
     from sync.provision import find_or_create_customer  # provisioning builds on this module
 
     absorbed = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, loser)
-    if absorbed is None and not salesforce_aliases_from(session, loser):
-        return False
-    survivor = find_or_create_customer(session, root, root_name).customer
-    merged = merge_customers(session, absorbed, survivor.id) if absorbed is not None else None
+    rows = salesforce_aliases_from(session, loser)
+    unheld = [a for a in loser_aliases or {} if a not in alias_rows(session, loser_aliases or {})]
+    if absorbed is None and not rows:
+        has_owner = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, root) is not None
+        if not (unheld and has_owner):
+            return False
+    survivor = find_or_create_customer(
+        session, root, root_name, {root, *tree}, may_revive=True
+    ).customer
+    why = replace(change, cause=f"merged: account {loser} into {master}")
+    merged = merge_customers(session, absorbed, survivor.id, why) if absorbed else None
     through_merge = AliasOrigin(master, MERGED_FIELD)
     rows = salesforce_aliases_from(session, loser)
-    moves = {a: (r.customer_id, survivor.id, loser) for a, r in rows.items()}
-    for alias, row in rows.items():
-        if row.customer_id != survivor.id:
+    # Their holders as they are now (the merge just moved some; loaded rows may be stale).
+    owners = alias_owners(session, list(rows))
+    if loser_aliases is not None:
+        # A value the loser's record no longer yields (edited before the merge) is released.
+        stale = {
+            a: owners[a]
+            for a, r in rows.items()
+            if a not in loser_aliases and r.source_field != MERGED_FIELD and a in owners
+        }
+        for alias, holder in stale.items():
+            remove_aliases(session, holder, [alias])
+        record_moves(
+            session,
+            {a: (holder, None, loser) for a, holder in stale.items()},
+            AliasMoveReason.DETACHED,
+        )
+        rows = {a: r for a, r in rows.items() if a not in stale}
+    moves = {a: (owners.get(a), survivor.id, loser) for a in rows}
+    for alias in rows:
+        if owners.get(alias) != survivor.id:
             move_alias(session, alias, survivor.id, through_merge)
     set_origins(session, dict.fromkeys(rows, through_merge))
     record_moves(
@@ -217,6 +249,8 @@ def absorb_merged_account(
         {a: m for a, m in moves.items() if m[0] != survivor.id},
         AliasMoveReason.MERGED,
     )
+    if unheld:
+        add_aliases(session, survivor.id, unheld, dict.fromkeys(unheld, through_merge))
     return merged is not None
 
 

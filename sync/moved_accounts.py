@@ -8,7 +8,9 @@ Two facts the account stream needs beside the trees themselves:
   customer's account, left its tree (detached or re-parented): its won deals, and those
   below it, belong to the customer of its new root now, as the deals' own stream would find
   if it read them again (`left_their_holders`, `moved_deals`). Reading them here makes the
-  outcome the same however long ago the deals were won.
+  outcome the same however long ago the deals were won. Of those, the ones whose contract
+  is not under their root's customer yet are provisioned (`misplaced_deals`), and the
+  customers that take them release what their trees no longer yield (`moved_trees`).
 """
 
 from __future__ import annotations
@@ -18,7 +20,14 @@ from collections.abc import Mapping, Sequence, Set
 from dataclasses import replace
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from config import Settings
+from models import Entity
+from models.aliases import AliasOrigin
+from models.bulk import contract_customers
+from models.customer_lifecycle import survivors
+from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from sync.mapping import MappingRules
 from sync.opportunities import MappedPage, hierarchy_for, map_records
 from sync.salesforce import (
@@ -32,7 +41,14 @@ from sync.salesforce import (
     won_on_accounts_query,
 )
 
-__all__ = ["left_their_holders", "lineage", "moved_deals", "through_chains"]
+__all__ = [
+    "left_their_holders",
+    "lineage",
+    "misplaced_deals",
+    "moved_deals",
+    "moved_trees",
+    "through_chains",
+]
 
 
 def through_chains(merged: Mapping[str, str]) -> dict[str, str]:
@@ -64,15 +80,25 @@ def left_their_holders(
     holders_of: Mapping[str, Set[uuid.UUID]],
     account_of: Mapping[uuid.UUID, str | None],
     accounts: Mapping[str, AccountNode],
+    changed: Set[str] = frozenset(),
 ) -> list[str]:
-    """Accounts (keys of `holders_of`: account → customers holding its aliases) held by a
-    customer whose own account (`account_of`) is no longer among their ancestors: detached or
-    re-parented since. (A customer that absorbed the account's old root answers too, as does
-    one `account_of` does not know; re-provisioning its deals then changes nothing.)"""
+    """Accounts (keys of `holders_of`: account → customers holding its aliases) whose won
+    deals may sit under another customer than their root's now:
+
+    - held by a customer whose own account (`account_of`) is no longer among their
+      ancestors: detached or re-parented since;
+    - a `changed` account: its aliases may have moved already (a deal won in the same
+      window on its new tree claimed them, or created its own customer when it was
+      detached) while its contracts did not, or it is a root with its own customer acquired
+      by a root without one (whose customer its deals now create).
+
+    (A customer that absorbed the account's old root answers too, as does one `account_of`
+    does not know; re-provisioning deals already in place changes nothing.)"""
     return sorted(
         account
         for account, held in holders_of.items()
         if any(account_of.get(c) not in lineage(account, accounts) for c in held)
+        or account in changed
     )
 
 
@@ -96,3 +122,36 @@ def moved_deals(
         return [], None
     hierarchy = hierarchy_for(client, settings, rules, records)
     return records, map_records(records, hierarchy, MappingRules.of(settings))
+
+
+def misplaced_deals(session: Session, mapped: MappedPage) -> MappedPage:
+    """The moved deals whose contract is not under their root's customer already (the others
+    would change nothing, or letter again a conflict the account's own letter names)."""
+    items = mapped.items
+    held = contract_customers(session, SFDC_OPPORTUNITY_ID, [i.deal.opportunity_id for i in items])
+    roots = find_many_by_field(
+        session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list({i.deal.account_id for i in items})
+    )
+    heads = survivors(session, roots.values())
+    placed = {root: heads.get(c) for root, c in roots.items()}
+    return MappedPage(
+        [
+            i
+            for i in items
+            if held.get(i.deal.opportunity_id) is None
+            or held[i.deal.opportunity_id] != placed.get(i.deal.account_id)
+        ],
+        mapped.failures,
+    )
+
+
+def moved_trees(
+    session: Session, mapped: MappedPage
+) -> dict[uuid.UUID, tuple[str, dict[str, AliasOrigin]]]:
+    """The customers that took moved deals: each with its root and the aliases of its tree."""
+    trees: dict[str, dict[str, AliasOrigin]] = {}
+    for item in mapped.items:
+        trees.setdefault(item.deal.account_id, {}).update(item.deal.origins())
+    owned = find_many_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(trees))
+    heads = survivors(session, owned.values())
+    return {heads[c]: (root, trees[root]) for root, c in owned.items() if c in heads}

@@ -13,6 +13,7 @@ Errors (the store's, from `models.errors`)::
 from __future__ import annotations
 
 import uuid
+from collections.abc import Set
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -27,13 +28,15 @@ from models.contracts import (
     update_contract,
     upsert_contract_by_field,
 )
-from models.customer_lifecycle import active_customer
+from models.customer_lifecycle import active_customer, lock_customers, revive_customer
 from models.customers import create_customer, rename_customer
 from models.deadletters import add_letter
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
+from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
 from models.revisions import SYNC, Change
 from models.tables import Customer
+from models.types import CustomerStatus
 from models.writebacks import enqueue
+from sync.claims import Owner, OwnState, plan_owner
 from sync.errors import DealConflict
 from sync.mapping import Deal
 from sync.merges import claim_tree, overflow_letter
@@ -44,6 +47,7 @@ __all__ = [
     "Provisioned",
     "deal_change",
     "find_or_create_customer",
+    "own_state",
     "provision_deal",
     "refresh_contract",
 ]
@@ -71,12 +75,22 @@ class Found(NamedTuple):
     own: bool
 
 
-def find_or_create_customer(session: Session, account_id: str, name: str) -> Found:
-    """The customer for a Salesforce account, created if none.
+def find_or_create_customer(
+    session: Session,
+    account_id: str,
+    name: str,
+    tree: Set[str] | None = None,
+    *,
+    may_revive: bool = False,
+) -> Found:
+    """The customer that owns the tree of root account `account_id`, created if none.
 
-    An existing customer is locked and read under the lock: one merged into another (an
-    acquisition, a Salesforce merge) gives its survivor; an archived one raises
-    `CustomerArchived`, so a deal cannot land on a customer a merge just emptied.
+    `sync.claims.plan_owner` decides over `tree` (the root's accounts as they now stand;
+    default: the account alone): one merged into another gives its survivor, unless
+    `may_revive` (the caller read the hierarchy just now) and the survivor's account is not
+    in the tree (an acquisition undone, the survivor's account merged away): then it is
+    revived; one archived by hand raises `AccountArchived`, so a deal cannot land on a
+    customer a merge just emptied. An existing customer is locked and read under the lock.
     """
     holder = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, account_id)
     if holder is None:
@@ -89,8 +103,29 @@ def find_or_create_customer(session: Session, account_id: str, name: str) -> Fou
             holder = conflict.holder_id
         else:
             return Found(customer, created=True, own=True)
+    state = own_state(session, holder)
+    plan = plan_owner(tree if tree is not None else {account_id}, state, may_revive=may_revive)
+    if plan.how is Owner.REVIVE:
+        revive_customer(session, holder)
     active = _active(holder, account_id, session)
     return Found(active, created=False, own=active.id == holder)
+
+
+def own_state(session: Session, customer_id: uuid.UUID) -> OwnState:
+    """A customer's state as `sync.claims.plan_owner` reads it (locked)."""
+    customer = lock_customers(session, [customer_id])[customer_id]
+    survivor = customer.merged_into
+    if survivor is None:
+        return OwnState(customer_id, customer.status is CustomerStatus.ACTIVE)
+    account = fields_for(session, Entity.CUSTOMER, [survivor]).get(survivor, {})
+    head = session.get(Customer, survivor)
+    return OwnState(
+        customer_id,
+        customer.status is CustomerStatus.ACTIVE,
+        survivor,
+        account.get(SFDC_ACCOUNT_ID),
+        head is not None and head.status is CustomerStatus.ACTIVE,
+    )
 
 
 def _active(customer_id: uuid.UUID, account_id: str, session: Session) -> Customer:
@@ -134,16 +169,16 @@ def provision_deal(
     `ChangeNeedsApproval` unless `accept_change` (see `models.lifecycle`).
     """
     with session.begin_nested():
-        customer, created, own = find_or_create_customer(
-            session, deal.account_id, deal.account_name
-        )
-        # A survivor keeps its own account's name: the deal's root is an account whose
-        # customer was merged into it (and detached again since, or merged away in Salesforce).
-        renamed = not created and own and rename_customer(session, customer, deal.account_name)
-        ours = None if created else customer.id
         origins = deal.origins()
         tree = {deal.account_id, *(o.account_id for o in origins.values())}
-        claim = claim_tree(session, customer.id, origins, tree)
+        customer, created, own = find_or_create_customer(
+            session, deal.account_id, deal.account_name, tree
+        )
+        # A survivor keeps its own account's name: the deal's root is an account whose
+        # customer was merged into it, and whose tree holds the survivor's account.
+        renamed = not created and own and rename_customer(session, customer, deal.account_name)
+        ours = None if created else customer.id
+        claim = claim_tree(session, customer.id, origins, tree, change=change)
         if claim.conflicts:
             first = claim.conflicts[0]
             raise DealConflict(AliasConflict(first.alias, first.holder_id), deal.account_id, ours)

@@ -23,7 +23,7 @@ terms are brought up to date; the account's name and aliases are the account str
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
@@ -55,6 +55,7 @@ from models.revisions import SYNC, Change, RevisionRow, insert_revisions, terms_
 from models.runs import RunCounters
 from models.tables import MAX_ALIASES_PER_CUSTOMER
 from models.types import DeadLetterSource, RevisionKind, new_id
+from sync.claims import ClaimPlan, Held, plan_claim
 from sync.mapping import Deal
 
 __all__ = ["BatchItem", "BatchOutcome", "provision_batch"]
@@ -198,14 +199,16 @@ class _Batch:
         odd = unexpected_owners(
             s, {a: existing.get(account) for account, aliases in wanted.items() for a in aliases}
         )
-        # An alias held by another customer: hand back every deal of that account.
-        blocked = {
-            account
-            for account, aliases in wanted.items()
-            for a in aliases
-            if odd.get(a) is not None
-        }
-        free = {a for a, owner in odd.items() if owner is None}
+        # The claim planner decides as the per-deal path would; an account whose claim moves,
+        # absorbs or contests anything is handed back (every deal of it) for that path.
+        blocked: set[str] = set()
+        free: set[str] = set()
+        for account, aliases in wanted.items():
+            plan = _plan(account, list(aliases), existing.get(account), odd, origins)
+            if plan.move or plan.absorb or plan.conflicts:
+                blocked.add(account)
+            else:
+                free.update(plan.add)
         if blocked:
             self.outcome.fallback += [r.item for r in ready if r.item.deal.account_id in blocked]
         accounts = [a for a in names if a not in blocked]
@@ -317,6 +320,31 @@ class _Batch:
     def _change(self, r: _Ready) -> Change:
         # Built directly: `dataclasses.replace` costs several times more, once per contract.
         return Change(self.change.cause, r.item.deal.system_modstamp, self.change.run_id)
+
+
+#: The claiming customer of an account that has none yet (the planner needs an id).
+_NEW = uuid.UUID(int=0)
+
+
+def _plan(
+    account: str,
+    aliases: Sequence[str],
+    customer: uuid.UUID | None,
+    odd: Mapping[str, uuid.UUID | None],
+    origins: Mapping[str, AliasOrigin],
+) -> ClaimPlan:
+    """The claim of one account's aliases, from what `unexpected_owners` reported: an alias
+    it did not report is in place; one it reported is free (no owner) or held elsewhere."""
+    me = customer or _NEW
+    held: dict[str, Held] = {}
+    for alias in aliases:
+        if alias not in odd:
+            held[alias] = Held(me, origins.get(alias))
+        elif (holder := odd[alias]) is not None:
+            held[alias] = Held(holder, None)  # its origin is the per-deal path's to read
+    wanted = {a: origins.get(a) or AliasOrigin(account) for a in aliases}
+    tree = {account, *(o.account_id for o in wanted.values())}
+    return plan_claim(me, tree, wanted, held, {}, MAX_ALIASES_PER_CUSTOMER)
 
 
 def _row(contract_id: uuid.UUID, customer_id: uuid.UUID, r: _Ready) -> ContractRow:

@@ -10,6 +10,9 @@ and SystemModstamp (one narrow query, ⌈won/2000⌉ calls) and compares:
 - **changed**: held and active, but the org's SystemModstamp is not the one the contract
   was last written from → re-read by id and brought up to date (drift counts those whose
   terms really differed);
+- **misplaced** (counted as changed): an active contract held by an archived customer (a
+  merge the incremental path applied only in part) → provisioned again by id: it moves to
+  the customer of its account's root, with a revision;
 - **extra**: active in the store, not won in the org → the opportunity's state is read
   through queryAll and the contract ended or archived at its SystemModstamp (at the
   reconciliation's start if the record is gone from the recycle bin too).
@@ -27,6 +30,7 @@ from config import Settings
 from models import Store
 from models.contracts import HeldDeal, contracts_by_key
 from models.cursors import acquire_lease, release_lease, renew_lease
+from models.customer_lifecycle import stranded_contracts
 from models.fields import SFDC_OPPORTUNITY_ID
 from models.revisions import Change
 from models.runs import RunCounters, finish_run, record_skipped, start_run
@@ -123,6 +127,13 @@ class _Reconciliation:
         active = {o for o, h in held.items() if h.status is ContractStatus.ACTIVE}
         missing = [o for o in won if o not in active]
         changed = [o for o, stamp in won.items() if o in active and held[o].sf_modstamp != stamp]
+        with self.store.reader() as s:
+            stranded = stranded_contracts(s)
+        # An active contract under an archived (merged) customer: a hierarchy change the
+        # incremental path missed; provisioned again, it goes to its root's customer.
+        misplaced = [
+            o for o in won if o in active and o not in changed and held[o].contract_id in stranded
+        ]
         extra = [o for o in active if o not in won]
         cause = f"reconciliation run {self.run_id}"
         if missing:
@@ -132,6 +143,9 @@ class _Reconciliation:
             before = self.counters.contracts_updated
             self._provision(changed, f"{cause}: changed in Salesforce, not yet in the store")
             self.counters.drift_changed = self.counters.contracts_updated - before
+        if misplaced:
+            self._provision(misplaced, f"{cause}: account hierarchy changed, contract misplaced")
+            self.counters.drift_changed += len(misplaced)
         if extra:
             self._end(extra, held, cause, rules)
 

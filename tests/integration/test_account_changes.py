@@ -554,13 +554,13 @@ def test_usage_keyed_on_a_15_character_or_recased_account_id_reaches_its_custome
     assert attributed(store, "tx-upper") is None
 
 
-def test_an_acquired_root_detached_again_stays_with_the_survivor(
+def test_an_acquired_root_detached_again_takes_its_own_customer_back_for_good(
     org: SandboxOrg, enterprise, sync_deals: Poll, sync_accounts: Poll, store: Store
 ) -> None:
-    """A merge is for good: the absorbed account's tree and deals keep going to the survivor."""
+    """An acquisition undone: the root's customer is revived with its tree and deals, stably."""
     acquirer, acquired = enterprise("Holding"), enterprise("Spun Off", "spun")
     sync_deals()
-    survivor = customer_of(store, acquirer)
+    survivor, own = customer_of(store, acquirer), customer_of(store, acquired)
     org.update("Account", acquired, {"ParentId": acquirer})
     sync_accounts()
     org.update("Account", acquired, {"ParentId": None})
@@ -571,12 +571,8 @@ def test_an_acquired_root_detached_again_stays_with_the_survivor(
         sync_deals()
         assert open_letters(store) == []
         held = holdings(store)
-        assert {a for a, h in held.items() if h[0] == survivor} == {
-            acquirer,
-            acquired,
-            "spun",
-            late,
-            "spun-sub",
-        }
+        assert {a for a, h in held.items() if h[0] == survivor} == {acquirer}
+        assert {a for a, h in held.items() if h[0] == own} == {acquired, "spun", late, "spun-sub"}
         with store.session() as s:
-            assert {c.customer_id for c in list_contracts(s)} == {survivor}
+            assert get_customer(s, own).status is CustomerStatus.ACTIVE
+            assert {c.customer_id for c in list_contracts(s)} == {survivor, own}

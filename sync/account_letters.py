@@ -1,0 +1,96 @@
+"""The account stream's dead letters: an alias another customer holds, a malformed record.
+
+Each names both customers (by id, name and account) and what to change in Salesforce or in
+the store so that a replay succeeds.
+
+Errors::
+
+    Exception
+     └── AccountConflict   an alias of the account that the store refuses for the whole
+                           customer (caught by the account stream, which letters it)
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from models import Entity
+from models.deadletters import Failure
+from models.fields import SFDC_ACCOUNT_ID, fields_for
+from models.tables import Customer
+from models.types import DeadLetterSource
+from sync.claims import Contested
+from sync.salesforce import AccountNode, strip_attributes
+
+__all__ = [
+    "AccountConflict",
+    "account_of",
+    "conflict_letter",
+    "conflict_message",
+    "malformed_letter",
+    "node_payload",
+]
+
+
+def node_payload(node: AccountNode) -> dict[str, Any]:
+    return {
+        "Id": node.id,
+        "Name": node.name,
+        "ParentId": node.parent_id,
+        "alias_values": list(node.alias_values),
+    }
+
+
+class AccountConflict(Exception):
+    """An alias of `account` that the store refuses for the whole customer."""
+
+    def __init__(self, account: str, message: str) -> None:
+        super().__init__(message)
+        self.account, self.message = account, message
+
+
+def _describe(customer: Customer | None, customer_id: uuid.UUID, account: str | None) -> str:
+    name = f" {customer.name!r}" if customer is not None else ""
+    where = f"account {account}" if account else "no Salesforce account"
+    return f"customer {customer_id}{name} ({where})"
+
+
+def conflict_message(session: Session, contested: Contested, customer: Customer) -> str:
+    ours = _describe(customer, customer.id, account_of(session, customer.id))
+    holder = contested.holder_id
+    theirs = _describe(session.get(Customer, holder), holder, contested.holder_account)
+    return (
+        f"alias {contested.alias!r} of account {contested.account_id} belongs to {ours} in "
+        f"Salesforce's hierarchy but is held by {theirs}; move or remove it there, or fix the "
+        "hierarchy or alias fields in Salesforce"
+    )
+
+
+def account_of(session: Session, customer_id: uuid.UUID) -> str | None:
+    return fields_for(session, Entity.CUSTOMER, [customer_id])[customer_id].get(SFDC_ACCOUNT_ID)
+
+
+def conflict_letter(account: str, payload: Mapping[str, Any], messages: Sequence[str]) -> Failure:
+    return Failure(
+        source=DeadLetterSource.ACCOUNT,
+        reference=account,
+        payload=dict(payload),
+        error_class="AccountAliasConflict",
+        error_message="; ".join(messages),
+    )
+
+
+def malformed_letter(rec: Mapping[str, Any]) -> Failure:
+    raw = rec.get("Id")
+    return Failure(
+        source=DeadLetterSource.ACCOUNT,
+        reference=str(raw) if raw else None,
+        payload=strip_attributes(rec),
+        error_class="MalformedAccount",
+        error_message="the account record has no valid Id or ParentId; it cannot be placed "
+        "in a hierarchy",
+    )
