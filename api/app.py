@@ -13,6 +13,7 @@ from api.salesforce import routes as salesforce
 from api.state import ApiState
 from config import Settings
 from models import Store
+from models.api_keys import KeyCache
 from sync.usage import UsageRules
 
 __all__ = ["DESCRIPTION", "create_app"]
@@ -42,6 +43,7 @@ def create_app(
         store=store or Store(settings.store_url),
         enqueuer=enqueuer or Enqueuer(settings),
         usage_rules=UsageRules.of(settings),
+        key_cache=KeyCache(settings.api_key_cache_seconds),
     )
     install_handlers(app)
     app.include_router(health.router)

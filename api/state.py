@@ -1,5 +1,6 @@
 """What the application holds for its lifetime: settings (and the usage rules read from them
-once), the store and the task producer; and what a request holds: its deadline."""
+once), the store, the task producer and the API-key cache; and what a request holds: its
+deadline."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from api.queue import Enqueuer
 from config import Settings
 from models import Store
+from models.api_keys import KeyCache
 from models.deadline import Deadline
 from sync.usage import UsageRules
 
@@ -25,6 +27,7 @@ class ApiState:
     store: Store
     enqueuer: Enqueuer
     usage_rules: UsageRules
+    key_cache: KeyCache
 
 
 def state(request: Request) -> ApiState:
