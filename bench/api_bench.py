@@ -86,8 +86,12 @@ def _in_process(store: Store, batches: list[list[dict[str, Any]]], settings: Set
     return time.perf_counter() - started
 
 
-def _serve(url: str, data_dir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(
+    url: str, data_dir: Path, workers: int, key_cache: float | None
+) -> tuple[subprocess.Popen[bytes], str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SFSYNC_")}
+    if key_cache is not None:
+        env["SFSYNC_API_KEY_CACHE_SECONDS"] = str(key_cache)
     env.update({"SFSYNC_DATABASE_URL": url, "SFSYNC_DATA_DIR": str(data_dir)})
     env["SFSYNC_LOG_LEVEL"] = "WARNING"  # no access log in the measured path
     log = data_dir.parent / "serve.log"
@@ -153,7 +157,14 @@ def _http(
     }
 
 
-def run(local_url: str, http_url: str, events: int, clients: int, workers: int) -> dict[str, Any]:
+def run(
+    local_url: str,
+    http_url: str,
+    events: int,
+    clients: int,
+    workers: int,
+    key_cache: float | None = None,
+) -> dict[str, Any]:
     """The figures of one backend: `local_url` and `http_url` are two empty databases."""
     batches = _batches(events, "ev")
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,7 +176,7 @@ def run(local_url: str, http_url: str, events: int, clients: int, workers: int) 
         local_store.close()
         store = open_store(http_url, auto_migrate=True)
         token = _seed(store)
-        proc, base = _serve(http_url, data_dir, workers)
+        proc, base = _serve(http_url, data_dir, workers, key_cache)
         try:
             remote = _http(base, token, batches, clients)
         finally:
@@ -206,8 +217,14 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="sfsync serve --workers")
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--key-cache-seconds",
+        type=float,
+        default=None,
+        help="the server's SFSYNC_API_KEY_CACHE_SECONDS (default: the setting's default)",
+    )
     args = parser.parse_args()
-    sizes = (args.events, args.clients, args.workers)
+    sizes = (args.events, args.clients, args.workers, args.key_cache_seconds)
     out: dict[str, Any] = {"load_average_before": [round(x, 2) for x in os.getloadavg()]}
     if args.backend in ("sqlite", "both"):
         with tempfile.TemporaryDirectory() as tmp:
