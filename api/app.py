@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import FastAPI
 
 from api import console, health, metrics
@@ -38,12 +40,14 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
+    store = store or Store(settings.store_url)
     app.state.sfsync = ApiState(
         settings=settings,
-        store=store or Store(settings.store_url),
+        store=store,
         enqueuer=enqueuer or Enqueuer(settings),
         usage_rules=UsageRules.of(settings),
         key_cache=KeyCache(settings.api_key_cache_seconds),
+        write_turn=threading.Lock() if store.dialect == "sqlite" else None,
     )
     install_handlers(app)
     app.include_router(health.router)
