@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from fastapi import FastAPI
 
 from api import console, health, metrics
@@ -13,6 +15,7 @@ from api.salesforce import routes as salesforce
 from api.state import ApiState
 from config import Settings
 from models import Store
+from models.api_keys import KeyCache
 from sync.usage import UsageRules
 
 __all__ = ["DESCRIPTION", "create_app"]
@@ -37,11 +40,14 @@ def create_app(
         docs_url="/docs",
         redoc_url=None,
     )
+    store = store or Store(settings.store_url)
     app.state.sfsync = ApiState(
         settings=settings,
-        store=store or Store(settings.store_url),
+        store=store,
         enqueuer=enqueuer or Enqueuer(settings),
         usage_rules=UsageRules.of(settings),
+        key_cache=KeyCache(settings.api_key_cache_seconds),
+        write_turn=threading.Lock() if store.dialect == "sqlite" else None,
     )
     install_handlers(app)
     app.include_router(health.router)

@@ -1,5 +1,8 @@
 """Bearer API keys: a dependency per scope (401 without a valid key, 403 without the scope).
 
+Keys are checked through the server's `KeyCache` (`SFSYNC_API_KEY_CACHE_SECONDS`): a key
+seen valid within the TTL costs no store transaction, and a revocation takes effect within it.
+
 A route whose body is read by `api.limits.JsonRoute` is admitted from its headers before
 the body is read (`admit`); the dependency then finds the principal already checked.
 """
@@ -14,7 +17,7 @@ from fastapi.params import Depends as DependsParam
 
 from api.errors import Forbidden, Unauthorized
 from api.state import state
-from models.api_keys import Principal, authenticate
+from models.api_keys import Principal
 from models.types import ApiScope
 
 __all__ = ["admit", "require", "required_scope"]
@@ -30,8 +33,8 @@ def _principal(request: Request) -> Principal:
     kind, _, token = header.partition(" ")
     if kind.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must be `Bearer <key>`")
-    with state(request).store.reader() as session:
-        principal = authenticate(session, token.strip())
+    api = state(request)
+    principal = api.key_cache.principal(api.store, token.strip())
     if principal is None:
         raise Unauthorized("the API key is unknown or revoked")
     return principal

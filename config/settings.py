@@ -253,6 +253,13 @@ class Settings(BaseSettings):
     api_request_timeout: float = Field(
         30.0, gt=0, description="Seconds an HTTP request may take before it is answered 503."
     )
+    api_key_cache_seconds: float = Field(
+        5.0,
+        ge=0,
+        le=300,
+        description="Seconds a server remembers an API key it found valid, asking the store "
+        "nothing meanwhile: a revoked key is refused within this time; 0: no cache.",
+    )
     sf_outbound_message_token: SecretStr | None = Field(
         None,
         description="Secret path segment of the Outbound Message endpoint URL (at least 32 "

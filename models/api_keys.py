@@ -3,6 +3,10 @@
 A key reads ``sfsync_<key_id>_<secret>``: the key id finds the row, the secret's SHA-256 is
 compared in constant time. 32 random bytes of secret make a plain SHA-256 enough (there is
 nothing to brute-force that a slow hash would protect).
+
+`KeyCache` keeps the principals of keys it has seen valid for a few seconds, so a server
+asks the store about a key once per TTL rather than once per request; a revocation takes
+effect within that TTL (0: no cache, every request asks the store).
 """
 
 from __future__ import annotations
@@ -10,11 +14,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.engine import Store
 from models.errors import InvalidInput, NotFound
 from models.tables import MAX_API_KEY_NAME, ApiKey
 from models.types import ApiScope, utcnow
@@ -23,6 +32,7 @@ __all__ = [
     "PREFIX",
     "SCOPE_GRANTS",
     "IssuedKey",
+    "KeyCache",
     "Principal",
     "authenticate",
     "create_key",
@@ -125,3 +135,50 @@ def principal_of(session: Session, key_id: str) -> Principal | None:
     if row is None or row.revoked_at is not None:
         return None
     return Principal(row.key_id, row.name, row.scope)
+
+
+class KeyCache:
+    """Principals of keys found valid in the last `ttl` seconds, at most `size` of them.
+
+    Only valid keys are kept (a key refused once is asked about again next time, so a new
+    key works at once and random tokens cannot fill the cache); entries are keyed by the
+    token's SHA-256, so the cache holds no secret.
+    """
+
+    def __init__(
+        self, ttl: float, *, size: int = 1024, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.ttl = ttl
+        self.size = size
+        self._clock = clock
+        self._entries: OrderedDict[str, tuple[float, Principal]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def principal(self, store: Store, token: str) -> Principal | None:
+        """The principal of `token`: from the cache while fresh, else from the store."""
+        if self.ttl <= 0:
+            return self._ask(store, token)
+        digest = _digest(token)
+        now = self._clock()
+        with self._lock:
+            entry = self._entries.get(digest)
+            if entry is not None and entry[0] > now:
+                return entry[1]
+        found = self._ask(store, token)
+        with self._lock:
+            if found is None:
+                self._entries.pop(digest, None)
+            else:
+                self._entries[digest] = (now + self.ttl, found)
+                self._entries.move_to_end(digest)
+                while len(self._entries) > self.size:
+                    self._entries.popitem(last=False)
+        return found
+
+    @staticmethod
+    def _ask(store: Store, token: str) -> Principal | None:
+        with store.reader() as session:
+            return authenticate(session, token)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import metronome
@@ -16,7 +17,7 @@ import pytest
 from metronome import Metronome
 from sqlalchemy import func, select
 
-from models.tables import Contract, Customer
+from models.tables import Contract, Customer, UsageEvent
 from models.types import ApiScope
 from tests.api.conftest import LiveServer, ServerFactory
 from tests.conftest import appears, table_locked
@@ -80,3 +81,41 @@ def test_a_customer_create_answered_503_wrote_nothing_and_its_retry_makes_one(
     client.v1.customers.create(name=name)
     assert not appears(lambda: _customers_named(slow_server, name) > 1, within=3)
     assert _customers_named(slow_server, name) == 1
+
+
+def _events_stored(server: LiveServer, prefix: str) -> int:
+    with server.store.reader() as s:
+        query = select(func.count()).where(UsageEvent.transaction_id.like(f"{prefix}%"))
+        return int(s.scalar(query) or 0)
+
+
+def test_concurrent_ingests_queued_behind_a_held_write_lock_are_503_and_wrote_nothing(
+    slow_server: LiveServer,
+) -> None:
+    """Requests waiting their turn for the store's writer past the limit: 503, none stored;
+    their retries store each event once."""
+    prefix = f"queued-{uuid.uuid4().hex[:8]}-"
+    stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    bodies = [
+        [
+            {
+                "transaction_id": f"{prefix}{i}",
+                "customer_id": "nobody",
+                "event_type": "x",
+                "timestamp": stamp,
+            }
+        ]
+        for i in range(4)
+    ]
+    token = slow_server.key(ApiScope.INGEST)
+
+    def send(body: list[dict[str, str]]) -> int:
+        with slow_server.http(token) as http:
+            return http.post("/v1/ingest", json=body).status_code
+
+    with table_locked(slow_server.store.url, "usage_events"), ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(send, bodies))
+    assert statuses == [503] * 4
+    assert not appears(lambda: _events_stored(slow_server, prefix) > 0, within=3)
+    assert [send(body) for body in bodies] == [200] * 4
+    assert _events_stored(slow_server, prefix) == 4

@@ -109,10 +109,15 @@ def test_usage_bench_reports_ingest_bare_driver_and_attach() -> None:
 
 @pytest.mark.usefixtures("services")
 def test_api_bench_stores_every_event_sent_over_http() -> None:
-    """Every event of every 100-event request is stored; both paths report a rate."""
-    figures = bench("api_bench", "--events", "2000", "--clients", "2", "--backend", "both")
+    """Every event of every 100-event request is stored, from 8 clients to 2 server workers;
+    both paths report a rate and the ratio is printed beside its target."""
+    figures = bench("api_bench", "--events", "2000", "--backend", "both")
+    assert len(figures["load_average_before"]) == len(figures["load_average_after"]) == 3
     for backend in ("sqlite", "postgresql"):
         result = figures[backend]
+        assert (result["clients"], result["server_workers"], result["request_size"]) == (8, 2, 100)
         assert result["http"]["errors"] == 0
         assert result["http_events_stored"] == result["events"] == 2_000
         assert result["in_process_events_per_s"] > 0 and result["http_events_per_s"] > 0
+        assert result["http_over_in_process_target"] == ">= 0.9"
+    assert figures["postgresql"]["http_events_per_s_target"] == ">= 20000"
