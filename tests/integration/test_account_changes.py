@@ -576,3 +576,31 @@ def test_an_acquired_root_detached_again_takes_its_own_customer_back_for_good(
         with store.session() as s:
             assert get_customer(s, own).status is CustomerStatus.ACTIVE
             assert {c.customer_id for c in list_contracts(s)} == {survivor, own}
+
+
+def test_aliases_a_detached_accounts_new_customer_takes_at_once_show_where_they_went(
+    org: SandboxOrg,
+    enterprise,
+    sync_deals: Poll,
+    sync_accounts: Poll,
+    store: Store,
+) -> None:
+    """`aliases moves` names the new customer of a detached account, not `released`."""
+    from models.alias_moves import list_moves
+
+    parent = enterprise("Parent Co", "parent")
+    child = org.create("Account", {"Name": "Parent Labs", "ParentId": parent, FIELD: "labs"})
+    won_deal(org, child, Name="Labs - Platform")
+    sync_deals()
+    enterprise_customer = customer_of(store, parent)
+    org.update("Account", child, {"ParentId": None})
+    sync_deals()
+    sync_accounts()
+    new_home = customer_of(store, child)
+    with store.session() as s:
+        for alias in ("labs", child):
+            newest = list_moves(s, alias=alias, limit=1)[0]
+            assert (newest.from_customer_id, newest.to_customer_id) == (
+                enterprise_customer,
+                new_home,
+            ), alias
