@@ -17,6 +17,7 @@ import pytest
 
 from config import Settings
 from models import Entity, Store
+from models.alias_moves import list_moves
 from models.aliases import add_aliases
 from models.contracts import list_contracts
 from models.customer_lifecycle import archive_customer
@@ -586,8 +587,6 @@ def test_aliases_a_detached_accounts_new_customer_takes_at_once_show_where_they_
     store: Store,
 ) -> None:
     """`aliases moves` names the new customer of a detached account, not `released`."""
-    from models.alias_moves import list_moves
-
     parent = enterprise("Parent Co", "parent")
     child = org.create("Account", {"Name": "Parent Labs", "ParentId": parent, FIELD: "labs"})
     won_deal(org, child, Name="Labs - Platform")
