@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ def _edge_lines(n: int, seed: int) -> Iterator[bytes]:
     def dump(value: Any) -> bytes:
         return json.dumps(value).encode()
 
-    kinds = [
+    kinds: list[Callable[[int], bytes]] = [
         lambda i: dump(event(i, {"bytes": i, "region": "eu-west-1", "ok": True, "x": None})),
         lambda i: dump(event(i, {"price": 1.10})).replace(b"1.1", b"1.10"),
         lambda i: dump(event(i, {"big": 1e300, "tiny": 5e-324})),
