@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -96,10 +97,11 @@ def ingest_stream(
     chunk_events: int = CHUNK_EVENTS,
     chunk_seconds: float = CHUNK_SECONDS,
     progress: Callable[[StreamTotals, int], None] | None = None,
+    now: datetime | None = None,
 ) -> StreamTotals:
     """Ingest `(event, bytes read so far)` pairs (`read_events`), one transaction per chunk
     (`sessions()` opens it and commits on leaving). `progress(totals, bytes read)` after
-    each commit. Raises the reader's `UnreadableInput` after storing what came before it."""
+    each commit; `now` as `ingest` takes it. Raises the reader's `UnreadableInput` after storing what came before it."""
     totals = StreamTotals()
     source = iter(events)
     while True:
@@ -110,7 +112,7 @@ def ingest_stream(
             return totals
         chunk = _Chunk(first, source, chunk_events, chunk_seconds)
         with sessions() as s:
-            report = ingest(s, chunk, rules)
+            report = ingest(s, chunk, rules, now=now)
         totals.transactions += 1
         totals.accepted += report.accepted
         totals.duplicate += report.duplicate
