@@ -35,6 +35,9 @@ __all__ = ["CHUNK_EVENTS", "CHUNK_SECONDS", "StreamTotals", "ingest_stream"]
 CHUNK_EVENTS = 20_000
 #: Longest a transaction of `ingest_stream` goes on taking events, in seconds.
 CHUNK_SECONDS = 1.0
+# Events validated and inserted at a time inside a chunk: 5,000 ran 20-25% faster than
+# 1,000 on PostgreSQL (fewer round trips: savepoint, owners, COPY, release per batch).
+_BATCH = 5_000
 
 
 @dataclass
@@ -101,7 +104,8 @@ def ingest_stream(
 ) -> StreamTotals:
     """Ingest `(event, bytes read so far)` pairs (`read_events`), one transaction per chunk
     (`sessions()` opens it and commits on leaving). `progress(totals, bytes read)` after
-    each commit; `now` as `ingest` takes it. Raises the reader's `UnreadableInput` after storing what came before it."""
+    each commit; `now` as `ingest` takes it. Raises the reader's `UnreadableInput` after
+    storing what came before it."""
     totals = StreamTotals()
     source = iter(events)
     while True:
@@ -112,7 +116,7 @@ def ingest_stream(
             return totals
         chunk = _Chunk(first, source, chunk_events, chunk_seconds)
         with sessions() as s:
-            report = ingest(s, chunk, rules, now=now)
+            report = ingest(s, chunk, rules, now=now, batch_size=_BATCH)
         totals.transactions += 1
         totals.accepted += report.accepted
         totals.duplicate += report.duplicate
