@@ -2,7 +2,7 @@
 
 `usage ingest` reads with `sync.usage.reader` (the one events reader) and goes through
 the same `sync.usage.ingest` as the Celery task, in transactions of up to 20,000 events
-or one second (`sync.usage.ingest_stream`), streaming the input so files of any size fit
+or half a second (`sync.usage.ingest_stream`), streaming the input so files of any size fit
 in memory.
 """
 
