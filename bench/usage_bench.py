@@ -47,6 +47,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from psycopg import sql as pgsql
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -107,6 +108,36 @@ def _bare_tables(store: Store, raw: Any) -> None:
     for statement in ddl:
         cur.execute(statement)
     cur.execute("CREATE TABLE bare_plain AS SELECT * FROM usage_events WHERE 0")
+
+
+_OWNERS_PROBE = (
+    "PREPARE owners_probe(text[]) AS SELECT alias, customer_id::text FROM ingest_aliases "
+    "WHERE alias = ANY($1) ORDER BY alias"
+)
+
+
+def _owners_plans(store: Store, aliases: list[str]) -> dict[str, Any]:
+    """EXPLAIN ANALYZE of the owners' look-up for one batch's keys, planned for the array at
+    hand (what `prepare=False` gets) and generically (what a prepared statement may get)."""
+    keys = sorted(set(aliases[::10]))[:BATCH]
+
+    def nodes(plan: dict[str, Any]) -> list[str]:
+        return [plan["Node Type"]] + [n for child in plan.get("Plans", []) for n in nodes(child)]
+
+    out: dict[str, Any] = {}
+    with raw_connection(store) as raw:
+        cur = raw.cursor()
+        for name, mode in (("per_call", "force_custom_plan"), ("generic", "force_generic_plan")):
+            cur.execute(f"SET plan_cache_mode = {mode}")
+            cur.execute(_OWNERS_PROBE)
+            # EXECUTE takes no bound parameter under EXPLAIN: the array goes in as a literal.
+            explain = "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE owners_probe({})"
+            cur.execute(pgsql.SQL(explain).format(pgsql.Literal(keys)))
+            (plan,) = cur.fetchone()[0]
+            out[name] = {"nodes": nodes(plan["Plan"]), "ms": round(plan["Execution Time"], 2)}
+            cur.execute("DEALLOCATE owners_probe")
+        raw.rollback()
+    return out
 
 
 def _bare_load(store: Store, rows: list[tuple[Any, ...]]) -> dict[str, float]:
@@ -250,9 +281,9 @@ def run(url: str, n: int, summary_events: int) -> dict[str, Any]:
                 "seconds": round(sweep_s, 3),
                 "events_per_s": round(swept / sweep_s) if sweep_s else None,
             },
-            "bare_driver": "one psycopg COPY, one transaction"
+            "bare_driver": "one psycopg COPY in one transaction"
             if store.dialect == "postgresql"
-            else "one sqlite3 executemany, one transaction",
+            else "one sqlite3 executemany in one transaction",
             "bare_events_per_s": round(bare),
             "bare_index_free_events_per_s": round(n / bare_s["index_free"]),
             "bare_over_ours": round(bare / ours, 2),
@@ -264,6 +295,8 @@ def run(url: str, n: int, summary_events: int) -> dict[str, Any]:
             "summary_month": summary,
             "phases": phases,
         }
+        if store.dialect == "postgresql":
+            result["owners_lookup_plans"] = _owners_plans(store, aliases)
         result["targets_met"] = _targets_met(store.dialect, result)
         result["beside_targets"] = _beside_targets(store.dialect, result)
         return result
