@@ -23,6 +23,8 @@ prints one JSON object. Per backend:
   customer into their rows (`sweep_after`: background work, not part of the attach);
 - summary: `models.usage_summary.summarize` over a month of `--summary-events` events of one
   customer (count and an exact property sum; grouped by event type);
+- owners_lookup_plans (PostgreSQL): `EXPLAIN ANALYZE` of the owners' look-up for 1,000
+  keys, planned for the array at hand (`prepare=False`) and generically (`bench.usage_probes`);
 - phases: decode (JSON body → values), validate (incl. encoding properties), insert (rows
   into the database, with commit) and accounting (the rest of `ingest`), on fresh events;
 - writers (PostgreSQL): 1, 2 and 4 processes ingesting overlapping batches at once, each
@@ -37,9 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -47,7 +47,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from psycopg import sql as pgsql
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -67,10 +66,11 @@ from bench.usage_data import (
     seed,
 )
 from bench.usage_figures import phase_figures, summary_figures
+from bench.usage_probes import Mover, owners_plans
 from bench.usage_writers import run_writers
 from config import Settings
 from models import Store, open_store
-from models.aliases import add_aliases, move_alias
+from models.aliases import add_aliases
 from models.tables import Customer, IngestAlias, UsageEvent
 from models.usage import resolve_pending
 from models.usage_attribution import attributed_customer, is_pending
@@ -110,36 +110,6 @@ def _bare_tables(store: Store, raw: Any) -> None:
     cur.execute("CREATE TABLE bare_plain AS SELECT * FROM usage_events WHERE 0")
 
 
-_OWNERS_PROBE = (
-    "PREPARE owners_probe(text[]) AS SELECT alias, customer_id::text FROM ingest_aliases "
-    "WHERE alias = ANY($1) ORDER BY alias"
-)
-
-
-def _owners_plans(store: Store, aliases: list[str]) -> dict[str, Any]:
-    """EXPLAIN ANALYZE of the owners' look-up for one batch's keys, planned for the array at
-    hand (what `prepare=False` gets) and generically (what a prepared statement may get)."""
-    keys = sorted(set(aliases[::10]))[:BATCH]
-
-    def nodes(plan: dict[str, Any]) -> list[str]:
-        return [plan["Node Type"]] + [n for child in plan.get("Plans", []) for n in nodes(child)]
-
-    out: dict[str, Any] = {}
-    with raw_connection(store) as raw:
-        cur = raw.cursor()
-        for name, mode in (("per_call", "force_custom_plan"), ("generic", "force_generic_plan")):
-            cur.execute(f"SET plan_cache_mode = {mode}")
-            cur.execute(_OWNERS_PROBE)
-            # EXECUTE takes no bound parameter under EXPLAIN: the array goes in as a literal.
-            explain = "EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE owners_probe({})"
-            cur.execute(pgsql.SQL(explain).format(pgsql.Literal(keys)))
-            (plan,) = cur.fetchone()[0]
-            out[name] = {"nodes": nodes(plan["Plan"]), "ms": round(plan["Execution Time"], 2)}
-            cur.execute("DEALLOCATE owners_probe")
-        raw.rollback()
-    return out
-
-
 def _bare_load(store: Store, rows: list[tuple[Any, ...]]) -> dict[str, float]:
     """Seconds to load all rows in one go (one COPY / one executemany, one transaction)
     into each bare table."""
@@ -148,37 +118,6 @@ def _bare_load(store: Store, rows: list[tuple[Any, ...]]) -> dict[str, float]:
         _bare_tables(store, raw)
         indexed = put(raw, "bare_events", [rows])
         return {"indexed": indexed, "index_free": put(raw, "bare_plain", [rows])}
-
-
-class _Mover(threading.Thread):
-    """Moves one alias back and forth between two customers every 0.1 s while the ingest
-    runs; each move's seconds (mostly waiting for the ingest's locks)."""
-
-    def __init__(self, store: Store, alias: str, owners: list[uuid.UUID]) -> None:
-        super().__init__(daemon=True)
-        self.store, self.alias, self.owners = store, alias, owners
-        self.stop = threading.Event()
-        self.seconds: list[float] = []
-
-    def run(self) -> None:
-        turn = 0
-        while not self.stop.wait(0.1):
-            turn += 1
-            start = time.perf_counter()
-            with self.store.session() as s:
-                move_alias(s, self.alias, self.owners[turn % 2])
-            self.seconds.append(time.perf_counter() - start)
-
-    def figures(self) -> dict[str, Any]:
-        got = sorted(self.seconds)
-        if not got:
-            return {"moves": 0}
-        return {
-            "moves": len(got),
-            "median_s": round(statistics.median(got), 4),
-            "p95_s": round(got[min(len(got) - 1, int(len(got) * 0.95))], 4),
-            "max_s": round(got[-1], 4),
-        }
 
 
 def _ingest_file(
@@ -192,7 +131,7 @@ def _ingest_file(
             f.write(json.dumps(e, separators=(",", ":")) + "\n")
     with store.session() as s:
         owners = list(s.scalars(select(Customer.id).order_by(Customer.id).limit(2)))
-    mover = _Mover(store, alias, owners)
+    mover = Mover(store, alias, owners)
     mover.start()
     start = time.perf_counter()
     try:
@@ -296,7 +235,7 @@ def run(url: str, n: int, summary_events: int) -> dict[str, Any]:
             "phases": phases,
         }
         if store.dialect == "postgresql":
-            result["owners_lookup_plans"] = _owners_plans(store, aliases)
+            result["owners_lookup_plans"] = owners_plans(store, aliases)
         result["targets_met"] = _targets_met(store.dialect, result)
         result["beside_targets"] = _beside_targets(store.dialect, result)
         return result
