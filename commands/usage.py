@@ -1,8 +1,9 @@
 """Usage commands: `usage ingest`, `usage summary`, `usage pending`, `usage show`.
 
 `usage ingest` reads with `sync.usage.reader` (the one events reader) and goes through
-the same `sync.usage.ingest` as the Celery task, in batches of 1,000 (one transaction
-each), streaming the input so files of any size fit in memory.
+the same `sync.usage.ingest` as the Celery task, in transactions of up to 20,000 events
+or half a second (`sync.usage.ingest_stream`), streaming the input so files of any size fit
+in memory.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import sys
 from datetime import datetime
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -35,10 +36,10 @@ from models.search import customer_by_id_or_alias
 from models.usage import get_event, pending_keys, resolve_pending
 from models.usage_summary import GroupBy, property_name, summarize
 from sync.usage import (
-    BATCH_SIZE,
+    StreamTotals,
     UnreadableInput,
     UsageRules,
-    ingest,
+    ingest_stream,
     read_events,
 )
 
@@ -70,7 +71,6 @@ def usage_ingest(app: App, source: IO[bytes], as_json: bool) -> None:
     Invalid events become dead letters; duplicates are counted and skipped. Pending usage is
     attributed afterwards.
     """
-    totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
     rules = UsageRules.of(app.settings)
     size = _size(source)
     with Progress(
@@ -83,34 +83,28 @@ def usage_ingest(app: App, source: IO[bytes], as_json: bool) -> None:
         disable=as_json and not err_console.is_terminal,
     ) as progress:
         task = progress.add_task("ingest", total=size, events=0)
-        batch: list[Any] = []
-        seen = 0
+
+        stored = [0]  # events processed by the transactions committed so far
+
+        def show(done: StreamTotals, consumed: int) -> None:
+            stored[0] = done.events
+            progress.update(task, completed=consumed, events=done.events)
+
         try:
-            for event, consumed in read_events(source, rules.max_event_chars):
-                batch.append(event)
-                if len(batch) == BATCH_SIZE:
-                    _ingest_batch(app, rules, batch, totals)
-                    seen += len(batch)
-                    progress.update(task, completed=consumed, events=seen)
-                    batch = []
-        except UnreadableInput as exc:
-            if batch:  # what came before the break is good: keep it
-                _ingest_batch(app, rules, batch, totals)
-            raise OperationFailed(
-                f"{exc}; {sum(totals.values())} events before it were processed"
-            ) from exc
-        if batch:
-            _ingest_batch(app, rules, batch, totals)
-            seen += len(batch)
-            progress.update(task, completed=size, events=seen)
+            totals = ingest_stream(
+                app.session, read_events(source, rules.max_event_chars), rules, progress=show
+            )
+        except UnreadableInput as exc:  # what came before the break is stored
+            raise OperationFailed(f"{exc}; {stored[0]} events before it were processed") from exc
+        progress.update(task, completed=size, events=totals.events)
     with app.session() as s:
         resolved = resolve_pending(s)
     if as_json:
-        emit_json(totals)
+        emit_json(totals.counts())
         return
     console.print(
-        f"accepted {totals['accepted']}, duplicate {totals['duplicate']}, "
-        f"rejected {totals['rejected']} (dead-lettered); attributed {resolved} pending",
+        f"accepted {totals.accepted}, duplicate {totals.duplicate}, "
+        f"rejected {totals.rejected} (dead-lettered); attributed {resolved} pending",
         highlight=False,
     )
 
@@ -125,13 +119,6 @@ def _size(source: IO[bytes]) -> int | None:
     finally:
         if source.seekable():
             source.seek(0)
-
-
-def _ingest_batch(app: App, rules: UsageRules, batch: list[Any], totals: dict[str, int]) -> None:
-    with app.session() as s:
-        report = ingest(s, batch, rules)
-    for key, value in report.counts().items():
-        totals[key] += value
 
 
 # --- summary -----------------------------------------------------------------------------

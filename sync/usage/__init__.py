@@ -3,6 +3,8 @@
 - `validation`: pure checks over one raw event, a reason for every rejection;
 - `reader`: JSON Lines or one JSON array read from bytes, streamed and memory bounded; the
   CLI's `usage ingest` reads with it;
+- `stream`: `ingest_stream`, a long stream in transactions sized by events and time (the
+  CLI's `usage ingest`);
 - `ingestion`: `ingest`, the one code path every producer takes (in-process callers, the
   Celery task, the CLI, the HTTP API) into the store's transaction;
 - `errors`: the one tree of what usage ingestion refuses (`UsageError` and below).
@@ -21,6 +23,7 @@ from sync.usage.ingestion import (
     ingest,
 )
 from sync.usage.reader import read_events
+from sync.usage.stream import CHUNK_EVENTS, CHUNK_SECONDS, StreamTotals, ingest_stream
 from sync.usage.validation import (
     Limits,
     UsageRules,
@@ -29,16 +32,20 @@ from sync.usage.validation import (
 
 __all__ = [
     "BATCH_SIZE",
+    "CHUNK_EVENTS",
+    "CHUNK_SECONDS",
     "MAX_EVENTS_PER_MESSAGE",
     "EventOutcome",
     "EventResult",
     "IngestReport",
     "InvalidUsageEvent",
     "Limits",
+    "StreamTotals",
     "UnreadableInput",
     "UsageError",
     "UsageRules",
     "ingest",
+    "ingest_stream",
     "read_events",
     "validate_event",
 ]

@@ -137,6 +137,7 @@ def ingest(
     rules: UsageRules,
     *,
     now: datetime | None = None,
+    batch_size: int = BATCH_SIZE,
 ) -> IngestReport:
     """Validate and store events in the session's transaction; dead-letter the invalid ones.
 
@@ -144,14 +145,16 @@ def ingest(
     when their key is already known; the pending sweep attributes the rest. The caller's
     transaction commits them (`store.session()`), before the call's caller returns.
     The caller builds `rules` once (`UsageRules.of(settings)`); the time window is taken
-    at `now`, the call's time unless given.
+    at `now`, the call's time unless given. `batch_size` events are validated and inserted
+    at a time (memory is a batch's worth; a long stream in large transactions takes larger
+    batches: fewer round trips).
     """
     limits = Limits.of(rules, now or utcnow())
     accepted: list[_Accepted] = []
     others: list[EventResult] = []  # duplicates and rejections, in input order
     offset = 0
     max_chars = rules.max_event_chars
-    for batch in _batches(events, BATCH_SIZE):
+    for batch in _batches(events, batch_size):
         # Copies within a batch are caught here; across batches the store's insert-or-ignore
         # catches them, so memory stays one batch's worth however long the stream.
         accepted.append(_ingest_batch(session, batch, offset, limits, max_chars, others))

@@ -100,6 +100,7 @@ def test_usage_bench_reports_ingest_bare_driver_and_attach() -> None:
         assert attach["sweep_after"]["rows"] == attach["events"]  # derived, then written once
         assert result["summary_month"]["total_with_sum"]["events"] >= 5_000
         assert set(result["phases"]) >= {"decode", "validate", "insert", "accounting"}
+        assert result["transactions"] >= 1 and len(result["beside_targets"]) >= 2
     writers = figures["postgresql_writers"]
     assert [w["processes"] for w in writers] == [1, 2, 4]
     for w in writers:
