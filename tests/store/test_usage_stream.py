@@ -53,10 +53,10 @@ def test_a_stream_commits_in_chunks_of_the_given_size(store: Store, settings: Se
     assert _stored(store) == 2500
 
 
-def test_the_default_chunk_takes_many_batches_in_one_transaction(
+def test_the_default_chunk_takes_many_events_in_one_transaction(
     store: Store, settings: Settings
 ) -> None:
-    """5,000 events (five of `ingest`'s batches) commit as one transaction by default."""
+    """5,000 events (five of `ingest`'s default batches) commit as one transaction."""
     assert CHUNK_EVENTS >= 20_000
     totals = ingest_stream(store.session, _read(_events(5000)), UsageRules.of(settings))
     assert (totals.transactions, totals.accepted) == (1, 5000)
