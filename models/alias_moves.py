@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from models.tables import AliasMove
 from models.types import AliasMoveReason
 
-__all__ = ["count_moves", "list_moves", "record_moves"]
+__all__ = ["count_moves", "list_moves", "record_moves", "released_from"]
 
 
 def record_moves(
@@ -72,3 +72,17 @@ def count_moves(
     """How many moves `list_moves` would give without a limit."""
     query = _filtered(select(func.count()).select_from(AliasMove), alias, customer_id)
     return int(session.scalar(query) or 0)
+
+
+def released_from(session: Session, aliases: Sequence[str], loser: str) -> set[str]:
+    """Those of `aliases` ever released (moved to nobody) while recorded as from an account
+    other than `loser`: values that came through its merge, whatever master held them."""
+    if not aliases:
+        return set()
+    query = select(AliasMove.alias).where(
+        AliasMove.alias.in_(aliases),
+        AliasMove.to_customer_id.is_(None),
+        AliasMove.source_account_id.is_not(None),
+        AliasMove.source_account_id != loser,
+    )
+    return set(session.scalars(query))

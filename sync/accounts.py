@@ -237,26 +237,7 @@ def apply_accounts(
         else:
             payloads[account] = strip_attributes(rec)
     rules = MappingRules.of(settings)
-    for loser, (master, root) in page.merges.items():
-        node = page.losers.get(loser)
-        loser_aliases = (
-            account_alias_origins(node.id, node.alias_values, (), rules, node.alias_fields)
-            if node is not None
-            else {}
-        )
-        master_tree = [n.id for n in page.trees.get(root, ())]
-        with session.begin_nested():
-            merged = absorb_merged_account(
-                session,
-                loser,
-                master,
-                root,
-                page.accounts[root].name,
-                master_tree,
-                loser_aliases,
-                change,
-            )
-        counters.customers_updated += merged
+    counters.customers_updated += _apply_merges(session, page, rules, change)
     # Re-read in the transaction: a customer deleted or archived since `prepare_accounts`
     # is skipped.
     wanted = [*page.trees, *(a for nested in page.nested.values() for a in nested)]
@@ -323,6 +304,9 @@ def apply_accounts(
         apply_mapped(session, page.moved_deals, mapped, settings, provisioned, moved)
         provisioned.records_seen = 0  # the account stream counts accounts
         counters.add(provisioned)
+        # A root that got its customer just now (an acquired root's deals are its own)
+        # takes the values of a loser merged into its tree in this window too.
+        counters.customers_updated += _apply_merges(session, page, rules, change)
         # Their customers release what their trees no longer yield too (a customer created
         # or absorbing here takes every alias of the absorbed one, a detached child's too).
         listed = {r[0]: r[2] for r in released}
@@ -347,6 +331,31 @@ def apply_accounts(
             lettered.add(root)
     for account in sorted(clean - lettered):
         resolve_open_for(session, DeadLetterSource.ACCOUNT, account)
+
+
+def _apply_merges(session: Session, page: AccountPage, rules: MappingRules, change: Change) -> int:
+    """Apply the page's Salesforce merges (idempotent); how many customers were merged."""
+    merged = 0
+    for loser, (master, root) in page.merges.items():
+        node = page.losers.get(loser)
+        loser_aliases = (
+            account_alias_origins(node.id, node.alias_values, (), rules, node.alias_fields)
+            if node is not None
+            else {}
+        )
+        master_tree = [n.id for n in page.trees.get(root, ())]
+        with session.begin_nested():
+            merged += absorb_merged_account(
+                session,
+                loser,
+                master,
+                root,
+                page.accounts[root].name,
+                master_tree,
+                loser_aliases,
+                change,
+            )
+    return merged
 
 
 def _update_customer(

@@ -24,13 +24,17 @@ Two planners, each frozen values in and a frozen plan out, applied by `sync.merg
   - anything else: contested, for an operator.
 
   What does not fit in the customer's room is the plan's overflow, in the tree's order.
+- `plan_loser_values`: which id and alias values of a merged-away loser without a customer
+  its master's customer is given: those nobody holds, unless one was released from the
+  master since (its tree had no customer): the loser no longer exists to yield it again,
+  so a loser read again later gives nothing back.
 """
 
 from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Mapping, Set
+from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeVar
@@ -45,6 +49,7 @@ __all__ = [
     "Owner",
     "OwnerPlan",
     "plan_claim",
+    "plan_loser_values",
     "plan_owner",
 ]
 
@@ -196,3 +201,13 @@ def plan_claim(
         conflicts=tuple(conflicts),
         overflow=_frozen({a: origins[a] for a in new if a not in fits}),
     )
+
+
+def plan_loser_values(
+    values: Iterable[str], held: Set[str], released: Set[str], has_customer: bool
+) -> tuple[str, ...]:
+    """The values of a merged-away loser its master's customer takes (see the docstring):
+    none while the master's tree has no customer, else those neither held nor released."""
+    if not has_customer:
+        return ()
+    return tuple(v for v in dict.fromkeys(values) if v not in held and v not in released)

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.orm import Session
 
 from models import Entity
-from models.alias_moves import record_moves
+from models.alias_moves import record_moves, released_from
 from models.aliases import (
     AliasOrigin,
     add_aliases,
@@ -58,7 +58,7 @@ from models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
 from models.revisions import Change
 from models.tables import MAX_ALIASES_PER_CUSTOMER
 from models.types import AliasMoveReason, DeadLetterSource
-from sync.claims import ClaimPlan, Contested, Held, plan_claim
+from sync.claims import ClaimPlan, Contested, Held, plan_claim, plan_loser_values
 from sync.errors import AliasOverflow
 
 __all__ = [
@@ -202,19 +202,25 @@ def absorb_merged_account(
     root whose own customer was merged into the loser's is revived), its contracts each with
     a `moved` revision; every alias from the loser follows. A loser without a customer gives
     the master's customer, when its tree has one, the aliases its record yields
-    (`loser_aliases`) that nobody holds. All are recorded as coming from the master through
-    the merge; one the loser's record no longer yields is released. Returns whether a
-    customer was merged. Idempotent: a merge read again finds nothing left.
+    (`loser_aliases`) that nobody holds and none released since (`plan_loser_values`). All
+    are recorded as coming from the master through the merge; one the loser's record no
+    longer yields is released. Returns whether a customer was merged. Idempotent: a merge
+    read again finds nothing left.
     """
     from sync.provision import find_or_create_customer  # provisioning builds on this module
 
     absorbed = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, loser)
     rows = salesforce_aliases_from(session, loser)
-    unheld = [a for a in loser_aliases or {} if a not in alias_rows(session, loser_aliases or {})]
-    if absorbed is None and not rows:
-        has_owner = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, root) is not None
-        if not (unheld and has_owner):
-            return False
+    values = list(loser_aliases or {})
+    has_owner = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, root) is not None
+    unheld = plan_loser_values(
+        values,
+        set(alias_rows(session, values)),
+        released_from(session, values, loser),
+        has_owner or absorbed is not None or bool(rows),
+    )
+    if absorbed is None and not rows and not unheld:
+        return False
     survivor = find_or_create_customer(
         session, root, root_name, {root, *tree}, may_revive=True
     ).customer

@@ -460,8 +460,12 @@ def unrecorded_alias_moves(
 # sub-organisation the step after a deal on it. Issue 25's: 104 found the acquirer without a
 # customer (a root with one acquired by a root with none: the acquired deals belong to the
 # acquirer, whose customer must exist at once); 402 that such a new customer kept the
-# aliases of a child detached from the acquired root in the same window.
-SEEDS = [1, 2, 10, 13, 27, 104, 402]
+# aliases of a child detached from the acquired root in the same window. 176 merges a loser
+# without a customer into a tree whose customer the same window's acquisition creates (the
+# loser's values are that customer's); 254 and 322 win a deal on a master whose loser's
+# values were released with it (its tree had no customer) and read the loser again: they
+# stay released (322 also through a chain of merges).
+SEEDS = [1, 2, 10, 13, 27, 104, 176, 254, 322, 402]
 
 
 @pytest.mark.parametrize("seed", SEEDS)

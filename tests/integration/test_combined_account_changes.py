@@ -334,3 +334,49 @@ def test_reconciliation_moves_a_contract_left_under_a_merged_customer_and_counts
         assert last.kind is RevisionKind.MOVED and "misplaced" in last.cause
         assert last.after["customer_id"] == str(q_customer)
     assert reconcile(store, client, sf_settings).counters.drift_changed == 0
+
+
+def test_a_loser_merged_into_a_tree_whose_customer_the_same_sync_creates_gives_it_its_aliases(
+    org: SandboxOrg, sync: Callable[[], None], store: Store
+) -> None:
+    """E (a customer) acquired by R (none) while L is merged into M under E: R's customer,
+    created by the acquisition, holds L's id and values, recorded as M's through the merge."""
+    r = account(org, "R")
+    e = account(org, "E")
+    m = account(org, "M", e)
+    loser = account(org, "L")
+    won_deal(org, e, Name="E deal")
+    sync()
+    org.update("Account", e, {"ParentId": r})
+    org.merge(m, [loser])
+    sync()
+    r_customer = customer_of(store, r)
+    assert {loser, "l"} <= aliases_held_by(store, r_customer)
+    with store.session() as s:
+        row = s.get(IngestAlias, loser)
+        assert row is not None
+        assert (row.source_account_id, row.source_field) == (m, "MasterRecordId")
+    assert open_letters(store) == []
+
+
+def test_a_losers_aliases_released_with_its_master_stay_released_when_the_master_gets_a_customer(
+    org: SandboxOrg, sync: Callable[[], None], store: Store
+) -> None:
+    """L merged into M under E; M detached (its tree has no customer: L's values released for
+    good); a deal won on M later gives M's customer M's own aliases, never L's again."""
+    e = account(org, "E")
+    m = account(org, "M", e)
+    loser = account(org, "L")
+    won_deal(org, e, Name="E deal")
+    sync()
+    org.merge(m, [loser])
+    sync()
+    assert holder(store, loser) == customer_of(store, e)
+    org.update("Account", m, {"ParentId": None})
+    sync()
+    assert holder(store, loser) is None
+    won_deal(org, m, Name="M deal")
+    sync()
+    assert aliases_held_by(store, customer_of(store, m)) == {m, "m"}
+    assert holder(store, loser) is None and holder(store, "l") is None
+    assert open_letters(store) == []

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.aliases import AliasOrigin
-from sync.claims import Held, Owner, OwnState, plan_claim, plan_owner
+from sync.claims import Held, Owner, OwnState, plan_claim, plan_loser_values, plan_owner
 
 ACCOUNTS = [f"001{n:012d}AAA" for n in range(8)]
 CUSTOMERS = [uuid.UUID(int=n + 1) for n in range(4)]
@@ -121,3 +121,11 @@ def test_a_root_without_a_customer_gets_one_and_one_archived_by_hand_is_refused(
     assert plan_owner(tree, OwnState(ME, True)) == plan_owner(tree, OwnState(ME, True))
     assert plan_owner(tree, OwnState(ME, True)).how is Owner.USE
     assert plan_owner(tree, OwnState(ME, False)).how is Owner.ARCHIVED
+
+
+def test_a_losers_values_go_to_the_masters_customer_unless_held_or_released_since() -> None:
+    """Nobody's values are given; held or released ones are not; no customer: none."""
+    values = ["L", "l", "x"]
+    assert plan_loser_values(values, {"x"}, set(), True) == ("L", "l")
+    assert plan_loser_values(values, set(), {"L", "l"}, True) == ("x",)
+    assert plan_loser_values(values, set(), set(), False) == ()
