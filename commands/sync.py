@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -58,6 +58,9 @@ STREAM_TASKS = {
     Stream.OPPORTUNITIES: names.POLL_OPPORTUNITIES,
     Stream.ACCOUNTS: names.POLL_ACCOUNTS,
 }
+
+if TYPE_CHECKING:
+    from sync.salesforce import SalesforceClient
 
 
 def run_view(run: SyncRun) -> dict[str, Any]:
@@ -148,10 +151,15 @@ def sync_run(
     if not inline:
         _enqueue(app, streams, full, since_at, as_json)
         return
-    results = [
-        _run_inline(app, s, full, since_at, quiet=as_json, check=n == 0)
-        for n, s in enumerate(streams)
-    ]
+    from sync.salesforce import SalesforceClient
+
+    # One client for every stream, as a dry run has: one login, and what it learnt of the
+    # org (its currency mode) is not asked again per stream.
+    with SalesforceClient(app.settings) as client:
+        results = [
+            _run_inline(app, client, s, full, since_at, quiet=as_json, check=n == 0)
+            for n, s in enumerate(streams)
+        ]
     if as_json:
         emit_json([r.summary() for r in results] if len(results) > 1 else results[0].summary())
     else:
@@ -182,18 +190,21 @@ def _enqueue(
 
 
 def _run_inline(
-    app: App, stream: Stream, full: bool, since: datetime | None, *, quiet: bool, check: bool
+    app: App,
+    client: SalesforceClient,
+    stream: Stream,
+    full: bool,
+    since: datetime | None,
+    *,
+    quiet: bool,
+    check: bool,
 ) -> RunResult:
     from commands.mapping_check import require_mapping_fits
     from sync.accounts import poll_accounts
     from sync.opportunities import poll_opportunities
-    from sync.salesforce import SalesforceClient
 
     poll = poll_opportunities if stream is Stream.OPPORTUNITIES else poll_accounts
-    with (
-        SalesforceClient(app.settings) as client,
-        records_progress(stream.value, disable=quiet) as bar,
-    ):
+    with records_progress(stream.value, disable=quiet) as bar:
         task = bar.add_task(stream.value, total=None)
         try:
             if check:  # once per command, before anything is read

@@ -128,16 +128,16 @@ def _insert_postgres(
     # Rows go in transaction-id order, by code point (Python's str order, and COLLATE "C"
     # in SQL), on both paths, so any two batches take the unique index's locks in one order.
     ordered = sorted(events, key=lambda e: e.transaction_id)
-    # The owners are read and share-locked before the savepoint, by the transaction itself:
-    # a lock taken inside a savepoint belongs to its subtransaction, and a row share-locked
-    # again by the next batch's subtransaction becomes a MultiXact that PostgreSQL rewrites,
-    # with one member more, for every batch of a transaction (a transaction of 20 batches
-    # ran at a fifth of the speed). The lock is then held to the transaction's end either way.
-    owners = _owners(conn, ordered)
     try:
         with session.begin_nested():
-            # Asking the session for its connection is what emits the SAVEPOINT.
-            _copy_direct(session.connection(), ordered, owners, received)
+            # Asking the session for its connection is what emits the SAVEPOINT. The owners
+            # are share-locked inside it: a batch that falls back to insert-or-ignore below
+            # gives them up with the savepoint and takes them again in the same order, rather
+            # than holding them while it waits for a concurrent batch's ids (which, with
+            # alias-set replacements racing, ended in 503s). A transaction is one batch
+            # (`ingest_stream`), so no MultiXact grows batch by batch.
+            inner = session.connection()
+            _copy_direct(inner, ordered, _owners(inner, ordered), received)
         return {e.transaction_id for e in ordered}
     except IntegrityError:
         pass  # an id is stored already: the batch takes the insert-or-ignore path
