@@ -18,14 +18,14 @@ install: $(STAMP)
 # runs in one process. The slowest tests are listed at the end of every run.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy .
+	$(BIN)/mypy
 	$(MKDOCS) build --strict --quiet --site-dir $(SITE)
 	$(BIN)/pytest -n auto --durations=25
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy .
+	$(BIN)/mypy
 
 demo: $(STAMP)
 	$(BIN)/sfsync demo

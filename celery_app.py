@@ -24,8 +24,8 @@ from celery import Celery
 from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError
 
-from config import ConfigError, Settings, load_settings
-from tasks import names
+from sfsync.config import ConfigError, Settings, load_settings
+from sfsync.tasks import names
 
 QUEUES = ("sync", "usage", "default")
 ROUTES = {
@@ -59,7 +59,8 @@ class SfsyncCelery(Celery):  # type: ignore[misc]
 def create_app(settings: Settings) -> Celery:
     """A Celery app configured from `settings`."""
     app = SfsyncCelery(
-        "sfsync", include=["tasks.sync", "tasks.usage", "tasks.signup", "tasks.replay"]
+        "sfsync",
+        include=[f"sfsync.tasks.{name}" for name in ("sync", "usage", "signup", "replay")],
     )
     settings.ensure_data_dir()  # beat keeps its schedule there
     transport_options: dict[str, object] = {

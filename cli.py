@@ -9,24 +9,24 @@ from pathlib import Path
 
 import click
 
-from commands.lazy import LazyGroup, examples
+from sfsync.commands.lazy import LazyGroup, examples
 
 # Each subcommand is imported when it is used, so `sfsync --version` stays light.
 COMMANDS = {
-    "aliases": "commands.aliases:aliases",
-    "check": "commands.check:check",
-    "api-keys": "commands.api:api_keys",
-    "contracts": "commands.contracts:contracts",
-    "customers": "commands.store:customers",
-    "db": "commands.store:db",
-    "demo": "commands.demo:demo",
-    "dlq": "commands.dlq:dlq",
-    "fields": "commands.store:fields",
-    "runs": "commands.sync:runs",
-    "sandbox": "commands.sandbox:sandbox",
-    "serve": "commands.api:serve",
-    "sync": "commands.sync:sync",
-    "usage": "commands.usage:usage",
+    "aliases": "sfsync.commands.aliases:aliases",
+    "check": "sfsync.commands.check:check",
+    "api-keys": "sfsync.commands.api:api_keys",
+    "contracts": "sfsync.commands.contracts:contracts",
+    "customers": "sfsync.commands.store:customers",
+    "db": "sfsync.commands.store:db",
+    "demo": "sfsync.commands.demo:demo",
+    "dlq": "sfsync.commands.dlq:dlq",
+    "fields": "sfsync.commands.store:fields",
+    "runs": "sfsync.commands.sync:runs",
+    "sandbox": "sfsync.commands.sandbox:sandbox",
+    "serve": "sfsync.commands.api:serve",
+    "sync": "sfsync.commands.sync:sync",
+    "usage": "sfsync.commands.usage:usage",
 }
 
 
@@ -60,7 +60,7 @@ def main(ctx: click.Context, data_dir: Path | None, database_url: str | None) ->
     if database_url is not None:
         overrides["database_url"] = database_url
     # Imported here: the store and rich load only once a subcommand runs.
-    from commands.common import App
+    from sfsync.commands.common import App
 
     ctx.obj = App(overrides=overrides)
 

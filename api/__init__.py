@@ -3,6 +3,6 @@
 Uses `sync/` and `models/` like the CLI does, and enqueues tasks by name only.
 """
 
-from api.app import create_app
+from sfsync.api.app import create_app
 
 __all__ = ["create_app"]

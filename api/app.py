@@ -6,17 +6,17 @@ import threading
 
 from fastapi import FastAPI
 
-from api import console, health, metrics
-from api.errors import install_handlers
-from api.limits import RequestLimits
-from api.metronome import contracts, custom_fields, customers, uncovered, usage
-from api.queue import Enqueuer
-from api.salesforce import routes as salesforce
-from api.state import ApiState
-from config import Settings
-from models import Store
-from models.api_keys import KeyCache
-from sync.usage import UsageRules
+from sfsync.api import console, health, metrics
+from sfsync.api.errors import install_handlers
+from sfsync.api.limits import RequestLimits
+from sfsync.api.metronome import contracts, custom_fields, customers, uncovered, usage
+from sfsync.api.queue import Enqueuer
+from sfsync.api.salesforce import routes as salesforce
+from sfsync.api.state import ApiState
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.api_keys import KeyCache
+from sfsync.sync.usage import UsageRules
 
 __all__ = ["DESCRIPTION", "create_app"]
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api.access_log import redact_access_log
-from api.app import create_app
-from config import configure_logging, load_settings
+from sfsync.api.access_log import redact_access_log
+from sfsync.api.app import create_app
+from sfsync.config import configure_logging, load_settings
 
 __all__ = ["app_from_environment"]
 

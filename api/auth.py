@@ -15,10 +15,10 @@ from typing import Any
 from fastapi import Depends, Request
 from fastapi.params import Depends as DependsParam
 
-from api.errors import Forbidden, Unauthorized
-from api.state import state
-from models.api_keys import Principal
-from models.types import ApiScope
+from sfsync.api.errors import Forbidden, Unauthorized
+from sfsync.api.state import state
+from sfsync.models.api_keys import Principal
+from sfsync.models.types import ApiScope
 
 __all__ = ["admit", "require", "required_scope"]
 

@@ -41,7 +41,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from models import (
+from sfsync.models import (
     AliasConflict,
     Conflict,
     InvalidInput,

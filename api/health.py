@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from api.queue import EnqueueFailed
-from api.state import state
-from models import StoreError
+from sfsync.api.queue import EnqueueFailed
+from sfsync.api.state import state
+from sfsync.models import StoreError
 
 __all__ = ["healthz", "readyz", "router"]
 

@@ -16,9 +16,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
-from api.state import writer
-from models.api_keys import Principal
-from models.request_keys import StoredResponse, fingerprint, recall_response, record_response
+from sfsync.api.state import writer
+from sfsync.models.api_keys import Principal
+from sfsync.models.request_keys import StoredResponse, fingerprint, recall_response, record_response
 
 __all__ = ["HEADER", "REPLAYED_HEADER", "idempotent_write"]
 

@@ -32,10 +32,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.auth import admit, required_scope
-from api.errors import ApiError, BadRequest, error_response
-from models import exactjson
-from models.deadline import Deadline
+from sfsync.api.auth import admit, required_scope
+from sfsync.api.errors import ApiError, BadRequest, error_response
+from sfsync.models import exactjson
+from sfsync.models.deadline import Deadline
 
 __all__ = [
     "MAX_JSON_DEPTH",

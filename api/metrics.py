@@ -20,14 +20,14 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from api.auth import require
-from api.state import state
-from config import Settings
-from models import Store
-from models.histogram import Histogram
-from models.overview import Overview, read_overview
-from models.task_runtimes import TaskRuntimes, read_task_runtimes
-from models.types import ApiScope, RunStatus, utcnow
+from sfsync.api.auth import require
+from sfsync.api.state import state
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.histogram import Histogram
+from sfsync.models.overview import Overview, read_overview
+from sfsync.models.task_runtimes import TaskRuntimes, read_task_runtimes
+from sfsync.models.types import ApiScope, RunStatus, utcnow
 
 __all__ = [
     "StoreCollector",

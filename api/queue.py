@@ -12,9 +12,9 @@ from typing import Any
 
 from kombu.exceptions import KombuError
 
-from config import Settings
-from tasks.names import PROVISION_OPPORTUNITY, REPLAY_LETTER, RESOLVE_PENDING
-from tasks.workers import idle_queue_warning
+from sfsync.config import Settings
+from sfsync.tasks.names import PROVISION_OPPORTUNITY, REPLAY_LETTER, RESOLVE_PENDING
+from sfsync.tasks.workers import idle_queue_warning
 
 __all__ = ["EnqueueFailed", "Enqueuer"]
 
@@ -50,7 +50,7 @@ class Enqueuer:
     def celery(self) -> Any:
         with self._lock:
             if self._celery is None:
-                from celery_app import create_app
+                from sfsync.celery_app import create_app
 
                 self._celery = create_app(self._settings)
             return self._celery

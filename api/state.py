@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy.orm import Session
 
-from api.queue import Enqueuer
-from config import Settings
-from models import Store
-from models.api_keys import KeyCache
-from models.deadline import Deadline
-from models.errors import DeadlinePassed
-from sync.usage import UsageRules
+from sfsync.api.queue import Enqueuer
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.api_keys import KeyCache
+from sfsync.models.deadline import Deadline
+from sfsync.models.errors import DeadlinePassed
+from sfsync.sync.usage import UsageRules
 
 __all__ = ["ApiState", "deadline_of", "state", "writer"]
 

@@ -36,13 +36,13 @@ from typing import Any
 import httpx
 from sqlalchemy import create_engine, text
 
-from config import Settings
-from models import Store, open_store
-from models.aliases import add_aliases
-from models.api_keys import create_key
-from models.customers import create_customer
-from models.types import ApiScope
-from sync.usage import UsageRules, ingest
+from sfsync.config import Settings
+from sfsync.models import Store, open_store
+from sfsync.models.aliases import add_aliases
+from sfsync.models.api_keys import create_key
+from sfsync.models.customers import create_customer
+from sfsync.models.types import ApiScope
+from sfsync.sync.usage import UsageRules, ingest
 
 BATCH = 100
 ALIASES = 1000

@@ -11,8 +11,8 @@ import time
 
 from simple_salesforce.api import Salesforce
 
-from sandbox import SandboxOrg
-from sandbox.client import loopback_session
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
 
 SOQL = (
     "SELECT Id, Name, AccountId, Account.Name, StageName, IsWon, Amount, CurrencyIsoCode, "

@@ -73,7 +73,7 @@ def _peak_rss_mb() -> float:
 
 
 def _child_settings(args: dict[str, Any]) -> Any:
-    from config import Settings
+    from sfsync.config import Settings
 
     return Settings(
         _env_file=None,
@@ -86,9 +86,9 @@ def _child_settings(args: dict[str, Any]) -> Any:
 
 
 def _child_sync(args: dict[str, Any]) -> dict[str, Any]:
-    from models import Store
-    from sync.opportunities import poll_opportunities
-    from sync.salesforce import SalesforceClient
+    from sfsync.models import Store
+    from sfsync.sync.opportunities import poll_opportunities
+    from sfsync.sync.salesforce import SalesforceClient
 
     settings = _child_settings(args)
     store = Store(args["database_url"])
@@ -109,9 +109,9 @@ def _child_sync(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _child_reconcile(args: dict[str, Any]) -> dict[str, Any]:
-    from models import Store
-    from sync.reconcile import reconcile
-    from sync.salesforce import SalesforceClient
+    from sfsync.models import Store
+    from sfsync.sync.reconcile import reconcile
+    from sfsync.sync.salesforce import SalesforceClient
 
     settings = _child_settings(args)
     store = Store(args["database_url"])
@@ -133,8 +133,8 @@ def _child_reconcile(args: dict[str, Any]) -> dict[str, Any]:
 def _child_transport(args: dict[str, Any]) -> dict[str, Any]:
     from simple_salesforce.api import Salesforce
 
-    from sandbox.client import loopback_session
-    from sync.salesforce import QUERY_BATCH_SIZE, QueryRules, opportunity_query
+    from sfsync.sandbox.client import loopback_session
+    from sfsync.sync.salesforce import QUERY_BATCH_SIZE, QueryRules, opportunity_query
 
     settings = _child_settings(args)
     sf = Salesforce(
@@ -155,7 +155,7 @@ def _child_transport(args: dict[str, Any]) -> dict[str, Any]:
 
 def _spawn(kind: str, args: dict[str, Any]) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.sync_bench", "--child", kind, json.dumps(args)],
+        [sys.executable, "-m", "sfsync.bench.sync_bench", "--child", kind, json.dumps(args)],
         capture_output=True,
         text=True,
         check=False,
@@ -170,7 +170,7 @@ def _spawn(kind: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _org(won: int) -> Any:
-    from sandbox import SandboxOrg
+    from sfsync.sandbox import SandboxOrg
 
     return SandboxOrg(seed=7, accounts=ACCOUNTS, opportunities=math.ceil(won / WON_SHARE)).start()
 
@@ -178,7 +178,7 @@ def _org(won: int) -> Any:
 def _sf(org: Any) -> Any:
     from simple_salesforce.api import Salesforce
 
-    from sandbox.client import loopback_session
+    from sfsync.sandbox.client import loopback_session
 
     return Salesforce(
         instance_url=org.instance_url,
@@ -190,7 +190,7 @@ def _sf(org: Any) -> Any:
 
 def _floor(org: Any) -> dict[str, Any]:
     """Won count and the API-call floor, from the org's own records."""
-    from sync.salesforce import IN_LIST_MAX_CHARS
+    from sfsync.sync.salesforce import IN_LIST_MAX_CHARS
 
     sf = _sf(org)
     parent = {r["Id"]: r["ParentId"] for r in sf.query_all_iter("SELECT Id, ParentId FROM Account")}
@@ -245,7 +245,7 @@ def _calls(org: Any) -> dict[str, int]:
 
 @contextmanager
 def _database(backend: str) -> Iterator[str]:
-    from models import open_store
+    from sfsync.models import open_store
 
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as folder:

@@ -50,7 +50,7 @@ from typing import Any
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from bench.usage_data import (
+from sfsync.bench.usage_data import (
     ALIASES,
     ATTACH_EVENTS,
     BATCH,
@@ -65,16 +65,16 @@ from bench.usage_data import (
     row,
     seed,
 )
-from bench.usage_figures import phase_figures, summary_figures
-from bench.usage_probes import Mover, owners_plans
-from bench.usage_writers import run_writers
-from config import Settings
-from models import Store, open_store
-from models.aliases import add_aliases
-from models.tables import Customer, IngestAlias, UsageEvent
-from models.usage import resolve_pending
-from models.usage_attribution import attributed_customer, is_pending
-from sync.usage import UsageRules, ingest, ingest_stream, read_events
+from sfsync.bench.usage_figures import phase_figures, summary_figures
+from sfsync.bench.usage_probes import Mover, owners_plans
+from sfsync.bench.usage_writers import run_writers
+from sfsync.config import Settings
+from sfsync.models import Store, open_store
+from sfsync.models.aliases import add_aliases
+from sfsync.models.tables import Customer, IngestAlias, UsageEvent
+from sfsync.models.usage import resolve_pending
+from sfsync.models.usage_attribution import attributed_customer, is_pending
+from sfsync.sync.usage import UsageRules, ingest, ingest_stream, read_events
 
 TARGETS = {
     "postgresql": {"ingest_plus_resolve_events_per_s": 50_000, "bare_over_ours": 1.3},

@@ -14,8 +14,8 @@ from typing import Any
 
 from sqlalchemy import insert, text
 
-from models import Store
-from models.tables import Customer, IngestAlias
+from sfsync.models import Store
+from sfsync.models.tables import Customer, IngestAlias
 
 ALIASES = 10_000
 UNATTACHED_SHARE = 0.10

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bench.usage_data import (
+from sfsync.bench.usage_data import (
     MONTH,
     NOW,
     copy_in,
@@ -19,12 +19,12 @@ from bench.usage_data import (
     raw_connection,
     row,
 )
-from config import Settings
-from models import Store, exactjson
-from models.tables import Customer, IngestAlias
-from models.usage_insert import insert_events
-from models.usage_summary import GroupBy, SummaryRow, summarize
-from sync.usage import Limits, UsageRules, ingest, validate_event
+from sfsync.config import Settings
+from sfsync.models import Store, exactjson
+from sfsync.models.tables import Customer, IngestAlias
+from sfsync.models.usage_insert import insert_events
+from sfsync.models.usage_summary import GroupBy, SummaryRow, summarize
+from sfsync.sync.usage import Limits, UsageRules, ingest, validate_event
 
 
 def summary_figures(store: Store, count: int) -> dict[str, Any]:

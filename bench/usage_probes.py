@@ -11,9 +11,9 @@ from typing import Any
 
 from psycopg import sql as pgsql
 
-from bench.usage_data import BATCH, raw_connection
-from models import Store
-from models.aliases import move_alias
+from sfsync.bench.usage_data import BATCH, raw_connection
+from sfsync.models import Store
+from sfsync.models.aliases import move_alias
 
 
 class Mover(threading.Thread):

@@ -37,9 +37,9 @@ def _batches(start: int, count: int, aliases: list[str]) -> list[list[dict[str, 
 
 
 def _writer(url: str, start: int, count: int, aliases: list[str], barrier: Any) -> dict[str, Any]:
-    from config import Settings
-    from models import Store
-    from sync.usage import UsageRules, ingest
+    from sfsync.config import Settings
+    from sfsync.models import Store
+    from sfsync.sync.usage import UsageRules, ingest
 
     store = Store(url)
     rules = UsageRules.of(Settings(_env_file=None))
@@ -60,7 +60,7 @@ def _writer(url: str, start: int, count: int, aliases: list[str], barrier: Any) 
 
 def run_writers(url: str, processes: int, events: int, aliases: list[str]) -> dict[str, Any]:
     """Ingest `events` per process from `processes` processes at once; figures and checks."""
-    from models import Store
+    from sfsync.models import Store
 
     stride = events // 2
     distinct = (processes - 1) * stride + events

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.sync_bench import ALIAS_FIELDS, _calls, _database, _floor, _org
+from sfsync.bench.sync_bench import ALIAS_FIELDS, _calls, _database, _floor, _org
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 1800.0
@@ -85,9 +85,9 @@ def _finished_run(database_url: str, won: int) -> dict[str, Any] | None:
     """The first successful beat-triggered opportunity run that saw every won deal."""
     from sqlalchemy import select
 
-    from models import Store
-    from models.tables import SyncRun
-    from models.types import RunStatus, RunTrigger, Stream
+    from sfsync.models import Store
+    from sfsync.models.tables import SyncRun
+    from sfsync.models.types import RunStatus, RunTrigger, Stream
 
     store = Store(database_url)
     try:

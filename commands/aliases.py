@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from commands.common import (
+from sfsync.commands.common import (
     App,
     console,
     emit_json,
@@ -13,7 +13,7 @@ from commands.common import (
     parse_uuid,
     pass_app,
 )
-from commands.output import (
+from sfsync.commands.output import (
     Column,
     limit_option,
     more_note,
@@ -21,11 +21,11 @@ from commands.output import (
     row_limit,
     table_options,
 )
-from commands.views import alias_move_view, alias_view, describe_source
-from models.alias_moves import count_moves, list_moves
-from models.aliases import add_aliases, list_aliases, remove_aliases
-from models.customers import get_customer
-from models.keys import canonical_key
+from sfsync.commands.views import alias_move_view, alias_view, describe_source
+from sfsync.models.alias_moves import count_moves, list_moves
+from sfsync.models.aliases import add_aliases, list_aliases, remove_aliases
+from sfsync.models.customers import get_customer
+from sfsync.models.keys import canonical_key
 
 __all__ = ["aliases", "aliases_add", "aliases_list", "aliases_moves", "aliases_remove"]
 

@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from commands.common import App, console, emit_json, examples, json_option, pass_app
-from commands.output import Column, print_table
-from models.api_keys import create_key, list_keys, revoke_key
-from models.tables import ApiKey
-from models.types import ApiScope
+from sfsync.commands.common import App, console, emit_json, examples, json_option, pass_app
+from sfsync.commands.output import Column, print_table
+from sfsync.models.api_keys import create_key, list_keys, revoke_key
+from sfsync.models.tables import ApiKey
+from sfsync.models.types import ApiScope
 
 __all__ = ["api_keys", "api_keys_create", "api_keys_list", "api_keys_revoke", "key_view", "serve"]
 
@@ -34,10 +34,10 @@ def serve(app: App, host: str, port: int, workers: int) -> None:
     """Serve the HTTP API: Metronome-compatible /v1, Salesforce call-ins, /docs, /healthz."""
     import uvicorn
 
-    from api import create_app
-    from api.access_log import redact_access_log
-    from api.protocol import protocol_with_header_timeout
-    from config.settings import environment_for
+    from sfsync.api import create_app
+    from sfsync.api.access_log import redact_access_log
+    from sfsync.api.protocol import protocol_with_header_timeout
+    from sfsync.config.settings import environment_for
 
     settings = app.settings
     store = app.store  # migrates SQLite, refuses a PostgreSQL store behind (exit 2)
@@ -56,7 +56,7 @@ def serve(app: App, host: str, port: int, workers: int) -> None:
     # Each worker process builds its own app from the environment; pass the overrides on.
     os.environ.update(environment_for(app.overrides))
     uvicorn.run(
-        "api.asgi:app_from_environment",
+        "sfsync.api.asgi:app_from_environment",
         factory=True,
         workers=workers,
         # A worker loading on a busy host can take more than uvicorn's default 5 s to start.

@@ -13,9 +13,9 @@ from typing import Any
 import click
 from rich.text import Text
 
-from commands.common import App, console, emit_json, examples, json_option, pass_app
-from commands.output import safe_text
-from config.data_folder import DataFolder, data_folder
+from sfsync.commands.common import App, console, emit_json, examples, json_option, pass_app
+from sfsync.commands.output import safe_text
+from sfsync.config.data_folder import DataFolder, data_folder
 
 __all__ = ["check"]
 
@@ -64,8 +64,8 @@ def check(app: App, as_json: bool) -> None:
 
 
 def _salesforce(app: App) -> tuple[dict[str, Any], list[str]]:
-    from sync.mapping_check import check_mapping_against_org
-    from sync.salesforce import (
+    from sfsync.sync.mapping_check import check_mapping_against_org
+    from sfsync.sync.salesforce import (
         SalesforceClient,
         SalesforceError,
         assess_readiness,
@@ -89,8 +89,8 @@ def _salesforce(app: App) -> tuple[dict[str, Any], list[str]]:
 
 
 def _broker(app: App) -> tuple[dict[str, Any], list[str]]:
-    import celery_app
-    from tasks.workers import no_worker_line, queue_consumers
+    from sfsync import celery_app
+    from sfsync.tasks.workers import no_worker_line, queue_consumers
 
     settings = app.settings
     celery = celery_app.create_app(settings)

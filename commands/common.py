@@ -26,12 +26,12 @@ from rich.console import Console
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from commands.lazy import examples
-from commands.output import safe_text, stream_json_array
-from config import ConfigError, Settings, configure_logging, load_settings
-from config.data_folder import data_folder, new_store_notice
-from config.settings import default_data_dir
-from models import Store, StoreError, StoreNotMigrated, StoreUnreachable, open_store
+from sfsync.commands.lazy import examples
+from sfsync.commands.output import safe_text, stream_json_array
+from sfsync.config import ConfigError, Settings, configure_logging, load_settings
+from sfsync.config.data_folder import data_folder, new_store_notice
+from sfsync.config.settings import default_data_dir
+from sfsync.models import Store, StoreError, StoreNotMigrated, StoreUnreachable, open_store
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -169,7 +169,7 @@ def producer(app: App) -> Celery:
 
     Tasks imported from here on bind to it, so an in-process replay uses these settings.
     """
-    import celery_app
+    from sfsync import celery_app
 
     celery = celery_app.use_settings(app.settings)
     try:
@@ -198,7 +198,7 @@ def records_progress(label: str, *, disable: bool) -> Progress:
 def warn_if_no_worker(celery: Celery, task_name: str) -> None:
     """One line on stderr when no worker consumes the queue `task_name` went to: the message
     waits there, and saying nothing would suggest the work is under way."""
-    from tasks.workers import idle_queue_warning
+    from sfsync.tasks.workers import idle_queue_warning
 
     idle = idle_queue_warning(celery, task_name)
     if idle is not None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from commands.common import (
+from sfsync.commands.common import (
     App,
     emit_json,
     emit_json_array,
@@ -20,7 +20,7 @@ from commands.common import (
     parse_uuid,
     pass_app,
 )
-from commands.output import (
+from sfsync.commands.output import (
     Column,
     chunks,
     limit_option,
@@ -31,17 +31,17 @@ from commands.output import (
     row_limit,
     table_options,
 )
-from commands.views import contract_view, contracts_view, revision_view
-from config.settings import MANUAL_CONTRACT_CURRENCY
-from models.contract_terms import ContractTerms
-from models.contracts import (
+from sfsync.commands.views import contract_view, contracts_view, revision_view
+from sfsync.config.settings import MANUAL_CONTRACT_CURRENCY
+from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.contracts import (
     count_contracts,
     create_contract,
     get_contract,
     iter_contracts,
 )
-from models.revisions import history
-from models.types import ContractStatus
+from sfsync.models.revisions import history
+from sfsync.models.types import ContractStatus
 
 __all__ = ["contracts", "print_contracts"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from commands.common import (
+from sfsync.commands.common import (
     App,
     console,
     emit_json,
@@ -19,12 +19,12 @@ from commands.common import (
     producer,
     warn_if_no_worker,
 )
-from commands.output import Column, note, print_lines, print_table, safe_text, table_options
-from models.deadletters import discard, get_letter, list_letters, stats
-from models.tables import DeadLetter
-from models.types import DeadLetterSource, DeadLetterStatus
-from tasks.letters import letter_task
-from tasks.names import REPLAY_LETTER
+from sfsync.commands.output import Column, note, print_lines, print_table, safe_text, table_options
+from sfsync.models.deadletters import discard, get_letter, list_letters, stats
+from sfsync.models.tables import DeadLetter
+from sfsync.models.types import DeadLetterSource, DeadLetterStatus
+from sfsync.tasks.letters import letter_task
+from sfsync.tasks.names import REPLAY_LETTER
 
 __all__ = [
     "dlq",
@@ -245,12 +245,12 @@ def dlq_retry(
         else:
             console.print(f"enqueued {len(ids)} replay(s)")
         return
-    import celery_app
+    from sfsync import celery_app
 
     # Tasks imported from here on bind to an app built from this command's settings.
     celery_app.use_settings(app.settings)
-    from tasks import context
-    from tasks.replay import replay
+    from sfsync.tasks import context
+    from sfsync.tasks.replay import replay
 
     context.configure(app.settings)
     results = [replay(i, accept_change, actor) for i in ids]

@@ -47,7 +47,7 @@ class LazyGroup(click.Group):
     def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         super().format_epilog(ctx, formatter)
         if ctx.parent is None:  # `sfsync --help` says where the state lives
-            from commands.common import data_folder_line
+            from sfsync.commands.common import data_folder_line
 
             formatter.write_paragraph()
             # Not rewrapped: a path is never broken at its hyphens (`\b` keeps it whole).
@@ -55,7 +55,7 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         # Imported here, not at the top: it loads the store and rich, which --version must not.
-        from commands.common import command_errors
+        from sfsync.commands.common import command_errors
 
         with command_errors(ctx):
             return super().invoke(ctx)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from commands.common import err_console
-from commands.output import safe_text
-from config import Settings
-from sync.mapping_check import validate_mapping_against_org
-from sync.salesforce import SalesforceClient
+from sfsync.commands.common import err_console
+from sfsync.commands.output import safe_text
+from sfsync.config import Settings
+from sfsync.sync.mapping_check import validate_mapping_against_org
+from sfsync.sync.salesforce import SalesforceClient
 
 __all__ = ["require_mapping_fits"]
 

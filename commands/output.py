@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from models.durations import spoken
+from sfsync.models.durations import spoken
 
 __all__ = [
     "DEFAULT_TABLE_LIMIT",

@@ -6,11 +6,11 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from commands.common import App, OperationFailed, emit_json, records_progress
-from commands.output import DEFAULT_TABLE_LIMIT, Column, note, print_lines, print_table
-from models.types import Stream
-from sync.dry_run import DryRun, dry_run
-from sync.salesforce import SalesforceClient, SalesforceError
+from sfsync.commands.common import App, OperationFailed, emit_json, records_progress
+from sfsync.commands.output import DEFAULT_TABLE_LIMIT, Column, note, print_lines, print_table
+from sfsync.models.types import Stream
+from sfsync.sync.dry_run import DryRun, dry_run
+from sfsync.sync.salesforce import SalesforceClient, SalesforceError
 
 __all__ = ["dry_run_command", "print_plan"]
 
@@ -27,7 +27,7 @@ def dry_run_command(
     as_json: bool,
 ) -> None:
     """`sync run --dry-run`: the plan of the streams' runs, as a table or `--json`."""
-    from commands.mapping_check import require_mapping_fits
+    from sfsync.commands.mapping_check import require_mapping_fits
 
     with (
         SalesforceClient(app.settings) as client,

@@ -15,6 +15,6 @@ def sandbox(args: tuple[str, ...]) -> None:
     Options: --host, --port (0 = any free), --seed, --accounts, --opportunities, --load FILE.
     """
     # Imported here: the product never loads the sandbox unless asked to serve it.
-    from sandbox.cli import sandbox_command
+    from sfsync.sandbox.cli import sandbox_command
 
     sandbox_command.main(args=list(args), prog_name="sfsync sandbox", standalone_mode=True)

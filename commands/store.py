@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from commands.common import (
+from sfsync.commands.common import (
     App,
     console,
     emit_json,
@@ -16,8 +16,8 @@ from commands.common import (
     parse_uuid,
     pass_app,
 )
-from commands.contracts import print_contracts
-from commands.output import (
+from sfsync.commands.contracts import print_contracts
+from sfsync.commands.output import (
     Column,
     chunks,
     limit_option,
@@ -28,17 +28,17 @@ from commands.output import (
     row_limit,
     table_options,
 )
-from commands.views import customer_view, customers_view, describe_source
-from models import Entity, NotFound, Store
-from models.customer_lifecycle import archive_customer, survivor_of
-from models.customers import (
+from sfsync.commands.views import customer_view, customers_view, describe_source
+from sfsync.models import Entity, NotFound, Store
+from sfsync.models.customer_lifecycle import archive_customer, survivor_of
+from sfsync.models.customers import (
     count_customers,
     create_customer,
     find_customer,
     get_customer,
     iter_customers,
 )
-from models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
+from sfsync.models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
 
 __all__ = [
     "customers",
@@ -306,7 +306,7 @@ def fields_set(
         if Entity(entity) is Entity.CUSTOMER:
             get_customer(s, eid)
         else:
-            from models.contracts import get_contract
+            from sfsync.models.contracts import get_contract
 
             get_contract(s, eid)
         set_fields(s, Entity(entity), eid, values)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from commands.common import (
+from sfsync.commands.common import (
     App,
     OperationFailed,
     console,
@@ -22,7 +22,7 @@ from commands.common import (
     records_progress,
     warn_if_no_worker,
 )
-from commands.output import (
+from sfsync.commands.output import (
     Column,
     duration,
     limit_option,
@@ -32,14 +32,14 @@ from commands.output import (
     safe_text,
     table_options,
 )
-from models.cursors import list_cursors
-from models.runs import get_run, last_run, list_runs, stream_timing
-from models.tables import SyncRun
-from models.types import RunStatus, RunTrigger, Stream, utcnow
-from models.writebacks import count_pending
-from sync.runner import RunResult
-from sync.salesforce import SalesforceError
-from tasks import names
+from sfsync.models.cursors import list_cursors
+from sfsync.models.runs import get_run, last_run, list_runs, stream_timing
+from sfsync.models.tables import SyncRun
+from sfsync.models.types import RunStatus, RunTrigger, Stream, utcnow
+from sfsync.models.writebacks import count_pending
+from sfsync.sync.runner import RunResult
+from sfsync.sync.salesforce import SalesforceError
+from sfsync.tasks import names
 
 __all__ = [
     "STREAM_TASKS",
@@ -60,7 +60,7 @@ STREAM_TASKS = {
 }
 
 if TYPE_CHECKING:
-    from sync.salesforce import SalesforceClient
+    from sfsync.sync.salesforce import SalesforceClient
 
 
 def run_view(run: SyncRun) -> dict[str, Any]:
@@ -144,14 +144,14 @@ def sync_run(
     streams = list(STREAM_TASKS) if stream == "all" else [Stream(stream)]
     since_at = parse_instant(since, "--since") if since else None
     if dry_run:
-        from commands.plan import dry_run_command
+        from sfsync.commands.plan import dry_run_command
 
         dry_run_command(app, streams, full, since_at, limit, as_json)
         return
     if not inline:
         _enqueue(app, streams, full, since_at, as_json)
         return
-    from sync.salesforce import SalesforceClient
+    from sfsync.sync.salesforce import SalesforceClient
 
     # One client for every stream, as a dry run has: one login, and what it learnt of the
     # org (its currency mode) is not asked again per stream.
@@ -199,9 +199,9 @@ def _run_inline(
     quiet: bool,
     check: bool,
 ) -> RunResult:
-    from commands.mapping_check import require_mapping_fits
-    from sync.accounts import poll_accounts
-    from sync.opportunities import poll_opportunities
+    from sfsync.commands.mapping_check import require_mapping_fits
+    from sfsync.sync.accounts import poll_accounts
+    from sfsync.sync.opportunities import poll_opportunities
 
     poll = poll_opportunities if stream is Stream.OPPORTUNITIES else poll_accounts
     with records_progress(stream.value, disable=quiet) as bar:
@@ -243,8 +243,8 @@ def _print_result(r: RunResult) -> None:
 @pass_app
 def sync_opportunity(app: App, ids: tuple[str, ...], as_json: bool) -> None:
     """Provision these opportunities now (15- or 18-character ids)."""
-    from sync.opportunities import provision_opportunities
-    from sync.salesforce import SalesforceClient, normalize_id
+    from sfsync.sync.opportunities import provision_opportunities
+    from sfsync.sync.salesforce import SalesforceClient, normalize_id
 
     for value in ids:
         try:
@@ -284,8 +284,8 @@ def sync_reconcile(app: App, inline: bool, as_json: bool) -> None:
         else:
             console.print(f"enqueued {names.RECONCILE} ({task_id})", highlight=False)
         return
-    from sync.reconcile import reconcile
-    from sync.salesforce import SalesforceClient
+    from sfsync.sync.reconcile import reconcile
+    from sfsync.sync.salesforce import SalesforceClient
 
     try:
         with SalesforceClient(app.settings) as client:

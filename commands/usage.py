@@ -17,7 +17,7 @@ from typing import IO
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from commands.common import (
+from sfsync.commands.common import (
     App,
     OperationFailed,
     console,
@@ -29,13 +29,13 @@ from commands.common import (
     parse_uuid,
     pass_app,
 )
-from commands.output import Column, note, print_lines, print_table, table_options
-from models import InvalidInput, NotFound
-from models.contracts import billing_period, get_contract
-from models.search import customer_by_id_or_alias
-from models.usage import get_event, pending_keys, resolve_pending
-from models.usage_summary import GroupBy, property_name, summarize
-from sync.usage import (
+from sfsync.commands.output import Column, note, print_lines, print_table, table_options
+from sfsync.models import InvalidInput, NotFound
+from sfsync.models.contracts import billing_period, get_contract
+from sfsync.models.search import customer_by_id_or_alias
+from sfsync.models.usage import get_event, pending_keys, resolve_pending
+from sfsync.models.usage_summary import GroupBy, property_name, summarize
+from sfsync.sync.usage import (
     StreamTotals,
     UnreadableInput,
     UsageRules,

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models.aliases import aliases_for, aliases_of, list_aliases
-from models.contracts import list_contracts
-from models.fields import fields_for
-from models.tables import AliasMove, Contract, ContractRevision, Customer, IngestAlias
-from models.types import Entity
+from sfsync.models.aliases import aliases_for, aliases_of, list_aliases
+from sfsync.models.contracts import list_contracts
+from sfsync.models.fields import fields_for
+from sfsync.models.tables import AliasMove, Contract, ContractRevision, Customer, IngestAlias
+from sfsync.models.types import Entity
 
 __all__ = [
     "alias_move_view",

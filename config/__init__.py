@@ -1,7 +1,7 @@
 """Settings and logging. Imports nothing else of the project."""
 
-from config.logging import REDACTED, RedactSecretsFilter, configure_logging
-from config.settings import ConfigError, Settings, load_settings, mask_url_password
+from sfsync.config.logging import REDACTED, RedactSecretsFilter, configure_logging
+from sfsync.config.settings import ConfigError, Settings, load_settings, mask_url_password
 
 __all__ = [
     "REDACTED",

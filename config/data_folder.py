@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from config.settings import ENV_PREFIX, Settings
+from sfsync.config.settings import ENV_PREFIX, Settings
 
 __all__ = [
     "OLD_DEFAULT_DATA_DIR",

@@ -40,7 +40,7 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from config.mapping_schema import MappingSchema
+from sfsync.config.mapping_schema import MappingSchema
 
 __all__ = [
     "CONFIG_ENV",

@@ -170,7 +170,7 @@ class _Currency(_Strict):
     @field_validator("default")
     @classmethod
     def _code(cls, value: str | None) -> str | None:
-        from config.settings import currency_code  # config's own rule, defined there once
+        from sfsync.config.settings import currency_code  # config's own rule, defined there once
 
         return currency_code(value)
 

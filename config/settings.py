@@ -53,10 +53,10 @@ try:  # kombu comes with Celery; the names are the broker URL schemes it underst
 except ImportError:  # pragma: no cover - kombu is a dependency
     _BROKER_SCHEMES = {}
 
-from config.ids import salesforce_id_18
-from config.logging import LogFormat
-from config.mapping_file import MappingFileError, MappingFileSource
-from config.mapping_schema import FieldCopy, ProductMapping, soql_condition
+from sfsync.config.ids import salesforce_id_18
+from sfsync.config.logging import LogFormat
+from sfsync.config.mapping_file import MappingFileError, MappingFileSource
+from sfsync.config.mapping_schema import FieldCopy, ProductMapping, soql_condition
 
 ENV_PREFIX = "SFSYNC_"
 

@@ -22,7 +22,7 @@ from docsgen import (
 
 @cache
 def _cli() -> str:
-    from cli import main
+    from sfsync.cli import main
 
     return cli_reference(main, top=3)
 

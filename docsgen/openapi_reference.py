@@ -14,8 +14,8 @@ _METHODS = ("get", "post", "put", "patch", "delete")
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of `sfsync serve`'s application, built on a throwaway data folder
     (nothing is served, migrated or connected)."""
-    from api.app import create_app
-    from config import Settings
+    from sfsync.api.app import create_app
+    from sfsync.config import Settings
 
     with tempfile.TemporaryDirectory(prefix="sfsync-docs-") as folder:
         settings = Settings(_env_file=None, data_dir=Path(folder))

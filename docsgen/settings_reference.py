@@ -8,8 +8,8 @@ from typing import Any
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from config.settings import ENV_PREFIX, Settings
 from docsgen.markdown import code, table
+from sfsync.config.settings import ENV_PREFIX, Settings
 
 
 def _default(field: FieldInfo) -> str:

@@ -3,8 +3,8 @@
 Knows nothing of Salesforce or Celery.
 """
 
-from models.engine import Store, open_store
-from models.errors import (
+from sfsync.models.engine import Store, open_store
+from sfsync.models.errors import (
     AliasConflict,
     AliasIsCustomerId,
     AliasLimitExceeded,
@@ -25,7 +25,7 @@ from models.errors import (
     UniquenessKeyUsed,
     UnknownFieldKey,
 )
-from models.types import Entity
+from sfsync.models.types import Entity
 
 __all__ = [
     "AliasConflict",

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.dialect import in_chunks
-from models.keys import canonical_keys
-from models.tables import IngestAlias
-from models.types import AliasSource
+from sfsync.models.dialect import in_chunks
+from sfsync.models.keys import canonical_keys
+from sfsync.models.tables import IngestAlias
+from sfsync.models.types import AliasSource
 
 __all__ = [
     "ACCOUNT_ID_FIELD",

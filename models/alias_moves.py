@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from models.tables import AliasMove
-from models.types import AliasMoveReason
+from sfsync.models.tables import AliasMove
+from sfsync.models.types import AliasMoveReason
 
 __all__ = ["count_moves", "list_moves", "record_moves", "released_from"]
 

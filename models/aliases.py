@@ -31,8 +31,8 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
-from models import jsonrows
-from models.alias_lookups import (
+from sfsync.models import jsonrows
+from sfsync.models.alias_lookups import (
     ACCOUNT_ID_FIELD,
     AliasOrigin,
     alias_rows,
@@ -45,8 +45,8 @@ from models.alias_lookups import (
     salesforce_aliases_of,
     salesforce_aliases_through,
 )
-from models.dialect import in_chunks, insert, is_postgres
-from models.errors import (
+from sfsync.models.dialect import in_chunks, insert, is_postgres
+from sfsync.models.errors import (
     AliasConflict,
     AliasIsCustomerId,
     AliasLimitExceeded,
@@ -54,16 +54,16 @@ from models.errors import (
     InvalidInput,
     NotFound,
 )
-from models.keys import canonical_key, canonical_keys, customer_id_of_key
-from models.storable import UNSTORABLE_TEXT, is_storable
-from models.tables import (
+from sfsync.models.keys import canonical_key, canonical_keys, customer_id_of_key
+from sfsync.models.storable import UNSTORABLE_TEXT, is_storable
+from sfsync.models.tables import (
     MAX_ALIAS,
     MAX_ALIASES_PER_CUSTOMER,
     Customer,
     IngestAlias,
     UsageEvent,
 )
-from models.types import AliasSource, CustomerStatus, utcnow
+from sfsync.models.types import AliasSource, CustomerStatus, utcnow
 
 __all__ = [
     "ACCOUNT_ID_FIELD",

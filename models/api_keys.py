@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.engine import Store
-from models.errors import InvalidInput, NotFound
-from models.tables import MAX_API_KEY_NAME, ApiKey
-from models.types import ApiScope, utcnow
+from sfsync.models.engine import Store
+from sfsync.models.errors import InvalidInput, NotFound
+from sfsync.models.tables import MAX_API_KEY_NAME, ApiKey
+from sfsync.models.types import ApiScope, utcnow
 
 __all__ = [
     "PREFIX",

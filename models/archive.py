@@ -10,9 +10,9 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from models import customer_lifecycle
-from models.customers import get_customer
-from models.tables import Customer
+from sfsync.models import customer_lifecycle
+from sfsync.models.customers import get_customer
+from sfsync.models.tables import Customer
 
 __all__ = ["archive_customer"]
 

@@ -22,12 +22,12 @@ from sqlalchemy import Table, bindparam, select, text
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
 
-from models import jsonrows
-from models.aliases import AliasOrigin
-from models.contract_terms import ContractRow, ContractTerms
-from models.dialect import is_postgres
-from models.fields import find_many_by_field
-from models.tables import (
+from sfsync.models import jsonrows
+from sfsync.models.aliases import AliasOrigin
+from sfsync.models.contract_terms import ContractRow, ContractTerms
+from sfsync.models.dialect import is_postgres
+from sfsync.models.fields import find_many_by_field
+from sfsync.models.tables import (
     Contract,
     Customer,
     CustomFieldKey,
@@ -37,7 +37,7 @@ from models.tables import (
     UsageEvent,
     Writeback,
 )
-from models.types import (
+from sfsync.models.types import (
     AliasSource,
     CustomerStatus,
     DeadLetterSource,

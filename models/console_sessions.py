@@ -15,9 +15,9 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from models.api_keys import Principal, principal_of
-from models.tables import RequestKey
-from models.types import utcnow
+from sfsync.models.api_keys import Principal, principal_of
+from sfsync.models.tables import RequestKey
+from sfsync.models.types import utcnow
 
 __all__ = ["close_session", "open_session", "session_principal"]
 

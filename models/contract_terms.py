@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from models.tables import Contract
-from models.types import ContractStatus, EndSource
+from sfsync.models.tables import Contract
+from sfsync.models.types import ContractStatus, EndSource
 
 __all__ = ["ContractRow", "ContractTerms", "row_of"]
 

@@ -18,15 +18,15 @@ from decimal import Decimal
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from config.settings import CURRENCY_CODE
-from models.contract_terms import ContractRow, ContractTerms, row_of
-from models.customers import get_customer, validate_name
-from models.errors import CustomerArchived, InvalidInput, NotFound, UniqueFieldConflict
-from models.fields import find_by_field, set_fields
-from models.lifecycle import plan_end, plan_terms
-from models.revisions import Change, add_revision, terms_of
-from models.tables import Contract, CustomFieldValue
-from models.types import (
+from sfsync.config.settings import CURRENCY_CODE
+from sfsync.models.contract_terms import ContractRow, ContractTerms, row_of
+from sfsync.models.customers import get_customer, validate_name
+from sfsync.models.errors import CustomerArchived, InvalidInput, NotFound, UniqueFieldConflict
+from sfsync.models.fields import find_by_field, set_fields
+from sfsync.models.lifecycle import plan_end, plan_terms
+from sfsync.models.revisions import Change, add_revision, terms_of
+from sfsync.models.tables import Contract, CustomFieldValue
+from sfsync.models.types import (
     MONEY_PRECISION,
     MONEY_SCALE,
     ContractStatus,

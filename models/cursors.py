@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from models.dialect import insert
-from models.errors import LeaseLost
-from models.tables import SyncCursor
-from models.types import Stream, utcnow
+from sfsync.models.dialect import insert
+from sfsync.models.errors import LeaseLost
+from sfsync.models.tables import SyncCursor
+from sfsync.models.types import Stream, utcnow
 
 __all__ = ["acquire_lease", "advance", "list_cursors", "position", "release_lease", "renew_lease"]
 

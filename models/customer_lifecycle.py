@@ -30,14 +30,20 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from models.alias_moves import record_moves
-from models.aliases import aliases_of, remove_aliases, transfer_salesforce_aliases
-from models.bulk import contracts_by_id
-from models.dialect import is_postgres
-from models.errors import CustomerArchived, NotFound
-from models.revisions import Change, RevisionRow, insert_revisions, terms_of
-from models.tables import Contract, Customer
-from models.types import AliasMoveReason, ContractStatus, CustomerStatus, RevisionKind, utcnow
+from sfsync.models.alias_moves import record_moves
+from sfsync.models.aliases import aliases_of, remove_aliases, transfer_salesforce_aliases
+from sfsync.models.bulk import contracts_by_id
+from sfsync.models.dialect import is_postgres
+from sfsync.models.errors import CustomerArchived, NotFound
+from sfsync.models.revisions import Change, RevisionRow, insert_revisions, terms_of
+from sfsync.models.tables import Contract, Customer
+from sfsync.models.types import (
+    AliasMoveReason,
+    ContractStatus,
+    CustomerStatus,
+    RevisionKind,
+    utcnow,
+)
 
 __all__ = [
     "Archived",

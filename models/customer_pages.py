@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.fields import field_value
-from models.keys import canonical_key
-from models.tables import Customer, CustomFieldValue, IngestAlias
-from models.types import Entity
+from sfsync.models.fields import field_value
+from sfsync.models.keys import canonical_key
+from sfsync.models.tables import Customer, CustomFieldValue, IngestAlias
+from sfsync.models.types import Entity
 
 __all__ = ["CustomerFilter", "page_customers"]
 

@@ -9,13 +9,13 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models.aliases import add_aliases
-from models.errors import InvalidInput, NotFound
-from models.fields import find_by_field, set_fields
-from models.keys import canonical_key
-from models.storable import UNSTORABLE_TEXT, is_storable
-from models.tables import MAX_NAME, Customer, IngestAlias, UsageEvent
-from models.types import Entity, new_id, utcnow
+from sfsync.models.aliases import add_aliases
+from sfsync.models.errors import InvalidInput, NotFound
+from sfsync.models.fields import find_by_field, set_fields
+from sfsync.models.keys import canonical_key
+from sfsync.models.storable import UNSTORABLE_TEXT, is_storable
+from sfsync.models.tables import MAX_NAME, Customer, IngestAlias, UsageEvent
+from sfsync.models.types import Entity, new_id, utcnow
 
 __all__ = [
     "attribute_own_id",

@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
-from models.dialect import insert
-from models.errors import InvalidInput, NotFound
-from models.storable import storable_json, storable_text
-from models.tables import DeadLetter
-from models.types import DeadLetterSource, DeadLetterStatus, utcnow
+from sfsync.models.dialect import insert
+from sfsync.models.errors import InvalidInput, NotFound
+from sfsync.models.storable import storable_json, storable_text
+from sfsync.models.tables import DeadLetter
+from sfsync.models.types import DeadLetterSource, DeadLetterStatus, utcnow
 
 __all__ = [
     "OPEN_LETTER",

@@ -25,9 +25,9 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import exactjson
-from models.deadline import Deadline
-from models.errors import (
+from sfsync.models import exactjson
+from sfsync.models.deadline import Deadline
+from sfsync.models.errors import (
     Conflict,
     DeadlinePassed,
     InvalidInput,

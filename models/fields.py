@@ -14,13 +14,19 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import jsonrows
-from models.dialect import insert
-from models.errors import Conflict, InvalidInput, NotFound, UniqueFieldConflict, UnknownFieldKey
-from models.keys import canonical_key
-from models.storable import UNSTORABLE_TEXT, is_storable
-from models.tables import MAX_FIELD_KEY, MAX_FIELD_VALUE, CustomFieldKey, CustomFieldValue
-from models.types import Entity
+from sfsync.models import jsonrows
+from sfsync.models.dialect import insert
+from sfsync.models.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    UniqueFieldConflict,
+    UnknownFieldKey,
+)
+from sfsync.models.keys import canonical_key
+from sfsync.models.storable import UNSTORABLE_TEXT, is_storable
+from sfsync.models.tables import MAX_FIELD_KEY, MAX_FIELD_VALUE, CustomFieldKey, CustomFieldValue
+from sfsync.models.types import Entity
 
 __all__ = [
     "INTERNAL_CUSTOMER_ID",

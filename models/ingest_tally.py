@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from models.tables import IngestTally
+from sfsync.models.tables import IngestTally
 
 __all__ = ["duplicates_total", "record_tally"]
 

@@ -29,8 +29,8 @@ from sqlalchemy import Column, Enum, Table, Uuid, text
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from models.dialect import is_postgres
-from models.types import Money, UTCDateTime, plain_decimal
+from sfsync.models.dialect import is_postgres
+from sfsync.models.types import Money, UTCDateTime, plain_decimal
 
 __all__ = [
     "as_uuid",

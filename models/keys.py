@@ -21,7 +21,7 @@ import re
 import uuid
 from collections.abc import Iterable
 
-from config.ids import salesforce_id_18
+from sfsync.config.ids import salesforce_id_18
 
 __all__ = ["canonical_key", "canonical_keys", "customer_id_of_key"]
 

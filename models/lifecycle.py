@@ -21,9 +21,9 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
-from models.contract_terms import ContractRow, ContractTerms
-from models.errors import ChangeNeedsApproval
-from models.types import ContractStatus, EndSource, RevisionKind
+from sfsync.models.contract_terms import ContractRow, ContractTerms
+from sfsync.models.errors import ChangeNeedsApproval
+from sfsync.models.types import ContractStatus, EndSource, RevisionKind
 
 __all__ = ["plan_end", "plan_terms", "same_terms", "started"]
 

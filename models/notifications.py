@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from models.dialect import insert
-from models.tables import OutboundNotification
-from models.types import utcnow
+from sfsync.models.dialect import insert
+from sfsync.models.tables import OutboundNotification
+from sfsync.models.types import utcnow
 
 __all__ = ["NotificationKey", "enqueued_recently", "mark_enqueued", "record_notifications"]
 

@@ -13,13 +13,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models.cursors import list_cursors
-from models.histogram import Histogram
-from models.ingest_tally import duplicates_total
-from models.runs import StreamTiming, last_run, stream_timing
-from models.tables import DeadLetter, SyncRun, UsageEvent
-from models.types import DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
-from models.usage_attribution import is_pending
+from sfsync.models.cursors import list_cursors
+from sfsync.models.histogram import Histogram
+from sfsync.models.ingest_tally import duplicates_total
+from sfsync.models.runs import StreamTiming, last_run, stream_timing
+from sfsync.models.tables import DeadLetter, SyncRun, UsageEvent
+from sfsync.models.types import DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
+from sfsync.models.usage_attribution import is_pending
 
 __all__ = [
     "CHANGE_COUNTERS",

@@ -16,11 +16,16 @@ from typing import Any
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from models import exactjson
-from models.dialect import insert
-from models.errors import IdempotencyKeyRaced, IdempotencyKeyReused, InvalidInput, UniquenessKeyUsed
-from models.tables import MAX_REQUEST_KEY, RequestKey
-from models.types import Entity, utcnow
+from sfsync.models import exactjson
+from sfsync.models.dialect import insert
+from sfsync.models.errors import (
+    IdempotencyKeyRaced,
+    IdempotencyKeyReused,
+    InvalidInput,
+    UniquenessKeyUsed,
+)
+from sfsync.models.tables import MAX_REQUEST_KEY, RequestKey
+from sfsync.models.types import Entity, utcnow
 
 __all__ = [
     "IDEMPOTENCY_WINDOW",

@@ -16,10 +16,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import jsonrows
-from models.contract_terms import ContractRow, row_of
-from models.tables import Contract, ContractRevision
-from models.types import ContractStatus, RevisionKind, utcnow
+from sfsync.models import jsonrows
+from sfsync.models.contract_terms import ContractRow, row_of
+from sfsync.models.tables import Contract, ContractRevision
+from sfsync.models.types import ContractStatus, RevisionKind, utcnow
 
 __all__ = [
     "SYNC",

@@ -19,9 +19,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.errors import NotFound
-from models.tables import SyncCursor, SyncRun
-from models.types import RunStatus, RunTrigger, Stream, utcnow
+from sfsync.models.errors import NotFound
+from sfsync.models.tables import SyncCursor, SyncRun
+from sfsync.models.types import RunStatus, RunTrigger, Stream, utcnow
 
 __all__ = [
     "RunCounters",

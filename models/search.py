@@ -8,12 +8,12 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from models.customers import find_customer
-from models.errors import NotFound
-from models.fields import SFDC_ACCOUNT_ID, field_value
-from models.keys import canonical_key, customer_id_of_key
-from models.tables import Customer, CustomFieldValue, DeadLetter, IngestAlias, SyncRun
-from models.types import DeadLetterSource, DeadLetterStatus, Entity, RunStatus, Stream
+from sfsync.models.customers import find_customer
+from sfsync.models.errors import NotFound
+from sfsync.models.fields import SFDC_ACCOUNT_ID, field_value
+from sfsync.models.keys import canonical_key, customer_id_of_key
+from sfsync.models.tables import Customer, CustomFieldValue, DeadLetter, IngestAlias, SyncRun
+from sfsync.models.types import DeadLetterSource, DeadLetterStatus, Entity, RunStatus, Stream
 
 __all__ = [
     "count_letters",

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from models.dialect import in_chunks
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID
-from models.tables import (
+from sfsync.models.dialect import in_chunks
+from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID
+from sfsync.models.tables import (
     AliasMove,
     Contract,
     ContractRevision,
@@ -30,7 +30,7 @@ from models.tables import (
     IngestAlias,
     Writeback,
 )
-from models.types import DeadLetterStatus, Entity, RevisionKind, utcnow
+from sfsync.models.types import DeadLetterStatus, Entity, RevisionKind, utcnow
 
 __all__ = [
     "AliasChange",

@@ -29,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from models.types import (
+from sfsync.models.types import (
     AliasMoveReason,
     AliasSource,
     ApiScope,

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models.dialect import insert
-from models.histogram import Histogram, bucket_of
-from models.tables import TaskRuntime
-from models.types import TaskRunOutcome
+from sfsync.models.dialect import insert
+from sfsync.models.histogram import Histogram, bucket_of
+from sfsync.models.tables import TaskRuntime
+from sfsync.models.types import TaskRunOutcome
 
 __all__ = [
     "TASK_RUNTIME_BUCKETS",

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, Numeric, String
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from models.errors import InvalidInput
+from sfsync.models.errors import InvalidInput
 
 __all__ = [
     "MONEY_PRECISION",

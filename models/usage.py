@@ -30,12 +30,16 @@ from typing import Any, NamedTuple
 from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
-from models import exactjson
-from models.dialect import in_chunks, is_postgres
-from models.errors import InvalidInput, NotFound
-from models.tables import DeadLetter, UsageEvent
-from models.types import DeadLetterSource
-from models.usage_attribution import SQLITE_KEY_NAMES_CUSTOMER, attributed_customer, is_pending
+from sfsync.models import exactjson
+from sfsync.models.dialect import in_chunks, is_postgres
+from sfsync.models.errors import InvalidInput, NotFound
+from sfsync.models.tables import DeadLetter, UsageEvent
+from sfsync.models.types import DeadLetterSource
+from sfsync.models.usage_attribution import (
+    SQLITE_KEY_NAMES_CUSTOMER,
+    attributed_customer,
+    is_pending,
+)
 
 __all__ = [
     "NewEvent",

@@ -35,9 +35,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Uuid, and_, case, cast, func, select, text
 from sqlalchemy.orm import Session, aliased
 
-from models.dialect import is_postgres
-from models.tables import Customer, IngestAlias, UsageEvent
-from models.types import CustomerStatus
+from sfsync.models.dialect import is_postgres
+from sfsync.models.tables import Customer, IngestAlias, UsageEvent
+from sfsync.models.types import CustomerStatus
 
 __all__ = [
     "SQLITE_KEY_NAMES_CUSTOMER",

@@ -30,10 +30,10 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from models.dialect import is_postgres
-from models.keys import customer_id_of_key
-from models.types import utcnow
-from models.usage import NewEvent
+from sfsync.models.dialect import is_postgres
+from sfsync.models.keys import customer_id_of_key
+from sfsync.models.types import utcnow
+from sfsync.models.usage import NewEvent
 
 __all__ = ["insert_events"]
 

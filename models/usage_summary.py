@@ -28,13 +28,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from models import exactjson
-from models.aliases import aliases_of
-from models.dialect import is_postgres
-from models.errors import InvalidInput
-from models.tables import UsageEvent
-from models.types import plain_decimal
-from models.usage_attribution import derived_customer
+from sfsync.models import exactjson
+from sfsync.models.aliases import aliases_of
+from sfsync.models.dialect import is_postgres
+from sfsync.models.errors import InvalidInput
+from sfsync.models.tables import UsageEvent
+from sfsync.models.types import plain_decimal
+from sfsync.models.usage_attribution import derived_customer
 
 __all__ = ["MAX_PROPERTY_NAME", "GroupBy", "SummaryRow", "property_name", "summarize"]
 

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from models.dialect import insert
-from models.tables import Writeback
-from models.types import WritebackStatus, utcnow
+from sfsync.models.dialect import insert
+from sfsync.models.tables import Writeback
+from sfsync.models.types import WritebackStatus, utcnow
 
 __all__ = [
     "RETRY_BASE",

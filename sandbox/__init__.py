@@ -3,8 +3,8 @@
 Standard library only; it imports nothing else from the project.
 """
 
-from sandbox.org import SandboxOrg
-from sandbox.soql.errors import SoqlError
-from sandbox.store import StoreError
+from sfsync.sandbox.org import SandboxOrg
+from sfsync.sandbox.soql.errors import SoqlError
+from sfsync.sandbox.store import StoreError
 
 __all__ = ["SandboxOrg", "SoqlError", "StoreError"]

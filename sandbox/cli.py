@@ -7,7 +7,7 @@ import threading
 
 import click
 
-from sandbox.org import SandboxOrg
+from sfsync.sandbox.org import SandboxOrg
 
 
 @click.command(

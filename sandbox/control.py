@@ -11,12 +11,12 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sandbox.responses import Request, Response, empty, json_response, sf_error
-from sandbox.store import StoreError
-from sandbox.values import format_datetime, parse_datetime
+from sfsync.sandbox.responses import Request, Response, empty, json_response, sf_error
+from sfsync.sandbox.store import StoreError
+from sfsync.sandbox.values import format_datetime, parse_datetime
 
 if TYPE_CHECKING:
-    from sandbox.org import SandboxOrg
+    from sfsync.sandbox.org import SandboxOrg
 
 PREFIX = "/__sandbox__"
 _RECORD = re.compile(r"^/records/(\w+)(?:/(\w+))?/?$")

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import unescape
 
-from sandbox.clock import Clock
-from sandbox.ids import ORG_ID
+from sfsync.sandbox.clock import Clock
+from sfsync.sandbox.ids import ORG_ID
 
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 USER_ID = "0055g00000AbCdEAAV"

@@ -11,20 +11,20 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from sandbox import seed as seeding
-from sandbox.clock import Clock
-from sandbox.control import PREFIX, handle_control
-from sandbox.faults import Faults
-from sandbox.oauth import Auth, generate_key_pair
-from sandbox.permissions import Access, FieldPermissions
-from sandbox.queries import QueryService
-from sandbox.responses import Request, Response
-from sandbox.rest import SalesforceApi
-from sandbox.schema import objects_for
-from sandbox.server import HttpServer
-from sandbox.store import RECYCLE_BIN_DAYS, Store
-from sandbox.timeouts import TimeoutRule
-from sandbox.usage import Usage
+from sfsync.sandbox import seed as seeding
+from sfsync.sandbox.clock import Clock
+from sfsync.sandbox.control import PREFIX, handle_control
+from sfsync.sandbox.faults import Faults
+from sfsync.sandbox.oauth import Auth, generate_key_pair
+from sfsync.sandbox.permissions import Access, FieldPermissions
+from sfsync.sandbox.queries import QueryService
+from sfsync.sandbox.responses import Request, Response
+from sfsync.sandbox.rest import SalesforceApi
+from sfsync.sandbox.schema import objects_for
+from sfsync.sandbox.server import HttpServer
+from sfsync.sandbox.store import RECYCLE_BIN_DAYS, Store
+from sfsync.sandbox.timeouts import TimeoutRule
+from sfsync.sandbox.usage import Usage
 
 
 class SandboxOrg:

@@ -14,8 +14,8 @@ from dataclasses import replace
 from enum import Enum
 from typing import Any
 
-from sandbox.ids import KEY_PREFIXES
-from sandbox.schema import FieldDef, FieldType, ObjectDef, Objects
+from sfsync.sandbox.ids import KEY_PREFIXES
+from sfsync.sandbox.schema import FieldDef, FieldType, ObjectDef, Objects
 
 __all__ = ["Access", "FieldPermissions", "describe"]
 

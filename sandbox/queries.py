@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sandbox import ids
-from sandbox.clock import Clock
-from sandbox.schema import Objects
-from sandbox.soql import CompiledQuery, SoqlError, compile_query
-from sandbox.soql.lexer import Tok, tokenize
-from sandbox.store import Record, Store, StoreError
-from sandbox.timeouts import TimeoutRule, check
+from sfsync.sandbox import ids
+from sfsync.sandbox.clock import Clock
+from sfsync.sandbox.schema import Objects
+from sfsync.sandbox.soql import CompiledQuery, SoqlError, compile_query
+from sfsync.sandbox.soql.lexer import Tok, tokenize
+from sfsync.sandbox.store import Record, Store, StoreError
+from sfsync.sandbox.timeouts import TimeoutRule, check
 
 MIN_BATCH = 200
 MAX_BATCH = 2000

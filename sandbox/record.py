@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sandbox.schema import ObjectDef
-from sandbox.values import Value, format_datetime
+from sfsync.sandbox.schema import ObjectDef
+from sfsync.sandbox.values import Value, format_datetime
 
 API_VERSION = "59.0"
 

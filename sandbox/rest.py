@@ -8,16 +8,16 @@ import time
 from collections.abc import Callable
 from urllib.parse import parse_qs
 
-from sandbox.faults import FAULT_KINDS, Decision
-from sandbox.oauth import Auth, OAuthError
-from sandbox.permissions import FieldPermissions, describe
-from sandbox.queries import QueryService, parse_batch_size
-from sandbox.responses import Request, Response, empty, json_response, sf_error
-from sandbox.schema import ObjectDef
-from sandbox.soql import SoqlError
-from sandbox.store import Store, StoreError
-from sandbox.usage import Usage
-from sandbox.writes import convert
+from sfsync.sandbox.faults import FAULT_KINDS, Decision
+from sfsync.sandbox.oauth import Auth, OAuthError
+from sfsync.sandbox.permissions import FieldPermissions, describe
+from sfsync.sandbox.queries import QueryService, parse_batch_size
+from sfsync.sandbox.responses import Request, Response, empty, json_response, sf_error
+from sfsync.sandbox.schema import ObjectDef
+from sfsync.sandbox.soql import SoqlError
+from sfsync.sandbox.store import Store, StoreError
+from sfsync.sandbox.usage import Usage
+from sfsync.sandbox.writes import convert
 
 HANG_SECONDS = 60.0
 VERSIONS = ("57.0", "58.0", "59.0", "60.0", "61.0", "62.0")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 from datetime import UTC, date, datetime, timedelta
 
-from sandbox.ids import ORG_ID, IdFactory
-from sandbox.schema import CURRENCIES
-from sandbox.values import Value
+from sfsync.sandbox.ids import ORG_ID, IdFactory
+from sfsync.sandbox.schema import CURRENCIES
+from sfsync.sandbox.values import Value
 
 _ADJECTIVES = [
     "Acme",

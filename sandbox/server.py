@@ -8,7 +8,7 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.responses import Request, Response
+from sfsync.sandbox.responses import Request, Response
 
 Dispatch = Callable[[Request], Response | None]
 

@@ -9,12 +9,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sandbox import ids
-from sandbox.clock import Clock
-from sandbox.record import API_VERSION, Record
-from sandbox.schema import OBJECTS, ObjectDef, Objects, lookup
-from sandbox.values import Value, from_wire, truncate_ms
-from sandbox.writes import StoreError, check_required, convert, derive, refuse_type
+from sfsync.sandbox import ids
+from sfsync.sandbox.clock import Clock
+from sfsync.sandbox.record import API_VERSION, Record
+from sfsync.sandbox.schema import OBJECTS, ObjectDef, Objects, lookup
+from sfsync.sandbox.values import Value, from_wire, truncate_ms
+from sfsync.sandbox.writes import StoreError, check_required, convert, derive, refuse_type
 
 __all__ = ["API_VERSION", "Record", "Store", "StoreError"]
 

@@ -13,10 +13,10 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sandbox.faults import FAULT_KINDS
-from sandbox.schema import FieldType, Objects, lookup
-from sandbox.soql import SoqlError, ast, parse
-from sandbox.values import parse_datetime
+from sfsync.sandbox.faults import FAULT_KINDS
+from sfsync.sandbox.schema import FieldType, Objects, lookup
+from sfsync.sandbox.soql import SoqlError, ast, parse
+from sfsync.sandbox.values import parse_datetime
 
 DEFAULT_OBJECTS = ("Opportunity", "Account")
 _LOWER_OPS = (">", ">=", "=")

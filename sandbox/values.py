@@ -6,8 +6,8 @@ import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
-from sandbox import ids
-from sandbox.schema import FieldDef, FieldType
+from sfsync.sandbox import ids
+from sfsync.sandbox.schema import FieldDef, FieldType
 
 Value = str | bool | float | int | date | datetime | None
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sandbox.record import Record
-from sandbox.schema import STAGES, SYSTEM_TIMESTAMPS, FieldType, ObjectDef
-from sandbox.values import FieldValueError, Value, from_wire
+from sfsync.sandbox.record import Record
+from sfsync.sandbox.schema import STAGES, SYSTEM_TIMESTAMPS, FieldType, ObjectDef
+from sfsync.sandbox.values import FieldValueError, Value, from_wire
 
 #: (object, id) -> the record, live or deleted, or None.
 Finder = Callable[[str, str | None], Record | None]

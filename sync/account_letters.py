@@ -18,13 +18,13 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models import Entity
-from models.deadletters import Failure
-from models.fields import SFDC_ACCOUNT_ID, fields_for
-from models.tables import Customer
-from models.types import DeadLetterSource
-from sync.claims import Contested
-from sync.salesforce import AccountNode, strip_attributes
+from sfsync.models import Entity
+from sfsync.models.deadletters import Failure
+from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for
+from sfsync.models.tables import Customer
+from sfsync.models.types import DeadLetterSource
+from sfsync.sync.claims import Contested
+from sfsync.sync.salesforce import AccountNode, strip_attributes
 
 __all__ = [
     "AccountConflict",

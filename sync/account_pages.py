@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sync.runner import Records
-from sync.salesforce import (
+from sfsync.sync.runner import Records
+from sfsync.sync.salesforce import (
     AccountNode,
     QueryRules,
     SalesforceClient,

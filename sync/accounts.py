@@ -25,23 +25,23 @@ from typing import Any, Unpack
 
 from sqlalchemy.orm import Session
 
-from config import Settings
-from models import AliasConflict, Entity, Store, StoreError
-from models.aliases import AliasOrigin, holders_by_account
-from models.customer_lifecycle import (
+from sfsync.config import Settings
+from sfsync.models import AliasConflict, Entity, Store, StoreError
+from sfsync.models.aliases import AliasOrigin, holders_by_account
+from sfsync.models.customer_lifecycle import (
     active_among,
     active_customer,
     merge_family,
     revive_customer,
     survivors,
 )
-from models.customers import rename_customer
-from models.deadletters import add_letter, resolve_open_for
-from models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
-from models.revisions import Change
-from models.runs import RunCounters
-from models.types import DeadLetterSource, Stream
-from sync.account_letters import (
+from sfsync.models.customers import rename_customer
+from sfsync.models.deadletters import add_letter, resolve_open_for
+from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
+from sfsync.models.revisions import Change
+from sfsync.models.runs import RunCounters
+from sfsync.models.types import DeadLetterSource, Stream
+from sfsync.sync.account_letters import (
     AccountConflict,
     account_of,
     conflict_letter,
@@ -49,27 +49,27 @@ from sync.account_letters import (
     malformed_letter,
     node_payload,
 )
-from sync.account_pages import parse_accounts, read_accounts, root_of
-from sync.claims import Owner, plan_owner
-from sync.errors import MappingError
-from sync.mapping import MappingRules, account_alias_origins
-from sync.merges import (
+from sfsync.sync.account_pages import parse_accounts, read_accounts, root_of
+from sfsync.sync.claims import Owner, plan_owner
+from sfsync.sync.errors import MappingError
+from sfsync.sync.mapping import MappingRules, account_alias_origins
+from sfsync.sync.merges import (
     absorb_merged_account,
     claim_tree,
     overflow_letter,
     release_outside,
 )
-from sync.moved_accounts import (
+from sfsync.sync.moved_accounts import (
     left_their_holders,
     misplaced_deals,
     moved_deals,
     moved_trees,
     through_chains,
 )
-from sync.opportunities import MappedPage, apply_mapped
-from sync.provision import own_state
-from sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
-from sync.salesforce import (
+from sfsync.sync.opportunities import MappedPage, apply_mapped
+from sfsync.sync.provision import own_state
+from sfsync.sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
+from sfsync.sync.salesforce import (
     AccountNode,
     QueryRules,
     SalesforceClient,

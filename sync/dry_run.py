@@ -20,14 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from config import Settings
-from models import Store
-from models.store_changes import StoreChanges, changes_since, take_snapshot
-from models.types import RevisionKind, RunStatus, RunTrigger, Stream
-from sync.accounts import poll_accounts
-from sync.opportunities import poll_opportunities
-from sync.runner import RunResult
-from sync.salesforce import SalesforceClient
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.store_changes import StoreChanges, changes_since, take_snapshot
+from sfsync.models.types import RevisionKind, RunStatus, RunTrigger, Stream
+from sfsync.sync.accounts import poll_accounts
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.runner import RunResult
+from sfsync.sync.salesforce import SalesforceClient
 
 __all__ = ["ACTIONS", "POLLS", "DryRun", "dry_run"]
 

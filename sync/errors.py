@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 
-from models import AliasConflict
+from sfsync.models import AliasConflict
 
 __all__ = ["AliasOverflow", "DealConflict", "MappingError", "SyncError"]
 

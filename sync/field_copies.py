@@ -18,14 +18,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from config.mapping_schema import FieldCopy
-from models import Entity, StoreError
-from models.bulk import contract_customers
-from models.fields import SFDC_OPPORTUNITY_ID, find_many_by_field, register_key, set_fields
-from models.tables import MAX_FIELD_VALUE
-from models.types import plain_decimal
-from sync.errors import MappingError
-from sync.salesforce import record_value
+from sfsync.config.mapping_schema import FieldCopy
+from sfsync.models import Entity, StoreError
+from sfsync.models.bulk import contract_customers
+from sfsync.models.fields import SFDC_OPPORTUNITY_ID, find_many_by_field, register_key, set_fields
+from sfsync.models.tables import MAX_FIELD_VALUE
+from sfsync.models.types import plain_decimal
+from sfsync.sync.errors import MappingError
+from sfsync.sync.salesforce import record_value
 
 __all__ = ["CopiedValue", "apply_field_copies", "copied_values"]
 

@@ -17,15 +17,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models.bulk import contracts_by_id, update_contracts
-from models.fields import SFDC_OPPORTUNITY_ID, find_many_by_field
-from models.lifecycle import plan_end
-from models.revisions import Change, RevisionRow, insert_revisions, terms_of
-from models.runs import RunCounters
-from models.types import Entity, RevisionKind
-from sync.errors import MappingError
-from sync.mapping import parse_sf_datetime
-from sync.salesforce import valid_id
+from sfsync.models.bulk import contracts_by_id, update_contracts
+from sfsync.models.fields import SFDC_OPPORTUNITY_ID, find_many_by_field
+from sfsync.models.lifecycle import plan_end
+from sfsync.models.revisions import Change, RevisionRow, insert_revisions, terms_of
+from sfsync.models.runs import RunCounters
+from sfsync.models.types import Entity, RevisionKind
+from sfsync.sync.errors import MappingError
+from sfsync.sync.mapping import parse_sf_datetime
+from sfsync.sync.salesforce import valid_id
 
 __all__ = ["GoneDeal", "apply_gone", "counts", "gone_deals"]
 

@@ -33,17 +33,17 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from config import Settings
-from config.mapping_schema import FieldCopy
-from config.settings import CURRENCY_CODE
-from models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
-from models.contract_terms import ContractTerms
-from models.keys import canonical_key
-from models.tables import MAX_ALIAS, MAX_NAME
-from models.types import plain_decimal
-from sync.errors import MappingError
-from sync.field_copies import CopiedValue
-from sync.salesforce import AccountNode, normalize_id, record_value
+from sfsync.config import Settings
+from sfsync.config.mapping_schema import FieldCopy
+from sfsync.config.settings import CURRENCY_CODE
+from sfsync.models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
+from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.keys import canonical_key
+from sfsync.models.tables import MAX_ALIAS, MAX_NAME
+from sfsync.models.types import plain_decimal
+from sfsync.sync.errors import MappingError
+from sfsync.sync.field_copies import CopiedValue
+from sfsync.sync.salesforce import AccountNode, normalize_id, record_value
 
 __all__ = [
     "MULTI_SELECT_SEPARATOR",

@@ -16,9 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from config import Settings
-from config.mapping_file import MappingFile, MappingFileError, load_mapping_file
-from sync.salesforce import ObjectInfo, SalesforceClient, describe
+from sfsync.config import Settings
+from sfsync.config.mapping_file import MappingFile, MappingFileError, load_mapping_file
+from sfsync.sync.salesforce import ObjectInfo, SalesforceClient, describe
 
 __all__ = [
     "FieldUse",

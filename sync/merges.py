@@ -36,9 +36,9 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
-from models import Entity
-from models.alias_moves import record_moves, released_from
-from models.aliases import (
+from sfsync.models import Entity
+from sfsync.models.alias_moves import record_moves, released_from
+from sfsync.models.aliases import (
     AliasOrigin,
     add_aliases,
     alias_owners,
@@ -51,15 +51,15 @@ from models.aliases import (
     salesforce_aliases_through,
     set_origins,
 )
-from models.bulk import alias_counts
-from models.customer_lifecycle import Merged, merge_customers
-from models.deadletters import Failure
-from models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
-from models.revisions import Change
-from models.tables import MAX_ALIASES_PER_CUSTOMER
-from models.types import AliasMoveReason, DeadLetterSource
-from sync.claims import ClaimPlan, Contested, Held, plan_claim, plan_loser_values
-from sync.errors import AliasOverflow
+from sfsync.models.bulk import alias_counts
+from sfsync.models.customer_lifecycle import Merged, merge_customers
+from sfsync.models.deadletters import Failure
+from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
+from sfsync.models.revisions import Change
+from sfsync.models.tables import MAX_ALIASES_PER_CUSTOMER
+from sfsync.models.types import AliasMoveReason, DeadLetterSource
+from sfsync.sync.claims import ClaimPlan, Contested, Held, plan_claim, plan_loser_values
+from sfsync.sync.errors import AliasOverflow
 
 __all__ = [
     "MERGED_FIELD",
@@ -207,7 +207,7 @@ def absorb_merged_account(
     longer yields is released. Returns whether a customer was merged. Idempotent: a merge
     read again finds nothing left.
     """
-    from sync.provision import find_or_create_customer  # provisioning builds on this module
+    from sfsync.sync.provision import find_or_create_customer  # provisioning builds on this module
 
     absorbed = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, loser)
     rows = salesforce_aliases_from(session, loser)

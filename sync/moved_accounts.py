@@ -22,15 +22,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from config import Settings
-from models import Entity
-from models.aliases import AliasOrigin
-from models.bulk import contract_customers
-from models.customer_lifecycle import survivors
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
-from sync.mapping import MappingRules
-from sync.opportunities import MappedPage, hierarchy_for, map_records
-from sync.salesforce import (
+from sfsync.config import Settings
+from sfsync.models import Entity
+from sfsync.models.aliases import AliasOrigin
+from sfsync.models.bulk import contract_customers
+from sfsync.models.customer_lifecycle import survivors
+from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from sfsync.sync.mapping import MappingRules
+from sfsync.sync.opportunities import MappedPage, hierarchy_for, map_records
+from sfsync.sync.salesforce import (
     OPPORTUNITY_IN_LIST_MAX_CHARS,
     AccountNode,
     QueryRules,

@@ -20,24 +20,24 @@ from typing import Any, Unpack
 
 from sqlalchemy.orm import Session
 
-from config import Settings
-from models import Entity, Store, StoreError
-from models.aliases import alias_owners
-from models.bulk import contract_customers
-from models.contracts import any_contracts
-from models.deadletters import Failure, add_letter, resolve_open_for
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
-from models.revisions import SYNC, Change
-from models.runs import RunCounters
-from models.types import DeadLetterSource, Stream
-from sync.errors import MappingError
-from sync.field_copies import apply_field_copies, copied_values
-from sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
-from sync.mapping import AliasMemo, MappingRules, map_opportunity
-from sync.provision import provision_deal, refresh_contract
-from sync.provision_batch import BatchItem, provision_batch
-from sync.runner import RunOptions, RunResult, StreamSpec, run_stream
-from sync.salesforce import (
+from sfsync.config import Settings
+from sfsync.models import Entity, Store, StoreError
+from sfsync.models.aliases import alias_owners
+from sfsync.models.bulk import contract_customers
+from sfsync.models.contracts import any_contracts
+from sfsync.models.deadletters import Failure, add_letter, resolve_open_for
+from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from sfsync.models.revisions import SYNC, Change
+from sfsync.models.runs import RunCounters
+from sfsync.models.types import DeadLetterSource, Stream
+from sfsync.sync.errors import MappingError
+from sfsync.sync.field_copies import apply_field_copies, copied_values
+from sfsync.sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
+from sfsync.sync.mapping import AliasMemo, MappingRules, map_opportunity
+from sfsync.sync.provision import provision_deal, refresh_contract
+from sfsync.sync.provision_batch import BatchItem, provision_batch
+from sfsync.sync.runner import RunOptions, RunResult, StreamSpec, run_stream
+from sfsync.sync.salesforce import (
     OPPORTUNITY_IN_LIST_MAX_CHARS,
     AccountNode,
     HierarchyCache,

@@ -19,27 +19,27 @@ from typing import NamedTuple
 
 from sqlalchemy.orm import Session
 
-from config import Settings
-from models import AliasConflict, CustomerArchived, Entity, NotFound, UniqueFieldConflict
-from models.aliases import add_aliases
-from models.contracts import (
+from sfsync.config import Settings
+from sfsync.models import AliasConflict, CustomerArchived, Entity, NotFound, UniqueFieldConflict
+from sfsync.models.aliases import add_aliases
+from sfsync.models.contracts import (
     ContractOutcome,
     get_contract,
     update_contract,
     upsert_contract_by_field,
 )
-from models.customer_lifecycle import active_customer, lock_customers, revive_customer
-from models.customers import create_customer, rename_customer
-from models.deadletters import add_letter
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
-from models.revisions import SYNC, Change
-from models.tables import Customer
-from models.types import CustomerStatus
-from models.writebacks import enqueue
-from sync.claims import Owner, OwnState, plan_owner
-from sync.errors import DealConflict
-from sync.mapping import Deal
-from sync.merges import claim_tree, overflow_letter
+from sfsync.models.customer_lifecycle import active_customer, lock_customers, revive_customer
+from sfsync.models.customers import create_customer, rename_customer
+from sfsync.models.deadletters import add_letter
+from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
+from sfsync.models.revisions import SYNC, Change
+from sfsync.models.tables import Customer
+from sfsync.models.types import CustomerStatus
+from sfsync.models.writebacks import enqueue
+from sfsync.sync.claims import Owner, OwnState, plan_owner
+from sfsync.sync.errors import DealConflict
+from sfsync.sync.mapping import Deal
+from sfsync.sync.merges import claim_tree, overflow_letter
 
 __all__ = [
     "AccountArchived",

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field, replace
 
 from sqlalchemy.orm import Session
 
-from config import Settings
-from models import ChangeNeedsApproval, Entity, InvalidInput
-from models.aliases import AliasOrigin, alias_owners, unexpected_owners, validate_alias
-from models.bulk import (
+from sfsync.config import Settings
+from sfsync.models import ChangeNeedsApproval, Entity, InvalidInput
+from sfsync.models.aliases import AliasOrigin, alias_owners, unexpected_owners, validate_alias
+from sfsync.models.bulk import (
     alias_counts,
     attribute_aliases,
     claim_field_values,
@@ -46,17 +46,17 @@ from models.bulk import (
     resolve_open_letters,
     update_contracts,
 )
-from models.contract_terms import ContractRow, ContractTerms
-from models.contracts import validate_terms
-from models.customers import validate_name
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
-from models.lifecycle import plan_terms
-from models.revisions import SYNC, Change, RevisionRow, insert_revisions, terms_of
-from models.runs import RunCounters
-from models.tables import MAX_ALIASES_PER_CUSTOMER
-from models.types import DeadLetterSource, RevisionKind, new_id
-from sync.claims import ClaimPlan, Held, plan_claim
-from sync.mapping import Deal
+from sfsync.models.contract_terms import ContractRow, ContractTerms
+from sfsync.models.contracts import validate_terms
+from sfsync.models.customers import validate_name
+from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from sfsync.models.lifecycle import plan_terms
+from sfsync.models.revisions import SYNC, Change, RevisionRow, insert_revisions, terms_of
+from sfsync.models.runs import RunCounters
+from sfsync.models.tables import MAX_ALIASES_PER_CUSTOMER
+from sfsync.models.types import DeadLetterSource, RevisionKind, new_id
+from sfsync.sync.claims import ClaimPlan, Held, plan_claim
+from sfsync.sync.mapping import Deal
 
 __all__ = ["BatchItem", "BatchOutcome", "provision_batch"]
 

@@ -26,21 +26,21 @@ import logging
 from collections.abc import Sequence
 from datetime import datetime
 
-from config import Settings
-from models import Store
-from models.contracts import HeldDeal, contracts_by_key
-from models.cursors import acquire_lease, release_lease, renew_lease
-from models.customer_lifecycle import stranded_contracts
-from models.fields import SFDC_OPPORTUNITY_ID
-from models.revisions import Change
-from models.runs import RunCounters, finish_run, record_skipped, start_run
-from models.types import ContractStatus, RunStatus, RunTrigger, Stream, utcnow
-from sync.errors import MappingError
-from sync.lifecycle import GoneDeal, apply_gone, counts
-from sync.mapping import parse_sf_datetime
-from sync.opportunities import provision_opportunities
-from sync.runner import RunResult, lease_owner
-from sync.salesforce import (
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.contracts import HeldDeal, contracts_by_key
+from sfsync.models.cursors import acquire_lease, release_lease, renew_lease
+from sfsync.models.customer_lifecycle import stranded_contracts
+from sfsync.models.fields import SFDC_OPPORTUNITY_ID
+from sfsync.models.revisions import Change
+from sfsync.models.runs import RunCounters, finish_run, record_skipped, start_run
+from sfsync.models.types import ContractStatus, RunStatus, RunTrigger, Stream, utcnow
+from sfsync.sync.errors import MappingError
+from sfsync.sync.lifecycle import GoneDeal, apply_gone, counts
+from sfsync.sync.mapping import parse_sf_datetime
+from sfsync.sync.opportunities import provision_opportunities
+from sfsync.sync.runner import RunResult, lease_owner
+from sfsync.sync.salesforce import (
     QueryRules,
     SalesforceClient,
     SalesforceThrottled,

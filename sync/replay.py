@@ -18,9 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from config import Settings
-from models import InvalidInput, NotFound, Store
-from models.deadletters import (
+from sfsync.config import Settings
+from sfsync.models import InvalidInput, NotFound, Store
+from sfsync.models.deadletters import (
     LetterError,
     TaskCall,
     get_letter,
@@ -28,13 +28,13 @@ from models.deadletters import (
     mark_failed_again,
     mark_replayed,
 )
-from models.runs import RunCounters
-from models.types import DeadLetterSource, DeadLetterStatus, utcnow
-from sync.accounts import apply_accounts, prepare_accounts
-from sync.opportunities import provision_opportunities
-from sync.salesforce import QueryRules, SalesforceClient, accounts_by_ids_query
-from sync.usage import Limits, UsageRules, ingest, validate_event
-from sync.writeback import write_back
+from sfsync.models.runs import RunCounters
+from sfsync.models.types import DeadLetterSource, DeadLetterStatus, utcnow
+from sfsync.sync.accounts import apply_accounts, prepare_accounts
+from sfsync.sync.opportunities import provision_opportunities
+from sfsync.sync.salesforce import QueryRules, SalesforceClient, accounts_by_ids_query
+from sfsync.sync.usage import Limits, UsageRules, ingest, validate_event
+from sfsync.sync.writeback import write_back
 
 __all__ = ["ReplayResult", "RunTask", "replay_letter"]
 

@@ -23,10 +23,10 @@ from typing import Any, Generic, TypedDict, TypeVar, Unpack
 
 from sqlalchemy.orm import Session
 
-from config import Settings
-from models import LeaseLost, Store, StoreError
-from models.cursors import acquire_lease, advance, position, release_lease
-from models.runs import (
+from sfsync.config import Settings
+from sfsync.models import LeaseLost, Store, StoreError
+from sfsync.models.cursors import acquire_lease, advance, position, release_lease
+from sfsync.models.runs import (
     RunCounters,
     finish_run,
     note_backlog,
@@ -35,11 +35,11 @@ from models.runs import (
     save_progress,
     start_run,
 )
-from models.types import RunStatus, RunTrigger, Stream, utcnow
-from sync.errors import MappingError
-from sync.mapping import parse_sf_datetime
-from sync.prefetch import prefetched
-from sync.salesforce import (
+from sfsync.models.types import RunStatus, RunTrigger, Stream, utcnow
+from sfsync.sync.errors import MappingError
+from sfsync.sync.mapping import parse_sf_datetime
+from sfsync.sync.prefetch import prefetched
+from sfsync.sync.salesforce import (
     Page,
     SalesforceClient,
     SalesforceError,

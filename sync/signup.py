@@ -7,10 +7,10 @@ from collections.abc import Iterable, Mapping
 
 from sqlalchemy.orm import Session
 
-from models import Entity, UniqueFieldConflict
-from models.aliases import add_aliases
-from models.customers import create_customer, get_customer, rename_customer
-from models.fields import INTERNAL_CUSTOMER_ID, find_by_field, set_fields
+from sfsync.models import Entity, UniqueFieldConflict
+from sfsync.models.aliases import add_aliases
+from sfsync.models.customers import create_customer, get_customer, rename_customer
+from sfsync.models.fields import INTERNAL_CUSTOMER_ID, find_by_field, set_fields
 
 __all__ = ["provision_signup"]
 

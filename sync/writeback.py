@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from config import Settings
-from models import Store
-from models.deadletters import Failure, add_letter
-from models.tables import Writeback
-from models.types import DeadLetterSource, utcnow
-from models.writebacks import due, mark_done, mark_failed, remove
-from sync.salesforce import (
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.deadletters import Failure, add_letter
+from sfsync.models.tables import Writeback
+from sfsync.models.types import DeadLetterSource, utcnow
+from sfsync.models.writebacks import due, mark_done, mark_failed, remove
+from sfsync.sync.salesforce import (
     SalesforceAuthError,
     SalesforceClient,
     SalesforceError,

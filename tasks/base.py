@@ -46,12 +46,12 @@ from celery import Task
 from celery.exceptions import Ignore, Reject, Retry
 from celery.worker.request import Request
 
-from models import StoreUnavailable
-from models.deadletters import Failure, TaskCall, add_letter, resolve_open_for
-from models.types import DeadLetterSource
-from sync.salesforce import SalesforceTransientError
-from tasks import context, messages, runtimes
-from tasks.outcome import with_outcome
+from sfsync.models import StoreUnavailable
+from sfsync.models.deadletters import Failure, TaskCall, add_letter, resolve_open_for
+from sfsync.models.types import DeadLetterSource
+from sfsync.sync.salesforce import SalesforceTransientError
+from sfsync.tasks import context, messages, runtimes
+from sfsync.tasks.outcome import with_outcome
 
 __all__ = [
     "TRANSIENT",

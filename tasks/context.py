@@ -18,10 +18,10 @@ from celery.signals import (
     worker_process_init,
 )
 
-from celery_app import app
-from config import ConfigError, RedactSecretsFilter, Settings, configure_logging
-from models import Store, open_store
-from sync.salesforce import SalesforceClient, choose_mode
+from sfsync.celery_app import app
+from sfsync.config import ConfigError, RedactSecretsFilter, Settings, configure_logging
+from sfsync.models import Store, open_store
+from sfsync.sync.salesforce import SalesforceClient, choose_mode
 
 __all__ = [
     "SALESFORCE_QUEUES",

@@ -7,9 +7,9 @@ its task is the one that provisions a record of that source by id, where there i
 
 from __future__ import annotations
 
-from models.tables import DeadLetter
-from models.types import DeadLetterSource
-from tasks.names import PROVISION_OPPORTUNITY
+from sfsync.models.tables import DeadLetter
+from sfsync.models.types import DeadLetterSource
+from sfsync.tasks.names import PROVISION_OPPORTUNITY
 
 __all__ = ["RECORD_TASKS", "letter_task"]
 

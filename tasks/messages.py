@@ -23,7 +23,7 @@ from typing import Any
 from kombu.serialization import register
 from kombu.utils import json as kombu_json
 
-from models import exactjson
+from sfsync.models import exactjson
 
 __all__ = ["BODY_PREFIX", "MAX_DEPTH", "POISON", "decode", "install", "poison_of"]
 

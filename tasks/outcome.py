@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
-from models.types import TaskRunOutcome
+from sfsync.models.types import TaskRunOutcome
 
 __all__ = ["LETTER_COUNTS", "TaskOutcome", "with_outcome"]
 

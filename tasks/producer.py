@@ -12,8 +12,8 @@ from typing import Any
 
 from celery import Celery
 
-from sync.usage import MAX_EVENTS_PER_MESSAGE
-from tasks.names import INGEST_USAGE
+from sfsync.sync.usage import MAX_EVENTS_PER_MESSAGE
+from sfsync.tasks.names import INGEST_USAGE
 
 __all__ = ["send_usage"]
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery_app import app
-from sync.replay import replay_letter
-from tasks import context
-from tasks.base import Reported, SfsyncTask
-from tasks.names import REPLAY_LETTER
+from sfsync.celery_app import app
+from sfsync.sync.replay import replay_letter
+from sfsync.tasks import context
+from sfsync.tasks.base import Reported, SfsyncTask
+from sfsync.tasks.names import REPLAY_LETTER
 
 __all__ = ["ReplayFailed", "replay", "replay_task", "run_task"]
 

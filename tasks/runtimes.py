@@ -29,10 +29,10 @@ from typing import Any, TypeVar
 from celery import Task
 from celery.exceptions import Reject, Retry
 
-from models.task_runtimes import record_task_runtime
-from models.types import TaskRunOutcome
-from tasks import context
-from tasks.outcome import TaskOutcome
+from sfsync.models.task_runtimes import record_task_runtime
+from sfsync.models.types import TaskRunOutcome
+from sfsync.tasks import context
+from sfsync.tasks.outcome import TaskOutcome
 
 __all__ = ["outcome_of_error", "outcome_of_result", "timed"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from celery_app import app
-from sync.signup import provision_signup
-from tasks import context, names
-from tasks.base import SfsyncTask
+from sfsync.celery_app import app
+from sfsync.sync.signup import provision_signup
+from sfsync.tasks import context, names
+from sfsync.tasks.base import SfsyncTask
 
 __all__ = ["SignupTask", "provision_customer_task"]
 

@@ -8,17 +8,17 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from celery_app import app
-from config import ConfigError
-from models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
-from sync.accounts import poll_accounts
-from sync.opportunities import poll_opportunities, provision_opportunities
-from sync.reconcile import reconcile
-from sync.runner import RunOptions, RunResult, not_connected
-from sync.salesforce import SalesforceAuthError
-from sync.writeback import flush_writebacks
-from tasks import context, names
-from tasks.base import SfsyncTask
+from sfsync.celery_app import app
+from sfsync.config import ConfigError
+from sfsync.models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
+from sfsync.sync.accounts import poll_accounts
+from sfsync.sync.opportunities import poll_opportunities, provision_opportunities
+from sfsync.sync.reconcile import reconcile
+from sfsync.sync.runner import RunOptions, RunResult, not_connected
+from sfsync.sync.salesforce import SalesforceAuthError
+from sfsync.sync.writeback import flush_writebacks
+from sfsync.tasks import context, names
+from sfsync.tasks.base import SfsyncTask
 
 __all__ = [
     "Poll",

@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from celery_app import app
-from models.usage import resolve_pending
-from sync.usage import MAX_EVENTS_PER_MESSAGE, UsageRules, ingest
-from tasks import context
-from tasks.base import SfsyncTask
-from tasks.names import INGEST_USAGE, RESOLVE_PENDING
+from sfsync.celery_app import app
+from sfsync.models.usage import resolve_pending
+from sfsync.sync.usage import MAX_EVENTS_PER_MESSAGE, UsageRules, ingest
+from sfsync.tasks import context
+from sfsync.tasks.base import SfsyncTask
+from sfsync.tasks.names import INGEST_USAGE, RESOLVE_PENDING
 
 __all__ = ["ingest_task", "resolve_pending_task"]
 

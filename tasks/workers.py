@@ -21,7 +21,7 @@ from typing import Any
 from celery import Celery
 from kombu.exceptions import KombuError
 
-from celery_app import QUEUES, ROUTES, BrokerUnreachable
+from sfsync.celery_app import QUEUES, ROUTES, BrokerUnreachable
 
 __all__ = [
     "WORKER_REPLY_TIMEOUT",
@@ -97,5 +97,5 @@ def no_worker_line(queue: str) -> str:
     """The one line that says enqueued work waits for a worker."""
     return (
         f"no worker is consuming `{queue}`: tasks sent there wait until one starts "
-        f"(celery -A celery_app worker -Q {','.join(QUEUES)})"
+        f"(celery -A sfsync.celery_app worker -Q {','.join(QUEUES)})"
     )

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from config import Settings
-from models import Store, open_store
-from models.tables import Base
+from sfsync.config import Settings
+from sfsync.models import Store, open_store
+from sfsync.models.tables import Base
 
 REQUIRE_SERVICES = os.environ.get("SFSYNC_TEST_REQUIRE_SERVICES") == "1"
 POSTGRES_BASE = os.environ.get(

@@ -11,10 +11,16 @@ import inspect
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.console import actions, pages
-from api.console.auth import PREFIX, ConsoleForbidden, SignInRequired, current, sign_in_redirect
-from api.console.render import page
-from models import InvalidInput, NotFound, StoreError
+from sfsync.api.console import actions, pages
+from sfsync.api.console.auth import (
+    PREFIX,
+    ConsoleForbidden,
+    SignInRequired,
+    current,
+    sign_in_redirect,
+)
+from sfsync.api.console.render import page
+from sfsync.models import InvalidInput, NotFound, StoreError
 
 __all__ = ["install"]
 

@@ -12,16 +12,16 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.console import auth
-from api.console.pages import RowId, Viewer, _enum_or_none, _instant
-from api.console.render import page
-from api.queue import EnqueueFailed
-from api.state import state, writer
-from models import InvalidInput, NotFound
-from models.api_keys import Principal, authenticate
-from models.deadletters import discard, get_letter
-from models.search import find_letters
-from models.types import ApiScope, DeadLetterSource, DeadLetterStatus
+from sfsync.api.console import auth
+from sfsync.api.console.pages import RowId, Viewer, _enum_or_none, _instant
+from sfsync.api.console.render import page
+from sfsync.api.queue import EnqueueFailed
+from sfsync.api.state import state, writer
+from sfsync.models import InvalidInput, NotFound
+from sfsync.models.api_keys import Principal, authenticate
+from sfsync.models.deadletters import discard, get_letter
+from sfsync.models.search import find_letters
+from sfsync.models.types import ApiScope, DeadLetterSource, DeadLetterStatus
 
 __all__ = [
     "MAX_BULK_REPLAY",

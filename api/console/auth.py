@@ -24,10 +24,10 @@ from urllib.parse import quote
 from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
-from api.state import state, writer
-from models.api_keys import Principal
-from models.console_sessions import close_session, open_session, session_principal
-from models.types import ApiScope
+from sfsync.api.state import state, writer
+from sfsync.models.api_keys import Principal
+from sfsync.models.console_sessions import close_session, open_session, session_principal
+from sfsync.models.types import ApiScope
 
 __all__ = [
     "LOGIN_COOKIE",

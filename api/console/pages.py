@@ -10,21 +10,21 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 
-from api.console.auth import viewer
-from api.console.paging import KEYS_PER_PAGE, LETTERS_PER_PAGE, RUNS_PER_PAGE, Pager
-from api.console.render import page
-from api.state import state
-from models import InvalidInput
-from models.aliases import list_aliases
-from models.api_keys import Principal
-from models.contracts import list_contracts
-from models.customers import get_customer
-from models.deadletters import get_letter
-from models.fields import get_fields
-from models.overview import read_overview
-from models.revisions import history
-from models.runs import get_run
-from models.search import (
+from sfsync.api.console.auth import viewer
+from sfsync.api.console.paging import KEYS_PER_PAGE, LETTERS_PER_PAGE, RUNS_PER_PAGE, Pager
+from sfsync.api.console.render import page
+from sfsync.api.state import state
+from sfsync.models import InvalidInput
+from sfsync.models.aliases import list_aliases
+from sfsync.models.api_keys import Principal
+from sfsync.models.contracts import list_contracts
+from sfsync.models.customers import get_customer
+from sfsync.models.deadletters import get_letter
+from sfsync.models.fields import get_fields
+from sfsync.models.overview import read_overview
+from sfsync.models.revisions import history
+from sfsync.models.runs import get_run
+from sfsync.models.search import (
     count_letters,
     count_runs,
     customer_by_id_or_alias,
@@ -32,8 +32,8 @@ from models.search import (
     find_runs,
     search_customers,
 )
-from models.tables import Contract
-from models.types import (
+from sfsync.models.tables import Contract
+from sfsync.models.types import (
     DeadLetterSource,
     DeadLetterStatus,
     Entity,
@@ -42,9 +42,9 @@ from models.types import (
     in_utc,
     utcnow,
 )
-from models.usage import count_pending_keys, pending_keys
-from models.usage_summary import GroupBy, summarize
-from tasks.letters import letter_task
+from sfsync.models.usage import count_pending_keys, pending_keys
+from sfsync.models.usage_summary import GroupBy, summarize
+from sfsync.tasks.letters import letter_task
 
 __all__ = [
     "MAX_ROW_ID",

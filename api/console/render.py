@@ -11,10 +11,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from api.console.auth import csrf_token, session_key
-from models.api_keys import Principal
-from models.durations import spoken
-from models.types import ApiScope
+from sfsync.api.console.auth import csrf_token, session_key
+from sfsync.models.api_keys import Principal
+from sfsync.models.durations import spoken
+from sfsync.models.types import ApiScope
 
 __all__ = ["TEMPLATES", "environment", "human_duration", "page", "pretty_json", "when"]
 

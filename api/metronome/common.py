@@ -8,12 +8,12 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from api.errors import BadRequest
-from api.metronome import views
-from models.aliases import aliases_for
-from models.fields import fields_for
-from models.tables import Customer
-from models.types import Entity
+from sfsync.api.errors import BadRequest
+from sfsync.api.metronome import views
+from sfsync.models.aliases import aliases_for
+from sfsync.models.fields import fields_for
+from sfsync.models.tables import Customer
+from sfsync.models.types import Entity
 
 __all__ = ["Body", "customer_payload", "customers_payload", "parse_id"]
 

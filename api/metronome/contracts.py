@@ -10,22 +10,22 @@ from fastapi import APIRouter, Request, Response
 from pydantic import AfterValidator, Field
 from sqlalchemy.orm import Session
 
-from api.auth import require
-from api.errors import NotCovered
-from api.idempotency import idempotent_write
-from api.limits import JsonRoute
-from api.metronome import views
-from api.metronome.common import Body, parse_id
-from api.state import state
-from config.settings import MANUAL_CONTRACT_CURRENCY
-from models import Entity
-from models.contract_terms import ContractTerms
-from models.contracts import create_contract, get_contract, list_contracts
-from models.customers import get_customer
-from models.fields import fields_for
-from models.request_keys import check_uniqueness_key, record_uniqueness_key
-from models.tables import MAX_REQUEST_KEY
-from models.types import ApiScope, ContractStatus
+from sfsync.api.auth import require
+from sfsync.api.errors import NotCovered
+from sfsync.api.idempotency import idempotent_write
+from sfsync.api.limits import JsonRoute
+from sfsync.api.metronome import views
+from sfsync.api.metronome.common import Body, parse_id
+from sfsync.api.state import state
+from sfsync.config.settings import MANUAL_CONTRACT_CURRENCY
+from sfsync.models import Entity
+from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.contracts import create_contract, get_contract, list_contracts
+from sfsync.models.customers import get_customer
+from sfsync.models.fields import fields_for
+from sfsync.models.request_keys import check_uniqueness_key, record_uniqueness_key
+from sfsync.models.tables import MAX_REQUEST_KEY
+from sfsync.models.types import ApiScope, ContractStatus
 
 __all__ = [
     "MAX_PAGE",

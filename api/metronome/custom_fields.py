@@ -8,17 +8,17 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy.orm import Session
 
-from api.auth import require
-from api.errors import BadRequest
-from api.idempotency import idempotent_write
-from api.limits import JsonRoute
-from api.metronome.common import Body, parse_id
-from api.state import state
-from models import Entity
-from models.contracts import get_contract
-from models.customers import get_customer
-from models.fields import delete_values, list_keys, register_key, remove_key, set_fields
-from models.types import ApiScope
+from sfsync.api.auth import require
+from sfsync.api.errors import BadRequest
+from sfsync.api.idempotency import idempotent_write
+from sfsync.api.limits import JsonRoute
+from sfsync.api.metronome.common import Body, parse_id
+from sfsync.api.state import state
+from sfsync.models import Entity
+from sfsync.models.contracts import get_contract
+from sfsync.models.customers import get_customer
+from sfsync.models.fields import delete_values, list_keys, register_key, remove_key, set_fields
+from sfsync.models.types import ApiScope
 
 __all__ = [
     "AddKey",

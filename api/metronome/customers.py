@@ -7,19 +7,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy.orm import Session
 
-from api.auth import require
-from api.errors import BadRequest
-from api.idempotency import idempotent_write
-from api.limits import JsonRoute
-from api.metronome.common import Body, customer_payload, customers_payload, parse_id
-from api.state import state
-from models.aliases import replace_aliases
-from models.archive import archive_customer
-from models.customer_pages import CustomerFilter, page_customers
-from models.customers import create_customer, get_customer, rename_customer
-from models.fields import SFDC_ACCOUNT_ID
-from models.tables import MAX_NAME
-from models.types import ApiScope
+from sfsync.api.auth import require
+from sfsync.api.errors import BadRequest
+from sfsync.api.idempotency import idempotent_write
+from sfsync.api.limits import JsonRoute
+from sfsync.api.metronome.common import Body, customer_payload, customers_payload, parse_id
+from sfsync.api.state import state
+from sfsync.models.aliases import replace_aliases
+from sfsync.models.archive import archive_customer
+from sfsync.models.customer_pages import CustomerFilter, page_customers
+from sfsync.models.customers import create_customer, get_customer, rename_customer
+from sfsync.models.fields import SFDC_ACCOUNT_ID
+from sfsync.models.tables import MAX_NAME
+from sfsync.models.types import ApiScope
 
 __all__ = [
     "MAX_FILTER_IDS",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from api.errors import error_response
+from sfsync.api.errors import error_response
 
 __all__ = ["router", "uncovered"]
 

@@ -9,18 +9,18 @@ from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import require
-from api.errors import BadRequest
-from api.idempotency import idempotent_write
-from api.limits import EventsRoute, JsonRoute, parsed_body
-from api.metronome import views
-from api.metronome.common import Body
-from api.state import state
-from models.request_keys import StoredResponse
-from models.tables import Customer
-from models.types import ApiScope
-from models.usage import stored_events
-from sync.usage import EventOutcome, EventResult, ingest
+from sfsync.api.auth import require
+from sfsync.api.errors import BadRequest
+from sfsync.api.idempotency import idempotent_write
+from sfsync.api.limits import EventsRoute, JsonRoute, parsed_body
+from sfsync.api.metronome import views
+from sfsync.api.metronome.common import Body
+from sfsync.api.state import state
+from sfsync.models.request_keys import StoredResponse
+from sfsync.models.tables import Customer
+from sfsync.models.types import ApiScope
+from sfsync.models.usage import stored_events
+from sfsync.sync.usage import EventOutcome, EventResult, ingest
 
 __all__ = [
     "MAX_EVENTS_PER_REQUEST",

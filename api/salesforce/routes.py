@@ -14,21 +14,21 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.auth import require
-from api.errors import BadRequest
-from api.limits import THREADED_PARSE_BYTES, parse_off_loop
-from api.queue import EnqueueFailed
-from api.salesforce.soap import (
+from sfsync.api.auth import require
+from sfsync.api.errors import BadRequest
+from sfsync.api.limits import THREADED_PARSE_BYTES, parse_off_loop
+from sfsync.api.queue import EnqueueFailed
+from sfsync.api.salesforce.soap import (
     InvalidMessage,
     OutboundMessage,
     acknowledgement,
     fault,
     parse_message,
 )
-from api.state import state, writer
-from models.notifications import enqueued_recently, mark_enqueued, record_notifications
-from models.types import ApiScope
-from sync.salesforce import normalize_id
+from sfsync.api.state import state, writer
+from sfsync.models.notifications import enqueued_recently, mark_enqueued, record_notifications
+from sfsync.models.types import ApiScope
+from sfsync.sync.salesforce import normalize_id
 
 __all__ = ["OPPORTUNITY_PREFIX", "outbound_message", "provision", "router"]
 

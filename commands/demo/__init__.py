@@ -10,6 +10,6 @@ Imports point one way, `command → flows → steps → org`, each of them to `r
 imports nothing of the demo: no module of the package needs another in a circle.
 """
 
-from commands.demo.command import demo
+from sfsync.commands.demo.command import demo
 
 __all__ = ["demo"]

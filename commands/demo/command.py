@@ -24,8 +24,8 @@ from typing import Any
 import click
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from commands.common import App, OperationFailed, console, pass_app
-from commands.demo.runtime import (
+from sfsync.commands.common import App, OperationFailed, console, pass_app
+from sfsync.commands.demo.runtime import (
     Children,
     DemoFailed,
     Stopped,
@@ -34,7 +34,7 @@ from commands.demo.runtime import (
     signals_ignored,
     signals_unwind,
 )
-from config import Settings
+from sfsync.config import Settings
 
 __all__ = ["DemoSettings", "demo", "demo_values", "environment_of", "fresh_folder"]
 
@@ -156,9 +156,9 @@ def _run(
     on_complete: Callable[[], None],
 ) -> None:
     # Imported here: the sandbox (and Celery's task modules) load only when the demo runs.
-    from commands.demo import flows
-    from commands.demo.steps import Steps
-    from sandbox import SandboxOrg
+    from sfsync.commands.demo import flows
+    from sfsync.commands.demo.steps import Steps
+    from sfsync.sandbox import SandboxOrg
 
     org = SandboxOrg(accounts=0, opportunities=0)  # empty; the demo creates its own records
     children: Children | None = None

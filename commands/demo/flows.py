@@ -11,8 +11,8 @@ import json
 
 from rich.table import Table
 
-from commands.common import console
-from commands.demo.org import (
+from sfsync.commands.common import console
+from sfsync.commands.demo.org import (
     BAD_DEAL,
     ENTERPRISE,
     ENTERPRISE_ALIAS,
@@ -21,18 +21,18 @@ from commands.demo.org import (
     close_bad_deal,
     usage_events,
 )
-from commands.demo.runtime import DemoFailed
-from commands.demo.steps import Steps, money
-from models import Entity, InvalidInput
-from models.contracts import get_contract
-from models.customers import find_customer
-from models.deadletters import get_letter, list_letters
-from models.fields import SFDC_OPPORTUNITY_ID, find_by_field
-from models.runs import list_runs
-from models.types import DeadLetterSource, RunStatus, Stream, utcnow
-from models.usage import pending_keys, stored_events
-from models.usage_summary import GroupBy, summarize
-from tasks.names import INGEST_USAGE
+from sfsync.commands.demo.runtime import DemoFailed
+from sfsync.commands.demo.steps import Steps, money
+from sfsync.models import Entity, InvalidInput
+from sfsync.models.contracts import get_contract
+from sfsync.models.customers import find_customer
+from sfsync.models.deadletters import get_letter, list_letters
+from sfsync.models.fields import SFDC_OPPORTUNITY_ID, find_by_field
+from sfsync.models.runs import list_runs
+from sfsync.models.types import DeadLetterSource, RunStatus, Stream, utcnow
+from sfsync.models.usage import pending_keys, stored_events
+from sfsync.models.usage_summary import GroupBy, summarize
+from sfsync.tasks.names import INGEST_USAGE
 
 __all__ = ["dead_letter", "fix_and_replay", "new_suborg", "usage_per_suborg"]
 
@@ -176,8 +176,8 @@ def dead_letter(st: Steps) -> None:
 
 
 def fix_and_replay(st: Steps) -> None:
-    from tasks import context
-    from tasks.replay import replay
+    from sfsync.tasks import context
+    from sfsync.tasks.replay import replay
 
     st.heading("Fix it in Salesforce, replay the dead letter")
     st.org.update("Opportunity", st.bad_opportunity, {"AccountId": st.demo.enterprise_id})

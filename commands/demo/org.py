@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sandbox import SandboxOrg
+    from sfsync.sandbox import SandboxOrg
 
 __all__ = [
     "BAD_DEAL",

@@ -63,7 +63,7 @@ class Children:
         log = self.logs / f"{name}.log"
         with log.open("wb") as handle:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "celery_app", *args],
+                [sys.executable, "-m", "celery", "-A", "sfsync.celery_app", *args],
                 cwd=self.cwd,
                 env=self.env,
                 stdin=subprocess.DEVNULL,
@@ -176,9 +176,9 @@ def signals_ignored() -> Iterator[None]:
 
 
 def project_root() -> str:
-    """The folder `celery_app` is imported from (installed or a source checkout)."""
-    spec = importlib.util.find_spec("celery_app")
-    return str(Path(spec.origin).parent) if spec is not None and spec.origin else ""
+    """The folder the `sfsync` package is imported from (installed or a source checkout)."""
+    spec = importlib.util.find_spec("sfsync")
+    return str(Path(spec.origin).parent.parent) if spec is not None and spec.origin else ""
 
 
 def program_name() -> str:

@@ -18,26 +18,26 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.tree import Tree
 
-from commands.common import console
-from commands.demo.org import (
+from sfsync.commands.common import console
+from sfsync.commands.demo.org import (
     ENTERPRISE,
     ENTERPRISE_ALIAS,
     DemoOrg,
     seed,
 )
-from commands.demo.runtime import Children, shell_line, wait_until
-from config import Settings
-from models import Entity, Store, open_store
-from models.aliases import aliases_for
-from models.contracts import list_contracts
-from models.customers import list_customers
-from models.fields import SFDC_ACCOUNT_ID, fields_for
-from models.runs import list_runs
-from models.tables import SyncRun
-from models.types import RunStatus, RunTrigger, Stream
+from sfsync.commands.demo.runtime import Children, shell_line, wait_until
+from sfsync.config import Settings
+from sfsync.models import Entity, Store, open_store
+from sfsync.models.aliases import aliases_for
+from sfsync.models.contracts import list_contracts
+from sfsync.models.customers import list_customers
+from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for
+from sfsync.models.runs import list_runs
+from sfsync.models.tables import SyncRun
+from sfsync.models.types import RunStatus, RunTrigger, Stream
 
 if TYPE_CHECKING:
-    from sandbox import SandboxOrg
+    from sfsync.sandbox import SandboxOrg
 
 __all__ = ["Steps", "money"]
 
@@ -89,7 +89,7 @@ class Steps:
 
     def attach(self, settings: Settings, children: Children, env: dict[str, str]) -> None:
         """Settings, child processes and the store; the store migrates before any child."""
-        import celery_app
+        from sfsync import celery_app
 
         self.settings = settings
         self.children = children

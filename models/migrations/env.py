@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from models.tables import Base
+from sfsync.models.tables import Base
 
 config = context.config
 connection = config.attributes.get("connection")

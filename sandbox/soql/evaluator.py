@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sandbox import ids
-from sandbox.schema import FieldDef, FieldType, ObjectDef, Objects, lookup
-from sandbox.soql import ast
-from sandbox.soql.errors import SoqlError, malformed
-from sandbox.soql.parser import parse
-from sandbox.soql.projection import projector
-from sandbox.store import Record
-from sandbox.values import Value, parse_date, parse_datetime
+from sfsync.sandbox import ids
+from sfsync.sandbox.schema import FieldDef, FieldType, ObjectDef, Objects, lookup
+from sfsync.sandbox.soql import ast
+from sfsync.sandbox.soql.errors import SoqlError, malformed
+from sfsync.sandbox.soql.parser import parse
+from sfsync.sandbox.soql.projection import projector
+from sfsync.sandbox.store import Record
+from sfsync.sandbox.values import Value, parse_date, parse_datetime
 
 Resolver = Callable[[str, Any], Record | None]
 Getter = Callable[[Record], Value]

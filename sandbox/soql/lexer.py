@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from sandbox.soql.errors import malformed
+from sfsync.sandbox.soql.errors import malformed
 
 
 class Tok(Enum):

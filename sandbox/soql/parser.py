@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sandbox.soql import ast
-from sandbox.soql.errors import SoqlError, malformed
-from sandbox.soql.lexer import Tok, Token, tokenize
+from sfsync.sandbox.soql import ast
+from sfsync.sandbox.soql.errors import SoqlError, malformed
+from sfsync.sandbox.soql.lexer import Tok, Token, tokenize
 
 KEYWORDS = frozenset(
     [

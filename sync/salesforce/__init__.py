@@ -19,8 +19,8 @@ It depends on `config` and third-party libraries only: no store, no Celery, no o
 caller's business (`tests/unit/test_layering.py` holds it to that).
 """
 
-from sync.salesforce.client import QUERY_BATCH_SIZE, Page, SalesforceClient
-from sync.salesforce.describe import (
+from sfsync.sync.salesforce.client import QUERY_BATCH_SIZE, Page, SalesforceClient
+from sfsync.sync.salesforce.describe import (
     Allowance,
     FieldInfo,
     ObjectInfo,
@@ -31,7 +31,7 @@ from sync.salesforce.describe import (
     org_identity,
     org_multi_currency,
 )
-from sync.salesforce.errors import (
+from sfsync.sync.salesforce.errors import (
     SalesforceAuthError,
     SalesforceConfigError,
     SalesforceError,
@@ -42,18 +42,18 @@ from sync.salesforce.errors import (
     SalesforceThrottled,
     SalesforceTransientError,
 )
-from sync.salesforce.fields import field_settings
-from sync.salesforce.hierarchy import (
+from sfsync.sync.salesforce.fields import field_settings
+from sfsync.sync.salesforce.hierarchy import (
     AccountNode,
     HierarchyCache,
     fetch_ancestors,
     fetch_descendants,
     node_from_record,
 )
-from sync.salesforce.ids import normalize_id, valid_id
-from sync.salesforce.modes import AuthMode, choose_mode
-from sync.salesforce.opportunity_filter import check_opportunity_filter, counted_ids
-from sync.salesforce.readiness import (
+from sfsync.sync.salesforce.ids import normalize_id, valid_id
+from sfsync.sync.salesforce.modes import AuthMode, choose_mode
+from sfsync.sync.salesforce.opportunity_filter import check_opportunity_filter, counted_ids
+from sfsync.sync.salesforce.readiness import (
     FieldNeed,
     OrgFacts,
     SalesforceReadiness,
@@ -61,8 +61,8 @@ from sync.salesforce.readiness import (
     field_needs,
     gather_org_facts,
 )
-from sync.salesforce.records import record_value, strip_attributes
-from sync.salesforce.soql import (
+from sfsync.sync.salesforce.records import record_value, strip_attributes
+from sfsync.sync.salesforce.soql import (
     IN_LIST_MAX_CHARS,
     OPPORTUNITY_IN_LIST_MAX_CHARS,
     QueryRules,

@@ -23,8 +23,8 @@ from xml.sax.saxutils import escape
 import jwt
 import requests
 
-from config import Settings
-from sync.salesforce.errors import (
+from sfsync.config import Settings
+from sfsync.sync.salesforce.errors import (
     Redactor,
     SalesforceAuthError,
     SalesforceConfigError,
@@ -35,7 +35,13 @@ from sync.salesforce.errors import (
     classify,
     translate,
 )
-from sync.salesforce.modes import MODE_SETTINGS, AuthMode, choose_mode, login_url, secret_value
+from sfsync.sync.salesforce.modes import (
+    MODE_SETTINGS,
+    AuthMode,
+    choose_mode,
+    login_url,
+    secret_value,
+)
 
 __all__ = ["JWT_LIFETIME_SECONDS", "Authenticator", "SessionInfo"]
 

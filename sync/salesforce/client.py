@@ -36,9 +36,9 @@ from tenacity import (
 )
 from tenacity.wait import wait_base
 
-from config import RedactSecretsFilter, Settings
-from sync.salesforce.auth import Authenticator, SessionInfo
-from sync.salesforce.errors import (
+from sfsync.config import RedactSecretsFilter, Settings
+from sfsync.sync.salesforce.auth import Authenticator, SessionInfo
+from sfsync.sync.salesforce.errors import (
     SalesforceAuthError,
     SalesforceConfigError,
     SalesforceError,
@@ -47,9 +47,9 @@ from sync.salesforce.errors import (
     SalesforceTransientError,
     translate,
 )
-from sync.salesforce.fields import field_settings
-from sync.salesforce.ids import normalize_id
-from sync.salesforce.modes import AuthMode
+from sfsync.sync.salesforce.fields import field_settings
+from sfsync.sync.salesforce.ids import normalize_id
+from sfsync.sync.salesforce.modes import AuthMode
 
 __all__ = ["QUERY_BATCH_SIZE", "Page", "SalesforceClient"]
 

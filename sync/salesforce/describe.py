@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sync.salesforce.client import SalesforceClient
-from sync.salesforce.errors import SalesforcePermanentError
+from sfsync.sync.salesforce.client import SalesforceClient
+from sfsync.sync.salesforce.errors import SalesforcePermanentError
 
 __all__ = [
     "Allowance",

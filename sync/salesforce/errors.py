@@ -46,7 +46,7 @@ from typing import Any
 import requests
 from simple_salesforce.exceptions import SalesforceError as LibrarySalesforceError
 
-from config import ConfigError
+from sfsync.config import ConfigError
 
 __all__ = [
     "FIELD_CODES",

@@ -3,7 +3,7 @@ what to fix (`translate`'s hints, `sfsync check`'s problem lines)."""
 
 from __future__ import annotations
 
-from config import Settings
+from sfsync.config import Settings
 
 __all__ = ["field_settings"]
 

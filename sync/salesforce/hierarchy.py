@@ -24,10 +24,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sync.salesforce.client import Page
-from sync.salesforce.ids import normalize_id
-from sync.salesforce.records import record_value
-from sync.salesforce.soql import (
+from sfsync.sync.salesforce.client import Page
+from sfsync.sync.salesforce.ids import normalize_id
+from sfsync.sync.salesforce.records import record_value
+from sfsync.sync.salesforce.soql import (
     QueryRules,
     accounts_by_ids_query,
     child_accounts_query,
@@ -36,7 +36,7 @@ from sync.salesforce.soql import (
 )
 
 if TYPE_CHECKING:
-    from sync.salesforce.client import SalesforceClient
+    from sfsync.sync.salesforce.client import SalesforceClient
 
 __all__ = [
     "AccountNode",

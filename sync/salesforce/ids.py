@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from config.ids import salesforce_id_18
+from sfsync.config.ids import salesforce_id_18
 
 __all__ = ["normalize_id", "valid_id"]
 

@@ -19,8 +19,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from config import Settings
-from sync.salesforce.errors import SalesforceConfigError
+from sfsync.config import Settings
+from sfsync.sync.salesforce.errors import SalesforceConfigError
 
 __all__ = ["MODE_SETTINGS", "AuthMode", "choose_mode", "login_url", "secret_value"]
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 import weakref
 from collections.abc import Sequence
 
-from sync.salesforce.client import SalesforceClient
-from sync.salesforce.errors import FIELD_CODES, SalesforceConfigError, SalesforcePermanentError
-from sync.salesforce.ids import normalize_id
-from sync.salesforce.soql import (
+from sfsync.sync.salesforce.client import SalesforceClient
+from sfsync.sync.salesforce.errors import (
+    FIELD_CODES,
+    SalesforceConfigError,
+    SalesforcePermanentError,
+)
+from sfsync.sync.salesforce.ids import normalize_id
+from sfsync.sync.salesforce.soql import (
     QueryRules,
     chunk_ids,
     counted_ids_query,

@@ -17,9 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from config import Settings
-from sync.salesforce.client import QUERY_BATCH_SIZE, SalesforceClient
-from sync.salesforce.describe import (
+from sfsync.config import Settings
+from sfsync.sync.salesforce.client import QUERY_BATCH_SIZE, SalesforceClient
+from sfsync.sync.salesforce.describe import (
     Allowance,
     ObjectInfo,
     OrgIdentity,
@@ -28,14 +28,14 @@ from sync.salesforce.describe import (
     describe,
     org_identity,
 )
-from sync.salesforce.errors import (
+from sfsync.sync.salesforce.errors import (
     SalesforceConfigError,
     SalesforceError,
     SalesforcePermanentError,
 )
-from sync.salesforce.fields import field_settings
-from sync.salesforce.opportunity_filter import check_opportunity_filter
-from sync.salesforce.soql import (
+from sfsync.sync.salesforce.fields import field_settings
+from sfsync.sync.salesforce.opportunity_filter import check_opportunity_filter
+from sfsync.sync.salesforce.soql import (
     QueryRules,
     account_query,
     opportunity_query,

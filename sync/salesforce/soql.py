@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 
 from simple_salesforce.format import format_soql
 
-from config import Settings
-from sync.salesforce.errors import SalesforceConfigError
-from sync.salesforce.ids import normalize_id
+from sfsync.config import Settings
+from sfsync.sync.salesforce.errors import SalesforceConfigError
+from sfsync.sync.salesforce.ids import normalize_id
 
 __all__ = [
     "IN_LIST_MAX_CHARS",

@@ -13,8 +13,8 @@ The rest of the project uses what this module exports; the submodules' other nam
 theirs (tests reach them directly).
 """
 
-from sync.usage.errors import InvalidUsageEvent, UnreadableInput, UsageError
-from sync.usage.ingestion import (
+from sfsync.sync.usage.errors import InvalidUsageEvent, UnreadableInput, UsageError
+from sfsync.sync.usage.ingestion import (
     BATCH_SIZE,
     MAX_EVENTS_PER_MESSAGE,
     EventOutcome,
@@ -22,9 +22,9 @@ from sync.usage.ingestion import (
     IngestReport,
     ingest,
 )
-from sync.usage.reader import read_events
-from sync.usage.stream import CHUNK_EVENTS, CHUNK_SECONDS, StreamTotals, ingest_stream
-from sync.usage.validation import (
+from sfsync.sync.usage.reader import read_events
+from sfsync.sync.usage.stream import CHUNK_EVENTS, CHUNK_SECONDS, StreamTotals, ingest_stream
+from sfsync.sync.usage.validation import (
     Limits,
     UsageRules,
     validate_event,

@@ -19,14 +19,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from models.deadletters import Failure, add_letters
-from models.ingest_tally import record_tally
-from models.storable import storable_text
-from models.types import DeadLetterSource, utcnow
-from models.usage import NewEvent, differences, stored_events
-from models.usage_insert import insert_events
-from sync.usage.errors import InvalidUsageEvent
-from sync.usage.validation import (
+from sfsync.models.deadletters import Failure, add_letters
+from sfsync.models.ingest_tally import record_tally
+from sfsync.models.storable import storable_text
+from sfsync.models.types import DeadLetterSource, utcnow
+from sfsync.models.usage import NewEvent, differences, stored_events
+from sfsync.models.usage_insert import insert_events
+from sfsync.sync.usage.errors import InvalidUsageEvent
+from sfsync.sync.usage.validation import (
     Limits,
     UsageRules,
     storable_payload,

@@ -33,9 +33,9 @@ from typing import IO, Any
 
 import orjson
 
-from models import exactjson
-from sync.usage.errors import UnreadableInput
-from sync.usage.validation import PAYLOAD_PREFIX, Oversized, Unparsable
+from sfsync.models import exactjson
+from sfsync.sync.usage.errors import UnreadableInput
+from sfsync.sync.usage.validation import PAYLOAD_PREFIX, Oversized, Unparsable
 
 __all__ = ["CHUNK", "read_events"]
 

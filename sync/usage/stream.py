@@ -25,9 +25,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sync.usage.errors import UnreadableInput
-from sync.usage.ingestion import ingest
-from sync.usage.validation import UsageRules
+from sfsync.sync.usage.errors import UnreadableInput
+from sfsync.sync.usage.ingestion import ingest
+from sfsync.sync.usage.validation import UsageRules
 
 __all__ = ["CHUNK_EVENTS", "CHUNK_SECONDS", "StreamTotals", "ingest_stream"]
 

@@ -16,12 +16,12 @@ from decimal import Decimal
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
-from config import Settings
-from models import exactjson
-from models.keys import canonical_key
-from models.tables import MAX_EVENT_KEY
-from models.usage import NewEvent
-from sync.usage.errors import InvalidUsageEvent
+from sfsync.config import Settings
+from sfsync.models import exactjson
+from sfsync.models.keys import canonical_key
+from sfsync.models.tables import MAX_EVENT_KEY
+from sfsync.models.usage import NewEvent
+from sfsync.sync.usage.errors import InvalidUsageEvent
 
 __all__ = [
     "FIELDS",

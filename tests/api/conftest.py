@@ -17,9 +17,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from models import Store, open_store
-from models.api_keys import create_key
-from models.types import ApiScope
+from sfsync.models import Store, open_store
+from sfsync.models.api_keys import create_key
+from sfsync.models.types import ApiScope
 from tests.conftest import POSTGRES_BASE, need, postgres_available
 
 # The worker fixtures (a Redis database, Celery processes against the sandbox org).

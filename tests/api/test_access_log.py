@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from models.types import ApiScope
+from sfsync.models.types import ApiScope
 from tests.api.conftest import LiveServer
 
 

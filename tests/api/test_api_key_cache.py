@@ -6,8 +6,8 @@ import time
 
 import httpx
 
-from models.api_keys import revoke_key
-from models.types import ApiScope
+from sfsync.models.api_keys import revoke_key
+from sfsync.models.types import ApiScope
 from tests.api.conftest import LiveServer, ServerFactory
 
 TTL = 3.0

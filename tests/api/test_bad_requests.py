@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
-from models.types import ApiScope
+from sfsync.models.types import ApiScope
 from tests.api.conftest import LiveServer, ServerFactory
 
 LIMIT = 4096  # SFSYNC_API_MAX_BODY_BYTES of the module's strict server

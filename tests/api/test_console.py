@@ -11,19 +11,26 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from api import create_app
-from api.queue import Enqueuer
-from config import Settings
-from models import Store
-from models.api_keys import create_key, revoke_key
-from models.contract_terms import ContractTerms
-from models.contracts import create_contract
-from models.customers import create_customer
-from models.deadletters import Failure, add_letter, add_letters, get_letter
-from models.runs import RunCounters, finish_run, start_run
-from models.tables import SyncCursor, UsageEvent
-from models.types import ApiScope, DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
-from sandbox import SandboxOrg
+from sfsync.api import create_app
+from sfsync.api.queue import Enqueuer
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.api_keys import create_key, revoke_key
+from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.contracts import create_contract
+from sfsync.models.customers import create_customer
+from sfsync.models.deadletters import Failure, add_letter, add_letters, get_letter
+from sfsync.models.runs import RunCounters, finish_run, start_run
+from sfsync.models.tables import SyncCursor, UsageEvent
+from sfsync.models.types import (
+    ApiScope,
+    DeadLetterSource,
+    DeadLetterStatus,
+    RunStatus,
+    RunTrigger,
+    Stream,
+)
+from sfsync.sandbox import SandboxOrg
 from tests.unit.factories import open_deal_letter
 from tests.worker.conftest import Launch
 

@@ -18,13 +18,13 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from models import Store
-from models.api_keys import create_key
-from models.fields import SFDC_OPPORTUNITY_ID
-from models.tables import Contract, CustomFieldValue, DeadLetter, SyncRun
-from models.types import ApiScope, DeadLetterStatus, Entity, RunStatus
-from sandbox import SandboxOrg
-from tasks import names
+from sfsync.models import Store
+from sfsync.models.api_keys import create_key
+from sfsync.models.fields import SFDC_OPPORTUNITY_ID
+from sfsync.models.tables import Contract, CustomFieldValue, DeadLetter, SyncRun
+from sfsync.models.types import ApiScope, DeadLetterStatus, Entity, RunStatus
+from sfsync.sandbox import SandboxOrg
+from sfsync.tasks import names
 from tests.api.conftest import ROOT, start_server, stop_server
 from tests.worker.conftest import Launch
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from api import create_app
-from config import Settings
-from models import Store
-from models.types import ApiScope
+from sfsync.api import create_app
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.types import ApiScope
 from tests.api.conftest import LiveServer, ServerFactory
 
 

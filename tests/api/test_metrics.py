@@ -13,16 +13,16 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from models import Store
-from models.api_keys import create_key
-from models.customers import create_customer
-from models.tables import Contract, DeadLetter, TaskRuntime
-from models.types import ApiScope, DeadLetterStatus, RunTrigger
-from sandbox import SandboxOrg
-from sandbox.client import loopback_session
-from sync.mapping import parse_sf_datetime
-from sync.opportunities import poll_opportunities
-from sync.salesforce import SalesforceClient
+from sfsync.models import Store
+from sfsync.models.api_keys import create_key
+from sfsync.models.customers import create_customer
+from sfsync.models.tables import Contract, DeadLetter, TaskRuntime
+from sfsync.models.types import ApiScope, DeadLetterStatus, RunTrigger
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
+from sfsync.sync.mapping import parse_sf_datetime
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.salesforce import SalesforceClient
 from tests.api.conftest import LiveServer, start_server, stop_server
 from tests.api.scrape import parse, scrape, value
 from tests.unit.factories import build_settings

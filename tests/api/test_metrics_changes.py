@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.types import ApiScope
-from sandbox import SandboxOrg
-from sync.accounts import poll_accounts
-from sync.opportunities import poll_opportunities
-from sync.salesforce import SalesforceClient
+from sfsync.models.types import ApiScope
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.accounts import poll_accounts
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.salesforce import SalesforceClient
 from tests.api.conftest import LiveServer
 from tests.api.scrape import Samples, scrape, value
 from tests.unit.factories import build_settings

@@ -11,7 +11,7 @@ import metronome
 import pytest
 from metronome import Metronome
 
-from models.types import ApiScope
+from sfsync.models.types import ApiScope
 from tests.api.conftest import LiveServer
 
 

@@ -17,8 +17,8 @@ import pytest
 from metronome import Metronome
 from sqlalchemy import func, select
 
-from models.tables import Contract, Customer, UsageEvent
-from models.types import ApiScope
+from sfsync.models.tables import Contract, Customer, UsageEvent
+from sfsync.models.types import ApiScope
 from tests.api.conftest import LiveServer, ServerFactory
 from tests.conftest import appears, table_locked
 

@@ -12,8 +12,8 @@ import pytest
 from metronome import Metronome
 from sqlalchemy import func, select
 
-from models.tables import Contract, Customer
-from models.types import ApiScope
+from sfsync.models.tables import Contract, Customer
+from sfsync.models.types import ApiScope
 from tests.api.conftest import LiveServer
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

@@ -14,13 +14,13 @@ import redis
 import requests
 from sqlalchemy import func, select
 
-from models import Entity, Store
-from models.api_keys import create_key
-from models.tables import Contract, CustomFieldValue, OutboundNotification
-from models.types import ApiScope
-from sandbox import SandboxOrg
-from sandbox.client import loopback_session
-from tasks import names
+from sfsync.models import Entity, Store
+from sfsync.models.api_keys import create_key
+from sfsync.models.tables import Contract, CustomFieldValue, OutboundNotification
+from sfsync.models.types import ApiScope
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
+from sfsync.tasks import names
 from tests.api.conftest import start_server, stop_server
 from tests.api.messages import SESSION_SENTINEL, outbound_message
 from tests.conftest import appears, table_locked

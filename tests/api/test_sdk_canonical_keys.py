@@ -20,8 +20,8 @@ import metronome
 import pytest
 from metronome import Metronome
 
-from models.types import ApiScope
-from sync.salesforce import normalize_id
+from sfsync.models.types import ApiScope
+from sfsync.sync.salesforce import normalize_id
 from tests.api.conftest import LiveServer
 from tests.conftest import run_all
 from tests.unit.factories import uuid_spellings

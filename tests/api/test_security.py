@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from config import Settings
-from models.api_keys import revoke_key
-from models.tables import ApiKey
-from models.types import ApiScope
+from sfsync.config import Settings
+from sfsync.models.api_keys import revoke_key
+from sfsync.models.tables import ApiKey
+from sfsync.models.types import ApiScope
 from tests.api.conftest import LiveServer
 
 CUSTOMER = {"name": "Scoped"}

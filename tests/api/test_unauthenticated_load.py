@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from models.types import ApiScope
+from sfsync.models.types import ApiScope
 from tests.api.conftest import LiveServer, ServerFactory
 
 ORG_ID = "00D5g000004ABCDEA4"

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from models.tables import DeadLetter, UsageEvent
-from models.types import ApiScope, DeadLetterSource
+from sfsync.models.tables import DeadLetter, UsageEvent
+from sfsync.models.types import ApiScope, DeadLetterSource
 from tests.api.conftest import LiveServer, ServerFactory
 
 

@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def bench(module: str, *args: str) -> dict[str, Any]:
-    """Run `python -m bench.<module> args` as the README shows it; its JSON output."""
+    """Run `python -m sfsync.bench.<module> args` as the README shows it; its JSON output."""
     out = subprocess.run(
-        [sys.executable, "-m", f"bench.{module}", *args],
+        [sys.executable, "-m", f"sfsync.bench.{module}", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

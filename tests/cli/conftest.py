@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cli import main
+from sfsync.cli import main
 
 # The worker fixtures (a Redis database, Celery processes against the sandbox org).
 from tests.worker.conftest import launch, processes, redis_url  # noqa: F401

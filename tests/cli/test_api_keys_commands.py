@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from models import Store
-from models.api_keys import authenticate
-from models.tables import ApiKey
+from sfsync.models import Store
+from sfsync.models.api_keys import authenticate
+from sfsync.models.tables import ApiKey
 from tests.cli.conftest import Invoke, ok_json
 
 

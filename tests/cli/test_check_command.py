@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from cli import main
-from sandbox import SandboxOrg
-from sync.salesforce import QUERY_BATCH_SIZE
+from sfsync.cli import main
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.salesforce import QUERY_BATCH_SIZE
 from tests.worker.conftest import Launch
 
 ALIAS = "Ingest_Alias__c"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from cli import main
+from sfsync.cli import main
 from tests.conftest import POSTGRES_BASE, need, postgres_available
 
 

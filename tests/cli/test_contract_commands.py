@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from models import Store
-from models.contracts import end_contract
-from models.revisions import Change
+from sfsync.models import Store
+from sfsync.models.contracts import end_contract
+from sfsync.models.revisions import Change
 from tests.cli.conftest import Invoke, ok_json
 
 

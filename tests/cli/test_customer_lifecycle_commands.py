@@ -7,10 +7,10 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from models import Store
-from models.aliases import AliasOrigin, add_aliases
-from models.customer_lifecycle import merge_customers
-from models.types import utcnow
+from sfsync.models import Store
+from sfsync.models.aliases import AliasOrigin, add_aliases
+from sfsync.models.customer_lifecycle import merge_customers
+from sfsync.models.types import utcnow
 from tests.cli.conftest import Invoke, ok_json
 
 ACCOUNT = "001000000000001AAA"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from cli import main
+from sfsync.cli import main
 
 
 def run(*args: str, env: dict[str, str]) -> Result:

@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from models import Store
-from models.deadletters import Failure, TaskCall, add_letter, get_letter
-from models.tables import UsageEvent
-from models.types import DeadLetterSource, DeadLetterStatus
-from tasks.names import INGEST_USAGE
+from sfsync.models import Store
+from sfsync.models.deadletters import Failure, TaskCall, add_letter, get_letter
+from sfsync.models.tables import UsageEvent
+from sfsync.models.types import DeadLetterSource, DeadLetterStatus
+from sfsync.tasks.names import INGEST_USAGE
 from tests.cli.conftest import Invoke, ok_json
 
 

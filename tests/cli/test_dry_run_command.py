@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox import SandboxOrg
+from sfsync.sandbox import SandboxOrg
 from tests.cli.conftest import Invoke, ok_json
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import SandboxOrg
+from sfsync.sandbox import SandboxOrg
 from tests.cli.conftest import Invoke, ok_json
 
 

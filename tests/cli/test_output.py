@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from models import Store
-from models.customers import create_customer
-from models.deadletters import Failure, add_letter
-from models.tables import SyncCursor, SyncRun
-from models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
+from sfsync.models import Store
+from sfsync.models.customers import create_customer
+from sfsync.models.deadletters import Failure, add_letter
+from sfsync.models.tables import SyncCursor, SyncRun
+from sfsync.models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
 from tests.cli.conftest import Invoke, ok_json
 
 HOSTILE = "[/bold] x [link=https://evil.example]click[/link] \x1b[2J\x07end"

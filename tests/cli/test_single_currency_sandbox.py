@@ -11,7 +11,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from cli import main
+from sfsync.cli import main
 
 
 def test_the_printed_settings_of_a_single_currency_sandbox_sync(store_url: str, tmp_path: Path):

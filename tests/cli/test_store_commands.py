@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from cli import main
+from sfsync.cli import main
 from tests.cli.conftest import Invoke, ok_json
 from tests.unit.factories import AWKWARD_AMOUNTS
 

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from models import Store
-from models.deadletters import get_letter
-from sandbox import SandboxOrg
-from tasks import names
+from sfsync.models import Store
+from sfsync.models.deadletters import get_letter
+from sfsync.sandbox import SandboxOrg
+from sfsync.tasks import names
 from tests.cli.conftest import Invoke, ok_json
 
 

@@ -11,14 +11,14 @@ from decimal import Decimal
 
 import pytest
 
-from models import Store
-from models.contract_terms import ContractTerms
-from models.contracts import create_contract
-from models.customers import create_customer
-from models.deadletters import Failure, add_letter
-from models.runs import RunCounters, finish_run, start_run
-from models.tables import UsageEvent
-from models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
+from sfsync.models import Store
+from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.contracts import create_contract
+from sfsync.models.customers import create_customer
+from sfsync.models.deadletters import Failure, add_letter
+from sfsync.models.runs import RunCounters, finish_run, start_run
+from sfsync.models.tables import UsageEvent
+from sfsync.models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
 from tests.cli.conftest import Invoke
 
 WIDTHS = [80, 100, 200]

@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from models import Store
-from models.contracts import end_contract
-from models.revisions import Change
-from models.tables import Contract
-from models.types import ContractStatus
+from sfsync.models import Store
+from sfsync.models.contracts import end_contract
+from sfsync.models.revisions import Change
+from sfsync.models.tables import Contract
+from sfsync.models.types import ContractStatus
 from tests.cli.conftest import Invoke, ok_json
 
 RECENT = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")

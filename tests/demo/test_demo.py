@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
+from sfsync.cli import main
 
 pytestmark = pytest.mark.worker
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import SandboxOrg
+from sfsync.sandbox import SandboxOrg
 from tests.docs.zygote import fork_server
 
 

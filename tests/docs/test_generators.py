@@ -9,9 +9,6 @@ from typing import Any
 import click
 import pytest
 
-from api.app import create_app
-from cli import main
-from config import Settings
 from docsgen import (
     UnknownMarker,
     cli_reference,
@@ -20,6 +17,9 @@ from docsgen import (
     openapi_reference,
     settings_reference,
 )
+from sfsync.api.app import create_app
+from sfsync.cli import main
+from sfsync.config import Settings
 from tests.docs.blocks import ROOT
 
 

@@ -67,7 +67,7 @@ def _child(
     random.seed()
     code = 1
     try:
-        import cli
+        from sfsync import cli
 
         cli.main(args=request["argv"][1:], prog_name="sfsync")
         code = 0
@@ -87,7 +87,7 @@ def _child(
 
 def serve(path: str) -> None:
     """Import the application once, then fork a child per client connection."""
-    import cli  # noqa: F401  (the point: imported once, before any fork)
+    from sfsync import cli  # noqa: F401  (the point: imported once, before any fork)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -13,15 +13,15 @@ import pytest
 import requests
 from tenacity import wait_none
 
-from config import Settings
-from models import Store
-from models.types import RunStatus
-from sandbox import SandboxOrg
-from sandbox.client import loopback_session
-from sync.accounts import poll_accounts
-from sync.opportunities import poll_opportunities
-from sync.runner import RunResult
-from sync.salesforce import SalesforceClient
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.types import RunStatus
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
+from sfsync.sync.accounts import poll_accounts
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.runner import RunResult
+from sfsync.sync.salesforce import SalesforceClient
 from tests.integration.test_opportunity_stream import won_deal
 from tests.unit.factories import build_settings
 

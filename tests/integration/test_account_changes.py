@@ -15,18 +15,18 @@ from datetime import timedelta
 
 import pytest
 
-from config import Settings
-from models import Entity, Store
-from models.alias_moves import list_moves
-from models.aliases import add_aliases
-from models.contracts import list_contracts
-from models.customer_lifecycle import archive_customer
-from models.customers import get_customer
-from models.deadletters import list_letters
-from models.fields import SFDC_ACCOUNT_ID, find_by_field
-from models.revisions import history
-from models.tables import AliasMove, Customer, IngestAlias
-from models.types import (
+from sfsync.config import Settings
+from sfsync.models import Entity, Store
+from sfsync.models.alias_moves import list_moves
+from sfsync.models.aliases import add_aliases
+from sfsync.models.contracts import list_contracts
+from sfsync.models.customer_lifecycle import archive_customer
+from sfsync.models.customers import get_customer
+from sfsync.models.deadletters import list_letters
+from sfsync.models.fields import SFDC_ACCOUNT_ID, find_by_field
+from sfsync.models.revisions import history
+from sfsync.models.tables import AliasMove, Customer, IngestAlias
+from sfsync.models.types import (
     AliasMoveReason,
     AliasSource,
     ContractStatus,
@@ -34,11 +34,11 @@ from models.types import (
     DeadLetterStatus,
     utcnow,
 )
-from models.usage import get_event
-from sandbox import SandboxOrg
-from sync.replay import replay_letter
-from sync.salesforce import SalesforceClient
-from sync.usage import UsageRules, ingest
+from sfsync.models.usage import get_event
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.replay import replay_letter
+from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.usage import UsageRules, ingest
 from tests.integration.conftest import Poll
 from tests.integration.test_deal_lifecycle import contract_of
 from tests.integration.test_opportunity_stream import won_deal

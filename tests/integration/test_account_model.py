@@ -42,18 +42,18 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from config import Settings
-from models import Entity, Store
-from models.aliases import add_aliases
-from models.deadletters import list_letters
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
-from models.revisions import history
-from models.tables import AliasMove, Contract, Customer, IngestAlias, UsageEvent
-from models.types import ContractStatus, CustomerStatus, DeadLetterStatus, utcnow
-from models.usage_attribution import attributed_customer
-from sandbox import SandboxOrg
-from sync.salesforce import SalesforceClient
-from sync.usage import UsageRules, ingest
+from sfsync.config import Settings
+from sfsync.models import Entity, Store
+from sfsync.models.aliases import add_aliases
+from sfsync.models.deadletters import list_letters
+from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
+from sfsync.models.revisions import history
+from sfsync.models.tables import AliasMove, Contract, Customer, IngestAlias, UsageEvent
+from sfsync.models.types import ContractStatus, CustomerStatus, DeadLetterStatus, utcnow
+from sfsync.models.usage_attribution import attributed_customer
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.usage import UsageRules, ingest
 from tests.integration.conftest import Poll
 from tests.integration.test_opportunity_stream import won_deal
 

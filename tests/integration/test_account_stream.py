@@ -13,15 +13,15 @@ from typing import Any
 
 import pytest
 
-from models import Entity, Store
-from models.customers import get_customer
-from models.deadletters import list_letters
-from models.fields import SFDC_ACCOUNT_ID, find_by_field
-from models.tables import UsageEvent
-from models.types import DeadLetterSource, utcnow
-from models.usage import get_event
-from sandbox import SandboxOrg
-from sync.runner import RunResult
+from sfsync.models import Entity, Store
+from sfsync.models.customers import get_customer
+from sfsync.models.deadletters import list_letters
+from sfsync.models.fields import SFDC_ACCOUNT_ID, find_by_field
+from sfsync.models.tables import UsageEvent
+from sfsync.models.types import DeadLetterSource, utcnow
+from sfsync.models.usage import get_event
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.runner import RunResult
 from tests.integration.test_opportunity_stream import customer_aliases
 
 Poll = Callable[..., RunResult]
@@ -182,7 +182,7 @@ def test_an_account_conflict_fixed_in_salesforce_replays_cleanly(
     org, enterprise, sync_deals, sync_accounts, store, client, sf_settings
 ) -> None:
     """Once the clashing alias value is changed in Salesforce, replaying the letter attaches it."""
-    from sync.replay import replay_letter
+    from sfsync.sync.replay import replay_letter
 
     acme, _ = enterprise("Acme", "acme"), enterprise("Umbrella", "umbrella")
     sync_deals()

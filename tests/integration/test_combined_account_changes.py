@@ -18,18 +18,18 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import update
 
-from config import Settings
-from models import Entity, Store
-from models.alias_moves import list_moves
-from models.contracts import list_contracts
-from models.deadletters import list_letters
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
-from models.revisions import history
-from models.tables import Contract, Customer, IngestAlias
-from models.types import AliasMoveReason, CustomerStatus, DeadLetterStatus, RevisionKind
-from sandbox import SandboxOrg
-from sync.reconcile import reconcile
-from sync.salesforce import SalesforceClient
+from sfsync.config import Settings
+from sfsync.models import Entity, Store
+from sfsync.models.alias_moves import list_moves
+from sfsync.models.contracts import list_contracts
+from sfsync.models.deadletters import list_letters
+from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
+from sfsync.models.revisions import history
+from sfsync.models.tables import Contract, Customer, IngestAlias
+from sfsync.models.types import AliasMoveReason, CustomerStatus, DeadLetterStatus, RevisionKind
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.reconcile import reconcile
+from sfsync.sync.salesforce import SalesforceClient
 from tests.integration.conftest import Poll
 from tests.integration.test_opportunity_stream import won_deal
 

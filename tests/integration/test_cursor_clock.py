@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from config import Settings
-from models import Entity, Store
-from models.fields import SFDC_OPPORTUNITY_ID, find_by_field
-from sandbox import SandboxOrg
-from sync.accounts import poll_accounts
-from sync.opportunities import poll_opportunities
-from sync.salesforce import SalesforceClient
+from sfsync.config import Settings
+from sfsync.models import Entity, Store
+from sfsync.models.fields import SFDC_OPPORTUNITY_ID, find_by_field
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.accounts import poll_accounts
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.salesforce import SalesforceClient
 
 HOURS = 3600
 

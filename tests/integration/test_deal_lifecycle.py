@@ -14,17 +14,17 @@ from typing import Any
 
 import pytest
 
-from config import Settings
-from models import Entity, Store
-from models.contracts import get_contract
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
-from models.revisions import history
-from models.tables import Contract
-from models.types import ContractStatus, RevisionKind, RunStatus
-from sandbox import SandboxOrg
-from sync.opportunities import poll_opportunities
-from sync.runner import RunResult
-from sync.salesforce import SalesforceClient
+from sfsync.config import Settings
+from sfsync.models import Entity, Store
+from sfsync.models.contracts import get_contract
+from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
+from sfsync.models.revisions import history
+from sfsync.models.tables import Contract
+from sfsync.models.types import ContractStatus, RevisionKind, RunStatus
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.runner import RunResult
+from sfsync.sync.salesforce import SalesforceClient
 
 PAGE_SIZE = 200
 

@@ -32,16 +32,16 @@ from typing import Any
 
 import pytest
 
-from config import Settings
-from models import Entity, Store
-from models.contracts import list_contracts
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for
-from models.revisions import history
-from models.types import RunStatus
-from sandbox import SandboxOrg
-from sync.opportunities import poll_opportunities
-from sync.reconcile import reconcile
-from sync.salesforce import SalesforceClient
+from sfsync.config import Settings
+from sfsync.models import Entity, Store
+from sfsync.models.contracts import list_contracts
+from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for
+from sfsync.models.revisions import history
+from sfsync.models.types import RunStatus
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.reconcile import reconcile
+from sfsync.sync.salesforce import SalesforceClient
 
 STEPS = 25
 RECONCILE_EVERY = 5

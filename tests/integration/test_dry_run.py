@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text
 
-from config import Settings
-from models import Store
-from models.tables import (
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.tables import (
     AliasMove,
     Base,
     ContractRevision,
@@ -27,12 +27,12 @@ from models.tables import (
     DeadLetter,
     IngestAlias,
 )
-from models.types import Entity, Stream
-from sandbox import SandboxOrg
-from sync.accounts import poll_accounts
-from sync.dry_run import dry_run
-from sync.opportunities import poll_opportunities
-from sync.salesforce import SalesforceClient
+from sfsync.models.types import Entity, Stream
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.accounts import poll_accounts
+from sfsync.sync.dry_run import dry_run
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.salesforce import SalesforceClient
 
 #: The streams in the order `sync run` runs them, as polls and as names.
 STREAMS = [poll_opportunities, poll_accounts]

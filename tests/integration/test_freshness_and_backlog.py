@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from models import Store
-from models.cursors import position
-from models.runs import StreamTiming, stream_timing
-from models.types import Stream, utcnow
-from sandbox import SandboxOrg
+from sfsync.models import Store
+from sfsync.models.cursors import position
+from sfsync.models.runs import StreamTiming, stream_timing
+from sfsync.models.types import Stream, utcnow
+from sfsync.sandbox import SandboxOrg
 from tests.integration.conftest import Poll
 
 PAGE = 5

@@ -6,8 +6,8 @@ from collections import defaultdict
 
 import pytest
 
-from sync.mapping import MappingRules, map_opportunity
-from sync.salesforce import (
+from sfsync.sync.mapping import MappingRules, map_opportunity
+from sfsync.sync.salesforce import (
     AccountNode,
     HierarchyCache,
     Page,

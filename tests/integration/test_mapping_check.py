@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from config import Settings
-from sync.mapping_check import validate_mapping_against_org
-from sync.salesforce import SalesforceClient
+from sfsync.config import Settings
+from sfsync.sync.mapping_check import validate_mapping_against_org
+from sfsync.sync.salesforce import SalesforceClient
 
 FITS = """\
 [aliases]

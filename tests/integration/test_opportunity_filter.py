@@ -8,16 +8,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from config import Settings
-from models import Entity, Store
-from models.contracts import contracts_by_key, list_contracts
-from models.deadletters import list_letters
-from models.fields import SFDC_OPPORTUNITY_ID, fields_for
-from models.runs import list_runs
-from models.types import RunStatus, Stream
-from sandbox import SandboxOrg
-from sync.opportunities import poll_opportunities, provision_opportunities
-from sync.salesforce import SalesforceClient, SalesforceConfigError
+from sfsync.config import Settings
+from sfsync.models import Entity, Store
+from sfsync.models.contracts import contracts_by_key, list_contracts
+from sfsync.models.deadletters import list_letters
+from sfsync.models.fields import SFDC_OPPORTUNITY_ID, fields_for
+from sfsync.models.runs import list_runs
+from sfsync.models.types import RunStatus, Stream
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.opportunities import poll_opportunities, provision_opportunities
+from sfsync.sync.salesforce import SalesforceClient, SalesforceConfigError
 
 CHECK_SHAPE = "SELECT Id FROM Opportunity WHERE IsWon = true AND ({}) LIMIT ?"
 

@@ -17,20 +17,20 @@ from typing import Any
 
 import pytest
 
-from config import Settings
-from models import Entity, Store
-from models.aliases import aliases_for, aliases_of
-from models.contracts import list_contracts
-from models.cursors import acquire_lease, advance, release_lease
-from models.customers import list_customers
-from models.deadletters import list_letters
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
-from models.runs import list_runs
-from models.types import DeadLetterSource, RunStatus, Stream
-from sandbox import SandboxOrg
-from sync.opportunities import poll_opportunities
-from sync.runner import RunResult
-from sync.salesforce import HierarchyCache, SalesforceClient
+from sfsync.config import Settings
+from sfsync.models import Entity, Store
+from sfsync.models.aliases import aliases_for, aliases_of
+from sfsync.models.contracts import list_contracts
+from sfsync.models.cursors import acquire_lease, advance, release_lease
+from sfsync.models.customers import list_customers
+from sfsync.models.deadletters import list_letters
+from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
+from sfsync.models.runs import list_runs
+from sfsync.models.types import DeadLetterSource, RunStatus, Stream
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.runner import RunResult
+from sfsync.sync.salesforce import HierarchyCache, SalesforceClient
 
 Poll = Callable[..., RunResult]
 PAGE_SIZE = 50

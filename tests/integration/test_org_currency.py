@@ -7,13 +7,13 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from config import Settings
-from models import Store
-from models.contracts import list_contracts
-from models.types import RunStatus
-from sandbox import SandboxOrg
-from sync.opportunities import poll_opportunities
-from sync.salesforce import SalesforceClient, SalesforcePermanentError
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.contracts import list_contracts
+from sfsync.models.types import RunStatus
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.salesforce import SalesforceClient, SalesforcePermanentError
 
 
 @pytest.fixture

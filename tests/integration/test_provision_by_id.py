@@ -9,13 +9,13 @@ import pytest
 import requests
 from tenacity import wait_none
 
-from config import Settings
-from models import Store
-from models.deadletters import list_letters
-from sandbox import SandboxOrg
-from sandbox.client import loopback_session
-from sync.opportunities import provision_opportunities
-from sync.salesforce import SalesforceClient
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.deadletters import list_letters
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
+from sfsync.sync.opportunities import provision_opportunities
+from sfsync.sync.salesforce import SalesforceClient
 
 URL_LIMIT = 16_000  # what a GET's request line may safely carry to Salesforce
 

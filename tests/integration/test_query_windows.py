@@ -12,13 +12,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from config import Settings
-from models import Store
-from models.runs import get_run
-from models.types import RunStatus
-from sandbox import SandboxOrg
-from sync.opportunities import poll_opportunities
-from sync.salesforce import SalesforceClient
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.runs import get_run
+from sfsync.models.types import RunStatus
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.salesforce import SalesforceClient
 from tests.integration.test_deal_lifecycle import won_ids
 from tests.integration.test_opportunity_stream import provisioned
 

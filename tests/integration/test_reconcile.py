@@ -13,15 +13,15 @@ from decimal import Decimal
 
 import pytest
 
-from celery_app import create_app
-from config import Settings
-from models import Store
-from models.runs import get_run
-from models.types import ContractStatus, RunStatus, Stream
-from sandbox import SandboxOrg
-from sync.reconcile import reconcile
-from sync.salesforce import SalesforceClient
-from tasks import names
+from sfsync.celery_app import create_app
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.runs import get_run
+from sfsync.models.types import ContractStatus, RunStatus, Stream
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.reconcile import reconcile
+from sfsync.sync.salesforce import SalesforceClient
+from sfsync.tasks import names
 from tests.integration.test_deal_lifecycle import contract_of, poll, query_pages, won_ids
 
 PAGE_SIZE = 200

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from config import Settings
-from models import Store
-from models.runs import RunCounters
-from models.types import RunStatus, Stream
-from sync.runner import StreamSpec, run_stream
-from sync.salesforce import QueryRules, SalesforceClient, opportunity_query
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.runs import RunCounters
+from sfsync.models.types import RunStatus, Stream
+from sfsync.sync.runner import StreamSpec, run_stream
+from sfsync.sync.salesforce import QueryRules, SalesforceClient, opportunity_query
 
 Records = Sequence[Mapping[str, Any]]
 

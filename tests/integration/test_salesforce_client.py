@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sync.errors import MappingError
-from sync.mapping import Deal, MappingRules, map_opportunity
-from sync.salesforce import (
+from sfsync.sync.errors import MappingError
+from sfsync.sync.mapping import Deal, MappingRules, map_opportunity
+from sfsync.sync.salesforce import (
     AuthMode,
     QueryRules,
     SalesforceAuthError,

@@ -8,18 +8,18 @@ from typing import Any
 
 import pytest
 
-from config import Settings
-from models import Store
-from models.customers import create_customer
-from models.deadletters import list_letters
-from models.fields import SFDC_ACCOUNT_ID
-from models.types import DeadLetterSource, utcnow
-from models.writebacks import backoff, count_pending, enqueue
-from sandbox import SandboxOrg
-from sync.opportunities import poll_opportunities
-from sync.replay import replay_letter
-from sync.salesforce import SalesforceClient
-from sync.writeback import Drained, flush_writebacks
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.customers import create_customer
+from sfsync.models.deadletters import list_letters
+from sfsync.models.fields import SFDC_ACCOUNT_ID
+from sfsync.models.types import DeadLetterSource, utcnow
+from sfsync.models.writebacks import backoff, count_pending, enqueue
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.replay import replay_letter
+from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.writeback import Drained, flush_writebacks
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def customer_ids(store: Store) -> dict[str, str]:
     """sfdc_account_id → customer id."""
     from sqlalchemy import select
 
-    from models.tables import CustomFieldValue
+    from sfsync.models.tables import CustomFieldValue
 
     with store.session() as s:
         rows = s.execute(

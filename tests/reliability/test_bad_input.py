@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from models import Store
-from models.tables import DeadLetter
-from models.types import DeadLetterSource, RunStatus
-from sandbox import SandboxOrg
-from sandbox.client import loopback_session
-from sync.opportunities import poll_opportunities
-from sync.salesforce import SalesforceClient
+from sfsync.models import Store
+from sfsync.models.tables import DeadLetter
+from sfsync.models.types import DeadLetterSource, RunStatus
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.salesforce import SalesforceClient
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer, queues_empty

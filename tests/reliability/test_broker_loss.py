@@ -16,11 +16,11 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from models import Store
-from models.tables import Contract, SyncRun
-from models.types import RunStatus, Stream
-from sandbox import SandboxOrg
-from tasks import names
+from sfsync.models import Store
+from sfsync.models.tables import Contract, SyncRun
+from sfsync.models.types import RunStatus, Stream
+from sfsync.sandbox import SandboxOrg
+from sfsync.tasks import names
 from tests.reliability.fixtures.cluster import Cluster, resend_missing
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer, queued

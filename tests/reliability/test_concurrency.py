@@ -22,14 +22,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from config import Settings
-from models import Store
-from models.contract_terms import ContractTerms
-from models.tables import DeadLetter, SyncRun
-from models.types import DeadLetterSource, RunStatus
-from sandbox import SandboxOrg
-from sync.mapping import Deal
-from tasks import names
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.tables import DeadLetter, SyncRun
+from sfsync.models.types import DeadLetterSource, RunStatus
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.mapping import Deal
+from sfsync.tasks import names
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer
@@ -129,7 +129,7 @@ def _provision(url: str, opportunity: str, barrier: Any, results: Any) -> None:
         ),
         system_modstamp=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    from sync.provision import provision_deal
+    from sfsync.sync.provision import provision_deal
 
     try:
         barrier.wait(timeout=60)

@@ -27,16 +27,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from models import Store
-from models.customers import create_customer
-from models.tables import DeadLetter, UsageEvent
-from models.types import DeadLetterSource
-from models.usage import get_event
-from models.usage_summary import summarize
-from sandbox import SandboxOrg
-from tasks.messages import BODY_PREFIX
-from tasks.names import INGEST_USAGE as INGEST
-from tasks.producer import send_usage
+from sfsync.models import Store
+from sfsync.models.customers import create_customer
+from sfsync.models.tables import DeadLetter, UsageEvent
+from sfsync.models.types import DeadLetterSource
+from sfsync.models.usage import get_event
+from sfsync.models.usage_summary import summarize
+from sfsync.sandbox import SandboxOrg
+from sfsync.tasks.messages import BODY_PREFIX
+from sfsync.tasks.names import INGEST_USAGE as INGEST
+from sfsync.tasks.producer import send_usage
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer

@@ -18,14 +18,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from models import Store
-from models.tables import SyncRun
-from models.types import RunStatus, Stream
-from sandbox import SandboxOrg
-from sandbox.client import loopback_session
-from sync.accounts import poll_accounts
-from sync.opportunities import poll_opportunities
-from sync.salesforce import SalesforceClient
+from sfsync.models import Store
+from sfsync.models.tables import SyncRun
+from sfsync.models.types import RunStatus, Stream
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
+from sfsync.sync.accounts import poll_accounts
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.salesforce import SalesforceClient
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import count_faults, elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer

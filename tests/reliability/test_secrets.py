@@ -25,10 +25,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from models import Store
-from models.tables import DeadLetter, SyncRun, UsageEvent
-from sandbox import SandboxOrg
-from tasks import names
+from sfsync.models import Store
+from sfsync.models.tables import DeadLetter, SyncRun, UsageEvent
+from sfsync.sandbox import SandboxOrg
+from sfsync.tasks import names
 from tests.conftest import need
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import count_faults, elapsed, figure
@@ -186,7 +186,7 @@ DUMP_SENTINELS = {
 
 def celery(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "celery", "-A", "celery_app", *args],
+        [sys.executable, "-m", "celery", "-A", "sfsync.celery_app", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

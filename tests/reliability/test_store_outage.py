@@ -29,10 +29,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from models import Store
-from models.tables import DeadLetter, UsageEvent
-from sandbox import SandboxOrg
-from tasks import names
+from sfsync.models import Store
+from sfsync.models.tables import DeadLetter, UsageEvent
+from sfsync.sandbox import SandboxOrg
+from sfsync.tasks import names
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer

@@ -27,18 +27,18 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, insert, select
 
-from cli import main
-from models import AliasIsCustomerId, Store
-from models.aliases import add_aliases
-from models.customers import create_customer
-from models.deadletters import Failure, TaskCall, add_letter, get_letter
-from models.tables import DeadLetter, IngestAlias, UsageEvent
-from models.types import DeadLetterSource, DeadLetterStatus
-from models.usage_attribution import attributed_customer
-from models.usage_summary import summarize
-from sandbox import SandboxOrg
-from sync.usage.reader import CHUNK
-from tasks import names
+from sfsync.cli import main
+from sfsync.models import AliasIsCustomerId, Store
+from sfsync.models.aliases import add_aliases
+from sfsync.models.customers import create_customer
+from sfsync.models.deadletters import Failure, TaskCall, add_letter, get_letter
+from sfsync.models.tables import DeadLetter, IngestAlias, UsageEvent
+from sfsync.models.types import DeadLetterSource, DeadLetterStatus
+from sfsync.models.usage_attribution import attributed_customer
+from sfsync.models.usage_summary import summarize
+from sfsync.sandbox import SandboxOrg
+from sfsync.sync.usage.reader import CHUNK
+from sfsync.tasks import names
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer

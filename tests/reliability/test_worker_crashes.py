@@ -23,8 +23,8 @@ from typing import Any
 
 import pytest
 
-from models import Store
-from sandbox import SandboxOrg
+from sfsync.models import Store
+from sfsync.sandbox import SandboxOrg
 from tests.reliability.fixtures.cluster import Cluster, resend_missing
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer, queues_empty

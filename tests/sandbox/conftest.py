@@ -10,8 +10,8 @@ import pytest
 import requests
 from simple_salesforce.api import Salesforce, SFType
 
-from sandbox import SandboxOrg
-from sandbox.client import loopback_session
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
 
 
 def client_for(org: SandboxOrg, token: str | None = None) -> Salesforce:

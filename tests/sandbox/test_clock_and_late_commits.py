@@ -9,7 +9,7 @@ import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
-from sandbox import SandboxOrg
+from sfsync.sandbox import SandboxOrg
 from tests.sandbox.conftest import Steering
 
 FAR = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)

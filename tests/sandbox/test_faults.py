@@ -12,7 +12,7 @@ from simple_salesforce.exceptions import (
     SalesforceRefusedRequest,
 )
 
-from sandbox import SandboxOrg
+from sfsync.sandbox import SandboxOrg
 from tests.sandbox.conftest import client_for, error_code
 
 Q = "SELECT Id FROM Account LIMIT 1"

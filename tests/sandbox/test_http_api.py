@@ -15,8 +15,8 @@ from simple_salesforce.exceptions import (
 )
 from simple_salesforce.format import format_soql
 
-from sandbox import SandboxOrg
-from sandbox.ids import is_valid
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.ids import is_valid
 from tests.sandbox.conftest import error_code, sobject
 
 SOQL = "SELECT Id, SystemModstamp FROM Opportunity ORDER BY SystemModstamp, Id"

@@ -9,7 +9,7 @@ import pytest
 from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
-from sandbox import SandboxOrg, StoreError
+from sfsync.sandbox import SandboxOrg, StoreError
 from tests.sandbox.conftest import ControlError, Steering
 
 ACCOUNT_FIELDS = "Id, Name, ParentId, IsDeleted, MasterRecordId, SystemModstamp"

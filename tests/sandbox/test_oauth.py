@@ -11,8 +11,8 @@ import pytest
 import requests
 from simple_salesforce.api import Salesforce
 
-from sandbox import SandboxOrg
-from sandbox.client import loopback_session
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import requests
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from sandbox import SandboxOrg
+from sfsync.sandbox import SandboxOrg
 from tests.sandbox.conftest import client_for, error_code, sobject
 
 ORGANIZATION = "SELECT Id, DefaultCurrencyIsoCode, IsMultiCurrencyOrg FROM Organization"

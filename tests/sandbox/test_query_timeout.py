@@ -9,7 +9,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 from simple_salesforce.format import format_soql
 
-from sandbox import SandboxOrg
+from sfsync.sandbox import SandboxOrg
 from tests.sandbox.conftest import Steering, error_code
 
 HOUR = 3600.0

@@ -8,7 +8,7 @@ import pytest
 from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
-from sandbox import SandboxOrg, StoreError
+from sfsync.sandbox import SandboxOrg, StoreError
 from tests.sandbox.conftest import ControlError, HttpControl, Steering, sobject
 
 DELETED = "SELECT Id, IsDeleted, SystemModstamp FROM Opportunity WHERE IsDeleted = true ORDER BY Id"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sandbox.clock import Clock
-from sandbox.soql import SoqlError, compile_query, parse
-from sandbox.store import Store
+from sfsync.sandbox.clock import Clock
+from sfsync.sandbox.soql import SoqlError, compile_query, parse
+from sfsync.sandbox.store import Store
 
 NOW = datetime(2026, 11, 2, 14, 5, 9, tzinfo=UTC)
 

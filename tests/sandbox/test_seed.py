@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sandbox import SandboxOrg
-from sandbox.ids import checksum, is_valid, to18
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.ids import checksum, is_valid, to18
 
 
 def _snapshot(org: SandboxOrg) -> Any:

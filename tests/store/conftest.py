@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from models import Store
-from models.contract_terms import ContractTerms
-from models.customers import create_customer
-from models.tables import UsageEvent
+from sfsync.models import Store
+from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.customers import create_customer
+from sfsync.models.tables import UsageEvent
 
 MakeCustomer = Callable[..., uuid.UUID]
 

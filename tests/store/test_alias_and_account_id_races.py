@@ -8,16 +8,16 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from models import Store
-from models.tables import Customer, CustomFieldValue, IngestAlias
+from sfsync.models import Store
+from sfsync.models.tables import Customer, CustomFieldValue, IngestAlias
 from tests.store.conftest import MakeCustomer
 
 WORKERS = 6
 
 
 def _add_alias(url: str, customer_id: str, barrier: Any) -> str:
-    from models import AliasConflict
-    from models.aliases import add_aliases
+    from sfsync.models import AliasConflict
+    from sfsync.models.aliases import add_aliases
 
     store = Store(url)
     barrier.wait()
@@ -32,8 +32,8 @@ def _add_alias(url: str, customer_id: str, barrier: Any) -> str:
 
 
 def _create_customer(url: str, name: str, barrier: Any) -> str:
-    from models import UniqueFieldConflict
-    from models.customers import create_customer
+    from sfsync.models import UniqueFieldConflict
+    from sfsync.models.customers import create_customer
 
     store = Store(url)
     barrier.wait()

@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from config import Settings
-from models import Store
-from models.aliases import aliases_of, replace_aliases
-from models.tables import UsageEvent
-from models.usage import resolve_pending
-from models.usage_attribution import attributed_customer
-from sync.usage import UsageRules, ingest
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.aliases import aliases_of, replace_aliases
+from sfsync.models.tables import UsageEvent
+from sfsync.models.usage import resolve_pending
+from sfsync.models.usage_attribution import attributed_customer
+from sfsync.sync.usage import UsageRules, ingest
 from tests.conftest import run_all
 from tests.store.conftest import MakeCustomer
 

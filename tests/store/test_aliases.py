@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import func, select
 
-from models import AliasConflict, AliasLimitExceeded, InvalidInput, NotFound, Store
-from models.aliases import (
+from sfsync.models import AliasConflict, AliasLimitExceeded, InvalidInput, NotFound, Store
+from sfsync.models.aliases import (
     add_aliases,
     alias_owners,
     aliases_of,
@@ -19,8 +19,8 @@ from models.aliases import (
     replace_aliases,
     unexpected_owners,
 )
-from models.tables import UsageEvent
-from models.usage_attribution import attributed_customer
+from sfsync.models.tables import UsageEvent
+from sfsync.models.usage_attribution import attributed_customer
 from tests.store.conftest import MakeCustomer
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from models import Store
-from models.api_keys import KeyCache, create_key, revoke_key
-from models.types import ApiScope
+from sfsync.models import Store
+from sfsync.models.api_keys import KeyCache, create_key, revoke_key
+from sfsync.models.types import ApiScope
 
 
 class FakeClock:

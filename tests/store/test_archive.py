@@ -6,16 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from models import Conflict, NotFound, Store
-from models.aliases import add_aliases, aliases_of
-from models.archive import archive_customer
-from models.contract_terms import ContractTerms
-from models.contracts import create_contract, get_contract
-from models.customers import create_customer
-from models.fields import list_keys, register_key, remove_key, set_fields
-from models.types import ContractStatus, Entity
-from models.usage import NewEvent, get_event
-from models.usage_insert import insert_events
+from sfsync.models import Conflict, NotFound, Store
+from sfsync.models.aliases import add_aliases, aliases_of
+from sfsync.models.archive import archive_customer
+from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.contracts import create_contract, get_contract
+from sfsync.models.customers import create_customer
+from sfsync.models.fields import list_keys, register_key, remove_key, set_fields
+from sfsync.models.types import ContractStatus, Entity
+from sfsync.models.usage import NewEvent, get_event
+from sfsync.models.usage_insert import insert_events
 
 
 def _event(tx: str, key: str) -> NewEvent:

@@ -19,11 +19,11 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, select
 
-from models import Store
-from models.fields import SFDC_ACCOUNT_ID
-from models.tables import CustomFieldValue, IngestAlias, UsageEvent
-from models.types import Entity
-from models.usage_attribution import attributed_customer
+from sfsync.models import Store
+from sfsync.models.fields import SFDC_ACCOUNT_ID
+from sfsync.models.tables import CustomFieldValue, IngestAlias, UsageEvent
+from sfsync.models.types import Entity
+from sfsync.models.usage_attribution import attributed_customer
 from tests.store.conftest import MakeCustomer
 
 MIGRATION = Path(__file__).parents[2] / "models/migrations/versions/0012_canonical_keys.py"

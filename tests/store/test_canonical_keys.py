@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from config import Settings
-from models import AliasIsCustomerId, Store, UniqueFieldConflict
-from models.aliases import add_aliases, alias_owners, aliases_of, move_alias, replace_aliases
-from models.customers import create_customer, find_customer
-from models.fields import SFDC_ACCOUNT_ID, find_many_by_field, get_fields
-from models.tables import UsageEvent
-from models.types import Entity
-from models.usage_attribution import attributed_customer
-from sync.usage import UsageRules, ingest
+from sfsync.config import Settings
+from sfsync.models import AliasIsCustomerId, Store, UniqueFieldConflict
+from sfsync.models.aliases import add_aliases, alias_owners, aliases_of, move_alias, replace_aliases
+from sfsync.models.customers import create_customer, find_customer
+from sfsync.models.fields import SFDC_ACCOUNT_ID, find_many_by_field, get_fields
+from sfsync.models.tables import UsageEvent
+from sfsync.models.types import Entity
+from sfsync.models.usage_attribution import attributed_customer
+from sfsync.sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 from tests.unit.factories import uuid_spellings
 

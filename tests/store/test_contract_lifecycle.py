@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from models import ChangeNeedsApproval, Store
-from models.contracts import (
+from sfsync.models import ChangeNeedsApproval, Store
+from sfsync.models.contracts import (
     ContractOutcome,
     billing_period,
     end_contract,
@@ -16,8 +16,8 @@ from models.contracts import (
     set_end_by_operator,
     upsert_contract_by_field,
 )
-from models.revisions import Change, history
-from models.types import ContractStatus, EndSource, RevisionKind
+from sfsync.models.revisions import Change, history
+from sfsync.models.types import ContractStatus, EndSource, RevisionKind
 from tests.store.conftest import MakeCustomer, spec
 
 START = datetime(2026, 1, 1, tzinfo=UTC)

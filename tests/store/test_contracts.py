@@ -9,15 +9,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from models import Entity, InvalidInput, NotFound, Store
-from models.contracts import (
+from sfsync.models import Entity, InvalidInput, NotFound, Store
+from sfsync.models.contracts import (
     ContractOutcome,
     create_contract,
     list_contracts,
     update_contract,
     upsert_contract_by_field,
 )
-from models.fields import get_fields
+from sfsync.models.fields import get_fields
 from tests.store.conftest import MakeCustomer, spec
 from tests.unit.factories import AWKWARD_AMOUNTS
 

@@ -9,12 +9,12 @@ from typing import Any
 from alembic import command
 from sqlalchemy import select, text
 
-from config import Settings
-from models import Store
-from models.deadletters import Failure, TaskCall, add_letter, add_letters, discard
-from models.tables import DeadLetter
-from models.types import DeadLetterSource, DeadLetterStatus
-from sync.usage import UsageRules, ingest
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.deadletters import Failure, TaskCall, add_letter, add_letters, discard
+from sfsync.models.tables import DeadLetter
+from sfsync.models.types import DeadLetterSource, DeadLetterStatus
+from sfsync.sync.usage import UsageRules, ingest
 
 RECENT = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
 

@@ -7,10 +7,10 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from models import DeadlinePassed, Store, StoreUnavailable
-from models.customers import create_customer
-from models.deadline import Deadline
-from models.tables import Customer
+from sfsync.models import DeadlinePassed, Store, StoreUnavailable
+from sfsync.models.customers import create_customer
+from sfsync.models.deadline import Deadline
+from sfsync.models.tables import Customer
 from tests.conftest import table_locked
 
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from models import Store, StoreUnavailable
-from models.customers import create_customer
-from models.tables import Customer
+from sfsync.models import Store, StoreUnavailable
+from sfsync.models.customers import create_customer
+from sfsync.models.tables import Customer
 from tests.conftest import REQUIRE_SERVICES
 
 

@@ -10,18 +10,18 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from models import Entity, Store
-from models.bulk import (
+from sfsync.models import Entity, Store
+from sfsync.models.bulk import (
     claim_field_values,
     contracts_by_id,
     insert_contracts,
     insert_customers,
     update_contracts,
 )
-from models.contract_terms import ContractRow, ContractTerms
-from models.fields import SFDC_ACCOUNT_ID, find_many_by_field
-from models.tables import Contract, Customer
-from models.types import ContractStatus, new_id
+from sfsync.models.contract_terms import ContractRow, ContractTerms
+from sfsync.models.fields import SFDC_ACCOUNT_ID, find_many_by_field
+from sfsync.models.tables import Contract, Customer
+from sfsync.models.types import ContractStatus, new_id
 from tests.store.conftest import MakeCustomer
 
 

@@ -16,14 +16,14 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from config import Settings
-from models import Entity, Store
-from models.aliases import AliasOrigin
-from models.contract_terms import ContractTerms
-from models.fields import SFDC_OPPORTUNITY_ID, fields_for
-from models.tables import Contract, Customer
-from models.types import CustomerStatus
-from sync.mapping import Deal
+from sfsync.config import Settings
+from sfsync.models import Entity, Store
+from sfsync.models.aliases import AliasOrigin
+from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.fields import SFDC_OPPORTUNITY_ID, fields_for
+from sfsync.models.tables import Contract, Customer
+from sfsync.models.types import CustomerStatus
+from sfsync.sync.mapping import Deal
 
 WINNER, LOSER = "001000000000WINAAA", "001000000000LOSAAA"
 PROVISIONERS = 4
@@ -54,10 +54,10 @@ def _opportunity(worker: int, n: int) -> str:
 
 def _provisioner(url: str, worker: int, barrier: Any) -> list[str]:
     """Provision this worker's deals on the loser's account, one transaction each."""
-    from models.runs import RunCounters
-    from sync.opportunities import MappedPage, apply_mapped
-    from sync.provision import provision_deal
-    from sync.provision_batch import BatchItem
+    from sfsync.models.runs import RunCounters
+    from sfsync.sync.opportunities import MappedPage, apply_mapped
+    from sfsync.sync.provision import provision_deal
+    from sfsync.sync.provision_batch import BatchItem
 
     store = Store(url)
     settings = Settings(_env_file=None)
@@ -81,7 +81,7 @@ def _provisioner(url: str, worker: int, barrier: Any) -> list[str]:
 
 
 def _merger(url: str, survivor: str, absorbed: str, barrier: Any) -> list[str]:
-    from models.customer_lifecycle import merge_customers
+    from sfsync.models.customer_lifecycle import merge_customers
 
     store = Store(url)
     barrier.wait(timeout=60)
@@ -97,7 +97,7 @@ def _merger(url: str, survivor: str, absorbed: str, barrier: Any) -> list[str]:
 
 def test_a_merge_racing_deals_on_the_loser_loses_and_duplicates_no_contract(store: Store) -> None:
     """4 provisioning processes and 1 merging: one contract per opportunity, all the survivor's."""
-    from sync.provision import provision_deal
+    from sfsync.sync.provision import provision_deal
 
     settings = Settings(_env_file=None)
     with store.session() as s:

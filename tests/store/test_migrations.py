@@ -11,8 +11,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
-from models import Store, StoreNotMigrated, open_store
-from models.tables import Base
+from sfsync.models import Store, StoreNotMigrated, open_store
+from sfsync.models.tables import Base
 
 
 def test_models_and_migrations_do_not_drift(store: Store) -> None:
@@ -63,7 +63,7 @@ def test_migration_0007_gives_existing_aliases_their_source(
 
     from sqlalchemy import Uuid, bindparam
 
-    from models.types import UTCDateTime
+    from sfsync.models.types import UTCDateTime
 
     url = _empty_database(backend, request, tmp_path)
     store = Store(url)
@@ -197,8 +197,8 @@ def test_usage_events_lose_their_customer_foreign_key_keeping_stored_events(
 
 def test_task_runtimes_table_is_added_to_a_store_holding_data(store: Store) -> None:
     """Migration 0010 adds an empty tally table next to existing rows; down again drops it."""
-    from models.task_runtimes import read_task_runtimes, record_task_runtime
-    from models.types import TaskRunOutcome
+    from sfsync.models.task_runtimes import read_task_runtimes, record_task_runtime
+    from sfsync.models.types import TaskRunOutcome
 
     _migrate(store, "0009")  # the revision before 0010
     customer = uuid.uuid4()
@@ -238,7 +238,7 @@ def test_outbound_notifications_are_rekeyed_by_org_keeping_stored_rows(store: St
     """Migration 0013 keeps rows (their org unknown: empty) under the new key; down again too."""
     from datetime import timedelta
 
-    from models.notifications import NotificationKey, record_notifications
+    from sfsync.models.notifications import NotificationKey, record_notifications
 
     opportunity = "0065g000000000QAAQ"
     _migrate(store, _before(store, "0013"))

@@ -7,14 +7,14 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from models import Store
-from models.notifications import (
+from sfsync.models import Store
+from sfsync.models.notifications import (
     NotificationKey,
     enqueued_recently,
     mark_enqueued,
     record_notifications,
 )
-from models.tables import OutboundNotification
+from sfsync.models.tables import OutboundNotification
 
 ORG = "00D5g000004ABCDEAA"
 OTHER_ORG = "00D000000000001AAA"

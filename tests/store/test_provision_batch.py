@@ -15,19 +15,19 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from config import Settings
-from models import Entity, Store
-from models.aliases import aliases_of
-from models.contracts import list_contracts
-from models.customers import create_customer, get_customer
-from models.deadletters import Failure, add_letter, list_letters
-from models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
-from models.runs import RunCounters
-from models.tables import Contract, Customer, IngestAlias, UsageEvent
-from models.types import DeadLetterSource, DeadLetterStatus
-from models.usage import get_event
-from sync.opportunities import PageHierarchy, apply_records
-from sync.salesforce import normalize_id
+from sfsync.config import Settings
+from sfsync.models import Entity, Store
+from sfsync.models.aliases import aliases_of
+from sfsync.models.contracts import list_contracts
+from sfsync.models.customers import create_customer, get_customer
+from sfsync.models.deadletters import Failure, add_letter, list_letters
+from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
+from sfsync.models.runs import RunCounters
+from sfsync.models.tables import Contract, Customer, IngestAlias, UsageEvent
+from sfsync.models.types import DeadLetterSource, DeadLetterStatus
+from sfsync.models.usage import get_event
+from sfsync.sync.opportunities import PageHierarchy, apply_records
+from sfsync.sync.salesforce import normalize_id
 
 WORKERS = 2
 

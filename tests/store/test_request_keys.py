@@ -7,14 +7,14 @@ import uuid
 import pytest
 from sqlalchemy import update
 
-from models import (
+from sfsync.models import (
     IdempotencyKeyRaced,
     IdempotencyKeyReused,
     InvalidInput,
     Store,
     UniquenessKeyUsed,
 )
-from models.request_keys import (
+from sfsync.models.request_keys import (
     IDEMPOTENCY_WINDOW,
     StoredResponse,
     check_uniqueness_key,
@@ -23,8 +23,8 @@ from models.request_keys import (
     record_response,
     record_uniqueness_key,
 )
-from models.tables import RequestKey
-from models.types import Entity, utcnow
+from sfsync.models.tables import RequestKey
+from sfsync.models.types import Entity, utcnow
 
 PRINT = fingerprint("POST", "/v1/customers", {"name": "a"})
 

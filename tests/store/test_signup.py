@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from models import Entity, Store
-from models.aliases import aliases_of
-from models.customers import count_customers, get_customer
-from models.fields import get_fields
-from sync.signup import provision_signup
+from sfsync.models import Entity, Store
+from sfsync.models.aliases import aliases_of
+from sfsync.models.customers import count_customers, get_customer
+from sfsync.models.fields import get_fields
+from sfsync.sync.signup import provision_signup
 
 
 def test_signup_creates_once_and_then_updates(store: Store) -> None:

@@ -8,11 +8,15 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from models import Store
-from models.histogram import Histogram
-from models.tables import TaskRuntime
-from models.task_runtimes import TASK_RUNTIME_BUCKETS, read_task_runtimes, record_task_runtime
-from models.types import TaskRunOutcome
+from sfsync.models import Store
+from sfsync.models.histogram import Histogram
+from sfsync.models.tables import TaskRuntime
+from sfsync.models.task_runtimes import (
+    TASK_RUNTIME_BUCKETS,
+    read_task_runtimes,
+    record_task_runtime,
+)
+from sfsync.models.types import TaskRunOutcome
 
 WORKERS = 4
 RUNS_PER_WORKER = 40

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from models import Store
-from models.tables import UsageEvent
+from sfsync.models import Store
+from sfsync.models.tables import UsageEvent
 
 WORKERS = 4
 PER_WORKER = 600
@@ -17,8 +17,8 @@ STRIDE = 300  # each worker's range overlaps the next one's by half
 
 
 def _ingest(url: str, worker: int, barrier: Any) -> dict[str, int]:
-    from config import Settings
-    from sync.usage import UsageRules, ingest
+    from sfsync.config import Settings
+    from sfsync.sync.usage import UsageRules, ingest
 
     store = Store(url)
     rules = UsageRules.of(Settings(_env_file=None))

@@ -15,17 +15,17 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from config import Settings
-from models import Store
-from models.aliases import AliasOrigin, add_aliases, move_alias, remove_aliases
-from models.customer_lifecycle import archive_customer, merge_customers
-from models.errors import StoreError
-from models.overview import read_overview
-from models.tables import UsageEvent
-from models.usage import pending_keys, resolve_pending, stored_events
-from models.usage_attribution import attributed_customer
-from models.usage_summary import summarize
-from sync.usage import UsageRules, ingest
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.aliases import AliasOrigin, add_aliases, move_alias, remove_aliases
+from sfsync.models.customer_lifecycle import archive_customer, merge_customers
+from sfsync.models.errors import StoreError
+from sfsync.models.overview import read_overview
+from sfsync.models.tables import UsageEvent
+from sfsync.models.usage import pending_keys, resolve_pending, stored_events
+from sfsync.models.usage_attribution import attributed_customer
+from sfsync.models.usage_summary import summarize
+from sfsync.sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 from tests.store.test_usage_store import NOW, ev
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import text
 
-from config import Settings
-from models import Store
-from sync.usage import UsageRules, ingest_stream, read_events
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.sync.usage import UsageRules, ingest_stream, read_events
 
 
 def _edge_lines(n: int, seed: int) -> Iterator[bytes]:

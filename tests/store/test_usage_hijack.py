@@ -22,13 +22,13 @@ from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert
 
-from config import Settings
-from models import AliasConflict, AliasIsCustomerId, Store
-from models.aliases import add_aliases, aliases_of, move_alias
-from models.tables import IngestAlias, UsageEvent
-from models.usage import resolve_pending
-from models.usage_summary import summarize
-from sync.usage import UsageRules, ingest
+from sfsync.config import Settings
+from sfsync.models import AliasConflict, AliasIsCustomerId, Store
+from sfsync.models.aliases import add_aliases, aliases_of, move_alias
+from sfsync.models.tables import IngestAlias, UsageEvent
+from sfsync.models.usage import resolve_pending
+from sfsync.models.usage_summary import summarize
+from sfsync.sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 from tests.store.test_usage_store import owners
 

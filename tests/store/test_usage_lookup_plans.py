@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import text
 
-from config import Settings
-from models import Store
-from models.aliases import add_aliases
-from sync.usage import UsageRules, ingest
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.aliases import add_aliases
+from sfsync.sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)

@@ -13,15 +13,15 @@ from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from sqlalchemy import func, insert, select, update
 
-from config import Settings
-from models import Store
-from models.aliases import add_aliases, move_alias, remove_aliases
-from models.tables import DeadLetter, IngestAlias, UsageEvent
-from models.types import DeadLetterSource
-from models.usage import get_event, pending_keys, resolve_pending
-from models.usage_attribution import attributed_customer
-from models.usage_summary import GroupBy, summarize
-from sync.usage import EventOutcome, UsageRules, ingest
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.aliases import add_aliases, move_alias, remove_aliases
+from sfsync.models.tables import DeadLetter, IngestAlias, UsageEvent
+from sfsync.models.types import DeadLetterSource
+from sfsync.models.usage import get_event, pending_keys, resolve_pending
+from sfsync.models.usage_attribution import attributed_customer
+from sfsync.models.usage_summary import GroupBy, summarize
+from sfsync.sync.usage import EventOutcome, UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from config import Settings
-from models import Store
-from models.tables import UsageEvent
-from sync.usage import UnreadableInput, UsageRules, ingest_stream
-from sync.usage.stream import CHUNK_EVENTS
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.tables import UsageEvent
+from sfsync.sync.usage import UnreadableInput, UsageRules, ingest_stream
+from sfsync.sync.usage.stream import CHUNK_EVENTS
 
 
 def _events(n: int, first: int = 0) -> list[dict[str, Any]]:

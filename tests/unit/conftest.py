@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from config import Settings
+from sfsync.config import Settings
 from tests.unit.factories import build_settings
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from config import Settings
-from models import Store
-from models.deadletters import Failure, add_letter
-from models.types import DeadLetterSource
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.deadletters import Failure, add_letter
+from sfsync.models.types import DeadLetterSource
 
 
 def build_settings(**overrides: Any) -> Settings:

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from api.access_log import AccessLogRedaction, redact_target
+from sfsync.api.access_log import AccessLogRedaction, redact_target
 
 
 @pytest.mark.parametrize(

@@ -7,8 +7,8 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.keys import canonical_key, customer_id_of_key
-from sync.salesforce import normalize_id
+from sfsync.models.keys import canonical_key, customer_id_of_key
+from sfsync.sync.salesforce import normalize_id
 from tests.unit.factories import uuid_spellings
 
 ACCOUNT = "001Hs00002XyZaBIAV"

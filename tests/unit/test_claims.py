@@ -13,8 +13,8 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.aliases import AliasOrigin
-from sync.claims import Held, Owner, OwnState, plan_claim, plan_loser_values, plan_owner
+from sfsync.models.aliases import AliasOrigin
+from sfsync.sync.claims import Held, Owner, OwnState, plan_claim, plan_loser_values, plan_owner
 
 ACCOUNTS = [f"001{n:012d}AAA" for n in range(8)]
 CUSTOMERS = [uuid.UUID(int=n + 1) for n in range(4)]

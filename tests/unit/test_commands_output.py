@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from commands.output import duration, visible
+from sfsync.commands.output import duration, visible
 
 
 @pytest.mark.parametrize(

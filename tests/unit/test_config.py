@@ -7,7 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from config import ConfigError, RedactSecretsFilter, Settings, configure_logging, load_settings
+from sfsync.config import (
+    ConfigError,
+    RedactSecretsFilter,
+    Settings,
+    configure_logging,
+    load_settings,
+)
 
 
 def test_bad_setting_is_one_line_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.console.render import environment, human_duration
+from sfsync.api.console.render import environment, human_duration
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from celery_app import create_app
-from config import Settings
-from config.data_folder import data_folder
-from config.settings import default_data_dir
+from sfsync.celery_app import create_app
+from sfsync.config import Settings
+from sfsync.config.data_folder import data_folder
+from sfsync.config.settings import default_data_dir
 
 ROOT = Path(__file__).resolve().parents[2]
 

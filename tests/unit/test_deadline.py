@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.deadline import Deadline
+from sfsync.models.deadline import Deadline
 
 
 def test_a_claimed_commit_cannot_be_abandoned() -> None:

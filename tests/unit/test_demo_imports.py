@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = "commands.demo"
+PACKAGE = "sfsync.commands.demo"
 FOLDER = Path(__file__).resolve().parents[2] / "commands" / "demo"
 MODULES = sorted(
     PACKAGE if path.stem == "__init__" else f"{PACKAGE}.{path.stem}" for path in FOLDER.glob("*.py")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from celery_app import create_app
-from config import Settings
+from sfsync.celery_app import create_app
+from sfsync.config import Settings
 
 
 def test_enqueueing_on_the_embedded_broker_logs_no_hostname_warning(

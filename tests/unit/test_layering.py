@@ -14,14 +14,22 @@ PROJECT = frozenset(
 )
 
 
+def _local(name: str) -> str:
+    """A module's name inside the `sfsync` package (`sfsync.sync.x` → `sync.x`)."""
+    return name.removeprefix("sfsync.")
+
+
 def project_imports(path: Path) -> Iterator[tuple[int, str]]:
     """(line, module) of each import of a project module in a file, TYPE_CHECKING ones too."""
     for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            names = [_local(alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, f"{path}:{node.lineno}: relative import"
-            names = [node.module or ""]
+            module = node.module or ""
+            names = (
+                [alias.name for alias in node.names] if module == "sfsync" else [_local(module)]
+            )
         else:
             continue
         for name in names:
@@ -112,12 +120,16 @@ def import_graph() -> dict[str, set[str]]:
         deps: set[str] = set()
         for node in _import_time_imports(path):
             if isinstance(node, ast.Import):
-                deps.update(alias.name for alias in node.names)
+                deps.update(_local(alias.name) for alias in node.names)
                 continue
-            inner = [f"{node.module}.{alias.name}" for alias in node.names]
+            module = _local(node.module or "")
+            inner = [
+                alias.name if module == "sfsync" else f"{module}.{alias.name}"
+                for alias in node.names
+            ]
             deps.update(m for m in inner if m in modules)
             if any(m not in modules for m in inner):
-                deps.add(node.module or "")
+                deps.add(module)
         graph[name] = {d for d in deps if d in modules and d != name}
     return graph
 
@@ -219,12 +231,12 @@ def test_every_exception_is_drawn_in_its_modules_docstring() -> None:
     for name in _product_modules():
         if name.split(".")[0] not in (*LAYERS, "api", "commands"):
             continue
-        module = importlib.import_module(name)
+        module = importlib.import_module(f"sfsync.{name}")
         for attr, value in vars(module).items():
             if (
                 inspect.isclass(value)
                 and issubclass(value, BaseException)
-                and value.__module__ == name
+                and value.__module__ == f"sfsync.{name}"
                 and not attr.startswith("_")
                 and attr not in (module.__doc__ or "")
             ):

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from config import Settings, configure_logging
-from config.logging import LogFormat
-from tasks.outcome import with_outcome
+from sfsync.config import Settings, configure_logging
+from sfsync.config.logging import LogFormat
+from sfsync.tasks.outcome import with_outcome
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.tables import MAX_ALIASES_PER_CUSTOMER
-from sync.errors import MappingError
-from sync.mapping import (
+from sfsync.models.tables import MAX_ALIASES_PER_CUSTOMER
+from sfsync.sync.errors import MappingError
+from sfsync.sync.mapping import (
     Deal,
     MappingRules,
     account_aliases,
@@ -21,7 +21,7 @@ from sync.mapping import (
     parse_sf_date,
     parse_sf_datetime,
 )
-from sync.salesforce import AccountNode
+from sfsync.sync.salesforce import AccountNode
 from tests.unit.factories import build_settings
 
 ACCOUNT_15 = "001D000000IqhSL"
@@ -324,7 +324,7 @@ def test_a_term_always_ends_after_the_start_within_the_target_month(
 @pytest.mark.parametrize("bad", ["Acme\x00Corp", "Acme \ud800 Corp"])
 def test_names_no_store_can_hold_are_mapping_errors(bad: str) -> None:
     """A NUL or a lone surrogate in a name is refused with a reason, never sent to the store."""
-    from sync.mapping import _name
+    from sfsync.sync.mapping import _name
 
     with pytest.raises(MappingError, match="Salesforce"):
         _name(bad, "opportunity", "name it in Salesforce")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from cli import main
-from config import ConfigError, load_settings
-from config.mapping_schema import FieldCopy, UsageMetric
+from sfsync.cli import main
+from sfsync.config import ConfigError, load_settings
+from sfsync.config.mapping_schema import FieldCopy, UsageMetric
 
 FULL = """\
 # the whole mapping

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from api.salesforce.soap import InvalidMessage, acknowledgement, fault, parse_message
+from sfsync.api.salesforce.soap import InvalidMessage, acknowledgement, fault, parse_message
 from tests.api.messages import outbound_message
 
 OPP = "0065g000000000QAAQ"

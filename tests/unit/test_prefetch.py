@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from sync.prefetch import prefetched
+from sfsync.sync.prefetch import prefetched
 
 WHO = contextvars.ContextVar("who", default="nobody")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from config import Settings
-from sync.salesforce import (
+from sfsync.config import Settings
+from sfsync.sync.salesforce import (
     Allowance,
     FieldInfo,
     ObjectInfo,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from config import Settings
 from docsgen import expand, settings_reference
+from sfsync.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

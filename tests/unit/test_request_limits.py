@@ -8,8 +8,8 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from api.limits import RequestLimits
-from models.deadline import Deadline
+from sfsync.api.limits import RequestLimits
+from sfsync.models.deadline import Deadline
 
 TIMEOUT = 0.2
 

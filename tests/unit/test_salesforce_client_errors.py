@@ -22,8 +22,8 @@ from simple_salesforce.exceptions import (
 )
 from tenacity import wait_none
 
-from config import Settings
-from sync.salesforce import (
+from sfsync.config import Settings
+from sfsync.sync.salesforce import (
     SalesforceAuthError,
     SalesforceClient,
     SalesforceError,
@@ -34,7 +34,7 @@ from sync.salesforce import (
     SalesforceThrottled,
     SalesforceTransientError,
 )
-from sync.salesforce.errors import translate
+from sfsync.sync.salesforce.errors import translate
 
 INSTANCE = "https://acme.my.salesforce.com"
 QUERY_URL = f"{INSTANCE}/services/data/v59.0/query/"

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sync.salesforce import normalize_id, valid_id
+from sfsync.sync.salesforce import normalize_id, valid_id
 
 ALNUM = string.ascii_letters + string.digits
 id15s = st.text(alphabet=ALNUM, min_size=15, max_size=15)

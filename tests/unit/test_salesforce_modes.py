@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from config import ConfigError
-from sync.salesforce import AuthMode, SalesforceClient, SalesforceConfigError, choose_mode
-from sync.salesforce.modes import login_url
+from sfsync.config import ConfigError
+from sfsync.sync.salesforce import AuthMode, SalesforceClient, SalesforceConfigError, choose_mode
+from sfsync.sync.salesforce.modes import login_url
 
 KEY_FILE = Path("/nonexistent/server.key")
 USER = {"sf_username": "u@acme.com"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sync.salesforce import record_value, strip_attributes
+from sfsync.sync.salesforce import record_value, strip_attributes
 
 RECORD = {
     "attributes": {"type": "Opportunity", "url": "/services/data/v59.0/sobjects/Opportunity/1"},

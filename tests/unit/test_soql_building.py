@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from config import Settings
-from sync.salesforce import SalesforceConfigError, normalize_id
-from sync.salesforce.soql import (
+from sfsync.config import Settings
+from sfsync.sync.salesforce import SalesforceConfigError, normalize_id
+from sfsync.sync.salesforce.soql import (
     MAX_PATH_NAMES,
     QueryRules,
     account_query,

@@ -7,7 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
-from models.storable import storable_json, storable_text
+from sfsync.models.storable import storable_json, storable_text
 
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()))
 

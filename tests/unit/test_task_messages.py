@@ -6,7 +6,7 @@ import json
 import time
 from decimal import Decimal
 
-from tasks.messages import decode
+from sfsync.tasks.messages import decode
 
 
 def test_floats_python_wrote_stay_floats_so_celery_can_compute_with_them() -> None:

@@ -10,16 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tasks import names
+from sfsync.tasks import names
 
 ROOT = Path(__file__).resolve().parents[2]
 
 # Run in a fresh interpreter: this one has long imported the task modules.
 PROBE = """
 import json, sys
-import celery_app
+from sfsync import celery_app
 app = celery_app.app
-loaded = sorted(m for m in sys.modules if m == "tasks" or m.startswith("tasks."))
+loaded = sorted(m for m in sys.modules if m == "sfsync.tasks" or m.startswith("sfsync.tasks."))
 schedule = sorted(entry["task"] for entry in app.conf.beat_schedule.values())
 app.loader.import_default_modules()
 registered = sorted(n for n in app.tasks if not n.startswith("celery."))
@@ -48,7 +48,7 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
 
 def test_celery_app_loads_only_the_names_module_of_tasks(probe: dict[str, list[str]]) -> None:
     """Building the app imports `tasks.names` (and the package, which imports nothing) only."""
-    assert probe["loaded"] == ["tasks", "tasks.names"]
+    assert probe["loaded"] == ["sfsync.tasks", "sfsync.tasks.names"]
 
 
 def test_every_registered_and_scheduled_task_is_named_in_the_names_module(

@@ -9,10 +9,10 @@ from typing import Any, NoReturn
 import pytest
 from celery.exceptions import Reject, Retry
 
-from models import StoreUnavailable
-from models.histogram import Histogram
-from models.types import TaskRunOutcome
-from tasks import context, runtimes
+from sfsync.models import StoreUnavailable
+from sfsync.models.histogram import Histogram
+from sfsync.models.types import TaskRunOutcome
+from sfsync.tasks import context, runtimes
 
 
 def fake_task(**request: Any) -> Any:
@@ -59,7 +59,7 @@ def test_a_tally_that_cannot_be_written_leaves_the_run_as_it_was(
 ) -> None:
     """The result comes back, the task's own error is raised as is; a warning says why."""
     monkeypatch.setattr(context, "store", _store_down)
-    with caplog.at_level(logging.WARNING, logger="tasks.runtimes"):
+    with caplog.at_level(logging.WARNING, logger="sfsync.tasks.runtimes"):
         assert runtimes.timed(fake_task(), lambda: {"done": 1}) == {"done": 1}
         with pytest.raises(KeyError, match="the task's own"):
             runtimes.timed(fake_task(), _own_error)

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from sync.usage import UnreadableInput
-from sync.usage.reader import CHUNK, read_events
-from sync.usage.validation import PAYLOAD_PREFIX, Oversized, Unparsable
+from sfsync.sync.usage import UnreadableInput
+from sfsync.sync.usage.reader import CHUNK, read_events
+from sfsync.sync.usage.validation import PAYLOAD_PREFIX, Oversized, Unparsable
 
 LIMIT = 136 * 1024
 BOM = b"\xef\xbb\xbf"

@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from sync.usage.reader import read_events
+from sfsync.sync.usage.reader import read_events
 
 MAX_CHARS = 400
 

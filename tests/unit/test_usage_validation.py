@@ -10,11 +10,11 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from config import Settings
-from models import exactjson
-from models.keys import canonical_key
-from sync.usage import InvalidUsageEvent, UnreadableInput, UsageError
-from sync.usage.validation import (
+from sfsync.config import Settings
+from sfsync.models import exactjson
+from sfsync.models.keys import canonical_key
+from sfsync.sync.usage import InvalidUsageEvent, UnreadableInput, UsageError
+from sfsync.sync.usage.validation import (
     _RFC3339,
     PAYLOAD_PREFIX,
     Limits,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import redis
 
-from sandbox import SandboxOrg
+from sfsync.sandbox import SandboxOrg
 from tests.conftest import REDIS_URL, need, redis_available
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,7 +55,7 @@ class Processes:
         log = self.logs / f"{name}-{len(self.procs)}.log"
         handle = log.open("wb")
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "celery_app", *args],
+            [sys.executable, "-m", "celery", "-A", "sfsync.celery_app", *args],
             cwd=ROOT,
             env=self.env,
             stdout=handle,
@@ -96,8 +96,8 @@ class Processes:
 
     def enqueue(self, task: str, *args: Any, **kwargs: Any) -> str:
         """Send a task by name over the test's broker; returns the task id."""
-        from celery_app import create_app
-        from config import Settings
+        from sfsync.celery_app import create_app
+        from sfsync.config import Settings
 
         settings = Settings(
             _env_file=None,

@@ -7,12 +7,12 @@ import json
 import pytest
 from click.testing import CliRunner, Result
 
-from celery_app import create_app
-from cli import main
-from config import Settings
-from models import Store
-from sandbox import SandboxOrg
-from tasks.workers import queue_consumers
+from sfsync.celery_app import create_app
+from sfsync.cli import main
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.sandbox import SandboxOrg
+from sfsync.tasks.workers import queue_consumers
 from tests.unit.factories import open_deal_letter
 from tests.worker.conftest import Launch, Processes
 

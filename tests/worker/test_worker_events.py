@@ -14,13 +14,13 @@ import pytest
 from celery.events.state import State
 from sqlalchemy import select
 
-from celery_app import create_app
-from config import Settings
-from models import Store
-from models.tables import DeadLetter, SyncRun
-from models.types import RunStatus
-from sandbox import SandboxOrg
-from tasks import names
+from sfsync.celery_app import create_app
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.models.tables import DeadLetter, SyncRun
+from sfsync.models.types import RunStatus
+from sfsync.sandbox import SandboxOrg
+from sfsync.tasks import names
 from tests.worker.conftest import Launch, Processes, wait_for
 
 pytestmark = pytest.mark.worker

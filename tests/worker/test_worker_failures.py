@@ -12,12 +12,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from cli import main
-from models import Store
-from models.tables import DeadLetter, SyncRun
-from models.types import RunStatus
-from sandbox import SandboxOrg
-from tasks import names
+from sfsync.cli import main
+from sfsync.models import Store
+from sfsync.models.tables import DeadLetter, SyncRun
+from sfsync.models.types import RunStatus
+from sfsync.sandbox import SandboxOrg
+from sfsync.tasks import names
 from tests.worker.conftest import Launch
 
 pytestmark = pytest.mark.worker

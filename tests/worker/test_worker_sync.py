@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from models import Store
-from models.tables import Contract, Customer, DeadLetter, SyncRun
-from models.types import RunStatus, RunTrigger, Stream
-from sandbox import SandboxOrg
+from sfsync.models import Store
+from sfsync.models.tables import Contract, Customer, DeadLetter, SyncRun
+from sfsync.models.types import RunStatus, RunTrigger, Stream
+from sfsync.sandbox import SandboxOrg
 from tests.worker.conftest import Launch
 
 pytestmark = pytest.mark.worker
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.worker
 def won_opportunities(org: SandboxOrg) -> int:
     import requests
 
-    from sandbox.client import loopback_session
+    from sfsync.sandbox.client import loopback_session
 
     http = loopback_session(org.instance_url, requests.Session())
     response = http.get(

@@ -9,15 +9,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
-from cli import main
-from models import Store
-from models.customers import create_customer
-from models.tables import Customer, DeadLetter, IngestAlias, SyncRun, UsageEvent
-from models.task_runtimes import read_task_runtimes
-from models.types import DeadLetterSource, DeadLetterStatus, RunStatus, TaskRunOutcome
-from models.usage_attribution import attributed_customer
-from sandbox import SandboxOrg
-from tasks import names
+from sfsync.cli import main
+from sfsync.models import Store
+from sfsync.models.customers import create_customer
+from sfsync.models.tables import Customer, DeadLetter, IngestAlias, SyncRun, UsageEvent
+from sfsync.models.task_runtimes import read_task_runtimes
+from sfsync.models.types import DeadLetterSource, DeadLetterStatus, RunStatus, TaskRunOutcome
+from sfsync.models.usage_attribution import attributed_customer
+from sfsync.sandbox import SandboxOrg
+from sfsync.tasks import names
 from tests.worker.conftest import Launch
 
 pytestmark = pytest.mark.worker

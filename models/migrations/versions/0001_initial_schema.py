@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from models.types import Money, UTCDateTime
+from sfsync.models.types import Money, UTCDateTime
 
 
 revision = '0001'

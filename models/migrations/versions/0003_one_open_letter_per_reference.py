@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-from models.types import UTCDateTime
+from sfsync.models.types import UTCDateTime
 
 revision = "0003"
 down_revision = "0002"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from models.types import UTCDateTime
+from sfsync.models.types import UTCDateTime
 
 revision = "0006"
 down_revision = "0004"

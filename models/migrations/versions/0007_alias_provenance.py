@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from alembic import op
 
-from models.types import UTCDateTime
+from sfsync.models.types import UTCDateTime
 
 revision = '0007'
 down_revision = '0006'

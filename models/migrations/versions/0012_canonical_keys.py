@@ -36,7 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from models.keys import canonical_key, customer_id_of_key
+from sfsync.models.keys import canonical_key, customer_id_of_key
 
 revision = "0012"
 down_revision = "0017"
