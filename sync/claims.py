@@ -246,6 +246,10 @@ class AccountClaim:
     #: how many more aliases the customer can take.
     room: int
 
+    def __post_init__(self) -> None:
+        # Frozen all the way down: the caller's dict cannot change a claim once made.
+        object.__setattr__(self, "origins", _frozen(self.origins))
+
 
 @dataclass(frozen=True)
 class PageClaims:

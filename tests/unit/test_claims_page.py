@@ -121,3 +121,13 @@ def test_an_account_whose_aliases_do_not_fit_is_left_to_the_per_deal_path() -> N
     planned = plan_page([claim], {}, {})
     assert planned.fast == frozenset()
     assert (planned.plans[account].add, list(planned.plans[account].overflow)) == (("x",), ["y"])
+
+
+def test_a_claim_keeps_its_aliases_as_they_were_when_it_was_made() -> None:
+    """Changing the dict a claim was made from changes neither the claim nor its plan."""
+    account = ACCOUNTS[0]
+    origins = {"x": AliasOrigin(account)}
+    claim = AccountClaim(account, CUSTOMERS[0], origins, 5)
+    origins["y"] = AliasOrigin(account)
+    assert list(claim.origins) == ["x"]
+    assert plan_page([claim], {}, {}).plans[account].add == ("x",)
