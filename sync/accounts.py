@@ -67,7 +67,7 @@ from sfsync.sync.moved_accounts import (
     through_chains,
 )
 from sfsync.sync.opportunities import MappedPage, apply_mapped
-from sfsync.sync.provision import own_state
+from sfsync.sync.owners import own_state
 from sfsync.sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
 from sfsync.sync.salesforce import (
     AccountNode,

@@ -24,6 +24,15 @@ Two planners, each frozen values in and a frozen plan out, applied by `sync.merg
   - anything else: contested, for an operator.
 
   What does not fit in the customer's room is the plan's overflow, in the tree's order.
+  Aliases that came to an account of the tree through a Salesforce merge are the tree's too,
+  after its own values (`tree_origins`).
+- `plan_page`: `plan_claim` for each account of a page of deals, as the per-deal path would
+  decide it, and which accounts the set-based path may take: those whose plan only adds
+  aliases nobody holds and that want no alias another account of the page wants (the
+  per-deal path orders those claims). The conflict rules live in `plan_claim` alone.
+- `plan_release`: which of a customer's Salesforce-sourced aliases its tree no longer
+  yields (a child detached), keeping those that came through a merge into an account
+  still in the tree.
 - `plan_loser_values`: which id and alias values of a merged-away loser without a customer
   its master's customer is given: those nobody holds, unless one was released from the
   master since (its tree had no customer): the loser no longer exists to yield it again,
@@ -34,7 +43,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import Iterable, Mapping, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeVar
@@ -42,16 +51,25 @@ from typing import TypeVar
 from sfsync.models.aliases import AliasOrigin
 
 __all__ = [
+    "MERGED_FIELD",
+    "AccountClaim",
     "ClaimPlan",
     "Contested",
     "Held",
     "OwnState",
     "Owner",
     "OwnerPlan",
+    "PageClaims",
     "plan_claim",
     "plan_loser_values",
     "plan_owner",
+    "plan_page",
+    "plan_release",
+    "tree_origins",
 ]
+
+#: `AliasOrigin.field` of an alias that came to its account through a Salesforce merge.
+MERGED_FIELD = "MasterRecordId"
 
 
 class Owner(enum.StrEnum):
@@ -149,6 +167,19 @@ class ClaimPlan:
     #: aliases that did not fit, with their origins.
     overflow: Mapping[str, AliasOrigin] = field(default_factory=lambda: _frozen({}))
 
+    @property
+    def adds_only(self) -> bool:
+        """Whether the claim only adds aliases nobody holds (and keeps its own)."""
+        return not (self.absorb or self.move or self.conflicts or self.overflow)
+
+
+def tree_origins(
+    origins: Mapping[str, AliasOrigin], through_merges: Mapping[str, AliasOrigin]
+) -> Mapping[str, AliasOrigin]:
+    """The aliases a tree yields: its accounts' own values, then those that came to its
+    accounts through Salesforce merges (the losers no longer exist to yield them)."""
+    return _frozen({**origins, **{a: o for a, o in through_merges.items() if a not in origins}})
+
 
 def plan_claim(
     customer_id: uuid.UUID,
@@ -200,6 +231,74 @@ def plan_claim(
         resource=_frozen(resource),
         conflicts=tuple(conflicts),
         overflow=_frozen({a: origins[a] for a in new if a not in fits}),
+    )
+
+
+@dataclass(frozen=True)
+class AccountClaim:
+    """One account of a page claiming the aliases of its tree for its customer."""
+
+    account: str
+    #: the account's customer (a new one: the id proposed for it).
+    customer_id: uuid.UUID
+    #: alias → origin, in the tree's order.
+    origins: Mapping[str, AliasOrigin]
+    #: how many more aliases the customer can take.
+    room: int
+
+    def __post_init__(self) -> None:
+        # Frozen all the way down: the caller's dict cannot change a claim once made.
+        object.__setattr__(self, "origins", _frozen(self.origins))
+
+
+@dataclass(frozen=True)
+class PageClaims:
+    """The claims of a page's accounts (see the docstring)."""
+
+    #: account → what claiming its aliases does.
+    plans: Mapping[str, ClaimPlan]
+    #: accounts the set-based path takes; every other one is the per-deal path's.
+    fast: frozenset[str]
+
+
+def plan_page(
+    claims: Sequence[AccountClaim],
+    held: Mapping[str, Held],
+    holder_accounts: Mapping[uuid.UUID, str | None],
+) -> PageClaims:
+    """`plan_claim` for each account of `claims` (each once), over the same holders.
+
+    An alias two accounts want is decided by the per-deal path, one deal after another in
+    page order (the second sees the first's claim), so neither account is taken here.
+    """
+    wanted_by: dict[str, set[str]] = {}
+    for claim in claims:
+        for alias in claim.origins:
+            wanted_by.setdefault(alias, set()).add(claim.account)
+    shared = {a for a, accounts in wanted_by.items() if len(accounts) > 1}
+    plans: dict[str, ClaimPlan] = {}
+    fast: set[str] = set()
+    for claim in claims:
+        tree = {claim.account, *(o.account_id for o in claim.origins.values())}
+        plan = plan_claim(claim.customer_id, tree, claim.origins, held, holder_accounts, claim.room)
+        plans[claim.account] = plan
+        if plan.adds_only and shared.isdisjoint(claim.origins):
+            fast.add(claim.account)
+    return PageClaims(_frozen(plans), frozenset(fast))
+
+
+def plan_release(
+    held: Mapping[str, AliasOrigin], origins: Mapping[str, AliasOrigin]
+) -> Mapping[str, AliasOrigin]:
+    """Of a customer's Salesforce-sourced aliases `held`, those its tree (yielding `origins`)
+    no longer yields; one that came through a merge into an account of the tree stays."""
+    tree = {o.account_id for o in origins.values()}
+    return _frozen(
+        {
+            a: o
+            for a, o in held.items()
+            if a not in origins and not (o.field == MERGED_FIELD and o.account_id in tree)
+        }
     )
 
 

@@ -58,11 +58,20 @@ from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
 from sfsync.models.revisions import Change
 from sfsync.models.tables import MAX_ALIASES_PER_CUSTOMER
 from sfsync.models.types import AliasMoveReason, DeadLetterSource
-from sfsync.sync.claims import ClaimPlan, Contested, Held, plan_claim, plan_loser_values
+from sfsync.sync.claims import (
+    MERGED_FIELD,
+    ClaimPlan,
+    Contested,
+    Held,
+    plan_claim,
+    plan_loser_values,
+    plan_release,
+    tree_origins,
+)
 from sfsync.sync.errors import AliasOverflow
+from sfsync.sync.owners import find_or_create_customer
 
 __all__ = [
-    "MERGED_FIELD",
     "Claim",
     "Contested",
     "absorb_merged_account",
@@ -70,9 +79,6 @@ __all__ = [
     "overflow_letter",
     "release_outside",
 ]
-
-#: `AliasOrigin.field` of an alias that came to its account through a Salesforce merge.
-MERGED_FIELD = "MasterRecordId"
 
 
 @dataclass
@@ -130,11 +136,7 @@ def claim_tree(
     holds the customer's lock and runs this in a savepoint.
     """
     accounts = set(tree)
-    # Aliases that came to an account of the tree through a Salesforce merge are the tree's
-    # too (the loser no longer exists to yield them): they follow their master into this
-    # tree, after the tree's own values.
-    through_merges = salesforce_aliases_through(session, accounts, MERGED_FIELD)
-    origins = {**origins, **{a: o for a, o in through_merges.items() if a not in origins}}
+    origins = tree_origins(origins, salesforce_aliases_through(session, accounts, MERGED_FIELD))
     claim = Claim()
     plan = _plan(session, customer_id, origins, accounts, tuple(dict.fromkeys(nested)))
     if plan.absorb:
@@ -167,13 +169,7 @@ def release_outside(
     session: Session, customer_id: uuid.UUID, origins: Mapping[str, AliasOrigin]
 ) -> list[str]:
     """Remove the customer's Salesforce-sourced aliases its tree no longer yields."""
-    held = salesforce_aliases_of(session, customer_id)
-    tree = {o.account_id for o in origins.values()}
-    gone = {
-        a: o
-        for a, o in held.items()
-        if a not in origins and not (o.field == MERGED_FIELD and o.account_id in tree)
-    }
+    gone = plan_release(salesforce_aliases_of(session, customer_id), origins)
     if not gone:
         return []
     remove_aliases(session, customer_id, list(gone))
@@ -207,8 +203,6 @@ def absorb_merged_account(
     longer yields is released. Returns whether a customer was merged. Idempotent: a merge
     read again finds nothing left.
     """
-    from sfsync.sync.provision import find_or_create_customer  # provisioning builds on this module
-
     absorbed = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, loser)
     rows = salesforce_aliases_from(session, loser)
     values = list(loser_aliases or {})

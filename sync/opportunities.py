@@ -32,7 +32,7 @@ from sfsync.models.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, Stream
 from sfsync.sync.errors import MappingError
 from sfsync.sync.field_copies import apply_field_copies, copied_values
-from sfsync.sync.lifecycle import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
+from sfsync.sync.gone_deals import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
 from sfsync.sync.mapping import AliasMemo, MappingRules, map_opportunity
 from sfsync.sync.provision import provision_deal, refresh_contract
 from sfsync.sync.provision_batch import BatchItem, provision_batch

@@ -6,12 +6,14 @@ keyed on them follows), upsert the contracts by `sfdc_opportunity_id`, queue wri
 in a few statements per table instead of a few per deal.
 
 Only deals that are sure to succeed take this path. A deal whose input breaks a store rule,
-whose alias another customer holds, whose alias another account of the same page also
-claims, or whose opportunity appears twice in the page is handed back, in page order, for
-the per-deal savepoint path, which dead-letters exactly that deal with its reason. The
-fast path runs in one savepoint: if a racing writer takes an alias between our check and
-our insert (or an alias limit would be exceeded), the savepoint is rolled back and the
-whole page is handed back, so nothing of a deal is ever half-applied. The unique indexes
+or whose opportunity appears twice in the page, is handed back, in page order, for the
+per-deal savepoint path, which dead-letters exactly that deal with its reason; so is every
+deal of an account whose claim does more than add aliases nobody holds, or wants an alias
+another account of the page wants (`sync.claims.plan_page`, the per-deal path's own
+`plan_claim` for each account: the claim rules are written once). The fast path runs in
+one savepoint: if a racing writer takes an alias between our check and our insert (or
+fills a customer's room), the savepoint is rolled back and the whole page is handed back,
+so nothing of a deal is ever half-applied. The unique indexes
 stay the arbiter: customers and contracts are claimed through their unique custom field with
 insert-or-ignore, and a lost claim is read back as the winner's row.
 
@@ -55,7 +57,7 @@ from sfsync.models.revisions import SYNC, Change, RevisionRow, insert_revisions,
 from sfsync.models.runs import RunCounters
 from sfsync.models.tables import MAX_ALIASES_PER_CUSTOMER
 from sfsync.models.types import DeadLetterSource, RevisionKind, new_id
-from sfsync.sync.claims import ClaimPlan, Held, plan_claim
+from sfsync.sync.claims import AccountClaim, Held, PageClaims, plan_page
 from sfsync.sync.mapping import Deal
 
 __all__ = ["BatchItem", "BatchOutcome", "provision_batch"]
@@ -91,14 +93,13 @@ class _Ready:
 
 
 def _screen(items: Sequence[BatchItem]) -> tuple[list[_Ready], list[BatchItem]]:
-    """Deals the fast path can take, and those it hands back (invalid, duplicate, contested)."""
+    """Deals the fast path can take, and those it hands back (invalid, duplicate)."""
     ready: list[_Ready] = []
     back: list[BatchItem] = []
     seen_opportunities: set[str] = set()
     # Deals of one account share their aliases (often the very same tuple): each distinct
-    # (account, aliases) pair is validated and claimed once.
+    # tuple is validated once.
     valid_aliases: set[tuple[str, ...]] = set()
-    wanted: set[tuple[str, tuple[str, ...]]] = set()
     for item in items:
         deal = item.deal
         if deal.opportunity_id in seen_opportunities:
@@ -107,9 +108,6 @@ def _screen(items: Sequence[BatchItem]) -> tuple[list[_Ready], list[BatchItem]]:
         try:
             terms = validate_terms(deal.contract)
             name = validate_name(deal.account_name)
-            if not item.keep_customer and len(deal.aliases) > MAX_ALIASES_PER_CUSTOMER:
-                back.append(item)  # per deal: what fits is attached, the rest lettered
-                continue
             if not item.keep_customer and deal.aliases not in valid_aliases:
                 for alias in deal.aliases:
                     validate_alias(alias)
@@ -119,16 +117,6 @@ def _screen(items: Sequence[BatchItem]) -> tuple[list[_Ready], list[BatchItem]]:
             continue
         seen_opportunities.add(deal.opportunity_id)
         ready.append(_Ready(item, terms, name))
-        if not item.keep_customer:
-            wanted.add((deal.account_id, deal.aliases))
-    claims: dict[str, set[str]] = {}  # alias → accounts of the page that want it
-    for account, aliases in wanted:
-        for alias in aliases:
-            claims.setdefault(alias, set()).add(account)
-    contested = {a for accounts in claims.values() if len(accounts) > 1 for a in accounts}
-    if contested:
-        back += [r.item for r in ready if r.item.deal.account_id in contested]
-        ready = [r for r in ready if r.item.deal.account_id not in contested]
     return ready, back
 
 
@@ -189,30 +177,16 @@ class _Batch:
         # A merged or archived customer: per deal (its survivor, or a dead letter saying so).
         active = lock_active_customers(s, existing.values())
         inactive = {a for a, c in existing.items() if c not in active}
-        if inactive:
-            self.outcome.fallback += [r.item for r in ready if r.item.deal.account_id in inactive]
-            names = {a: n for a, n in names.items() if a not in inactive}
-            wanted = {a: w for a, w in wanted.items() if a not in inactive}
-            existing = {a: c for a, c in existing.items() if a not in inactive}
-        # Aliases are unique to an account within the page (`_screen`), so each has one
-        # expected owner: its account's customer, or none for a new account.
-        odd = unexpected_owners(
-            s, {a: existing.get(account) for account, aliases in wanted.items() for a in aliases}
-        )
-        # The claim planner decides as the per-deal path would; an account whose claim moves,
-        # absorbs or contests anything is handed back (every deal of it) for that path.
-        blocked: set[str] = set()
-        free: set[str] = set()
-        for account, aliases in wanted.items():
-            plan = _plan(account, list(aliases), existing.get(account), odd, origins)
-            if plan.move or plan.absorb or plan.conflicts:
-                blocked.add(account)
-            else:
-                free.update(plan.add)
-        if blocked:
-            self.outcome.fallback += [r.item for r in ready if r.item.deal.account_id in blocked]
-        accounts = [a for a in names if a not in blocked]
-        proposed = {a: new_id() for a in accounts if a not in existing}
+        proposed = {a: new_id() for a in names if a not in existing}
+        # `sync.claims.plan_page` decides as the per-deal path would; an account whose claim
+        # does more than add free aliases is handed back (every deal of it) for that path.
+        page = self._claims(wanted, origins, existing, proposed)
+        back = inactive | (set(wanted) - page.fast)
+        if back:
+            self.outcome.fallback += [r.item for r in ready if r.item.deal.account_id in back]
+        accounts = [a for a in names if a not in back]
+        free = {alias for a in accounts for alias in page.plans[a].add}
+        proposed = {a: i for a, i in proposed.items() if a not in back}
         holders = claim_field_values(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, proposed)
         created = {a: i for a, i in proposed.items() if holders.get(a) == i}
         insert_customers(s, {i: names[a] for a, i in created.items()})
@@ -230,6 +204,47 @@ class _Batch:
         if created and self.settings.sf_writeback_field:
             enqueue_writebacks(s, created)
         return customer_of
+
+    def _claims(
+        self,
+        wanted: Mapping[str, Mapping[str, None]],
+        origins: Mapping[str, AliasOrigin],
+        existing: Mapping[str, uuid.UUID],
+        proposed: Mapping[str, uuid.UUID],
+    ) -> PageClaims:
+        """The page's claims planned over what the store holds of their aliases.
+
+        One statement reads the aliases not held by the customer of the first account that
+        wants them (`unexpected_owners`); an alias it does not report is in place. An alias
+        held elsewhere never takes the fast path, whatever its origin or its holder's account,
+        so neither is read: the per-deal path reads them when it decides.
+        """
+        s = self.session
+        customer_of = {**existing, **proposed}
+        trees = {
+            account: {a: origins.get(a) or AliasOrigin(account) for a in aliases}
+            for account, aliases in wanted.items()
+        }
+        expected: dict[str, tuple[uuid.UUID, AliasOrigin]] = {}
+        for account, tree in trees.items():
+            for alias, origin in tree.items():
+                expected.setdefault(alias, (customer_of[account], origin))
+        odd = unexpected_owners(s, {a: c for a, (c, _) in expected.items()})
+        held = {a: Held(c, origin) for a, (c, origin) in expected.items() if a not in odd}
+        held.update({a: Held(h, None) for a, h in odd.items() if h is not None})
+        # Only a customer that may gain aliases needs its room: an existing one counts its own.
+        gaining = [c for a, c in existing.items() if not odd.keys().isdisjoint(trees.get(a, ()))]
+        counts = alias_counts(s, gaining) if gaining else {}
+        claims = [
+            AccountClaim(
+                account,
+                customer_of[account],
+                tree,
+                MAX_ALIASES_PER_CUSTOMER - counts.get(customer_of[account], 0),
+            )
+            for account, tree in trees.items()
+        ]
+        return plan_page(claims, held, {})
 
     def _aliases(
         self,
@@ -320,31 +335,6 @@ class _Batch:
     def _change(self, r: _Ready) -> Change:
         # Built directly: `dataclasses.replace` costs several times more, once per contract.
         return Change(self.change.cause, r.item.deal.system_modstamp, self.change.run_id)
-
-
-#: The claiming customer of an account that has none yet (the planner needs an id).
-_NEW = uuid.UUID(int=0)
-
-
-def _plan(
-    account: str,
-    aliases: Sequence[str],
-    customer: uuid.UUID | None,
-    odd: Mapping[str, uuid.UUID | None],
-    origins: Mapping[str, AliasOrigin],
-) -> ClaimPlan:
-    """The claim of one account's aliases, from what `unexpected_owners` reported: an alias
-    it did not report is in place; one it reported is free (no owner) or held elsewhere."""
-    me = customer or _NEW
-    held: dict[str, Held] = {}
-    for alias in aliases:
-        if alias not in odd:
-            held[alias] = Held(me, origins.get(alias))
-        elif (holder := odd[alias]) is not None:
-            held[alias] = Held(holder, None)  # its origin is the per-deal path's to read
-    wanted = {a: origins.get(a) or AliasOrigin(account) for a in aliases}
-    tree = {account, *(o.account_id for o in wanted.values())}
-    return plan_claim(me, tree, wanted, held, {}, MAX_ALIASES_PER_CUSTOMER)
 
 
 def _row(contract_id: uuid.UUID, customer_id: uuid.UUID, r: _Ready) -> ContractRow:

@@ -36,7 +36,7 @@ from sfsync.models.revisions import Change
 from sfsync.models.runs import RunCounters, finish_run, record_skipped, start_run
 from sfsync.models.types import ContractStatus, RunStatus, RunTrigger, Stream, utcnow
 from sfsync.sync.errors import MappingError
-from sfsync.sync.lifecycle import GoneDeal, apply_gone, counts
+from sfsync.sync.gone_deals import GoneDeal, apply_gone, counts
 from sfsync.sync.mapping import parse_sf_datetime
 from sfsync.sync.opportunities import provision_opportunities
 from sfsync.sync.runner import RunResult, lease_owner

@@ -27,7 +27,7 @@ from sfsync.sync.errors import MappingError
 from sfsync.sync.mapping import parse_sf_datetime
 from sfsync.sync.salesforce import valid_id
 
-__all__ = ["GoneDeal", "apply_gone", "counts", "gone_deals"]
+__all__ = ["GoneDeal", "apply_gone", "counts", "gone_deals", "unchanged_deals"]
 
 Record = Mapping[str, Any]
 
