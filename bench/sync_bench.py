@@ -38,6 +38,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -48,7 +49,22 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from simple_salesforce.api import Salesforce
 from sqlalchemy import create_engine, text
+
+from sfsync.config import Settings
+from sfsync.models import Store, open_store
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
+from sfsync.sync.opportunities import poll_opportunities
+from sfsync.sync.reconcile import reconcile
+from sfsync.sync.salesforce import (
+    IN_LIST_MAX_CHARS,
+    QUERY_BATCH_SIZE,
+    QueryRules,
+    SalesforceClient,
+    opportunity_query,
+)
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ACCOUNTS = 20_000
@@ -67,14 +83,11 @@ def _peak_rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return round(int(line.split()[1]) / 1024, 1)
-    import resource
 
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _child_settings(args: dict[str, Any]) -> Any:
-    from sfsync.config import Settings
-
     return Settings(
         _env_file=None,
         data_dir=args["data_dir"],
@@ -86,10 +99,6 @@ def _child_settings(args: dict[str, Any]) -> Any:
 
 
 def _child_sync(args: dict[str, Any]) -> dict[str, Any]:
-    from sfsync.models import Store
-    from sfsync.sync.opportunities import poll_opportunities
-    from sfsync.sync.salesforce import SalesforceClient
-
     settings = _child_settings(args)
     store = Store(args["database_url"])
     client = SalesforceClient(settings)
@@ -109,10 +118,6 @@ def _child_sync(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _child_reconcile(args: dict[str, Any]) -> dict[str, Any]:
-    from sfsync.models import Store
-    from sfsync.sync.reconcile import reconcile
-    from sfsync.sync.salesforce import SalesforceClient
-
     settings = _child_settings(args)
     store = Store(args["database_url"])
     client = SalesforceClient(settings)
@@ -131,11 +136,6 @@ def _child_reconcile(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _child_transport(args: dict[str, Any]) -> dict[str, Any]:
-    from simple_salesforce.api import Salesforce
-
-    from sfsync.sandbox.client import loopback_session
-    from sfsync.sync.salesforce import QUERY_BATCH_SIZE, QueryRules, opportunity_query
-
     settings = _child_settings(args)
     sf = Salesforce(
         instance_url=args["instance_url"],
@@ -170,16 +170,10 @@ def _spawn(kind: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _org(won: int) -> Any:
-    from sfsync.sandbox import SandboxOrg
-
     return SandboxOrg(seed=7, accounts=ACCOUNTS, opportunities=math.ceil(won / WON_SHARE)).start()
 
 
 def _sf(org: Any) -> Any:
-    from simple_salesforce.api import Salesforce
-
-    from sfsync.sandbox.client import loopback_session
-
     return Salesforce(
         instance_url=org.instance_url,
         session_id=org.access_token,
@@ -190,8 +184,6 @@ def _sf(org: Any) -> Any:
 
 def _floor(org: Any) -> dict[str, Any]:
     """Won count and the API-call floor, from the org's own records."""
-    from sfsync.sync.salesforce import IN_LIST_MAX_CHARS
-
     sf = _sf(org)
     parent = {r["Id"]: r["ParentId"] for r in sf.query_all_iter("SELECT Id, ParentId FROM Account")}
     won = [
@@ -245,8 +237,6 @@ def _calls(org: Any) -> dict[str, int]:
 
 @contextmanager
 def _database(backend: str) -> Iterator[str]:
-    from sfsync.models import open_store
-
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"

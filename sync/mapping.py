@@ -35,7 +35,7 @@ from typing import Any
 
 from sfsync.config import Settings
 from sfsync.config.mapping_schema import FieldCopy
-from sfsync.config.settings import CURRENCY_CODE
+from sfsync.config.values import CURRENCY_CODE
 from sfsync.models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
 from sfsync.models.contract_terms import ContractTerms
 from sfsync.models.keys import canonical_key
