@@ -28,7 +28,8 @@ from typing import Any
 import redis
 from sqlalchemy import select
 
-from sfsync.bench.sync_bench import ALIAS_FIELDS, _calls, _database, _floor, _org
+from sfsync.bench.sync_bench import _calls, _database, _floor, _org
+from sfsync.bench.sync_children import ALIAS_FIELDS
 from sfsync.models import Store
 from sfsync.models.tables import SyncRun
 from sfsync.models.types import RunStatus, RunTrigger, Stream

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -20,10 +20,18 @@ from requests.adapters import BaseAdapter, HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
 
-from sfsync.sandbox.org import SandboxOrg
-from sfsync.sandbox.responses import Request
+from sfsync.sandbox.responses import Request, Response
 
-__all__ = ["InProcessTransport", "in_process_session", "loopback_session"]
+__all__ = ["InProcessOrg", "InProcessTransport", "in_process_session", "loopback_session"]
+
+
+class InProcessOrg(Protocol):
+    """An org that answers requests in this process: `SandboxOrg` after `open_in_process()`
+    (named here so this client-side module does not load the org's server side)."""
+
+    instance_url: str
+
+    def handle(self, request: Request) -> Response | None: ...
 
 
 class _Rewrite(HTTPAdapter):
@@ -64,7 +72,7 @@ class InProcessTransport(BaseAdapter):
     as a `requests.Response`, with no socket and no thread. Everything above the transport
     (simple-salesforce, sfsync's SalesforceClient: logins, retries, paging) runs for real."""
 
-    def __init__(self, org: SandboxOrg) -> None:
+    def __init__(self, org: InProcessOrg) -> None:
         super().__init__()
         self.org = org
 
@@ -110,7 +118,7 @@ class InProcessTransport(BaseAdapter):
 
 
 def in_process_session(
-    org: SandboxOrg, session: requests.Session | None = None
+    org: InProcessOrg, session: requests.Session | None = None
 ) -> requests.Session:
     """A requests session whose calls to `org` (opened with `open_in_process`) are served in
     this process by `InProcessTransport`; calls anywhere else go out as usual."""

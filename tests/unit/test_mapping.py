@@ -15,13 +15,13 @@ from sfsync.sync.errors import MappingError
 from sfsync.sync.mapping import (
     Deal,
     MappingRules,
-    _name,
     account_aliases,
     add_months,
     map_opportunity,
     parse_sf_date,
     parse_sf_datetime,
 )
+from sfsync.sync.record_values import record_name
 from sfsync.sync.salesforce import AccountNode
 from tests.unit.factories import build_settings
 
@@ -326,4 +326,4 @@ def test_a_term_always_ends_after_the_start_within_the_target_month(
 def test_names_no_store_can_hold_are_mapping_errors(bad: str) -> None:
     """A NUL or a lone surrogate in a name is refused with a reason, never sent to the store."""
     with pytest.raises(MappingError, match="Salesforce"):
-        _name(bad, "opportunity", "name it in Salesforce")
+        record_name(bad, "opportunity", "name it in Salesforce")
