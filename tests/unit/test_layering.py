@@ -10,6 +10,9 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+from sfsync.api.serve import serve
+from sfsync.commands.api import SERVER
+
 ROOT = Path(__file__).resolve().parents[2]
 #: The project's own top-level packages and modules (pyproject's known-first-party, less tests).
 PROJECT = frozenset(
@@ -255,13 +258,16 @@ def test_celery_app_imports_config_and_the_task_names_only() -> None:
 
 
 def test_the_cli_commands_do_not_import_the_http_api() -> None:
-    """`commands/` (serve included) reaches the HTTP application by an import string only."""
+    """`commands/` (serve included) reaches the HTTP application by an import string only,
+    and that string names the server's entry point."""
     assert {
         (module, dep)
         for module, deps in import_graph().items()
         for dep in deps
         if _layer(module) == "commands" and _layer(dep) == "api"
     } == set()
+    module, _, name = SERVER.partition(":")
+    assert getattr(importlib.import_module(module), name) is serve
 
 
 def _tree(root: Path, files: dict[str, str]) -> Path:
