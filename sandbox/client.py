@@ -108,6 +108,8 @@ class InProcessTransport(BaseAdapter):
             response.headers["Content-Type"] = answer.content_type
         response.headers["Content-Length"] = str(len(answer.body))
         response._content = answer.body if request.method != "HEAD" else b""
+        # The body is already whole: reading, streaming or closing never reaches `raw`.
+        response._content_consumed = True  # type: ignore[attr-defined]
         response.encoding = get_encoding_from_headers(response.headers)
         response.url = request.url or ""
         response.request = request

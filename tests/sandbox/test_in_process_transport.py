@@ -96,3 +96,14 @@ class _Refuse(requests.adapters.BaseAdapter):
 
     def close(self) -> None:
         """Nothing to close."""
+
+
+def test_a_response_streams_and_closes_like_one_read_from_a_socket(
+    in_process_org: SandboxOrg,
+) -> None:
+    """`stream=True`, iter_content and close() work on the whole body held in memory."""
+    session = in_process_session(in_process_org)
+    with session.get(f"{in_process_org.instance_url}/services/data/", stream=True) as answer:
+        streamed = b"".join(answer.iter_content(chunk_size=7))
+    assert streamed == answer.content
+    assert answer.json()[0]["version"]
