@@ -9,7 +9,8 @@ from pathlib import Path
 
 import click
 
-from sfsync.commands.lazy import LazyGroup, examples
+from sfsync.commands.epilog import examples
+from sfsync.commands.lazy import LazyGroup
 
 # Each subcommand is imported when it is used, so `sfsync --version` stays light.
 COMMANDS = {

@@ -12,6 +12,7 @@ from typing import Any
 
 from kombu.exceptions import KombuError
 
+from sfsync.celery_app import create_app
 from sfsync.config import Settings
 from sfsync.tasks.names import PROVISION_OPPORTUNITY, REPLAY_LETTER, RESOLVE_PENDING
 from sfsync.tasks.workers import idle_queue_warning
@@ -50,8 +51,6 @@ class Enqueuer:
     def celery(self) -> Any:
         with self._lock:
             if self._celery is None:
-                from sfsync.celery_app import create_app
-
                 self._celery = create_app(self._settings)
             return self._celery
 

@@ -48,7 +48,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from simple_salesforce.api import Salesforce
 from sqlalchemy import create_engine, text
+
+from sfsync.models import open_store
+from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
+from sfsync.sync.salesforce import (
+    IN_LIST_MAX_CHARS,
+)
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ACCOUNTS = 20_000
@@ -57,105 +65,14 @@ SMALL = 10_000
 INCREMENTAL = 1_000
 LEFT_WON = 100
 DELETED = 50
-ALIAS_FIELDS = "Ingest_Alias__c"
 
 
 # --- child processes -------------------------------------------------------------------------
 
 
-def _peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    import resource
-
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
-
-def _child_settings(args: dict[str, Any]) -> Any:
-    from sfsync.config import Settings
-
-    return Settings(
-        _env_file=None,
-        data_dir=args["data_dir"],
-        database_url=args.get("database_url"),
-        sf_instance_url=args["instance_url"],
-        sf_access_token=args["token"],
-        sf_alias_fields=ALIAS_FIELDS,
-    )
-
-
-def _child_sync(args: dict[str, Any]) -> dict[str, Any]:
-    from sfsync.models import Store
-    from sfsync.sync.opportunities import poll_opportunities
-    from sfsync.sync.salesforce import SalesforceClient
-
-    settings = _child_settings(args)
-    store = Store(args["database_url"])
-    client = SalesforceClient(settings)
-    wall, cpu = time.perf_counter(), time.process_time()
-    result = poll_opportunities(store, client, settings, full=args["full"])
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    client.close()
-    store.close()
-    return {
-        "status": result.status.value,
-        "error": result.error,
-        "seconds": round(wall, 3),
-        "process_cpu_seconds": round(cpu, 3),
-        "counters": vars(result.counters),
-        "peak_rss_mb": _peak_rss_mb(),
-    }
-
-
-def _child_reconcile(args: dict[str, Any]) -> dict[str, Any]:
-    from sfsync.models import Store
-    from sfsync.sync.reconcile import reconcile
-    from sfsync.sync.salesforce import SalesforceClient
-
-    settings = _child_settings(args)
-    store = Store(args["database_url"])
-    client = SalesforceClient(settings)
-    wall = time.perf_counter()
-    result = reconcile(store, client, settings)
-    wall = time.perf_counter() - wall
-    client.close()
-    store.close()
-    return {
-        "status": result.status.value,
-        "error": result.error,
-        "seconds": round(wall, 3),
-        "counters": vars(result.counters),
-        "peak_rss_mb": _peak_rss_mb(),
-    }
-
-
-def _child_transport(args: dict[str, Any]) -> dict[str, Any]:
-    from simple_salesforce.api import Salesforce
-
-    from sfsync.sandbox.client import loopback_session
-    from sfsync.sync.salesforce import QUERY_BATCH_SIZE, QueryRules, opportunity_query
-
-    settings = _child_settings(args)
-    sf = Salesforce(
-        instance_url=args["instance_url"],
-        session_id=args["token"],
-        version=settings.sf_api_version,
-        session=loopback_session(args["instance_url"]),
-        object_pairs_hook=None,  # as sfsync's client: plain dicts, json's C decoder
-    )
-    # The benchmark org is multi-currency (SandboxOrg's default).
-    soql = opportunity_query(QueryRules.of(settings, multi_currency=True), None)
-    headers = {"Sforce-Query-Options": f"batchSize={QUERY_BATCH_SIZE}"}
-    start = time.perf_counter()
-    records = sum(1 for _ in sf.query_all_iter(soql, headers=headers, timeout=120))
-    seconds = time.perf_counter() - start
-    return {"records": records, "seconds": round(seconds, 3), "peak_rss_mb": _peak_rss_mb()}
-
-
 def _spawn(kind: str, args: dict[str, Any]) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "sfsync.bench.sync_bench", "--child", kind, json.dumps(args)],
+        [sys.executable, "-m", "sfsync.bench.sync_children", kind, json.dumps(args)],
         capture_output=True,
         text=True,
         check=False,
@@ -170,16 +87,10 @@ def _spawn(kind: str, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def _org(won: int) -> Any:
-    from sfsync.sandbox import SandboxOrg
-
     return SandboxOrg(seed=7, accounts=ACCOUNTS, opportunities=math.ceil(won / WON_SHARE)).start()
 
 
 def _sf(org: Any) -> Any:
-    from simple_salesforce.api import Salesforce
-
-    from sfsync.sandbox.client import loopback_session
-
     return Salesforce(
         instance_url=org.instance_url,
         session_id=org.access_token,
@@ -190,8 +101,6 @@ def _sf(org: Any) -> Any:
 
 def _floor(org: Any) -> dict[str, Any]:
     """Won count and the API-call floor, from the org's own records."""
-    from sfsync.sync.salesforce import IN_LIST_MAX_CHARS
-
     sf = _sf(org)
     parent = {r["Id"]: r["ParentId"] for r in sf.query_all_iter("SELECT Id, ParentId FROM Account")}
     won = [
@@ -245,8 +154,6 @@ def _calls(org: Any) -> dict[str, int]:
 
 @contextmanager
 def _database(backend: str) -> Iterator[str]:
-    from sfsync.models import open_store
-
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as folder:
             url = f"sqlite:///{Path(folder) / 'bench.db'}"
@@ -372,13 +279,7 @@ def main() -> None:
         choices=["backfill", "idle", "incremental", "lifecycle", "reconcile", "all"],
         default="all",
     )
-    parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        kind, payload = args.child
-        run = {"sync": _child_sync, "reconcile": _child_reconcile}.get(kind, _child_transport)
-        print(json.dumps(run(json.loads(payload))))
-        return
     every = {"backfill", "idle", "incremental", "lifecycle", "reconcile"}
     scenarios = every if args.scenario == "all" else {args.scenario}
     backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]

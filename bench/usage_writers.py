@@ -17,6 +17,10 @@ from typing import Any
 
 from sqlalchemy import text
 
+from sfsync.config import Settings
+from sfsync.models import Store
+from sfsync.sync.usage import UsageRules, ingest
+
 BATCH = 1000
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 
@@ -37,10 +41,6 @@ def _batches(start: int, count: int, aliases: list[str]) -> list[list[dict[str, 
 
 
 def _writer(url: str, start: int, count: int, aliases: list[str], barrier: Any) -> dict[str, Any]:
-    from sfsync.config import Settings
-    from sfsync.models import Store
-    from sfsync.sync.usage import UsageRules, ingest
-
     store = Store(url)
     rules = UsageRules.of(Settings(_env_file=None))
     batches = _batches(start, count, aliases)
@@ -60,8 +60,6 @@ def _writer(url: str, start: int, count: int, aliases: list[str], barrier: Any) 
 
 def run_writers(url: str, processes: int, events: int, aliases: list[str]) -> dict[str, Any]:
     """Ingest `events` per process from `processes` processes at once; figures and checks."""
-    from sfsync.models import Store
-
     stride = events // 2
     distinct = (processes - 1) * stride + events
     ctx = mp.get_context("spawn")

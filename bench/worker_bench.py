@@ -25,7 +25,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sfsync.bench.sync_bench import ALIAS_FIELDS, _calls, _database, _floor, _org
+import redis
+from sqlalchemy import select
+
+from sfsync.bench.sync_bench import _calls, _database, _floor, _org
+from sfsync.bench.sync_children import ALIAS_FIELDS
+from sfsync.models import Store
+from sfsync.models.tables import SyncRun
+from sfsync.models.types import RunStatus, RunTrigger, Stream
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 1800.0
@@ -83,12 +90,6 @@ def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
 
 def _finished_run(database_url: str, won: int) -> dict[str, Any] | None:
     """The first successful beat-triggered opportunity run that saw every won deal."""
-    from sqlalchemy import select
-
-    from sfsync.models import Store
-    from sfsync.models.tables import SyncRun
-    from sfsync.models.types import RunStatus, RunTrigger, Stream
-
     store = Store(database_url)
     try:
         with store.session() as s:
@@ -121,8 +122,6 @@ def main() -> None:
     parser.add_argument("--opportunities", type=int, default=100_000, help="won opportunities")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13", help="flushed first")
     args = parser.parse_args()
-
-    import redis
 
     client = redis.Redis.from_url(args.redis)
     client.flushdb()

@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
+import importlib
 
 import click
 
 from sfsync.commands.common import App, console, emit_json, examples, json_option, pass_app
 from sfsync.commands.output import Column, print_table
+from sfsync.config.loading import environment_for
 from sfsync.models.api_keys import create_key, list_keys, revoke_key
 from sfsync.models.tables import ApiKey
 from sfsync.models.types import ApiScope
 
-__all__ = ["api_keys", "api_keys_create", "api_keys_list", "api_keys_revoke", "key_view", "serve"]
+__all__ = [
+    "SERVER",
+    "api_keys",
+    "api_keys_create",
+    "api_keys_list",
+    "api_keys_revoke",
+    "key_view",
+    "serve",
+]
+
+#: The HTTP server's entry point (`api/serve.py`), by import string as uvicorn takes its app:
+#: the commands never import the HTTP application, and `sfsync api-keys` never loads it.
+SERVER = "sfsync.api.serve:serve"
 
 
 @click.command(
@@ -32,36 +44,11 @@ __all__ = ["api_keys", "api_keys_create", "api_keys_list", "api_keys_revoke", "k
 @pass_app
 def serve(app: App, host: str, port: int, workers: int) -> None:
     """Serve the HTTP API: Metronome-compatible /v1, Salesforce call-ins, /docs, /healthz."""
-    import uvicorn
-
-    from sfsync.api import create_app
-    from sfsync.api.access_log import redact_access_log
-    from sfsync.api.protocol import protocol_with_header_timeout
-    from sfsync.config.settings import environment_for
-
-    settings = app.settings
     store = app.store  # migrates SQLite, refuses a PostgreSQL store behind (exit 2)
-    redact_access_log()
-    options: dict[str, Any] = {
-        "host": host,
-        "port": port,
-        "log_config": None,
-        "http": protocol_with_header_timeout(settings.api_header_timeout),
-        "timeout_keep_alive": settings.api_keep_alive_timeout,
-        "limit_concurrency": settings.api_max_connections,
-    }
-    if workers == 1:
-        uvicorn.run(create_app(settings, store=store), **options)
-        return
-    # Each worker process builds its own app from the environment; pass the overrides on.
-    os.environ.update(environment_for(app.overrides))
-    uvicorn.run(
-        "sfsync.api.asgi:app_from_environment",
-        factory=True,
-        workers=workers,
-        # A worker loading on a busy host can take more than uvicorn's default 5 s to start.
-        timeout_worker_healthcheck=60,
-        **options,
+    module, _, name = SERVER.partition(":")
+    start = getattr(importlib.import_module(module), name)
+    start(
+        app.settings, store, environment_for(app.overrides), host=host, port=port, workers=workers
     )
 
 

@@ -13,9 +13,18 @@ from typing import Any
 import click
 from rich.text import Text
 
+from sfsync import celery_app
 from sfsync.commands.common import App, console, emit_json, examples, json_option, pass_app
 from sfsync.commands.output import safe_text
 from sfsync.config.data_folder import DataFolder, data_folder
+from sfsync.sync.mapping_check import check_mapping_against_org
+from sfsync.sync.salesforce import (
+    SalesforceClient,
+    SalesforceError,
+    assess_readiness,
+    gather_org_facts,
+)
+from sfsync.tasks.workers import no_worker_line, queue_consumers
 
 __all__ = ["check"]
 
@@ -64,14 +73,6 @@ def check(app: App, as_json: bool) -> None:
 
 
 def _salesforce(app: App) -> tuple[dict[str, Any], list[str]]:
-    from sfsync.sync.mapping_check import check_mapping_against_org
-    from sfsync.sync.salesforce import (
-        SalesforceClient,
-        SalesforceError,
-        assess_readiness,
-        gather_org_facts,
-    )
-
     with SalesforceClient(app.settings) as client:
         try:
             facts, needs = gather_org_facts(client, app.settings)
@@ -89,9 +90,6 @@ def _salesforce(app: App) -> tuple[dict[str, Any], list[str]]:
 
 
 def _broker(app: App) -> tuple[dict[str, Any], list[str]]:
-    from sfsync import celery_app
-    from sfsync.tasks.workers import no_worker_line, queue_consumers
-
     settings = app.settings
     celery = celery_app.create_app(settings)
     doc: dict[str, Any] = {"url": settings.public_broker_url, "answers": False, "queues": {}}

@@ -23,19 +23,21 @@ from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 from sqlalchemy.orm import Session
 
-from sfsync.commands.lazy import examples
+from sfsync import celery_app
+from sfsync.commands.epilog import examples
 from sfsync.commands.output import safe_text, stream_json_array
 from sfsync.config import ConfigError, Settings, configure_logging, load_settings
 from sfsync.config.data_folder import data_folder, new_store_notice
 from sfsync.config.settings import default_data_dir
 from sfsync.models import Store, StoreError, StoreNotMigrated, StoreUnreachable, open_store
+from sfsync.tasks.workers import idle_queue_warning
 
 if TYPE_CHECKING:
     from celery import Celery
-    from rich.progress import Progress
 
 __all__ = [
     "App",
@@ -169,8 +171,6 @@ def producer(app: App) -> Celery:
 
     Tasks imported from here on bind to it, so an in-process replay uses these settings.
     """
-    from sfsync import celery_app
-
     celery = celery_app.use_settings(app.settings)
     try:
         celery_app.check_broker(celery)
@@ -182,8 +182,6 @@ def producer(app: App) -> Celery:
 def records_progress(label: str, *, disable: bool) -> Progress:
     """A transient bar on stderr counting the records a Salesforce read has seen (`sync run
     --inline`, `--dry-run`)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
     return Progress(
         TextColumn(label),
         BarColumn(),
@@ -198,8 +196,6 @@ def records_progress(label: str, *, disable: bool) -> Progress:
 def warn_if_no_worker(celery: Celery, task_name: str) -> None:
     """One line on stderr when no worker consumes the queue `task_name` went to: the message
     waits there, and saying nothing would suggest the work is under way."""
-    from sfsync.tasks.workers import idle_queue_warning
-
     idle = idle_queue_warning(celery, task_name)
     if idle is not None:
         err_console.print(Text.assemble(("warning:", "bold yellow"), " ", idle), soft_wrap=True)

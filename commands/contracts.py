@@ -32,7 +32,7 @@ from sfsync.commands.output import (
     table_options,
 )
 from sfsync.commands.views import contract_view, contracts_view, revision_view
-from sfsync.config.settings import MANUAL_CONTRACT_CURRENCY
+from sfsync.config.values import MANUAL_CONTRACT_CURRENCY
 from sfsync.models.contract_terms import ContractTerms
 from sfsync.models.contracts import (
     count_contracts,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import json
 from typing import Any
 
 import click
 
+from sfsync import celery_app
 from sfsync.commands.common import (
     App,
     console,
@@ -155,8 +157,6 @@ def dlq_show(app: App, letter_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
-    import json
-
     lines = []
     for key in ("id", "source", "reference", "status", "attempts", "actor", "task_name", "task_id"):
         shown = getattr(view[key], "value", view[key])
@@ -245,12 +245,11 @@ def dlq_retry(
         else:
             console.print(f"enqueued {len(ids)} replay(s)")
         return
-    from sfsync import celery_app
-
-    # Tasks imported from here on bind to an app built from this command's settings.
+    # Tasks imported from here on bind to an app built from this command's settings: a task
+    # module imported at the top would bind to one built from the environment instead.
     celery_app.use_settings(app.settings)
-    from sfsync.tasks import context
-    from sfsync.tasks.replay import replay
+    from sfsync.tasks import context  # noqa: PLC0415 - after use_settings, see above
+    from sfsync.tasks.replay import replay  # noqa: PLC0415 - after use_settings, see above
 
     context.configure(app.settings)
     results = [replay(i, accept_change, actor) for i in ids]

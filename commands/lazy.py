@@ -12,12 +12,7 @@ from typing import Any
 
 import click
 
-__all__ = ["LazyGroup", "examples"]
-
-
-def examples(*lines: str) -> str:
-    """A `--help` epilog of example command lines (kept as written, not rewrapped)."""
-    return "\b\nExamples:\n" + "\n".join(f"  $ {line}" for line in lines)
+__all__ = ["LazyGroup"]
 
 
 class LazyGroup(click.Group):

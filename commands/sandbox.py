@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from sfsync.sandbox.cli import sandbox_command
+
 __all__ = ["sandbox"]
 
 
@@ -14,7 +16,4 @@ def sandbox(args: tuple[str, ...]) -> None:
 
     Options: --host, --port (0 = any free), --seed, --accounts, --opportunities, --load FILE.
     """
-    # Imported here: the product never loads the sandbox unless asked to serve it.
-    from sfsync.sandbox.cli import sandbox_command
-
     sandbox_command.main(args=list(args), prog_name="sfsync sandbox", standalone_mode=True)

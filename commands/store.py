@@ -30,6 +30,7 @@ from sfsync.commands.output import (
 )
 from sfsync.commands.views import customer_view, customers_view, describe_source
 from sfsync.models import Entity, NotFound, Store
+from sfsync.models.contracts import get_contract
 from sfsync.models.customer_lifecycle import archive_customer, survivor_of
 from sfsync.models.customers import (
     count_customers,
@@ -306,8 +307,6 @@ def fields_set(
         if Entity(entity) is Entity.CUSTOMER:
             get_customer(s, eid)
         else:
-            from sfsync.models.contracts import get_contract
-
             get_contract(s, eid)
         set_fields(s, Entity(entity), eid, values)
     if as_json:

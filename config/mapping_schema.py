@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from sfsync.config.values import currency_code
+
 __all__ = [
     "FieldCopy",
     "MappingSchema",
@@ -170,8 +172,6 @@ class _Currency(_Strict):
     @field_validator("default")
     @classmethod
     def _code(cls, value: str | None) -> str | None:
-        from sfsync.config.settings import currency_code  # config's own rule, defined there once
-
         return currency_code(value)
 
 

@@ -11,7 +11,6 @@ Everything else in the project receives a `Settings` instance; nothing else read
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -20,7 +19,6 @@ from platformdirs import user_data_dir
 from pydantic import (
     Field,
     SecretStr,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -31,8 +29,6 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 __all__ = [
     "CURRENCY_CODE",
@@ -43,20 +39,28 @@ __all__ = [
     "Settings",
     "currency_code",
     "default_data_dir",
-    "environment_for",
-    "load_settings",
     "mask_url_password",
 ]
 
-try:  # kombu comes with Celery; the names are the broker URL schemes it understands
-    from kombu.transport import TRANSPORT_ALIASES as _BROKER_SCHEMES
-except ImportError:  # pragma: no cover - kombu is a dependency
-    _BROKER_SCHEMES = {}
-
-from sfsync.config.ids import salesforce_id_18
 from sfsync.config.logging import LogFormat
-from sfsync.config.mapping_file import MappingFileError, MappingFileSource
+from sfsync.config.mapping_file import MappingFileSource
 from sfsync.config.mapping_schema import FieldCopy, ProductMapping, soql_condition
+
+# The value rules live in config/values.py; these names stay importable from here too.
+from sfsync.config.values import (
+    CURRENCY_CODE,
+    MANUAL_CONTRACT_CURRENCY,
+    MASK,
+    broker_url,
+    currency_code,
+    database_url,
+    log_level,
+    mask_url_password,
+    organization_id,
+    outbound_token,
+    split_list,
+    url_password,
+)
 
 ENV_PREFIX = "SFSYNC_"
 
@@ -69,29 +73,6 @@ def default_data_dir() -> Path:
     """The platform's user data folder for sfsync: state never depends on the current folder
     (`~/.local/share/sfsync` on Linux, `~/Library/Application Support/sfsync` on macOS)."""
     return Path(user_data_dir("sfsync", appauthor=False))
-
-
-def _split_list(value: Any) -> Any:
-    if isinstance(value, str):
-        return [part for part in re.split(r"[\s,;]+", value) if part]
-    return value
-
-
-#: Currency of a contract created by hand with neither --currency nor SFSYNC_DEFAULT_CURRENCY
-#: (there is no org to ask).
-MANUAL_CONTRACT_CURRENCY = "USD"
-#: An ISO 4217 code as the store keeps a currency: three upper-case letters. The store's
-#: rule, defined here because SFSYNC_DEFAULT_CURRENCY is held to it and config sits below
-#: models/ (which imports it for contracts, as mapping does for records).
-CURRENCY_CODE = re.compile(r"[A-Z]{3}")
-
-
-def currency_code(value: str | None) -> str | None:
-    """`value` held to `CURRENCY_CODE`: the one check of SFSYNC_DEFAULT_CURRENCY and the
-    mapping file's ``[currency] default`` (a validator's ValueError when it fails)."""
-    if value is not None and not CURRENCY_CODE.fullmatch(value):
-        raise ValueError("must be an ISO 4217 code of three upper-case letters, e.g. USD")
-    return value
 
 
 class Settings(BaseSettings):
@@ -284,7 +265,7 @@ class Settings(BaseSettings):
     @field_validator("sf_alias_fields", mode="before")
     @classmethod
     def _split_alias_fields(cls, value: Any) -> Any:
-        return _split_list(value)
+        return split_list(value)
 
     @classmethod
     def settings_customise_sources(
@@ -308,68 +289,22 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        try:
-            make_url(value).get_dialect()
-        except NoSuchModuleError:  # an ArgumentError too: first
-            scheme = value.partition("://")[0]
-            raise ValueError(
-                f"unknown database {scheme!r} (use postgresql://… or sqlite:///…)"
-            ) from None
-        except ArgumentError:
-            raise ValueError(
-                f"not a database URL: {mask_url_password(value)!r} "
-                "(expected e.g. postgresql://user:password@host:5432/sfsync or sqlite:///path)"
-            ) from None
-        return value
+        return database_url(value)
 
     @field_validator("broker_url")
     @classmethod
     def _broker_url(cls, value: str | None) -> str | None:
-        if not value:
-            return None
-        scheme, sep, _ = value.partition("://")
-        if not sep:
-            raise ValueError(
-                f"not a broker URL: {mask_url_password(value)!r} "
-                "(expected e.g. redis://host:6379/0)"
-            )
-        base = scheme.partition("+")[0]
-        if base not in _BROKER_SCHEMES:
-            raise ValueError(
-                f"unknown broker transport {scheme!r} (use redis://…, rediss://… or amqp://…)"
-            )
-        return value
+        return broker_url(value)
 
     @field_validator("sf_organization_id")
     @classmethod
     def _organization_id(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        # The listener compares ids by `config.ids`' algorithm: an id it cannot read (a
-        # checksum that does not match) would refuse every message, so it is refused here.
-        try:
-            valid = salesforce_id_18(value).startswith("00D")
-        except ValueError:
-            valid = False
-        if not valid:
-            raise ValueError(
-                "must be a Salesforce organization id: 00D and 12 or 15 more characters, "
-                "as Setup > Company Information shows it"
-            )
-        return value
+        return organization_id(value)
 
     @field_validator("sf_outbound_message_token")
     @classmethod
     def _outbound_token(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.fullmatch(
-            r"[A-Za-z0-9_-]{32,200}", value.get_secret_value()
-        ):
-            raise ValueError(
-                "must be 32 to 200 URL-safe characters (letters, digits, - and _), e.g. from "
-                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-            )
+        outbound_token(None if value is None else value.get_secret_value())
         return value
 
     @field_validator("default_currency")
@@ -380,10 +315,7 @@ class Settings(BaseSettings):
     @field_validator("log_level")
     @classmethod
     def _level(cls, value: str) -> str:
-        upper = value.upper()
-        if upper not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
-            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-        return upper
+        return log_level(value)
 
     @model_validator(mode="after")
     def _retry_backoff_below_visibility(self) -> Settings:
@@ -448,53 +380,7 @@ class Settings(BaseSettings):
                 if raw:
                     secrets.append(raw)
         for url in (self.database_url, self.broker_url):
-            password = _url_password(url)
+            password = url_password(url)
             if password:
                 secrets.append(password)
         return secrets
-
-
-_URL_PASSWORD = re.compile(r"^([A-Za-z0-9+.-]+://[^:/@]*:)([^@/]+)(@)")
-MASK = "***"
-
-
-def _url_password(url: str | None) -> str | None:
-    if not url:
-        return None
-    match = _URL_PASSWORD.match(url)
-    return match.group(2) if match else None
-
-
-def mask_url_password(url: str) -> str:
-    """`url` with the password in its user-info replaced by `***`."""
-    return _URL_PASSWORD.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", url, count=1)
-
-
-def load_settings(**overrides: Any) -> Settings:
-    """Build the settings from the environment (and overrides), or raise `ConfigError`.
-
-    The error's message is one line naming the variable and what is wrong with it.
-    """
-    try:
-        return Settings(**overrides)
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
-    except MappingFileError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _describe(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors():
-        loc = [str(part) for part in error.get("loc", ()) if part != "__root__"]
-        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-        if loc:
-            problems.append(f"{ENV_PREFIX}{loc[0].upper()}: {message}")
-        else:
-            problems.append(message)
-    return "invalid setting: " + "; ".join(problems)
-
-
-def environment_for(overrides: dict[str, Any]) -> dict[str, str]:
-    """The `SFSYNC_` variables under which `load_settings()` in a child process sees `overrides`."""
-    return {f"{ENV_PREFIX}{name.upper()}": str(value) for name, value in overrides.items()}

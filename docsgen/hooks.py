@@ -18,12 +18,11 @@ from docsgen import (
     openapi_reference,
     settings_reference,
 )
+from sfsync.cli import main
 
 
 @cache
 def _cli() -> str:
-    from sfsync.cli import main
-
     return cli_reference(main, top=3)
 
 

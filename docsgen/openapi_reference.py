@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from docsgen.markdown import code, table
+from sfsync.api.app import create_app
+from sfsync.config import Settings
 
 _METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -14,9 +16,6 @@ _METHODS = ("get", "post", "put", "patch", "delete")
 def openapi_document() -> dict[str, Any]:
     """The OpenAPI document of `sfsync serve`'s application, built on a throwaway data folder
     (nothing is served, migrated or connected)."""
-    from sfsync.api.app import create_app
-    from sfsync.config import Settings
-
     with tempfile.TemporaryDirectory(prefix="sfsync-docs-") as folder:
         settings = Settings(_env_file=None, data_dir=Path(folder))
         app = create_app(settings)

@@ -8,26 +8,71 @@ processes can steer the org the same way the Python API does.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from sfsync.sandbox.clock import Clock
+from sfsync.sandbox.faults import Faults
+from sfsync.sandbox.permissions import Access
 from sfsync.sandbox.responses import Request, Response, empty, json_response, sf_error
 from sfsync.sandbox.store import StoreError
 from sfsync.sandbox.values import format_datetime, parse_datetime
-
-if TYPE_CHECKING:
-    from sfsync.sandbox.org import SandboxOrg
 
 PREFIX = "/__sandbox__"
 _RECORD = re.compile(r"^/records/(\w+)(?:/(\w+))?/?$")
 _RECORD_ACTION = re.compile(r"^/records/(\w+)/(\w+)/(undelete|merge)$")
 
 
+class Steering(Protocol):
+    """What is done to an org's records after the close, and its query timeouts: the
+    `SandboxOrg` itself, or (in tests) the same calls over /__sandbox__/."""
+
+    def create(
+        self, sobject: str, fields: dict[str, Any], commit_at: datetime | None = None
+    ) -> str: ...
+    def update(
+        self,
+        sobject: str,
+        record_id: str,
+        fields: dict[str, Any],
+        commit_at: datetime | None = None,
+    ) -> None: ...
+    def delete(self, sobject: str, record_id: str) -> None: ...
+    def undelete(self, sobject: str, record_id: str) -> None: ...
+    def merge(
+        self, master_id: str, loser_ids: Sequence[str], fields: dict[str, Any] | None = None
+    ) -> None: ...
+    def purge_recycle_bin(self, older_than_days: float | None = None) -> int: ...
+    def set_query_timeout(
+        self, over_seconds: float | None, objects: Collection[str] | None = None
+    ) -> None: ...
+
+
+class SteeredOrg(Steering, Protocol):
+    """What the control surface steers: the `SandboxOrg`'s Python API, named here so the org
+    (which routes /__sandbox__/ requests here) and this module do not import each other."""
+
+    clock: Clock
+    faults: Faults
+
+    def issue_token(self) -> str: ...
+    def revoke_tokens(self, include_refresh: bool = False) -> None: ...
+    def set_token_lifetime(self, seconds: float | None) -> None: ...
+    def set_api_allowance(self, n: int) -> None: ...
+    def reset_api_usage(self) -> None: ...
+    def counters(self) -> dict[str, Any]: ...
+    def reset_counters(self) -> None: ...
+    def set_field_access(self, sobject: str, field: str, access: Access | str) -> None: ...
+    def reset_field_access(self) -> None: ...
+    def get(self, sobject: str, record_id: str) -> dict[str, Any]: ...
+
+
 def _bad(message: str) -> Response:
     return sf_error(400, "INVALID_REQUEST", message)
 
 
-def handle_control(org: SandboxOrg, req: Request) -> Response:
+def handle_control(org: SteeredOrg, req: Request) -> Response:
     """Serve one /__sandbox__/ request."""
     path = req.path[len(PREFIX) :].rstrip("/") or "/"
     try:
@@ -57,7 +102,7 @@ def _commit_at(req: Request) -> datetime | None:
     return None if raw is None else _instant(raw, "commit_at")
 
 
-def _route(org: SandboxOrg, req: Request, path: str, body: dict[str, Any]) -> Response:
+def _route(org: SteeredOrg, req: Request, path: str, body: dict[str, Any]) -> Response:
     method = req.method
     if path == "/faults" and method == "POST":
         _faults(org, body)
@@ -136,7 +181,7 @@ def _route(org: SandboxOrg, req: Request, path: str, body: dict[str, Any]) -> Re
     return sf_error(404, "NOT_FOUND", f"no sandbox control at {method} {req.path}")
 
 
-def _faults(org: SandboxOrg, body: dict[str, Any]) -> None:
+def _faults(org: SteeredOrg, body: dict[str, Any]) -> None:
     paths = body.get("paths")
     if body.get("clear"):
         org.faults.clear()

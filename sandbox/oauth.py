@@ -15,6 +15,15 @@ from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import unescape
 
+try:  # optional: the sandbox runs on the standard library alone, without JWT signatures
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+except ImportError:  # pragma: no cover - cryptography comes with pyjwt[crypto]
+    HAS_CRYPTOGRAPHY = False
+else:
+    HAS_CRYPTOGRAPHY = True
+
 from sfsync.sandbox.clock import Clock
 from sfsync.sandbox.ids import ORG_ID
 
@@ -41,10 +50,7 @@ class KeyPair:
 
 def generate_key_pair() -> KeyPair | None:
     """A fresh RSA key pair, or None when `cryptography` is unavailable."""
-    try:
-        from cryptography.hazmat.primitives import serialization
-        from cryptography.hazmat.primitives.asymmetric import rsa
-    except ImportError:
+    if not HAS_CRYPTOGRAPHY:
         return None
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     private = key.private_bytes(
@@ -65,11 +71,7 @@ def _b64decode(part: str) -> bytes:
 
 
 def _verify_rs256(public_pem: str, signed: bytes, signature: bytes) -> bool:
-    try:
-        from cryptography.exceptions import InvalidSignature
-        from cryptography.hazmat.primitives import hashes, serialization
-        from cryptography.hazmat.primitives.asymmetric import padding, rsa
-    except ImportError:
+    if not HAS_CRYPTOGRAPHY:
         # Without cryptography the claims are all we can check.
         return True
     key = serialization.load_pem_public_key(public_pem.encode())

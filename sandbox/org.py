@@ -26,12 +26,16 @@ from sfsync.sandbox.store import RECYCLE_BIN_DAYS, Store
 from sfsync.sandbox.timeouts import TimeoutRule
 from sfsync.sandbox.usage import Usage
 
+#: Where an org served in-process (`open_in_process`) says it lives: https, never resolved.
+IN_PROCESS_URL = "https://sandbox.in-process.invalid"
+
 
 class SandboxOrg:
     """A Salesforce-compatible org served over HTTP on loopback.
 
     Construction builds the data (seeded or loaded); start() binds the port, mints
-    credentials and serves in a background thread. `multi_currency=False` makes a
+    credentials and serves in a background thread; open_in_process() mints them for calls
+    served inside this process instead (no socket). `multi_currency=False` makes a
     single-currency org (no CurrencyIsoCode on records; `currency` is the Organization's
     DefaultCurrencyIsoCode either way). A loaded org keeps the mode it was saved with.
     """
@@ -107,9 +111,25 @@ class SandboxOrg:
         if self._http is not None:
             return self
         self._stopping.clear()
-        self._http = HttpServer(self.host, self.port, self._dispatch)
+        self._http = HttpServer(self.host, self.port, self.handle)
         host, port = self._http.address
-        self.instance_url = self.login_url = f"http://{host}:{port}"
+        self._open(f"http://{host}:{port}")
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, name="sandbox-org", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def open_in_process(self, instance_url: str = IN_PROCESS_URL) -> SandboxOrg:
+        """Ready the org to answer `handle()` calls in this process, as `instance_url`: its
+        credentials and URLs, but no socket and no thread (`sandbox.client.in_process_session`
+        mounts it in a requests session). Returns self."""
+        self._stopping.clear()
+        self._open(instance_url)
+        return self
+
+    def _open(self, instance_url: str) -> None:
+        self.instance_url = self.login_url = instance_url
         self.auth.base_url = self.instance_url
         keys = generate_key_pair()
         if keys is not None:
@@ -117,11 +137,6 @@ class SandboxOrg:
             self.private_key_pem, self.public_key_pem = keys.private_pem, keys.public_pem
         self.access_token = self.auth.issue_access()
         self.refresh_token = self.auth.issue_refresh()
-        self._thread = threading.Thread(
-            target=self._http.serve_forever, name="sandbox-org", daemon=True
-        )
-        self._thread.start()
-        return self
 
     def stop(self) -> None:
         """Stop serving; hung requests are released rather than waited for."""
@@ -145,7 +160,8 @@ class SandboxOrg:
     ) -> None:
         self.stop()
 
-    def _dispatch(self, request: Request) -> Response | None:
+    def handle(self, request: Request) -> Response | None:
+        """Answer one request as the org's HTTP server does (None: drop the connection)."""
         if request.path == PREFIX or request.path.startswith(PREFIX + "/"):
             response: Response | None = handle_control(self, request)
         else:

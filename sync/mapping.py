@@ -7,8 +7,8 @@ The functions read the settings through `MappingRules`, the few fields mapping u
 once per run by the caller (`MappingRules.of(settings)`), so they stay pure functions of
 their values. The contract a deal becomes is the store's own value,
 `models.contract_terms.ContractTerms`; the limits and the currency rule are the store's too
-(`models.tables`, `config.settings.CURRENCY_CODE`), so a record that maps is one the store
-takes.
+(`models.tables`, `config.values.CURRENCY_CODE`), so a record that maps is one the store
+takes. Single values are read by `sync.record_values`, aliases by `sync.alias_mapping`.
 
 Decisions worth knowing:
 
@@ -25,26 +25,36 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import calendar
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sfsync.config import Settings
-from sfsync.config.mapping_schema import FieldCopy
-from sfsync.config.settings import CURRENCY_CODE
-from sfsync.models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
+from sfsync.models.aliases import AliasOrigin
 from sfsync.models.contract_terms import ContractTerms
-from sfsync.models.keys import canonical_key
-from sfsync.models.tables import MAX_ALIAS, MAX_NAME
-from sfsync.models.types import plain_decimal
+from sfsync.sync.alias_mapping import (
+    MULTI_SELECT_SEPARATOR,
+    account_alias_origins,
+    account_aliases,
+    split_alias_values,
+)
 from sfsync.sync.errors import MappingError
 from sfsync.sync.field_copies import CopiedValue
+from sfsync.sync.mapping_rules import MappingRules
+from sfsync.sync.record_values import (
+    add_months,
+    parse_sf_date,
+    parse_sf_datetime,
+    record_amount,
+    record_currency,
+    record_instant,
+    record_name,
+)
 from sfsync.sync.salesforce import AccountNode, normalize_id, record_value
 
+# The rules, values and aliases live in their own modules (mapping_rules, record_values,
+# alias_mapping); the names callers import from here stay importable here.
 __all__ = [
     "MULTI_SELECT_SEPARATOR",
     "AliasMemo",
@@ -58,43 +68,6 @@ __all__ = [
     "parse_sf_datetime",
     "split_alias_values",
 ]
-
-# Salesforce joins the values of a multi-select picklist with ";"; the REST value carries no
-# field type, so a ";" is taken as the mark of several values. Spaces and commas are text.
-MULTI_SELECT_SEPARATOR = ";"
-
-
-@dataclass(frozen=True)
-class MappingRules:
-    """What mapping reads of the settings: the record fields it takes and the alias rules."""
-
-    #: SFSYNC_SF_ALIAS_FIELDS: account fields whose values are aliases, in order.
-    alias_fields: tuple[str, ...]
-    #: SFSYNC_ALIAS_INCLUDE_ACCOUNT_ID / _SUBORGS.
-    include_account_id: bool
-    include_suborgs: bool
-    #: SFSYNC_CONTRACT_START_FIELD / _END_FIELD / _TERM_FIELD.
-    start_field: str
-    end_field: str | None
-    term_field: str | None
-    #: SFSYNC_DEFAULT_CURRENCY: overrides the org's currency for records without one.
-    default_currency: str | None
-    #: SFSYNC_FIELD_COPIES (`[[copy]]`): Salesforce fields copied into custom fields.
-    copies: tuple[FieldCopy, ...] = ()
-
-    @classmethod
-    def of(cls, settings: Settings) -> MappingRules:
-        """The rules of `settings` (build once per run: the settings do not change in one)."""
-        return cls(
-            alias_fields=tuple(settings.sf_alias_fields),
-            include_account_id=settings.alias_include_account_id,
-            include_suborgs=settings.alias_include_suborgs,
-            start_field=settings.contract_start_field,
-            end_field=settings.contract_end_field,
-            term_field=settings.contract_term_field,
-            default_currency=settings.default_currency,
-            copies=tuple(settings.field_copies),
-        )
 
 
 @dataclass(frozen=True)
@@ -116,231 +89,6 @@ class Deal:
     def origins(self) -> dict[str, AliasOrigin]:
         """alias → its Salesforce origin."""
         return dict(zip(self.aliases, self.alias_origins, strict=False))
-
-
-# --- values ----------------------------------------------------------------------------------
-
-
-def parse_sf_datetime(s: str) -> datetime:
-    """A Salesforce datetime (``2026-11-02T14:05:09.000+0000``) as an aware UTC datetime."""
-    if not isinstance(s, str) or "T" not in s:
-        raise MappingError(
-            f"{s!r} is not a Salesforce datetime such as 2026-11-02T14:05:09.000+0000"
-        )
-    try:
-        value = datetime.fromisoformat(s)
-    except ValueError:
-        raise MappingError(
-            f"{s!r} is not a Salesforce datetime such as 2026-11-02T14:05:09.000+0000"
-        ) from None
-    if value.utcoffset() is None:
-        raise MappingError(f"the datetime {s!r} has no timezone; Salesforce always sends one")
-    return value.astimezone(UTC)
-
-
-def parse_sf_date(s: str) -> date:
-    """A Salesforce date (``2026-11-02``)."""
-    if not isinstance(s, str) or len(s) != 10:
-        raise MappingError(f"{s!r} is not a Salesforce date such as 2026-11-02")
-    try:
-        return date.fromisoformat(s)
-    except ValueError:
-        raise MappingError(f"{s!r} is not a Salesforce date such as 2026-11-02") from None
-
-
-def _instant(value: Any, field: str, setting: str) -> tuple[datetime, bool]:
-    """(UTC instant, whether the field held a date) of a date or datetime field value."""
-    if not isinstance(value, str):
-        raise MappingError(
-            f"opportunity field {field} (from {setting}) holds {value!r}, not a date or datetime; "
-            f"fill it in Salesforce or point {setting} at a date field"
-        )
-    try:
-        if "T" in value:
-            return parse_sf_datetime(value), False
-        day = parse_sf_date(value)
-    except MappingError as exc:
-        raise MappingError(f"opportunity field {field} (from {setting}): {exc.reason}") from None
-    return datetime(day.year, day.month, day.day, tzinfo=UTC), True
-
-
-def add_months(start: datetime, months: int) -> datetime:
-    """`start` plus calendar months, the day clamped to the target month's length."""
-    index = start.month - 1 + months
-    year, month = start.year + index // 12, index % 12 + 1
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return start.replace(year=year, month=month, day=day)
-
-
-def _amount(value: Any) -> Decimal | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise MappingError(
-            f"the opportunity Amount {value!r} is not a number; correct it in Salesforce"
-        )
-    if isinstance(value, float) and not math.isfinite(value):
-        raise MappingError(
-            f"the opportunity Amount {value!r} is not a finite number; correct it in Salesforce"
-        )
-    try:
-        # str() of a float is its shortest repr: 0.1 stays 0.1, not 0.1000000000000000055.
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise MappingError(
-            f"the opportunity Amount {value!r} is not a number; correct it in Salesforce"
-        ) from None
-    if not amount.is_finite():
-        raise MappingError(
-            f"the opportunity Amount {value!r} is not a finite number; correct it in Salesforce"
-        )
-    if amount < 0:
-        raise MappingError(
-            f"the opportunity Amount {plain_decimal(amount):f} is negative; "
-            "a contract amount cannot be below zero"
-        )
-    return plain_decimal(amount)
-
-
-def _currency(record: Mapping[str, Any], rules: MappingRules, org_currency: str | None) -> str:
-    """The record's CurrencyIsoCode; without one (a single-currency org), the override
-    SFSYNC_DEFAULT_CURRENCY, else the org's default currency."""
-    value = record.get("CurrencyIsoCode")
-    currency = value
-    if value is None or value == "":
-        currency = rules.default_currency or org_currency
-    if currency is None:
-        raise MappingError(
-            "the opportunity has no CurrencyIsoCode and the org's default currency is unknown "
-            "(Organization.DefaultCurrencyIsoCode could not be read); set "
-            "SFSYNC_DEFAULT_CURRENCY"
-        )
-    if not isinstance(currency, str) or not CURRENCY_CODE.fullmatch(currency):
-        raise MappingError(
-            f"the currency {currency!r} is not an ISO 4217 code of three upper-case letters; "
-            "correct CurrencyIsoCode in Salesforce or SFSYNC_DEFAULT_CURRENCY"
-        )
-    return currency
-
-
-def _storable(text: str, what: str) -> None:
-    """Refuse text no store can hold: a NUL, or a lone surrogate that is not UTF-8."""
-    if "\x00" in text:
-        raise MappingError(f"the {what} contains a NUL character; remove it in Salesforce")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise MappingError(
-            f"the {what} contains text that is not valid Unicode; retype it in Salesforce"
-        ) from None
-
-
-def _name(value: Any, what: str, fix: str) -> str:
-    name = value.strip() if isinstance(value, str) else ""
-    if not name:
-        raise MappingError(f"the {what} has no name; {fix}")
-    _storable(name, f"{what} name")
-    if len(name) > MAX_NAME:
-        raise MappingError(
-            f"the {what} name is {len(name)} characters, more than the {MAX_NAME} a billing "
-            f"name allows; shorten it in Salesforce"
-        )
-    return name
-
-
-# --- aliases ---------------------------------------------------------------------------------
-
-
-def split_alias_values(values: Iterable[Any]) -> list[str]:
-    """The aliases in alias-field values: a value holding ``;`` is a multi-select picklist's
-    and gives one alias per selected value; any other value is one alias (``tenant 42``).
-
-    Each alias is stripped of surrounding whitespace and taken in its canonical form (as the
-    store keeps it, `models.keys`); empty ones are dropped.
-    """
-    parts: list[str] = []
-    for value in values:
-        if value is None:
-            continue
-        parts.extend(
-            canonical_key(stripped)
-            for part in str(value).split(MULTI_SELECT_SEPARATOR)
-            if (stripped := part.strip())
-        )
-    return parts
-
-
-def _field_values(
-    values: Sequence[Any], fields: Sequence[str] | None, rules: MappingRules
-) -> list[tuple[str, Any]]:
-    """(field, value) pairs: `fields` names each value's field; without it (or when the
-    lengths differ) the values are taken to be the configured alias fields, in order."""
-    names = list(fields) if fields is not None and len(fields) == len(values) else None
-    if names is None:
-        configured = rules.alias_fields
-        names = [
-            configured[i] if i < len(configured) else "alias field" for i in range(len(values))
-        ]
-    return list(zip(names, values, strict=True))
-
-
-def account_alias_origins(
-    account_id: str,
-    alias_values: Iterable[Any],
-    descendants: Sequence[AccountNode],
-    rules: MappingRules,
-    alias_fields: Sequence[str] | None = None,
-) -> dict[str, AliasOrigin]:
-    """The ingest aliases of an account (see `account_aliases`), each with the account and
-    field it comes from (the first one, in the order the aliases are listed)."""
-    # (alias, origin, where it came from for a useful error)
-    candidates: list[tuple[str, AliasOrigin, str]] = []
-    own_id = normalize_id(account_id)
-    if rules.include_account_id:
-        candidates.append((own_id, AliasOrigin(own_id, ACCOUNT_ID_FIELD), f"account {own_id}"))
-    for name, value in _field_values(tuple(alias_values), alias_fields, rules):
-        candidates += [
-            (part, AliasOrigin(own_id, name), f"an alias field of account {own_id}")
-            for part in split_alias_values([value])
-        ]
-    if rules.include_suborgs:
-        for node in descendants:
-            node_id = normalize_id(node.id)
-            candidates.append(
-                (node_id, AliasOrigin(node_id, ACCOUNT_ID_FIELD), f"sub-organisation {node.id}")
-            )
-            for name, value in _field_values(node.alias_values, node.alias_fields, rules):
-                candidates += [
-                    (
-                        part,
-                        AliasOrigin(node_id, name),
-                        f"an alias field of sub-organisation {node.id}",
-                    )
-                    for part in split_alias_values([value])
-                ]
-    aliases: dict[str, AliasOrigin] = {}
-    for alias, origin, source in candidates:
-        _storable(alias, f"alias from {source}")
-        if len(alias) > MAX_ALIAS:
-            raise MappingError(
-                f"the alias {alias[:20]!r}… from {source} is {len(alias)} characters, more than "
-                f"{MAX_ALIAS}; shorten the value in Salesforce or remove the field from "
-                "SFSYNC_SF_ALIAS_FIELDS"
-            )
-        aliases.setdefault(alias, origin)
-    # More than a customer can hold is not an error of the record: the store attaches what
-    # fits, in this order, and letters the rest (`sync.merges`).
-    return aliases
-
-
-def account_aliases(
-    account_id: str,
-    alias_values: Iterable[Any],
-    descendants: Sequence[AccountNode],
-    rules: MappingRules,
-) -> tuple[str, ...]:
-    """The ingest aliases of an account: its id, alias-field values, and its sub-organisations'."""
-    return tuple(account_alias_origins(account_id, alias_values, descendants, rules))
 
 
 # --- opportunities ---------------------------------------------------------------------------
@@ -385,7 +133,7 @@ def map_opportunity(
             f"the opportunity's Account {account_id} is not readable; give the integration user "
             "read access to it in Salesforce"
         )
-    account_name = _name(
+    account_name = record_name(
         account.get("Name"), f"account {account_id}", "name the Account in Salesforce"
     )
     alias_values = tuple(record_value(account, field) for field in rules.alias_fields)
@@ -402,15 +150,15 @@ def map_opportunity(
             alias_memo[key] = origins
 
     contract = ContractTerms(
-        name=_name(
+        name=record_name(
             record.get("Name"),
             f"opportunity {opportunity_id}",
             "name the opportunity in Salesforce",
         ),
         starting_at=(start := _start(record, rules)),
         ending_before=_end(record, rules, start),
-        amount=_amount(record.get("Amount")),
-        currency=_currency(record, rules, org_currency),
+        amount=record_amount(record.get("Amount")),
+        currency=record_currency(record, rules, org_currency),
     )
     modstamp = record.get("SystemModstamp")
     if not isinstance(modstamp, str):
@@ -441,7 +189,7 @@ def _start(record: Mapping[str, Any], rules: MappingRules) -> datetime:
             f"the opportunity has no {field} for the contract start; fill it in Salesforce "
             "or change SFSYNC_CONTRACT_START_FIELD"
         )
-    return _instant(value, field, "SFSYNC_CONTRACT_START_FIELD")[0]
+    return record_instant(value, field, "SFSYNC_CONTRACT_START_FIELD")[0]
 
 
 def _end(record: Mapping[str, Any], rules: MappingRules, start: datetime) -> datetime | None:
@@ -450,7 +198,7 @@ def _end(record: Mapping[str, Any], rules: MappingRules, start: datetime) -> dat
         field = rules.end_field
         value = record_value(record, field)
         if value is not None:
-            instant, is_date = _instant(value, field, "SFSYNC_CONTRACT_END_FIELD")
+            instant, is_date = record_instant(value, field, "SFSYNC_CONTRACT_END_FIELD")
             # A date names the contract's last day, inclusive; ending_before is exclusive.
             end = instant + timedelta(days=1) if is_date and instant.year < 9999 else instant
     if end is None and rules.term_field:

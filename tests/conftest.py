@@ -20,6 +20,9 @@ from sfsync.config import Settings
 from sfsync.models import Store, open_store
 from sfsync.models.tables import Base
 
+#: Fixtures kept in helper modules, available to every test folder.
+pytest_plugins = ["tests.support.in_process"]
+
 REQUIRE_SERVICES = os.environ.get("SFSYNC_TEST_REQUIRE_SERVICES") == "1"
 POSTGRES_BASE = os.environ.get(
     "SFSYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -17,7 +17,7 @@ from sfsync.api.limits import JsonRoute
 from sfsync.api.metronome import views
 from sfsync.api.metronome.common import Body, parse_id
 from sfsync.api.state import state
-from sfsync.config.settings import MANUAL_CONTRACT_CURRENCY
+from sfsync.config.values import MANUAL_CONTRACT_CURRENCY
 from sfsync.models import Entity
 from sfsync.models.contract_terms import ContractTerms
 from sfsync.models.contracts import create_contract, get_contract, list_contracts

@@ -25,6 +25,7 @@ import click
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from sfsync.commands.common import App, OperationFailed, console, pass_app
+from sfsync.commands.demo import flows
 from sfsync.commands.demo.runtime import (
     Children,
     DemoFailed,
@@ -34,7 +35,9 @@ from sfsync.commands.demo.runtime import (
     signals_ignored,
     signals_unwind,
 )
+from sfsync.commands.demo.steps import Steps
 from sfsync.config import Settings
+from sfsync.sandbox import SandboxOrg
 
 __all__ = ["DemoSettings", "demo", "demo_values", "environment_of", "fresh_folder"]
 
@@ -155,11 +158,6 @@ def _run(
     started: float,
     on_complete: Callable[[], None],
 ) -> None:
-    # Imported here: the sandbox (and Celery's task modules) load only when the demo runs.
-    from sfsync.commands.demo import flows
-    from sfsync.commands.demo.steps import Steps
-    from sfsync.sandbox import SandboxOrg
-
     org = SandboxOrg(accounts=0, opportunities=0)  # empty; the demo creates its own records
     children: Children | None = None
     steps = Steps(org, data_dir, program_name(), fast=fast)

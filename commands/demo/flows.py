@@ -176,8 +176,10 @@ def dead_letter(st: Steps) -> None:
 
 
 def fix_and_replay(st: Steps) -> None:
-    from sfsync.tasks import context
-    from sfsync.tasks.replay import replay
+    # Task modules bind to the Celery app when imported: only now, after the demo's
+    # settings built it (Steps.attach), do they bind to that one.
+    from sfsync.tasks import context  # noqa: PLC0415 - after use_settings, see above
+    from sfsync.tasks.replay import replay  # noqa: PLC0415 - after use_settings, see above
 
     st.heading("Fix it in Salesforce, replay the dead letter")
     st.org.update("Opportunity", st.bad_opportunity, {"AccountId": st.demo.enterprise_id})

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 from rich.tree import Tree
 
+from sfsync import celery_app
 from sfsync.commands.common import console
 from sfsync.commands.demo.org import (
     ENTERPRISE,
@@ -89,8 +90,6 @@ class Steps:
 
     def attach(self, settings: Settings, children: Children, env: dict[str, str]) -> None:
         """Settings, child processes and the store; the store migrates before any child."""
-        from sfsync import celery_app
-
         self.settings = settings
         self.children = children
         self.env = env

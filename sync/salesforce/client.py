@@ -18,13 +18,10 @@ import json
 import logging
 import re
 from collections.abc import Callable, Generator, Iterable, Mapping
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from simple_salesforce.api import Salesforce
 from simple_salesforce.exceptions import SalesforceError as LibrarySalesforceError
 from tenacity import (
@@ -40,7 +37,6 @@ from sfsync.config import RedactSecretsFilter, Settings
 from sfsync.sync.salesforce.auth import Authenticator, SessionInfo
 from sfsync.sync.salesforce.errors import (
     SalesforceAuthError,
-    SalesforceConfigError,
     SalesforceError,
     SalesforceSessionExpired,
     SalesforceThrottled,
@@ -50,6 +46,7 @@ from sfsync.sync.salesforce.errors import (
 from sfsync.sync.salesforce.fields import field_settings
 from sfsync.sync.salesforce.ids import normalize_id
 from sfsync.sync.salesforce.modes import AuthMode
+from sfsync.sync.salesforce.transport import allow_plain_http_loopback, http_date
 
 __all__ = ["QUERY_BATCH_SIZE", "Page", "SalesforceClient"]
 
@@ -316,7 +313,7 @@ class SalesforceClient:
             if self._session is None:
                 self._login()
             assert self._session is not None
-            _allow_plain_http_loopback(self._http, self._session.instance_url)
+            allow_plain_http_loopback(self._http, self._session.instance_url)
             self._sf = Salesforce(
                 instance_url=self._session.instance_url,
                 session_id=self._session.access_token,
@@ -335,7 +332,7 @@ class SalesforceClient:
 
     def _read_server_time(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         """Keep the ``Date`` of each response: Salesforce's clock, whatever the worker's says."""
-        when = _http_date(response.headers.get("Date"))
+        when = http_date(response.headers.get("Date"))
         if when is not None:
             self.server_time = when
 
@@ -355,50 +352,6 @@ class SalesforceClient:
         if not _SOBJECT.fullmatch(sobject):
             raise ValueError(f"not an sObject name: {sobject!r}")
         return f"sobjects/{sobject}/{normalize_id(record_id)}"
-
-
-class _PlainHttp(HTTPAdapter):
-    """Sends simple-salesforce's https:// URLs for one loopback instance over plain HTTP."""
-
-    def __init__(self, netloc: str) -> None:
-        super().__init__()
-        self._prefix = f"https://{netloc}"
-        self._target = f"http://{netloc}"
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
-        if request.url and request.url.startswith(self._prefix):
-            request.url = self._target + request.url[len(self._prefix) :]
-        return super().send(request, *args, **kwargs)
-
-
-_LOOPBACK_HOSTS = ("localhost", "::1")
-
-
-def _allow_plain_http_loopback(http: requests.Session, instance_url: str) -> None:
-    """simple-salesforce always builds https:// URLs; an http:// instance URL (the sandbox
-    org, a local proxy) is honoured for loopback hosts only, so a token never crosses a
-    network in clear text."""
-    parts = urlsplit(instance_url)
-    if parts.scheme != "http":
-        return
-    host = parts.hostname or ""
-    if not (host.startswith("127.") or host in _LOOPBACK_HOSTS):
-        raise SalesforceConfigError(
-            f"SFSYNC_SF_INSTANCE_URL / the login's instance_url must be https:// "
-            f"(plain http is allowed for loopback only): {parts.scheme}://{parts.netloc}"
-        )
-    http.mount(f"https://{parts.netloc}", _PlainHttp(parts.netloc))
-
-
-def _http_date(value: str | None) -> datetime | None:
-    """An HTTP ``Date`` header as an aware UTC datetime; None if absent or malformed."""
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return when.astimezone(UTC) if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 def _log_retry(state: RetryCallState) -> None:

@@ -23,12 +23,9 @@ from sfsync.sync.usage.ingestion import (
     ingest,
 )
 from sfsync.sync.usage.reader import read_events
+from sfsync.sync.usage.rules import Limits, UsageRules
 from sfsync.sync.usage.stream import CHUNK_EVENTS, CHUNK_SECONDS, StreamTotals, ingest_stream
-from sfsync.sync.usage.validation import (
-    Limits,
-    UsageRules,
-    validate_event,
-)
+from sfsync.sync.usage.validation import validate_event
 
 __all__ = [
     "BATCH_SIZE",

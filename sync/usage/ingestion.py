@@ -26,12 +26,8 @@ from sfsync.models.types import DeadLetterSource, utcnow
 from sfsync.models.usage import NewEvent, differences, stored_events
 from sfsync.models.usage_insert import insert_events
 from sfsync.sync.usage.errors import InvalidUsageEvent
-from sfsync.sync.usage.validation import (
-    Limits,
-    UsageRules,
-    storable_payload,
-    validate_event,
-)
+from sfsync.sync.usage.rules import Limits, UsageRules
+from sfsync.sync.usage.validation import storable_payload, validate_event
 
 __all__ = [
     "BATCH_SIZE",

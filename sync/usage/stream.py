@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from sfsync.sync.usage.errors import UnreadableInput
 from sfsync.sync.usage.ingestion import ingest
-from sfsync.sync.usage.validation import UsageRules
+from sfsync.sync.usage.rules import UsageRules
 
 __all__ = ["CHUNK_EVENTS", "CHUNK_SECONDS", "StreamTotals", "ingest_stream"]
 

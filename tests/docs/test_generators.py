@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 from typing import Any
@@ -138,8 +139,6 @@ def test_the_reference_pages_ask_for_their_generated_parts(page: str, marker: st
 
 def test_the_hook_knows_every_marker_the_pages_use() -> None:
     """Every marker in docs/ names a generator of the MkDocs hook."""
-    import importlib.util
-
     spec = importlib.util.spec_from_file_location("docs_hooks", ROOT / "docsgen" / "hooks.py")
     assert spec is not None and spec.loader is not None
     hooks = importlib.util.module_from_spec(spec)

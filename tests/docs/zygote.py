@@ -25,6 +25,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+# Imported once, before any fork: every child starts with the application loaded.
+from sfsync import cli
+
 _HEADER = 8
 _CLIENT = """#!{python} -IS
 import json, os, socket, sys
@@ -67,8 +70,6 @@ def _child(
     random.seed()
     code = 1
     try:
-        from sfsync import cli
-
         cli.main(args=request["argv"][1:], prog_name="sfsync")
         code = 0
     except SystemExit as exc:
@@ -87,8 +88,6 @@ def _child(
 
 def serve(path: str) -> None:
     """Import the application once, then fork a child per client connection."""
-    from sfsync import cli  # noqa: F401  (the point: imported once, before any fork)
-
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)

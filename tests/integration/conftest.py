@@ -22,7 +22,7 @@ from sfsync.sync.accounts import poll_accounts
 from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.runner import RunResult
 from sfsync.sync.salesforce import SalesforceClient
-from tests.integration.test_opportunity_stream import won_deal
+from tests.integration.helpers import won_deal
 from tests.unit.factories import build_settings
 
 PAGE_SIZE = 200  # small pages so 1,000 opportunities span several query_more calls

@@ -40,8 +40,7 @@ from sfsync.sync.replay import replay_letter
 from sfsync.sync.salesforce import SalesforceClient
 from sfsync.sync.usage import UsageRules, ingest
 from tests.integration.conftest import Poll
-from tests.integration.test_deal_lifecycle import contract_of
-from tests.integration.test_opportunity_stream import won_deal
+from tests.integration.helpers import contract_of, won_deal
 
 FIELD = "Ingest_Alias__c"
 

@@ -55,7 +55,7 @@ from sfsync.sandbox import SandboxOrg
 from sfsync.sync.salesforce import SalesforceClient
 from sfsync.sync.usage import UsageRules, ingest
 from tests.integration.conftest import Poll
-from tests.integration.test_opportunity_stream import won_deal
+from tests.integration.helpers import won_deal
 
 FIELD = "Ingest_Alias__c"
 STEPS = 10

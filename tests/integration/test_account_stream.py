@@ -21,8 +21,9 @@ from sfsync.models.tables import UsageEvent
 from sfsync.models.types import DeadLetterSource, utcnow
 from sfsync.models.usage import get_event
 from sfsync.sandbox import SandboxOrg
+from sfsync.sync.replay import replay_letter
 from sfsync.sync.runner import RunResult
-from tests.integration.test_opportunity_stream import customer_aliases
+from tests.integration.helpers import customer_aliases
 
 Poll = Callable[..., RunResult]
 
@@ -182,8 +183,6 @@ def test_an_account_conflict_fixed_in_salesforce_replays_cleanly(
     org, enterprise, sync_deals, sync_accounts, store, client, sf_settings
 ) -> None:
     """Once the clashing alias value is changed in Salesforce, replaying the letter attaches it."""
-    from sfsync.sync.replay import replay_letter
-
     acme, _ = enterprise("Acme", "acme"), enterprise("Umbrella", "umbrella")
     sync_deals()
     clash = org.create(

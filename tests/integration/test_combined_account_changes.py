@@ -31,7 +31,7 @@ from sfsync.sandbox import SandboxOrg
 from sfsync.sync.reconcile import reconcile
 from sfsync.sync.salesforce import SalesforceClient
 from tests.integration.conftest import Poll
-from tests.integration.test_opportunity_stream import won_deal
+from tests.integration.helpers import won_deal
 
 FIELD = "Ingest_Alias__c"
 

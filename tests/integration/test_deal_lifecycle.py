@@ -9,22 +9,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.contracts import get_contract
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
+from sfsync.models.fields import SFDC_ACCOUNT_ID, find_by_field
 from sfsync.models.revisions import history
-from sfsync.models.tables import Contract
-from sfsync.models.types import ContractStatus, RevisionKind, RunStatus
+from sfsync.models.types import ContractStatus, RevisionKind
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.opportunities import poll_opportunities
-from sfsync.sync.runner import RunResult
 from sfsync.sync.salesforce import SalesforceClient
+from tests.integration.helpers import contract_of, poll, query_pages, won_ids
 
 PAGE_SIZE = 200
 
@@ -36,12 +33,6 @@ def sandbox_org() -> Iterator[SandboxOrg]:
         yield org
 
 
-def poll(store: Store, client: SalesforceClient, settings: Settings, **kw: Any) -> RunResult:
-    result = poll_opportunities(store, client, settings, **kw)
-    assert result.status is RunStatus.SUCCEEDED, result.error
-    return result
-
-
 def org_record(org: SandboxOrg, opportunity: str) -> dict[str, Any]:
     """The opportunity as the org holds it, deleted or not (the test's truth)."""
     record = org.store.find("Opportunity", opportunity)
@@ -49,40 +40,9 @@ def org_record(org: SandboxOrg, opportunity: str) -> dict[str, Any]:
     return dict(record.values)
 
 
-def won_ids(org: SandboxOrg, *, started_before: datetime | None = None) -> list[str]:
-    """Live won opportunities of the org with an account (optionally started by a time)."""
-    return [
-        r.id
-        for r in org.store.rows("Opportunity")
-        if r.values["IsWon"]
-        and not r.deleted
-        and r.values["AccountId"]
-        and (started_before is None or _start(r.values) < started_before)
-    ]
-
-
-def _start(values: dict[str, Any]) -> datetime:
-    close = values["CloseDate"]
-    return datetime(close.year, close.month, close.day, tzinfo=UTC)
-
-
-def contract_of(store: Store, opportunity: str) -> Contract:
-    with store.session() as s:
-        contract_id = find_by_field(s, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, opportunity)
-        assert contract_id is not None, f"no contract for {opportunity}"
-        contract = get_contract(s, contract_id)
-        s.expunge(contract)
-        return contract
-
-
 def kinds(store: Store, opportunity: str) -> list[RevisionKind]:
     with store.session() as s:
         return [r.kind for r in history(s, contract_of(store, opportunity).id)]
-
-
-def query_pages(org: SandboxOrg) -> int:
-    """Query pages (first or query_more, each one API call) served since the last reset."""
-    return sum(org.counters()["queries"].values())
 
 
 def account_pages(org: SandboxOrg) -> int:

@@ -19,7 +19,7 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.aliases import aliases_for, aliases_of
+from sfsync.models.aliases import aliases_for
 from sfsync.models.contracts import list_contracts
 from sfsync.models.cursors import acquire_lease, advance, release_lease
 from sfsync.models.customers import list_customers
@@ -31,6 +31,7 @@ from sfsync.sandbox import SandboxOrg
 from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.runner import RunResult
 from sfsync.sync.salesforce import HierarchyCache, SalesforceClient
+from tests.integration.helpers import customer_aliases, provisioned, won_deal
 
 Poll = Callable[..., RunResult]
 PAGE_SIZE = 50
@@ -85,44 +86,11 @@ def expected_deals(client: SalesforceClient) -> dict[str, str]:
     return {o["Id"]: root(o["AccountId"]) for o in won if o["AccountId"]}
 
 
-def provisioned(store: Store) -> dict[str, str]:
-    """Provisioned opportunity id → the Salesforce account of its contract's customer."""
-    with store.session() as s:
-        contracts = list_contracts(s)
-        opp = fields_for(s, Entity.CONTRACT, [c.id for c in contracts])
-        acc = fields_for(s, Entity.CUSTOMER, {c.customer_id for c in contracts})
-        return {
-            opp[c.id][SFDC_OPPORTUNITY_ID]: acc[c.customer_id][SFDC_ACCOUNT_ID] for c in contracts
-        }
-
-
-def customer_aliases(store: Store, account_id: str) -> set[str]:
-    """The ingest aliases of the customer of a Salesforce account (empty if none)."""
-    with store.session() as s:
-        customer = find_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, account_id)
-        return set(aliases_of(s, customer)) if customer else set()
-
-
 def contract_amount(store: Store, opportunity_id: str) -> Decimal | None:
     with store.session() as s:
         contracts = list_contracts(s)
         opp = fields_for(s, Entity.CONTRACT, [c.id for c in contracts])
         return next(c.amount for c in contracts if opp[c.id][SFDC_OPPORTUNITY_ID] == opportunity_id)
-
-
-def won_deal(org: SandboxOrg, account: str | None, **fields: Any) -> str:
-    """A closed-won opportunity on `account`."""
-    values: dict[str, Any] = {
-        "Name": "Test deal",
-        "StageName": "Closed Won",
-        "CloseDate": "2026-11-02",
-        "Amount": 1200.0,
-        "CurrencyIsoCode": "USD",
-        **fields,
-    }
-    if account is not None:
-        values["AccountId"] = account
-    return org.create("Opportunity", values)
 
 
 def store_contents(store: Store) -> dict[str, Any]:

@@ -19,8 +19,7 @@ from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.salesforce import SalesforceClient
-from tests.integration.test_deal_lifecycle import won_ids
-from tests.integration.test_opportunity_stream import provisioned
+from tests.integration.helpers import provisioned, won_ids
 
 TIMEOUTS = 4  # more than the client's retries (3): an identical retry cannot get through
 

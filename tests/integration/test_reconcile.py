@@ -22,7 +22,7 @@ from sfsync.sandbox import SandboxOrg
 from sfsync.sync.reconcile import reconcile
 from sfsync.sync.salesforce import SalesforceClient
 from sfsync.tasks import names
-from tests.integration.test_deal_lifecycle import contract_of, poll, query_pages, won_ids
+from tests.integration.helpers import contract_of, poll, query_pages, won_ids
 
 PAGE_SIZE = 200
 

@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from sfsync.config import Settings
 from sfsync.models import Store
 from sfsync.models.customers import create_customer
 from sfsync.models.deadletters import list_letters
 from sfsync.models.fields import SFDC_ACCOUNT_ID
+from sfsync.models.tables import CustomFieldValue
 from sfsync.models.types import DeadLetterSource, utcnow
 from sfsync.models.writebacks import backoff, count_pending, enqueue
 from sfsync.sandbox import SandboxOrg
@@ -36,10 +38,6 @@ def wb_settings(mode_settings: Callable[..., Settings]) -> Settings:
 
 def customer_ids(store: Store) -> dict[str, str]:
     """sfdc_account_id → customer id."""
-    from sqlalchemy import select
-
-    from sfsync.models.tables import CustomFieldValue
-
     with store.session() as s:
         rows = s.execute(
             select(CustomFieldValue.value, CustomFieldValue.entity_id).where(

@@ -29,6 +29,7 @@ from sfsync.models.tables import DeadLetter, SyncRun
 from sfsync.models.types import DeadLetterSource, RunStatus
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.mapping import Deal
+from sfsync.sync.provision import provision_deal
 from sfsync.tasks import names
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
@@ -129,7 +130,6 @@ def _provision(url: str, opportunity: str, barrier: Any, results: Any) -> None:
         ),
         system_modstamp=datetime(2026, 1, 1, tzinfo=UTC),
     )
-    from sfsync.sync.provision import provision_deal
 
     try:
         barrier.wait(timeout=60)

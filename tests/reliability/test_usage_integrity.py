@@ -42,7 +42,7 @@ from sfsync.tasks import names
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer
-from tests.store.test_usage_hijack import INJECTION
+from tests.store.usage_events import INJECTION
 from tests.worker.conftest import wait_for
 
 pytestmark = [pytest.mark.reliability, pytest.mark.worker]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 import pytest
 import requests
@@ -12,6 +12,7 @@ from simple_salesforce.api import Salesforce, SFType
 
 from sfsync.sandbox import SandboxOrg
 from sfsync.sandbox.client import loopback_session
+from sfsync.sandbox.control import Steering
 
 
 def client_for(org: SandboxOrg, token: str | None = None) -> Salesforce:
@@ -70,36 +71,6 @@ class ControlError(Exception):
         super().__init__(f"{status} {code}")
         self.status = status
         self.code = code
-
-
-class Steering(Protocol):
-    """What tests do to an org after the close: SandboxOrg itself, or its control API."""
-
-    def create(
-        self, sobject: str, fields: dict[str, Any], commit_at: datetime | None = None
-    ) -> str: ...
-
-    def update(
-        self,
-        sobject: str,
-        record_id: str,
-        fields: dict[str, Any],
-        commit_at: datetime | None = None,
-    ) -> None: ...
-
-    def delete(self, sobject: str, record_id: str) -> None: ...
-
-    def undelete(self, sobject: str, record_id: str) -> None: ...
-
-    def merge(
-        self, master_id: str, loser_ids: Sequence[str], fields: dict[str, Any] | None = None
-    ) -> None: ...
-
-    def purge_recycle_bin(self, older_than_days: float | None = None) -> int: ...
-
-    def set_query_timeout(
-        self, over_seconds: float | None, objects: Collection[str] | None = None
-    ) -> None: ...
 
 
 class HttpControl:

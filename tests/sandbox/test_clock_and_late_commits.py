@@ -10,7 +10,7 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
 from sfsync.sandbox import SandboxOrg
-from tests.sandbox.conftest import Steering
+from sfsync.sandbox.control import Steering
 
 FAR = datetime(2031, 5, 6, 7, 8, 9, tzinfo=UTC)
 

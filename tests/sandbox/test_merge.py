@@ -10,7 +10,8 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
 from sfsync.sandbox import SandboxOrg, StoreError
-from tests.sandbox.conftest import ControlError, Steering
+from sfsync.sandbox.control import Steering
+from tests.sandbox.conftest import ControlError
 
 ACCOUNT_FIELDS = "Id, Name, ParentId, IsDeleted, MasterRecordId, SystemModstamp"
 

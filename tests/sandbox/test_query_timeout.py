@@ -10,7 +10,8 @@ from simple_salesforce.exceptions import SalesforceMalformedRequest
 from simple_salesforce.format import format_soql
 
 from sfsync.sandbox import SandboxOrg
-from tests.sandbox.conftest import Steering, error_code
+from sfsync.sandbox.control import Steering
+from tests.sandbox.conftest import error_code
 
 HOUR = 3600.0
 WINDOW = (

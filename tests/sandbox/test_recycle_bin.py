@@ -9,7 +9,8 @@ from simple_salesforce.api import Salesforce
 from simple_salesforce.format import format_soql
 
 from sfsync.sandbox import SandboxOrg, StoreError
-from tests.sandbox.conftest import ControlError, HttpControl, Steering, sobject
+from sfsync.sandbox.control import Steering
+from tests.sandbox.conftest import ControlError, HttpControl, sobject
 
 DELETED = "SELECT Id, IsDeleted, SystemModstamp FROM Opportunity WHERE IsDeleted = true ORDER BY Id"
 

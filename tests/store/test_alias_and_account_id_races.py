@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from sfsync.models import Store
+from sfsync.models import AliasConflict, Store, UniqueFieldConflict
+from sfsync.models.aliases import add_aliases
+from sfsync.models.customers import create_customer
 from sfsync.models.tables import Customer, CustomFieldValue, IngestAlias
 from tests.store.conftest import MakeCustomer
 
@@ -16,9 +18,6 @@ WORKERS = 6
 
 
 def _add_alias(url: str, customer_id: str, barrier: Any) -> str:
-    from sfsync.models import AliasConflict
-    from sfsync.models.aliases import add_aliases
-
     store = Store(url)
     barrier.wait()
     try:
@@ -32,9 +31,6 @@ def _add_alias(url: str, customer_id: str, barrier: Any) -> str:
 
 
 def _create_customer(url: str, name: str, barrier: Any) -> str:
-    from sfsync.models import UniqueFieldConflict
-    from sfsync.models.customers import create_customer
-
     store = Store(url)
     barrier.wait()
     try:

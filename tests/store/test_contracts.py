@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -112,8 +113,6 @@ def test_database_refuses_period_in_wrong_order_on_its_own(
 
 def test_contract_for_unknown_customer_is_not_found(store: Store) -> None:
     """A contract needs an existing customer."""
-    import uuid
-
     with pytest.raises(NotFound), store.session() as s:
         create_contract(s, uuid.uuid4(), spec())
 

@@ -20,10 +20,15 @@ from sfsync.config import Settings
 from sfsync.models import Entity, Store
 from sfsync.models.aliases import AliasOrigin
 from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.customer_lifecycle import merge_customers
 from sfsync.models.fields import SFDC_OPPORTUNITY_ID, fields_for
+from sfsync.models.runs import RunCounters
 from sfsync.models.tables import Contract, Customer
 from sfsync.models.types import CustomerStatus
 from sfsync.sync.mapping import Deal
+from sfsync.sync.opportunities import MappedPage, apply_mapped
+from sfsync.sync.provision import provision_deal
+from sfsync.sync.provision_batch import BatchItem
 
 WINNER, LOSER = "001000000000WINAAA", "001000000000LOSAAA"
 PROVISIONERS = 4
@@ -54,11 +59,6 @@ def _opportunity(worker: int, n: int) -> str:
 
 def _provisioner(url: str, worker: int, barrier: Any) -> list[str]:
     """Provision this worker's deals on the loser's account, one transaction each."""
-    from sfsync.models.runs import RunCounters
-    from sfsync.sync.opportunities import MappedPage, apply_mapped
-    from sfsync.sync.provision import provision_deal
-    from sfsync.sync.provision_batch import BatchItem
-
     store = Store(url)
     settings = Settings(_env_file=None)
     errors: list[str] = []
@@ -81,8 +81,6 @@ def _provisioner(url: str, worker: int, barrier: Any) -> list[str]:
 
 
 def _merger(url: str, survivor: str, absorbed: str, barrier: Any) -> list[str]:
-    from sfsync.models.customer_lifecycle import merge_customers
-
     store = Store(url)
     barrier.wait(timeout=60)
     try:
@@ -97,8 +95,6 @@ def _merger(url: str, survivor: str, absorbed: str, barrier: Any) -> list[str]:
 
 def test_a_merge_racing_deals_on_the_loser_loses_and_duplicates_no_contract(store: Store) -> None:
     """4 provisioning processes and 1 merging: one contract per opportunity, all the survivor's."""
-    from sfsync.sync.provision import provision_deal
-
     settings = Settings(_env_file=None)
     with store.session() as s:
         survivor = provision_deal(s, _deal(WINNER, "006000000WIN000AAA"), settings).customer_id

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from alembic.script import ScriptDirectory
+from sqlalchemy import Uuid, bindparam, create_engine, inspect, text
 
 from sfsync.models import Store, StoreNotMigrated, open_store
+from sfsync.models.notifications import NotificationKey, record_notifications
 from sfsync.models.tables import Base
+from sfsync.models.task_runtimes import read_task_runtimes, record_task_runtime
+from sfsync.models.types import TaskRunOutcome, UTCDateTime
+from tests.conftest import POSTGRES_BASE
 
 
 def test_models_and_migrations_do_not_drift(store: Store) -> None:
@@ -46,8 +52,6 @@ def test_store_behind_its_migrations_asks_for_db_upgrade(tmp_path: Path) -> None
 
 
 def _migrated_to(store: Store, revision: str) -> None:
-    from alembic import command
-
     cfg = store._alembic_config()
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
@@ -58,13 +62,6 @@ def test_migration_0007_gives_existing_aliases_their_source(
     backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
     """Account ids and same-provisioning values become Salesforce-sourced; the rest manual."""
-    import uuid
-    from datetime import UTC, datetime, timedelta
-
-    from sqlalchemy import Uuid, bindparam
-
-    from sfsync.models.types import UTCDateTime
-
     url = _empty_database(backend, request, tmp_path)
     store = Store(url)
     _migrated_to(store, "0001")
@@ -126,14 +123,9 @@ def _empty_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path
     """A database with no schema at all, on the test's backend."""
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'old.db'}"
-    import uuid as _uuid
-
-    from sqlalchemy import create_engine
-
-    from tests.conftest import POSTGRES_BASE
 
     request.getfixturevalue("postgres_url")  # skips (or fails) when PostgreSQL is absent
-    name = f"sfsync_mig_{_uuid.uuid4().hex[:10]}"
+    name = f"sfsync_mig_{uuid.uuid4().hex[:10]}"
     admin = create_engine(POSTGRES_BASE, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -197,9 +189,6 @@ def test_usage_events_lose_their_customer_foreign_key_keeping_stored_events(
 
 def test_task_runtimes_table_is_added_to_a_store_holding_data(store: Store) -> None:
     """Migration 0010 adds an empty tally table next to existing rows; down again drops it."""
-    from sfsync.models.task_runtimes import read_task_runtimes, record_task_runtime
-    from sfsync.models.types import TaskRunOutcome
-
     _migrate(store, "0009")  # the revision before 0010
     customer = uuid.uuid4()
     value = str(customer) if store.dialect == "postgresql" else customer.hex
@@ -227,8 +216,6 @@ def test_task_runtimes_table_is_added_to_a_store_holding_data(store: Store) -> N
 
 def _before(store: Store, revision: str) -> str:
     """The revision a migration follows (the lead re-chains parallel branches at merge)."""
-    from alembic.script import ScriptDirectory
-
     script = ScriptDirectory.from_config(store._alembic_config()).get_revision(revision)
     assert script is not None and isinstance(script.down_revision, str)
     return script.down_revision
@@ -236,10 +223,6 @@ def _before(store: Store, revision: str) -> str:
 
 def test_outbound_notifications_are_rekeyed_by_org_keeping_stored_rows(store: Store) -> None:
     """Migration 0013 keeps rows (their org unknown: empty) under the new key; down again too."""
-    from datetime import timedelta
-
-    from sfsync.models.notifications import NotificationKey, record_notifications
-
     opportunity = "0065g000000000QAAQ"
     _migrate(store, _before(store, "0013"))
     with store.engine.begin() as conn:

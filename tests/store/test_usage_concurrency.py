@@ -8,8 +8,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from sfsync.config import Settings
 from sfsync.models import Store
 from sfsync.models.tables import UsageEvent
+from sfsync.sync.usage import UsageRules, ingest
 
 WORKERS = 4
 PER_WORKER = 600
@@ -17,9 +19,6 @@ STRIDE = 300  # each worker's range overlaps the next one's by half
 
 
 def _ingest(url: str, worker: int, barrier: Any) -> dict[str, int]:
-    from sfsync.config import Settings
-    from sfsync.sync.usage import UsageRules, ingest
-
     store = Store(url)
     rules = UsageRules.of(Settings(_env_file=None))
     now = datetime(2026, 11, 20, 12, tzinfo=UTC)

@@ -30,16 +30,11 @@ from sfsync.models.usage import resolve_pending
 from sfsync.models.usage_summary import summarize
 from sfsync.sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
-from tests.store.test_usage_store import owners
+from tests.store.usage_events import INJECTION, owners
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 MIGRATION = (
     Path(__file__).parents[2] / "models/migrations/versions/0004_alias_report_and_letter_history.py"
-)
-# The issue's probe: break out of the JSON path literal and read every customer's events.
-INJECTION = (
-    "property:n' FROM usage_events WHERE 0 UNION ALL SELECT properties -> '$.n' "
-    "FROM usage_events UNION ALL SELECT '0' --"
 )
 
 

@@ -23,7 +23,7 @@ from sfsync.models.usage_attribution import attributed_customer
 from sfsync.models.usage_insert import insert_events
 from sfsync.sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
-from tests.store.test_usage_store import NOW, ev
+from tests.store.usage_events import NOW, ev
 
 
 def stored(store: Store) -> dict[str, uuid.UUID | None]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,40 +19,15 @@ from sfsync.models.aliases import add_aliases, move_alias, remove_aliases
 from sfsync.models.tables import DeadLetter, IngestAlias, UsageEvent
 from sfsync.models.types import DeadLetterSource
 from sfsync.models.usage import get_event, pending_keys, resolve_pending
-from sfsync.models.usage_attribution import attributed_customer
 from sfsync.models.usage_summary import GroupBy, summarize
 from sfsync.sync.usage import EventOutcome, UsageRules, ingest
 from tests.store.conftest import MakeCustomer
-
-NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
-_ids = iter(range(1, 10_000_000))
-
-
-def ev(key: str = "IngestAlias1", tx: str | None = None, **overrides: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        "transaction_id": tx if tx is not None else f"tx-{next(_ids)}",
-        "customer_id": key,
-        "event_type": "api_call",
-        "timestamp": "2026-11-20T10:00:00Z",
-        "properties": {},
-    }
-    values.update(overrides)
-    return values
+from tests.store.usage_events import NOW, ev, owners
 
 
 def run(store: Store, settings: Settings, events: list[Any]) -> Any:
     with store.session() as s:
         return ingest(s, events, UsageRules.of(settings), now=NOW)
-
-
-def owners(store: Store, key: str) -> dict[uuid.UUID | None, int]:
-    with store.session() as s:
-        rows = s.execute(
-            select(owner := attributed_customer(s), func.count())
-            .where(UsageEvent.customer_key == key)
-            .group_by(owner)
-        )
-        return {cid: int(n) for cid, n in rows}
 
 
 def test_ingest_accounts_for_every_input(store: Store, settings: Settings) -> None:

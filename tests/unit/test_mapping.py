@@ -21,6 +21,7 @@ from sfsync.sync.mapping import (
     parse_sf_date,
     parse_sf_datetime,
 )
+from sfsync.sync.record_values import record_name
 from sfsync.sync.salesforce import AccountNode
 from tests.unit.factories import build_settings
 
@@ -324,7 +325,5 @@ def test_a_term_always_ends_after_the_start_within_the_target_month(
 @pytest.mark.parametrize("bad", ["Acme\x00Corp", "Acme \ud800 Corp"])
 def test_names_no_store_can_hold_are_mapping_errors(bad: str) -> None:
     """A NUL or a lone surrogate in a name is refused with a reason, never sent to the store."""
-    from sfsync.sync.mapping import _name
-
     with pytest.raises(MappingError, match="Salesforce"):
-        _name(bad, "opportunity", "name it in Salesforce")
+        record_name(bad, "opportunity", "name it in Salesforce")

@@ -33,9 +33,9 @@ def test_the_contract_is_one_type_defined_by_the_store() -> None:
 
 
 def test_the_currency_pattern_is_written_once() -> None:
-    """The three-letter currency code pattern appears in config/settings.py only."""
+    """The three-letter currency code pattern appears in config/values.py only."""
     holders = [p for p, text in _sources().items() if "[A-Z]{3}" in text]
-    assert holders == ["config/settings.py"]
+    assert holders == ["config/values.py"]
 
 
 def test_the_store_limits_are_defined_once_in_models_tables() -> None:

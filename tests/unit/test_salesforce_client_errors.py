@@ -13,6 +13,8 @@ import jwt
 import pytest
 import requests
 import responses
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
     SalesforceGeneralError,
@@ -395,9 +397,6 @@ def test_jwt_assertion_is_rs256_with_short_expiry_and_login_audience(
     http, make_settings, tmp_path: Path
 ) -> None:
     """The assertion names the consumer key, the user and the login URL, valid ≤ 3 minutes."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -13,7 +13,7 @@ def test_configure_redacts_the_new_secrets_not_the_old(tmp_path: Path) -> None:
     first = Settings(_env_file=None, data_dir=tmp_path, sf_password="first-secret-1")
     second = Settings(_env_file=None, data_dir=tmp_path, sf_password="second-secret-2")
     celery_app.use_settings(first)
-    from sfsync.tasks import context
+    from sfsync.tasks import context  # noqa: PLC0415 - binds to the app use_settings built
 
     context.configure(first)
     assert context.redact("pw first-secret-1") == "pw [REDACTED]"

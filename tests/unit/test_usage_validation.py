@@ -15,17 +15,15 @@ from sfsync.models import exactjson
 from sfsync.models.keys import canonical_key
 from sfsync.sync.usage import InvalidUsageEvent, UnreadableInput, UsageError
 from sfsync.sync.usage.validation import (
-    _RFC3339,
     PAYLOAD_PREFIX,
     Limits,
     Unparsable,
     UsageRules,
-    _basic_utc,
     _key,
-    _rfc3339,
     storable_payload,
     validate_event,
 )
+from sfsync.sync.usage.values import _RFC3339, _basic_utc, _rfc3339
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 

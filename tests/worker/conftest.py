@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import redis
 
+from sfsync.celery_app import create_app
+from sfsync.config import Settings
 from sfsync.sandbox import SandboxOrg
 from tests.conftest import REDIS_URL, need, redis_available
 
@@ -96,9 +98,6 @@ class Processes:
 
     def enqueue(self, task: str, *args: Any, **kwargs: Any) -> str:
         """Send a task by name over the test's broker; returns the task id."""
-        from sfsync.celery_app import create_app
-        from sfsync.config import Settings
-
         settings = Settings(
             _env_file=None,
             data_dir=Path(self.env["SFSYNC_DATA_DIR"]),

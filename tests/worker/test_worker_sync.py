@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import pytest
+import requests
 from sqlalchemy import func, select
 
 from sfsync.models import Store
 from sfsync.models.tables import Contract, Customer, DeadLetter, SyncRun
 from sfsync.models.types import RunStatus, RunTrigger, Stream
 from sfsync.sandbox import SandboxOrg
+from sfsync.sandbox.client import loopback_session
 from tests.worker.conftest import Launch
 
 pytestmark = pytest.mark.worker
 
 
 def won_opportunities(org: SandboxOrg) -> int:
-    import requests
-
-    from sfsync.sandbox.client import loopback_session
-
     http = loopback_session(org.instance_url, requests.Session())
     response = http.get(
         f"{org.instance_url}/services/data/v59.0/query",
