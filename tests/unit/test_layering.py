@@ -230,12 +230,7 @@ def test_circles_finds_a_circle_through_several_modules() -> None:
 def test_no_import_circle_in_the_product_code() -> None:
     """No module imports, in any way (at import time, in a function, for typing), one that
     (through others) imports it back."""
-    assert circles(import_graph()) == CIRCLES_BEING_REMOVED
-
-
-#: TODO(lead): owned by another branch (issue #27, item 7: `sync/merges.py` imports
-#: `sync/provision.py` in a function, which imports it back). Empty this once it is merged.
-CIRCLES_BEING_REMOVED = [["sync.merges", "sync.provision"]]
+    assert circles(import_graph()) == []
 
 
 def test_the_sandbox_org_and_its_control_surface_do_not_import_each_other() -> None:
