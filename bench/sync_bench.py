@@ -17,7 +17,7 @@ its own. Per backend:
 - lifecycle: 1,000 other won opportunities changed, of which 100 leave Closed Won and 50
   are deleted (the rest edited), then one poll (read through queryAll, won or not); the
   org is restored afterwards (re-won, undeleted) for the next backend;
-- reconcile: right after, one reconciliation over every won deal (`sync.reconcile`), the
+- reconcile: right after, one reconciliation over every won deal (`sync.streams.reconcile`), the
   store in step with the org: the Id query's pages and the comparison.
 
 With `backfill`, the peak RSS of a 10,000-opportunity backfill is reported beside the
@@ -87,8 +87,8 @@ def _child_settings(args: dict[str, Any]) -> Any:
 
 def _child_sync(args: dict[str, Any]) -> dict[str, Any]:
     from sfsync.models import Store
-    from sfsync.sync.opportunities import poll_opportunities
     from sfsync.sync.salesforce import SalesforceClient
+    from sfsync.sync.streams.opportunities import poll_opportunities
 
     settings = _child_settings(args)
     store = Store(args["database_url"])
@@ -110,8 +110,8 @@ def _child_sync(args: dict[str, Any]) -> dict[str, Any]:
 
 def _child_reconcile(args: dict[str, Any]) -> dict[str, Any]:
     from sfsync.models import Store
-    from sfsync.sync.reconcile import reconcile
     from sfsync.sync.salesforce import SalesforceClient
+    from sfsync.sync.streams.reconcile import reconcile
 
     settings = _child_settings(args)
     store = Store(args["database_url"])

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from sfsync.sync.runner import Records
 from sfsync.sync.salesforce import (
     AccountNode,
+    AccountRow,
     QueryRules,
     SalesforceClient,
     accounts_by_ids_query,
     chunk_ids,
     node_from_record,
-    valid_id,
 )
 
 __all__ = ["parse_accounts", "read_accounts", "root_of"]
 
 
 def parse_accounts(
-    records: Records, rules: QueryRules
+    rows: Sequence[AccountRow], rules: QueryRules
 ) -> tuple[dict[str, AccountNode], dict[str, str], set[str], dict[str, AccountNode]]:
     """(live accounts by id, merged-away loser → its master, other deleted account ids,
     merged-away losers' nodes)."""
@@ -28,13 +27,13 @@ def parse_accounts(
     merged: dict[str, str] = {}
     deleted: set[str] = set()
     losers: dict[str, AccountNode] = {}
-    for rec in records:
+    for row in rows:
         try:
-            node = node_from_record(rec, rules)
+            node = node_from_record(row.record, rules)
         except (KeyError, ValueError):
             continue  # dead-lettered by `apply_accounts`
-        if rec.get("IsDeleted"):
-            master = valid_id(rec.get("MasterRecordId"))
+        if row.deleted:
+            master = row.master
             if master is not None and master != node.id:
                 merged[node.id] = master
                 losers[node.id] = node

@@ -1,6 +1,6 @@
-"""The account stream: names and ingest aliases of provisioned customers follow Salesforce.
+"""Account changes applied: names and ingest aliases of provisioned customers follow Salesforce.
 
-Runs through `sync.runner` (its own lease, cursor and run records). For each page of
+What a page of the account stream (`sync.streams.accounts`) does. For each page of
 changed accounts, the customers whose tree the page touches are found: a customer whose
 account (`sfdc_account_id`) is one of the page's accounts or their ancestors, and a
 customer holding a Salesforce-sourced alias that comes from one of the page's accounts (a
@@ -17,11 +17,10 @@ naming both customers. Accounts in no customer's tree are counted as seen and sk
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -40,7 +39,7 @@ from sfsync.models.deadletters import add_letter, resolve_open_for
 from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
 from sfsync.models.revisions import Change
 from sfsync.models.runs import RunCounters
-from sfsync.models.types import DeadLetterSource, Stream
+from sfsync.models.types import DeadLetterSource
 from sfsync.sync.account_letters import (
     AccountConflict,
     account_of,
@@ -68,19 +67,17 @@ from sfsync.sync.moved_accounts import (
 )
 from sfsync.sync.opportunities import MappedPage, apply_mapped
 from sfsync.sync.provision import own_state
-from sfsync.sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
 from sfsync.sync.salesforce import (
     AccountNode,
+    AccountRow,
     QueryRules,
     SalesforceClient,
-    account_query,
     fetch_ancestors,
     fetch_descendants,
     strip_attributes,
-    valid_id,
 )
 
-__all__ = ["ACCOUNT_MOVED", "AccountPage", "apply_accounts", "poll_accounts", "prepare_accounts"]
+__all__ = ["ACCOUNT_MOVED", "ACCOUNT_STREAM", "AccountPage", "apply_accounts", "prepare_accounts"]
 
 #: The cause of contract revisions made because a deal's account left its tree.
 ACCOUNT_MOVED = Change("account moved")
@@ -128,7 +125,7 @@ def prepare_accounts(
     store: Store,
     client: SalesforceClient,
     rules: QueryRules,
-    records: Records,
+    rows: Sequence[AccountRow],
     settings: Settings | None = None,
 ) -> AccountPage:
     """Ancestors of the page's accounts, which customers they touch, and those trees.
@@ -143,7 +140,7 @@ def prepare_accounts(
     (`sync.moved_accounts`), so that their contracts follow the accounts whatever the deals'
     own stream reads meanwhile.
     """
-    nodes, merged, deleted, losers = parse_accounts(records, rules)
+    nodes, merged, deleted, losers = parse_accounts(rows, rules)
     merged = through_chains(merged)
     accounts: dict[str, AccountNode] = dict(nodes)
     missing = [m for m in merged.values() if m not in accounts]
@@ -211,7 +208,7 @@ def prepare_accounts(
 
 def apply_accounts(
     session: Session,
-    records: Records,
+    rows: Sequence[AccountRow],
     page: AccountPage,
     settings: Settings,
     counters: RunCounters,
@@ -225,17 +222,17 @@ def apply_accounts(
     merged into one whose account is no longer in its tree gets it back (`plan_owner`).
     Contract moves are revisions with `change`'s run.
     """
-    counters.records_seen += len(records)
+    counters.records_seen += len(rows)
     payloads: dict[str, dict[str, Any]] = {}
-    for rec in records:
-        account = valid_id(rec.get("Id"))
+    for row in rows:
+        account = row.id
         if account in page.merges or account in page.deleted:
             continue
         if account is None or account not in page.nodes:
             counters.dead_lettered += 1
-            add_letter(session, malformed_letter(rec))
+            add_letter(session, malformed_letter(row.record))
         else:
-            payloads[account] = strip_attributes(rec)
+            payloads[account] = strip_attributes(row.record)
     rules = MappingRules.of(settings)
     counters.customers_updated += _apply_merges(session, page, rules, change)
     # Re-read in the transaction: a customer deleted or archived since `prepare_accounts`
@@ -402,31 +399,3 @@ def _update_customer(
             conflict_message(session, contested, customer)
         )
     return outcome, origins
-
-
-def poll_accounts(
-    store: Store,
-    client: SalesforceClient,
-    settings: Settings,
-    **options: Unpack[RunOptions],
-) -> RunResult:
-    """One run of the account stream."""
-    # Built by the run's first query, inside the run: a bad field setting is its error.
-    rules = functools.cache(lambda: QueryRules.of(settings))
-    change = ACCOUNT_STREAM
-
-    def started(run_id: int) -> None:
-        nonlocal change
-        change = Change(f"sync run {run_id}", run_id=run_id)
-
-    spec: StreamSpec[AccountPage] = StreamSpec(
-        stream=Stream.ACCOUNTS,
-        on_start=started,
-        query=lambda start, until: account_query(rules(), start, until=until),
-        include_deleted=True,
-        prepare=lambda records: prepare_accounts(store, client, rules(), records, settings),
-        apply=lambda session, records, page, counters: apply_accounts(
-            session, records, page, settings, counters, change
-        ),
-    )
-    return run_stream(spec, store, client, settings, **options)

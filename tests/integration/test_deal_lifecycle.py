@@ -22,9 +22,9 @@ from sfsync.models.revisions import history
 from sfsync.models.tables import Contract
 from sfsync.models.types import ContractStatus, RevisionKind, RunStatus
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.runner import RunResult
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.opportunities import poll_opportunities
 
 PAGE_SIZE = 200
 
