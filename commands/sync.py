@@ -53,7 +53,8 @@ __all__ = [
 
 def stream_tasks() -> dict[str, str]:
     """Each stream `sync run` offers → the name of the task that runs it."""
-    return {s.name: getattr(names, s.task) for s in STREAMS if s.cadence is Cadence.POLL}
+    # Plain strings: click shows an enum member by its NAME.
+    return {str(s.name): getattr(names, s.task) for s in STREAMS if s.cadence is Cadence.POLL}
 
 
 class StreamChoice(click.Choice):  # type: ignore[type-arg]

@@ -15,7 +15,8 @@ from sfsync.config import Settings
 from sfsync.models import NotFound, Store
 from sfsync.models.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, Stream
-from sfsync.sync.accounts import ACCOUNT_STREAM, AccountPage, apply_accounts, prepare_accounts
+from sfsync.sync.account_pages import AccountPage, prepare_accounts
+from sfsync.sync.accounts import ACCOUNT_STREAM, apply_accounts
 from sfsync.sync.run_result import RunResult
 from sfsync.sync.runner import RunOptions
 from sfsync.sync.salesforce import (

@@ -60,7 +60,7 @@ class Registry:
 
     def names(self, cadence: Cadence | None = None) -> list[str]:
         """The streams' names, those of one cadence if given."""
-        return [s.name for s in self if cadence is None or s.cadence is cadence]
+        return [str(s.name) for s in self if cadence is None or s.cadence is cadence]
 
     def replaying(self, source: DeadLetterSource) -> type[SyncStream] | None:
         """The stream that replays letters of `source` (None: no stream writes them)."""
