@@ -1,8 +1,9 @@
 """The Celery app: broker, JSON-only messages, late acks, queues, routes, beat schedule.
 
-`celery -A celery_app worker` / `celery -A celery_app beat`. Depends on `config` and
-`tasks.names` only: the task modules are named by module in `include` and the tasks by the
-names module, so this file imports none of them (the `tasks` package imports nothing).
+`celery -A celery_app worker` / `celery -A celery_app beat`. Depends on `config`,
+`tasks.names` and the stream registry (`sync.streams.registry`, whose streams beat runs):
+the task modules are named by module in `include` and the tasks by the names module, so
+this file imports none of them (the `tasks` package imports nothing).
 
 Nothing secret lives in `app.conf`: `celery report`, `celery inspect conf` and Flower print
 it (the last two without Celery's masking). The `Settings` hang off the app object
@@ -25,6 +26,7 @@ from kombu import Connection, Exchange, Queue
 from kombu.exceptions import OperationalError
 
 from sfsync.config import ConfigError, Settings, load_settings
+from sfsync.sync.streams.registry import STREAMS
 from sfsync.tasks import names
 
 QUEUES = ("sync", "usage", "default")
@@ -56,6 +58,19 @@ class SfsyncCelery(Celery):  # type: ignore[misc]
         return super()._connection(url, *args, **kwargs)
 
 
+def beat_streams(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Beat's entry for each registered stream: its task, every its cadence's interval."""
+    entries = {}
+    for stream in STREAMS:
+        every = stream.cadence.seconds(settings)
+        entries[stream.beat_entry()] = {
+            "task": getattr(names, stream.task),
+            "schedule": timedelta(seconds=every),
+            "options": {"expires": every},
+        }
+    return entries
+
+
 def create_app(settings: Settings) -> Celery:
     """A Celery app configured from `settings`."""
     app = SfsyncCelery(
@@ -78,9 +93,7 @@ def create_app(settings: Settings) -> Celery:
             control_folder=str(folder / "control"),
             store_processed=False,
         )
-    interval = float(settings.poll_interval)
     sweep = float(settings.usage_sweep_interval)
-    daily = float(settings.reconcile_interval)
     app.conf.update(
         broker_url=settings.public_broker_url,
         broker_transport_options=transport_options,
@@ -109,21 +122,7 @@ def create_app(settings: Settings) -> Celery:
         worker_hijack_root_logger=False,
         beat_schedule_filename=str(settings.beat_schedule_file),
         beat_schedule={
-            "poll-opportunities": {
-                "task": names.POLL_OPPORTUNITIES,
-                "schedule": timedelta(seconds=interval),
-                "options": {"expires": interval},
-            },
-            "poll-accounts": {
-                "task": names.POLL_ACCOUNTS,
-                "schedule": timedelta(seconds=interval),
-                "options": {"expires": interval},
-            },
-            "reconcile": {
-                "task": names.RECONCILE,
-                "schedule": timedelta(seconds=daily),
-                "options": {"expires": daily},
-            },
+            **beat_streams(settings),
             "resolve-pending-usage": {
                 "task": names.RESOLVE_PENDING,
                 "schedule": timedelta(seconds=sweep),

@@ -17,7 +17,7 @@ its own. Per backend:
 - lifecycle: 1,000 other won opportunities changed, of which 100 leave Closed Won and 50
   are deleted (the rest edited), then one poll (read through queryAll, won or not); the
   org is restored afterwards (re-won, undeleted) for the next backend;
-- reconcile: right after, one reconciliation over every won deal (`sync.reconcile`), the
+- reconcile: right after, one reconciliation over every won deal (`sync.streams.reconcile`), the
   store in step with the org: the Id query's pages and the comparison.
 
 With `backfill`, the peak RSS of a 10,000-opportunity backfill is reported beside the

@@ -20,14 +20,14 @@ from simple_salesforce.api import Salesforce
 from sfsync.config import Settings
 from sfsync.models import Store
 from sfsync.sandbox.client import loopback_session
-from sfsync.sync.opportunities import poll_opportunities
-from sfsync.sync.reconcile import reconcile
 from sfsync.sync.salesforce import (
     QUERY_BATCH_SIZE,
     QueryRules,
     SalesforceClient,
     opportunity_query,
 )
+from sfsync.sync.streams.opportunities import poll_opportunities
+from sfsync.sync.streams.reconcile import reconcile
 
 #: The alias field of the benchmark org's accounts.
 ALIAS_FIELDS = "Ingest_Alias__c"

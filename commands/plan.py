@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sfsync.commands.common import App, OperationFailed, emit_json, records_progress
+from sfsync.commands.mapping_check import require_mapping_fits
 from sfsync.commands.output import DEFAULT_TABLE_LIMIT, Column, note, print_lines, print_table
 from sfsync.models.types import Stream
 from sfsync.sync.dry_run import DryRun, dry_run
@@ -27,8 +28,6 @@ def dry_run_command(
     as_json: bool,
 ) -> None:
     """`sync run --dry-run`: the plan of the streams' runs, as a table or `--json`."""
-    from sfsync.commands.mapping_check import require_mapping_fits
-
     with (
         SalesforceClient(app.settings) as client,
         records_progress("dry run", disable=as_json) as bar,

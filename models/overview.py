@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sfsync.models.cursors import list_cursors
+from sfsync.models.cursors import INSTANT, list_cursors
 from sfsync.models.histogram import Histogram
 from sfsync.models.ingest_tally import duplicates_total
 from sfsync.models.runs import StreamTiming, last_run, stream_timing
@@ -152,7 +152,8 @@ def read_overview(session: Session, now: datetime) -> Overview:
     streams = []
     for stream in Stream:
         cursor = cursors.get(stream)
-        position = cursor.position if cursor else None
+        # Every stream's cursor is an instant so far (a replay id's stream would say so).
+        position = INSTANT.load(cursor.position) if cursor and cursor.position else None
         last = last_run(session, stream)
         streams.append(
             StreamState(

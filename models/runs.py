@@ -71,7 +71,7 @@ class RunCounters:
 
 
 def start_run(
-    session: Session, stream: Stream, trigger: RunTrigger, cursor_before: datetime | None
+    session: Session, stream: Stream, trigger: RunTrigger, cursor_before: str | None
 ) -> SyncRun:
     run = SyncRun(
         stream=stream, trigger=trigger, status=RunStatus.RUNNING, cursor_before=cursor_before
@@ -81,9 +81,7 @@ def start_run(
     return run
 
 
-def save_progress(
-    session: Session, run_id: int, counters: RunCounters, cursor: datetime | None
-) -> None:
+def save_progress(session: Session, run_id: int, counters: RunCounters, cursor: str | None) -> None:
     run = get_run(session, run_id)
     for f in fields(counters):
         setattr(run, f.name, getattr(counters, f.name))
@@ -96,7 +94,7 @@ def finish_run(
     run_id: int,
     status: RunStatus,
     counters: RunCounters,
-    cursor: datetime | None,
+    cursor: str | None,
     error: str | None = None,
     api_usage: tuple[int, int] | None = None,
 ) -> SyncRun:

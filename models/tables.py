@@ -328,7 +328,8 @@ class SyncCursor(Base):
     __tablename__ = "sync_cursors"
 
     stream: Mapped[Stream] = mapped_column(_enum(Stream, 32), primary_key=True)
-    position: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The stream's cursor as text, typed by the stream (`models.cursors.CursorCodec`).
+    position: Mapped[str | None] = mapped_column(Text)
     lease_owner: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -365,8 +366,9 @@ class SyncRun(Base):
     #: The org's API usage (Sforce-Limit-Info) at the run's end, when Salesforce sent it.
     api_usage_used: Mapped[int | None] = mapped_column(Integer)
     api_usage_max: Mapped[int | None] = mapped_column(Integer)
-    cursor_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    cursor_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: The stream's cursor before and after the run, as stored (`SyncCursor.position`).
+    cursor_before: Mapped[str | None] = mapped_column(Text)
+    cursor_after: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     #: While running: the SystemModstamp of the oldest change read and not yet applied.
     backlog_since: Mapped[datetime | None] = mapped_column(UTCDateTime)

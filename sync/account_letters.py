@@ -6,8 +6,10 @@ the store so that a replay succeeds.
 Errors::
 
     Exception
-     └── AccountConflict   an alias of the account that the store refuses for the whole
-                           customer (caught by the account stream, which letters it)
+     ├── AccountConflict        an alias of the account that the store refuses for the
+     │                          whole customer (caught by the account stream, which letters it)
+     ├── AccountAliasConflict   a letter's error class: an alias another customer holds
+     └── MalformedAccount       a letter's error class: no valid Id or ParentId
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from sfsync.sync.claims import Contested
 from sfsync.sync.salesforce import AccountNode, strip_attributes
 
 __all__ = [
+    "AccountAliasConflict",
     "AccountConflict",
+    "MalformedAccount",
     "account_of",
     "conflict_letter",
     "conflict_message",
@@ -74,23 +78,34 @@ def account_of(session: Session, customer_id: uuid.UUID) -> str | None:
     return fields_for(session, Entity.CUSTOMER, [customer_id])[customer_id].get(SFDC_ACCOUNT_ID)
 
 
+class AccountAliasConflict(Exception):
+    """Aliases of an account are held by another customer (the messages say which)."""
+
+
+class MalformedAccount(Exception):
+    """An account record that cannot be placed in a hierarchy."""
+
+
 def conflict_letter(account: str, payload: Mapping[str, Any], messages: Sequence[str]) -> Failure:
+    error = AccountAliasConflict("; ".join(messages))
     return Failure(
         source=DeadLetterSource.ACCOUNT,
         reference=account,
         payload=dict(payload),
-        error_class="AccountAliasConflict",
-        error_message="; ".join(messages),
+        error_class=type(error).__name__,
+        error_message=str(error),
     )
 
 
 def malformed_letter(rec: Mapping[str, Any]) -> Failure:
     raw = rec.get("Id")
+    error = MalformedAccount(
+        "the account record has no valid Id or ParentId; it cannot be placed in a hierarchy"
+    )
     return Failure(
         source=DeadLetterSource.ACCOUNT,
         reference=str(raw) if raw else None,
         payload=strip_attributes(rec),
-        error_class="MalformedAccount",
-        error_message="the account record has no valid Id or ParentId; it cannot be placed "
-        "in a hierarchy",
+        error_class=type(error).__name__,
+        error_message=str(error),
     )

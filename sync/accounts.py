@@ -1,6 +1,6 @@
-"""The account stream: names and ingest aliases of provisioned customers follow Salesforce.
+"""Account changes applied: names and ingest aliases of provisioned customers follow Salesforce.
 
-Runs through `sync.runner` (its own lease, cursor and run records). For each page of
+What a page of the account stream (`sync.streams.accounts`) does. For each page of
 changed accounts, the customers whose tree the page touches are found: a customer whose
 account (`sfdc_account_id`) is one of the page's accounts or their ancestors, and a
 customer holding a Salesforce-sourced alias that comes from one of the page's accounts (a
@@ -17,30 +17,28 @@ naming both customers. Accounts in no customer's tree are counted as seen and sk
 
 from __future__ import annotations
 
-import functools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Unpack
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
-from sfsync.models import AliasConflict, Entity, Store, StoreError
-from sfsync.models.aliases import AliasOrigin, holders_by_account
+from sfsync.models import AliasConflict, Entity, StoreError
+from sfsync.models.aliases import AliasOrigin
 from sfsync.models.customer_lifecycle import (
     active_among,
     active_customer,
-    merge_family,
     revive_customer,
     survivors,
 )
 from sfsync.models.customers import rename_customer
 from sfsync.models.deadletters import add_letter, resolve_open_for
-from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
+from sfsync.models.fields import SFDC_ACCOUNT_ID, find_many_by_field
 from sfsync.models.revisions import Change
 from sfsync.models.runs import RunCounters
-from sfsync.models.types import DeadLetterSource, Stream
+from sfsync.models.types import DeadLetterSource
 from sfsync.sync.account_letters import (
     AccountConflict,
     account_of,
@@ -49,7 +47,7 @@ from sfsync.sync.account_letters import (
     malformed_letter,
     node_payload,
 )
-from sfsync.sync.account_pages import parse_accounts, read_accounts, root_of
+from sfsync.sync.account_pages import AccountPage
 from sfsync.sync.claims import Owner, plan_owner
 from sfsync.sync.errors import MappingError
 from sfsync.sync.mapping import MappingRules, account_alias_origins
@@ -60,57 +58,23 @@ from sfsync.sync.merges import (
     release_outside,
 )
 from sfsync.sync.moved_accounts import (
-    left_their_holders,
     misplaced_deals,
-    moved_deals,
     moved_trees,
-    through_chains,
 )
-from sfsync.sync.opportunities import MappedPage, apply_mapped
+from sfsync.sync.opportunities import apply_mapped
 from sfsync.sync.owners import own_state
-from sfsync.sync.runner import Records, RunOptions, RunResult, StreamSpec, run_stream
 from sfsync.sync.salesforce import (
     AccountNode,
-    QueryRules,
-    SalesforceClient,
-    account_query,
-    fetch_ancestors,
-    fetch_descendants,
+    AccountRow,
     strip_attributes,
-    valid_id,
 )
 
-__all__ = ["ACCOUNT_MOVED", "AccountPage", "apply_accounts", "poll_accounts", "prepare_accounts"]
+__all__ = ["ACCOUNT_MOVED", "ACCOUNT_STREAM", "apply_accounts"]
 
 #: The cause of contract revisions made because a deal's account left its tree.
 ACCOUNT_MOVED = Change("account moved")
 #: Why the account stream changes a contract outside a run (a replayed letter).
 ACCOUNT_STREAM = Change("account stream")
-
-
-@dataclass(frozen=True)
-class AccountPage:
-    """What Salesforce and the store said about one page, gathered before its transaction."""
-
-    #: page account id → its node (records that are not valid accounts are absent).
-    nodes: Mapping[str, AccountNode] = field(default_factory=dict)
-    #: every account known for this page: the page's and their ancestors.
-    accounts: Mapping[str, AccountNode] = field(default_factory=dict)
-    #: customer account id → its descendants, for each customer whose tree the page touches
-    #: and whose account is not itself inside another such tree.
-    trees: Mapping[str, Sequence[AccountNode]] = field(default_factory=dict)
-    #: customer account id → accounts of customers nested in its tree (to merge into it).
-    nested: Mapping[str, Sequence[str]] = field(default_factory=dict)
-    #: account merged away in Salesforce → (its master, the master's root).
-    merges: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    #: accounts deleted without a merge (seen, nothing to apply).
-    deleted: frozenset[str] = frozenset()
-    #: won deals on page accounts that left the tree of a customer holding their aliases
-    #: (detached, re-parented), mapped: they are provisioned again after the aliases.
-    moved_deals: Sequence[Mapping[str, Any]] = ()
-    moved_mapped: MappedPage | None = None
-    #: merged-away losers' records (their own alias values go to the master's customer).
-    losers: Mapping[str, AccountNode] = field(default_factory=dict)
 
 
 @dataclass
@@ -124,94 +88,9 @@ class _CustomerUpdate:
     conflicts: dict[str, list[str]] = field(default_factory=dict)  # source account → messages
 
 
-def prepare_accounts(
-    store: Store,
-    client: SalesforceClient,
-    rules: QueryRules,
-    records: Records,
-    settings: Settings | None = None,
-) -> AccountPage:
-    """Ancestors of the page's accounts, which customers they touch, and those trees.
-
-    A page touches a customer whose account is one of the page's accounts or their
-    ancestors, a customer that holds a Salesforce-sourced alias coming from one of the
-    page's accounts (a child that may have left its tree), and, for an account merged away
-    (deleted with `MasterRecordId`), the customer of its master's root. Salesforce calls:
-    one per hierarchy level per chunk going up, the same going down, and only for
-    customers' trees; the store is asked once. With `settings`, the won deals on accounts
-    that left a customer's tree, and on every account below them, are read and mapped too
-    (`sync.moved_accounts`), so that their contracts follow the accounts whatever the deals'
-    own stream reads meanwhile.
-    """
-    nodes, merged, deleted, losers = parse_accounts(records, rules)
-    merged = through_chains(merged)
-    accounts: dict[str, AccountNode] = dict(nodes)
-    missing = [m for m in merged.values() if m not in accounts]
-    if missing:
-        accounts.update(read_accounts(client, rules, missing))
-    if rules.include_suborgs:
-        parents = {a: n.parent_id for a, n in accounts.items() if n.parent_id}
-        chains = fetch_ancestors(client, rules, parents, known=accounts) if parents else {}
-        for chain in chains.values():
-            accounts.update((n.id, n) for n in chain if n.id not in accounts)
-    merges = {
-        loser: (master, root_of(master, accounts) if rules.include_suborgs else master)
-        for loser, master in merged.items()
-        if master in accounts
-    }
-    # A loser whose master is gone as well (merged or deleted before this page, the loser
-    # read again in the lookback or a full run) was applied when its master was live, and
-    # the master's own merge took its aliases on: nothing is left to apply.
-    deleted |= {loser for loser in merged if loser not in merges}
-    with store.reader() as s:  # runs in the look-ahead thread, beside the page being written
-        owned = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, list(accounts))
-        holders_of = holders_by_account(s, [*nodes, *merged])
-        holders = {c for held in holders_of.values() for c in held}
-        # A customer merged into another hands its tree to the survivor, which then answers
-        # for all the trees merged into it at once (else one would release the other's).
-        family = merge_family(s, [*owned.values(), *holders])
-        account_of = {
-            c: values.get(SFDC_ACCOUNT_ID)
-            for c, values in fields_for(s, Entity.CUSTOMER, family).items()
-        }
-    held_by = [account for account in account_of.values() if account is not None]
-    left = (
-        left_their_holders(
-            {a: holders_of[a] for a in nodes if a in holders_of}, account_of, accounts, set(nodes)
-        )
-        if rules.include_suborgs
-        else []
-    )
-    deals, deals_mapped = moved_deals(client, rules, settings, left)
-    survivors = [root for _, root in merges.values()]
-    owners = list(dict.fromkeys([*(a for a in accounts if a in owned), *held_by, *survivors]))
-    if not (rules.include_suborgs and owners):
-        trees: dict[str, Sequence[AccountNode]] = {owner: () for owner in owners}
-        return AccountPage(
-            nodes,
-            accounts,
-            trees,
-            merges=merges,
-            deleted=frozenset(deleted),
-            moved_deals=deals,
-            moved_mapped=deals_mapped,
-            losers=losers,
-        )
-    missing = [o for o in owners if o not in accounts]
-    if missing:
-        accounts.update(read_accounts(client, rules, missing))
-    trees = dict(fetch_descendants(client, rules, [o for o in owners if o in accounts]))
-    inside = {o: [p for p in trees if p != o and o in {n.id for n in trees[p]}] for o in trees}
-    tops = {o: d for o, d in trees.items() if not inside[o]}
-    nested = {top: [o for o in trees if o != top and top in inside[o]] for top in tops}
-    return AccountPage(
-        nodes, accounts, tops, nested, merges, frozenset(deleted), deals, deals_mapped, losers
-    )
-
-
 def apply_accounts(
     session: Session,
-    records: Records,
+    rows: Sequence[AccountRow],
     page: AccountPage,
     settings: Settings,
     counters: RunCounters,
@@ -225,17 +104,17 @@ def apply_accounts(
     merged into one whose account is no longer in its tree gets it back (`plan_owner`).
     Contract moves are revisions with `change`'s run.
     """
-    counters.records_seen += len(records)
+    counters.records_seen += len(rows)
     payloads: dict[str, dict[str, Any]] = {}
-    for rec in records:
-        account = valid_id(rec.get("Id"))
+    for row in rows:
+        account = row.id
         if account in page.merges or account in page.deleted:
             continue
         if account is None or account not in page.nodes:
             counters.dead_lettered += 1
-            add_letter(session, malformed_letter(rec))
+            add_letter(session, malformed_letter(row.record))
         else:
-            payloads[account] = strip_attributes(rec)
+            payloads[account] = strip_attributes(row.record)
     rules = MappingRules.of(settings)
     counters.customers_updated += _apply_merges(session, page, rules, change)
     # Re-read in the transaction: a customer deleted or archived since `prepare_accounts`
@@ -402,31 +281,3 @@ def _update_customer(
             conflict_message(session, contested, customer)
         )
     return outcome, origins
-
-
-def poll_accounts(
-    store: Store,
-    client: SalesforceClient,
-    settings: Settings,
-    **options: Unpack[RunOptions],
-) -> RunResult:
-    """One run of the account stream."""
-    # Built by the run's first query, inside the run: a bad field setting is its error.
-    rules = functools.cache(lambda: QueryRules.of(settings))
-    change = ACCOUNT_STREAM
-
-    def started(run_id: int) -> None:
-        nonlocal change
-        change = Change(f"sync run {run_id}", run_id=run_id)
-
-    spec: StreamSpec[AccountPage] = StreamSpec(
-        stream=Stream.ACCOUNTS,
-        on_start=started,
-        query=lambda start, until: account_query(rules(), start, until=until),
-        include_deleted=True,
-        prepare=lambda records: prepare_accounts(store, client, rules(), records, settings),
-        apply=lambda session, records, page, counters: apply_accounts(
-            session, records, page, settings, counters, change
-        ),
-    )
-    return run_stream(spec, store, client, settings, **options)

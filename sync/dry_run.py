@@ -24,17 +24,11 @@ from sfsync.config import Settings
 from sfsync.models import Store
 from sfsync.models.store_changes import StoreChanges, changes_since, take_snapshot
 from sfsync.models.types import RevisionKind, RunStatus, RunTrigger, Stream
-from sfsync.sync.accounts import poll_accounts
-from sfsync.sync.opportunities import poll_opportunities
-from sfsync.sync.runner import RunResult
+from sfsync.sync.run_result import RunResult
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.registry import STREAMS
 
-__all__ = ["ACTIONS", "POLLS", "DryRun", "dry_run"]
-
-POLLS: Mapping[Stream, Callable[..., RunResult]] = {
-    Stream.OPPORTUNITIES: poll_opportunities,
-    Stream.ACCOUNTS: poll_accounts,
-}
+__all__ = ["ACTIONS", "DryRun", "dry_run"]
 
 #: A contract revision's kind as the action a plan shows.
 ACTIONS: Mapping[RevisionKind, str] = {
@@ -169,10 +163,7 @@ def dry_run(
         results = []
         for stream in streams:
             results.append(
-                POLLS[stream](
-                    rehearsal,
-                    client,
-                    settings,
+                STREAMS[stream](rehearsal, client, settings).run(
                     trigger=RunTrigger.MANUAL,
                     full=full,
                     since=since,

@@ -1,157 +1,77 @@
-"""The closed-won stream: each closed-won opportunity becomes a customer and a contract.
+"""Closed-won opportunities applied: each becomes a customer and a contract, or a letter.
 
-Runs through `sync.runner` (lease, cursor, run record); this module says what a page is:
-the opportunities' account hierarchies are fetched in batches before the page's
-transaction, then each record is mapped and provisioned, or dead-lettered with its reason.
+What a page of the closed-won stream (`sync.streams.opportunities`) does, and provisioning
+by id: the opportunities' account hierarchies are fetched in batches before the page's
+transaction (`sync.opportunity_hierarchy`), then each record is mapped and provisioned, or
+dead-lettered with its reason.
 
 Hierarchy roll-up: with SFSYNC_ALIAS_INCLUDE_SUBORGS on, an enterprise with
 sub-organisations is one customer, so a deal on any account of a hierarchy belongs to the
 hierarchy's root (ultimate parent): the record is mapped as if its account were the root,
 and the root's aliases include every sub-organisation. With it off, every account is its
 own customer.
+
+Errors::
+
+    OpportunityNotFound   an id asked for is not closed-won, not visible, or filtered out
+                          (the dead letter's error class)
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Unpack
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
-from sfsync.models import Entity, Store, StoreError
-from sfsync.models.aliases import alias_owners
-from sfsync.models.bulk import contract_customers
-from sfsync.models.contracts import any_contracts
+from sfsync.models import Store, StoreError
 from sfsync.models.deadletters import Failure, add_letter, resolve_open_for
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from sfsync.models.revisions import SYNC, Change
 from sfsync.models.runs import RunCounters
-from sfsync.models.types import DeadLetterSource, Stream
+from sfsync.models.types import DeadLetterSource
 from sfsync.sync.errors import MappingError
 from sfsync.sync.field_copies import apply_field_copies, copied_values
-from sfsync.sync.gone_deals import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
+from sfsync.sync.gone_deals import GoneDeal
 from sfsync.sync.mapping import AliasMemo, MappingRules, map_opportunity
+from sfsync.sync.opportunity_hierarchy import PageHierarchy, hierarchy_for, record_as_root
 from sfsync.sync.provision import provision_deal, refresh_contract
 from sfsync.sync.provision_batch import BatchItem, provision_batch
-from sfsync.sync.runner import RunOptions, RunResult, StreamSpec, run_stream
 from sfsync.sync.salesforce import (
     OPPORTUNITY_IN_LIST_MAX_CHARS,
-    AccountNode,
-    HierarchyCache,
+    OpportunityRow,
     QueryRules,
     SalesforceClient,
-    SalesforcePermanentError,
     check_opportunity_filter,
     chunk_ids,
-    counted_ids,
     normalize_id,
     opportunity_by_ids_query,
-    opportunity_query,
     org_multi_currency,
-    organization_currency_query,
     record_value,
     strip_attributes,
     valid_id,
 )
 
-#: Accounts whose aliases a run keeps (see `apply_records`); bounded for flat memory.
+#: Accounts whose aliases a run keeps (see `map_records`); bounded for flat memory.
 ALIAS_MEMO_MAX = 50_000
 
 __all__ = [
     "MappedPage",
-    "OrgCurrency",
+    "OpportunityNotFound",
+    "OpportunityPage",
     "PageHierarchy",
-    "RunResult",
     "apply_mapped",
     "apply_records",
     "hierarchy_for",
     "map_records",
-    "poll_opportunities",
     "provision_opportunities",
-    "record_as_root",
 ]
 
 
-@dataclass(frozen=True)
-class PageHierarchy:
-    """The Salesforce look-ups of one page: each account's root, and what each root holds."""
-
-    #: account id → root of its hierarchy, for accounts that have a parent.
-    roots: Mapping[str, AccountNode] = field(default_factory=dict)
-    #: root (or parentless account) id → its descendants, breadth-first.
-    descendants: Mapping[str, Sequence[AccountNode]] = field(default_factory=dict)
-    #: opportunity ids the store holds under their account's customer (no look-up needed).
-    known: frozenset[str] = frozenset()
-    #: the org's default currency, when a record of the page has no CurrencyIsoCode.
-    org_currency: str | None = None
-
-
-class OrgCurrency:
-    """The org's default currency (Organization.DefaultCurrencyIsoCode), read at most once
-    per run and only when a record has no CurrencyIsoCode and SFSYNC_DEFAULT_CURRENCY does
-    not override it, so a multi-currency org never pays the call."""
-
-    def __init__(self) -> None:
-        self._read = False
-        self._value: str | None = None
-
-    def for_page(
-        self, client: SalesforceClient, settings: Settings, records: Iterable[Mapping[str, Any]]
-    ) -> str | None:
-        if settings.default_currency is not None:
-            return None
-        if not self._read and any(not r.get("CurrencyIsoCode") for r in records):
-            self._read = True
-            try:
-                rows = client.query_all(organization_currency_query())
-            except SalesforcePermanentError:
-                rows = []  # not readable: those records say so in their dead letters
-            value = rows[0].get("DefaultCurrencyIsoCode") if rows else None
-            self._value = value if isinstance(value, str) and value else None
-        return self._value
-
-
-def _with_path(mapping: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """A copy of `mapping` with the dotted `path` set to `value` (nested mappings copied)."""
-    head, _, rest = path.partition(".")
-    out = dict(mapping)
-    if rest:
-        inner = out.get(head)
-        out[head] = _with_path(inner if isinstance(inner, Mapping) else {}, rest, value)
-    else:
-        out[head] = value
-    return out
-
-
-def record_as_root(
-    record: Mapping[str, Any], root: AccountNode | None, rules: MappingRules
-) -> Mapping[str, Any]:
-    """The opportunity record as if its account were `root` (None: the record unchanged).
-
-    Rewrites AccountId, Account.Name, Account.ParentId and the alias fields; the caller keeps
-    the original for dead-letter payloads. `AccountNode` keeps only the non-empty alias
-    values, in field order, so they fill the first alias fields: the mapping concatenates
-    the non-empty values in field order, so the aliases come out the same.
-    """
-    if root is None:
-        return record
-    account = record.get("Account")
-    rewritten: dict[str, Any] = dict(account) if isinstance(account, Mapping) else {}
-    rewritten["Name"] = root.name
-    rewritten["ParentId"] = root.parent_id
-    if len(root.alias_fields) == len(root.alias_values):
-        # Each value back in its own field, so the aliases' origins name the right field.
-        by_field = dict(zip(root.alias_fields, root.alias_values, strict=True))
-        for name in rules.alias_fields:
-            rewritten = _with_path(rewritten, name, by_field.get(name))
-        return {**record, "AccountId": root.id, "Account": rewritten}
-    values = iter(root.alias_values)
-    for name in rules.alias_fields:
-        rewritten = _with_path(rewritten, name, next(values, None))
-    return {**record, "AccountId": root.id, "Account": rewritten}
+class OpportunityNotFound(Exception):
+    """An opportunity asked for by id is not closed-won, not visible to the integration
+    user, or not kept by SFSYNC_SF_OPPORTUNITY_FILTER."""
 
 
 def _opportunity_failure(record: Mapping[str, Any], exc: Exception) -> Failure:
@@ -200,7 +120,7 @@ class OpportunityPage:
     """A page of the stream prepared for its transaction: the deals (won, not deleted),
     mapped, and the held deals that stopped counting."""
 
-    live: Sequence[Mapping[str, Any]]
+    live: Sequence[OpportunityRow]
     mapped: MappedPage
     gone: Sequence[GoneDeal]
     size: int
@@ -320,175 +240,6 @@ def apply_mapped(
             counters.dead_lettered += 1
 
 
-def _page_nodes(rec: Mapping[str, Any], account: str, settings: Settings) -> list[AccountNode]:
-    """The record's account and the ancestors selected with it (`Account.Parent…`, see
-    `sync.salesforce.soql.ancestor_levels`) as hierarchy nodes, nearest first, so none of
-    them is read again as someone's ancestor."""
-    nodes: list[AccountNode] = []
-    data = rec.get("Account")
-    node_id: str | None = account
-    # A null Parent under a ParentId is an ancestor the integration user cannot see; an
-    # absent one is beyond the selected levels. Either way the chain here stops, and
-    # `fetch_ancestors` reads (or fails to find) the parent by id, as without these fields.
-    while isinstance(data, Mapping) and node_id is not None:
-        pairs = [
-            (name, str(value))
-            for name in settings.sf_alias_fields
-            if (value := record_value(data, name)) is not None
-        ]
-        parent = valid_id(data.get("ParentId"))
-        nodes.append(
-            AccountNode(
-                id=node_id,
-                name=str(data.get("Name") or ""),
-                parent_id=parent,
-                alias_values=tuple(v for _, v in pairs),
-                alias_fields=tuple(n for n, _ in pairs),
-            )
-        )
-        data, node_id = data.get("Parent"), parent
-    return nodes
-
-
-def hierarchy_for(
-    client: SalesforceClient,
-    settings: Settings,
-    rules: QueryRules,
-    records: Iterable[Mapping[str, Any]],
-    cache: HierarchyCache | None = None,
-    known: frozenset[str] = frozenset(),
-    currency: OrgCurrency | None = None,
-) -> PageHierarchy:
-    """Roots of the page's accounts, then the roots' descendants, for accounts not already read
-    in this run (`cache`): ancestors the records carry cost nothing, the rest one query per
-    level per chunk each way, or nothing beyond the cache's one scan of the forest. Records
-    the store already holds (`known`) and records without a valid AccountId (dead-lettered
-    later) need none. `currency` reads the org's currency if a record needs it."""
-    records = list(records)
-    org_currency = (currency or OrgCurrency()).for_page(client, settings, records)
-    if not settings.alias_include_suborgs:
-        return PageHierarchy(known=known, org_currency=org_currency)
-    cache = cache if cache is not None else HierarchyCache()
-    accounts: list[str] = []
-    parents: dict[str, str] = {}
-    page_nodes: dict[str, AccountNode] = {}
-    for rec in records:
-        account = valid_id(rec.get("AccountId"))
-        if account is None or valid_id(rec.get("Id")) in known:
-            continue
-        accounts.append(account)
-        page_nodes.update((node.id, node) for node in _page_nodes(rec, account, settings))
-        parent = valid_id(record_value(rec, "Account.ParentId"))
-        if parent is not None:
-            parents[account] = parent
-    roots = cache.roots(client, rules, parents, page_nodes) if parents else {}
-    owners = [roots[a].id if a in roots else a for a in accounts]
-    descendants = cache.descendants(client, rules, owners) if owners else {}
-    return PageHierarchy(
-        roots=roots, descendants=descendants, known=known, org_currency=org_currency
-    )
-
-
-def _known(store: Store, records: Sequence[Mapping[str, Any]]) -> frozenset[str]:
-    """Opportunities the store holds under the customer of their account (by its
-    sfdc_account_id, or by the account id as an alias of the enterprise customer)."""
-    pairs = [(valid_id(r.get("Id")), valid_id(r.get("AccountId"))) for r in records]
-    wanted = [(o, a) for o, a in pairs if o is not None and a is not None]
-    if not wanted:
-        return frozenset()
-    with store.reader() as s:  # runs in the look-ahead thread, beside the page being written
-        owners = contract_customers(s, SFDC_OPPORTUNITY_ID, [o for o, _ in wanted])
-        if not owners:
-            return frozenset()
-        accounts = [a for o, a in wanted if o in owners]
-        holders = find_many_by_field(s, Entity.CUSTOMER, SFDC_ACCOUNT_ID, accounts)
-        aliases = alias_owners(s, accounts)
-    return frozenset(
-        o for o, a in wanted if o in owners and owners[o] in (holders.get(a), aliases.get(a))
-    )
-
-
-def poll_opportunities(
-    store: Store,
-    client: SalesforceClient,
-    settings: Settings,
-    *,
-    cache: HierarchyCache | None = None,
-    **options: Unpack[RunOptions],
-) -> RunResult:
-    """One run of the closed-won stream.
-
-    `cache` holds the run's hierarchies (default: a new `HierarchyCache`); give each run its
-    own, e.g. one with ``scan=False`` to stay on IN-list look-ups.
-    """
-    hierarchies = cache if cache is not None else HierarchyCache()
-    mapping = MappingRules.of(settings)
-    alias_memo: AliasMemo = {}
-    change = Change("sync")
-    org_currency = OrgCurrency()  # read once per run, if at all
-    # Built by the run's preflight, inside the run: a bad field setting is its error.
-    rules = functools.cache(lambda: QueryRules.of(settings, org_multi_currency(client)))
-
-    def started(run_id: int) -> None:
-        nonlocal change
-        change = Change(f"sync run {run_id}", run_id=run_id)
-
-    with store.reader() as s:
-        # Only a store that holds deals needs to see deals that left Closed Won (a full
-        # re-read included); an empty one reads the won ones only.
-        won_only = not any_contracts(s)
-
-    def prepare(records: Sequence[Mapping[str, Any]]) -> OpportunityPage:
-        # In the runner's look-ahead thread: Salesforce look-ups and mapping overlap the
-        # previous page's transaction. Records that are not deals cost one store look-up.
-        live = [r for r in records if counts(r)]
-        rest = [r for r in records if not counts(r)]
-        if live and not won_only and settings.sf_opportunity_filter:
-            # Asking Salesforce which won rows the filter keeps costs a call: not for rows
-            # re-read in the lookback that their contract was written from already.
-            with store.reader() as s:
-                same = unchanged_deals(s, live)
-            live = [r for r in live if valid_id(r.get("Id")) not in same]
-            kept = counted_ids(client, rules(), [str(r["Id"]) for r in live]) if live else set()
-            rest += [r for r in live if normalize_id(str(r["Id"])) not in kept]
-            live = [r for r in live if normalize_id(str(r["Id"])) in kept]
-        gone: list[GoneDeal] = []
-        if rest:
-            with store.reader() as s:
-                gone = gone_deals(s, rest)
-        if settings.alias_include_suborgs:
-            # The first page's total sizes the run, which decides between scan and IN-lists.
-            hierarchies.start_page(records)
-        hierarchy = hierarchy_for(
-            client, settings, rules(), live, hierarchies, _known(store, live), org_currency
-        )
-        mapped = map_records(live, hierarchy, mapping, alias_memo)
-        return OpportunityPage(live, mapped, gone, len(records))
-
-    def apply(
-        session: Session,
-        records: Sequence[Mapping[str, Any]],
-        page: OpportunityPage,
-        counters: RunCounters,
-    ) -> None:
-        apply_mapped(session, page.live, page.mapped, settings, counters, change)
-        counters.records_seen += page.size - len(page.live)
-        apply_gone(session, page.gone, change, counters)
-
-    spec: StreamSpec[OpportunityPage] = StreamSpec(
-        stream=Stream.OPPORTUNITIES,
-        query=lambda start, until: opportunity_query(
-            rules(), start, until=until, won_only=won_only
-        ),
-        prepare=prepare,
-        apply=apply,
-        on_start=started,
-        include_deleted=True,
-        preflight=lambda: check_opportunity_filter(client, rules()),
-    )
-    return run_stream(spec, store, client, settings, **options)
-
-
 def provision_opportunities(
     store: Store,
     client: SalesforceClient,
@@ -529,17 +280,18 @@ def provision_opportunities(
         )
         for missing in (i for i in wanted if i not in found):
             counters.dead_lettered += 1
+            exc = OpportunityNotFound(
+                f"opportunity {missing} is not closed-won"
+                f"{', does not match SFSYNC_SF_OPPORTUNITY_FILTER' if counted else ''}"
+                " or not visible to the integration user"
+            )
             add_letter(
                 s,
                 Failure(
                     source=DeadLetterSource.OPPORTUNITY,
                     reference=missing,
-                    error_class="OpportunityNotFound",
-                    error_message=(
-                        f"opportunity {missing} is not closed-won"
-                        f"{', does not match SFSYNC_SF_OPPORTUNITY_FILTER' if counted else ''}"
-                        " or not visible to the integration user"
-                    ),
+                    error_class=type(exc).__name__,
+                    error_message=str(exc),
                 ),
             )
     return counters

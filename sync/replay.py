@@ -5,8 +5,9 @@ opportunity id, usage inserts ignore a known `transaction_id`, and tasks are ide
 by design. A letter whose record was meanwhile provisioned by a later sync was already
 marked replayed by that sync.
 
-A letter replays by its source: a deal, an account or a writeback by its reference, a usage
-event by its payload, through the code path that first failed. Only a letter the worker
+A letter replays by its source: a stream's letter (a deal, an account) by its reference,
+through the stream that wrote it (`sync.streams.registry`), a writeback by its reference, a
+usage event by its payload, through the code path that first failed. Only a letter the worker
 wrote for a failed task (source `task`) names what to run: its task, with the call
 `TaskCall` stored. A sync names no task, and a task name an older letter of another source
 holds is not needed to replay it.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfsync.config import Settings
-from sfsync.models import InvalidInput, NotFound, Store
+from sfsync.models import InvalidInput, Store
 from sfsync.models.deadletters import (
     LetterError,
     TaskCall,
@@ -28,11 +29,10 @@ from sfsync.models.deadletters import (
     mark_failed_again,
     mark_replayed,
 )
-from sfsync.models.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus, utcnow
-from sfsync.sync.accounts import apply_accounts, prepare_accounts
-from sfsync.sync.opportunities import provision_opportunities
-from sfsync.sync.salesforce import QueryRules, SalesforceClient, accounts_by_ids_query
+from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.base import Letter
+from sfsync.sync.streams.registry import STREAMS
 from sfsync.sync.usage import Limits, UsageRules, ingest, validate_event
 from sfsync.sync.writeback import write_back
 
@@ -84,7 +84,8 @@ def replay_letter(
         row = get_letter(s, letter_id)
         if row.status is not DeadLetterStatus.OPEN:
             raise InvalidInput(f"dead letter {letter_id} is {row.status.value}, not open")
-        if accept_change and row.source is not DeadLetterSource.OPPORTUNITY:
+        stream = STREAMS.replaying(row.source)
+        if accept_change and (stream is None or not stream.accepts_change):
             raise InvalidInput(
                 f"dead letter {letter_id} is a {row.source.value} letter; --accept-change "
                 "applies to opportunity changes only"
@@ -121,22 +122,15 @@ def _dispatch(
     run_task: RunTask,
     accept_change: bool = False,
 ) -> None:
-    if letter.source is DeadLetterSource.OPPORTUNITY and letter.reference:
-        cause = (
-            f"change accepted by an operator (dead letter {letter.id})"
-            if accept_change
-            else f"replay of dead letter {letter.id}"
-        )
-        counters = provision_opportunities(
-            store, client(), settings, [letter.reference], cause=cause, accept_change=accept_change
+    stream = STREAMS.replaying(letter.source)
+    if stream is not None and letter.reference:
+        counters = stream(store, client(), settings).replay(
+            Letter(letter.id, letter.reference, letter.payload), accept_change=accept_change
         )
         if counters.dead_lettered:
             with store.session() as s:
                 message = get_letter(s, letter.id).error_message
             raise _AlreadyRecorded(message)
-        return
-    if letter.source is DeadLetterSource.ACCOUNT and letter.reference:
-        _replay_account(store, settings, client(), letter)
         return
     if letter.source is DeadLetterSource.WRITEBACK and letter.reference:
         customer = letter.payload.get("customer_id") if isinstance(letter.payload, dict) else None
@@ -160,21 +154,3 @@ def _dispatch(
         run_task(letter.task_name, list(call.args), dict(call.kwargs))
         return
     raise InvalidInput(f"dead letter {letter.id} names no record or task to replay")
-
-
-def _replay_account(
-    store: Store, settings: Settings, client: SalesforceClient, letter: _Letter
-) -> None:
-    """Re-apply the account stream to the one account the letter is about."""
-    assert letter.reference is not None
-    rules = QueryRules.of(settings)
-    records = client.query_all(accounts_by_ids_query(rules, [letter.reference]))
-    if not records:
-        raise NotFound(f"account {letter.reference} is deleted or not visible")
-    page = prepare_accounts(store, client, rules, records, settings)
-    counters = RunCounters()
-    with store.session() as s:
-        apply_accounts(s, records, page, settings, counters)
-    if counters.dead_lettered:
-        with store.session() as s:
-            raise _AlreadyRecorded(get_letter(s, letter.id).error_message)

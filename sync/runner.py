@@ -1,129 +1,96 @@
-"""One run of an incremental stream: lease, run record, pages, cursor — shared by both streams.
+"""One run of an incremental stream: run record, pages, cursor — for every stream alike.
 
-A run holds the stream's lease for its whole length (renewed with each page), so
-overlapping beat ticks, manual runs and several workers never poll at once; a run that
-finds the lease held records itself as `skipped`. Each page is applied in the same
+The run holds its stream's lease (`sync.streams.lease.leased_run`) for its whole length,
+renewed with each page. Its records come from the stream's source (a port: the SOQL source
+today, `sync.salesforce.SoqlSource`, which also owns time windows and query-locator
+restarts), as rows parsed once at the adapter. Each page is applied in the same
 transaction that moves the cursor, so the cursor never passes unprocessed work and a
-crash re-reads at most one page. The cursor is capped at the run's start on Salesforce's
-clock (the Date of its first page); the next run starts `SFSYNC_SYNC_LOOKBACK_SECONDS`
-before it, because Salesforce can commit a row with a SystemModstamp older than one
-already seen.
+crash re-reads at most one page. The cursor is stored as text and typed by the stream (a
+SystemModstamp today), capped at the run's start on Salesforce's clock (the Date of its
+first page); the next run starts `SFSYNC_SYNC_LOOKBACK_SECONDS` before it, because
+Salesforce can commit a row with a SystemModstamp older than one already seen.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
-from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypedDict, TypeVar, Unpack
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Generic, Protocol, TypedDict, TypeVar
 
 from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import LeaseLost, Store, StoreError
-from sfsync.models.cursors import acquire_lease, advance, position, release_lease
+from sfsync.models.cursors import INSTANT, CursorCodec, advance, position
 from sfsync.models.runs import (
     RunCounters,
     finish_run,
     note_backlog,
     record_ended,
-    record_skipped,
     save_progress,
     start_run,
 )
 from sfsync.models.types import RunStatus, RunTrigger, Stream, utcnow
-from sfsync.sync.errors import MappingError
-from sfsync.sync.mapping import parse_sf_datetime
 from sfsync.sync.prefetch import prefetched
+from sfsync.sync.run_result import RunResult
 from sfsync.sync.salesforce import (
-    Page,
+    Row,
+    RowPage,
     SalesforceClient,
     SalesforceError,
-    SalesforceQueryLocatorExpired,
-    SalesforceQueryTimeout,
     SalesforceThrottled,
+    SourceRun,
 )
 
 __all__ = [
-    "EARLIEST",
-    "MAX_LOCATOR_RESTARTS",
-    "MIN_WINDOW",
     "Progress",
-    "Records",
+    "RecordSource",
     "RunOptions",
     "RunResult",
     "StreamSpec",
-    "lease_owner",
     "not_connected",
-    "page_position",
     "run_stream",
     "start_position",
 ]
 
 log = logging.getLogger(__name__)
 
-MAX_LOCATOR_RESTARTS = 3
-#: Where halving an unbounded start begins: no Salesforce record is older.
-EARLIEST = datetime(1999, 1, 1, tzinfo=UTC)
-#: The narrowest window a QUERY_TIMEOUT may shrink a range to before the run fails.
-MIN_WINDOW = timedelta(seconds=1)
 Progress = Callable[[int], None]
-Records = Sequence[Mapping[str, Any]]
 P = TypeVar("P")
+R = TypeVar("R", bound=Row)
+R_contra = TypeVar("R_contra", bound=Row, contravariant=True)
 
 
-@dataclass
-class RunResult:
-    """The outcome of one poll."""
+class RecordSource(Protocol[R_contra]):
+    """A stream's source of rows (the port; `sync.salesforce.SoqlSource` implements it)."""
 
-    run_id: int
-    stream: Stream
-    status: RunStatus
-    counters: RunCounters = field(default_factory=RunCounters)
-    cursor_before: datetime | None = None
-    cursor_after: datetime | None = None
-    error: str | None = None
+    def read(self, start: datetime | None, run: SourceRun) -> None:
+        """Feed `run` every page from `start` (None: from the beginning)."""
 
-    def summary(self) -> dict[str, Any]:
-        """The result as JSON values: what a task returns and `sfsync sync run --json` prints."""
-        return {
-            "run_id": self.run_id,
-            "stream": self.stream.value,
-            "status": self.status.value,
-            "error": self.error,
-            **asdict(self.counters),
-            "cursor_before": self.cursor_before.isoformat() if self.cursor_before else None,
-            "cursor_after": self.cursor_after.isoformat() if self.cursor_after else None,
-        }
+    def position(self, rows: Sequence[R_contra], cap: datetime | None) -> datetime | None:
+        """A page's position: where the cursor may move once it is committed."""
 
 
 @dataclass(frozen=True)
-class StreamSpec(Generic[P]):
-    """What makes a stream: its query, the Salesforce look-ups a page needs, how to apply it."""
+class StreamSpec(Generic[R, P]):
+    """What one run of a stream needs: its source, its cursor, `prepare` and `apply`."""
 
     stream: Stream
-    #: The query for records changed at or after `start` (None: all) and before `until`
-    #: (None: no upper bound).
-    query: Callable[[datetime | None, datetime | None], str]
-    #: Salesforce calls a page needs, made before its transaction opens.
-    prepare: Callable[[Records], P]
-    #: Provision or dead-letter each record of the page, inside the page's transaction.
-    apply: Callable[[Session, Records, P, RunCounters], None]
-    #: Read through queryAll: rows deleted (or merged away) in Salesforce come too.
-    include_deleted: bool = False
+    #: Where the rows come from.
+    source: RecordSource[R]
+    #: Salesforce calls a page needs, made before its transaction opens (look-ahead thread).
+    prepare: Callable[[RowPage[R]], P]
+    #: Provision or dead-letter each row of the page, inside the page's transaction.
+    apply: Callable[[Session, RowPage[R], P, RunCounters], None]
+    #: How the cursor is stored and ordered.
+    cursor: CursorCodec[datetime] = INSTANT
     #: Salesforce checks made before the first query, inside the run: a failure is the
     #: run's error (e.g. a bad SFSYNC_SF_OPPORTUNITY_FILTER), not a failing stream.
     preflight: Callable[[], None] | None = None
     #: Told the run's id once its record exists (revisions name the run that made them).
     on_start: Callable[[int], None] | None = None
-
-
-def lease_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def start_position(
@@ -136,17 +103,6 @@ def start_position(
     if cursor is not None:
         return cursor - timedelta(seconds=settings.sync_lookback_seconds)
     return settings.sync_start
-
-
-def page_position(records: Records, cap: datetime) -> datetime | None:
-    """The newest SystemModstamp of a page, capped at the run's start."""
-    stamps = []
-    for rec in records:
-        try:
-            stamps.append(parse_sf_datetime(str(rec.get("SystemModstamp"))))
-        except MappingError:
-            continue
-    return min(max(stamps), cap) if stamps else None
 
 
 class RunOptions(TypedDict, total=False):
@@ -164,27 +120,19 @@ class RunOptions(TypedDict, total=False):
 
 
 def run_stream(
-    spec: StreamSpec[P],
+    spec: StreamSpec[R, P],
     store: Store,
     client: SalesforceClient,
     settings: Settings,
-    **options: Unpack[RunOptions],
+    owner: str,
+    *,
+    trigger: RunTrigger = RunTrigger.BEAT,
+    full: bool = False,
+    since: datetime | None = None,
+    progress: Progress | None = None,
 ) -> RunResult:
-    """One run of `spec`'s stream (see the module docstring)."""
-    trigger = options.get("trigger", RunTrigger.BEAT)
-    full = options.get("full", False)
-    since = options.get("since")
-    progress = options.get("progress")
-    owner = options.get("owner") or lease_owner()
-    with store.session() as s:
-        if not acquire_lease(s, spec.stream, owner, settings.sync_lease_seconds):
-            run = record_skipped(s, spec.stream, trigger, "another run holds the lease")
-            return RunResult(run.id, spec.stream, RunStatus.SKIPPED, error=run.error)
-    try:
-        return _Run(spec, store, client, settings, owner, progress).run(trigger, full, since)
-    finally:
-        with store.session() as s:
-            release_lease(s, spec.stream, owner)
+    """One run of `spec`'s stream under `owner`'s lease (see the module docstring)."""
+    return _Run(spec, store, client, settings, owner, progress).run(trigger, full, since)
 
 
 def not_connected(store: Store, stream: Stream, trigger: RunTrigger, reason: str) -> RunResult:
@@ -194,10 +142,12 @@ def not_connected(store: Store, stream: Stream, trigger: RunTrigger, reason: str
     return RunResult(run.id, stream, RunStatus.FAILED, error=reason)
 
 
-class _Run(Generic[P]):
+class _Run(Generic[R, P]):
+    """One run; also the `SourceRun` its source feeds."""
+
     def __init__(
         self,
-        spec: StreamSpec[P],
+        spec: StreamSpec[R, P],
         store: Store,
         client: SalesforceClient,
         settings: Settings,
@@ -207,21 +157,26 @@ class _Run(Generic[P]):
         self.spec, self.store, self.client, self.settings = spec, store, client, settings
         self.owner, self.progress = owner, progress
         self.started = utcnow()
+        self.lookback = timedelta(seconds=settings.sync_lookback_seconds)
+        self.label = str(spec.stream)
         #: The cursor's cap: Salesforce's clock when it served the run's first page.
         self.cap: datetime | None = None
         self.calls_before = client.api_calls
         self.pages = 0
         #: the newest position this run committed itself (None until its first page): unlike
         #: the stored cursor, it is where a --full or --since run has actually read up to.
-        self.reached: datetime | None = None
+        self.committed: datetime | None = None
 
     def run(self, trigger: RunTrigger, full: bool, since: datetime | None) -> RunResult:
+        codec = self.spec.cursor
         with self.store.session() as s:
-            cursor_before = position(s, self.spec.stream)
-            run = start_run(s, self.spec.stream, trigger, cursor_before)
+            cursor_before = position(s, self.spec.stream, codec)
+            stored = codec.dump(cursor_before) if cursor_before is not None else None
+            run = start_run(s, self.spec.stream, trigger, stored)
         self.result = RunResult(
             run.id, self.spec.stream, RunStatus.RUNNING, cursor_before=cursor_before
         )
+        self.label = f"{self.spec.stream} run {run.id}"
         if self.spec.on_start is not None:
             self.spec.on_start(run.id)
         self.cursor = cursor_before
@@ -231,12 +186,12 @@ class _Run(Generic[P]):
             self.client.refresh_budget()
             if self.spec.preflight is not None:
                 self.spec.preflight()
-            self._pages(start_position(cursor_before, self.settings, full, since))
+            self.spec.source.read(start_position(cursor_before, self.settings, full, since), self)
         except SalesforceThrottled as exc:
             self._finish(RunStatus.THROTTLED, str(exc))
             return self.result
         except (SalesforceError, StoreError, LeaseLost) as exc:
-            log.warning("%s run %s failed: %s", self.spec.stream, run.id, exc)
+            log.warning("%s failed: %s", self.label, exc)
             self._finish(RunStatus.FAILED, f"{type(exc).__name__}: {exc}")
             raise
         except BaseException as exc:
@@ -245,122 +200,70 @@ class _Run(Generic[P]):
         self._finish(RunStatus.SUCCEEDED, None)
         return self.result
 
-    def _pages(self, start: datetime | None) -> None:
-        """The range from `start` in one query, or in time windows once it timed out.
+    # The `SourceRun` the source feeds.
 
-        QUERY_TIMEOUT is deterministic for a range that is too wide (Singer's tap-salesforce
-        and Airbyte slice by date for it): the window is halved and the same start asked
-        again, down to `MIN_WINDOW`; the rest of the range then goes in windows of that
-        width, each committed page by page as before. The last window is open-ended.
-        """
-        width: timedelta | None = None
-        low = start
-        while True:
-            until = None if width is None or low is None else low + width
-            if until is not None and until >= self.started:
-                until = None
-            try:
-                self._window(low, until)
-            except SalesforceQueryTimeout:
-                floor = low if low is not None else EARLIEST
-                wide = (until if until is not None else self.started) - floor
-                if wide <= MIN_WINDOW:
-                    raise
-                width, low = max(wide / 2, MIN_WINDOW), floor
-                counters = self.result.counters
-                counters.window_shrinks += 1
-                counters.window_seconds = int(width.total_seconds())
-                log.info(
-                    "%s run %s: QUERY_TIMEOUT, window halved to %s",
-                    self.spec.stream,
-                    self.result.run_id,
-                    width,
-                )
-                continue
-            if until is None:
-                return
-            low = until
+    def feed(self, pages: Callable[[], Iterator[RowPage[R]]]) -> None:
+        def prepared() -> Iterator[tuple[RowPage[R], P]]:
+            for page in pages():
+                yield page, self.spec.prepare(page)
 
-    def _window(self, start: datetime | None, until: datetime | None) -> None:
-        origin = start
-        for attempt in range(MAX_LOCATOR_RESTARTS + 1):
-            try:
-                # Salesforce I/O for the next page overlaps this page's transaction.
-                fetch = self._fetch(start, until)
-                with prefetched(fetch, name=f"sfsync-{self.spec.stream}") as pages:
-                    for records, prepared in pages:
-                        self._page(records, prepared)
-                return
-            except SalesforceQueryLocatorExpired:
-                # The query cursor expired between pages: restart from what this run committed.
-                if attempt == MAX_LOCATOR_RESTARTS:
-                    raise
-                start = self._restart_position(origin)
+        # Salesforce I/O for the next page overlaps this page's transaction.
+        with prefetched(prepared, name=f"sfsync-{self.spec.stream}") as ahead:
+            for page, prep in ahead:
+                self._page(page, prep)
 
-    def _restart_position(self, origin: datetime | None) -> datetime | None:
-        """Where to query again after an expired locator: the lookback before what this run
-        committed, never before where it began. Not the stored cursor: a --full or --since run
-        starts behind it, and restarting there would skip every record in between."""
-        if self.reached is None:
-            return origin
-        back = self.reached - timedelta(seconds=self.settings.sync_lookback_seconds)
-        return back if origin is None else max(origin, back)
+    def reached(self) -> datetime | None:
+        return self.committed
 
-    def _fetch(
-        self, start: datetime | None, until: datetime | None
-    ) -> Callable[[], Iterator[tuple[Records, P]]]:
-        """The query's pages with their Salesforce look-ups (run in the prefetch thread)."""
-
-        def pages() -> Iterator[tuple[Records, P]]:
-            soql = self.spec.query(start, until)
-            for records in self.client.query_pages(soql, include_deleted=self.spec.include_deleted):
-                yield records, self.spec.prepare(records)
-
-        return pages
-
-    def _page(self, records: Records, prepared: P) -> None:
-        self._note_backlog(records)
+    def shrunk(self, width: timedelta) -> None:
         counters = self.result.counters
+        counters.window_shrinks += 1
+        counters.window_seconds = int(width.total_seconds())
+
+    def _page(self, rows: RowPage[R], prepared: P) -> None:
+        self._note_backlog(rows)
+        counters = self.result.counters
+        codec = self.spec.cursor
         with self.store.session() as s:
-            self.spec.apply(s, records, prepared, counters)
-            at = page_position(records, self._cap(records))
+            self.spec.apply(s, rows, prepared, counters)
+            at = self.spec.source.position(rows, self._cap(rows))
             if at is not None:
-                advance(s, self.spec.stream, self.owner, at, self.settings.sync_lease_seconds)
-                self.cursor = max(self.cursor, at) if self.cursor else at
-                self.reached = max(self.reached, at) if self.reached else at
+                ttl = self.settings.sync_lease_seconds
+                advance(s, self.spec.stream, self.owner, at, ttl, codec)
+                self.cursor = codec.newest(self.cursor, at) if self.cursor else at
+                self.committed = codec.newest(self.committed, at) if self.committed else at
             counters.api_calls = self.client.api_calls - self.calls_before
-            save_progress(s, self.result.run_id, counters, self.cursor)
+            save_progress(s, self.result.run_id, counters, self._stored(self.cursor))
         self.pages += 1
         if self.pages & (self.pages - 1) == 0:
             # Pages 1, 2, 4, 8, ...: statistics follow a store that grows geometrically.
             self.store.refresh_statistics()
         if self.progress is not None:
-            self.progress(len(records))
+            self.progress(len(rows))
 
-    def _note_backlog(self, records: Records) -> None:
-        """Record the oldest change of the page not applied before this run (records at or
+    def _stored(self, cursor: datetime | None) -> str | None:
+        return self.spec.cursor.dump(cursor) if cursor is not None else None
+
+    def _note_backlog(self, rows: Sequence[Row]) -> None:
+        """Record the oldest change of the page not applied before this run (rows at or
         before the starting cursor are the lookback's re-reads), for `sync status` and
         /metrics to show while the page is applied. A page of re-reads notes nothing."""
         before = self.result.cursor_before
-        stamps = []
-        for rec in records:
-            try:
-                stamp = parse_sf_datetime(str(rec.get("SystemModstamp")))
-            except MappingError:
-                continue
-            if before is None or stamp > before:
-                stamps.append(stamp)
+        stamps = [
+            row.modstamp
+            for row in rows
+            if row.modstamp is not None and (before is None or row.modstamp > before)
+        ]
         if stamps:
             with self.store.session() as s:
                 note_backlog(s, self.result.run_id, min(stamps))
 
-    def _cap(self, records: Records) -> datetime:
+    def _cap(self, rows: RowPage[R]) -> datetime:
         """Salesforce's time at the run's first page (its Date header): the worker's clock,
         slow or fast, never decides where the cursor stops. The worker's start time only
         when a response carried no Date."""
         if self.cap is None:
-            served = records.server_time if isinstance(records, Page) else None
-            self.cap = served or self.started
+            self.cap = rows.server_time or self.started
         return self.cap
 
     def _finish(self, status: RunStatus, error: str | None) -> None:
@@ -373,14 +276,13 @@ class _Run(Generic[P]):
                 result.run_id,
                 status,
                 result.counters,
-                self.cursor,
+                self._stored(self.cursor),
                 error,
                 api_usage=self.client.api_usage,
             )
         log.info(
-            "%s run %s %s in %.1fs: %s",
-            self.spec.stream,
-            result.run_id,
+            "%s %s in %.1fs: %s",
+            self.label,
             status,
             (utcnow() - self.started).total_seconds(),
             ", ".join(

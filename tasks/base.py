@@ -206,11 +206,14 @@ class SfsyncTask(Task):  # type: ignore[misc]
 
     def _dead_letter_poison(self, poison: dict[str, Any]) -> None:
         reason = context.redact(str(poison.get("reason")))
+        error = messages.UndecodableMessage(
+            f"message for {self.name} cannot be processed: {reason}"
+        )
         failure = Failure(
             source=DeadLetterSource.TASK,
             reference=str(self.request.id) if self.request.id else None,
-            error_class="UndecodableMessage",
-            error_message=f"message for {self.name} cannot be processed: {reason}",
+            error_class=type(error).__name__,
+            error_message=str(error),
             payload={
                 "body_prefix": context.redact(str(poison.get("body_prefix"))),
                 "body_chars": poison.get("body_chars"),

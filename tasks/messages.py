@@ -12,6 +12,11 @@ and a body that cannot be decoded or nests deeper than `MAX_DEPTH` never raises 
 becomes a *poison* payload, ``(), {POISON: {...}}``, that `SfsyncTask` turns into a dead
 letter holding the reason and the raw body's first `BODY_PREFIX` characters, while the
 queue flows on. Encoding is kombu's own.
+
+Errors::
+
+    Exception
+     └── UndecodableMessage   a poison body: its dead letter's error class (never raised)
 """
 
 from __future__ import annotations
@@ -25,7 +30,15 @@ from kombu.utils import json as kombu_json
 
 from sfsync.models import exactjson
 
-__all__ = ["BODY_PREFIX", "MAX_DEPTH", "POISON", "decode", "install", "poison_of"]
+__all__ = [
+    "BODY_PREFIX",
+    "MAX_DEPTH",
+    "POISON",
+    "UndecodableMessage",
+    "decode",
+    "install",
+    "poison_of",
+]
 
 #: The key of the poison payload's only keyword argument.
 POISON = "__sfsync_poison_message__"
@@ -33,6 +46,11 @@ POISON = "__sfsync_poison_message__"
 MAX_DEPTH = 64
 #: Characters of an undecodable body kept in its dead letter.
 BODY_PREFIX = 4096
+
+
+class UndecodableMessage(Exception):
+    """A task message that cannot be decoded, or nests deeper than `MAX_DEPTH`."""
+
 
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 

@@ -1,36 +1,37 @@
-"""Salesforce sync tasks: open the store and the client, call `sync/`, report a summary."""
+"""Salesforce sync tasks: one per registered stream (`sync.streams.registry`), and provisioning
+one opportunity by id. Each opens the store and the client, runs the stream, reports a
+summary."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from celery import Task
+
 from sfsync.celery_app import app
 from sfsync.config import ConfigError
 from sfsync.models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
-from sfsync.sync.accounts import poll_accounts
-from sfsync.sync.opportunities import poll_opportunities, provision_opportunities
-from sfsync.sync.reconcile import reconcile
-from sfsync.sync.runner import RunOptions, RunResult, not_connected
+from sfsync.sync.opportunities import provision_opportunities
+from sfsync.sync.run_result import RunResult
+from sfsync.sync.runner import RunOptions, not_connected
 from sfsync.sync.salesforce import SalesforceAuthError
-from sfsync.sync.writeback import flush_writebacks
+from sfsync.sync.streams.base import SyncStream
+from sfsync.sync.streams.registry import STREAMS
 from sfsync.tasks import context, names
 from sfsync.tasks.base import SfsyncTask
 
 __all__ = [
-    "Poll",
+    "STREAM_TASKS",
     "ProvisionOpportunityTask",
-    "poll_accounts_task",
-    "poll_opportunities_task",
     "provision_opportunity_task",
-    "reconcile_task",
+    "register_stream_task",
+    "run_stream",
 ]
 
 log = logging.getLogger(__name__)
-Poll = Callable[..., RunResult]
 
 
 def _options(trigger: str, full: bool, since: str | None) -> RunOptions:
@@ -42,49 +43,43 @@ def _options(trigger: str, full: bool, since: str | None) -> RunOptions:
     }
 
 
-def _poll(poll: Poll, stream: Stream, options: RunOptions) -> RunResult:
-    """One poll; one that cannot log in is a failed run saying why, not a task failure (a
-    dead letter per beat tick would bury the one thing to fix: the settings)."""
+def run_stream(stream: type[SyncStream], options: RunOptions) -> dict[str, Any]:
+    """One run of `stream`, as its task's summary. One that cannot log in is a failed run
+    saying why, not a task failure (a dead letter per beat tick would bury the one thing to
+    fix: the settings)."""
     trigger = options.get("trigger", RunTrigger.BEAT)
+    name = Stream(stream.name)
     try:
         client = context.salesforce()
     except ConfigError as exc:
-        return not_connected(context.store(), stream, trigger, context.redact(str(exc)))
+        return not_connected(context.store(), name, trigger, context.redact(str(exc))).summary()
+    run = stream(context.store(), client, context.settings())
     try:
-        return poll(context.store(), client, context.settings(), **options)
+        result = run.run(**options)
     except SalesforceAuthError as exc:
         # The runner has recorded the failed run with the reason already.
-        log.warning("%s poll cannot log in to Salesforce: %s", stream, context.redact(str(exc)))
-        return RunResult(0, stream, RunStatus.FAILED, error=context.redact(str(exc)))
-
-
-@app.task(base=SfsyncTask, bind=True, name=names.POLL_OPPORTUNITIES)
-def poll_opportunities_task(
-    self: SfsyncTask, trigger: str = "beat", full: bool = False, since: str | None = None
-) -> dict[str, Any]:
-    """Poll closed-won opportunities once (skipped if another run holds the lease)."""
-    result = _poll(poll_opportunities, Stream.OPPORTUNITIES, _options(trigger, full, since))
+        log.warning("%s poll cannot log in to Salesforce: %s", name, context.redact(str(exc)))
+        result = RunResult(0, name, RunStatus.FAILED, error=context.redact(str(exc)))
     if result.status is RunStatus.FAILED:
         return result.summary()
-    drained = flush_writebacks(context.store(), context.salesforce(), context.settings())
-    return {**result.summary(), "writebacks_written": drained.written}
+    return {**result.summary(), **run.after_run()}
 
 
-@app.task(base=SfsyncTask, bind=True, name=names.POLL_ACCOUNTS)
-def poll_accounts_task(
-    self: SfsyncTask, trigger: str = "beat", full: bool = False, since: str | None = None
-) -> dict[str, Any]:
-    """Poll changed accounts once: names and aliases of provisioned customers stay current."""
-    return _poll(poll_accounts, Stream.ACCOUNTS, _options(trigger, full, since)).summary()
+def register_stream_task(stream: type[SyncStream]) -> Task:
+    """The task that runs `stream`, registered under its name from `tasks.names`."""
+
+    @app.task(base=SfsyncTask, bind=True, name=getattr(names, stream.task))
+    def stream_task(
+        self: SfsyncTask, trigger: str = "beat", full: bool = False, since: str | None = None
+    ) -> dict[str, Any]:
+        """Run the stream once (skipped if another run holds its lease)."""
+        return run_stream(stream, _options(trigger, full, since))
+
+    return stream_task
 
 
-@app.task(base=SfsyncTask, bind=True, name=names.RECONCILE)
-def reconcile_task(self: SfsyncTask, trigger: str = "beat") -> dict[str, Any]:
-    """Compare the org's won deals with the store once (skipped if another run holds it)."""
-    result = reconcile(
-        context.store(), context.salesforce(), context.settings(), trigger=RunTrigger(trigger)
-    )
-    return result.summary()
+#: Stream name → the task that runs it.
+STREAM_TASKS: dict[str, Task] = {stream.name: register_stream_task(stream) for stream in STREAMS}
 
 
 class ProvisionOpportunityTask(SfsyncTask):

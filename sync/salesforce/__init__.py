@@ -13,6 +13,8 @@ The rest of the project imports from here, never from the modules inside:
     describe.py            describes, identity, allowance, counts; multi-currency detected
     fields.py              which setting names each field (for errors that say what to fix)
     readiness.py           `sfsync check`: what a sync needs, the org's facts, the report
+    rows.py                records parsed once: `OpportunityRow`, `AccountRow`
+    source.py              `SoqlSource`: a stream's rows, in time windows on QUERY_TIMEOUT
 
 It depends on `config` and third-party libraries only: no store, no Celery, no other part of
 `sync`, so what it returns is Salesforce's data in Salesforce's terms and mapping it is the
@@ -62,6 +64,7 @@ from sfsync.sync.salesforce.readiness import (
     gather_org_facts,
 )
 from sfsync.sync.salesforce.records import record_value, strip_attributes
+from sfsync.sync.salesforce.rows import AccountRow, OpportunityRow, Row, parse_modstamp
 from sfsync.sync.salesforce.soql import (
     IN_LIST_MAX_CHARS,
     OPPORTUNITY_IN_LIST_MAX_CHARS,
@@ -76,22 +79,37 @@ from sfsync.sync.salesforce.soql import (
     won_on_accounts_query,
     won_opportunity_ids_query,
 )
+from sfsync.sync.salesforce.source import (
+    EARLIEST,
+    MAX_LOCATOR_RESTARTS,
+    MIN_WINDOW,
+    RowPage,
+    SoqlSource,
+    SourceRun,
+)
 
 __all__ = [
+    "EARLIEST",
     "IN_LIST_MAX_CHARS",
+    "MAX_LOCATOR_RESTARTS",
+    "MIN_WINDOW",
     "OPPORTUNITY_IN_LIST_MAX_CHARS",
     "QUERY_BATCH_SIZE",
     "AccountNode",
+    "AccountRow",
     "Allowance",
     "AuthMode",
     "FieldInfo",
     "FieldNeed",
     "HierarchyCache",
     "ObjectInfo",
+    "OpportunityRow",
     "OrgFacts",
     "OrgIdentity",
     "Page",
     "QueryRules",
+    "Row",
+    "RowPage",
     "SalesforceAuthError",
     "SalesforceClient",
     "SalesforceConfigError",
@@ -103,6 +121,8 @@ __all__ = [
     "SalesforceSessionExpired",
     "SalesforceThrottled",
     "SalesforceTransientError",
+    "SoqlSource",
+    "SourceRun",
     "account_query",
     "accounts_by_ids_query",
     "api_allowance",
@@ -126,6 +146,7 @@ __all__ = [
     "org_identity",
     "org_multi_currency",
     "organization_currency_query",
+    "parse_modstamp",
     "record_value",
     "strip_attributes",
     "valid_id",

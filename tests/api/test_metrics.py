@@ -21,8 +21,8 @@ from sfsync.models.types import ApiScope, DeadLetterStatus, RunTrigger
 from sfsync.sandbox import SandboxOrg
 from sfsync.sandbox.client import loopback_session
 from sfsync.sync.mapping import parse_sf_datetime
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.opportunities import poll_opportunities
 from tests.api.conftest import LiveServer, start_server, stop_server
 from tests.api.scrape import parse, scrape, value
 from tests.unit.factories import build_settings

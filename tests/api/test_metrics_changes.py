@@ -6,9 +6,9 @@ from typing import Any
 
 from sfsync.models.types import ApiScope
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.accounts import poll_accounts
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.accounts import poll_accounts
+from sfsync.sync.streams.opportunities import poll_opportunities
 from tests.api.conftest import LiveServer
 from tests.api.scrape import Samples, scrape, value
 from tests.unit.factories import build_settings

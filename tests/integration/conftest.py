@@ -18,10 +18,10 @@ from sfsync.models import Store
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
 from sfsync.sandbox.client import loopback_session
-from sfsync.sync.accounts import poll_accounts
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.runner import RunResult
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.accounts import poll_accounts
+from sfsync.sync.streams.opportunities import poll_opportunities
 from tests.integration.helpers import won_deal
 from tests.unit.factories import build_settings
 

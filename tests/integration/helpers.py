@@ -14,9 +14,9 @@ from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_fo
 from sfsync.models.tables import Contract
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.runner import RunResult
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.opportunities import poll_opportunities
 
 __all__ = [
     "contract_of",

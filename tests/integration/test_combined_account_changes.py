@@ -28,8 +28,8 @@ from sfsync.models.revisions import history
 from sfsync.models.tables import Contract, Customer, IngestAlias
 from sfsync.models.types import AliasMoveReason, CustomerStatus, DeadLetterStatus, RevisionKind
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.reconcile import reconcile
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.reconcile import reconcile
 from tests.integration.conftest import Poll
 from tests.integration.helpers import won_deal
 

@@ -16,9 +16,9 @@ from sfsync.config import Settings
 from sfsync.models import Entity, Store
 from sfsync.models.fields import SFDC_OPPORTUNITY_ID, find_by_field
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.accounts import poll_accounts
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.accounts import poll_accounts
+from sfsync.sync.streams.opportunities import poll_opportunities
 
 HOURS = 3600
 

@@ -39,9 +39,9 @@ from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_fo
 from sfsync.models.revisions import history
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.opportunities import poll_opportunities
-from sfsync.sync.reconcile import reconcile
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.opportunities import poll_opportunities
+from sfsync.sync.streams.reconcile import reconcile
 
 STEPS = 25
 RECONCILE_EVERY = 5

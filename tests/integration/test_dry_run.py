@@ -29,10 +29,10 @@ from sfsync.models.tables import (
 )
 from sfsync.models.types import Entity, Stream
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.accounts import poll_accounts
 from sfsync.sync.dry_run import dry_run
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.accounts import poll_accounts
+from sfsync.sync.streams.opportunities import poll_opportunities
 
 #: The streams in the order `sync run` runs them, as polls and as names.
 STREAMS = [poll_opportunities, poll_accounts]

@@ -16,8 +16,9 @@ from sfsync.models.fields import SFDC_OPPORTUNITY_ID, fields_for
 from sfsync.models.runs import list_runs
 from sfsync.models.types import RunStatus, Stream
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.opportunities import poll_opportunities, provision_opportunities
+from sfsync.sync.opportunities import provision_opportunities
 from sfsync.sync.salesforce import SalesforceClient, SalesforceConfigError
+from sfsync.sync.streams.opportunities import poll_opportunities
 
 CHECK_SHAPE = "SELECT Id FROM Opportunity WHERE IsWon = true AND ({}) LIMIT ?"
 

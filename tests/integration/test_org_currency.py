@@ -12,8 +12,8 @@ from sfsync.models import Store
 from sfsync.models.contracts import list_contracts
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.salesforce import SalesforceClient, SalesforcePermanentError
+from sfsync.sync.streams.opportunities import poll_opportunities
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from sfsync.models import Store
 from sfsync.models.runs import get_run
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.opportunities import poll_opportunities
 from tests.integration.helpers import provisioned, won_ids
 
 TIMEOUTS = 4  # more than the client's retries (3): an identical retry cannot get through

@@ -19,8 +19,8 @@ from sfsync.models import Store
 from sfsync.models.runs import get_run
 from sfsync.models.types import ContractStatus, RunStatus, Stream
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.reconcile import reconcile
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.reconcile import reconcile
 from sfsync.tasks import names
 from tests.integration.helpers import contract_of, poll, query_pages, won_ids
 
@@ -89,7 +89,7 @@ def test_reconciliation_fixes_late_commits_and_records_the_drift(
 
 
 def test_reconciliation_has_a_daily_beat_entry_of_its_own(sf_settings: Settings) -> None:
-    """Beat enqueues `sfsync.sync.reconcile` every SFSYNC_RECONCILE_INTERVAL (a day)."""
+    """Beat enqueues `sfsync.sync.streams.reconcile` every SFSYNC_RECONCILE_INTERVAL (a day)."""
     entry = create_app(sf_settings).conf.beat_schedule["reconcile"]
     assert entry["task"] == names.RECONCILE
     assert entry["schedule"] == timedelta(seconds=sf_settings.reconcile_interval) == timedelta(1)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -13,9 +13,16 @@ from sfsync.models import Store
 from sfsync.models.runs import RunCounters
 from sfsync.models.types import RunStatus, Stream
 from sfsync.sync.runner import StreamSpec, run_stream
-from sfsync.sync.salesforce import QueryRules, SalesforceClient, opportunity_query
+from sfsync.sync.salesforce import (
+    OpportunityRow,
+    QueryRules,
+    SalesforceClient,
+    SoqlSource,
+    opportunity_query,
+)
+from sfsync.sync.streams.lease import leased_run
 
-Records = Sequence[Mapping[str, Any]]
+Records = Sequence[Any]
 
 
 def test_the_next_page_is_read_while_this_page_is_applied(
@@ -41,13 +48,22 @@ def test_the_next_page_is_read_while_this_page_is_applied(
         counters.records_seen += len(records)
 
     rules = QueryRules.of(sf_settings, multi_currency=True)  # the sandbox org's default
-    spec: StreamSpec[int] = StreamSpec(
+    spec: StreamSpec[OpportunityRow, int] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
-        query=lambda start, until: opportunity_query(rules, start, until=until),
+        source=SoqlSource(
+            client,
+            lambda start, until: opportunity_query(rules, start, until=until),
+            OpportunityRow.of,
+        ),
         prepare=prepare,
         apply=apply,
     )
-    result = run_stream(spec, store, client, sf_settings, full=True)
+    result = leased_run(
+        store,
+        Stream.OPPORTUNITIES,
+        60,
+        lambda owner: run_stream(spec, store, client, sf_settings, owner, full=True),
+    )
 
     assert result.status is RunStatus.SUCCEEDED
     assert len(applied) >= 2

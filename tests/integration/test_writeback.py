@@ -18,9 +18,9 @@ from sfsync.models.tables import CustomFieldValue
 from sfsync.models.types import DeadLetterSource, utcnow
 from sfsync.models.writebacks import backoff, count_pending, enqueue
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.replay import replay_letter
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.opportunities import poll_opportunities
 from sfsync.sync.writeback import Drained, flush_writebacks
 
 

@@ -24,8 +24,8 @@ from sfsync.models.tables import DeadLetter
 from sfsync.models.types import DeadLetterSource, RunStatus
 from sfsync.sandbox import SandboxOrg
 from sfsync.sandbox.client import loopback_session
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.opportunities import poll_opportunities
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer, queues_empty

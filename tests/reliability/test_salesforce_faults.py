@@ -23,9 +23,9 @@ from sfsync.models.tables import SyncRun
 from sfsync.models.types import RunStatus, Stream
 from sfsync.sandbox import SandboxOrg
 from sfsync.sandbox.client import loopback_session
-from sfsync.sync.accounts import poll_accounts
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.accounts import poll_accounts
+from sfsync.sync.streams.opportunities import poll_opportunities
 from tests.reliability.fixtures.cluster import Cluster
 from tests.reliability.fixtures.figures import count_faults, elapsed, figure
 from tests.reliability.fixtures.redis_server import RedisServer

@@ -10,7 +10,6 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Uuid, bindparam, create_engine, inspect, text
 
 from sfsync.models import Store, StoreNotMigrated, open_store
@@ -19,6 +18,7 @@ from sfsync.models.tables import Base
 from sfsync.models.task_runtimes import read_task_runtimes, record_task_runtime
 from sfsync.models.types import TaskRunOutcome, UTCDateTime
 from tests.conftest import POSTGRES_BASE
+from tests.store.alembic_steps import migrate, revision_before
 
 
 def test_models_and_migrations_do_not_drift(store: Store) -> None:
@@ -139,21 +139,11 @@ def _empty_database(backend: str, request: pytest.FixtureRequest, tmp_path: Path
     return f"{POSTGRES_BASE.rpartition('/')[0]}/{name}"
 
 
-def _migrate(store: Store, revision: str) -> None:
-    cfg = store._alembic_config()
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        if revision == "head":
-            command.upgrade(cfg, revision)
-        else:
-            command.downgrade(cfg, revision)
-
-
 def test_usage_events_lose_their_customer_foreign_key_keeping_stored_events(
     store: Store,
 ) -> None:
     """Migration 0009 drops the key on a store holding events; attribution is unchanged."""
-    _migrate(store, "0008")  # the revision before 0009
+    migrate(store, "0008")  # the revision before 0009
     customer = uuid.uuid4()
     value = str(customer) if store.dialect == "postgresql" else customer.hex
     when = "2026-11-20 10:00:00.000000"
@@ -174,7 +164,7 @@ def test_usage_events_lose_their_customer_foreign_key_keeping_stored_events(
             ),
             {"id": value, "t": when},
         )
-    _migrate(store, "head")
+    migrate(store, "head")
     with store.engine.connect() as conn:
         keys = inspect(conn).get_foreign_keys("usage_events")
         rows = conn.execute(
@@ -189,7 +179,7 @@ def test_usage_events_lose_their_customer_foreign_key_keeping_stored_events(
 
 def test_task_runtimes_table_is_added_to_a_store_holding_data(store: Store) -> None:
     """Migration 0010 adds an empty tally table next to existing rows; down again drops it."""
-    _migrate(store, "0009")  # the revision before 0010
+    migrate(store, "0009")  # the revision before 0010
     customer = uuid.uuid4()
     value = str(customer) if store.dialect == "postgresql" else customer.hex
     with store.engine.begin() as conn:
@@ -200,7 +190,7 @@ def test_task_runtimes_table_is_added_to_a_store_holding_data(store: Store) -> N
             ),
             {"id": value, "t": "2026-11-20 10:00:00.000000"},
         )
-    _migrate(store, "head")
+    migrate(store, "head")
     with store.reader() as s:
         assert read_task_runtimes(s) == ()
     with store.session() as s:
@@ -208,23 +198,16 @@ def test_task_runtimes_table_is_added_to_a_store_holding_data(store: Store) -> N
     with store.engine.connect() as conn:
         names = conn.execute(text("SELECT name FROM customers")).scalars().all()
     assert names == ["Acme"]
-    _migrate(store, "0009")
+    migrate(store, "0009")
     with store.engine.connect() as conn:
         assert "task_runtimes" not in inspect(conn).get_table_names()
-    _migrate(store, "head")
-
-
-def _before(store: Store, revision: str) -> str:
-    """The revision a migration follows (the lead re-chains parallel branches at merge)."""
-    script = ScriptDirectory.from_config(store._alembic_config()).get_revision(revision)
-    assert script is not None and isinstance(script.down_revision, str)
-    return script.down_revision
+    migrate(store, "head")
 
 
 def test_outbound_notifications_are_rekeyed_by_org_keeping_stored_rows(store: Store) -> None:
     """Migration 0013 keeps rows (their org unknown: empty) under the new key; down again too."""
     opportunity = "0065g000000000QAAQ"
-    _migrate(store, _before(store, "0013"))
+    migrate(store, revision_before(store, "0013"))
     with store.engine.begin() as conn:
         conn.execute(
             text(
@@ -233,7 +216,7 @@ def test_outbound_notifications_are_rekeyed_by_org_keeping_stored_rows(store: St
             ),
             {"o": opportunity, "t": "2026-12-07 10:00:00.000000"},
         )
-    _migrate(store, "head")
+    migrate(store, "head")
     with store.engine.connect() as conn:
         key = inspect(conn).get_pk_constraint("outbound_notifications")["constrained_columns"]
         rows = conn.execute(
@@ -246,11 +229,11 @@ def test_outbound_notifications_are_rekeyed_by_org_keeping_stored_rows(store: St
             s, "00D5g000004ABCDEA4", {"n1": opportunity}, retention=timedelta(days=3650)
         )
     assert todo == [NotificationKey("n1", opportunity)]
-    _migrate(store, _before(store, "0013"))
+    migrate(store, revision_before(store, "0013"))
     try:
         with store.engine.connect() as conn:
             ids = conn.execute(text("SELECT notification_id FROM outbound_notifications")).all()
     finally:
         # The store is shared with the tests that follow: back to the head for them.
-        _migrate(store, "head")
+        migrate(store, "head")
     assert [tuple(r) for r in ids] == [("n1",)]

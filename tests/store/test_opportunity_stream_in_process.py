@@ -9,8 +9,8 @@ from sfsync.config import Settings
 from sfsync.models import Store
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.opportunities import poll_opportunities
 from sfsync.sync.salesforce import SalesforceClient
+from sfsync.sync.streams.opportunities import poll_opportunities
 from tests.integration.helpers import provisioned
 
 

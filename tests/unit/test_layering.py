@@ -247,9 +247,10 @@ def test_layers_import_only_their_own_layer_and_those_below() -> None:
     assert upward_imports(import_graph()) == ALLOWED_UPWARD
 
 
-def test_celery_app_imports_config_and_the_task_names_only() -> None:
-    """The Celery app's project imports are exactly `config` and `tasks.names`."""
-    assert import_graph()["celery_app"] == {"config", "tasks.names"}
+def test_celery_app_imports_config_the_stream_registry_and_the_task_names_only() -> None:
+    """The Celery app's project imports are exactly `config`, the stream registry (beat
+    schedules each registered stream) and `tasks.names`."""
+    assert import_graph()["celery_app"] == {"config", "sync.streams.registry", "tasks.names"}
 
 
 def test_the_cli_commands_do_not_import_the_http_api() -> None:

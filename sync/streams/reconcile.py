@@ -17,7 +17,8 @@ and SystemModstamp (one narrow query, ⌈won/2000⌉ calls) and compares:
   through queryAll and the contract ended or archived at its SystemModstamp (at the
   reconciliation's start if the record is gone from the recycle bin too).
 
-It runs under its own lease (stream `reconcile`) and records a run with the drift found.
+It runs under its own lease (stream `reconcile`) and records a run with the drift found;
+beat runs it every SFSYNC_RECONCILE_INTERVAL, `sync reconcile` on demand.
 """
 
 from __future__ import annotations
@@ -25,42 +26,59 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Unpack
 
 from sfsync.config import Settings
 from sfsync.models import Store
 from sfsync.models.contracts import HeldDeal, contracts_by_key
-from sfsync.models.cursors import acquire_lease, release_lease, renew_lease
+from sfsync.models.cursors import renew_lease
 from sfsync.models.customer_lifecycle import stranded_contracts
 from sfsync.models.fields import SFDC_OPPORTUNITY_ID
 from sfsync.models.revisions import Change
-from sfsync.models.runs import RunCounters, finish_run, record_skipped, start_run
+from sfsync.models.runs import RunCounters, finish_run, start_run
 from sfsync.models.types import ContractStatus, RunStatus, RunTrigger, Stream, utcnow
-from sfsync.sync.errors import MappingError
-from sfsync.sync.gone_deals import GoneDeal, apply_gone, counts
-from sfsync.sync.mapping import parse_sf_datetime
+from sfsync.sync.gone_deals import GoneDeal, apply_gone
 from sfsync.sync.opportunities import provision_opportunities
-from sfsync.sync.runner import RunResult, lease_owner
+from sfsync.sync.run_result import RunResult
+from sfsync.sync.runner import RunOptions
 from sfsync.sync.salesforce import (
+    OpportunityRow,
     QueryRules,
     SalesforceClient,
     SalesforceThrottled,
     chunk_ids,
     counted_ids,
     opportunity_states_query,
-    valid_id,
     won_opportunity_ids_query,
 )
+from sfsync.sync.streams.base import Cadence, SyncStream
+from sfsync.sync.streams.lease import leased_run
 
-__all__ = ["reconcile"]
+__all__ = ["ReconcileStream", "reconcile"]
 
 log = logging.getLogger(__name__)
 
 
-def _stamp(value: object) -> datetime | None:
-    try:
-        return parse_sf_datetime(str(value))
-    except MappingError:
-        return None
+class ReconcileStream(SyncStream):
+    """The daily comparison of the org's won deals with the store (the module docstring)."""
+
+    name = Stream.RECONCILE
+    task = "RECONCILE"
+    cadence = Cadence.DAILY
+
+    def run(self, **options: Unpack[RunOptions]) -> RunResult:
+        """One reconciliation; `skipped` if another run holds the lease."""
+        trigger = options.get("trigger", RunTrigger.BEAT)
+        return leased_run(
+            self.store,
+            Stream.RECONCILE,
+            self.settings.sync_lease_seconds,
+            lambda owner: _Reconciliation(self.store, self.client, self.settings, owner).run(
+                trigger
+            ),
+            trigger=trigger,
+            owner=options.get("owner"),
+        )
 
 
 def reconcile(
@@ -72,16 +90,7 @@ def reconcile(
     owner: str | None = None,
 ) -> RunResult:
     """One reconciliation (see the module docstring); `skipped` if another holds the lease."""
-    owner = owner or lease_owner()
-    with store.session() as s:
-        if not acquire_lease(s, Stream.RECONCILE, owner, settings.sync_lease_seconds):
-            run = record_skipped(s, Stream.RECONCILE, trigger, "another run holds the lease")
-            return RunResult(run.id, Stream.RECONCILE, RunStatus.SKIPPED, error=run.error)
-    try:
-        return _Reconciliation(store, client, settings, owner).run(trigger)
-    finally:
-        with store.session() as s:
-            release_lease(s, Stream.RECONCILE, owner)
+    return ReconcileStream(store, client, settings).run(trigger=trigger, owner=owner)
 
 
 class _Reconciliation:
@@ -116,10 +125,9 @@ class _Reconciliation:
         rules = QueryRules.of(self.settings)
         won: dict[str, datetime | None] = {}
         for page in self.client.query_pages(won_opportunity_ids_query(rules)):
-            for record in page:
-                opportunity = valid_id(record.get("Id"))
-                if opportunity is not None:
-                    won[opportunity] = _stamp(record.get("SystemModstamp"))
+            for row in map(OpportunityRow.of, page):
+                if row.id is not None:
+                    won[row.id] = row.modstamp
             self._renew()
         self.counters.records_seen = len(won)
         with self.store.reader() as s:
@@ -160,13 +168,13 @@ class _Reconciliation:
     def _end(
         self, extra: Sequence[str], held: dict[str, HeldDeal], cause: str, rules: QueryRules
     ) -> None:
-        states: dict[str, dict[str, object]] = {}
+        states: dict[str, OpportunityRow] = {}
         for chunk in chunk_ids(extra):
             for page in self.client.query_pages(
                 opportunity_states_query(chunk), include_deleted=True
             ):
-                states.update((str(r["Id"]), r) for r in page)
-        won = [o for o, r in states.items() if counts(r)]
+                states.update((str(r["Id"]), OpportunityRow.of(r)) for r in page)
+        won = [o for o, r in states.items() if r.won and not r.deleted]
         kept = (
             counted_ids(self.client, rules, won)
             if self.settings.sf_opportunity_filter
@@ -174,11 +182,11 @@ class _Reconciliation:
         )
         gone: list[GoneDeal] = []
         for opportunity in extra:
-            record = states.get(opportunity)
-            if record is not None and counts(record) and opportunity in kept:
+            row = states.get(opportunity)
+            if row is not None and row.won and not row.deleted and opportunity in kept:
                 continue  # won again since the Id query: the stream will see it
-            at = _stamp(record.get("SystemModstamp")) if record is not None else None
-            deleted = record is None or bool(record.get("IsDeleted"))
+            at = row.modstamp if row is not None else None
+            deleted = row is None or row.deleted
             gone.append(
                 GoneDeal(opportunity, held[opportunity].contract_id, at or self.started, deleted)
             )
