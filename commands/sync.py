@@ -32,11 +32,11 @@ from sfsync.commands.output import (
     safe_text,
     table_options,
 )
-from sfsync.models.cursors import list_cursors
-from sfsync.models.runs import get_run, last_run, list_runs, stream_timing
+from sfsync.models.operations.cursors import list_cursors
+from sfsync.models.operations.runs import get_run, last_run, list_runs, stream_timing
+from sfsync.models.operations.writebacks import count_pending
 from sfsync.models.tables import SyncRun
 from sfsync.models.types import RunStatus, RunTrigger, Stream, utcnow
-from sfsync.models.writebacks import count_pending
 from sfsync.sync.runner import RunResult
 from sfsync.sync.salesforce import SalesforceError
 from sfsync.tasks import names

@@ -6,7 +6,7 @@ sentence: a property of the record, not of the moment, so the stream dead-letter
 The functions read the settings through `MappingRules`, the few fields mapping uses, built
 once per run by the caller (`MappingRules.of(settings)`), so they stay pure functions of
 their values. The contract a deal becomes is the store's own value,
-`models.contract_terms.ContractTerms`; the limits and the currency rule are the store's too
+`models.contracts.terms.ContractTerms`; the limits and the currency rule are the store's too
 (`models.tables`, `config.settings.CURRENCY_CODE`), so a record that maps is one the store
 takes.
 
@@ -36,8 +36,8 @@ from typing import Any
 from sfsync.config import Settings
 from sfsync.config.mapping_schema import FieldCopy
 from sfsync.config.settings import CURRENCY_CODE
-from sfsync.models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
-from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.aliases.lookups import ACCOUNT_ID_FIELD, AliasOrigin
+from sfsync.models.contracts.terms import ContractTerms
 from sfsync.models.keys import canonical_key
 from sfsync.models.tables import MAX_ALIAS, MAX_NAME
 from sfsync.models.types import plain_decimal

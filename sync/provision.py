@@ -21,21 +21,26 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import AliasConflict, CustomerArchived, Entity, NotFound, UniqueFieldConflict
-from sfsync.models.aliases import add_aliases
-from sfsync.models.contracts import (
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.contracts.records import (
     ContractOutcome,
     get_contract,
     update_contract,
     upsert_contract_by_field,
 )
-from sfsync.models.customer_lifecycle import active_customer, lock_customers, revive_customer
-from sfsync.models.customers import create_customer, rename_customer
-from sfsync.models.deadletters import add_letter
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
-from sfsync.models.revisions import SYNC, Change
+from sfsync.models.contracts.revisions import SYNC, Change
+from sfsync.models.customers.fields import (
+    SFDC_ACCOUNT_ID,
+    SFDC_OPPORTUNITY_ID,
+    fields_for,
+    find_by_field,
+)
+from sfsync.models.customers.records import create_customer, rename_customer
+from sfsync.models.customers.retirement import active_customer, lock_customers, revive_customer
+from sfsync.models.operations.deadletters import add_letter
+from sfsync.models.operations.writebacks import enqueue
 from sfsync.models.tables import Customer
 from sfsync.models.types import CustomerStatus
-from sfsync.models.writebacks import enqueue
 from sfsync.sync.claims import Owner, OwnState, plan_owner
 from sfsync.sync.errors import DealConflict
 from sfsync.sync.mapping import Deal
@@ -149,7 +154,7 @@ class AccountArchived(CustomerArchived):
 
 def deal_change(deal: Deal, cause: str, run_id: int | None) -> Change:
     """Why a deal's contract changes: `cause`, at the deal's SystemModstamp, in run `run_id`."""
-    return Change(cause, sf_modstamp=deal.system_modstamp, run_id=run_id)
+    return Change(cause, source_version=deal.system_modstamp, run_id=run_id)
 
 
 def provision_deal(
@@ -166,7 +171,7 @@ def provision_deal(
     whose account is now inside the deal's tree is merged into the deal's customer, an alias
     whose account moved into the tree moves; any other alias held elsewhere is a
     `DealConflict`. A currency change or a moved start on a started contract raises
-    `ChangeNeedsApproval` unless `accept_change` (see `models.lifecycle`).
+    `ChangeNeedsApproval` unless `accept_change` (see `models.contracts.change_plans`).
     """
     with session.begin_nested():
         origins = deal.origins()

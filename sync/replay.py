@@ -20,7 +20,7 @@ from typing import Any
 
 from sfsync.config import Settings
 from sfsync.models import InvalidInput, NotFound, Store
-from sfsync.models.deadletters import (
+from sfsync.models.operations.deadletters import (
     LetterError,
     TaskCall,
     get_letter,
@@ -28,7 +28,7 @@ from sfsync.models.deadletters import (
     mark_failed_again,
     mark_replayed,
 )
-from sfsync.models.runs import RunCounters
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus, utcnow
 from sfsync.sync.accounts import apply_accounts, prepare_accounts
 from sfsync.sync.opportunities import provision_opportunities

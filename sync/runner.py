@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import LeaseLost, Store, StoreError
-from sfsync.models.cursors import acquire_lease, advance, position, release_lease
-from sfsync.models.runs import (
+from sfsync.models.operations.cursors import acquire_lease, advance, position, release_lease
+from sfsync.models.operations.runs import (
     RunCounters,
     finish_run,
     note_backlog,

@@ -20,7 +20,7 @@ from sfsync.config import Settings
 from sfsync.models import exactjson
 from sfsync.models.keys import canonical_key
 from sfsync.models.tables import MAX_EVENT_KEY
-from sfsync.models.usage import NewEvent
+from sfsync.models.usage.events import NewEvent
 from sfsync.sync.usage.errors import InvalidUsageEvent
 
 __all__ = [

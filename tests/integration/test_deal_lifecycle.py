@@ -16,9 +16,9 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.contracts import get_contract
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
-from sfsync.models.revisions import history
+from sfsync.models.contracts.records import get_contract
+from sfsync.models.contracts.revisions import history
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field
 from sfsync.models.tables import Contract
 from sfsync.models.types import ContractStatus, RevisionKind, RunStatus
 from sfsync.sandbox import SandboxOrg

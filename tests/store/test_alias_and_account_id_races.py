@@ -17,7 +17,7 @@ WORKERS = 6
 
 def _add_alias(url: str, customer_id: str, barrier: Any) -> str:
     from sfsync.models import AliasConflict
-    from sfsync.models.aliases import add_aliases
+    from sfsync.models.aliases.ownership import add_aliases
 
     store = Store(url)
     barrier.wait()
@@ -33,7 +33,7 @@ def _add_alias(url: str, customer_id: str, barrier: Any) -> str:
 
 def _create_customer(url: str, name: str, barrier: Any) -> str:
     from sfsync.models import UniqueFieldConflict
-    from sfsync.models.customers import create_customer
+    from sfsync.models.customers.records import create_customer
 
     store = Store(url)
     barrier.wait()

@@ -14,9 +14,9 @@ from sfsync.models import (
     UniqueFieldConflict,
     UnknownFieldKey,
 )
-from sfsync.models.aliases import aliases_of
-from sfsync.models.customers import create_customer, find_customer, get_customer
-from sfsync.models.fields import delete_field, get_fields, register_key, set_fields
+from sfsync.models.aliases.lookups import aliases_of
+from sfsync.models.customers.fields import delete_field, get_fields, register_key, set_fields
+from sfsync.models.customers.records import create_customer, find_customer, get_customer
 from tests.store.conftest import MakeCustomer
 
 
@@ -63,7 +63,7 @@ def test_second_customer_with_same_sfdc_account_id_conflicts(
         create_customer(s, "Copy", custom_fields={"sfdc_account_id": "001X"})
     assert info.value.holder_id == first
     with store.session() as s:
-        from sfsync.models.customers import count_customers
+        from sfsync.models.customers.records import count_customers
 
         assert count_customers(s) == 1
 

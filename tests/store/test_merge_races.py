@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.aliases import AliasOrigin
-from sfsync.models.contract_terms import ContractTerms
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID, fields_for
+from sfsync.models.aliases.lookups import AliasOrigin
+from sfsync.models.contracts.terms import ContractTerms
+from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID, fields_for
 from sfsync.models.tables import Contract, Customer
 from sfsync.models.types import CustomerStatus
 from sfsync.sync.mapping import Deal
@@ -54,7 +54,7 @@ def _opportunity(worker: int, n: int) -> str:
 
 def _provisioner(url: str, worker: int, barrier: Any) -> list[str]:
     """Provision this worker's deals on the loser's account, one transaction each."""
-    from sfsync.models.runs import RunCounters
+    from sfsync.models.operations.runs import RunCounters
     from sfsync.sync.opportunities import MappedPage, apply_mapped
     from sfsync.sync.provision import provision_deal
     from sfsync.sync.provision_batch import BatchItem
@@ -81,7 +81,7 @@ def _provisioner(url: str, worker: int, barrier: Any) -> list[str]:
 
 
 def _merger(url: str, survivor: str, absorbed: str, barrier: Any) -> list[str]:
-    from sfsync.models.customer_lifecycle import merge_customers
+    from sfsync.models.customers.retirement import merge_customers
 
     store = Store(url)
     barrier.wait(timeout=60)

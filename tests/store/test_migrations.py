@@ -9,7 +9,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import Connection, inspect, text
 
 from sfsync.models import Store, StoreNotMigrated, open_store
 from sfsync.models.tables import Base
@@ -157,6 +157,16 @@ def _migrate(store: Store, revision: str) -> None:
             command.downgrade(cfg, revision)
 
 
+def _insert_acme(conn: Connection, customer_id: str, when: str) -> None:
+    """A customer row written as the schema of an older revision takes it."""
+    conn.execute(
+        text(
+            "INSERT INTO customers (id, name, created_at, updated_at) VALUES (:id, 'Acme', :t, :t)"
+        ),
+        {"id": customer_id, "t": when},
+    )
+
+
 def test_usage_events_lose_their_customer_foreign_key_keeping_stored_events(
     store: Store,
 ) -> None:
@@ -166,13 +176,7 @@ def test_usage_events_lose_their_customer_foreign_key_keeping_stored_events(
     value = str(customer) if store.dialect == "postgresql" else customer.hex
     when = "2026-11-20 10:00:00.000000"
     with store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO customers (id, name, created_at, updated_at) "
-                "VALUES (:id, 'Acme', :t, :t)"
-            ),
-            {"id": value, "t": when},
-        )
+        _insert_acme(conn, value, when)
         conn.execute(
             text(
                 "INSERT INTO usage_events (transaction_id, customer_key, customer_id, event_type,"
@@ -197,20 +201,14 @@ def test_usage_events_lose_their_customer_foreign_key_keeping_stored_events(
 
 def test_task_runtimes_table_is_added_to_a_store_holding_data(store: Store) -> None:
     """Migration 0010 adds an empty tally table next to existing rows; down again drops it."""
-    from sfsync.models.task_runtimes import read_task_runtimes, record_task_runtime
+    from sfsync.models.operations.task_runtimes import read_task_runtimes, record_task_runtime
     from sfsync.models.types import TaskRunOutcome
 
     _migrate(store, "0009")  # the revision before 0010
     customer = uuid.uuid4()
     value = str(customer) if store.dialect == "postgresql" else customer.hex
     with store.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO customers (id, name, created_at, updated_at) "
-                "VALUES (:id, 'Acme', :t, :t)"
-            ),
-            {"id": value, "t": "2026-11-20 10:00:00.000000"},
-        )
+        _insert_acme(conn, value, "2026-11-20 10:00:00.000000")
     _migrate(store, "head")
     with store.reader() as s:
         assert read_task_runtimes(s) == ()
@@ -238,7 +236,7 @@ def test_outbound_notifications_are_rekeyed_by_org_keeping_stored_rows(store: St
     """Migration 0013 keeps rows (their org unknown: empty) under the new key; down again too."""
     from datetime import timedelta
 
-    from sfsync.models.notifications import NotificationKey, record_notifications
+    from sfsync.models.operations.notifications import NotificationKey, record_notifications
 
     opportunity = "0065g000000000QAAQ"
     _migrate(store, _before(store, "0013"))
@@ -271,3 +269,40 @@ def test_outbound_notifications_are_rekeyed_by_org_keeping_stored_rows(store: St
         # The store is shared with the tests that follow: back to the head for them.
         _migrate(store, "head")
     assert [tuple(r) for r in ids] == [("n1",)]
+
+
+def _columns(store: Store, table: str) -> set[str]:
+    with store.engine.connect() as conn:
+        return {c["name"] for c in inspect(conn).get_columns(table)}
+
+
+def test_source_version_columns_are_renamed_keeping_their_values(store: Store) -> None:
+    """Migration 0018 renames the modstamp columns to `source_version`, values kept; down too."""
+    old, new = "sf_modstamp", "source_version"  # models_moves: keep (the name before 0018)
+    _migrate(store, _before(store, "0018"))
+    customer, contract = uuid.uuid4(), uuid.uuid4()
+    ids = [str(i) if store.dialect == "postgresql" else i.hex for i in (customer, contract)]
+    when = "2026-11-20 10:00:00.000000"
+    with store.engine.begin() as conn:
+        _insert_acme(conn, ids[0], when)
+        conn.execute(
+            text(
+                "INSERT INTO contracts (id, customer_id, name, starting_at, amount, currency, "
+                f"status, {old}, created_at, updated_at) "
+                "VALUES (:id, :c, 'Deal', :t, 100, 'USD', 'active', :t, :t, :t)"
+            ),
+            {"id": ids[1], "c": ids[0], "t": when},
+        )
+    _migrate(store, "head")
+    assert new in _columns(store, "contracts") and old not in _columns(store, "contracts")
+    assert new in _columns(store, "contract_revisions")
+    with store.engine.connect() as conn:
+        kept = conn.execute(text(f"SELECT {new} FROM contracts")).scalar_one()
+    assert str(kept).startswith("2026-11-20 10:00:00")
+    _migrate(store, _before(store, "0018"))
+    assert old in _columns(store, "contracts") and new not in _columns(store, "contracts")
+    assert old in _columns(store, "contract_revisions")
+    with store.engine.connect() as conn:
+        kept = conn.execute(text(f"SELECT {old} FROM contracts")).scalar_one()
+    assert str(kept).startswith("2026-11-20 10:00:00")
+    _migrate(store, "head")

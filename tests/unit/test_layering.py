@@ -27,9 +27,7 @@ def project_imports(path: Path) -> Iterator[tuple[int, str]]:
         elif isinstance(node, ast.ImportFrom):
             assert node.level == 0, f"{path}:{node.lineno}: relative import"
             module = node.module or ""
-            names = (
-                [alias.name for alias in node.names] if module == "sfsync" else [_local(module)]
-            )
+            names = [alias.name for alias in node.names] if module == "sfsync" else [_local(module)]
         else:
             continue
         for name in names:

@@ -13,13 +13,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from sfsync.models.cursors import list_cursors
+from sfsync.models.aliases.attribution import is_pending
 from sfsync.models.histogram import Histogram
-from sfsync.models.ingest_tally import duplicates_total
-from sfsync.models.runs import StreamTiming, last_run, stream_timing
+from sfsync.models.operations.cursors import list_cursors
+from sfsync.models.operations.runs import StreamTiming, last_run, stream_timing
 from sfsync.models.tables import DeadLetter, SyncRun, UsageEvent
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus, RunStatus, RunTrigger, Stream
-from sfsync.models.usage_attribution import is_pending
+from sfsync.models.usage.tally import duplicates_total
 
 __all__ = [
     "CHANGE_COUNTERS",
@@ -101,7 +101,7 @@ class StreamState:
     stream: Stream
     #: The newest change applied (its SystemModstamp): not a measure of delay by itself.
     cursor: datetime | None
-    #: Freshness and backlog (`models.runs`).
+    #: Freshness and backlog (`models.operations.runs`).
     timing: StreamTiming
     last_run: LastRun | None
     records: RecordTotals

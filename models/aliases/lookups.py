@@ -7,29 +7,33 @@ function here only reads, in any spelling the caller gives (`models.keys`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from sfsync.models import jsonrows
 from sfsync.models.dialect import in_chunks
-from sfsync.models.keys import canonical_keys
-from sfsync.models.tables import IngestAlias
+from sfsync.models.keys import canonical_keys, customer_id_of_key
+from sfsync.models.tables import Customer, IngestAlias
 from sfsync.models.types import AliasSource
 
 __all__ = [
     "ACCOUNT_ID_FIELD",
     "AliasOrigin",
+    "alias_owners",
     "alias_rows",
     "aliases_for",
     "aliases_of",
+    "customers_named_by",
+    "external_aliases_from",
+    "external_aliases_of",
+    "external_aliases_through",
     "holders_by_account",
     "list_aliases",
     "origin_of",
-    "salesforce_aliases_from",
-    "salesforce_aliases_of",
-    "salesforce_aliases_through",
+    "unexpected_owners",
 ]
 
 
@@ -47,7 +51,7 @@ class AliasOrigin:
 
 def origin_of(row: IngestAlias) -> AliasOrigin | None:
     """The origin a stored alias records (None: manual)."""
-    if row.source is not AliasSource.SALESFORCE or row.source_account_id is None:
+    if row.source is not AliasSource.EXTERNAL or row.source_account_id is None:
         return None
     return AliasOrigin(row.source_account_id, row.source_field or ACCOUNT_ID_FIELD)
 
@@ -84,11 +88,11 @@ def aliases_for(session: Session, customer_ids: Iterable[uuid.UUID]) -> dict[uui
     return out
 
 
-def salesforce_aliases_of(session: Session, customer_id: uuid.UUID) -> dict[str, AliasOrigin]:
+def external_aliases_of(session: Session, customer_id: uuid.UUID) -> dict[str, AliasOrigin]:
     """The customer's Salesforce-sourced aliases, each with its origin."""
     rows = session.scalars(
         select(IngestAlias).where(
-            IngestAlias.customer_id == customer_id, IngestAlias.source == AliasSource.SALESFORCE
+            IngestAlias.customer_id == customer_id, IngestAlias.source == AliasSource.EXTERNAL
         )
     )
     return {row.alias: origin for row in rows if (origin := origin_of(row)) is not None}
@@ -107,18 +111,18 @@ def alias_rows(session: Session, aliases: Iterable[str]) -> dict[str, IngestAlia
     return {key: found[canon] for key, canon in spelled.items() if canon in found}
 
 
-def salesforce_aliases_from(session: Session, account_id: str) -> dict[str, IngestAlias]:
+def external_aliases_from(session: Session, account_id: str) -> dict[str, IngestAlias]:
     """The Salesforce-sourced aliases that come from one account, whoever holds them."""
     rows = session.scalars(
         select(IngestAlias).where(
-            IngestAlias.source == AliasSource.SALESFORCE,
+            IngestAlias.source == AliasSource.EXTERNAL,
             IngestAlias.source_account_id == account_id,
         )
     )
     return {row.alias: row for row in rows}
 
 
-def salesforce_aliases_through(
+def external_aliases_through(
     session: Session, account_ids: Iterable[str], field: str
 ) -> dict[str, AliasOrigin]:
     """Salesforce-sourced aliases recorded as coming from one of these accounts through
@@ -129,7 +133,7 @@ def salesforce_aliases_through(
         rows = session.execute(
             select(IngestAlias.alias, IngestAlias.source_account_id)
             .where(
-                IngestAlias.source == AliasSource.SALESFORCE,
+                IngestAlias.source == AliasSource.EXTERNAL,
                 IngestAlias.source_field == field,
                 IngestAlias.source_account_id.in_(chunk),
             )
@@ -147,7 +151,7 @@ def holders_by_account(session: Session, account_ids: Iterable[str]) -> dict[str
         rows = session.execute(
             select(IngestAlias.source_account_id, IngestAlias.customer_id)
             .where(
-                IngestAlias.source == AliasSource.SALESFORCE,
+                IngestAlias.source == AliasSource.EXTERNAL,
                 IngestAlias.source_account_id.in_(chunk),
             )
             .distinct()
@@ -155,3 +159,65 @@ def holders_by_account(session: Session, account_ids: Iterable[str]) -> dict[str
         for account, customer in rows:
             out.setdefault(str(account), set()).add(customer)
     return out
+
+
+def customers_named_by(session: Session, keys: Iterable[str]) -> dict[str, uuid.UUID]:
+    """key → the customer whose id it is, for the keys that spell an existing customer's id
+    (any spelling that parses as a UUID: upper case, braces, ``urn:uuid:``, 32 digits…)."""
+    candidates = {k: cid for k in keys if (cid := customer_id_of_key(k)) is not None}
+    if not candidates:
+        return {}
+    found = set(session.scalars(select(Customer.id).where(Customer.id.in_(candidates.values()))))
+    return {k: cid for k, cid in candidates.items() if cid in found}
+
+
+def alias_owners(session: Session, aliases: Iterable[str]) -> dict[str, uuid.UUID]:
+    """alias → its owner, for the aliases that have one (see `models.jsonrows`).
+
+    An alias that is a customer's id is reported as held by that customer. Keys in any
+    spelling; the answer is keyed by the spellings given.
+    """
+    spelled = canonical_keys(aliases)
+    table = jsonrows.table_of(IngestAlias)
+    found = jsonrows.owners(
+        jsonrows.select_in(session, table.c.alias, spelled.values(), "alias, customer_id")
+    )
+    owners = {key: found[canon] for key, canon in spelled.items() if canon in found}
+    owners.update(customers_named_by(session, spelled))
+    return owners
+
+
+def unexpected_owners(
+    session: Session, expected: Mapping[str, uuid.UUID | None]
+) -> dict[str, uuid.UUID | None]:
+    """The aliases not held by their expected owner, each with its owner (None: no owner).
+
+    `expected` maps alias → the customer that should hold it (None: no customer yet, so
+    every such alias is reported). One statement; a page whose aliases are all in place
+    reads back nothing, where `alias_owners` would return every one of them.
+    """
+    if not expected:
+        return {}
+    spelled = canonical_keys(expected)
+    if any(key != canon for key, canon in spelled.items()):
+        by_canon = {spelled[key]: owner for key, owner in expected.items()}
+        odd_canon = unexpected_owners(session, by_canon)
+        return {key: odd_canon[canon] for key, canon in spelled.items() if canon in odd_canon}
+    table = jsonrows.table_of(IngestAlias)
+    session.flush()  # a text statement does not autoflush as an ORM query would
+    wanted = jsonrows.unpack(session, table, ("alias", "customer_id"))
+    rows = session.connection().execute(
+        text(
+            f"SELECT r.alias, a.customer_id FROM ({wanted}) AS r "
+            "LEFT JOIN ingest_aliases AS a ON a.alias = r.alias "
+            "WHERE a.customer_id IS NULL OR r.customer_id IS NULL "
+            "OR a.customer_id <> r.customer_id"
+        ),
+        {"rows": jsonrows.document(session, table, ("alias", "customer_id"), expected.items())},
+    )
+    as_uuid = jsonrows.uuid_reader()
+    odd = {alias: None if owner is None else as_uuid(owner) for alias, owner in rows.all()}
+    for alias, customer_id in customers_named_by(session, expected).items():
+        if expected[alias] != customer_id:
+            odd[alias] = customer_id
+    return odd

@@ -15,7 +15,7 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
-from sfsync.models.api_keys import Principal, principal_of
+from sfsync.models.operations.api_keys import Principal, principal_of
 from sfsync.models.tables import RequestKey
 from sfsync.models.types import utcnow
 

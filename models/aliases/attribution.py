@@ -9,7 +9,7 @@ Why derived: a retroactive attach used to rewrite every event keyed on the alias
 attach's transaction (100,000 events: 1.7-2.9 s on PostgreSQL, a new row version and two
 index entries each). Now an attach writes the alias row only, and its events are the
 owner's the moment it commits; the pending sweep later writes the derived customer into the
-rows in batches (`models.usage.resolve_pending`, unchanged), which keeps the partial pending
+rows in batches (`models.usage.events.resolve_pending`, unchanged), which keeps the partial pending
 index small. The rules that keep this exact:
 
 - a stored customer is always the key's current owner: moves and merges rewrite the stored
@@ -24,7 +24,7 @@ index small. The rules that keep this exact:
   counts go through `attributed_customer` / `is_pending` here (`coalesce` evaluates its
   arguments lazily on both backends, so a stored row costs no look-up); a summary finds the
   keys whose unswept events `derived_customer` gives it first, so its own statement has no
-  per-row sub-query (`models.usage_summary`).
+  per-row sub-query (`models.usage.summary`).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Contracts: a period, an amount and a currency per customer (one per opportunity).
 
-A contract's terms are one value, `models.contract_terms.ContractTerms`, checked here by
+A contract's terms are one value, `models.contracts.terms.ContractTerms`, checked here by
 `validate_terms` on every path into the store. Every change goes through the lifecycle
-rules (`models.lifecycle`) and leaves a revision (`models.revisions`) in the same
-transaction.
+rules (`models.contracts.change_plans`) and leaves a revision (`models.contracts.revisions`)
+in the same transaction.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from sfsync.config.settings import CURRENCY_CODE
-from sfsync.models.contract_terms import ContractRow, ContractTerms, row_of
-from sfsync.models.customers import get_customer, validate_name
+from sfsync.models.contracts.change_plans import plan_end, plan_terms
+from sfsync.models.contracts.revisions import Change, add_revision, terms_of
+from sfsync.models.contracts.terms import ContractRow, ContractTerms, row_of
+from sfsync.models.customers.fields import find_by_field, set_fields
+from sfsync.models.customers.records import get_customer, validate_name
 from sfsync.models.errors import CustomerArchived, InvalidInput, NotFound, UniqueFieldConflict
-from sfsync.models.fields import find_by_field, set_fields
-from sfsync.models.lifecycle import plan_end, plan_terms
-from sfsync.models.revisions import Change, add_revision, terms_of
 from sfsync.models.tables import Contract, CustomFieldValue
 from sfsync.models.types import (
     MONEY_PRECISION,
@@ -136,8 +136,8 @@ def _write(contract: Contract, row: ContractRow) -> None:
     contract.currency = terms.currency
     contract.status = row.status
     contract.end_source = row.end_source
-    if row.sf_modstamp is not None:
-        contract.sf_modstamp = row.sf_modstamp
+    if row.source_version is not None:
+        contract.source_version = row.source_version
     contract.updated_at = utcnow()
 
 
@@ -163,7 +163,7 @@ def create_contract(
         amount=terms.amount,
         currency=terms.currency,
         status=ContractStatus.ACTIVE,
-        sf_modstamp=change.sf_modstamp,
+        source_version=change.source_version,
     )
     with session.begin_nested():
         session.add(contract)
@@ -212,13 +212,13 @@ def apply_terms(
         current,
         customer_id,
         terms,
-        at=change.sf_modstamp or utcnow(),
+        at=change.source_version or utcnow(),
         accept_change=accept_change,
     )
     if plan is None:
         return ContractOutcome.UNCHANGED
     target, kind = plan
-    _write(contract, replace(target, sf_modstamp=change.sf_modstamp))
+    _write(contract, replace(target, source_version=change.source_version))
     add_revision(session, contract, kind, terms_of(current), change)
     return ContractOutcome.UPDATED
 
@@ -267,7 +267,7 @@ def end_contract(session: Session, contract_id: uuid.UUID, at: datetime, change:
     if plan is None:
         return False
     target, kind = plan
-    _write(contract, replace(target, sf_modstamp=change.sf_modstamp))
+    _write(contract, replace(target, source_version=change.source_version))
     add_revision(session, contract, kind, terms_of(current), change)
     return True
 
@@ -315,13 +315,13 @@ class HeldDeal:
 
     contract_id: uuid.UUID
     status: ContractStatus
-    sf_modstamp: datetime | None
+    source_version: datetime | None
 
 
 def contracts_by_key(session: Session, key: str) -> dict[str, HeldDeal]:
     """Every contract that has a value for unique key `key`: value → its state."""
     rows = session.execute(
-        select(CustomFieldValue.value, Contract.id, Contract.status, Contract.sf_modstamp)
+        select(CustomFieldValue.value, Contract.id, Contract.status, Contract.source_version)
         .join(Contract, Contract.id == CustomFieldValue.entity_id)
         .where(CustomFieldValue.entity == Entity.CONTRACT, CustomFieldValue.key == key)
     )

@@ -2,7 +2,7 @@
 
 Attaching an alias attributes every stored usage event keyed on it to the customer the
 moment it commits: an event stored without a customer is attributed by the alias table at
-read time (`models.usage_attribution`), so the attach writes the alias row only. Moving it
+read time (`models.aliases.attribution`), so the attach writes the alias row only. Moving it
 moves the events (rows with a stored customer are rewritten in the same transaction);
 removing it detaches them (pending again).
 
@@ -15,7 +15,7 @@ alias it is a conflict naming that customer (`AliasIsCustomerId`), and the owner
 look-ups report that customer as its holder, so no path — the CLI, the closed-won page,
 the account stream — can attach it elsewhere and capture the customer's usage.
 
-Reading them (who holds which, their origins) is `models.alias_lookups`, re-exported here.
+Reading them (who holds which, their origins) is `models.aliases.lookups`, re-exported here.
 
 Every alias records where it came from (`AliasOrigin`): a Salesforce account and the field
 its value was read from (`Id` for the account id itself), or nothing for a manual one (the
@@ -28,22 +28,15 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from sfsync.models import jsonrows
-from sfsync.models.alias_lookups import (
-    ACCOUNT_ID_FIELD,
+from sfsync.models.aliases.lookups import (
     AliasOrigin,
-    alias_rows,
-    aliases_for,
+    alias_owners,
     aliases_of,
-    holders_by_account,
-    list_aliases,
-    origin_of,
-    salesforce_aliases_from,
-    salesforce_aliases_of,
-    salesforce_aliases_through,
+    customers_named_by,
+    external_aliases_of,
 )
 from sfsync.models.dialect import in_chunks, insert, is_postgres
 from sfsync.models.errors import (
@@ -54,7 +47,7 @@ from sfsync.models.errors import (
     InvalidInput,
     NotFound,
 )
-from sfsync.models.keys import canonical_key, canonical_keys, customer_id_of_key
+from sfsync.models.keys import canonical_key
 from sfsync.models.storable import UNSTORABLE_TEXT, is_storable
 from sfsync.models.tables import (
     MAX_ALIAS,
@@ -66,26 +59,12 @@ from sfsync.models.tables import (
 from sfsync.models.types import AliasSource, CustomerStatus, utcnow
 
 __all__ = [
-    "ACCOUNT_ID_FIELD",
-    "AliasOrigin",
     "add_aliases",
-    "alias_owners",
-    "alias_rows",
-    "aliases_for",
-    "aliases_of",
-    "customers_named_by",
-    "holders_by_account",
-    "list_aliases",
     "move_alias",
-    "origin_of",
     "remove_aliases",
     "replace_aliases",
-    "salesforce_aliases_from",
-    "salesforce_aliases_of",
-    "salesforce_aliases_through",
     "set_origins",
-    "transfer_salesforce_aliases",
-    "unexpected_owners",
+    "transfer_external_aliases",
     "validate_alias",
 ]
 
@@ -94,7 +73,7 @@ def _origin_values(origin: AliasOrigin | None) -> dict[str, object]:
     if origin is None:
         return {"source": AliasSource.MANUAL, "source_account_id": None, "source_field": None}
     return {
-        "source": AliasSource.SALESFORCE,
+        "source": AliasSource.EXTERNAL,
         "source_account_id": origin.account_id,
         "source_field": origin.field,
     }
@@ -116,7 +95,7 @@ def _lock_customer(session: Session, customer_id: uuid.UUID, *, gaining: bool = 
     # of a customer's set reads and changes it as one step against another replacement.
     # The one lock order of every path (PostgreSQL; SQLite writers hold the whole store):
     # the customer row, then alias rows in alias order, then usage rows. Ingest share-locks
-    # the aliases it uses in alias order before it writes usage rows (`models.usage_insert`).
+    # the aliases it uses in alias order before it writes usage rows (`models.usage.insert`).
     query = select(Customer.status, Customer.merged_into).where(Customer.id == customer_id)
     if is_postgres(session):
         query = query.with_for_update()
@@ -125,16 +104,6 @@ def _lock_customer(session: Session, customer_id: uuid.UUID, *, gaining: bool = 
         raise NotFound(f"no customer {customer_id}")
     if gaining and row.status is not CustomerStatus.ACTIVE:
         raise CustomerArchived(customer_id, row.merged_into)
-
-
-def customers_named_by(session: Session, keys: Iterable[str]) -> dict[str, uuid.UUID]:
-    """key → the customer whose id it is, for the keys that spell an existing customer's id
-    (any spelling that parses as a UUID: upper case, braces, ``urn:uuid:``, 32 digits…)."""
-    candidates = {k: cid for k in keys if (cid := customer_id_of_key(k)) is not None}
-    if not candidates:
-        return {}
-    found = set(session.scalars(select(Customer.id).where(Customer.id.in_(candidates.values()))))
-    return {k: cid for k, cid in candidates.items() if cid in found}
 
 
 def _refuse_customer_ids(session: Session, aliases: Iterable[str]) -> None:
@@ -210,7 +179,7 @@ def _check_limit(session: Session, customer_id: uuid.UUID, added: Sequence[str])
 
 def _attribute(session: Session, aliases: Sequence[str], customer_id: uuid.UUID | None) -> None:
     # Moves only. Only events with a stored customer are rewritten: one still NULL is the
-    # alias owner's by derivation (`models.usage_attribution`).
+    # alias owner's by derivation (`models.aliases.attribution`).
     for chunk in in_chunks(list(aliases)):
         session.execute(
             update(UsageEvent)
@@ -318,58 +287,6 @@ def replace_aliases(
     return added, removed
 
 
-def alias_owners(session: Session, aliases: Iterable[str]) -> dict[str, uuid.UUID]:
-    """alias → its owner, for the aliases that have one (see `models.jsonrows`).
-
-    An alias that is a customer's id is reported as held by that customer. Keys in any
-    spelling; the answer is keyed by the spellings given.
-    """
-    spelled = canonical_keys(aliases)
-    table = jsonrows.table_of(IngestAlias)
-    found = jsonrows.owners(
-        jsonrows.select_in(session, table.c.alias, spelled.values(), "alias, customer_id")
-    )
-    owners = {key: found[canon] for key, canon in spelled.items() if canon in found}
-    owners.update(customers_named_by(session, spelled))
-    return owners
-
-
-def unexpected_owners(
-    session: Session, expected: Mapping[str, uuid.UUID | None]
-) -> dict[str, uuid.UUID | None]:
-    """The aliases not held by their expected owner, each with its owner (None: no owner).
-
-    `expected` maps alias → the customer that should hold it (None: no customer yet, so
-    every such alias is reported). One statement; a page whose aliases are all in place
-    reads back nothing, where `alias_owners` would return every one of them.
-    """
-    if not expected:
-        return {}
-    spelled = canonical_keys(expected)
-    if any(key != canon for key, canon in spelled.items()):
-        by_canon = {spelled[key]: owner for key, owner in expected.items()}
-        odd_canon = unexpected_owners(session, by_canon)
-        return {key: odd_canon[canon] for key, canon in spelled.items() if canon in odd_canon}
-    table = jsonrows.table_of(IngestAlias)
-    session.flush()  # a text statement does not autoflush as an ORM query would
-    wanted = jsonrows.unpack(session, table, ("alias", "customer_id"))
-    rows = session.connection().execute(
-        text(
-            f"SELECT r.alias, a.customer_id FROM ({wanted}) AS r "
-            "LEFT JOIN ingest_aliases AS a ON a.alias = r.alias "
-            "WHERE a.customer_id IS NULL OR r.customer_id IS NULL "
-            "OR a.customer_id <> r.customer_id"
-        ),
-        {"rows": jsonrows.document(session, table, ("alias", "customer_id"), expected.items())},
-    )
-    as_uuid = jsonrows.uuid_reader()
-    odd = {alias: None if owner is None else as_uuid(owner) for alias, owner in rows.all()}
-    for alias, customer_id in customers_named_by(session, expected).items():
-        if expected[alias] != customer_id:
-            odd[alias] = customer_id
-    return odd
-
-
 def set_origins(session: Session, origins: Mapping[str, AliasOrigin]) -> None:
     """Record where aliases (already held) come from now, e.g. after a hierarchy change."""
     for alias, origin in origins.items():
@@ -377,14 +294,14 @@ def set_origins(session: Session, origins: Mapping[str, AliasOrigin]) -> None:
             update(IngestAlias)
             .where(
                 IngestAlias.alias == canonical_key(alias),
-                IngestAlias.source == AliasSource.SALESFORCE,
+                IngestAlias.source == AliasSource.EXTERNAL,
             )
             .values(**_origin_values(origin))
             .execution_options(synchronize_session=False)
         )
 
 
-def transfer_salesforce_aliases(
+def transfer_external_aliases(
     session: Session, from_id: uuid.UUID, to_id: uuid.UUID
 ) -> dict[str, AliasOrigin]:
     """Move every Salesforce-sourced alias of one customer to another, usage with them.
@@ -392,7 +309,7 @@ def transfer_salesforce_aliases(
     The caller holds both customers' locks. Raises `AliasLimitExceeded` (nothing applied,
     savepoint) when the receiver would pass the limit.
     """
-    moved = salesforce_aliases_of(session, from_id)
+    moved = external_aliases_of(session, from_id)
     if not moved:
         return moved
     with session.begin_nested():

@@ -30,12 +30,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from sfsync.models.alias_moves import record_moves
-from sfsync.models.aliases import aliases_of, remove_aliases, transfer_salesforce_aliases
-from sfsync.models.bulk import contracts_by_id
+from sfsync.models.aliases.lookups import aliases_of
+from sfsync.models.aliases.moves import record_moves
+from sfsync.models.aliases.ownership import remove_aliases, transfer_external_aliases
+from sfsync.models.contracts.bulk import contracts_by_id
+from sfsync.models.contracts.revisions import Change, RevisionRow, insert_revisions, terms_of
 from sfsync.models.dialect import is_postgres
 from sfsync.models.errors import CustomerArchived, NotFound
-from sfsync.models.revisions import Change, RevisionRow, insert_revisions, terms_of
 from sfsync.models.tables import Contract, Customer
 from sfsync.models.types import (
     AliasMoveReason,
@@ -194,7 +195,7 @@ def merge_customers(
     if absorbed.status is not CustomerStatus.ACTIVE:
         return None  # merged already, or archived by hand: nothing of it takes new work
     with session.begin_nested():
-        moved = transfer_salesforce_aliases(session, absorbed_id, survivor_id)
+        moved = transfer_external_aliases(session, absorbed_id, survivor_id)
         session.flush()
         owned = session.scalars(select(Contract.id).where(Contract.customer_id == absorbed_id))
         before = {c: terms_of(row) for c, row in contracts_by_id(session, list(owned)).items()}

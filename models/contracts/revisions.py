@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sfsync.models import jsonrows
-from sfsync.models.contract_terms import ContractRow, row_of
+from sfsync.models.contracts.terms import ContractRow, row_of
 from sfsync.models.tables import Contract, ContractRevision
 from sfsync.models.types import ContractStatus, RevisionKind, utcnow
 
@@ -39,7 +39,7 @@ class Change:
     """Why a change is made: a sentence, the SystemModstamp it came from, the run making it."""
 
     cause: str
-    sf_modstamp: datetime | None = None
+    source_version: datetime | None = None
     run_id: int | None = None
 
 
@@ -74,7 +74,7 @@ def terms_of(row: ContractRow) -> Terms:
     }
 
 
-_COLUMNS = ("contract_id", "kind", "before", "after", "cause", "sf_modstamp", "run_id", "at")
+_COLUMNS = ("contract_id", "kind", "before", "after", "cause", "source_version", "run_id", "at")
 
 
 def insert_revisions(session: Session, rows: Sequence[RevisionRow]) -> None:
@@ -91,7 +91,7 @@ def insert_revisions(session: Session, rows: Sequence[RevisionRow]) -> None:
                 r.before,
                 r.after,
                 r.change.cause,
-                r.change.sf_modstamp,
+                r.change.source_version,
                 r.change.run_id,
                 now,
             )

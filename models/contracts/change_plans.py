@@ -21,7 +21,7 @@ import uuid
 from dataclasses import replace
 from datetime import datetime
 
-from sfsync.models.contract_terms import ContractRow, ContractTerms
+from sfsync.models.contracts.terms import ContractRow, ContractTerms
 from sfsync.models.errors import ChangeNeedsApproval
 from sfsync.models.types import ContractStatus, EndSource, RevisionKind
 
@@ -66,7 +66,7 @@ def plan_terms(
         terms,
         ContractStatus.ACTIVE,
         current.end_source if operator_end else None,
-        current.sf_modstamp,
+        current.source_version,
     )
     if same_terms(current, target):
         return None

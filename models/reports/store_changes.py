@@ -3,7 +3,7 @@
 `take_snapshot` before the work, `changes_since` after it, in the same transaction (the
 dry run rolls it back afterwards): customers and aliases are compared with the snapshot
 (whatever path created, renamed, archived, moved or removed them), contracts are the
-revisions written since (every contract change writes one, `models.revisions`), dead
+revisions written since (every contract change writes one, `models.contracts.revisions`), dead
 letters those opened, failed again or resolved since, and writebacks the outbox rows queued.
 """
 
@@ -18,8 +18,8 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID
 from sfsync.models.dialect import in_chunks
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID
 from sfsync.models.tables import (
     AliasMove,
     Contract,

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from sfsync.models.dialect import is_postgres
 from sfsync.models.keys import customer_id_of_key
 from sfsync.models.types import utcnow
-from sfsync.models.usage import NewEvent
+from sfsync.models.usage.events import NewEvent
 
 __all__ = ["insert_events"]
 

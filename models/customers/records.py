@@ -9,9 +9,9 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from sfsync.models.aliases import add_aliases
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.customers.fields import find_by_field, set_fields
 from sfsync.models.errors import InvalidInput, NotFound
-from sfsync.models.fields import find_by_field, set_fields
 from sfsync.models.keys import canonical_key
 from sfsync.models.storable import UNSTORABLE_TEXT, is_storable
 from sfsync.models.tables import MAX_NAME, Customer, IngestAlias, UsageEvent

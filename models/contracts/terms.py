@@ -3,13 +3,13 @@
 `ContractTerms` is the one description of a contract across the layers. The mapping of a
 Salesforce deal produces one, the operator's CLI and API build one, both provisioning paths
 (per deal, `models.contracts`; set-based, `sync.provision_batch`) hand one to the store, and
-the revisions record one. It is validated in one place (`models.contracts.validate_terms`)
-and compared in one place (`models.lifecycle.same_terms`).
+the revisions record one. It is validated in one place (`models.contracts.records.validate_terms`)
+and compared in one place (`models.contracts.change_plans.same_terms`).
 
-`ContractRow` is a stored contract as the set-based statements (`models.bulk`) and the
-lifecycle rules (`models.lifecycle`) read and write it: identity and owner, the terms, the
-lifecycle state. It holds the terms as one value rather than repeating their fields, so a
-term added to contracts is added here once.
+`ContractRow` is a stored contract as the set-based statements (`models.contracts.bulk`)
+and the change plans (`models.contracts.change_plans`) read and write it: identity and owner,
+the terms, the lifecycle state. It holds the terms as one value rather than repeating their
+fields, so a term added to contracts is added here once.
 
 Identity that comes from elsewhere (the Salesforce opportunity id) is not a term: it is the
 contract's unique custom field, kept by whoever knows it (`sync.mapping.Deal`).
@@ -52,7 +52,7 @@ class ContractRow:
     #: Who set `terms.ending_before` when it is not the deal's (None: it is the deal's).
     end_source: EndSource | None = None
     #: The deal's SystemModstamp when last written.
-    sf_modstamp: datetime | None = None
+    source_version: datetime | None = None
 
 
 def row_of(contract: Contract) -> ContractRow:
@@ -69,5 +69,5 @@ def row_of(contract: Contract) -> ContractRow:
         ),
         contract.status,
         contract.end_source,
-        contract.sf_modstamp,
+        contract.source_version,
     )

@@ -1,6 +1,6 @@
 """Archiving a customer, as the API's `customers/archive` names it.
 
-The work is `models.customer_lifecycle.archive_customer` (aliases released, contracts
+The work is `models.customers.retirement.archive_customer` (aliases released, contracts
 archived, no new work after); this returns the customer, as the endpoint needs.
 """
 
@@ -10,8 +10,8 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from sfsync.models import customer_lifecycle
-from sfsync.models.customers import get_customer
+from sfsync.models.customers import retirement as customer_lifecycle
+from sfsync.models.customers.records import get_customer
 from sfsync.models.tables import Customer
 
 __all__ = ["archive_customer"]

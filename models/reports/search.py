@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from sfsync.models.customers import find_customer
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, field_value
+from sfsync.models.customers.records import find_customer
 from sfsync.models.errors import NotFound
-from sfsync.models.fields import SFDC_ACCOUNT_ID, field_value
 from sfsync.models.keys import canonical_key, customer_id_of_key
 from sfsync.models.tables import Customer, CustomFieldValue, DeadLetter, IngestAlias, SyncRun
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus, Entity, RunStatus, Stream

@@ -1,6 +1,6 @@
 """Usage summaries: event counts and exact property sums of a customer, per group.
 
-Attribution follows alias ownership (`models.aliases`, `models.usage_attribution`), so a
+Attribution follows alias ownership (`models.aliases`, `models.aliases.attribution`), so a
 customer's events are those keyed on its aliases (or its id) and attributed to it.
 """
 
@@ -29,12 +29,12 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from sfsync.models import exactjson
-from sfsync.models.aliases import aliases_of
+from sfsync.models.aliases.attribution import derived_customer
+from sfsync.models.aliases.lookups import aliases_of
 from sfsync.models.dialect import is_postgres
 from sfsync.models.errors import InvalidInput
 from sfsync.models.tables import UsageEvent
 from sfsync.models.types import plain_decimal
-from sfsync.models.usage_attribution import derived_customer
 
 __all__ = ["MAX_PROPERTY_NAME", "GroupBy", "SummaryRow", "property_name", "summarize"]
 
@@ -184,7 +184,7 @@ def _attributed_to(
     session: Session, customer_id: uuid.UUID, own_keys: Sequence[str]
 ) -> ColumnElement[bool]:
     # An event's customer is its stored one, else the one derived from the alias table
-    # (`models.usage_attribution`). The keys whose unswept events are derived to this
+    # (`models.aliases.attribution`). The keys whose unswept events are derived to this
     # customer are found first, on the small partial pending index, so the summary itself
     # has no per-row sub-query: PostgreSQL can scan and aggregate it in parallel, as before.
     derived = list(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sfsync.models.fields import field_value
+from sfsync.models.customers.fields import field_value
 from sfsync.models.keys import canonical_key
 from sfsync.models.tables import Customer, CustomFieldValue, IngestAlias
 from sfsync.models.types import Entity

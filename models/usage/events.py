@@ -2,11 +2,11 @@
 
 Events are stored exactly as sent, first; attribution (`customer_id`) is a separate concern:
 
-- `models.usage_insert.insert_events` attributes at insert time when the key is already
+- `models.usage.insert.insert_events` attributes at insert time when the key is already
   known (one set-based statement per batch joining `ingest_aliases` and `customers`), so in
   the common case the sweep has nothing to do;
 - an event stored without a customer is attributed by the alias table at read time
-  (`models.usage_attribution`), so an attach needs no rewrite of its events;
+  (`models.aliases.attribution`), so an attach needs no rewrite of its events;
 - `resolve_pending` is the sweep that writes that derived customer into the rows (after an
   attach, or for an event committed while its alias was being attached), keeping the
   partial pending index small. It is set-based (one UPDATE per batch), idempotent, and safe
@@ -16,7 +16,7 @@ Alias move/remove/merge rewrite stored attributions in `models.aliases`; this mo
 changes the attribution of an already-attributed event. A key that is a customer's id
 resolves to that customer, whatever alias rows say (`models.aliases` refuses such aliases;
 one stored before that rule is reported by migration 0004 and outranked here).
-Summaries are `models.usage_summary`.
+Summaries are `models.usage.summary`.
 """
 
 from __future__ import annotations
@@ -31,15 +31,15 @@ from sqlalchemy import Text, cast, func, select
 from sqlalchemy.orm import Session
 
 from sfsync.models import exactjson
-from sfsync.models.dialect import in_chunks, is_postgres
-from sfsync.models.errors import InvalidInput, NotFound
-from sfsync.models.tables import DeadLetter, UsageEvent
-from sfsync.models.types import DeadLetterSource
-from sfsync.models.usage_attribution import (
+from sfsync.models.aliases.attribution import (
     SQLITE_KEY_NAMES_CUSTOMER,
     attributed_customer,
     is_pending,
 )
+from sfsync.models.dialect import in_chunks, is_postgres
+from sfsync.models.errors import InvalidInput, NotFound
+from sfsync.models.tables import DeadLetter, UsageEvent
+from sfsync.models.types import DeadLetterSource
 
 __all__ = [
     "NewEvent",
@@ -110,7 +110,7 @@ def stored_events(session: Session, transaction_ids: Sequence[str]) -> dict[str,
 
 def _exact(session: Session, where: Any) -> Any:
     # Properties read as their JSON text and parsed here, so numbers keep their digits; the
-    # customer is the stored or derived one (`models.usage_attribution`).
+    # customer is the stored or derived one (`models.aliases.attribution`).
     return select(
         UsageEvent,
         cast(UsageEvent.properties, Text).label("properties_text"),
