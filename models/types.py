@@ -158,6 +158,7 @@ class CustomerStatus(enum.StrEnum):
 class AliasSource(enum.StrEnum):
     """Where an ingest alias came from: sfsync adds, moves and removes only its own."""
 
+    #: Read from an account at the source (stored as its first source named it).
     EXTERNAL = "salesforce"
     MANUAL = "manual"
 
@@ -172,7 +173,7 @@ class AliasMoveReason(enum.StrEnum):
 
 
 class Stream(enum.StrEnum):
-    """Incremental Salesforce streams, each with its own cursor and lease."""
+    """Incremental streams, each with its own cursor and lease."""
 
     OPPORTUNITIES = "opportunities"
     ACCOUNTS = "accounts"

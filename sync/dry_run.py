@@ -127,7 +127,7 @@ class DryRun:
                     "revision_kind": x.kind.value,
                     "contract_id": str(x.contract_id),
                     "name": x.contract_name,
-                    "opportunity_id": x.opportunity_id,
+                    "opportunity_id": x.deal_id,
                     "customer": self.customer(x.customer_id),
                     "before": x.before,
                     "after": x.after,

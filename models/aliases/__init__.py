@@ -6,12 +6,7 @@ This package's `__all__` is its surface; the set-based statements of page-at-a-t
 provisioning (`bulk`) are imported from their module.
 """
 
-from sfsync.models.aliases.attribution import (
-    SQLITE_KEY_NAMES_CUSTOMER,
-    attributed_customer,
-    derived_customer,
-    is_pending,
-)
+from sfsync.models.aliases.attribution import attributed_customer, derived_customer, is_pending
 from sfsync.models.aliases.lookups import (
     ACCOUNT_ID_FIELD,
     AliasOrigin,
@@ -41,7 +36,6 @@ from sfsync.models.aliases.ownership import (
 
 __all__ = [
     "ACCOUNT_ID_FIELD",
-    "SQLITE_KEY_NAMES_CUSTOMER",
     "AliasOrigin",
     "add_aliases",
     "alias_owners",

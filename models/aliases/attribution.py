@@ -32,15 +32,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, Uuid, and_, case, cast, func, select, text
+from sqlalchemy import ColumnElement, Uuid, and_, case, cast, func, select
 from sqlalchemy.orm import Session, aliased
 
 from sfsync.models.dialect import is_postgres
+from sfsync.models.sql import sqlite
 from sfsync.models.tables import Customer, IngestAlias, UsageEvent
 from sfsync.models.types import CustomerStatus
 
 __all__ = [
-    "SQLITE_KEY_NAMES_CUSTOMER",
     "attributed_customer",
     "derived_customer",
     "is_pending",
@@ -48,16 +48,6 @@ __all__ = [
 
 # A customer's id in the canonical text form `customer_id_of_key` accepts (lower-case hex).
 _CANONICAL_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-
-# SQLite stores a customer's id as 32 hex digits; a key names one only in canonical
-# 8-4-4-4-12 form. A template over the event table's and the customer table's names, shared
-# with the SQLite sweep (`models.usage`).
-SQLITE_KEY_NAMES_CUSTOMER = """
-    length({e}.customer_key) = 36
-    AND substr({e}.customer_key, 9, 1) = '-' AND substr({e}.customer_key, 14, 1) = '-'
-    AND substr({e}.customer_key, 19, 1) = '-' AND substr({e}.customer_key, 24, 1) = '-'
-    AND {c}.id = replace({e}.customer_key, '-', '') AND {c}.status = 'active'
-"""
 
 
 def _named_customer(session: Session) -> ColumnElement[Any]:
@@ -74,7 +64,7 @@ def _named_customer(session: Session) -> ColumnElement[Any]:
             .scalar_subquery()
         )
         return case((key.op("~")(_CANONICAL_UUID), lookup), else_=None)
-    named_by_key = text(SQLITE_KEY_NAMES_CUSTOMER.format(e="usage_events", c="named"))
+    named_by_key = sqlite.key_names_customer("usage_events", "named")
     return select(named.id).where(named_by_key).correlate(UsageEvent).scalar_subquery()
 
 

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import text
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from sfsync.models import jsonrows
@@ -33,7 +33,7 @@ def insert_aliases(
 ) -> list[str]:
     """Insert-or-ignore alias → customer; returns the aliases this call attached.
 
-    `origins` names the Salesforce origin of each alias that has one (the rest are manual).
+    `origins` names the external origin of each alias that has one (the rest are manual).
     """
     now = utcnow()
     origins = origins or {}
@@ -49,7 +49,7 @@ def insert_aliases(
         jsonrows.table_of(IngestAlias),
         ("alias", "customer_id", "created_at", "source", "source_account_id", "source_field"),
         rows,
-        on_conflict="(alias)",
+        on_conflict=("alias",),
         returning="alias",
         order_by="alias",
     )
@@ -60,10 +60,9 @@ def alias_counts(session: Session, customer_ids: Iterable[uuid.UUID]) -> dict[uu
     table = jsonrows.table_of(IngestAlias)
     rows = jsonrows.select_in(
         session,
+        select(table.c.customer_id, func.count()).group_by(table.c.customer_id),
         table.c.customer_id,
         customer_ids,
-        "customer_id, count(*)",
-        suffix="GROUP BY customer_id",
     )
     return {jsonrows.as_uuid(i): int(n) for i, n in rows}
 
@@ -76,12 +75,14 @@ def attribute_aliases(session: Session, aliases: Sequence[str]) -> None:
     if not aliases:
         return
     table = jsonrows.table_of(UsageEvent)
-    where = jsonrows.in_list(session, table.c.customer_key, "keys")
+    owners = jsonrows.table_of(IngestAlias).alias("a")
+    owner = select(owners.c.customer_id).where(owners.c.alias == table.c.customer_key)
     session.connection().execute(
-        text(
-            "UPDATE usage_events SET customer_id = (SELECT a.customer_id FROM ingest_aliases AS a "
-            f"WHERE a.alias = usage_events.customer_key) WHERE {where} "
-            "AND customer_id IS NOT NULL"
+        update(table)
+        .values(customer_id=owner.scalar_subquery())
+        .where(
+            jsonrows.in_json(session, table.c.customer_key, "keys"),
+            table.c.customer_id.is_not(None),
         ),
         {"keys": jsonrows.values(session, table.c.customer_key, dict.fromkeys(aliases))},
     )

@@ -1,4 +1,4 @@
-"""Reading ingest aliases: who holds which, and where Salesforce-sourced ones come from.
+"""Reading ingest aliases: who holds which, and where externally sourced ones come from.
 
 The read side of `models.aliases` (which changes aliases and keeps their rules): every
 function here only reads, in any spelling the caller gives (`models.keys`).
@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import select, text
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from sfsync.models import jsonrows
@@ -43,7 +43,7 @@ ACCOUNT_ID_FIELD = "Id"
 
 @dataclass(frozen=True)
 class AliasOrigin:
-    """The Salesforce account a Salesforce-sourced alias comes from, and the field."""
+    """The account an externally sourced alias comes from at its source, and the field."""
 
     account_id: str
     field: str = ACCOUNT_ID_FIELD
@@ -89,7 +89,7 @@ def aliases_for(session: Session, customer_ids: Iterable[uuid.UUID]) -> dict[uui
 
 
 def external_aliases_of(session: Session, customer_id: uuid.UUID) -> dict[str, AliasOrigin]:
-    """The customer's Salesforce-sourced aliases, each with its origin."""
+    """The customer's externally sourced aliases, each with its origin."""
     rows = session.scalars(
         select(IngestAlias).where(
             IngestAlias.customer_id == customer_id, IngestAlias.source == AliasSource.EXTERNAL
@@ -112,7 +112,7 @@ def alias_rows(session: Session, aliases: Iterable[str]) -> dict[str, IngestAlia
 
 
 def external_aliases_from(session: Session, account_id: str) -> dict[str, IngestAlias]:
-    """The Salesforce-sourced aliases that come from one account, whoever holds them."""
+    """The externally sourced aliases that come from one account, whoever holds them."""
     rows = session.scalars(
         select(IngestAlias).where(
             IngestAlias.source == AliasSource.EXTERNAL,
@@ -125,7 +125,7 @@ def external_aliases_from(session: Session, account_id: str) -> dict[str, Ingest
 def external_aliases_through(
     session: Session, account_ids: Iterable[str], field: str
 ) -> dict[str, AliasOrigin]:
-    """Salesforce-sourced aliases recorded as coming from one of these accounts through
+    """Externally sourced aliases recorded as coming from one of these accounts through
     `field`, whoever holds them, with that origin."""
     wanted = list(dict.fromkeys(account_ids))
     out: dict[str, AliasOrigin] = {}
@@ -144,7 +144,7 @@ def external_aliases_through(
 
 
 def holders_by_account(session: Session, account_ids: Iterable[str]) -> dict[str, set[uuid.UUID]]:
-    """Account → the customers holding a Salesforce-sourced alias that comes from it."""
+    """Account → the customers holding an externally sourced alias that comes from it."""
     wanted = list(dict.fromkeys(account_ids))
     out: dict[str, set[uuid.UUID]] = {}
     for chunk in in_chunks(wanted):
@@ -180,7 +180,9 @@ def alias_owners(session: Session, aliases: Iterable[str]) -> dict[str, uuid.UUI
     spelled = canonical_keys(aliases)
     table = jsonrows.table_of(IngestAlias)
     found = jsonrows.owners(
-        jsonrows.select_in(session, table.c.alias, spelled.values(), "alias, customer_id")
+        jsonrows.select_in(
+            session, select(table.c.alias, table.c.customer_id), table.c.alias, spelled.values()
+        )
     )
     owners = {key: found[canon] for key, canon in spelled.items() if canon in found}
     owners.update(customers_named_by(session, spelled))
@@ -204,15 +206,22 @@ def unexpected_owners(
         odd_canon = unexpected_owners(session, by_canon)
         return {key: odd_canon[canon] for key, canon in spelled.items() if canon in odd_canon}
     table = jsonrows.table_of(IngestAlias)
-    session.flush()  # a text statement does not autoflush as an ORM query would
-    wanted = jsonrows.unpack(session, table, ("alias", "customer_id"))
+    session.flush()  # a Core statement does not autoflush as an ORM query would
+    wanted = jsonrows.rows_of(session, table, ("alias", "customer_id"))
+    held = table.alias("a")
+    statement = (
+        select(wanted.c.alias, held.c.customer_id)
+        .join_from(wanted, held, held.c.alias == wanted.c.alias, isouter=True)
+        .where(
+            or_(
+                held.c.customer_id.is_(None),
+                wanted.c.customer_id.is_(None),
+                held.c.customer_id != wanted.c.customer_id,
+            )
+        )
+    )
     rows = session.connection().execute(
-        text(
-            f"SELECT r.alias, a.customer_id FROM ({wanted}) AS r "
-            "LEFT JOIN ingest_aliases AS a ON a.alias = r.alias "
-            "WHERE a.customer_id IS NULL OR r.customer_id IS NULL "
-            "OR a.customer_id <> r.customer_id"
-        ),
+        statement,
         {"rows": jsonrows.document(session, table, ("alias", "customer_id"), expected.items())},
     )
     as_uuid = jsonrows.uuid_reader()

@@ -17,9 +17,9 @@ the account stream — can attach it elsewhere and capture the customer's usage.
 
 Reading them (who holds which, their origins) is `models.aliases.lookups`, re-exported here.
 
-Every alias records where it came from (`AliasOrigin`): a Salesforce account and the field
+Every alias records where it came from (`AliasOrigin`): an account at the source and the field
 its value was read from (`Id` for the account id itself), or nothing for a manual one (the
-CLI, the API). The account stream changes only Salesforce-sourced aliases.
+CLI, the API). The account stream changes only externally sourced aliases.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def add_aliases(
 ) -> list[str]:
     """Attach aliases to a customer; returns those newly attached.
 
-    `origins` says which of them come from Salesforce (the rest are manual). Re-adding an
+    `origins` says which of them come from the source (the rest are manual). Re-adding an
     alias the customer already holds is a no-op (its origin is left as it is); one held by
     another customer raises `AliasConflict` naming the holder, and nothing is applied.
     """
@@ -246,7 +246,7 @@ def move_alias(
     """Move an alias to another customer (attaching it if unowned); its usage follows.
 
     Returns the previous owner. Used where the source of truth says the alias moved (an
-    account re-parented in Salesforce); `add_aliases` never moves silently. `origin`, when
+    account re-parented at the source); `add_aliases` never moves silently. `origin`, when
     given, is recorded as the alias's origin.
     """
     alias = validate_alias(alias)
@@ -304,7 +304,7 @@ def set_origins(session: Session, origins: Mapping[str, AliasOrigin]) -> None:
 def transfer_external_aliases(
     session: Session, from_id: uuid.UUID, to_id: uuid.UUID
 ) -> dict[str, AliasOrigin]:
-    """Move every Salesforce-sourced alias of one customer to another, usage with them.
+    """Move every externally sourced alias of one customer to another, usage with them.
 
     The caller holds both customers' locks. Raises `AliasLimitExceeded` (nothing applied,
     savepoint) when the receiver would pass the limit.

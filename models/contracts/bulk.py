@@ -9,13 +9,14 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from sfsync.models import jsonrows
 from sfsync.models.contracts.terms import ContractRow, ContractTerms
 from sfsync.models.tables import (
+    IS_UNIQUE_VALUE,
     Contract,
     CustomFieldValue,
 )
@@ -38,9 +39,8 @@ def contracts_by_id(session: Session, ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
     wanted = set(ids)
     if not wanted:
         return {}
-    where = jsonrows.in_list(session, table.c.id, "ids")
-    statement = text(f"SELECT {', '.join(_CONTRACT_COLUMNS)} FROM contracts WHERE {where}").columns(
-        *(table.c[name] for name in _CONTRACT_COLUMNS)
+    statement = select(*(table.c[name] for name in _CONTRACT_COLUMNS)).where(
+        jsonrows.in_json(session, table.c.id, "ids")
     )
     rows = _conn(session).execute(statement, {"ids": jsonrows.values(session, table.c.id, wanted)})
     return {row[0]: ContractRow(row[0], row[1], ContractTerms(*row[2:7]), *row[7:]) for row in rows}
@@ -52,19 +52,19 @@ def contract_customers(session: Session, key: str, values: Sequence[str]) -> dic
     if not wanted:
         return {}
     table = jsonrows.table_of(CustomFieldValue)
-    where = jsonrows.in_list(session, table.c.value, "values")
+    contracts = jsonrows.table_of(Contract)
+    statement = (
+        select(table.c.value, contracts.c.customer_id)
+        .join_from(table, contracts, contracts.c.id == table.c.entity_id)
+        .where(
+            table.c.entity == Entity.CONTRACT,
+            table.c.key == key,
+            jsonrows.in_json(session, table.c.value, "values"),
+            IS_UNIQUE_VALUE,
+        )
+    )
     rows = _conn(session).execute(
-        text(
-            "SELECT custom_field_values.value, contracts.customer_id FROM custom_field_values "
-            "JOIN contracts ON contracts.id = custom_field_values.entity_id "
-            "WHERE custom_field_values.entity = :entity AND custom_field_values.key = :key "
-            f"AND {where} AND custom_field_values.is_unique"
-        ),
-        {
-            "entity": Entity.CONTRACT.value,
-            "key": key,
-            "values": jsonrows.values(session, table.c.value, wanted),
-        },
+        statement, {"values": jsonrows.values(session, table.c.value, wanted)}
     )
     return {value: jsonrows.as_uuid(customer) for value, customer in rows}
 

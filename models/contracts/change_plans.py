@@ -7,11 +7,11 @@ Both the per-deal path (`models.contracts`) and the set-based one (`sync.provisi
   the contract takes them and is `active`; an end an operator set stays; a currency change
   or a moved start on a contract that has started raises `ChangeNeedsApproval` unless the
   operator accepted it;
-- the deal no longer won, or deleted, at instant `at` (its SystemModstamp) → `plan_end`:
+- the deal no longer won, or deleted, at instant `at` (its source version) → `plan_end`:
   started contracts are `ended` with `ending_before` at `at` (an earlier end is never
   moved), contracts not yet started are `archived` (void).
 
-"Started" is judged at the change's own instant, so the outcome follows Salesforce's
+"Started" is judged at the change's own instant, so the outcome follows the source's
 records and not the moment a sync happens to run.
 """
 

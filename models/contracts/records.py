@@ -1,4 +1,4 @@
-"""Contracts: a period, an amount and a currency per customer (one per opportunity).
+"""Contracts: a period, an amount and a currency per customer (one per deal).
 
 A contract's terms are one value, `models.contracts.terms.ContractTerms`, checked here by
 `validate_terms` on every path into the store. Every change goes through the lifecycle
@@ -311,7 +311,7 @@ def get_contract(session: Session, contract_id: uuid.UUID) -> Contract:
 
 @dataclass(frozen=True)
 class HeldDeal:
-    """What reconciliation needs of a contract held for an opportunity."""
+    """What reconciliation needs of a contract held for a deal."""
 
     contract_id: uuid.UUID
     status: ContractStatus

@@ -36,7 +36,7 @@ Terms = dict[str, Any]
 
 @dataclass(frozen=True)
 class Change:
-    """Why a change is made: a sentence, the SystemModstamp it came from, the run making it."""
+    """Why a change is made: a sentence, the source version it came from, the run making it."""
 
     cause: str
     source_version: datetime | None = None

@@ -1,7 +1,7 @@
 """A contract as a value: what it says (`ContractTerms`), and the row the store keeps of it.
 
 `ContractTerms` is the one description of a contract across the layers. The mapping of a
-Salesforce deal produces one, the operator's CLI and API build one, both provisioning paths
+source's deal produces one, the operator's CLI and API build one, both provisioning paths
 (per deal, `models.contracts`; set-based, `sync.provision_batch`) hand one to the store, and
 the revisions record one. It is validated in one place (`models.contracts.records.validate_terms`)
 and compared in one place (`models.contracts.change_plans.same_terms`).
@@ -11,7 +11,7 @@ and the change plans (`models.contracts.change_plans`) read and write it: identi
 the terms, the lifecycle state. It holds the terms as one value rather than repeating their
 fields, so a term added to contracts is added here once.
 
-Identity that comes from elsewhere (the Salesforce opportunity id) is not a term: it is the
+Identity that comes from elsewhere (the source's deal id) is not a term: it is the
 contract's unique custom field, kept by whoever knows it (`sync.mapping.Deal`).
 """
 
@@ -51,7 +51,7 @@ class ContractRow:
     status: ContractStatus = ContractStatus.ACTIVE
     #: Who set `terms.ending_before` when it is not the deal's (None: it is the deal's).
     end_source: EndSource | None = None
-    #: The deal's SystemModstamp when last written.
+    #: The deal's source version when last written.
     source_version: datetime | None = None
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sfsync.models import jsonrows
@@ -68,7 +68,7 @@ def claim_field_values(
             jsonrows.table_of(CustomFieldValue),
             ("entity", "entity_id", "key", "value", "is_unique", "updated_at"),
             rows,
-            on_conflict="",
+            on_conflict=(),
             returning="value",
             order_by="value",
         )
@@ -110,9 +110,11 @@ def lock_customers(session: Session, ids: Iterable[uuid.UUID]) -> None:
     wanted = sorted(set(ids))
     if wanted:
         table = jsonrows.table_of(Customer)
-        where = jsonrows.in_list(session, table.c.id, "ids")
         session.connection().execute(
-            text(f"SELECT id FROM customers WHERE {where} ORDER BY id FOR UPDATE"),
+            select(table.c.id)
+            .where(jsonrows.in_json(session, table.c.id, "ids"))
+            .order_by(table.c.id)
+            .with_for_update(),
             {"ids": jsonrows.values(session, table.c.id, wanted)},
         )
 
@@ -127,10 +129,14 @@ def lock_active_customers(session: Session, ids: Iterable[uuid.UUID]) -> set[uui
     if not wanted:
         return set()
     table = jsonrows.table_of(Customer)
-    where = jsonrows.in_list(session, table.c.id, "ids")
-    lock = " FOR UPDATE" if is_postgres(session) else ""
+    statement = (
+        select(table.c.id, table.c.status)
+        .where(jsonrows.in_json(session, table.c.id, "ids"))
+        .order_by(table.c.id)
+    )
+    if is_postgres(session):
+        statement = statement.with_for_update()
     rows = session.connection().execute(
-        text(f"SELECT id, status FROM customers WHERE {where} ORDER BY id{lock}"),
-        {"ids": jsonrows.values(session, table.c.id, wanted)},
+        statement, {"ids": jsonrows.values(session, table.c.id, wanted)}
     )
     return {jsonrows.as_uuid(i) for i, status in rows if status == CustomerStatus.ACTIVE.value}

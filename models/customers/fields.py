@@ -25,7 +25,13 @@ from sfsync.models.errors import (
 )
 from sfsync.models.keys import canonical_key
 from sfsync.models.storable import UNSTORABLE_TEXT, is_storable
-from sfsync.models.tables import MAX_FIELD_KEY, MAX_FIELD_VALUE, CustomFieldKey, CustomFieldValue
+from sfsync.models.tables import (
+    IS_UNIQUE_VALUE,
+    MAX_FIELD_KEY,
+    MAX_FIELD_VALUE,
+    CustomFieldKey,
+    CustomFieldValue,
+)
 from sfsync.models.types import Entity
 
 __all__ = [
@@ -205,14 +211,11 @@ def find_many_by_field(
     table = jsonrows.table_of(CustomFieldValue)
     rows = jsonrows.select_in(
         session,
+        select(table.c.value, table.c.entity_id).where(
+            table.c.entity == entity, table.c.key == key, IS_UNIQUE_VALUE
+        ),
         table.c.value,
         spelled.values(),
-        "value, entity_id",
-        # The partial unique index's own predicate, spelled as the index spells it: so the
-        # look-up is an index search on SQLite and PostgreSQL alike (SQLite matches a partial
-        # index only on the identical term; SQLAlchemy would write `is_unique = 1`).
-        where="entity = :entity AND key = :key AND custom_field_values.is_unique",
-        params={"entity": entity.value, "key": key},
     )
     found = jsonrows.owners(rows)
     return {value: found[canon] for value, canon in spelled.items() if canon in found}

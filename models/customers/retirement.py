@@ -1,8 +1,8 @@
 """A customer's life after creation: merged into another, or archived.
 
-One mechanism serves every merge (an acquisition in Salesforce, where a root account with its
-own customer becomes a child of another; a Salesforce account merge, where the loser is
-deleted with `MasterRecordId`): the absorbed customer's contracts, Salesforce-sourced
+One mechanism serves every merge (an acquisition at the source, where a root account with
+its own customer becomes a child of another; an account merge at the source, where the loser
+is deleted): the absorbed customer's contracts, externally sourced
 aliases and their usage move to the survivor in the caller's transaction, and the absorbed
 customer is `archived` with `merged_into` set. Manual aliases stay where an operator put
 them. Archiving releases every alias (their usage becomes pending), as the billing platform

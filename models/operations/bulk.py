@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import update
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,6 @@ from sfsync.models.tables import (
 from sfsync.models.types import (
     DeadLetterSource,
     DeadLetterStatus,
-    UTCDateTime,
     WritebackStatus,
     utcnow,
 )
@@ -41,19 +40,15 @@ def resolve_open_letters(
     if not references:
         return 0
     table = jsonrows.table_of(DeadLetter)
-    where = jsonrows.in_list(session, table.c.reference, "refs")
     result = _conn(session).execute(
-        text(
-            "UPDATE dead_letters SET status = :replayed, resolved_at = :now "
-            f"WHERE source = :source AND status = :open AND {where}"
-        ).bindparams(bindparam("now", type_=UTCDateTime())),
-        {
-            "replayed": DeadLetterStatus.REPLAYED.value,
-            "open": DeadLetterStatus.OPEN.value,
-            "source": source.value,
-            "now": utcnow(),
-            "refs": jsonrows.values(session, table.c.reference, dict.fromkeys(references)),
-        },
+        update(table)
+        .values(status=DeadLetterStatus.REPLAYED, resolved_at=utcnow())
+        .where(
+            table.c.source == source,
+            table.c.status == DeadLetterStatus.OPEN,
+            jsonrows.in_json(session, table.c.reference, "refs"),
+        ),
+        {"refs": jsonrows.values(session, table.c.reference, dict.fromkeys(references))},
     )
     assert isinstance(result, CursorResult)
     return int(result.rowcount)
@@ -67,6 +62,6 @@ def enqueue_writebacks(session: Session, customers: Mapping[str, uuid.UUID]) -> 
         jsonrows.table_of(Writeback),
         ("account_id", "customer_id", "status", "attempts", "created_at"),
         [(a, c, WritebackStatus.PENDING, 0, now) for a, c in customers.items()],
-        on_conflict="(account_id)",
+        on_conflict=("account_id",),
         order_by="account_id",
     )

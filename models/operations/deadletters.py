@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from sfsync.models.dialect import insert
@@ -97,8 +97,10 @@ def _clean(failure: Failure) -> Failure:
     )
 
 
-#: The predicate of the unique index `uq_dead_letters_open_reference` (ON CONFLICT names it).
-OPEN_LETTER = text("status = 'open'")
+#: The predicate of the unique index `uq_dead_letters_open_reference` (ON CONFLICT names it):
+#: a literal, not a parameter, as PostgreSQL infers a partial index only from a predicate it
+#: can read when it plans the statement.
+OPEN_LETTER = DeadLetter.status == literal_column(f"'{DeadLetterStatus.OPEN.value}'")
 
 
 def _row(failure: Failure, now: datetime) -> dict[str, Any]:

@@ -1,11 +1,11 @@
 """Outbound Message notifications: each notification is acted on once, and not kept forever.
 
-Salesforce redelivers a message until it is acknowledged, out of order and sometimes more
+The sender redelivers a message until it is acknowledged, out of order and sometimes more
 than once; the notifications it carries are kept here so a redelivery enqueues nothing
 that was already enqueued. A notification is known by its org, its id and the object it
 is about together, so an id claimed first by a forged message for another object leaves
 the genuine notification to be enqueued. Rows older than the retention are pruned on
-each write (Salesforce stops redelivering after 24 hours), and the rows enqueued in the
+each write (the sender stops redelivering after 24 hours), and the rows enqueued in the
 last minute bound what one org may queue (`enqueued_recently`).
 """
 

@@ -1,12 +1,12 @@
 """Sync run history: what each run did, for `sfsync runs` and `sync status`.
 
-How far behind Salesforce a stream is, in two figures named for what they are (not "now
-minus the cursor": the cursor is the newest change's SystemModstamp, which stands still on a
-quiet org however often it is read):
+How far behind its source a stream is, in two figures named for what they are (not "now
+minus the cursor": the cursor is the newest change's source version, which stands still on a
+quiet source however often it is read):
 
 - **freshness**: time since the start of the stream's last successful run. Such a run read
   every change up to its start, so the store holds everything older than that.
-- **backlog**: time since the oldest change in Salesforce a running run has read and not yet
+- **backlog**: time since the oldest change at the source a running run has read and not yet
   applied (`SyncRun.backlog_since`, noted as each page is read). Known only during a run; none
   between runs, when the store is as fresh as its freshness says.
 """
@@ -121,7 +121,7 @@ def note_backlog(session: Session, run_id: int, since: datetime) -> None:
 
 @dataclass(frozen=True)
 class StreamTiming:
-    """How far behind Salesforce a stream is (see the module docstring)."""
+    """How far behind its source a stream is (see the module docstring)."""
 
     #: When the last successful run started: every change before it is in the store.
     fresh_as_of: datetime | None

@@ -1,6 +1,6 @@
-"""Outbox of customer ids to write back to Salesforce accounts.
+"""Outbox of customer ids to write back to the source's accounts.
 
-Provisioning only inserts a row here, in its own transaction, so a Salesforce failure can
+Provisioning only inserts a row here, in its own transaction, so a failure at the source can
 never block or undo it; a separate step drains the outbox, oldest due rows first. A row
 that failed for a passing reason waits `backoff(attempts)` before it is due again; one that
 can never succeed leaves the outbox (the drain records a dead letter for it), so neither

@@ -99,7 +99,7 @@ class LastRun:
 @dataclass(frozen=True)
 class StreamState:
     stream: Stream
-    #: The newest change applied (its SystemModstamp): not a measure of delay by itself.
+    #: The newest change applied (its source version): not a measure of delay by itself.
     cursor: datetime | None
     #: Freshness and backlog (`models.operations.runs`).
     timing: StreamTiming

@@ -67,7 +67,7 @@ class CustomerChange:
     customer_id: uuid.UUID
     name: str
     before_name: str | None
-    sfdc_account_id: str | None
+    account_key: str | None
     merged_into: uuid.UUID | None = None
 
 
@@ -89,7 +89,7 @@ class ContractChange:
     contract_id: uuid.UUID
     contract_name: str
     customer_id: uuid.UUID
-    opportunity_id: str | None
+    deal_id: str | None
     before: Mapping[str, Any] | None
     after: Mapping[str, Any]
     cause: str
@@ -115,7 +115,7 @@ class StoreChanges:
     letters: Sequence[LetterChange]
     #: Accounts whose writeback (the customer id onto the account) would be queued.
     writebacks: Sequence[str]
-    #: Every customer the changes name: id → (name, sfdc_account_id) as they would be.
+    #: Every customer the changes name: id → (name, account key) as they would be.
     names: Mapping[uuid.UUID, tuple[str, str | None]]
 
 
@@ -232,7 +232,7 @@ def _contract_changes(session: Session, snapshot: Snapshot) -> list[ContractChan
             contract_id=r.contract_id,
             contract_name=contracts[r.contract_id].name,
             customer_id=contracts[r.contract_id].customer_id,
-            opportunity_id=deals.get(r.contract_id),
+            deal_id=deals.get(r.contract_id),
             before=r.before,
             after=r.after,
             cause=r.cause,

@@ -20,6 +20,7 @@ from sfsync.models.tables.base import (
 )
 from sfsync.models.tables.contracts import Contract, ContractRevision
 from sfsync.models.tables.customers import (
+    IS_UNIQUE_VALUE,
     AliasMove,
     Customer,
     CustomFieldKey,
@@ -39,6 +40,7 @@ from sfsync.models.tables.operations import (
 from sfsync.models.tables.usage import IngestTally, UsageEvent
 
 __all__ = [
+    "IS_UNIQUE_VALUE",
     "MAX_ALIAS",
     "MAX_ALIASES_PER_CUSTOMER",
     "MAX_API_KEY_NAME",

@@ -33,7 +33,7 @@ NAMING = {
 }
 
 # The store's limits, each defined here once: the columns, their CHECKs, the validators in
-# models/ and the mapping of Salesforce records in sync/ all read these.
+# models/ and the mapping of source records in sync/ all read these.
 #: A customer's or a contract's name (the billing model's).
 MAX_NAME = 160
 #: A custom field's key, and its value.

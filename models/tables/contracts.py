@@ -53,7 +53,7 @@ class Contract(Base):
     )
     #: Who set `ending_before` when it is not the deal's term (None: it is the deal's).
     end_source: Mapped[EndSource | None] = mapped_column(enum_column(EndSource, 16))
-    #: The deal's SystemModstamp when sfsync last wrote the contract (reconciliation compares).
+    #: The deal's source version when sfsync last wrote the contract (reconciliation compares).
     source_version: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -85,7 +85,7 @@ class ContractRevision(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any]] = mapped_column(JSON)
     cause: Mapped[str] = mapped_column(Text)
-    #: The opportunity's SystemModstamp the change came from (None for an operator's change).
+    #: The deal's source version the change came from (None for an operator's change).
     source_version: Mapped[datetime | None] = mapped_column(UTCDateTime)
     run_id: Mapped[int | None] = mapped_column(Integer)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,7 +14,8 @@ from sqlalchemy import (
     Integer,
     String,
     Uuid,
-    text,
+    column,
+    literal_column,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,7 +37,19 @@ from sfsync.models.types import (
     utcnow,
 )
 
-__all__ = ["AliasMove", "CustomFieldKey", "CustomFieldValue", "Customer", "IngestAlias"]
+#: The partial unique index's predicate on custom field values, spelled as the index spells
+#: it, so a look-up is an index search on SQLite and PostgreSQL alike (SQLite matches a
+#: partial index only on the identical term, where SQLAlchemy would write `is_unique = 1`).
+IS_UNIQUE_VALUE = literal_column("custom_field_values.is_unique", Boolean)
+
+__all__ = [
+    "IS_UNIQUE_VALUE",
+    "AliasMove",
+    "CustomFieldKey",
+    "CustomFieldValue",
+    "Customer",
+    "IngestAlias",
+]
 
 
 class Customer(Base):
@@ -50,7 +63,7 @@ class Customer(Base):
     status: Mapped[CustomerStatus] = mapped_column(
         enum_column(CustomerStatus, 16), default=CustomerStatus.ACTIVE, server_default="active"
     )
-    #: The customer this one was merged into (an acquisition or a Salesforce merge). No
+    #: The customer this one was merged into (an acquisition or an account merge at the source). No
     #: foreign key: customers are never deleted, and SQLite can add this column in place only
     #: without a named one.
     merged_into: Mapped[uuid.UUID | None] = mapped_column(Uuid)
@@ -106,8 +119,8 @@ class CustomFieldValue(Base):
             "key",
             "value",
             unique=True,
-            sqlite_where=text("is_unique"),
-            postgresql_where=text("is_unique"),
+            sqlite_where=column("is_unique"),
+            postgresql_where=column("is_unique"),
         ),
     )
 
@@ -115,7 +128,7 @@ class CustomFieldValue(Base):
 class IngestAlias(Base):
     """An alias has one owner: it is the primary key. It records where it came from.
 
-    A Salesforce-sourced alias names the account it comes from and the field (`Id` for the
+    An externally sourced alias names the account it comes from and the field (`Id` for the
     account id itself); a manual one (CLI, API) names neither.
     """
 

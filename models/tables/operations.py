@@ -18,7 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     Uuid,
-    text,
+    column,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -93,13 +93,13 @@ class SyncRun(Base):
     aliases_added: Mapped[int] = mapped_column(Integer, default=0)
     dead_lettered: Mapped[int] = mapped_column(Integer, default=0)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
-    #: The org's API usage (Sforce-Limit-Info) at the run's end, when Salesforce sent it.
+    #: The source's API usage at the run's end, when the source reported it.
     api_usage_used: Mapped[int | None] = mapped_column(Integer)
     api_usage_max: Mapped[int | None] = mapped_column(Integer)
     cursor_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cursor_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
-    #: While running: the SystemModstamp of the oldest change read and not yet applied.
+    #: While running: the source version of the oldest change read and not yet applied.
     backlog_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_sync_runs_stream_started_at", "stream", "started_at"),)
@@ -141,14 +141,14 @@ class DeadLetter(Base):
             "source",
             "reference",
             unique=True,
-            sqlite_where=text("status = 'open'"),
-            postgresql_where=text("status = 'open'"),
+            sqlite_where=column("status") == DeadLetterStatus.OPEN.value,
+            postgresql_where=column("status") == DeadLetterStatus.OPEN.value,
         ),
     )
 
 
 class Writeback(Base):
-    """Outbox of customer ids to write back to Salesforce accounts."""
+    """Outbox of customer ids to write back to the source's accounts."""
 
     __tablename__ = "writebacks"
 
@@ -186,7 +186,7 @@ class ApiKey(Base):
 
 
 class OutboundNotification(Base):
-    """A Salesforce Outbound Message notification, kept so a redelivery is recognised.
+    """An Outbound Message notification, kept so a redelivery is recognised.
 
     `enqueued_at` is set once its provisioning task is on the broker; a redelivered
     notification that never got that far is enqueued again. The key is the org, the id

@@ -12,7 +12,7 @@ from sqlalchemy import (
     Integer,
     String,
     Uuid,
-    text,
+    column,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,8 +56,8 @@ class UsageEvent(Base):
         Index(
             "ix_usage_events_pending",
             "customer_key",
-            sqlite_where=text("customer_id IS NULL"),
-            postgresql_where=text("customer_id IS NULL"),
+            sqlite_where=column("customer_id").is_(None),
+            postgresql_where=column("customer_id").is_(None),
         ),
     )
 

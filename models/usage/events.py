@@ -32,12 +32,12 @@ from sqlalchemy.orm import Session
 
 from sfsync.models import exactjson
 from sfsync.models.aliases.attribution import (
-    SQLITE_KEY_NAMES_CUSTOMER,
     attributed_customer,
     is_pending,
 )
 from sfsync.models.dialect import in_chunks, is_postgres
 from sfsync.models.errors import InvalidInput, NotFound
+from sfsync.models.sql import postgresql, sqlite
 from sfsync.models.tables import DeadLetter, UsageEvent
 from sfsync.models.types import DeadLetterSource
 
@@ -154,56 +154,6 @@ def get_event(session: Session, transaction_id: str) -> StoredEvent:
 
 # --- resolution --------------------------------------------------------------------------
 
-# SQLite runs one writer at a time (BEGIN IMMEDIATE), so a plain batched UPDATE is exact.
-_NAMES_ROW = SQLITE_KEY_NAMES_CUSTOMER.format(c="c", e="usage_events")
-_NAMES_E = SQLITE_KEY_NAMES_CUSTOMER.format(c="c", e="e")
-_SQLITE_RESOLVE = f"""
-UPDATE usage_events
-SET customer_id = coalesce(
-    (SELECT c.id FROM customers AS c WHERE {_NAMES_ROW}),
-    (SELECT a.customer_id FROM ingest_aliases AS a WHERE a.alias = usage_events.customer_key)
-)
-WHERE transaction_id IN (
-    SELECT e.transaction_id FROM usage_events AS e
-    WHERE e.customer_id IS NULL
-      AND (EXISTS (SELECT 1 FROM ingest_aliases AS a WHERE a.alias = e.customer_key)
-           OR EXISTS (SELECT 1 FROM customers AS c WHERE {_NAMES_E}))
-    LIMIT ?
-)
-"""
-
-# PostgreSQL: each batch claims its rows with SKIP LOCKED, so concurrent sweeps never wait
-# on each other (no deadlock) and never claim the same row; the owning alias row is share-
-# locked (also skipping) so an alias being moved or removed right now is left for the next
-# sweep instead of being attributed to its old owner.
-_POSTGRES_RESOLVE_ALIASES = """
-UPDATE usage_events AS e SET customer_id = p.cid
-FROM (
-    SELECT e2.transaction_id AS tx, a.customer_id AS cid
-    FROM usage_events AS e2 JOIN ingest_aliases AS a ON a.alias = e2.customer_key
-    WHERE e2.customer_id IS NULL
-      AND NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.id::text = e2.customer_key)
-    LIMIT %(n)s
-    FOR UPDATE OF e2 SKIP LOCKED
-    FOR SHARE OF a SKIP LOCKED
-) AS p
-WHERE e.transaction_id = p.tx
-"""
-
-_POSTGRES_RESOLVE_IDS = """
-UPDATE usage_events AS e SET customer_id = p.cid
-FROM (
-    SELECT e2.transaction_id AS tx, c.id AS cid
-    FROM usage_events AS e2 JOIN customers AS c ON c.id::text = e2.customer_key
-        AND c.status = 'active'
-    WHERE e2.customer_id IS NULL AND length(e2.customer_key) = 36
-    LIMIT %(n)s
-    FOR UPDATE OF e2 SKIP LOCKED
-    FOR KEY SHARE OF c SKIP LOCKED
-) AS p
-WHERE e.transaction_id = p.tx
-"""
-
 
 def resolve_pending(session: Session, *, limit: int | None = None, batch_size: int = 10_000) -> int:
     """Attribute pending events whose key is now a customer id or an attached alias.
@@ -216,9 +166,9 @@ def resolve_pending(session: Session, *, limit: int | None = None, batch_size: i
     conn = session.connection()
     total = 0
     statements = (
-        [_POSTGRES_RESOLVE_IDS, _POSTGRES_RESOLVE_ALIASES]
+        [postgresql.RESOLVE_IDS, postgresql.RESOLVE_ALIASES]
         if is_postgres(session)
-        else [_SQLITE_RESOLVE]
+        else [sqlite.RESOLVE_PENDING]
     )
     for sql in statements:
         while limit is None or total < limit:

@@ -32,78 +32,11 @@ from sqlalchemy.orm import Session
 
 from sfsync.models.dialect import is_postgres
 from sfsync.models.keys import customer_id_of_key
+from sfsync.models.sql import postgresql, sqlite
 from sfsync.models.types import utcnow
 from sfsync.models.usage.events import NewEvent
 
 __all__ = ["insert_events"]
-
-_SQLITE_INSERT = """
-INSERT INTO usage_events
-    (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
-SELECT j.value ->> 0, j.value ->> 1, coalesce(c.id, a.customer_id), j.value ->> 2,
-       j.value ->> 3, json(j.value ->> 4), ?
-FROM json_each(?) AS j
-LEFT JOIN ingest_aliases AS a ON a.alias = j.value ->> 1
-LEFT JOIN customers AS c ON c.id = j.value ->> 5 AND c.status = 'active'
-WHERE true
-ON CONFLICT (transaction_id) DO NOTHING
-RETURNING transaction_id
-"""
-
-# Temporary: private to the connection, no WAL, gone with the connection. Emptied before
-# each batch (a transaction may stage several) and, at commit, truncated in place, so it
-# never holds more than one transaction's dead rows.
-_PG_STAGING = """
-CREATE TEMPORARY TABLE IF NOT EXISTS sfsync_usage_staging (
-    t text NOT NULL, k text NOT NULL, e text NOT NULL, s timestamptz NOT NULL,
-    p json NOT NULL, c uuid
-) ON COMMIT DELETE ROWS
-"""
-_PG_COPY = "COPY sfsync_usage_staging (t, k, e, s, p, c) FROM STDIN"
-_PG_COPY_EVENTS = (
-    "COPY usage_events (transaction_id, customer_key, customer_id, event_type, timestamp, "
-    "properties, received_at) FROM STDIN"
-)
-# Owners come back as text, which COPY takes as is: no UUID object made and dumped again.
-# The keys go as a binary array (%b): the text form quotes each element through a regular
-# expression, 0.35 ms more per batch of 1,000.
-_PG_OWNERS = (
-    "SELECT alias, customer_id::text FROM ingest_aliases WHERE alias = ANY(%b) "
-    "ORDER BY alias FOR SHARE"
-)
-_PG_CUSTOMERS = "SELECT id::text FROM customers WHERE id = ANY(%b) AND status = 'active'"
-# Both look-ups send an array of keys, and are planned per call (never prepared): once
-# psycopg prepares a statement (its fifth run) PostgreSQL may switch to a generic plan, and
-# for `= ANY($1)` that is a sequential scan searching the array for every row (16 ms a
-# batch against under 1 ms with a plan made for the array at hand).
-
-# The aliases a batch uses are share-locked (in a fixed order) for the statement's
-# transaction: a concurrent move or removal of one of them waits for this insert to commit
-# and then re-attributes its rows, and an insert that comes second sees the new owner.
-# Without it an insert could attribute to an owner whose removal commits meanwhile, which
-# the pending sweep (it only looks at unattributed rows) would never correct.
-# Rows are inserted in transaction-id order (ORDER BY b.t, by code point): two batches
-# that share ids, ingested at once, then take the unique index's locks in the same order
-# and one waits for the other instead of both deadlocking (found by tests/reliability:
-# overlapping batches from two workers deadlocked until a batch ran out of retries and was
-# dead-lettered).
-_PG_INSERT = """
-WITH owners AS (
-    SELECT alias, customer_id FROM ingest_aliases
-    WHERE alias IN (SELECT k FROM sfsync_usage_staging)
-    ORDER BY alias
-    FOR SHARE
-)
-INSERT INTO usage_events
-    (transaction_id, customer_key, customer_id, event_type, timestamp, properties, received_at)
-SELECT b.t, b.k, coalesce(c.id, o.customer_id), b.e, b.s, b.p, %(received)s
-FROM sfsync_usage_staging AS b
-LEFT JOIN owners AS o ON o.alias = b.k
-LEFT JOIN customers AS c ON c.id = b.c AND c.status = 'active'
-ORDER BY b.t COLLATE "C"
-ON CONFLICT (transaction_id) DO NOTHING
-RETURNING transaction_id
-"""
 
 
 def insert_events(
@@ -141,10 +74,10 @@ def _insert_postgres(
         return {e.transaction_id for e in ordered}
     except IntegrityError:
         pass  # an id is stored already: the batch takes the insert-or-ignore path
-    conn.exec_driver_sql(_PG_STAGING)
+    conn.exec_driver_sql(postgresql.STAGING)
     conn.exec_driver_sql("DELETE FROM sfsync_usage_staging")
-    _copy(conn, _PG_COPY, (_staged(e) for e in ordered))
-    rows = conn.exec_driver_sql(_PG_INSERT, {"received": received})
+    _copy(conn, postgresql.COPY_STAGING, (_staged(e) for e in ordered))
+    rows = conn.exec_driver_sql(postgresql.INSERT_EVENTS, {"received": received})
     return {row[0] for row in rows}
 
 
@@ -152,10 +85,10 @@ def _owners(conn: Connection, events: Sequence[NewEvent]) -> dict[str, str]:
     """The batch's keys → their owner's id (text): aliases share-locked in alias order, as
     the insert-or-ignore statement locks them; a customer's own id outranks an alias."""
     keys = sorted({e.customer_key for e in events})
-    owners: dict[str, str] = dict(_driver_rows(conn, _PG_OWNERS, (keys,), prepare=False))
+    owners: dict[str, str] = dict(_driver_rows(conn, postgresql.OWNERS, (keys,), prepare=False))
     named = [cid for e in events if (cid := customer_id_of_key(e.customer_key))]
     if named:
-        found = _driver_rows(conn, _PG_CUSTOMERS, (named,), prepare=False)
+        found = _driver_rows(conn, postgresql.ACTIVE_CUSTOMERS, (named,), prepare=False)
         owners.update({cid: cid for (cid,) in found})
     return owners
 
@@ -168,7 +101,7 @@ def _copy_direct(
     # concurrent batch holding that id to finish), and the savepoint undoes it.
     _copy(
         conn,
-        _PG_COPY_EVENTS,
+        postgresql.COPY_EVENTS,
         (
             (
                 e.transaction_id,
@@ -265,5 +198,5 @@ def _sqlite_row(e: NewEvent) -> list[Any]:
 
 def _insert_sqlite(conn: Connection, events: Sequence[NewEvent], received: datetime) -> set[str]:
     payload = _DOCUMENT.encode([_sqlite_row(e) for e in events])
-    rows = _driver_rows(conn, _SQLITE_INSERT, (_sqlite_time(received), payload))
+    rows = _driver_rows(conn, sqlite.INSERT_EVENTS, (_sqlite_time(received), payload))
     return {tx for (tx,) in rows}
