@@ -1,7 +1,7 @@
 """Reading ingest aliases: who holds which, and where externally sourced ones come from.
 
-The read side of `models.aliases` (which changes aliases and keeps their rules): every
-function here only reads, in any spelling the caller gives (`models.keys`).
+The read side of the aliases (`models.aliases.ownership` changes them and keeps their
+rules): every function here only reads, in any spelling the caller gives (`models.keys`).
 """
 
 from __future__ import annotations

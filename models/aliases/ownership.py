@@ -15,7 +15,7 @@ alias it is a conflict naming that customer (`AliasIsCustomerId`), and the owner
 look-ups report that customer as its holder, so no path — the CLI, the closed-won page,
 the account stream — can attach it elsewhere and capture the customer's usage.
 
-Reading them (who holds which, their origins) is `models.aliases.lookups`, re-exported here.
+Reading them (who holds which, their origins) is `models.aliases.lookups`.
 
 Every alias records where it came from (`AliasOrigin`): an account at the source and the field
 its value was read from (`Id` for the account id itself), or nothing for a manual one (the

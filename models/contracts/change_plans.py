@@ -1,6 +1,6 @@
 """A contract's lifecycle as its deal changes after the close: the rules, over plain rows.
 
-Both the per-deal path (`models.contracts`) and the set-based one (`sync.provision_batch`,
+Both the per-deal path (`models.contracts.records`) and the set-based one (`sync.provision_batch`,
 `sync.lifecycle`) decide with these functions, so a deal ends up the same either way:
 
 - the deal's terms (won, won again, edited, moved to another account) → `plan_terms`:

@@ -2,7 +2,7 @@
 
 `ContractTerms` is the one description of a contract across the layers. The mapping of a
 source's deal produces one, the operator's CLI and API build one, both provisioning paths
-(per deal, `models.contracts`; set-based, `sync.provision_batch`) hand one to the store, and
+(per deal, `models.contracts.records`; set-based, `sync.provision_batch`) hand one to the store, and
 the revisions record one. It is validated in one place (`models.contracts.records.validate_terms`)
 and compared in one place (`models.contracts.change_plans.same_terms`).
 
