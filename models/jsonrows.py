@@ -197,7 +197,8 @@ def insert_rows(
     source = select(*(r.c[name] for name in columns)).where(true())
     if order_by is not None and is_postgres(session):
         source = source.order_by(r.c[order_by])
-    statement = insert(session, table).from_select(list(columns), source)
+    # Only the given columns: the others take the database's defaults, as one row would.
+    statement = insert(session, table).from_select(list(columns), source, include_defaults=False)
     if on_conflict is not None:
         statement = statement.on_conflict_do_nothing(index_elements=list(on_conflict) or None)
     if returning is not None:

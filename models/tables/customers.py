@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    ColumnElement,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -40,7 +42,7 @@ from sfsync.models.types import (
 #: The partial unique index's predicate on custom field values, spelled as the index spells
 #: it, so a look-up is an index search on SQLite and PostgreSQL alike (SQLite matches a
 #: partial index only on the identical term, where SQLAlchemy would write `is_unique = 1`).
-IS_UNIQUE_VALUE = literal_column("custom_field_values.is_unique", Boolean)
+IS_UNIQUE_VALUE: ColumnElement[Any] = literal_column("custom_field_values.is_unique")
 
 __all__ = [
     "IS_UNIQUE_VALUE",
