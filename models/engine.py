@@ -1,4 +1,5 @@
-"""Engine, sessions and migrations of the store; the one place database errors are translated."""
+"""Engine, sessions and migrations of the store; database errors are translated on the way out
+(`models.db_errors`)."""
 
 from __future__ import annotations
 
@@ -19,21 +20,17 @@ from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
-    IntegrityError,
     NoSuchModuleError,
     OperationalError,
 )
 from sqlalchemy.orm import Session, sessionmaker
 
 from sfsync.models import exactjson
+from sfsync.models.db_errors import translate
 from sfsync.models.deadline import Deadline
 from sfsync.models.errors import (
-    Conflict,
     DeadlinePassed,
-    InvalidInput,
-    StoreError,
     StoreNotMigrated,
-    StoreUnavailable,
     StoreUnreachable,
 )
 
@@ -41,19 +38,13 @@ __all__ = [
     "MIGRATIONS",
     "RolledBackStore",
     "Store",
-    "constraint_name",
-    "is_transient",
     "make_engine",
     "normalize_url",
     "open_store",
-    "translate",
 ]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-# SQLSTATEs that mean "try again": serialization failure, deadlock, lock timeout, and the
-# connection classes.
-_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57014"}
 #: SQLite's message for a write through a connection it opened read-only (SQLITE_READONLY).
 _READ_ONLY_CONNECTION = "attempt to write a readonly database"
 #: Execution option marking the connections of `Store.reader` sessions.
@@ -175,40 +166,6 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
             context.is_disconnect = True
 
     return engine
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether a database error is worth retrying."""
-    if isinstance(exc, OperationalError):
-        return True
-    if isinstance(exc, DBAPIError):
-        sqlstate = getattr(exc.orig, "sqlstate", None)
-        if sqlstate in _TRANSIENT_SQLSTATES or exc.connection_invalidated:
-            return True
-    return False
-
-
-def constraint_name(exc: IntegrityError) -> str:
-    """The name (PostgreSQL) or the failing columns (SQLite) of the violated constraint."""
-    diag = getattr(exc.orig, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    if name:
-        return str(name)
-    message = str(exc.orig)
-    match = re.search(r"constraint failed: (.+)$", message, re.MULTILINE)
-    return match.group(1).strip() if match else message
-
-
-def translate(exc: BaseException) -> StoreError:
-    """Turn a database exception into the store's own error."""
-    if isinstance(exc, IntegrityError):
-        name = constraint_name(exc)
-        if "UNIQUE" in str(exc.orig).upper() or "duplicate key" in str(exc.orig):
-            return Conflict(f"already exists ({name})")
-        return InvalidInput(f"rejected by the store's rule {name}")
-    if is_transient(exc):
-        return StoreUnavailable(f"database temporarily unavailable: {type(exc.orig).__name__}")  # type: ignore[attr-defined]
-    return StoreError(f"database error: {type(exc).__name__}")
 
 
 class Store:

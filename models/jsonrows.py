@@ -12,7 +12,8 @@ UUIDs as 32 hex digits on SQLite, UTC datetimes as SQLAlchemy's SQLite text, mon
 decimal text, enums by value. tests/store/test_jsonrows.py reads rows of both kinds back
 through the ORM on both backends.
 
-SQL here is built from table and column names of `models.tables` only, never from values.
+Statements are SQLAlchemy Core over the dialect's unpacking of the document (`models.sql`),
+built from the tables of `models.tables` only, never from values.
 """
 
 from __future__ import annotations
@@ -25,22 +26,35 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Enum, Table, Uuid, text
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Enum,
+    Select,
+    Subquery,
+    Table,
+    Uuid,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
-from sfsync.models.dialect import is_postgres
+from sfsync.models import sql
+from sfsync.models.dialect import insert, is_postgres
 from sfsync.models.types import Money, UTCDateTime, plain_decimal
 
 __all__ = [
     "as_uuid",
     "document",
-    "in_list",
+    "in_json",
     "insert_rows",
     "owners",
+    "rows_of",
     "select_in",
     "table_of",
-    "unpack",
     "update_rows",
     "uuid_reader",
     "values",
@@ -112,29 +126,16 @@ def _memo(encode: Encoder | None) -> Encoder | None:
     return encode_once
 
 
-def unpack(session: Session, table: Table, columns: Sequence[str], param: str = "rows") -> str:
-    """``SELECT <typed columns> FROM <the JSON rows in :param>`` for the session's backend."""
-    if is_postgres(session):
-        dialect = session.get_bind().dialect
-        select = ", ".join(
-            f"CAST(j.value ->> {i} AS {table.c[name].type.compile(dialect=dialect)}) AS {name}"
-            for i, name in enumerate(columns)
-        )
-        return f"SELECT {select} FROM json_array_elements(CAST(:{param} AS json)) AS j(value)"
-    select = ", ".join(f"j.value ->> {i} AS {name}" for i, name in enumerate(columns))
-    return f"SELECT {select} FROM json_each(:{param}) AS j"
+def rows_of(
+    session: Session, table: Table, columns: Sequence[str], param: str = "rows"
+) -> Subquery:
+    """The JSON rows in `:param` (a `document`) as a subquery `r` of typed `columns`."""
+    return sql.of(session).json_rows(table, tuple(columns), param)
 
 
-def in_list(session: Session, column: Column[Any], param: str) -> str:
+def in_json(session: Session, column: Column[Any], param: str) -> ColumnElement[bool]:
     """``<column> IN (<the JSON array of values in :param>)`` for the session's backend."""
-    name = f"{column.table.name}.{column.name}"
-    if is_postgres(session):
-        kind = column.type.compile(dialect=session.get_bind().dialect)
-        return (
-            f"{name} IN (SELECT CAST(v.value AS {kind}) "
-            f"FROM json_array_elements_text(CAST(:{param} AS json)) AS v(value))"
-        )
-    return f"{name} IN (SELECT v.value FROM json_each(:{param}) AS v)"
+    return column.in_(sql.of(session).json_values(column, param))
 
 
 def values(session: Session, column: Column[Any], items: Iterable[Any]) -> str:
@@ -146,15 +147,12 @@ def values(session: Session, column: Column[Any], items: Iterable[Any]) -> str:
 
 def select_in(
     session: Session,
+    statement: Select[Any],
     column: Column[Any],
     items: Iterable[Any],
-    select: str,
-    *,
-    where: str = "",
-    suffix: str = "",
     params: Mapping[str, Any] | None = None,
 ) -> Sequence[Row[Any]]:
-    """Raw rows of ``SELECT select FROM <column's table> WHERE [where AND] column IN items``.
+    """The rows of `statement` narrowed to `column IN items`.
 
     One statement for any number of `items` (each once). Flushes the session first, as the
     ORM's autoflush would before a query.
@@ -163,12 +161,9 @@ def select_in(
     if not wanted:
         return []
     session.flush()
-    condition = in_list(session, column, "items")
-    if where:
-        condition = f"{where} AND {condition}"
-    sql = f"SELECT {select} FROM {column.table.name} WHERE {condition} {suffix}"
     rows = session.connection().execute(
-        text(sql), {**(params or {}), "items": values(session, column, wanted)}
+        statement.where(in_json(session, column, "items")),
+        {**(params or {}), "items": values(session, column, wanted)},
     )
     return rows.all()  # one fetch, not one per row
 
@@ -185,30 +180,31 @@ def insert_rows(
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
     *,
-    on_conflict: str | None = None,
+    on_conflict: Sequence[str] | None = None,
     returning: str | None = None,
     order_by: str | None = None,
 ) -> list[Any]:
     """INSERT ... SELECT from the JSON rows; returns the `returning` column of rows inserted.
 
-    `on_conflict` is the conflict target (``"(alias)"``; ``""`` for any) of a DO NOTHING.
+    `on_conflict` is the conflict target (``("alias",)``; ``()`` for any) of a DO NOTHING.
     `order_by` (a column) fixes the order PostgreSQL takes the unique index's locks in, so two
     writers inserting overlapping keys wait for each other instead of deadlocking.
     """
     if not rows:
         return []
-    sql = [
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"SELECT * FROM ({unpack(session, table, columns)}) AS r WHERE true"
-    ]
+    r = rows_of(session, table, columns)
+    # `WHERE true`: SQLite parses an upsert's SELECT only with a WHERE clause.
+    source = select(*(r.c[name] for name in columns)).where(true())
     if order_by is not None and is_postgres(session):
-        sql.append(f"ORDER BY {order_by}")
+        source = source.order_by(r.c[order_by])
+    # Only the given columns: the others take the database's defaults, as one row would.
+    statement = insert(session, table).from_select(list(columns), source, include_defaults=False)
     if on_conflict is not None:
-        sql.append(f"ON CONFLICT {on_conflict} DO NOTHING")
+        statement = statement.on_conflict_do_nothing(index_elements=list(on_conflict) or None)
     if returning is not None:
-        sql.append(f"RETURNING {returning}")
+        statement = statement.returning(table.c[returning])
     result = session.connection().execute(
-        text(" ".join(sql)), {"rows": document(session, table, columns, rows)}
+        statement, {"rows": document(session, table, columns, rows)}
     )
     return list(result.scalars()) if returning is not None else []
 
@@ -229,18 +225,19 @@ def update_rows(
     """
     if not rows:
         return []
-    assignments = ", ".join(f"{name} = r.{name}" for name in columns if name != key)
-    condition = f"{table.name}.{key} = r.{key}"
-    if unless_equal:
-        differs = " OR ".join(f"{table.name}.{c} IS DISTINCT FROM r.{c}" for c in unless_equal)
-        condition += f" AND ({differs})"
-    sql = (
-        f"UPDATE {table.name} SET {assignments} "
-        f"FROM ({unpack(session, table, columns)}) AS r WHERE {condition} "
-        f"RETURNING {table.name}.{key}"
+    r = rows_of(session, table, columns)
+    statement = (
+        update(table)
+        .values({name: r.c[name] for name in columns if name != key})
+        .where(table.c[key] == r.c[key])
+        .returning(table.c[key])
     )
+    if unless_equal:
+        statement = statement.where(
+            or_(*(table.c[c].is_distinct_from(r.c[c]) for c in unless_equal))
+        )
     result = session.connection().execute(
-        text(sql), {"rows": document(session, table, columns, rows)}
+        statement, {"rows": document(session, table, columns, rows)}
     )
     return list(result.scalars().all())
 

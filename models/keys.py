@@ -1,17 +1,17 @@
 """Canonical keys: the one spelling under which the store keeps and compares a key.
 
-A key is what names a customer from outside: an ingest alias, the `sfdc_account_id` custom
-field, an event's `customer_id`, an `external_id`. Two spellings of one identity must never
-be two keys, or usage keyed on one misses the customer holding the other (and a spelling
+A key is what names a customer from outside: an ingest alias, the account id custom field
+(`KEY_FIELDS`), an event's `customer_id`, an `external_id`. Two spellings of one identity
+must never be two keys, or usage keyed on one misses the customer holding the other (and a spelling
 of a victim's id could be attached elsewhere and capture its usage). So every key is
 passed through `canonical_key` where it is written and where it is looked up:
 
 - a key that parses as a UUID (any case, ``{…}``, ``urn:uuid:…``, 32 hex digits, with
   surrounding whitespace: whatever Python's `uuid.UUID` reads) is that UUID in canonical
   text form (lower-case 8-4-4-4-12), and is a customer id wherever that customer exists;
-- a key shaped like a Salesforce Account id (``001`` and 12 letters or digits, or 15 with
+- a key shaped like an Account record id (``001`` and 12 letters or digits, or 15 with
   a checksum suffix that matches, in any letter case) is its 18-character form
-  (`config.ids`, the algorithm the Salesforce adapter uses too);
+  (`config.ids`, the algorithm the source's adapter uses too);
 - any other key is kept as given (keys are case-sensitive).
 """
 

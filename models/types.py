@@ -87,7 +87,7 @@ class Money(TypeDecorator[Decimal]):
     """Exact decimal money: NUMERIC on PostgreSQL, text on SQLite (which has no decimal).
 
     Both hold at most `MONEY_PRECISION` digits, `MONEY_SCALE` of them after the point
-    (`models.contracts.validate_terms` refuses more), and read back as `plain_decimal`.
+    (`models.contracts.records.validate_terms` refuses more), and read back as `plain_decimal`.
     """
 
     impl = Numeric(MONEY_PRECISION, MONEY_SCALE)
@@ -119,7 +119,7 @@ class Entity(enum.StrEnum):
 
 
 class ContractStatus(enum.StrEnum):
-    """Where a contract is in its lifecycle (`models.lifecycle`)."""
+    """Where a contract is in its lifecycle (`models.contracts.change_plans`)."""
 
     ACTIVE = "active"
     #: Its deal left Closed Won (or was deleted) after the contract started.
@@ -158,7 +158,8 @@ class CustomerStatus(enum.StrEnum):
 class AliasSource(enum.StrEnum):
     """Where an ingest alias came from: sfsync adds, moves and removes only its own."""
 
-    SALESFORCE = "salesforce"
+    #: Read from an account at the source (stored as its first source named it).
+    EXTERNAL = "salesforce"
     MANUAL = "manual"
 
 
@@ -172,7 +173,7 @@ class AliasMoveReason(enum.StrEnum):
 
 
 class Stream(enum.StrEnum):
-    """Incremental Salesforce streams, each with its own cursor and lease."""
+    """Incremental streams, each with its own cursor and lease."""
 
     OPPORTUNITIES = "opportunities"
     ACCOUNTS = "accounts"
@@ -196,7 +197,7 @@ class RunStatus(enum.StrEnum):
 
 
 class TaskRunOutcome(enum.StrEnum):
-    """How one execution of a task ended, as its runtime is tallied (`models.task_runtimes`)."""
+    """How one execution of a task ended, as tallied by `models.operations.task_runtimes`."""
 
     SUCCEEDED = "succeeded"
     #: It returned, but some or all of its work became dead letters.
@@ -256,7 +257,7 @@ def new_id() -> uuid.UUID:
 
 
 class ApiScope(enum.StrEnum):
-    """What an API key may do (`models.api_keys.SCOPE_GRANTS` says which scope covers which)."""
+    """What an API key may do (`models.operations.api_keys.SCOPE_GRANTS`: which covers which)."""
 
     INGEST = "ingest"
     READ = "read"

@@ -3,8 +3,8 @@
 The incremental stream reads every changed opportunity (queryAll, won or not). A record
 that is won and not deleted is a deal (`sync.opportunities`); any other is *gone*: if the
 store holds its contract, the contract is ended at the record's SystemModstamp (or archived
-if it had not started, `models.lifecycle.plan_end`) with a revision; if not, the record is
-read and nothing more — no look-up, no write.
+if it had not started, `models.contracts.change_plans.plan_end`) with a revision; if not, the
+record is read and nothing more — no look-up, no write.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sfsync.models.bulk import contracts_by_id, update_contracts
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID, find_many_by_field
-from sfsync.models.lifecycle import plan_end
-from sfsync.models.revisions import Change, RevisionRow, insert_revisions, terms_of
-from sfsync.models.runs import RunCounters
+from sfsync.models.contracts.bulk import contracts_by_id, update_contracts
+from sfsync.models.contracts.change_plans import plan_end
+from sfsync.models.contracts.revisions import Change, RevisionRow, insert_revisions, terms_of
+from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID, find_many_by_field
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import Entity, RevisionKind
 from sfsync.sync.errors import MappingError
 from sfsync.sync.mapping import parse_sf_datetime
@@ -96,7 +96,7 @@ def unchanged_deals(session: Session, records: Sequence[Record]) -> set[str]:
     return {
         o
         for o, contract_id in held.items()
-        if contract_id in written and written[contract_id].sf_modstamp == stamps[o]
+        if contract_id in written and written[contract_id].source_version == stamps[o]
     }
 
 
@@ -116,9 +116,9 @@ def apply_gone(
         if current is None or plan is None:
             continue
         target, kind = plan
-        target = replace(target, sf_modstamp=deal.at)
+        target = replace(target, source_version=deal.at)
         changed.append(target)
-        why = replace(change, cause=f"{deal.cause}; {change.cause}", sf_modstamp=deal.at)
+        why = replace(change, cause=f"{deal.cause}; {change.cause}", source_version=deal.at)
         revisions.append(RevisionRow(target.id, kind, terms_of(current), terms_of(target), why))
         if kind is RevisionKind.ARCHIVED:
             counters.contracts_archived += 1

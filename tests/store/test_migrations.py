@@ -13,9 +13,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Uuid, bindparam, create_engine, inspect, text
 
 from sfsync.models import Store, StoreNotMigrated, open_store
-from sfsync.models.notifications import NotificationKey, record_notifications
+from sfsync.models.operations.notifications import NotificationKey, record_notifications
+from sfsync.models.operations.task_runtimes import read_task_runtimes, record_task_runtime
 from sfsync.models.tables import Base
-from sfsync.models.task_runtimes import read_task_runtimes, record_task_runtime
 from sfsync.models.types import TaskRunOutcome, UTCDateTime
 from tests.conftest import POSTGRES_BASE
 from tests.store.alembic_steps import migrate, revision_before
@@ -237,3 +237,46 @@ def test_outbound_notifications_are_rekeyed_by_org_keeping_stored_rows(store: St
         # The store is shared with the tests that follow: back to the head for them.
         migrate(store, "head")
     assert [tuple(r) for r in ids] == [("n1",)]
+
+
+def _columns(store: Store, table: str) -> set[str]:
+    with store.engine.connect() as conn:
+        return {c["name"] for c in inspect(conn).get_columns(table)}
+
+
+def test_source_version_columns_are_renamed_keeping_their_values(store: Store) -> None:
+    """Migration 0018 renames the modstamp columns to `source_version`, values kept; down too."""
+    old, new = "sf_modstamp", "source_version"  # models_moves: keep (the name before 0018)
+    migrate(store, revision_before(store, "0018"))
+    customer, contract = uuid.uuid4(), uuid.uuid4()
+    ids = [str(i) if store.dialect == "postgresql" else i.hex for i in (customer, contract)]
+    when = "2026-11-20 10:00:00.000000"
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO customers (id, name, created_at, updated_at) "
+                "VALUES (:id, 'Acme', :t, :t)"
+            ),
+            {"id": ids[0], "t": when},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contracts (id, customer_id, name, starting_at, amount, currency, "
+                f"status, {old}, created_at, updated_at) "
+                "VALUES (:id, :c, 'Deal', :t, 100, 'USD', 'active', :t, :t, :t)"
+            ),
+            {"id": ids[1], "c": ids[0], "t": when},
+        )
+    migrate(store, "head")
+    assert new in _columns(store, "contracts") and old not in _columns(store, "contracts")
+    assert new in _columns(store, "contract_revisions")
+    with store.engine.connect() as conn:
+        kept = conn.execute(text(f"SELECT {new} FROM contracts")).scalar_one()
+    assert str(kept).startswith("2026-11-20 10:00:00")
+    migrate(store, revision_before(store, "0018"))
+    assert old in _columns(store, "contracts") and new not in _columns(store, "contracts")
+    assert old in _columns(store, "contract_revisions")
+    with store.engine.connect() as conn:
+        kept = conn.execute(text(f"SELECT {old} FROM contracts")).scalar_one()
+    assert str(kept).startswith("2026-11-20 10:00:00")
+    migrate(store, "head")

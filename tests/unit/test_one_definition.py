@@ -27,9 +27,9 @@ def _class_definitions(name: str) -> list[str]:
 
 def test_the_contract_is_one_type_defined_by_the_store() -> None:
     """`ContractTerms` is defined once, in models/; the older copies are gone."""
-    assert _class_definitions("ContractTerms") == ["models/contract_terms.py"]
+    assert _class_definitions("ContractTerms") == ["models/contracts/terms.py"]
     assert _class_definitions("ContractSpec") == []
-    assert _class_definitions("ContractRow") == ["models/contract_terms.py"]
+    assert _class_definitions("ContractRow") == ["models/contracts/terms.py"]
 
 
 def test_the_currency_pattern_is_written_once() -> None:
@@ -39,7 +39,8 @@ def test_the_currency_pattern_is_written_once() -> None:
 
 
 def test_the_store_limits_are_defined_once_in_models_tables() -> None:
-    """Every MAX_ limit of names, aliases and field values is assigned in models/tables.py only."""
+    """Every MAX_ limit of names, aliases and field values is assigned in models/tables/base.py
+    only, and no table's CHECK repeats one as a number."""
     limits = {
         "MAX_NAME",
         "MAX_ALIAS",
@@ -54,10 +55,14 @@ def test_the_store_limits_are_defined_once_in_models_tables() -> None:
                 for target in node.targets:
                     if isinstance(target, ast.Name) and target.id in limits:
                         assigned.setdefault(target.id, []).append(path)
-    assert assigned == {name: ["models/tables.py"] for name in limits}
-    check_constraints = re.findall(
-        r"CheckConstraint\(\s*\"[^\"]*\b(160|128|200)\b", _sources()["models/tables.py"]
-    )
+    assert assigned == {name: ["models/tables/base.py"] for name in limits}
+    tables = [text for path, text in _sources().items() if path.startswith("models/tables/")]
+    assert len(tables) > 1
+    check_constraints = [
+        found
+        for text in tables
+        for found in re.findall(r"CheckConstraint\(\s*\"[^\"]*\b(160|128|200)\b", text)
+    ]
     assert check_constraints == []
 
 
