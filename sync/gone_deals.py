@@ -24,7 +24,7 @@ from sfsync.models.revisions import Change, RevisionRow, insert_revisions, terms
 from sfsync.models.runs import RunCounters
 from sfsync.models.types import Entity, RevisionKind
 from sfsync.sync.errors import MappingError
-from sfsync.sync.mapping import parse_sf_datetime
+from sfsync.sync.record_values import parse_sf_datetime
 from sfsync.sync.salesforce import valid_id
 
 __all__ = ["GoneDeal", "apply_gone", "counts", "gone_deals", "unchanged_deals"]

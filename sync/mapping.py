@@ -34,17 +34,13 @@ from typing import Any
 from sfsync.models.aliases import AliasOrigin
 from sfsync.models.contract_terms import ContractTerms
 from sfsync.sync.alias_mapping import (
-    MULTI_SELECT_SEPARATOR,
     account_alias_origins,
-    account_aliases,
-    split_alias_values,
 )
 from sfsync.sync.errors import MappingError
 from sfsync.sync.field_copies import CopiedValue
 from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.record_values import (
     add_months,
-    parse_sf_date,
     parse_sf_datetime,
     record_amount,
     record_currency,
@@ -53,20 +49,10 @@ from sfsync.sync.record_values import (
 )
 from sfsync.sync.salesforce import AccountNode, normalize_id, record_value
 
-# The rules, values and aliases live in their own modules (mapping_rules, record_values,
-# alias_mapping); the names callers import from here stay importable here.
 __all__ = [
-    "MULTI_SELECT_SEPARATOR",
     "AliasMemo",
     "Deal",
-    "MappingRules",
-    "account_alias_origins",
-    "account_aliases",
-    "add_months",
     "map_opportunity",
-    "parse_sf_date",
-    "parse_sf_datetime",
-    "split_alias_values",
 ]
 
 

@@ -28,8 +28,9 @@ from sfsync.models.aliases import AliasOrigin
 from sfsync.models.bulk import contract_customers
 from sfsync.models.customer_lifecycle import survivors
 from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
-from sfsync.sync.mapping import MappingRules
-from sfsync.sync.opportunities import MappedPage, hierarchy_for, map_records
+from sfsync.sync.mapping_rules import MappingRules
+from sfsync.sync.opportunities import MappedPage, map_records
+from sfsync.sync.opportunity_hierarchy import hierarchy_for
 from sfsync.sync.salesforce import (
     OPPORTUNITY_IN_LIST_MAX_CHARS,
     AccountNode,

@@ -34,7 +34,8 @@ from sfsync.models.types import DeadLetterSource
 from sfsync.sync.errors import MappingError
 from sfsync.sync.field_copies import apply_field_copies, copied_values
 from sfsync.sync.gone_deals import GoneDeal
-from sfsync.sync.mapping import AliasMemo, MappingRules, map_opportunity
+from sfsync.sync.mapping import AliasMemo, map_opportunity
+from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.opportunity_hierarchy import PageHierarchy, hierarchy_for, record_as_root
 from sfsync.sync.provision import provision_deal, refresh_contract
 from sfsync.sync.provision_batch import BatchItem, provision_batch
@@ -60,10 +61,8 @@ __all__ = [
     "MappedPage",
     "OpportunityNotFound",
     "OpportunityPage",
-    "PageHierarchy",
     "apply_mapped",
     "apply_records",
-    "hierarchy_for",
     "map_records",
     "provision_opportunities",
 ]

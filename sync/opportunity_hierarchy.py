@@ -17,7 +17,7 @@ from sfsync.models import Entity, Store
 from sfsync.models.aliases import alias_owners
 from sfsync.models.bulk import contract_customers
 from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
-from sfsync.sync.mapping import MappingRules
+from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.salesforce import (
     AccountNode,
     HierarchyCache,

@@ -48,7 +48,6 @@ __all__ = [
     "Progress",
     "RecordSource",
     "RunOptions",
-    "RunResult",
     "StreamSpec",
     "not_connected",
     "run_stream",

@@ -19,7 +19,8 @@ from sfsync.models.contracts import any_contracts
 from sfsync.models.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, Stream
 from sfsync.sync.gone_deals import GoneDeal, apply_gone, gone_deals, unchanged_deals
-from sfsync.sync.mapping import AliasMemo, MappingRules
+from sfsync.sync.mapping import AliasMemo
+from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.opportunities import (
     OpportunityPage,
     apply_mapped,

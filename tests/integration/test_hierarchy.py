@@ -6,7 +6,8 @@ from collections import defaultdict
 
 import pytest
 
-from sfsync.sync.mapping import MappingRules, map_opportunity
+from sfsync.sync.mapping import map_opportunity
+from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.salesforce import (
     AccountNode,
     HierarchyCache,

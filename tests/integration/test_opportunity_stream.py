@@ -28,7 +28,7 @@ from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_fo
 from sfsync.models.runs import list_runs
 from sfsync.models.types import DeadLetterSource, RunStatus, Stream
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.runner import RunResult
+from sfsync.sync.run_result import RunResult
 from sfsync.sync.salesforce import HierarchyCache, SalesforceClient
 from sfsync.sync.streams.opportunities import poll_opportunities
 from tests.integration.helpers import customer_aliases, provisioned, won_deal

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sfsync.sync.errors import MappingError
-from sfsync.sync.mapping import Deal, MappingRules, map_opportunity
+from sfsync.sync.mapping import Deal, map_opportunity
+from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.salesforce import (
     AuthMode,
     QueryRules,

@@ -26,7 +26,8 @@ from sfsync.models.runs import RunCounters
 from sfsync.models.tables import Contract, Customer, IngestAlias, UsageEvent
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus
 from sfsync.models.usage import get_event
-from sfsync.sync.opportunities import PageHierarchy, apply_records
+from sfsync.sync.opportunities import apply_records
+from sfsync.sync.opportunity_hierarchy import PageHierarchy
 from sfsync.sync.salesforce import normalize_id
 
 WORKERS = 2

@@ -11,17 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sfsync.models.tables import MAX_ALIASES_PER_CUSTOMER
+from sfsync.sync.alias_mapping import account_aliases
 from sfsync.sync.errors import MappingError
-from sfsync.sync.mapping import (
-    Deal,
-    MappingRules,
-    account_aliases,
-    add_months,
-    map_opportunity,
-    parse_sf_date,
-    parse_sf_datetime,
-)
-from sfsync.sync.record_values import record_name
+from sfsync.sync.mapping import Deal, map_opportunity
+from sfsync.sync.mapping_rules import MappingRules
+from sfsync.sync.record_values import add_months, parse_sf_date, parse_sf_datetime, record_name
 from sfsync.sync.salesforce import AccountNode
 from tests.unit.factories import build_settings
 
