@@ -8,6 +8,7 @@ hierarchy cache, the aliases memo, the org's currency, the query rules) are its 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar, Unpack
 
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session
 from sfsync.config import Settings
 from sfsync.models import Store
 from sfsync.models.contracts import any_contracts
+from sfsync.models.cursors import INSTANT
 from sfsync.models.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, Stream
 from sfsync.sync.gone_deals import GoneDeal, apply_gone, gone_deals, unchanged_deals
@@ -49,11 +51,12 @@ from sfsync.sync.writeback import flush_writebacks
 __all__ = ["OpportunityStream", "poll_opportunities"]
 
 
-class OpportunityStream(IncrementalStream[OpportunityRow, OpportunityPage]):
+class OpportunityStream(IncrementalStream[OpportunityRow, OpportunityPage, datetime]):
     """Closed-won opportunities become customers and contracts."""
 
     name = Stream.OPPORTUNITIES
     task = "POLL_OPPORTUNITIES"
+    cursor = INSTANT
     letters = DeadLetterSource.OPPORTUNITY
     accepts_change: ClassVar[bool] = True
 
@@ -96,6 +99,8 @@ class OpportunityStream(IncrementalStream[OpportunityRow, OpportunityPage]):
                 self.rules, start, until=until, won_only=won_only
             ),
             OpportunityRow.of,
+            lookback=timedelta(seconds=self.settings.sync_lookback_seconds),
+            begin=self.settings.sync_start,
             include_deleted=True,
         )
 
