@@ -113,7 +113,7 @@ def apply_accounts(
             continue
         if account is None or account not in page.nodes:
             counters.dead_lettered += 1
-            add_letter(session, malformed_letter(row.record))
+            add_letter(session, malformed_letter(row))
         else:
             payloads[account] = strip_attributes(row.record)
     rules = MappingRules.of(settings)

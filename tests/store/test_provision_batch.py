@@ -28,7 +28,7 @@ from sfsync.models.types import DeadLetterSource, DeadLetterStatus
 from sfsync.models.usage import get_event
 from sfsync.sync.opportunities import apply_records
 from sfsync.sync.opportunity_hierarchy import PageHierarchy
-from sfsync.sync.salesforce import normalize_id
+from sfsync.sync.salesforce import OpportunityRow, normalize_id
 
 WORKERS = 2
 
@@ -70,7 +70,9 @@ def _settings() -> Settings:
 def apply(store: Store, records: list[dict[str, Any]]) -> RunCounters:
     counters = RunCounters()
     with store.session() as s:
-        apply_records(s, records, PageHierarchy(), _settings(), counters)
+        apply_records(
+            s, [OpportunityRow.of(r) for r in records], PageHierarchy(), _settings(), counters
+        )
     return counters
 
 
