@@ -103,7 +103,7 @@ def malformed_letter(row: AccountRow) -> Failure:
     )
     return Failure(
         source=DeadLetterSource.ACCOUNT,
-        reference=row.id,
+        reference=row.reference,
         payload=strip_attributes(row.record),
         error_class=type(error).__name__,
         error_message=str(error),

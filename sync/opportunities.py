@@ -73,7 +73,7 @@ class OpportunityNotFound(Exception):
 def _opportunity_failure(row: OpportunityRow, exc: Exception) -> Failure:
     return Failure(
         source=DeadLetterSource.OPPORTUNITY,
-        reference=row.id,
+        reference=row.reference,
         payload=strip_attributes(row.record),
         error_class=type(exc).__name__,
         error_message=getattr(exc, "reason", None) or str(exc),
