@@ -15,7 +15,7 @@ from sfsync.api.salesforce import routes as salesforce
 from sfsync.api.state import ApiState
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.api_keys import KeyCache
+from sfsync.models.operations.api_keys import KeyCache
 from sfsync.sync.usage import UsageRules
 
 __all__ = ["DESCRIPTION", "create_app"]

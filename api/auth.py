@@ -17,7 +17,7 @@ from fastapi.params import Depends as DependsParam
 
 from sfsync.api.errors import Forbidden, Unauthorized
 from sfsync.api.state import state
-from sfsync.models.api_keys import Principal
+from sfsync.models.operations.api_keys import Principal
 from sfsync.models.types import ApiScope
 
 __all__ = ["admit", "require", "required_scope"]

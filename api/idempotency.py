@@ -1,7 +1,7 @@
 """Writes a client may retry: one transaction within the request's deadline, and with an
 `Idempotency-Key` header the first answer given again to a retry.
 
-The answer is kept in the write's own transaction (`models.request_keys`), so a request that
+The answer is kept in the write's own transaction (`models.operations.request_keys`), so a request that
 failed keeps nothing and its retry runs afresh; a retry whose method, path or body differ
 from the first request's is a 409 (`IdempotencyKeyReused`).
 """
@@ -17,8 +17,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from sfsync.api.state import writer
-from sfsync.models.api_keys import Principal
-from sfsync.models.request_keys import StoredResponse, fingerprint, recall_response, record_response
+from sfsync.models.operations.api_keys import Principal
+from sfsync.models.operations.request_keys import (
+    StoredResponse,
+    fingerprint,
+    recall_response,
+    record_response,
+)
 
 __all__ = ["HEADER", "REPLAYED_HEADER", "idempotent_write"]
 

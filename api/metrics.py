@@ -1,6 +1,6 @@
 """`GET /metrics`: Prometheus' text format, read from the store at scrape time.
 
-A custom collector turns `models.overview.read_overview` into metric families on each
+A custom collector turns `models.reports.overview.read_overview` into metric families on each
 scrape, so any number of server processes on any number of hosts answer the same, and
 counters are sums over stored rows: nothing lives in one process's memory. The scrape
 needs an API key with scope `read` (Prometheus' `authorization` option sends it).
@@ -25,8 +25,8 @@ from sfsync.api.state import state
 from sfsync.config import Settings
 from sfsync.models import Store
 from sfsync.models.histogram import Histogram
-from sfsync.models.overview import Overview, read_overview
-from sfsync.models.task_runtimes import TaskRuntimes, read_task_runtimes
+from sfsync.models.operations.task_runtimes import TaskRuntimes, read_task_runtimes
+from sfsync.models.reports.overview import Overview, read_overview
 from sfsync.models.types import ApiScope, RunStatus, utcnow
 
 __all__ = [

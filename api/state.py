@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from sfsync.api.queue import Enqueuer
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.api_keys import KeyCache
 from sfsync.models.deadline import Deadline
 from sfsync.models.errors import DeadlinePassed
+from sfsync.models.operations.api_keys import KeyCache
 from sfsync.sync.usage import UsageRules
 
 __all__ = ["ApiState", "deadline_of", "state", "writer"]

@@ -38,9 +38,9 @@ from sqlalchemy import create_engine, text
 
 from sfsync.config import Settings
 from sfsync.models import Store, open_store
-from sfsync.models.aliases import add_aliases
-from sfsync.models.api_keys import create_key
-from sfsync.models.customers import create_customer
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.customers.records import create_customer
+from sfsync.models.operations.api_keys import create_key
 from sfsync.models.types import ApiScope
 from sfsync.sync.usage import UsageRules, ingest
 

@@ -21,7 +21,7 @@ prints one JSON object. Per backend:
 - attach: adding an alias that has 100,000 pending events (`models.aliases.add_aliases`),
   the events it attributes (stored or derived), and the sweep that then writes the derived
   customer into their rows (`sweep_after`: background work, not part of the attach);
-- summary: `models.usage_summary.summarize` over a month of `--summary-events` events of one
+- summary: `models.usage.summary.summarize` over a month of `--summary-events` events of one
   customer (count and an exact property sum; grouped by event type);
 - owners_lookup_plans (PostgreSQL): `EXPLAIN ANALYZE` of the owners' look-up for 1,000
   keys, planned for the array at hand (`prepare=False`) and generically (`bench.usage_probes`);
@@ -70,10 +70,10 @@ from sfsync.bench.usage_probes import Mover, owners_plans
 from sfsync.bench.usage_writers import run_writers
 from sfsync.config import Settings
 from sfsync.models import Store, open_store
-from sfsync.models.aliases import add_aliases
+from sfsync.models.aliases.attribution import attributed_customer, is_pending
+from sfsync.models.aliases.ownership import add_aliases
 from sfsync.models.tables import Customer, IngestAlias, UsageEvent
-from sfsync.models.usage import resolve_pending
-from sfsync.models.usage_attribution import attributed_customer, is_pending
+from sfsync.models.usage.events import resolve_pending
 from sfsync.sync.usage import UsageRules, ingest, ingest_stream, read_events
 
 TARGETS = {

@@ -22,8 +22,8 @@ from sfsync.bench.usage_data import (
 from sfsync.config import Settings
 from sfsync.models import Store, exactjson
 from sfsync.models.tables import Customer, IngestAlias
-from sfsync.models.usage_insert import insert_events
-from sfsync.models.usage_summary import GroupBy, SummaryRow, summarize
+from sfsync.models.usage.insert import insert_events
+from sfsync.models.usage.summary import GroupBy, SummaryRow, summarize
 from sfsync.sync.usage import Limits, UsageRules, ingest, validate_event
 
 

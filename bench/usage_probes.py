@@ -13,7 +13,7 @@ from psycopg import sql as pgsql
 
 from sfsync.bench.usage_data import BATCH, raw_connection
 from sfsync.models import Store
-from sfsync.models.aliases import move_alias
+from sfsync.models.aliases.ownership import move_alias
 
 
 class Mover(threading.Thread):

@@ -15,9 +15,10 @@ from sfsync.commands.output import (
     table_options,
 )
 from sfsync.commands.views import alias_move_view, alias_view, describe_source
-from sfsync.models.alias_moves import count_moves, list_moves
-from sfsync.models.aliases import add_aliases, list_aliases, remove_aliases
-from sfsync.models.customers import get_customer
+from sfsync.models.aliases.lookups import list_aliases
+from sfsync.models.aliases.moves import count_moves, list_moves
+from sfsync.models.aliases.ownership import add_aliases, remove_aliases
+from sfsync.models.customers.records import get_customer
 from sfsync.models.keys import canonical_key
 
 __all__ = ["aliases", "aliases_add", "aliases_list", "aliases_moves", "aliases_remove"]

@@ -10,7 +10,7 @@ from sfsync.commands.common import App, console, emit_json, json_option, pass_ap
 from sfsync.commands.epilog import examples
 from sfsync.commands.output import Column, print_table
 from sfsync.config.loading import environment_for
-from sfsync.models.api_keys import create_key, list_keys, revoke_key
+from sfsync.models.operations.api_keys import create_key, list_keys, revoke_key
 from sfsync.models.tables import ApiKey
 from sfsync.models.types import ApiScope
 

@@ -33,14 +33,14 @@ from sfsync.commands.output import (
 )
 from sfsync.commands.views import contract_view, contracts_view, revision_view
 from sfsync.config.values import MANUAL_CONTRACT_CURRENCY
-from sfsync.models.contract_terms import ContractTerms
-from sfsync.models.contracts import (
+from sfsync.models.contracts.records import (
     count_contracts,
     create_contract,
     get_contract,
     iter_contracts,
 )
-from sfsync.models.revisions import history
+from sfsync.models.contracts.revisions import history
+from sfsync.models.contracts.terms import ContractTerms
 from sfsync.models.types import ContractStatus
 
 __all__ = ["contracts", "print_contracts"]
@@ -221,7 +221,9 @@ def contracts_history(app: App, contract_id: str, as_json: bool) -> None:
                 row["kind"].value,
                 _difference(row["before"], row["after"]),
                 row["cause"],
-                row["sf_modstamp"].isoformat(timespec="seconds") if row["sf_modstamp"] else "-",
+                row["source_version"].isoformat(timespec="seconds")
+                if row["source_version"]
+                else "-",
                 row["run_id"] if row["run_id"] is not None else "-",
             )
             for row in rows

@@ -22,7 +22,7 @@ from sfsync.commands.common import (
 )
 from sfsync.commands.epilog import examples
 from sfsync.commands.output import Column, note, print_lines, print_table, safe_text, table_options
-from sfsync.models.deadletters import discard, get_letter, list_letters, stats
+from sfsync.models.operations.deadletters import discard, get_letter, list_letters, stats
 from sfsync.models.tables import DeadLetter
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus
 from sfsync.tasks.letters import letter_task

@@ -16,11 +16,11 @@ from sfsync.commands.output import (
     print_table,
     table_options,
 )
-from sfsync.models.cursors import INSTANT, list_cursors
-from sfsync.models.runs import get_run, last_run, list_runs, stream_timing
+from sfsync.models.operations.cursors import INSTANT, list_cursors
+from sfsync.models.operations.runs import get_run, last_run, list_runs, stream_timing
+from sfsync.models.operations.writebacks import count_pending
 from sfsync.models.tables import SyncRun
 from sfsync.models.types import Stream, utcnow
-from sfsync.models.writebacks import count_pending
 
 __all__ = ["run_view", "runs", "runs_list", "runs_show", "sync_status"]
 

@@ -30,16 +30,16 @@ from sfsync.commands.output import (
 )
 from sfsync.commands.views import customer_view, customers_view, describe_source
 from sfsync.models import Entity, NotFound, Store
-from sfsync.models.contracts import get_contract
-from sfsync.models.customer_lifecycle import archive_customer, survivor_of
-from sfsync.models.customers import (
+from sfsync.models.contracts.records import get_contract
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
+from sfsync.models.customers.records import (
     count_customers,
     create_customer,
     find_customer,
     get_customer,
     iter_customers,
 )
-from sfsync.models.fields import SFDC_ACCOUNT_ID, list_keys, register_key, set_fields
+from sfsync.models.customers.retirement import archive_customer, survivor_of
 
 __all__ = [
     "customers",

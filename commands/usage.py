@@ -31,10 +31,10 @@ from sfsync.commands.common import (
 from sfsync.commands.epilog import examples
 from sfsync.commands.output import Column, note, print_lines, print_table, table_options
 from sfsync.models import InvalidInput, NotFound
-from sfsync.models.contracts import billing_period, get_contract
-from sfsync.models.search import customer_by_id_or_alias
-from sfsync.models.usage import get_event, pending_keys, resolve_pending
-from sfsync.models.usage_summary import GroupBy, property_name, summarize
+from sfsync.models.contracts.records import billing_period, get_contract
+from sfsync.models.reports.search import customer_by_id_or_alias
+from sfsync.models.usage.events import get_event, pending_keys, resolve_pending
+from sfsync.models.usage.summary import GroupBy, property_name, summarize
 from sfsync.sync.usage import (
     StreamTotals,
     UnreadableInput,

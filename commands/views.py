@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sfsync.models.aliases import aliases_for, aliases_of, list_aliases
-from sfsync.models.contracts import list_contracts
-from sfsync.models.fields import fields_for
+from sfsync.models.aliases.lookups import aliases_for, aliases_of, list_aliases
+from sfsync.models.contracts.records import list_contracts
+from sfsync.models.customers.fields import fields_for
 from sfsync.models.tables import AliasMove, Contract, ContractRevision, Customer, IngestAlias
 from sfsync.models.types import Entity
 
@@ -49,7 +49,7 @@ def revision_view(revision: ContractRevision) -> dict[str, Any]:
         "before": revision.before,
         "after": revision.after,
         "cause": revision.cause,
-        "sf_modstamp": revision.sf_modstamp,
+        "source_version": revision.source_version,
         "run_id": revision.run_id,
         "at": revision.at,
     }

@@ -42,7 +42,7 @@ from sfsync.config.logging import LogFormat
 from sfsync.config.mapping_file import MappingFileSource
 from sfsync.config.mapping_schema import FieldCopy, ProductMapping, soql_condition
 
-# CURRENCY_CODE is re-exported until models/contracts.py imports it from config.values
+# CURRENCY_CODE is re-exported until models/contracts/records.py imports it from config.values
 # (models/ is being regrouped on another branch); the other value rules are used here.
 from sfsync.config.values import (
     CURRENCY_CODE,

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from sfsync.models import Entity
-from sfsync.models.deadletters import Failure
-from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, fields_for
+from sfsync.models.operations.deadletters import Failure
 from sfsync.models.tables import Customer
 from sfsync.models.types import DeadLetterSource
 from sfsync.sync.claims import Contested

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.aliases import holders_by_account
-from sfsync.models.customer_lifecycle import merge_family
-from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
+from sfsync.models.aliases.lookups import holders_by_account
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, fields_for, find_many_by_field
+from sfsync.models.customers.retirement import merge_family
 from sfsync.sync.moved_accounts import left_their_holders, moved_deals, through_chains
 from sfsync.sync.opportunities import MappedPage
 from sfsync.sync.salesforce import (

@@ -26,18 +26,18 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import AliasConflict, Entity, StoreError
-from sfsync.models.aliases import AliasOrigin
-from sfsync.models.customer_lifecycle import (
+from sfsync.models.aliases.lookups import AliasOrigin
+from sfsync.models.contracts.revisions import Change
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, find_many_by_field
+from sfsync.models.customers.records import rename_customer
+from sfsync.models.customers.retirement import (
     active_among,
     active_customer,
     revive_customer,
     survivors,
 )
-from sfsync.models.customers import rename_customer
-from sfsync.models.deadletters import add_letter, resolve_open_for
-from sfsync.models.fields import SFDC_ACCOUNT_ID, find_many_by_field
-from sfsync.models.revisions import Change
-from sfsync.models.runs import RunCounters
+from sfsync.models.operations.deadletters import add_letter, resolve_open_for
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import DeadLetterSource
 from sfsync.sync.account_letters import (
     AccountConflict,

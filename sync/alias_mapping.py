@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sfsync.models.aliases import ACCOUNT_ID_FIELD, AliasOrigin
+from sfsync.models.aliases.lookups import ACCOUNT_ID_FIELD, AliasOrigin
 from sfsync.models.keys import canonical_key
 from sfsync.models.tables import MAX_ALIAS
 from sfsync.sync.errors import MappingError

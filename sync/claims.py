@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TypeVar
 
-from sfsync.models.aliases import AliasOrigin
+from sfsync.models.aliases.lookups import AliasOrigin
 
 __all__ = [
     "MERGED_FIELD",

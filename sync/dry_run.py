@@ -4,7 +4,7 @@ The streams run exactly as `sync run --inline` runs them — the same code, quer
 lease, cursor and run record — against `Store.rolled_back()`: every page "commits" into
 a savepoint of one outer transaction, later pages read what earlier ones wrote, and at the
 end the outer transaction is rolled back. The plan is read from what the run recorded
-(`models.store_changes`) before that rollback. So the plan is the real run's decisions by
+(`models.reports.store_changes`) before that rollback. So the plan is the real run's decisions by
 construction, not a model of them, and it costs the same Salesforce calls.
 
 Nothing reaches Salesforce either: no stream writes to it (writebacks only queue a row in
@@ -22,7 +22,7 @@ from typing import Any
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.store_changes import StoreChanges, changes_since, take_snapshot
+from sfsync.models.reports.store_changes import StoreChanges, changes_since, take_snapshot
 from sfsync.models.types import RevisionKind, RunStatus, RunTrigger, Stream
 from sfsync.sync.run_result import RunResult
 from sfsync.sync.salesforce import SalesforceClient
@@ -121,7 +121,7 @@ class DryRun:
                     "revision_kind": x.kind.value,
                     "contract_id": str(x.contract_id),
                     "name": x.contract_name,
-                    "opportunity_id": x.opportunity_id,
+                    "opportunity_id": x.deal_id,
                     "customer": self.customer(x.customer_id),
                     "before": x.before,
                     "after": x.after,

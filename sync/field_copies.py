@@ -20,8 +20,13 @@ from sqlalchemy.orm import Session
 
 from sfsync.config.mapping_schema import FieldCopy
 from sfsync.models import Entity, StoreError
-from sfsync.models.bulk import contract_customers
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID, find_many_by_field, register_key, set_fields
+from sfsync.models.contracts.bulk import contract_customers
+from sfsync.models.customers.fields import (
+    SFDC_OPPORTUNITY_ID,
+    find_many_by_field,
+    register_key,
+    set_fields,
+)
 from sfsync.models.tables import MAX_FIELD_VALUE
 from sfsync.models.types import plain_decimal
 from sfsync.sync.errors import MappingError

@@ -3,7 +3,7 @@
 The incremental stream reads every changed opportunity (queryAll, won or not). A record
 that is won and not deleted is a deal (`sync.opportunities`); any other is *gone*: if the
 store holds its contract, the contract is ended at the record's SystemModstamp (or archived
-if it had not started, `models.lifecycle.plan_end`) with a revision; if not, the record is
+if it had not started, `models.contracts.change_plans.plan_end`) with a revision; if not, the record is
 read and nothing more — no look-up, no write.
 """
 
@@ -16,11 +16,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from sfsync.models.bulk import contracts_by_id, update_contracts
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID, find_many_by_field
-from sfsync.models.lifecycle import plan_end
-from sfsync.models.revisions import Change, RevisionRow, insert_revisions, terms_of
-from sfsync.models.runs import RunCounters
+from sfsync.models.contracts.bulk import contracts_by_id, update_contracts
+from sfsync.models.contracts.change_plans import plan_end
+from sfsync.models.contracts.revisions import Change, RevisionRow, insert_revisions, terms_of
+from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID, find_many_by_field
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import Entity, RevisionKind
 from sfsync.sync.salesforce import OpportunityRow
 
@@ -79,7 +79,7 @@ def unchanged_deals(session: Session, rows: Sequence[OpportunityRow]) -> set[str
     return {
         o
         for o, contract_id in held.items()
-        if contract_id in written and written[contract_id].sf_modstamp == stamps[o]
+        if contract_id in written and written[contract_id].source_version == stamps[o]
     }
 
 
@@ -99,9 +99,9 @@ def apply_gone(
         if current is None or plan is None:
             continue
         target, kind = plan
-        target = replace(target, sf_modstamp=deal.at)
+        target = replace(target, source_version=deal.at)
         changed.append(target)
-        why = replace(change, cause=f"{deal.cause}; {change.cause}", sf_modstamp=deal.at)
+        why = replace(change, cause=f"{deal.cause}; {change.cause}", source_version=deal.at)
         revisions.append(RevisionRow(target.id, kind, terms_of(current), terms_of(target), why))
         if kind is RevisionKind.ARCHIVED:
             counters.contracts_archived += 1

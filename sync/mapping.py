@@ -6,7 +6,7 @@ sentence: a property of the record, not of the moment, so the stream dead-letter
 The functions read the settings through `MappingRules`, the few fields mapping uses, built
 once per run by the caller (`MappingRules.of(settings)`), so they stay pure functions of
 their values. The contract a deal becomes is the store's own value,
-`models.contract_terms.ContractTerms`; the limits and the currency rule are the store's too
+`models.contracts.terms.ContractTerms`; the limits and the currency rule are the store's too
 (`models.tables`, `config.values.CURRENCY_CODE`), so a record that maps is one the store
 takes. Single values are read by `sync.record_values`, aliases by `sync.alias_mapping`.
 
@@ -31,8 +31,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sfsync.models.aliases import AliasOrigin
-from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.aliases.lookups import AliasOrigin
+from sfsync.models.contracts.terms import ContractTerms
 from sfsync.sync.alias_mapping import (
     account_alias_origins,
 )

@@ -9,7 +9,7 @@ is held (an acquisition's contract moves are revisions, cause `acquired: account
 - by the customer itself: kept (a Salesforce-sourced one records its current origin);
 - by another customer, Salesforce-sourced from an account of `T`:
   - whose own account is in `T` (a root with its own customer became part of this tree: an
-    acquisition): that customer is merged into this one (`models.customer_lifecycle`);
+    acquisition): that customer is merged into this one (`models.customers.retirement`);
   - otherwise the account left the holder's tree for this one (re-parented, or detached
     into a tree of its own): the alias moves, its usage follows, the move is recorded;
 - anything else (a manual alias, or a value another account outside `T` also yields): a
@@ -37,25 +37,22 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.orm import Session
 
 from sfsync.models import Entity
-from sfsync.models.alias_moves import record_moves, released_from
-from sfsync.models.aliases import (
+from sfsync.models.aliases.bulk import alias_counts
+from sfsync.models.aliases.lookups import (
     AliasOrigin,
-    add_aliases,
     alias_owners,
     alias_rows,
-    move_alias,
+    external_aliases_from,
+    external_aliases_of,
+    external_aliases_through,
     origin_of,
-    remove_aliases,
-    salesforce_aliases_from,
-    salesforce_aliases_of,
-    salesforce_aliases_through,
-    set_origins,
 )
-from sfsync.models.bulk import alias_counts
-from sfsync.models.customer_lifecycle import Merged, merge_customers
-from sfsync.models.deadletters import Failure
-from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
-from sfsync.models.revisions import Change
+from sfsync.models.aliases.moves import record_moves, released_from
+from sfsync.models.aliases.ownership import add_aliases, move_alias, remove_aliases, set_origins
+from sfsync.models.contracts.revisions import Change
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
+from sfsync.models.customers.retirement import Merged, merge_customers
+from sfsync.models.operations.deadletters import Failure
 from sfsync.models.tables import MAX_ALIASES_PER_CUSTOMER
 from sfsync.models.types import AliasMoveReason, DeadLetterSource
 from sfsync.sync.claims import (
@@ -135,7 +132,7 @@ def claim_tree(
     holds the customer's lock and runs this in a savepoint.
     """
     accounts = set(tree)
-    origins = tree_origins(origins, salesforce_aliases_through(session, accounts, MERGED_FIELD))
+    origins = tree_origins(origins, external_aliases_through(session, accounts, MERGED_FIELD))
     claim = Claim()
     plan = _plan(session, customer_id, origins, accounts, tuple(dict.fromkeys(nested)))
     if plan.absorb:
@@ -168,7 +165,7 @@ def release_outside(
     session: Session, customer_id: uuid.UUID, origins: Mapping[str, AliasOrigin]
 ) -> list[str]:
     """Remove the customer's Salesforce-sourced aliases its tree no longer yields."""
-    gone = plan_release(salesforce_aliases_of(session, customer_id), origins)
+    gone = plan_release(external_aliases_of(session, customer_id), origins)
     if not gone:
         return []
     remove_aliases(session, customer_id, list(gone))
@@ -203,7 +200,7 @@ def absorb_merged_account(
     read again finds nothing left.
     """
     absorbed = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, loser)
-    rows = salesforce_aliases_from(session, loser)
+    rows = external_aliases_from(session, loser)
     values = list(loser_aliases or {})
     has_owner = find_by_field(session, Entity.CUSTOMER, SFDC_ACCOUNT_ID, root) is not None
     unheld = plan_loser_values(
@@ -220,7 +217,7 @@ def absorb_merged_account(
     why = replace(change, cause=f"merged: account {loser} into {master}")
     merged = merge_customers(session, absorbed, survivor.id, why) if absorbed else None
     through_merge = AliasOrigin(master, MERGED_FIELD)
-    rows = salesforce_aliases_from(session, loser)
+    rows = external_aliases_from(session, loser)
     # Their holders as they are now (the merge just moved some; loaded rows may be stale).
     owners = alias_owners(session, list(rows))
     if loser_aliases is not None:

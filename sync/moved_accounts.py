@@ -23,10 +23,10 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import Entity
-from sfsync.models.aliases import AliasOrigin
-from sfsync.models.bulk import contract_customers
-from sfsync.models.customer_lifecycle import survivors
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from sfsync.models.aliases.lookups import AliasOrigin
+from sfsync.models.contracts.bulk import contract_customers
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from sfsync.models.customers.retirement import survivors
 from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.opportunities import MappedPage, map_records
 from sfsync.sync.opportunity_hierarchy import hierarchy_for

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import Store, StoreError
-from sfsync.models.deadletters import Failure, add_letter, resolve_open_for
-from sfsync.models.revisions import SYNC, Change
-from sfsync.models.runs import RunCounters
+from sfsync.models.contracts.revisions import SYNC, Change
+from sfsync.models.operations.deadletters import Failure, add_letter, resolve_open_for
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import DeadLetterSource
 from sfsync.sync.errors import MappingError
 from sfsync.sync.field_copies import apply_field_copies, copied_values
@@ -203,7 +203,7 @@ def apply_mapped(
     }
     for item in fallback:
         row, deal = rows[item.index], item.deal
-        deal_change = replace(change, sf_modstamp=deal.system_modstamp)
+        deal_change = replace(change, source_version=deal.system_modstamp)
         try:
             result = (
                 refresh_contract(session, deal, change=deal_change, accept_change=accept_change)

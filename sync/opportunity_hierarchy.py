@@ -14,9 +14,9 @@ from typing import Any
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.aliases import alias_owners
-from sfsync.models.bulk import contract_customers
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from sfsync.models.aliases.lookups import alias_owners
+from sfsync.models.contracts.bulk import contract_customers
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.salesforce import (
     AccountNode,

@@ -22,9 +22,9 @@ from typing import NamedTuple
 from sqlalchemy.orm import Session
 
 from sfsync.models import CustomerArchived, Entity, UniqueFieldConflict
-from sfsync.models.customer_lifecycle import active_customer, lock_customers, revive_customer
-from sfsync.models.customers import create_customer
-from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, fields_for, find_by_field
+from sfsync.models.customers.records import create_customer
+from sfsync.models.customers.retirement import active_customer, lock_customers, revive_customer
 from sfsync.models.tables import Customer
 from sfsync.models.types import CustomerStatus
 from sfsync.sync.claims import Owner, OwnState, plan_owner

@@ -16,18 +16,18 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import AliasConflict, Entity, NotFound
-from sfsync.models.aliases import add_aliases
-from sfsync.models.contracts import (
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.contracts.records import (
     ContractOutcome,
     get_contract,
     update_contract,
     upsert_contract_by_field,
 )
-from sfsync.models.customers import rename_customer
-from sfsync.models.deadletters import add_letter
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID, find_by_field
-from sfsync.models.revisions import SYNC, Change
-from sfsync.models.writebacks import enqueue
+from sfsync.models.contracts.revisions import SYNC, Change
+from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID, find_by_field
+from sfsync.models.customers.records import rename_customer
+from sfsync.models.operations.deadletters import add_letter
+from sfsync.models.operations.writebacks import enqueue
 from sfsync.sync.errors import DealConflict
 from sfsync.sync.mapping import Deal
 from sfsync.sync.merges import claim_tree, overflow_letter
@@ -50,7 +50,7 @@ class Provisioned:
 
 def deal_change(deal: Deal, cause: str, run_id: int | None) -> Change:
     """Why a deal's contract changes: `cause`, at the deal's SystemModstamp, in run `run_id`."""
-    return Change(cause, sf_modstamp=deal.system_modstamp, run_id=run_id)
+    return Change(cause, source_version=deal.system_modstamp, run_id=run_id)
 
 
 def provision_deal(
@@ -67,7 +67,7 @@ def provision_deal(
     whose account is now inside the deal's tree is merged into the deal's customer, an alias
     whose account moved into the tree moves; any other alias held elsewhere is a
     `DealConflict`. A currency change or a moved start on a started contract raises
-    `ChangeNeedsApproval` unless `accept_change` (see `models.lifecycle`).
+    `ChangeNeedsApproval` unless `accept_change` (see `models.contracts.change_plans`).
     """
     with session.begin_nested():
         origins = deal.origins()

@@ -32,29 +32,25 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import ChangeNeedsApproval, Entity, InvalidInput
-from sfsync.models.aliases import AliasOrigin, alias_owners, unexpected_owners, validate_alias
-from sfsync.models.bulk import (
-    alias_counts,
-    attribute_aliases,
+from sfsync.models.aliases.bulk import alias_counts, attribute_aliases, insert_aliases
+from sfsync.models.aliases.lookups import AliasOrigin, alias_owners, unexpected_owners
+from sfsync.models.aliases.ownership import validate_alias
+from sfsync.models.contracts.bulk import contracts_by_id, insert_contracts, update_contracts
+from sfsync.models.contracts.change_plans import plan_terms
+from sfsync.models.contracts.records import validate_terms
+from sfsync.models.contracts.revisions import SYNC, Change, RevisionRow, insert_revisions, terms_of
+from sfsync.models.contracts.terms import ContractRow, ContractTerms
+from sfsync.models.customers.bulk import (
     claim_field_values,
-    contracts_by_id,
-    enqueue_writebacks,
-    insert_aliases,
-    insert_contracts,
     insert_customers,
     lock_active_customers,
     lock_customers,
     rename_customers,
-    resolve_open_letters,
-    update_contracts,
 )
-from sfsync.models.contract_terms import ContractRow, ContractTerms
-from sfsync.models.contracts import validate_terms
-from sfsync.models.customers import validate_name
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
-from sfsync.models.lifecycle import plan_terms
-from sfsync.models.revisions import SYNC, Change, RevisionRow, insert_revisions, terms_of
-from sfsync.models.runs import RunCounters
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
+from sfsync.models.customers.records import validate_name
+from sfsync.models.operations.bulk import enqueue_writebacks, resolve_open_letters
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.tables import MAX_ALIASES_PER_CUSTOMER
 from sfsync.models.types import DeadLetterSource, RevisionKind, new_id
 from sfsync.sync.claims import AccountClaim, Held, PageClaims, plan_page
@@ -321,7 +317,7 @@ class _Batch:
                 out.contracts_unchanged += 1
                 continue
             target, kind = plan
-            target = replace(target, sf_modstamp=r.item.deal.system_modstamp)
+            target = replace(target, source_version=r.item.deal.system_modstamp)
             changed.append(target)
             revisions.append(
                 RevisionRow(target.id, kind, terms_of(current), terms_of(target), self._change(r))
@@ -338,4 +334,6 @@ class _Batch:
 
 
 def _row(contract_id: uuid.UUID, customer_id: uuid.UUID, r: _Ready) -> ContractRow:
-    return ContractRow(contract_id, customer_id, r.terms, sf_modstamp=r.item.deal.system_modstamp)
+    return ContractRow(
+        contract_id, customer_id, r.terms, source_version=r.item.deal.system_modstamp
+    )

@@ -21,7 +21,7 @@ from typing import Any
 
 from sfsync.config import Settings
 from sfsync.models import InvalidInput, Store
-from sfsync.models.deadletters import (
+from sfsync.models.operations.deadletters import (
     LetterError,
     TaskCall,
     get_letter,

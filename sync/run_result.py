@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sfsync.models.runs import RunCounters
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import RunStatus, Stream
 
 __all__ = ["RunResult"]

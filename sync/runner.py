@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import LeaseLost, Store, StoreError
-from sfsync.models.cursors import CursorCodec, advance, position
-from sfsync.models.runs import (
+from sfsync.models.operations.cursors import CursorCodec, advance, position
+from sfsync.models.operations.runs import (
     RunCounters,
     finish_run,
     note_backlog,

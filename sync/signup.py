@@ -8,9 +8,9 @@ from collections.abc import Iterable, Mapping
 from sqlalchemy.orm import Session
 
 from sfsync.models import Entity, UniqueFieldConflict
-from sfsync.models.aliases import add_aliases
-from sfsync.models.customers import create_customer, get_customer, rename_customer
-from sfsync.models.fields import INTERNAL_CUSTOMER_ID, find_by_field, set_fields
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.customers.fields import INTERNAL_CUSTOMER_ID, find_by_field, set_fields
+from sfsync.models.customers.records import create_customer, get_customer, rename_customer
 
 __all__ = ["provision_signup"]
 

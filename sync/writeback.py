@@ -7,7 +7,7 @@ failure never blocks or undoes provisioning, and never holds back the rows behin
   `SalesforcePermanentError`) becomes a dead letter (source `salesforce.writeback`) and
   leaves the outbox; `dlq retry` writes it again once the cause is fixed;
 - one that may pass (5xx, timeouts, lock contention) stays pending and backs off
-  (`models.writebacks.backoff`);
+  (`models.operations.writebacks.backoff`);
 - an exhausted API allowance or rejected credentials stop the drain with every row left
   as it was: they are not the rows' fault.
 """
@@ -19,10 +19,10 @@ from datetime import datetime
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.deadletters import Failure, add_letter
+from sfsync.models.operations.deadletters import Failure, add_letter
+from sfsync.models.operations.writebacks import due, mark_done, mark_failed, remove
 from sfsync.models.tables import Writeback
 from sfsync.models.types import DeadLetterSource, utcnow
-from sfsync.models.writebacks import due, mark_done, mark_failed, remove
 from sfsync.sync.salesforce import (
     SalesforceAuthError,
     SalesforceClient,

@@ -47,7 +47,7 @@ from celery.exceptions import Ignore, Reject, Retry
 from celery.worker.request import Request
 
 from sfsync.models import StoreUnavailable
-from sfsync.models.deadletters import Failure, TaskCall, add_letter, resolve_open_for
+from sfsync.models.operations.deadletters import Failure, TaskCall, add_letter, resolve_open_for
 from sfsync.models.types import DeadLetterSource
 from sfsync.sync.salesforce import SalesforceTransientError
 from sfsync.tasks import context, messages, runtimes

@@ -2,7 +2,7 @@
 
 `SfsyncTask.__call__` runs its body through `timed`: a monotonic clock around the body
 (retries, dead letters and all, as the worker spends the time), then one upsert in a
-transaction of its own (`models.task_runtimes`). The tally is a nicety next to the work:
+transaction of its own (`models.operations.task_runtimes`). The tally is a nicety next to the work:
 if it cannot be written the run is not failed, retried or slowed by a second attempt, only
 a warning is logged.
 
@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from celery import Task
 from celery.exceptions import Reject, Retry
 
-from sfsync.models.task_runtimes import record_task_runtime
+from sfsync.models.operations.task_runtimes import record_task_runtime
 from sfsync.models.types import TaskRunOutcome
 from sfsync.tasks import context
 from sfsync.tasks.outcome import TaskOutcome

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from sfsync.celery_app import app
-from sfsync.models.usage import resolve_pending
+from sfsync.models.usage.events import resolve_pending
 from sfsync.sync.usage import MAX_EVENTS_PER_MESSAGE, UsageRules, ingest
 from sfsync.tasks import context
 from sfsync.tasks.base import SfsyncTask

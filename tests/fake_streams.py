@@ -8,7 +8,7 @@ from typing import ClassVar, Unpack
 
 import pytest
 
-from sfsync.models.runs import RunCounters
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, RunStatus, Stream
 from sfsync.sync.run_result import RunResult
 from sfsync.sync.runner import RunOptions

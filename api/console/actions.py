@@ -2,7 +2,7 @@
 
 Every one is a POST with a CSRF token. Replay enqueues `sfsync.deadletter.replay` for the
 workers, exactly what `sfsync dlq retry` does (the worker runs `sync.replay.replay_letter`);
-discard is `models.deadletters.discard`, what `sfsync dlq discard` calls.
+discard is `models.operations.deadletters.discard`, what `sfsync dlq discard` calls.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from sfsync.api.console.render import page
 from sfsync.api.queue import EnqueueFailed
 from sfsync.api.state import state, writer
 from sfsync.models import InvalidInput, NotFound
-from sfsync.models.api_keys import Principal, authenticate
-from sfsync.models.deadletters import discard, get_letter
-from sfsync.models.search import find_letters
+from sfsync.models.operations.api_keys import Principal, authenticate
+from sfsync.models.operations.deadletters import discard, get_letter
+from sfsync.models.reports.search import find_letters
 from sfsync.models.types import ApiScope, DeadLetterSource, DeadLetterStatus
 
 __all__ = [

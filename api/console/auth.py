@@ -2,7 +2,7 @@
 and CSRF tokens.
 
 The cookie holds a random session id, never the API key: the store keeps the id's digest
-and the key it was opened with (`models.console_sessions`), so every request checks the
+and the key it was opened with (`models.operations.console_sessions`), so every request checks the
 session there, signing out ends it server-side at once, and a revoked key ends its
 sessions too. The CSRF token of a session is an HMAC of its id: a page can embed it, a
 cross-site form cannot know it (the cookie is HttpOnly), and no server-side secret is
@@ -25,8 +25,8 @@ from fastapi import Request
 from fastapi.responses import RedirectResponse, Response
 
 from sfsync.api.state import state, writer
-from sfsync.models.api_keys import Principal
-from sfsync.models.console_sessions import close_session, open_session, session_principal
+from sfsync.models.operations.api_keys import Principal
+from sfsync.models.operations.console_sessions import close_session, open_session, session_principal
 from sfsync.models.types import ApiScope
 
 __all__ = [

@@ -15,16 +15,16 @@ from sfsync.api.console.paging import KEYS_PER_PAGE, LETTERS_PER_PAGE, RUNS_PER_
 from sfsync.api.console.render import page
 from sfsync.api.state import state
 from sfsync.models import InvalidInput
-from sfsync.models.aliases import list_aliases
-from sfsync.models.api_keys import Principal
-from sfsync.models.contracts import list_contracts
-from sfsync.models.customers import get_customer
-from sfsync.models.deadletters import get_letter
-from sfsync.models.fields import get_fields
-from sfsync.models.overview import read_overview
-from sfsync.models.revisions import history
-from sfsync.models.runs import get_run
-from sfsync.models.search import (
+from sfsync.models.aliases.lookups import list_aliases
+from sfsync.models.contracts.records import list_contracts
+from sfsync.models.contracts.revisions import history
+from sfsync.models.customers.fields import get_fields
+from sfsync.models.customers.records import get_customer
+from sfsync.models.operations.api_keys import Principal
+from sfsync.models.operations.deadletters import get_letter
+from sfsync.models.operations.runs import get_run
+from sfsync.models.reports.overview import read_overview
+from sfsync.models.reports.search import (
     count_letters,
     count_runs,
     customer_by_id_or_alias,
@@ -42,8 +42,8 @@ from sfsync.models.types import (
     in_utc,
     utcnow,
 )
-from sfsync.models.usage import count_pending_keys, pending_keys
-from sfsync.models.usage_summary import GroupBy, summarize
+from sfsync.models.usage.events import count_pending_keys, pending_keys
+from sfsync.models.usage.summary import GroupBy, summarize
 from sfsync.tasks.letters import letter_task
 
 __all__ = [

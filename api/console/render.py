@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from sfsync.api.console.auth import csrf_token, session_key
-from sfsync.models.api_keys import Principal
 from sfsync.models.durations import spoken
+from sfsync.models.operations.api_keys import Principal
 from sfsync.models.types import ApiScope
 
 __all__ = ["TEMPLATES", "environment", "human_duration", "page", "pretty_json", "when"]

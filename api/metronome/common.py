@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from sfsync.api.errors import BadRequest
 from sfsync.api.metronome import views
-from sfsync.models.aliases import aliases_for
-from sfsync.models.fields import fields_for
+from sfsync.models.aliases.lookups import aliases_for
+from sfsync.models.customers.fields import fields_for
 from sfsync.models.tables import Customer
 from sfsync.models.types import Entity
 

@@ -19,11 +19,11 @@ from sfsync.api.metronome.common import Body, parse_id
 from sfsync.api.state import state
 from sfsync.config.values import MANUAL_CONTRACT_CURRENCY
 from sfsync.models import Entity
-from sfsync.models.contract_terms import ContractTerms
-from sfsync.models.contracts import create_contract, get_contract, list_contracts
-from sfsync.models.customers import get_customer
-from sfsync.models.fields import fields_for
-from sfsync.models.request_keys import check_uniqueness_key, record_uniqueness_key
+from sfsync.models.contracts.records import create_contract, get_contract, list_contracts
+from sfsync.models.contracts.terms import ContractTerms
+from sfsync.models.customers.fields import fields_for
+from sfsync.models.customers.records import get_customer
+from sfsync.models.operations.request_keys import check_uniqueness_key, record_uniqueness_key
 from sfsync.models.tables import MAX_REQUEST_KEY
 from sfsync.models.types import ApiScope, ContractStatus
 

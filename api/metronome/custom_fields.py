@@ -15,9 +15,15 @@ from sfsync.api.limits import JsonRoute
 from sfsync.api.metronome.common import Body, parse_id
 from sfsync.api.state import state
 from sfsync.models import Entity
-from sfsync.models.contracts import get_contract
-from sfsync.models.customers import get_customer
-from sfsync.models.fields import delete_values, list_keys, register_key, remove_key, set_fields
+from sfsync.models.contracts.records import get_contract
+from sfsync.models.customers.fields import (
+    delete_values,
+    list_keys,
+    register_key,
+    remove_key,
+    set_fields,
+)
+from sfsync.models.customers.records import get_customer
 from sfsync.models.types import ApiScope
 
 __all__ = [

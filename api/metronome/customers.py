@@ -13,11 +13,11 @@ from sfsync.api.idempotency import idempotent_write
 from sfsync.api.limits import JsonRoute
 from sfsync.api.metronome.common import Body, customer_payload, customers_payload, parse_id
 from sfsync.api.state import state
-from sfsync.models.aliases import replace_aliases
-from sfsync.models.archive import archive_customer
-from sfsync.models.customer_pages import CustomerFilter, page_customers
-from sfsync.models.customers import create_customer, get_customer, rename_customer
-from sfsync.models.fields import SFDC_ACCOUNT_ID
+from sfsync.models.aliases.ownership import replace_aliases
+from sfsync.models.customers.archive import archive_customer
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID
+from sfsync.models.customers.pages import CustomerFilter, page_customers
+from sfsync.models.customers.records import create_customer, get_customer, rename_customer
 from sfsync.models.tables import MAX_NAME
 from sfsync.models.types import ApiScope
 

@@ -16,10 +16,10 @@ from sfsync.api.limits import EventsRoute, JsonRoute, parsed_body
 from sfsync.api.metronome import views
 from sfsync.api.metronome.common import Body
 from sfsync.api.state import state
-from sfsync.models.request_keys import StoredResponse
+from sfsync.models.operations.request_keys import StoredResponse
 from sfsync.models.tables import Customer
 from sfsync.models.types import ApiScope
-from sfsync.models.usage import stored_events
+from sfsync.models.usage.events import stored_events
 from sfsync.sync.usage import EventOutcome, EventResult, ingest
 
 __all__ = [

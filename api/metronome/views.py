@@ -6,10 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sfsync.models.fields import SFDC_ACCOUNT_ID
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID
 from sfsync.models.tables import Contract, Customer
 from sfsync.models.types import ContractStatus
-from sfsync.models.usage import StoredEvent
+from sfsync.models.usage.events import StoredEvent
 
 __all__ = ["contract", "customer", "customer_detail", "event", "instant"]
 

@@ -26,7 +26,11 @@ from sfsync.api.salesforce.soap import (
     parse_message,
 )
 from sfsync.api.state import state, writer
-from sfsync.models.notifications import enqueued_recently, mark_enqueued, record_notifications
+from sfsync.models.operations.notifications import (
+    enqueued_recently,
+    mark_enqueued,
+    record_notifications,
+)
 from sfsync.models.types import ApiScope
 from sfsync.sync.salesforce import normalize_id
 

@@ -24,14 +24,14 @@ from sfsync.commands.demo.org import (
 from sfsync.commands.demo.runtime import DemoFailed
 from sfsync.commands.demo.steps import Steps, money
 from sfsync.models import Entity, InvalidInput
-from sfsync.models.contracts import get_contract
-from sfsync.models.customers import find_customer
-from sfsync.models.deadletters import get_letter, list_letters
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID, find_by_field
-from sfsync.models.runs import list_runs
+from sfsync.models.contracts.records import get_contract
+from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID, find_by_field
+from sfsync.models.customers.records import find_customer
+from sfsync.models.operations.deadletters import get_letter, list_letters
+from sfsync.models.operations.runs import list_runs
 from sfsync.models.types import DeadLetterSource, RunStatus, Stream, utcnow
-from sfsync.models.usage import pending_keys, stored_events
-from sfsync.models.usage_summary import GroupBy, summarize
+from sfsync.models.usage.events import pending_keys, stored_events
+from sfsync.models.usage.summary import GroupBy, summarize
 from sfsync.tasks.names import INGEST_USAGE
 
 __all__ = ["dead_letter", "fix_and_replay", "new_suborg", "usage_per_suborg"]

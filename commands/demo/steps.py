@@ -29,11 +29,11 @@ from sfsync.commands.demo.org import (
 from sfsync.commands.demo.runtime import Children, shell_line, wait_until
 from sfsync.config import Settings
 from sfsync.models import Entity, Store, open_store
-from sfsync.models.aliases import aliases_for
-from sfsync.models.contracts import list_contracts
-from sfsync.models.customers import list_customers
-from sfsync.models.fields import SFDC_ACCOUNT_ID, fields_for
-from sfsync.models.runs import list_runs
+from sfsync.models.aliases.lookups import aliases_for
+from sfsync.models.contracts.records import list_contracts
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, fields_for
+from sfsync.models.customers.records import list_customers
+from sfsync.models.operations.runs import list_runs
 from sfsync.models.tables import SyncRun
 from sfsync.models.types import RunStatus, RunTrigger, Stream
 

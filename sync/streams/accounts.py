@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import NotFound, Store
-from sfsync.models.cursors import INSTANT
-from sfsync.models.runs import RunCounters
+from sfsync.models.operations.cursors import INSTANT
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, Stream
 from sfsync.sync.account_pages import AccountPage, prepare_accounts
 from sfsync.sync.accounts import ACCOUNT_STREAM, apply_accounts

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.cursors import CursorCodec
-from sfsync.models.revisions import Change
-from sfsync.models.runs import RunCounters
+from sfsync.models.contracts.revisions import Change
+from sfsync.models.operations.cursors import CursorCodec
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, RunTrigger, Stream
 from sfsync.sync.run_result import RunResult
 from sfsync.sync.runner import RecordSource, RunOptions, StreamSpec, run_stream

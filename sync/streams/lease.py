@@ -13,8 +13,8 @@ import uuid
 from collections.abc import Callable
 
 from sfsync.models import Store
-from sfsync.models.cursors import acquire_lease, release_lease
-from sfsync.models.runs import record_skipped
+from sfsync.models.operations.cursors import acquire_lease, release_lease
+from sfsync.models.operations.runs import record_skipped
 from sfsync.models.types import RunStatus, RunTrigger, Stream
 from sfsync.sync.run_result import RunResult
 

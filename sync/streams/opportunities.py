@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.contracts import any_contracts
-from sfsync.models.cursors import INSTANT
-from sfsync.models.runs import RunCounters
+from sfsync.models.contracts.records import any_contracts
+from sfsync.models.operations.cursors import INSTANT
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, Stream
 from sfsync.sync.gone_deals import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
 from sfsync.sync.mapping import AliasMemo

@@ -30,12 +30,12 @@ from typing import Unpack
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.contracts import HeldDeal, contracts_by_key
-from sfsync.models.cursors import renew_lease
-from sfsync.models.customer_lifecycle import stranded_contracts
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID
-from sfsync.models.revisions import Change
-from sfsync.models.runs import RunCounters, finish_run, start_run
+from sfsync.models.contracts.records import HeldDeal, contracts_by_key
+from sfsync.models.contracts.revisions import Change
+from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID
+from sfsync.models.customers.retirement import stranded_contracts
+from sfsync.models.operations.cursors import renew_lease
+from sfsync.models.operations.runs import RunCounters, finish_run, start_run
 from sfsync.models.types import ContractStatus, RunStatus, RunTrigger, Stream, utcnow
 from sfsync.sync.gone_deals import GoneDeal, apply_gone
 from sfsync.sync.opportunities import provision_opportunities
@@ -134,7 +134,7 @@ class _Reconciliation:
             held = contracts_by_key(s, SFDC_OPPORTUNITY_ID)
         active = {o for o, h in held.items() if h.status is ContractStatus.ACTIVE}
         missing = [o for o in won if o not in active]
-        changed = [o for o, stamp in won.items() if o in active and held[o].sf_modstamp != stamp]
+        changed = [o for o, stamp in won.items() if o in active and held[o].source_version != stamp]
         with self.store.reader() as s:
             stranded = stranded_contracts(s)
         # An active contract under an archived (merged) customer: a hierarchy change the

@@ -19,12 +19,12 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from sfsync.models.deadletters import Failure, add_letters
-from sfsync.models.ingest_tally import record_tally
+from sfsync.models.operations.deadletters import Failure, add_letters
 from sfsync.models.storable import storable_text
 from sfsync.models.types import DeadLetterSource, utcnow
-from sfsync.models.usage import NewEvent, differences, stored_events
-from sfsync.models.usage_insert import insert_events
+from sfsync.models.usage.events import NewEvent, differences, stored_events
+from sfsync.models.usage.insert import insert_events
+from sfsync.models.usage.tally import record_tally
 from sfsync.sync.usage.errors import InvalidUsageEvent
 from sfsync.sync.usage.rules import Limits, UsageRules
 from sfsync.sync.usage.validation import storable_payload, validate_event

@@ -4,7 +4,7 @@ events and time.
 A transaction takes up to `CHUNK_EVENTS` events, or what arrives within `CHUNK_SECONDS`
 of its first one, whichever ends first: large enough that commits, the tally and the
 per-transaction set-up cost little per event, short enough that the aliases a chunk
-share-locks (`models.usage_insert`) are released before an attach or move of one of them
+share-locks (`models.usage.insert`) are released before an attach or move of one of them
 waits long for them. What this keeps:
 
 - a broken input (`UnreadableInput`, raised by the reader): every event read before the

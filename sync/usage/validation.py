@@ -13,7 +13,7 @@ from typing import Any
 from sfsync.models import exactjson
 from sfsync.models.keys import canonical_key
 from sfsync.models.tables import MAX_EVENT_KEY
-from sfsync.models.usage import NewEvent
+from sfsync.models.usage.events import NewEvent
 from sfsync.sync.usage.errors import InvalidUsageEvent
 from sfsync.sync.usage.properties import (
     MAX_PROPERTIES_DEPTH,

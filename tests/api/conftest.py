@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from sfsync.models import Store, open_store
-from sfsync.models.api_keys import create_key
+from sfsync.models.operations.api_keys import create_key
 from sfsync.models.types import ApiScope
 from tests.conftest import POSTGRES_BASE, need, postgres_available
 

@@ -6,7 +6,7 @@ import time
 
 import httpx
 
-from sfsync.models.api_keys import revoke_key
+from sfsync.models.operations.api_keys import revoke_key
 from sfsync.models.types import ApiScope
 from tests.api.conftest import LiveServer, ServerFactory
 

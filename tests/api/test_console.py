@@ -15,12 +15,12 @@ from sfsync.api import create_app
 from sfsync.api.queue import Enqueuer
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.api_keys import create_key, revoke_key
-from sfsync.models.contract_terms import ContractTerms
-from sfsync.models.contracts import create_contract
-from sfsync.models.customers import create_customer
-from sfsync.models.deadletters import Failure, add_letter, add_letters, get_letter
-from sfsync.models.runs import RunCounters, finish_run, start_run
+from sfsync.models.contracts.records import create_contract
+from sfsync.models.contracts.terms import ContractTerms
+from sfsync.models.customers.records import create_customer
+from sfsync.models.operations.api_keys import create_key, revoke_key
+from sfsync.models.operations.deadletters import Failure, add_letter, add_letters, get_letter
+from sfsync.models.operations.runs import RunCounters, finish_run, start_run
 from sfsync.models.tables import SyncCursor, UsageEvent
 from sfsync.models.types import (
     ApiScope,

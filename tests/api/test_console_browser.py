@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from sfsync.models import Store
-from sfsync.models.api_keys import create_key
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID
+from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID
+from sfsync.models.operations.api_keys import create_key
 from sfsync.models.tables import Contract, CustomFieldValue, DeadLetter, SyncRun
 from sfsync.models.types import ApiScope, DeadLetterStatus, Entity, RunStatus
 from sfsync.sandbox import SandboxOrg

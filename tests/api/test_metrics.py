@@ -14,8 +14,8 @@ import requests
 from sqlalchemy import func, select
 
 from sfsync.models import Store
-from sfsync.models.api_keys import create_key
-from sfsync.models.customers import create_customer
+from sfsync.models.customers.records import create_customer
+from sfsync.models.operations.api_keys import create_key
 from sfsync.models.tables import Contract, DeadLetter, TaskRuntime
 from sfsync.models.types import ApiScope, DeadLetterStatus, RunTrigger
 from sfsync.sandbox import SandboxOrg

@@ -15,7 +15,7 @@ import requests
 from sqlalchemy import func, select
 
 from sfsync.models import Entity, Store
-from sfsync.models.api_keys import create_key
+from sfsync.models.operations.api_keys import create_key
 from sfsync.models.tables import Contract, CustomFieldValue, OutboundNotification
 from sfsync.models.types import ApiScope
 from sfsync.sandbox import SandboxOrg

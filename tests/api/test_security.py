@@ -7,7 +7,7 @@ import time
 import pytest
 
 from sfsync.config import Settings
-from sfsync.models.api_keys import revoke_key
+from sfsync.models.operations.api_keys import revoke_key
 from sfsync.models.tables import ApiKey
 from sfsync.models.types import ApiScope
 from tests.api.conftest import LiveServer

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sfsync.models import Store
-from sfsync.models.api_keys import authenticate
+from sfsync.models.operations.api_keys import authenticate
 from sfsync.models.tables import ApiKey
 from tests.cli.conftest import Invoke, ok_json
 

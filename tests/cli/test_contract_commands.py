@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 
 from sfsync.models import Store
-from sfsync.models.contracts import end_contract
-from sfsync.models.revisions import Change
+from sfsync.models.contracts.records import end_contract
+from sfsync.models.contracts.revisions import Change
 from tests.cli.conftest import Invoke, ok_json
 
 
@@ -25,7 +25,10 @@ def test_history_and_show_follow_a_contract_through_its_end(sfsync: Invoke, stor
     try:
         with store.session() as s:
             end_contract(
-                s, uuid.UUID(created["id"]), lost_at, Change("test", sf_modstamp=lost_at, run_id=3)
+                s,
+                uuid.UUID(created["id"]),
+                lost_at,
+                Change("test", source_version=lost_at, run_id=3),
             )
     finally:
         store.close()

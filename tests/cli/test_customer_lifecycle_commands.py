@@ -8,8 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from sfsync.models import Store
-from sfsync.models.aliases import AliasOrigin, add_aliases
-from sfsync.models.customer_lifecycle import merge_customers
+from sfsync.models.aliases.lookups import AliasOrigin
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.customers.retirement import merge_customers
 from sfsync.models.types import utcnow
 from tests.cli.conftest import Invoke, ok_json
 

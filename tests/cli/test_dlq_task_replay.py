@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from sfsync.models import Store
-from sfsync.models.deadletters import Failure, TaskCall, add_letter, get_letter
+from sfsync.models.operations.deadletters import Failure, TaskCall, add_letter, get_letter
 from sfsync.models.tables import UsageEvent
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus
 from sfsync.tasks.names import INGEST_USAGE

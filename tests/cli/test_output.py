@@ -11,8 +11,8 @@ import pytest
 from click.testing import Result
 
 from sfsync.models import Store
-from sfsync.models.customers import create_customer
-from sfsync.models.deadletters import Failure, add_letter
+from sfsync.models.customers.records import create_customer
+from sfsync.models.operations.deadletters import Failure, add_letter
 from sfsync.models.tables import SyncCursor, SyncRun
 from sfsync.models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
 from tests.cli.conftest import Invoke, ok_json

@@ -11,7 +11,7 @@ import pytest
 from click.testing import Result
 
 from sfsync.models import Store
-from sfsync.models.deadletters import get_letter
+from sfsync.models.operations.deadletters import get_letter
 from sfsync.sandbox import SandboxOrg
 from sfsync.tasks import names
 from tests.cli.conftest import Invoke, ok_json

@@ -12,11 +12,11 @@ from decimal import Decimal
 import pytest
 
 from sfsync.models import Store
-from sfsync.models.contract_terms import ContractTerms
-from sfsync.models.contracts import create_contract
-from sfsync.models.customers import create_customer
-from sfsync.models.deadletters import Failure, add_letter
-from sfsync.models.runs import RunCounters, finish_run, start_run
+from sfsync.models.contracts.records import create_contract
+from sfsync.models.contracts.terms import ContractTerms
+from sfsync.models.customers.records import create_customer
+from sfsync.models.operations.deadletters import Failure, add_letter
+from sfsync.models.operations.runs import RunCounters, finish_run, start_run
 from sfsync.models.tables import UsageEvent
 from sfsync.models.types import DeadLetterSource, RunStatus, RunTrigger, Stream
 from tests.cli.conftest import Invoke

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from sfsync.models import Store
-from sfsync.models.contracts import end_contract
-from sfsync.models.revisions import Change
+from sfsync.models.contracts.records import end_contract
+from sfsync.models.contracts.revisions import Change
 from sfsync.models.tables import Contract
 from sfsync.models.types import ContractStatus
 from tests.cli.conftest import Invoke, ok_json

@@ -8,9 +8,14 @@ from typing import Any
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.aliases import aliases_of
-from sfsync.models.contracts import get_contract, list_contracts
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
+from sfsync.models.aliases.lookups import aliases_of
+from sfsync.models.contracts.records import get_contract, list_contracts
+from sfsync.models.customers.fields import (
+    SFDC_ACCOUNT_ID,
+    SFDC_OPPORTUNITY_ID,
+    fields_for,
+    find_by_field,
+)
 from sfsync.models.tables import Contract
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg

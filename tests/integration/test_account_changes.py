@@ -17,14 +17,14 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.alias_moves import list_moves
-from sfsync.models.aliases import add_aliases
-from sfsync.models.contracts import list_contracts
-from sfsync.models.customer_lifecycle import archive_customer
-from sfsync.models.customers import get_customer
-from sfsync.models.deadletters import list_letters
-from sfsync.models.fields import SFDC_ACCOUNT_ID, find_by_field
-from sfsync.models.revisions import history
+from sfsync.models.aliases.moves import list_moves
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.contracts.records import list_contracts
+from sfsync.models.contracts.revisions import history
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, find_by_field
+from sfsync.models.customers.records import get_customer
+from sfsync.models.customers.retirement import archive_customer
+from sfsync.models.operations.deadletters import list_letters
 from sfsync.models.tables import AliasMove, Customer, IngestAlias
 from sfsync.models.types import (
     AliasMoveReason,
@@ -34,7 +34,7 @@ from sfsync.models.types import (
     DeadLetterStatus,
     utcnow,
 )
-from sfsync.models.usage import get_event
+from sfsync.models.usage.events import get_event
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.replay import replay_letter
 from sfsync.sync.salesforce import SalesforceClient
@@ -277,7 +277,7 @@ def test_a_deal_on_an_acquired_root_before_the_account_stream_merges_and_provisi
         assert get_customer(s, absorbed).merged_into == survivor
         assert {c.customer_id for c in list_contracts(s)} == {survivor}
         assert len(list_contracts(s)) == 3
-    assert holdings(store)["bought"][:3] == (survivor, AliasSource.SALESFORCE.value, acquired)
+    assert holdings(store)["bought"][:3] == (survivor, AliasSource.EXTERNAL.value, acquired)
 
 
 def test_a_salesforce_merge_moves_the_losers_customer_into_the_masters(

@@ -44,13 +44,18 @@ from sqlalchemy import select
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.aliases import add_aliases
-from sfsync.models.deadletters import list_letters
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
-from sfsync.models.revisions import history
+from sfsync.models.aliases.attribution import attributed_customer
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.contracts.revisions import history
+from sfsync.models.customers.fields import (
+    SFDC_ACCOUNT_ID,
+    SFDC_OPPORTUNITY_ID,
+    fields_for,
+    find_by_field,
+)
+from sfsync.models.operations.deadletters import list_letters
 from sfsync.models.tables import AliasMove, Contract, Customer, IngestAlias, UsageEvent
 from sfsync.models.types import ContractStatus, CustomerStatus, DeadLetterStatus, utcnow
-from sfsync.models.usage_attribution import attributed_customer
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.salesforce import SalesforceClient
 from sfsync.sync.usage import UsageRules, ingest

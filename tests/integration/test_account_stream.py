@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from sfsync.models import Entity, Store
-from sfsync.models.customers import get_customer
-from sfsync.models.deadletters import list_letters
-from sfsync.models.fields import SFDC_ACCOUNT_ID, find_by_field
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, find_by_field
+from sfsync.models.customers.records import get_customer
+from sfsync.models.operations.deadletters import list_letters
 from sfsync.models.tables import UsageEvent
 from sfsync.models.types import DeadLetterSource, utcnow
-from sfsync.models.usage import get_event
+from sfsync.models.usage.events import get_event
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.replay import replay_letter
 from sfsync.sync.run_result import RunResult

@@ -20,11 +20,16 @@ from sqlalchemy import update
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.alias_moves import list_moves
-from sfsync.models.contracts import list_contracts
-from sfsync.models.deadletters import list_letters
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
-from sfsync.models.revisions import history
+from sfsync.models.aliases.moves import list_moves
+from sfsync.models.contracts.records import list_contracts
+from sfsync.models.contracts.revisions import history
+from sfsync.models.customers.fields import (
+    SFDC_ACCOUNT_ID,
+    SFDC_OPPORTUNITY_ID,
+    fields_for,
+    find_by_field,
+)
+from sfsync.models.operations.deadletters import list_letters
 from sfsync.models.tables import Contract, Customer, IngestAlias
 from sfsync.models.types import AliasMoveReason, CustomerStatus, DeadLetterStatus, RevisionKind
 from sfsync.sandbox import SandboxOrg

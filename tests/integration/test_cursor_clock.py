@@ -14,7 +14,7 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID, find_by_field
+from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID, find_by_field
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.salesforce import SalesforceClient
 from sfsync.sync.streams.accounts import poll_accounts

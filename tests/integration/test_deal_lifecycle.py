@@ -16,8 +16,8 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.fields import SFDC_ACCOUNT_ID, find_by_field
-from sfsync.models.revisions import history
+from sfsync.models.contracts.revisions import history
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, find_by_field
 from sfsync.models.types import ContractStatus, RevisionKind
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.salesforce import SalesforceClient

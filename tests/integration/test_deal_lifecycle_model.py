@@ -34,9 +34,9 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.contracts import list_contracts
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for
-from sfsync.models.revisions import history
+from sfsync.models.contracts.records import list_contracts
+from sfsync.models.contracts.revisions import history
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.salesforce import SalesforceClient

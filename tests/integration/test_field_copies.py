@@ -10,7 +10,12 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_by_field, get_fields
+from sfsync.models.customers.fields import (
+    SFDC_ACCOUNT_ID,
+    SFDC_OPPORTUNITY_ID,
+    find_by_field,
+    get_fields,
+)
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.salesforce import SalesforceClient
 from sfsync.sync.streams.opportunities import poll_opportunities

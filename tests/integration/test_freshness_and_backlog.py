@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sfsync.models import Store
-from sfsync.models.cursors import position
-from sfsync.models.runs import StreamTiming, stream_timing
+from sfsync.models.operations.cursors import position
+from sfsync.models.operations.runs import StreamTiming, stream_timing
 from sfsync.models.types import Stream, utcnow
 from sfsync.sandbox import SandboxOrg
 from tests.integration.conftest import Poll

@@ -10,10 +10,10 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.contracts import contracts_by_key, list_contracts
-from sfsync.models.deadletters import list_letters
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID, fields_for
-from sfsync.models.runs import list_runs
+from sfsync.models.contracts.records import contracts_by_key, list_contracts
+from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID, fields_for
+from sfsync.models.operations.deadletters import list_letters
+from sfsync.models.operations.runs import list_runs
 from sfsync.models.types import RunStatus, Stream
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.opportunities import provision_opportunities

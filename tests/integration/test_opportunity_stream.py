@@ -19,13 +19,18 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.aliases import aliases_for
-from sfsync.models.contracts import list_contracts
-from sfsync.models.cursors import acquire_lease, advance, release_lease
-from sfsync.models.customers import list_customers
-from sfsync.models.deadletters import list_letters
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
-from sfsync.models.runs import list_runs
+from sfsync.models.aliases.lookups import aliases_for
+from sfsync.models.contracts.records import list_contracts
+from sfsync.models.customers.fields import (
+    SFDC_ACCOUNT_ID,
+    SFDC_OPPORTUNITY_ID,
+    fields_for,
+    find_by_field,
+)
+from sfsync.models.customers.records import list_customers
+from sfsync.models.operations.cursors import acquire_lease, advance, release_lease
+from sfsync.models.operations.deadletters import list_letters
+from sfsync.models.operations.runs import list_runs
 from sfsync.models.types import DeadLetterSource, RunStatus, Stream
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.run_result import RunResult

@@ -9,7 +9,7 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.contracts import list_contracts
+from sfsync.models.contracts.records import list_contracts
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.salesforce import SalesforceClient, SalesforcePermanentError

@@ -11,7 +11,7 @@ from tenacity import wait_none
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.deadletters import list_letters
+from sfsync.models.operations.deadletters import list_letters
 from sfsync.sandbox import SandboxOrg
 from sfsync.sandbox.client import loopback_session
 from sfsync.sync.opportunities import provision_opportunities

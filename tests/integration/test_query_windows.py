@@ -14,7 +14,7 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.runs import get_run
+from sfsync.models.operations.runs import get_run
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.salesforce import SalesforceClient

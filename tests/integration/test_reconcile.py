@@ -16,7 +16,7 @@ import pytest
 from sfsync.celery_app import create_app
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.runs import get_run
+from sfsync.models.operations.runs import get_run
 from sfsync.models.types import ContractStatus, RunStatus, Stream
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.salesforce import SalesforceClient

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.cursors import INSTANT
-from sfsync.models.runs import RunCounters
+from sfsync.models.operations.cursors import INSTANT
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import RunStatus, Stream
 from sfsync.sync.runner import StreamSpec, run_stream
 from sfsync.sync.salesforce import (

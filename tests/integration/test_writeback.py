@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.customers import create_customer
-from sfsync.models.deadletters import list_letters
-from sfsync.models.fields import SFDC_ACCOUNT_ID
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID
+from sfsync.models.customers.records import create_customer
+from sfsync.models.operations.deadletters import list_letters
+from sfsync.models.operations.writebacks import backoff, count_pending, enqueue
 from sfsync.models.tables import CustomFieldValue
 from sfsync.models.types import DeadLetterSource, utcnow
-from sfsync.models.writebacks import backoff, count_pending, enqueue
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.replay import replay_letter
 from sfsync.sync.salesforce import SalesforceClient

@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.contract_terms import ContractTerms
+from sfsync.models.contracts.terms import ContractTerms
 from sfsync.models.tables import DeadLetter, SyncRun
 from sfsync.models.types import DeadLetterSource, RunStatus
 from sfsync.sandbox import SandboxOrg

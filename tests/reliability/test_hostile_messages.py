@@ -28,11 +28,11 @@ import pytest
 from sqlalchemy import select
 
 from sfsync.models import Store
-from sfsync.models.customers import create_customer
+from sfsync.models.customers.records import create_customer
 from sfsync.models.tables import DeadLetter, UsageEvent
 from sfsync.models.types import DeadLetterSource
-from sfsync.models.usage import get_event
-from sfsync.models.usage_summary import summarize
+from sfsync.models.usage.events import get_event
+from sfsync.models.usage.summary import summarize
 from sfsync.sandbox import SandboxOrg
 from sfsync.tasks.messages import BODY_PREFIX
 from sfsync.tasks.names import INGEST_USAGE as INGEST

@@ -29,13 +29,13 @@ from sqlalchemy import func, insert, select
 
 from sfsync.cli import main
 from sfsync.models import AliasIsCustomerId, Store
-from sfsync.models.aliases import add_aliases
-from sfsync.models.customers import create_customer
-from sfsync.models.deadletters import Failure, TaskCall, add_letter, get_letter
+from sfsync.models.aliases.attribution import attributed_customer
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.customers.records import create_customer
+from sfsync.models.operations.deadletters import Failure, TaskCall, add_letter, get_letter
 from sfsync.models.tables import DeadLetter, IngestAlias, UsageEvent
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus
-from sfsync.models.usage_attribution import attributed_customer
-from sfsync.models.usage_summary import summarize
+from sfsync.models.usage.summary import summarize
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.usage.reader import CHUNK
 from sfsync.tasks import names

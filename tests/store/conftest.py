@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from sfsync.models import Store
-from sfsync.models.contract_terms import ContractTerms
-from sfsync.models.customers import create_customer
+from sfsync.models.contracts.terms import ContractTerms
+from sfsync.models.customers.records import create_customer
 from sfsync.models.tables import UsageEvent
 
 MakeCustomer = Callable[..., uuid.UUID]

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from sfsync.models import AliasConflict, Store, UniqueFieldConflict
-from sfsync.models.aliases import add_aliases
-from sfsync.models.customers import create_customer
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.customers.records import create_customer
 from sfsync.models.tables import Customer, CustomFieldValue, IngestAlias
 from tests.store.conftest import MakeCustomer
 

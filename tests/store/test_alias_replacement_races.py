@@ -19,10 +19,11 @@ from sqlalchemy import func, select
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.aliases import aliases_of, replace_aliases
+from sfsync.models.aliases.attribution import attributed_customer
+from sfsync.models.aliases.lookups import aliases_of
+from sfsync.models.aliases.ownership import replace_aliases
 from sfsync.models.tables import UsageEvent
-from sfsync.models.usage import resolve_pending
-from sfsync.models.usage_attribution import attributed_customer
+from sfsync.models.usage.events import resolve_pending
 from sfsync.sync.usage import UsageRules, ingest
 from tests.conftest import run_all
 from tests.store.conftest import MakeCustomer

@@ -9,18 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from sfsync.models import AliasConflict, AliasLimitExceeded, InvalidInput, NotFound, Store
-from sfsync.models.aliases import (
-    add_aliases,
-    alias_owners,
-    aliases_of,
-    list_aliases,
-    move_alias,
-    remove_aliases,
-    replace_aliases,
-    unexpected_owners,
-)
+from sfsync.models.aliases.attribution import attributed_customer
+from sfsync.models.aliases.lookups import alias_owners, aliases_of, list_aliases, unexpected_owners
+from sfsync.models.aliases.ownership import add_aliases, move_alias, remove_aliases, replace_aliases
 from sfsync.models.tables import UsageEvent
-from sfsync.models.usage_attribution import attributed_customer
 from tests.store.conftest import MakeCustomer
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sfsync.models import Store
-from sfsync.models.api_keys import KeyCache, create_key, revoke_key
+from sfsync.models.operations.api_keys import KeyCache, create_key, revoke_key
 from sfsync.models.types import ApiScope
 
 

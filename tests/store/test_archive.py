@@ -7,15 +7,16 @@ from datetime import UTC, datetime
 import pytest
 
 from sfsync.models import Conflict, NotFound, Store
-from sfsync.models.aliases import add_aliases, aliases_of
-from sfsync.models.archive import archive_customer
-from sfsync.models.contract_terms import ContractTerms
-from sfsync.models.contracts import create_contract, get_contract
-from sfsync.models.customers import create_customer
-from sfsync.models.fields import list_keys, register_key, remove_key, set_fields
+from sfsync.models.aliases.lookups import aliases_of
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.contracts.records import create_contract, get_contract
+from sfsync.models.contracts.terms import ContractTerms
+from sfsync.models.customers.archive import archive_customer
+from sfsync.models.customers.fields import list_keys, register_key, remove_key, set_fields
+from sfsync.models.customers.records import create_customer
 from sfsync.models.types import ContractStatus, Entity
-from sfsync.models.usage import NewEvent, get_event
-from sfsync.models.usage_insert import insert_events
+from sfsync.models.usage.events import NewEvent, get_event
+from sfsync.models.usage.insert import insert_events
 
 
 def _event(tx: str, key: str) -> NewEvent:

@@ -20,10 +20,10 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, select
 
 from sfsync.models import Store
-from sfsync.models.fields import SFDC_ACCOUNT_ID
+from sfsync.models.aliases.attribution import attributed_customer
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID
 from sfsync.models.tables import CustomFieldValue, IngestAlias, UsageEvent
 from sfsync.models.types import Entity
-from sfsync.models.usage_attribution import attributed_customer
 from tests.store.conftest import MakeCustomer
 
 MIGRATION = Path(__file__).parents[2] / "models/migrations/versions/0012_canonical_keys.py"

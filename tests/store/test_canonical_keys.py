@@ -16,12 +16,13 @@ from sqlalchemy import func, select
 
 from sfsync.config import Settings
 from sfsync.models import AliasIsCustomerId, Store, UniqueFieldConflict
-from sfsync.models.aliases import add_aliases, alias_owners, aliases_of, move_alias, replace_aliases
-from sfsync.models.customers import create_customer, find_customer
-from sfsync.models.fields import SFDC_ACCOUNT_ID, find_many_by_field, get_fields
+from sfsync.models.aliases.attribution import attributed_customer
+from sfsync.models.aliases.lookups import alias_owners, aliases_of
+from sfsync.models.aliases.ownership import add_aliases, move_alias, replace_aliases
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, find_many_by_field, get_fields
+from sfsync.models.customers.records import create_customer, find_customer
 from sfsync.models.tables import UsageEvent
 from sfsync.models.types import Entity
-from sfsync.models.usage_attribution import attributed_customer
 from sfsync.sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 from tests.unit.factories import uuid_spellings

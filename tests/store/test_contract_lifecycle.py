@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from sfsync.models import ChangeNeedsApproval, Store
-from sfsync.models.contracts import (
+from sfsync.models.contracts.records import (
     ContractOutcome,
     billing_period,
     end_contract,
@@ -16,7 +16,7 @@ from sfsync.models.contracts import (
     set_end_by_operator,
     upsert_contract_by_field,
 )
-from sfsync.models.revisions import Change, history
+from sfsync.models.contracts.revisions import Change, history
 from sfsync.models.types import ContractStatus, EndSource, RevisionKind
 from tests.store.conftest import MakeCustomer, spec
 
@@ -27,7 +27,7 @@ KEY = "sfdc_opportunity_id"
 
 def sf(at: datetime, run_id: int = 7) -> Change:
     """A change from Salesforce at SystemModstamp `at`."""
-    return Change("sync run", sf_modstamp=at, run_id=run_id)
+    return Change("sync run", source_version=at, run_id=run_id)
 
 
 def test_a_deal_lost_after_the_start_ends_its_contract_at_the_change(
@@ -50,7 +50,7 @@ def test_a_deal_lost_after_the_start_ends_its_contract_at_the_change(
     assert ended.before is not None
     assert ended.before["ending_before"] == TERM_END.isoformat()
     assert ended.after["ending_before"] == lost_at.isoformat()
-    assert (ended.after["status"], ended.sf_modstamp, ended.run_id) == ("ended", lost_at, 8)
+    assert (ended.after["status"], ended.source_version, ended.run_id) == ("ended", lost_at, 8)
 
 
 def test_an_end_already_earlier_than_the_change_is_never_moved(

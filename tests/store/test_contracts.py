@@ -11,14 +11,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from sfsync.models import Entity, InvalidInput, NotFound, Store
-from sfsync.models.contracts import (
+from sfsync.models.contracts.records import (
     ContractOutcome,
     create_contract,
     list_contracts,
     update_contract,
     upsert_contract_by_field,
 )
-from sfsync.models.fields import get_fields
+from sfsync.models.customers.fields import get_fields
 from tests.store.conftest import MakeCustomer, spec
 from tests.unit.factories import AWKWARD_AMOUNTS
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from sfsync.models import Store
-from sfsync.models.cursors import position
+from sfsync.models.operations.cursors import position
 from sfsync.models.tables import SyncRun
 from sfsync.models.types import RunStatus, RunTrigger, Stream, UTCDateTime
 from tests.store.alembic_steps import migrate, revision_before

@@ -14,9 +14,14 @@ from sfsync.models import (
     UniqueFieldConflict,
     UnknownFieldKey,
 )
-from sfsync.models.aliases import aliases_of
-from sfsync.models.customers import count_customers, create_customer, find_customer, get_customer
-from sfsync.models.fields import delete_field, get_fields, register_key, set_fields
+from sfsync.models.aliases.lookups import aliases_of
+from sfsync.models.customers.fields import delete_field, get_fields, register_key, set_fields
+from sfsync.models.customers.records import (
+    count_customers,
+    create_customer,
+    find_customer,
+    get_customer,
+)
 from tests.store.conftest import MakeCustomer
 
 

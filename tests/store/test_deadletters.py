@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.deadletters import Failure, TaskCall, add_letter, add_letters, discard
+from sfsync.models.operations.deadletters import Failure, TaskCall, add_letter, add_letters, discard
 from sfsync.models.tables import DeadLetter
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus
 from sfsync.sync.usage import UsageRules, ingest

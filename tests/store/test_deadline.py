@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sfsync.models import DeadlinePassed, Store, StoreUnavailable
-from sfsync.models.customers import create_customer
+from sfsync.models.customers.records import create_customer
 from sfsync.models.deadline import Deadline
 from sfsync.models.tables import Customer
 from tests.conftest import table_locked

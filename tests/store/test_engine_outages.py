@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from sfsync.models import Store, StoreUnavailable
-from sfsync.models.customers import create_customer
+from sfsync.models.customers.records import create_customer
 from sfsync.models.tables import Customer
 from tests.conftest import REQUIRE_SERVICES
 

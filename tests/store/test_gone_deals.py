@@ -11,10 +11,10 @@ import uuid
 from datetime import UTC, datetime
 
 from sfsync.models import Store
-from sfsync.models.contracts import create_contract, get_contract
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID
-from sfsync.models.revisions import Change, history
-from sfsync.models.runs import RunCounters
+from sfsync.models.contracts.records import create_contract, get_contract
+from sfsync.models.contracts.revisions import Change, history
+from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import ContractStatus, RevisionKind
 from sfsync.sync.gone_deals import GoneDeal, apply_gone, gone_deals, unchanged_deals
 from sfsync.sync.salesforce import OpportunityRow, normalize_id
@@ -33,7 +33,7 @@ def rows(*records: dict[str, object]) -> list[OpportunityRow]:
 
 def _contract(store: Store, customer: uuid.UUID, opportunity: str, **terms: object) -> uuid.UUID:
     with store.session() as s:
-        change = Change("won", sf_modstamp=WON_AT)
+        change = Change("won", source_version=WON_AT)
         return create_contract(
             s,
             customer,
@@ -105,7 +105,7 @@ def test_a_started_contract_ends_and_one_not_started_is_archived_once(
             RevisionKind.ENDED,
             "opportunity no longer won; opportunity stream",
         )
-        assert (last.sf_modstamp, last.run_id) == (AT, 3)
+        assert (last.source_version, last.run_id) == (AT, 3)
         assert (
             history(s, future)[-1].cause == "opportunity deleted in Salesforce; opportunity stream"
         )

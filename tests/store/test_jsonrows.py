@@ -11,15 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from sfsync.models import Entity, Store
-from sfsync.models.bulk import (
-    claim_field_values,
-    contracts_by_id,
-    insert_contracts,
-    insert_customers,
-    update_contracts,
-)
-from sfsync.models.contract_terms import ContractRow, ContractTerms
-from sfsync.models.fields import SFDC_ACCOUNT_ID, find_many_by_field
+from sfsync.models.contracts.bulk import contracts_by_id, insert_contracts, update_contracts
+from sfsync.models.contracts.terms import ContractRow, ContractTerms
+from sfsync.models.customers.bulk import claim_field_values, insert_customers
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, find_many_by_field
 from sfsync.models.tables import Contract, Customer
 from sfsync.models.types import ContractStatus, new_id
 from tests.store.conftest import MakeCustomer

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sfsync.models import Store
-from sfsync.models.cursors import acquire_lease
-from sfsync.models.runs import get_run
+from sfsync.models.operations.cursors import acquire_lease
+from sfsync.models.operations.runs import get_run
 from sfsync.models.types import RunStatus, RunTrigger, Stream
 from sfsync.sync.run_result import RunResult
 from sfsync.sync.streams.lease import HELD, leased_run

@@ -9,8 +9,14 @@ from typing import Any
 import pytest
 
 from sfsync.models import Store
-from sfsync.models.cursors import acquire_lease, advance, position, release_lease, renew_lease
 from sfsync.models.errors import LeaseLost
+from sfsync.models.operations.cursors import (
+    acquire_lease,
+    advance,
+    position,
+    release_lease,
+    renew_lease,
+)
 from sfsync.models.types import Stream
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)

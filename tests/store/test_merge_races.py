@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.aliases import AliasOrigin
-from sfsync.models.contract_terms import ContractTerms
-from sfsync.models.customer_lifecycle import merge_customers
-from sfsync.models.fields import SFDC_OPPORTUNITY_ID, fields_for
-from sfsync.models.runs import RunCounters
+from sfsync.models.aliases.lookups import AliasOrigin
+from sfsync.models.contracts.terms import ContractTerms
+from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID, fields_for
+from sfsync.models.customers.retirement import merge_customers
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.tables import Contract, Customer
 from sfsync.models.types import CustomerStatus
 from sfsync.sync.mapping import Deal

@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sfsync.models import Entity, Store
-from sfsync.models.alias_moves import list_moves
-from sfsync.models.aliases import AliasOrigin, add_aliases, aliases_of, salesforce_aliases_of
-from sfsync.models.contracts import create_contract, get_contract
-from sfsync.models.customers import get_customer
-from sfsync.models.fields import SFDC_ACCOUNT_ID, find_by_field
-from sfsync.models.revisions import Change, history
+from sfsync.models.aliases.lookups import AliasOrigin, aliases_of, external_aliases_of
+from sfsync.models.aliases.moves import list_moves
+from sfsync.models.aliases.ownership import add_aliases
+from sfsync.models.contracts.records import create_contract, get_contract
+from sfsync.models.contracts.revisions import Change, history
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, find_by_field
+from sfsync.models.customers.records import get_customer
 from sfsync.models.types import AliasMoveReason, CustomerStatus, RevisionKind
-from sfsync.models.usage import get_event
+from sfsync.models.usage.events import get_event
 from sfsync.sync.claims import MERGED_FIELD
 from sfsync.sync.merges import absorb_merged_account, claim_tree, release_outside
 from sfsync.sync.salesforce import normalize_id
@@ -51,7 +52,7 @@ def test_claiming_adds_free_aliases_keeps_its_own_and_contests_an_operators(
         assert set(aliases_of(s, me)) == {ROOT, "child-key"}
         assert aliases_of(s, holder) == ["by-hand"]
         # The root's id was attached by hand: the claim keeps it, and keeps it an operator's.
-        assert salesforce_aliases_of(s, me) == {"child-key": AliasOrigin(CHILD, "Ingest_Alias__c")}
+        assert external_aliases_of(s, me) == {"child-key": AliasOrigin(CHILD, "Ingest_Alias__c")}
 
 
 def test_an_alias_whose_account_moved_into_the_tree_moves_with_its_usage(
@@ -157,7 +158,7 @@ def test_a_merged_away_accounts_customer_and_aliases_go_to_the_masters_customer_
     through = AliasOrigin(CHILD, MERGED_FIELD)
     with store.session() as s:
         assert get_customer(s, loser).merged_into == survivor
-        assert salesforce_aliases_of(s, survivor) == {LOSER: through, "loser-key": through}
+        assert external_aliases_of(s, survivor) == {LOSER: through, "loser-key": through}
         reasons = {m.reason for m in list_moves(s, customer_id=survivor)}
         assert reasons == {AliasMoveReason.MERGED}
     with store.session() as s:
@@ -166,7 +167,7 @@ def test_a_merged_away_accounts_customer_and_aliases_go_to_the_masters_customer_
         )
     assert again is False
     with store.session() as s:
-        assert salesforce_aliases_of(s, survivor) == {LOSER: through, "loser-key": through}
+        assert external_aliases_of(s, survivor) == {LOSER: through, "loser-key": through}
 
 
 def test_a_loser_without_a_customer_gives_its_free_values_to_an_existing_masters_customer(
@@ -180,7 +181,7 @@ def test_a_loser_without_a_customer_gives_its_free_values_to_an_existing_masters
     with store.session() as s:
         assert absorb_merged_account(s, LOSER, ROOT, ROOT, "Root", {ROOT}, values, RUN) is False
     with store.session() as s:
-        assert salesforce_aliases_of(s, survivor) == {"free": AliasOrigin(ROOT, MERGED_FIELD)}
+        assert external_aliases_of(s, survivor) == {"free": AliasOrigin(ROOT, MERGED_FIELD)}
         assert aliases_of(s, holder) == ["taken"]
     with store.session() as s:
         lone = absorb_merged_account(s, LOSER, OTHER, OTHER, "Other", {OTHER}, values, RUN)

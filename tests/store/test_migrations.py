@@ -13,9 +13,9 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Uuid, bindparam, create_engine, inspect, text
 
 from sfsync.models import Store, StoreNotMigrated, open_store
-from sfsync.models.notifications import NotificationKey, record_notifications
+from sfsync.models.operations.notifications import NotificationKey, record_notifications
+from sfsync.models.operations.task_runtimes import read_task_runtimes, record_task_runtime
 from sfsync.models.tables import Base
-from sfsync.models.task_runtimes import read_task_runtimes, record_task_runtime
 from sfsync.models.types import TaskRunOutcome, UTCDateTime
 from tests.conftest import POSTGRES_BASE
 from tests.store.alembic_steps import migrate, revision_before

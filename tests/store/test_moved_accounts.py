@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sfsync.models import Store
-from sfsync.models.aliases import AliasOrigin
-from sfsync.models.contracts import create_contract
-from sfsync.models.customer_lifecycle import merge_customers
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID
+from sfsync.models.aliases.lookups import AliasOrigin
+from sfsync.models.contracts.records import create_contract
+from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID
+from sfsync.models.customers.retirement import merge_customers
 from sfsync.sync.errors import MappingError
 from sfsync.sync.mapping import Deal
 from sfsync.sync.moved_accounts import misplaced_deals, moved_trees

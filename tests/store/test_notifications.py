@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from sfsync.models import Store
-from sfsync.models.notifications import (
+from sfsync.models.operations.notifications import (
     NotificationKey,
     enqueued_recently,
     mark_enqueued,

@@ -17,15 +17,20 @@ from sqlalchemy import func, select
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
-from sfsync.models.aliases import aliases_of
-from sfsync.models.contracts import list_contracts
-from sfsync.models.customers import create_customer, get_customer
-from sfsync.models.deadletters import Failure, add_letter, list_letters
-from sfsync.models.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, fields_for, find_by_field
-from sfsync.models.runs import RunCounters
+from sfsync.models.aliases.lookups import aliases_of
+from sfsync.models.contracts.records import list_contracts
+from sfsync.models.customers.fields import (
+    SFDC_ACCOUNT_ID,
+    SFDC_OPPORTUNITY_ID,
+    fields_for,
+    find_by_field,
+)
+from sfsync.models.customers.records import create_customer, get_customer
+from sfsync.models.operations.deadletters import Failure, add_letter, list_letters
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.tables import Contract, Customer, IngestAlias, UsageEvent
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus
-from sfsync.models.usage import get_event
+from sfsync.models.usage.events import get_event
 from sfsync.sync.opportunities import apply_records
 from sfsync.sync.opportunity_hierarchy import PageHierarchy
 from sfsync.sync.salesforce import OpportunityRow, normalize_id

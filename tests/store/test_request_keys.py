@@ -14,7 +14,7 @@ from sfsync.models import (
     Store,
     UniquenessKeyUsed,
 )
-from sfsync.models.request_keys import (
+from sfsync.models.operations.request_keys import (
     IDEMPOTENCY_WINDOW,
     StoredResponse,
     check_uniqueness_key,

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.cursors import position
-from sfsync.models.runs import RunCounters
+from sfsync.models.operations.cursors import position
+from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import RunStatus, Stream
 from sfsync.sync.salesforce import Page, RowPage, SalesforceClient, SourceRun
 from sfsync.sync.streams.base import IncrementalStream

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sfsync.models import Entity, Store
-from sfsync.models.aliases import aliases_of
-from sfsync.models.customers import count_customers, get_customer
-from sfsync.models.fields import get_fields
+from sfsync.models.aliases.lookups import aliases_of
+from sfsync.models.customers.fields import get_fields
+from sfsync.models.customers.records import count_customers, get_customer
 from sfsync.sync.signup import provision_signup
 
 

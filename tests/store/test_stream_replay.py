@@ -9,7 +9,7 @@ import pytest
 
 from sfsync.config import Settings
 from sfsync.models import InvalidInput, Store
-from sfsync.models.deadletters import Failure, add_letter, get_letter
+from sfsync.models.operations.deadletters import Failure, add_letter, get_letter
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus
 from sfsync.sync.replay import replay_letter
 from sfsync.sync.salesforce import SalesforceClient

@@ -10,12 +10,12 @@ from sqlalchemy import func, select
 
 from sfsync.models import Store
 from sfsync.models.histogram import Histogram
-from sfsync.models.tables import TaskRuntime
-from sfsync.models.task_runtimes import (
+from sfsync.models.operations.task_runtimes import (
     TASK_RUNTIME_BUCKETS,
     read_task_runtimes,
     record_task_runtime,
 )
+from sfsync.models.tables import TaskRuntime
 from sfsync.models.types import TaskRunOutcome
 
 WORKERS = 4

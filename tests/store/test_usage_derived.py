@@ -1,4 +1,4 @@
-"""Derived attribution (`models.usage_attribution`): an attach rewrites no events, and every
+"""Derived attribution (`models.aliases.attribution`): an attach rewrites no events, and every
 reader sees the owner the alias table gives an event stored without a customer.
 
 Each test checks the store's three views of attribution together (the event as shown, the
@@ -17,14 +17,15 @@ from sqlalchemy import func, select
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.aliases import AliasOrigin, add_aliases, move_alias, remove_aliases
-from sfsync.models.customer_lifecycle import archive_customer, merge_customers
+from sfsync.models.aliases.attribution import attributed_customer
+from sfsync.models.aliases.lookups import AliasOrigin
+from sfsync.models.aliases.ownership import add_aliases, move_alias, remove_aliases
+from sfsync.models.customers.retirement import archive_customer, merge_customers
 from sfsync.models.errors import StoreError
-from sfsync.models.overview import read_overview
+from sfsync.models.reports.overview import read_overview
 from sfsync.models.tables import UsageEvent
-from sfsync.models.usage import pending_keys, resolve_pending, stored_events
-from sfsync.models.usage_attribution import attributed_customer
-from sfsync.models.usage_summary import summarize
+from sfsync.models.usage.events import pending_keys, resolve_pending, stored_events
+from sfsync.models.usage.summary import summarize
 from sfsync.sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 from tests.store.usage_events import NOW, ev

@@ -24,10 +24,11 @@ from sqlalchemy import insert
 
 from sfsync.config import Settings
 from sfsync.models import AliasConflict, AliasIsCustomerId, Store
-from sfsync.models.aliases import add_aliases, aliases_of, move_alias
+from sfsync.models.aliases.lookups import aliases_of
+from sfsync.models.aliases.ownership import add_aliases, move_alias
 from sfsync.models.tables import IngestAlias, UsageEvent
-from sfsync.models.usage import resolve_pending
-from sfsync.models.usage_summary import summarize
+from sfsync.models.usage.events import resolve_pending
+from sfsync.models.usage.summary import summarize
 from sfsync.sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 from tests.store.usage_events import INJECTION, owners

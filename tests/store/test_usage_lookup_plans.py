@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.aliases import add_aliases
+from sfsync.models.aliases.ownership import add_aliases
 from sfsync.sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 

@@ -15,12 +15,12 @@ from sqlalchemy import select, text
 
 from sfsync.config import Settings
 from sfsync.models import Store, exactjson
-from sfsync.models.aliases import add_aliases, move_alias, remove_aliases
+from sfsync.models.aliases.attribution import attributed_customer
+from sfsync.models.aliases.ownership import add_aliases, move_alias, remove_aliases
 from sfsync.models.errors import StoreError
 from sfsync.models.tables import UsageEvent
-from sfsync.models.usage import NewEvent, resolve_pending
-from sfsync.models.usage_attribution import attributed_customer
-from sfsync.models.usage_insert import insert_events
+from sfsync.models.usage.events import NewEvent, resolve_pending
+from sfsync.models.usage.insert import insert_events
 from sfsync.sync.usage import UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 from tests.store.usage_events import NOW, ev

@@ -15,11 +15,11 @@ from sqlalchemy import func, insert, select, update
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.aliases import add_aliases, move_alias, remove_aliases
+from sfsync.models.aliases.ownership import add_aliases, move_alias, remove_aliases
 from sfsync.models.tables import DeadLetter, IngestAlias, UsageEvent
 from sfsync.models.types import DeadLetterSource
-from sfsync.models.usage import get_event, pending_keys, resolve_pending
-from sfsync.models.usage_summary import GroupBy, summarize
+from sfsync.models.usage.events import get_event, pending_keys, resolve_pending
+from sfsync.models.usage.summary import GroupBy, summarize
 from sfsync.sync.usage import EventOutcome, UsageRules, ingest
 from tests.store.conftest import MakeCustomer
 from tests.store.usage_events import NOW, ev, owners

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from sfsync.models import Store
+from sfsync.models.aliases.attribution import attributed_customer
 from sfsync.models.tables import UsageEvent
-from sfsync.models.usage_attribution import attributed_customer
 
 __all__ = ["INJECTION", "NOW", "ev", "owners"]
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from sfsync.config import Settings
 from sfsync.models import Store
-from sfsync.models.deadletters import Failure, add_letter
+from sfsync.models.operations.deadletters import Failure, add_letter
 from sfsync.models.types import DeadLetterSource
 
 

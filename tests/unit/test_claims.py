@@ -13,7 +13,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sfsync.models.aliases import AliasOrigin
+from sfsync.models.aliases.lookups import AliasOrigin
 from sfsync.sync.claims import Held, Owner, OwnState, plan_claim, plan_loser_values, plan_owner
 
 ACCOUNTS = [f"001{n:012d}AAA" for n in range(8)]

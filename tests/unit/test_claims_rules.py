@@ -14,7 +14,7 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sfsync.models.aliases import AliasOrigin
+from sfsync.models.aliases.lookups import AliasOrigin
 from sfsync.sync.claims import MERGED_FIELD, Held, plan_claim, plan_release, tree_origins
 
 ACCOUNTS = [f"001{n:012d}AAA" for n in range(6)]

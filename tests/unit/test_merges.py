@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sfsync.models.aliases import AliasOrigin
+from sfsync.models.aliases.lookups import AliasOrigin
 from sfsync.models.tables import MAX_ALIASES_PER_CUSTOMER
 from sfsync.models.types import DeadLetterSource
 from sfsync.sync.errors import AliasOverflow

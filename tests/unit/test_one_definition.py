@@ -27,9 +27,9 @@ def _class_definitions(name: str) -> list[str]:
 
 def test_the_contract_is_one_type_defined_by_the_store() -> None:
     """`ContractTerms` is defined once, in models/; the older copies are gone."""
-    assert _class_definitions("ContractTerms") == ["models/contract_terms.py"]
+    assert _class_definitions("ContractTerms") == ["models/contracts/terms.py"]
     assert _class_definitions("ContractSpec") == []
-    assert _class_definitions("ContractRow") == ["models/contract_terms.py"]
+    assert _class_definitions("ContractRow") == ["models/contracts/terms.py"]
 
 
 def test_the_currency_pattern_is_written_once() -> None:
@@ -80,7 +80,7 @@ def test_pure_mapping_soql_and_validation_take_rules_not_settings() -> None:
 
 #: Re-exports kept on purpose: module → names it exports without defining them.
 REEXPORTS_KEPT = {
-    # models/contracts.py still imports it from here; models/ is regrouped on another branch.
+    # models/contracts/records.py still imports it from here; models/ is regrouped on another branch.
     "config/settings.py": {"CURRENCY_CODE"},
 }
 #: models/aliases.py gathers the alias modules as a surface; models/ is regrouped into

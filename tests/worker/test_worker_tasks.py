@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 
 from sfsync.cli import main
 from sfsync.models import Store
-from sfsync.models.customers import create_customer
+from sfsync.models.aliases.attribution import attributed_customer
+from sfsync.models.customers.records import create_customer
+from sfsync.models.operations.task_runtimes import read_task_runtimes
 from sfsync.models.tables import Customer, DeadLetter, IngestAlias, SyncRun, UsageEvent
-from sfsync.models.task_runtimes import read_task_runtimes
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus, RunStatus, TaskRunOutcome
-from sfsync.models.usage_attribution import attributed_customer
 from sfsync.sandbox import SandboxOrg
 from sfsync.tasks import names
 from tests.worker.conftest import Launch
