@@ -23,7 +23,7 @@ COMMANDS = {
     "demo": "sfsync.commands.demo:demo",
     "dlq": "sfsync.commands.dlq:dlq",
     "fields": "sfsync.commands.store:fields",
-    "runs": "sfsync.commands.sync:runs",
+    "runs": "sfsync.commands.runs:runs",
     "sandbox": "sfsync.commands.sandbox:sandbox",
     "serve": "sfsync.commands.api:serve",
     "sync": "sfsync.commands.sync:sync",

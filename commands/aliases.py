@@ -4,15 +4,8 @@ from __future__ import annotations
 
 import click
 
-from sfsync.commands.common import (
-    App,
-    console,
-    emit_json,
-    examples,
-    json_option,
-    parse_uuid,
-    pass_app,
-)
+from sfsync.commands.common import App, console, emit_json, json_option, parse_uuid, pass_app
+from sfsync.commands.epilog import examples
 from sfsync.commands.output import (
     Column,
     limit_option,

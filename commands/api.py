@@ -6,7 +6,8 @@ import importlib
 
 import click
 
-from sfsync.commands.common import App, console, emit_json, examples, json_option, pass_app
+from sfsync.commands.common import App, console, emit_json, json_option, pass_app
+from sfsync.commands.epilog import examples
 from sfsync.commands.output import Column, print_table
 from sfsync.config.loading import environment_for
 from sfsync.models.operations.api_keys import create_key, list_keys, revoke_key

@@ -14,7 +14,8 @@ import click
 from rich.text import Text
 
 from sfsync import celery_app
-from sfsync.commands.common import App, console, emit_json, examples, json_option, pass_app
+from sfsync.commands.common import App, console, emit_json, json_option, pass_app
+from sfsync.commands.epilog import examples
 from sfsync.commands.output import safe_text
 from sfsync.config.data_folder import DataFolder, data_folder
 from sfsync.sync.mapping_check import check_mapping_against_org

@@ -28,7 +28,6 @@ from rich.text import Text
 from sqlalchemy.orm import Session
 
 from sfsync import celery_app
-from sfsync.commands.epilog import examples
 from sfsync.commands.output import safe_text, stream_json_array
 from sfsync.config import ConfigError, Settings, configure_logging, load_settings
 from sfsync.config.data_folder import data_folder, new_store_notice
@@ -48,7 +47,6 @@ __all__ = [
     "emit_json",
     "emit_json_array",
     "err_console",
-    "examples",
     "fail",
     "json_option",
     "parse_decimal",

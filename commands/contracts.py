@@ -12,7 +12,6 @@ from sfsync.commands.common import (
     App,
     emit_json,
     emit_json_array,
-    examples,
     json_option,
     parse_decimal,
     parse_instant,
@@ -20,6 +19,7 @@ from sfsync.commands.common import (
     parse_uuid,
     pass_app,
 )
+from sfsync.commands.epilog import examples
 from sfsync.commands.output import (
     Column,
     chunks,

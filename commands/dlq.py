@@ -14,13 +14,13 @@ from sfsync.commands.common import (
     console,
     emit_json,
     err_console,
-    examples,
     json_option,
     parse_instant,
     pass_app,
     producer,
     warn_if_no_worker,
 )
+from sfsync.commands.epilog import examples
 from sfsync.commands.output import Column, note, print_lines, print_table, safe_text, table_options
 from sfsync.models.operations.deadletters import discard, get_letter, list_letters, stats
 from sfsync.models.tables import DeadLetter

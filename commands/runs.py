@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from sfsync.commands.common import App, console, emit_json, examples, json_option, pass_app
+from sfsync.commands.common import App, console, emit_json, json_option, pass_app
+from sfsync.commands.epilog import examples
 from sfsync.commands.output import (
     Column,
     duration,

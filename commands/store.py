@@ -10,13 +10,13 @@ from sfsync.commands.common import (
     console,
     emit_json,
     emit_json_array,
-    examples,
     json_option,
     parse_pairs,
     parse_uuid,
     pass_app,
 )
 from sfsync.commands.contracts import print_contracts
+from sfsync.commands.epilog import examples
 from sfsync.commands.output import (
     Column,
     chunks,

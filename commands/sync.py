@@ -17,7 +17,6 @@ from sfsync.commands.common import (
     console,
     emit_json,
     err_console,
-    examples,
     json_option,
     parse_instant,
     pass_app,
@@ -25,10 +24,11 @@ from sfsync.commands.common import (
     records_progress,
     warn_if_no_worker,
 )
+from sfsync.commands.epilog import examples
 from sfsync.commands.mapping_check import require_mapping_fits
 from sfsync.commands.output import limit_option, safe_text
 from sfsync.commands.plan import dry_run_command
-from sfsync.commands.runs import run_view, runs, sync_status
+from sfsync.commands.runs import sync_status
 from sfsync.models.types import RunStatus, RunTrigger, Stream
 from sfsync.sync.opportunities import provision_opportunities
 from sfsync.sync.run_result import RunResult
@@ -40,14 +40,11 @@ from sfsync.tasks import names
 
 __all__ = [
     "StreamChoice",
-    "run_view",
-    "runs",
     "stream_tasks",
     "sync",
     "sync_opportunity",
     "sync_reconcile",
     "sync_run",
-    "sync_status",
 ]
 
 

@@ -23,12 +23,12 @@ from sfsync.commands.common import (
     console,
     emit_json,
     err_console,
-    examples,
     json_option,
     parse_instant,
     parse_uuid,
     pass_app,
 )
+from sfsync.commands.epilog import examples
 from sfsync.commands.output import Column, note, print_lines, print_table, table_options
 from sfsync.models import InvalidInput, NotFound
 from sfsync.models.contracts.records import billing_period, get_contract

@@ -31,26 +31,16 @@ from pydantic_settings import (
 )
 
 __all__ = [
-    "CURRENCY_CODE",
     "ENV_PREFIX",
-    "MANUAL_CONTRACT_CURRENCY",
-    "MASK",
     "ConfigError",
     "Settings",
-    "currency_code",
     "default_data_dir",
-    "mask_url_password",
 ]
 
 from sfsync.config.logging import LogFormat
 from sfsync.config.mapping_file import MappingFileSource
 from sfsync.config.mapping_schema import FieldCopy, ProductMapping, soql_condition
-
-# The value rules live in config/values.py; these names stay importable from here too.
 from sfsync.config.values import (
-    CURRENCY_CODE,
-    MANUAL_CONTRACT_CURRENCY,
-    MASK,
     broker_url,
     currency_code,
     database_url,

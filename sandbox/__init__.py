@@ -5,6 +5,6 @@ Standard library only; it imports nothing else from the project.
 
 from sfsync.sandbox.org import SandboxOrg
 from sfsync.sandbox.soql.errors import SoqlError
-from sfsync.sandbox.store import StoreError
+from sfsync.sandbox.writes import StoreError
 
 __all__ = ["SandboxOrg", "SoqlError", "StoreError"]

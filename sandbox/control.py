@@ -16,8 +16,8 @@ from sfsync.sandbox.clock import Clock
 from sfsync.sandbox.faults import Faults
 from sfsync.sandbox.permissions import Access
 from sfsync.sandbox.responses import Request, Response, empty, json_response, sf_error
-from sfsync.sandbox.store import StoreError
 from sfsync.sandbox.values import format_datetime, parse_datetime
+from sfsync.sandbox.writes import StoreError
 
 PREFIX = "/__sandbox__"
 _RECORD = re.compile(r"^/records/(\w+)(?:/(\w+))?/?$")

@@ -12,11 +12,13 @@ from typing import Any
 
 from sfsync.sandbox import ids
 from sfsync.sandbox.clock import Clock
+from sfsync.sandbox.record import Record
 from sfsync.sandbox.schema import Objects
 from sfsync.sandbox.soql import CompiledQuery, SoqlError, compile_query
 from sfsync.sandbox.soql.lexer import Tok, tokenize
-from sfsync.sandbox.store import Record, Store, StoreError
+from sfsync.sandbox.store import Store
 from sfsync.sandbox.timeouts import TimeoutRule, check
+from sfsync.sandbox.writes import StoreError
 
 MIN_BATCH = 200
 MAX_BATCH = 2000

@@ -15,9 +15,9 @@ from sfsync.sandbox.queries import QueryService, parse_batch_size
 from sfsync.sandbox.responses import Request, Response, empty, json_response, sf_error
 from sfsync.sandbox.schema import ObjectDef
 from sfsync.sandbox.soql import SoqlError
-from sfsync.sandbox.store import Store, StoreError
+from sfsync.sandbox.store import Store
 from sfsync.sandbox.usage import Usage
-from sfsync.sandbox.writes import convert
+from sfsync.sandbox.writes import StoreError, convert
 
 HANG_SECONDS = 60.0
 VERSIONS = ("57.0", "58.0", "59.0", "60.0", "61.0", "62.0")

@@ -11,12 +11,12 @@ from typing import Any
 
 from sfsync.sandbox import ids
 from sfsync.sandbox.clock import Clock
-from sfsync.sandbox.record import API_VERSION, Record
+from sfsync.sandbox.record import Record
 from sfsync.sandbox.schema import OBJECTS, ObjectDef, Objects, lookup
 from sfsync.sandbox.values import Value, from_wire, truncate_ms
 from sfsync.sandbox.writes import StoreError, check_required, convert, derive, refuse_type
 
-__all__ = ["API_VERSION", "Record", "Store", "StoreError"]
+__all__ = ["Store"]
 
 #: Salesforce empties its recycle bin of rows deleted more than about 15 days ago.
 RECYCLE_BIN_DAYS = 15.0

@@ -26,7 +26,7 @@ from sfsync.models.operations.deadletters import Failure
 from sfsync.models.tables import Customer
 from sfsync.models.types import DeadLetterSource
 from sfsync.sync.claims import Contested
-from sfsync.sync.salesforce import AccountNode, strip_attributes
+from sfsync.sync.salesforce import AccountNode, AccountRow, strip_attributes
 
 __all__ = [
     "AccountAliasConflict",
@@ -97,15 +97,14 @@ def conflict_letter(account: str, payload: Mapping[str, Any], messages: Sequence
     )
 
 
-def malformed_letter(rec: Mapping[str, Any]) -> Failure:
-    raw = rec.get("Id")
+def malformed_letter(row: AccountRow) -> Failure:
     error = MalformedAccount(
         "the account record has no valid Id or ParentId; it cannot be placed in a hierarchy"
     )
     return Failure(
         source=DeadLetterSource.ACCOUNT,
-        reference=str(raw) if raw else None,
-        payload=strip_attributes(rec),
+        reference=row.reference,
+        payload=strip_attributes(row.record),
         error_class=type(error).__name__,
         error_message=str(error),
     )

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from sfsync.config import Settings
 from sfsync.models import Entity, Store
@@ -18,6 +17,7 @@ from sfsync.sync.opportunities import MappedPage
 from sfsync.sync.salesforce import (
     AccountNode,
     AccountRow,
+    OpportunityRow,
     QueryRules,
     SalesforceClient,
     accounts_by_ids_query,
@@ -49,7 +49,7 @@ class AccountPage:
     deleted: frozenset[str] = frozenset()
     #: won deals on page accounts that left the tree of a customer holding their aliases
     #: (detached, re-parented), mapped: they are provisioned again after the aliases.
-    moved_deals: Sequence[Mapping[str, Any]] = ()
+    moved_deals: Sequence[OpportunityRow] = ()
     moved_mapped: MappedPage | None = None
     #: merged-away losers' records (their own alias values go to the master's customer).
     losers: Mapping[str, AccountNode] = field(default_factory=dict)

@@ -48,9 +48,10 @@ from sfsync.sync.account_letters import (
     node_payload,
 )
 from sfsync.sync.account_pages import AccountPage
+from sfsync.sync.alias_mapping import account_alias_origins
 from sfsync.sync.claims import Owner, plan_owner
 from sfsync.sync.errors import MappingError
-from sfsync.sync.mapping import MappingRules, account_alias_origins
+from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.merges import (
     absorb_merged_account,
     claim_tree,
@@ -112,7 +113,7 @@ def apply_accounts(
             continue
         if account is None or account not in page.nodes:
             counters.dead_lettered += 1
-            add_letter(session, malformed_letter(row.record))
+            add_letter(session, malformed_letter(row))
         else:
             payloads[account] = strip_attributes(row.record)
     rules = MappingRules.of(settings)

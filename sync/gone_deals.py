@@ -10,10 +10,9 @@ record is read and nothing more — no look-up, no write.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -23,18 +22,14 @@ from sfsync.models.contracts.revisions import Change, RevisionRow, insert_revisi
 from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID, find_many_by_field
 from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import Entity, RevisionKind
-from sfsync.sync.errors import MappingError
-from sfsync.sync.mapping import parse_sf_datetime
-from sfsync.sync.salesforce import valid_id
+from sfsync.sync.salesforce import OpportunityRow
 
 __all__ = ["GoneDeal", "apply_gone", "counts", "gone_deals", "unchanged_deals"]
 
-Record = Mapping[str, Any]
 
-
-def counts(record: Record) -> bool:
-    """Whether an opportunity record is a deal: won, and not in the recycle bin."""
-    return record.get("IsWon") is True and not record.get("IsDeleted")
+def counts(row: OpportunityRow) -> bool:
+    """Whether an opportunity is a deal: won, and not in the recycle bin."""
+    return row.won and not row.deleted
 
 
 @dataclass(frozen=True)
@@ -51,23 +46,17 @@ class GoneDeal:
         return "opportunity deleted in Salesforce" if self.deleted else "opportunity no longer won"
 
 
-def gone_deals(session: Session, records: Sequence[Record]) -> list[GoneDeal]:
-    """Of `records` (ones that do not count: not won, deleted, or left out by the filter),
+def gone_deals(session: Session, rows: Sequence[OpportunityRow]) -> list[GoneDeal]:
+    """Of `rows` (ones that do not count: not won, deleted, or left out by the filter),
     those whose contracts the store holds (one look-up).
 
     A record without a usable Id or SystemModstamp cannot be a held deal's change in any
     way the store could act on; it is skipped like any other stranger.
     """
     candidates: dict[str, tuple[datetime, bool]] = {}
-    for record in records:
-        opportunity = valid_id(record.get("Id"))
-        if opportunity is None:
-            continue
-        try:
-            at = parse_sf_datetime(str(record.get("SystemModstamp")))
-        except MappingError:
-            continue
-        candidates[opportunity] = (at, bool(record.get("IsDeleted")))
+    for row in rows:
+        if row.id is not None and row.modstamp is not None:
+            candidates[row.id] = (row.modstamp, row.deleted)
     if not candidates:
         return []
     held = find_many_by_field(session, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, list(candidates))
@@ -76,19 +65,13 @@ def gone_deals(session: Session, records: Sequence[Record]) -> list[GoneDeal]:
     ]
 
 
-def unchanged_deals(session: Session, records: Sequence[Record]) -> set[str]:
+def unchanged_deals(session: Session, rows: Sequence[OpportunityRow]) -> set[str]:
     """Held deals whose record is the very change their contract was last written from
     (same SystemModstamp): re-read in the lookback, nothing in them can be new (one look-up
     and one read of the contracts)."""
-    stamps: dict[str, datetime] = {}
-    for record in records:
-        opportunity = valid_id(record.get("Id"))
-        if opportunity is None:
-            continue
-        try:
-            stamps[opportunity] = parse_sf_datetime(str(record.get("SystemModstamp")))
-        except MappingError:
-            continue
+    stamps = {
+        row.id: row.modstamp for row in rows if row.id is not None and row.modstamp is not None
+    }
     if not stamps:
         return set()
     held = find_many_by_field(session, Entity.CONTRACT, SFDC_OPPORTUNITY_ID, list(stamps))

@@ -34,39 +34,24 @@ from typing import Any
 from sfsync.models.aliases.lookups import AliasOrigin
 from sfsync.models.contracts.terms import ContractTerms
 from sfsync.sync.alias_mapping import (
-    MULTI_SELECT_SEPARATOR,
     account_alias_origins,
-    account_aliases,
-    split_alias_values,
 )
 from sfsync.sync.errors import MappingError
 from sfsync.sync.field_copies import CopiedValue
 from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.record_values import (
     add_months,
-    parse_sf_date,
-    parse_sf_datetime,
     record_amount,
     record_currency,
     record_instant,
     record_name,
 )
-from sfsync.sync.salesforce import AccountNode, normalize_id, record_value
+from sfsync.sync.salesforce import AccountNode, OpportunityRow, record_value
 
-# The rules, values and aliases live in their own modules (mapping_rules, record_values,
-# alias_mapping); the names callers import from here stay importable here.
 __all__ = [
-    "MULTI_SELECT_SEPARATOR",
     "AliasMemo",
     "Deal",
-    "MappingRules",
-    "account_alias_origins",
-    "account_aliases",
-    "add_months",
     "map_opportunity",
-    "parse_sf_date",
-    "parse_sf_datetime",
-    "split_alias_values",
 ]
 
 
@@ -99,14 +84,15 @@ AliasMemo = dict[tuple[str, tuple[Any, ...], tuple[AccountNode, ...]], Mapping[s
 
 
 def map_opportunity(
-    record: Mapping[str, Any],
+    row: OpportunityRow,
     rules: MappingRules,
     descendants: Sequence[AccountNode] = (),
     *,
     alias_memo: AliasMemo | None = None,
     org_currency: str | None = None,
 ) -> Deal:
-    """The deal a closed-won Opportunity record (as `soql.opportunity_query` selects it) means.
+    """The deal a closed-won Opportunity row (as `soql.opportunity_query` selects it) means:
+    its id, account and SystemModstamp as the row parsed them, the rest from its record.
 
     `alias_memo` remembers the aliases computed for an account, keyed by the account id,
     its alias-field values in this record and its descendants: a later deal with the same
@@ -118,15 +104,15 @@ def map_opportunity(
     not remembered (each such record raises its own `MappingError`). `org_currency` is the
     org's default currency, for records without CurrencyIsoCode.
     """
-    opportunity_id = _record_id(record.get("Id"), "the opportunity has no valid Id")
-    account_raw = record.get("AccountId")
-    if not account_raw:
+    record = row.record
+    if row.id is None:
+        raise MappingError("the opportunity has no valid Id")
+    opportunity_id = row.id
+    if row.account is None:
         raise MappingError(
             "opportunity has no AccountId; set the Account on the opportunity in Salesforce"
         )
-    account_id = _record_id(
-        account_raw, f"the opportunity's AccountId {account_raw!r} is not a Salesforce id"
-    )
+    account_id = row.account
     account = record.get("Account")
     if not isinstance(account, Mapping):
         raise MappingError(
@@ -160,8 +146,7 @@ def map_opportunity(
         amount=record_amount(record.get("Amount")),
         currency=record_currency(record, rules, org_currency),
     )
-    modstamp = record.get("SystemModstamp")
-    if not isinstance(modstamp, str):
+    if row.modstamp is None:
         raise MappingError("the opportunity has no SystemModstamp; select it in the query")
     return Deal(
         account_id=account_id,
@@ -170,15 +155,8 @@ def map_opportunity(
         opportunity_id=opportunity_id,
         contract=contract,
         alias_origins=tuple(origins.values()),
-        system_modstamp=parse_sf_datetime(modstamp),
+        system_modstamp=row.modstamp,
     )
-
-
-def _record_id(value: Any, reason: str) -> str:
-    try:
-        return normalize_id(value)
-    except ValueError:
-        raise MappingError(reason) from None
 
 
 def _start(record: Mapping[str, Any], rules: MappingRules) -> datetime:

@@ -70,7 +70,6 @@ from sfsync.sync.owners import find_or_create_customer
 
 __all__ = [
     "Claim",
-    "Contested",
     "absorb_merged_account",
     "claim_tree",
     "overflow_letter",

@@ -18,7 +18,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence, Set
 from dataclasses import replace
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -28,11 +27,13 @@ from sfsync.models.aliases.lookups import AliasOrigin
 from sfsync.models.contracts.bulk import contract_customers
 from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
 from sfsync.models.customers.retirement import survivors
-from sfsync.sync.mapping import MappingRules
-from sfsync.sync.opportunities import MappedPage, hierarchy_for, map_records
+from sfsync.sync.mapping_rules import MappingRules
+from sfsync.sync.opportunities import MappedPage, map_records
+from sfsync.sync.opportunity_hierarchy import hierarchy_for
 from sfsync.sync.salesforce import (
     OPPORTUNITY_IN_LIST_MAX_CHARS,
     AccountNode,
+    OpportunityRow,
     QueryRules,
     SalesforceClient,
     chunk_ids,
@@ -104,7 +105,7 @@ def left_their_holders(
 
 def moved_deals(
     client: SalesforceClient, rules: QueryRules, settings: Settings | None, left: Sequence[str]
-) -> tuple[list[Mapping[str, Any]], MappedPage | None]:
+) -> tuple[list[OpportunityRow], MappedPage | None]:
     """The won deals on accounts that left a customer's tree and on every account below them,
     mapped: one query per level of the subtrees, then one per chunk of their accounts."""
     if settings is None or not left:
@@ -113,15 +114,15 @@ def moved_deals(
         rules = replace(rules, multi_currency=org_multi_currency(client))
     below = fetch_descendants(client, rules, left)
     accounts = [*left, *(node.id for nodes in below.values() for node in nodes)]
-    records: list[Mapping[str, Any]] = [
-        record
+    rows = [
+        OpportunityRow.of(record)
         for chunk in chunk_ids(accounts, max_chars=OPPORTUNITY_IN_LIST_MAX_CHARS)
         for record in client.query_all(won_on_accounts_query(rules, chunk))
     ]
-    if not records:
+    if not rows:
         return [], None
-    hierarchy = hierarchy_for(client, settings, rules, records)
-    return records, map_records(records, hierarchy, MappingRules.of(settings))
+    hierarchy = hierarchy_for(client, settings, rules, rows)
+    return rows, map_records(rows, hierarchy, MappingRules.of(settings))
 
 
 def misplaced_deals(session: Session, mapped: MappedPage) -> MappedPage:

@@ -19,9 +19,8 @@ Errors::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -34,7 +33,8 @@ from sfsync.models.types import DeadLetterSource
 from sfsync.sync.errors import MappingError
 from sfsync.sync.field_copies import apply_field_copies, copied_values
 from sfsync.sync.gone_deals import GoneDeal
-from sfsync.sync.mapping import AliasMemo, MappingRules, map_opportunity
+from sfsync.sync.mapping import AliasMemo, map_opportunity
+from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.opportunity_hierarchy import PageHierarchy, hierarchy_for, record_as_root
 from sfsync.sync.provision import provision_deal, refresh_contract
 from sfsync.sync.provision_batch import BatchItem, provision_batch
@@ -48,9 +48,7 @@ from sfsync.sync.salesforce import (
     normalize_id,
     opportunity_by_ids_query,
     org_multi_currency,
-    record_value,
     strip_attributes,
-    valid_id,
 )
 
 #: Accounts whose aliases a run keeps (see `map_records`); bounded for flat memory.
@@ -60,10 +58,8 @@ __all__ = [
     "MappedPage",
     "OpportunityNotFound",
     "OpportunityPage",
-    "PageHierarchy",
     "apply_mapped",
     "apply_records",
-    "hierarchy_for",
     "map_records",
     "provision_opportunities",
 ]
@@ -74,12 +70,11 @@ class OpportunityNotFound(Exception):
     user, or not kept by SFSYNC_SF_OPPORTUNITY_FILTER."""
 
 
-def _opportunity_failure(record: Mapping[str, Any], exc: Exception) -> Failure:
-    opportunity_id = record.get("Id")
+def _opportunity_failure(row: OpportunityRow, exc: Exception) -> Failure:
     return Failure(
         source=DeadLetterSource.OPPORTUNITY,
-        reference=str(opportunity_id) if opportunity_id else None,
-        payload=strip_attributes(record),
+        reference=row.reference,
+        payload=strip_attributes(row.record),
         error_class=type(exc).__name__,
         error_message=getattr(exc, "reason", None) or str(exc),
     )
@@ -87,26 +82,25 @@ def _opportunity_failure(record: Mapping[str, Any], exc: Exception) -> Failure:
 
 def _deal(
     index: int,
-    rec: Mapping[str, Any],
+    row: OpportunityRow,
     hierarchy: PageHierarchy,
     rules: MappingRules,
     memo: AliasMemo,
 ) -> BatchItem:
-    """The record mapped to a deal of its account's root (see the module docstring)."""
-    raw_id = rec.get("Id")
+    """The row mapped to a deal of its account's root (see the module docstring)."""
     # A rolled-up sub-organisation's fields are not its customer's (`sync.field_copies`).
-    own = not (rules.include_suborgs and valid_id(record_value(rec, "Account.ParentId")))
-    copies = copied_values(rec, rules.copies, own_account=own) if rules.copies else ()
-    if valid_id(raw_id) in hierarchy.known:
+    own = not (rules.include_suborgs and row.parent)
+    copies = copied_values(row.record, rules.copies, own_account=own) if rules.copies else ()
+    if row.id in hierarchy.known:
         # Already provisioned under its account's customer: only the contract can change.
-        deal = map_opportunity(rec, rules, alias_memo=memo, org_currency=hierarchy.org_currency)
+        deal = map_opportunity(row, rules, alias_memo=memo, org_currency=hierarchy.org_currency)
         return BatchItem(index, replace(deal, field_copies=copies), keep_customer=True)
-    account = valid_id(rec.get("AccountId"))
+    account = row.account
     root = hierarchy.roots.get(account) if account else None
     owner = root.id if root is not None else account
     descendants = hierarchy.descendants.get(owner, ()) if owner else ()
     deal = map_opportunity(
-        record_as_root(rec, root, rules),
+        record_as_root(row, root, rules),
         rules,
         descendants,
         alias_memo=memo,
@@ -136,12 +130,12 @@ class MappedPage:
 
 
 def map_records(
-    records: Sequence[Mapping[str, Any]],
+    rows: Sequence[OpportunityRow],
     hierarchy: PageHierarchy,
     rules: MappingRules,
     alias_memo: AliasMemo | None = None,
 ) -> MappedPage:
-    """Each record mapped to a deal of its account's root, or the reason it cannot be.
+    """Each row mapped to a deal of its account's root, or the reason it cannot be.
 
     `alias_memo` carries the accounts' aliases from page to page of a run (an account's
     deals are spread over the whole backfill); without it they are kept for this page.
@@ -151,9 +145,9 @@ def map_records(
     memo: AliasMemo = alias_memo if alias_memo is not None else {}
     if len(memo) > ALIAS_MEMO_MAX:
         memo.clear()
-    for index, rec in enumerate(records):
+    for index, row in enumerate(rows):
         try:
-            items.append(_deal(index, rec, hierarchy, rules, memo))
+            items.append(_deal(index, row, hierarchy, rules, memo))
         except MappingError as exc:
             failures.append((index, exc))
     return MappedPage(items, failures)
@@ -161,7 +155,7 @@ def map_records(
 
 def apply_records(
     session: Session,
-    records: Sequence[Mapping[str, Any]],
+    rows: Sequence[OpportunityRow],
     hierarchy: PageHierarchy,
     settings: Settings,
     counters: RunCounters,
@@ -169,14 +163,14 @@ def apply_records(
     *,
     accept_change: bool = False,
 ) -> None:
-    """Map the records, then provision or dead-letter each (see `apply_mapped`)."""
-    mapped = map_records(records, hierarchy, MappingRules.of(settings))
-    apply_mapped(session, records, mapped, settings, counters, change, accept_change=accept_change)
+    """Map the rows, then provision or dead-letter each (see `apply_mapped`)."""
+    mapped = map_records(rows, hierarchy, MappingRules.of(settings))
+    apply_mapped(session, rows, mapped, settings, counters, change, accept_change=accept_change)
 
 
 def apply_mapped(
     session: Session,
-    records: Sequence[Mapping[str, Any]],
+    rows: Sequence[OpportunityRow],
     mapped: MappedPage,
     settings: Settings,
     counters: RunCounters,
@@ -184,7 +178,7 @@ def apply_mapped(
     *,
     accept_change: bool = False,
 ) -> None:
-    """Provision or dead-letter each record of a mapped page (a bad one never stops the rest).
+    """Provision or dead-letter each row of a mapped page (a bad one never stops the rest).
 
     Deals go through the set-based fast path (`sync.provision_batch`); those it hands back
     (invalid, contested, raced) are provisioned one by one, each in its own savepoint, and
@@ -192,9 +186,9 @@ def apply_mapped(
     `change`'s cause and run; `accept_change` lets a currency change or a moved start on a
     started contract through (an operator's replay), which is otherwise dead-lettered.
     """
-    counters.records_seen += len(records)
+    counters.records_seen += len(rows)
     for index, exc in mapped.failures:
-        add_letter(session, _opportunity_failure(records[index], exc))
+        add_letter(session, _opportunity_failure(rows[index], exc))
         counters.dead_lettered += 1
     items = mapped.items
     fallback: Sequence[BatchItem] = items
@@ -208,7 +202,7 @@ def apply_mapped(
         i.deal.opportunity_id: i.deal.field_copies for i in items if i.index not in handed_back
     }
     for item in fallback:
-        rec, deal = records[item.index], item.deal
+        row, deal = rows[item.index], item.deal
         deal_change = replace(change, source_version=deal.system_modstamp)
         try:
             result = (
@@ -219,7 +213,7 @@ def apply_mapped(
                 )
             )
         except StoreError as exc:
-            add_letter(session, _opportunity_failure(rec, exc))
+            add_letter(session, _opportunity_failure(row, exc))
             counters.dead_lettered += 1
             continue
         provisioned.append(deal.opportunity_id)
@@ -234,7 +228,7 @@ def apply_mapped(
         resolve_open_for(session, DeadLetterSource.OPPORTUNITY, opportunity_id)
     refused = apply_field_copies(session, copies)
     if refused:
-        by_id = {i.deal.opportunity_id: records[i.index] for i in items}
+        by_id = {i.deal.opportunity_id: rows[i.index] for i in items}
         for opportunity_id, why in refused.items():
             add_letter(session, _opportunity_failure(by_id[opportunity_id], why))
             counters.dead_lettered += 1
@@ -260,18 +254,18 @@ def provision_opportunities(
     counted = settings.sf_opportunity_filter is not None
     wanted = [normalize_id(i) for i in ids]
     client.refresh_budget()
-    records = [
-        record
+    rows = [
+        OpportunityRow.of(record)
         for chunk in chunk_ids(wanted, max_chars=OPPORTUNITY_IN_LIST_MAX_CHARS)
         for record in client.query_all(opportunity_by_ids_query(rules, chunk))
     ]
-    found = {normalize_id(str(r["Id"])) for r in records}
-    hierarchy = hierarchy_for(client, settings, rules, records)
+    found = {r.id for r in rows}
+    hierarchy = hierarchy_for(client, settings, rules, rows)
     counters = RunCounters()
     with store.session() as s:
         apply_records(
             s,
-            records,
+            rows,
             hierarchy,
             settings,
             counters,

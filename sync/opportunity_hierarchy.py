@@ -2,14 +2,14 @@
 
 With SFSYNC_ALIAS_INCLUDE_SUBORGS on, a deal on any account of a hierarchy belongs to the
 hierarchy's root (ultimate parent): `hierarchy_for` finds each account's root and what each
-root holds, and `record_as_root` rewrites a record as if its account were the root. The
+root holds, and `record_as_root` rewrites a row as if its account were the root. The
 org's default currency is read here too, at most once per run (`OrgCurrency`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sfsync.config import Settings
@@ -17,7 +17,7 @@ from sfsync.models import Entity, Store
 from sfsync.models.aliases.lookups import alias_owners
 from sfsync.models.contracts.bulk import contract_customers
 from sfsync.models.customers.fields import SFDC_ACCOUNT_ID, SFDC_OPPORTUNITY_ID, find_many_by_field
-from sfsync.sync.mapping import MappingRules
+from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.salesforce import (
     AccountNode,
     HierarchyCache,
@@ -85,17 +85,19 @@ def _with_path(mapping: Mapping[str, Any], path: str, value: Any) -> dict[str, A
 
 
 def record_as_root(
-    record: Mapping[str, Any], root: AccountNode | None, rules: MappingRules
-) -> Mapping[str, Any]:
-    """The opportunity record as if its account were `root` (None: the record unchanged).
+    row: OpportunityRow, root: AccountNode | None, rules: MappingRules
+) -> OpportunityRow:
+    """The opportunity row as if its account were `root` (None: the row unchanged).
 
-    Rewrites AccountId, Account.Name, Account.ParentId and the alias fields; the caller keeps
-    the original for dead-letter payloads. `AccountNode` keeps only the non-empty alias
-    values, in field order, so they fill the first alias fields: the mapping concatenates
-    the non-empty values in field order, so the aliases come out the same.
+    Rewrites its account (and the record's AccountId), Account.Name, Account.ParentId and
+    the alias fields; the caller keeps the original for dead-letter payloads.
+    `AccountNode` keeps only the non-empty alias values, in field order, so they fill the
+    first alias fields: the mapping concatenates the non-empty values in field order, so
+    the aliases come out the same.
     """
     if root is None:
-        return record
+        return row
+    record = row.record
     account = record.get("Account")
     rewritten: dict[str, Any] = dict(account) if isinstance(account, Mapping) else {}
     rewritten["Name"] = root.name
@@ -105,11 +107,12 @@ def record_as_root(
         by_field = dict(zip(root.alias_fields, root.alias_values, strict=True))
         for name in rules.alias_fields:
             rewritten = _with_path(rewritten, name, by_field.get(name))
-        return {**record, "AccountId": root.id, "Account": rewritten}
-    values = iter(root.alias_values)
-    for name in rules.alias_fields:
-        rewritten = _with_path(rewritten, name, next(values, None))
-    return {**record, "AccountId": root.id, "Account": rewritten}
+    else:
+        values = iter(root.alias_values)
+        for name in rules.alias_fields:
+            rewritten = _with_path(rewritten, name, next(values, None))
+    as_root = {**record, "AccountId": root.id, "Account": rewritten}
+    return replace(row, account=root.id, parent=root.parent_id, record=as_root)
 
 
 def _page_nodes(rec: Mapping[str, Any], account: str, settings: Settings) -> list[AccountNode]:
@@ -146,7 +149,7 @@ def hierarchy_for(
     client: SalesforceClient,
     settings: Settings,
     rules: QueryRules,
-    records: Iterable[Mapping[str, Any]],
+    rows: Iterable[OpportunityRow],
     cache: HierarchyCache | None = None,
     known: frozenset[str] = frozenset(),
     currency: OrgCurrency | None = None,
@@ -156,21 +159,21 @@ def hierarchy_for(
     level per chunk each way, or nothing beyond the cache's one scan of the forest. Records
     the store already holds (`known`) and records without a valid AccountId (dead-lettered
     later) need none. `currency` reads the org's currency if a record needs it."""
-    records = list(records)
-    org_currency = (currency or OrgCurrency()).for_page(client, settings, records)
+    rows = list(rows)
+    org_currency = (currency or OrgCurrency()).for_page(client, settings, (r.record for r in rows))
     if not settings.alias_include_suborgs:
         return PageHierarchy(known=known, org_currency=org_currency)
     cache = cache if cache is not None else HierarchyCache()
     accounts: list[str] = []
     parents: dict[str, str] = {}
     page_nodes: dict[str, AccountNode] = {}
-    for rec in records:
-        account = valid_id(rec.get("AccountId"))
-        if account is None or valid_id(rec.get("Id")) in known:
+    for row in rows:
+        account = row.account
+        if account is None or row.id in known:
             continue
         accounts.append(account)
-        page_nodes.update((node.id, node) for node in _page_nodes(rec, account, settings))
-        parent = valid_id(record_value(rec, "Account.ParentId"))
+        page_nodes.update((node.id, node) for node in _page_nodes(row.record, account, settings))
+        parent = row.parent
         if parent is not None:
             parents[account] = parent
     roots = cache.roots(client, rules, parents, page_nodes) if parents else {}

@@ -5,16 +5,17 @@ renewed with each page. Its records come from the stream's source (a port: the S
 today, `sync.salesforce.SoqlSource`, which also owns time windows and query-locator
 restarts), as rows parsed once at the adapter. Each page is applied in the same
 transaction that moves the cursor, so the cursor never passes unprocessed work and a
-crash re-reads at most one page. The cursor is stored as text and typed by the stream (a
-SystemModstamp today), capped at the run's start on Salesforce's clock (the Date of its
-first page); the next run starts `SFSYNC_SYNC_LOOKBACK_SECONDS` before it, because
-Salesforce can commit a row with a SystemModstamp older than one already seen.
+crash re-reads at most one page. The cursor's type is the stream's (`C`: a SystemModstamp
+today, a replay id tomorrow): the runner stores it as text through the stream's
+`CursorCodec` and passes it to the source opaquely. Where a run starts from the stored
+cursor (a lookback), and where a page moves it (capped at Salesforce's clock), is the
+source's business (`SoqlSource.start`, `SoqlSource.position`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Generic, Protocol, TypedDict, TypeVar
@@ -23,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import LeaseLost, Store, StoreError
-from sfsync.models.operations.cursors import INSTANT, CursorCodec, advance, position
+from sfsync.models.operations.cursors import CursorCodec, advance, position
 from sfsync.models.operations.runs import (
     RunCounters,
     finish_run,
@@ -48,61 +49,55 @@ __all__ = [
     "Progress",
     "RecordSource",
     "RunOptions",
-    "RunResult",
     "StreamSpec",
     "not_connected",
     "run_stream",
-    "start_position",
 ]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], None]
 P = TypeVar("P")
+C = TypeVar("C")
 R = TypeVar("R", bound=Row)
-R_contra = TypeVar("R_contra", bound=Row, contravariant=True)
 
 
-class RecordSource(Protocol[R_contra]):
-    """A stream's source of rows (the port; `sync.salesforce.SoqlSource` implements it)."""
+class RecordSource(Protocol[R, C]):
+    """A stream's source of rows (the port; `sync.salesforce.SoqlSource` implements it),
+    positioned by cursors of type `C`."""
 
-    def read(self, start: datetime | None, run: SourceRun) -> None:
+    def start(self, cursor: C | None, full: bool, since: datetime | None) -> C | None:
+        """Where a run reads from, given the stored cursor and how the run was asked for
+        (None: from the beginning)."""
+
+    def read(self, start: C | None, run: SourceRun[C]) -> None:
         """Feed `run` every page from `start` (None: from the beginning)."""
 
-    def position(self, rows: Sequence[R_contra], cap: datetime | None) -> datetime | None:
-        """A page's position: where the cursor may move once it is committed."""
+    def position(self, rows: RowPage[R]) -> C | None:
+        """A committed page's position: where the cursor may move (None: it stays)."""
+
+    def backlog(self, rows: RowPage[R], before: C | None) -> datetime | None:
+        """The oldest change of the page not applied before the run began at `before`."""
 
 
 @dataclass(frozen=True)
-class StreamSpec(Generic[R, P]):
+class StreamSpec(Generic[R, P, C]):
     """What one run of a stream needs: its source, its cursor, `prepare` and `apply`."""
 
     stream: Stream
     #: Where the rows come from.
-    source: RecordSource[R]
+    source: RecordSource[R, C]
     #: Salesforce calls a page needs, made before its transaction opens (look-ahead thread).
     prepare: Callable[[RowPage[R]], P]
     #: Provision or dead-letter each row of the page, inside the page's transaction.
     apply: Callable[[Session, RowPage[R], P, RunCounters], None]
     #: How the cursor is stored and ordered.
-    cursor: CursorCodec[datetime] = INSTANT
+    cursor: CursorCodec[C]
     #: Salesforce checks made before the first query, inside the run: a failure is the
     #: run's error (e.g. a bad SFSYNC_SF_OPPORTUNITY_FILTER), not a failing stream.
     preflight: Callable[[], None] | None = None
     #: Told the run's id once its record exists (revisions name the run that made them).
     on_start: Callable[[int], None] | None = None
-
-
-def start_position(
-    cursor: datetime | None, settings: Settings, full: bool, since: datetime | None
-) -> datetime | None:
-    if since is not None:
-        return since
-    if full:
-        return None
-    if cursor is not None:
-        return cursor - timedelta(seconds=settings.sync_lookback_seconds)
-    return settings.sync_start
 
 
 class RunOptions(TypedDict, total=False):
@@ -120,7 +115,7 @@ class RunOptions(TypedDict, total=False):
 
 
 def run_stream(
-    spec: StreamSpec[R, P],
+    spec: StreamSpec[R, P, C],
     store: Store,
     client: SalesforceClient,
     settings: Settings,
@@ -142,12 +137,12 @@ def not_connected(store: Store, stream: Stream, trigger: RunTrigger, reason: str
     return RunResult(run.id, stream, RunStatus.FAILED, error=reason)
 
 
-class _Run(Generic[R, P]):
+class _Run(Generic[R, P, C]):
     """One run; also the `SourceRun` its source feeds."""
 
     def __init__(
         self,
-        spec: StreamSpec[R, P],
+        spec: StreamSpec[R, P, C],
         store: Store,
         client: SalesforceClient,
         settings: Settings,
@@ -157,15 +152,12 @@ class _Run(Generic[R, P]):
         self.spec, self.store, self.client, self.settings = spec, store, client, settings
         self.owner, self.progress = owner, progress
         self.started = utcnow()
-        self.lookback = timedelta(seconds=settings.sync_lookback_seconds)
         self.label = str(spec.stream)
-        #: The cursor's cap: Salesforce's clock when it served the run's first page.
-        self.cap: datetime | None = None
         self.calls_before = client.api_calls
         self.pages = 0
         #: the newest position this run committed itself (None until its first page): unlike
         #: the stored cursor, it is where a --full or --since run has actually read up to.
-        self.committed: datetime | None = None
+        self.committed: C | None = None
 
     def run(self, trigger: RunTrigger, full: bool, since: datetime | None) -> RunResult:
         codec = self.spec.cursor
@@ -176,6 +168,7 @@ class _Run(Generic[R, P]):
         self.result = RunResult(
             run.id, self.spec.stream, RunStatus.RUNNING, cursor_before=cursor_before
         )
+        self.cursor_before: C | None = cursor_before
         self.label = f"{self.spec.stream} run {run.id}"
         if self.spec.on_start is not None:
             self.spec.on_start(run.id)
@@ -186,7 +179,8 @@ class _Run(Generic[R, P]):
             self.client.refresh_budget()
             if self.spec.preflight is not None:
                 self.spec.preflight()
-            self.spec.source.read(start_position(cursor_before, self.settings, full, since), self)
+            source = self.spec.source
+            source.read(source.start(cursor_before, full, since), self)
         except SalesforceThrottled as exc:
             self._finish(RunStatus.THROTTLED, str(exc))
             return self.result
@@ -212,7 +206,7 @@ class _Run(Generic[R, P]):
             for page, prep in ahead:
                 self._page(page, prep)
 
-    def reached(self) -> datetime | None:
+    def reached(self) -> C | None:
         return self.committed
 
     def shrunk(self, width: timedelta) -> None:
@@ -226,12 +220,12 @@ class _Run(Generic[R, P]):
         codec = self.spec.cursor
         with self.store.session() as s:
             self.spec.apply(s, rows, prepared, counters)
-            at = self.spec.source.position(rows, self._cap(rows))
+            at = self.spec.source.position(rows)
             if at is not None:
                 ttl = self.settings.sync_lease_seconds
                 advance(s, self.spec.stream, self.owner, at, ttl, codec)
-                self.cursor = codec.newest(self.cursor, at) if self.cursor else at
-                self.committed = codec.newest(self.committed, at) if self.committed else at
+                self.cursor = at if self.cursor is None else codec.newest(self.cursor, at)
+                self.committed = at if self.committed is None else codec.newest(self.committed, at)
             counters.api_calls = self.client.api_calls - self.calls_before
             save_progress(s, self.result.run_id, counters, self._stored(self.cursor))
         self.pages += 1
@@ -241,30 +235,17 @@ class _Run(Generic[R, P]):
         if self.progress is not None:
             self.progress(len(rows))
 
-    def _stored(self, cursor: datetime | None) -> str | None:
+    def _stored(self, cursor: C | None) -> str | None:
         return self.spec.cursor.dump(cursor) if cursor is not None else None
 
-    def _note_backlog(self, rows: Sequence[Row]) -> None:
-        """Record the oldest change of the page not applied before this run (rows at or
-        before the starting cursor are the lookback's re-reads), for `sync status` and
-        /metrics to show while the page is applied. A page of re-reads notes nothing."""
-        before = self.result.cursor_before
-        stamps = [
-            row.modstamp
-            for row in rows
-            if row.modstamp is not None and (before is None or row.modstamp > before)
-        ]
-        if stamps:
+    def _note_backlog(self, rows: RowPage[R]) -> None:
+        """Record the oldest change of the page not applied before this run (the source
+        says which), for `sync status` and /metrics to show while the page is applied. A
+        page of re-reads notes nothing."""
+        oldest = self.spec.source.backlog(rows, self.cursor_before)
+        if oldest is not None:
             with self.store.session() as s:
-                note_backlog(s, self.result.run_id, min(stamps))
-
-    def _cap(self, rows: RowPage[R]) -> datetime:
-        """Salesforce's time at the run's first page (its Date header): the worker's clock,
-        slow or fast, never decides where the cursor stops. The worker's start time only
-        when a response carried no Date."""
-        if self.cap is None:
-            self.cap = rows.server_time or self.started
-        return self.cap
+                note_backlog(s, self.result.run_id, oldest)
 
     def _finish(self, status: RunStatus, error: str | None) -> None:
         result = self.result

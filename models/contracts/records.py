@@ -18,7 +18,7 @@ from decimal import Decimal
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from sfsync.config.settings import CURRENCY_CODE
+from sfsync.config.values import CURRENCY_CODE
 from sfsync.models.contracts.change_plans import plan_end, plan_terms
 from sfsync.models.contracts.revisions import Change, add_revision, terms_of
 from sfsync.models.contracts.terms import ContractRow, ContractTerms, row_of

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from sfsync.sandbox import ids
+from sfsync.sandbox.record import Record
 from sfsync.sandbox.schema import FieldDef, FieldType, ObjectDef, Objects, lookup
 from sfsync.sandbox.soql import ast
 from sfsync.sandbox.soql.errors import SoqlError, malformed
 from sfsync.sandbox.soql.parser import parse
 from sfsync.sandbox.soql.projection import projector
-from sfsync.sandbox.store import Record
 from sfsync.sandbox.values import Value, parse_date, parse_datetime
 
 Resolver = Callable[[str, Any], Record | None]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sfsync.sandbox.record import Record
 from sfsync.sandbox.schema import FieldDef
-from sfsync.sandbox.store import Record
 
 Resolver = Callable[[str, Any], Record | None]
 

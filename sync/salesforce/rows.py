@@ -50,6 +50,8 @@ class OpportunityRow:
     """An Opportunity as the stream reads it."""
 
     id: str | None
+    #: The Id as Salesforce sent it, malformed or not: a dead letter's reference.
+    reference: str | None
     #: The account it is on (AccountId), None when absent or malformed.
     account: str | None
     #: The account's parent (Account.ParentId), when the query selected it.
@@ -61,8 +63,10 @@ class OpportunityRow:
 
     @classmethod
     def of(cls, record: Mapping[str, Any]) -> OpportunityRow:
+        raw = record.get("Id")
         return cls(
-            id=valid_id(record.get("Id")),
+            id=valid_id(raw),
+            reference=str(raw) if raw else None,
             account=valid_id(record.get("AccountId")),
             parent=valid_id(record_value(record, "Account.ParentId")),
             modstamp=parse_modstamp(record.get("SystemModstamp")),
@@ -77,6 +81,8 @@ class AccountRow:
     """An Account as the account stream reads it."""
 
     id: str | None
+    #: The Id as Salesforce sent it, malformed or not: a dead letter's reference.
+    reference: str | None
     #: Its parent (ParentId): the account above it in its hierarchy.
     account: str | None
     #: The account it was merged into (MasterRecordId), for a merged-away one.
@@ -87,8 +93,10 @@ class AccountRow:
 
     @classmethod
     def of(cls, record: Mapping[str, Any]) -> AccountRow:
+        raw = record.get("Id")
         return cls(
-            id=valid_id(record.get("Id")),
+            id=valid_id(raw),
+            reference=str(raw) if raw else None,
             account=valid_id(record.get("ParentId")),
             master=valid_id(record.get("MasterRecordId")),
             modstamp=parse_modstamp(record.get("SystemModstamp")),

@@ -12,7 +12,12 @@ how far the run has committed. What is Salesforce's business stays here:
   lookback before what the run committed, never before where it began, at most
   `MAX_LOCATOR_RESTARTS` times.
 
-A SOQL stream's position is the newest SystemModstamp of what it committed (`position`).
+A SOQL stream's position is an instant: the newest SystemModstamp of what it committed,
+capped at the run's start on Salesforce's clock (the Date of its first page), so the
+worker's clock never decides where the cursor stops (`position`). A run starts `lookback`
+before the stored cursor, because Salesforce can commit a row with a SystemModstamp older
+than one already seen (`start`). The runner knows none of this: it stores and passes the
+position as its stream's `CursorCodec` says.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ EARLIEST = datetime(1999, 1, 1, tzinfo=UTC)
 MIN_WINDOW = timedelta(seconds=1)
 
 R = TypeVar("R", bound=Row)
+C_co = TypeVar("C_co", covariant=True)
 
 
 class RowPage(list[R]):
@@ -59,20 +65,19 @@ class RowPage(list[R]):
         return self.page.server_time
 
 
-class SourceRun(Protocol):
-    """What a run offers its source (implemented by `sync.runner`)."""
+class SourceRun(Protocol[C_co]):
+    """What a run offers its source (implemented by `sync.runner`); `C_co` is the
+    stream's cursor type."""
 
     #: The run's id and stream, for the log.
     label: str
     #: When the run started (an open-ended window never reaches past it).
     started: datetime
-    #: How far behind the committed position a restarted query begins.
-    lookback: timedelta
 
     def feed(self, pages: Callable[[], Iterator[Any]]) -> None:
         """Prepare and apply each page `pages()` yields, committing each."""
 
-    def reached(self) -> datetime | None:
+    def reached(self) -> C_co | None:
         """The newest position this run committed itself (None until its first page)."""
 
     def shrunk(self, width: timedelta) -> None:
@@ -88,24 +93,58 @@ class SoqlSource(Generic[R]):
         query: Callable[[datetime | None, datetime | None], str],
         row: Callable[[Mapping[str, Any]], R],
         *,
+        lookback: timedelta,
+        begin: datetime | None = None,
         include_deleted: bool = False,
     ) -> None:
         #: The query for records changed at or after `start` (None: all) and before `until`
         #: (None: no upper bound).
         self.client, self.query, self.row = client, query, row
+        #: How far behind the cursor a run (or a restarted query) begins.
+        self.lookback = lookback
+        #: Where a stream that has read nothing yet begins (None: from the beginning).
+        self.begin = begin
         #: Read through queryAll: rows deleted (or merged away) in Salesforce come too.
         self.include_deleted = include_deleted
+        #: The cursor's cap: Salesforce's clock when it served the run's first page.
+        self.cap: datetime | None = None
+        self.started: datetime | None = None
 
-    @staticmethod
-    def position(rows: Iterable[Row], cap: datetime | None) -> datetime | None:
-        """The newest SystemModstamp of a page, capped at the run's start (`cap`)."""
+    def start(self, cursor: datetime | None, full: bool, since: datetime | None) -> datetime | None:
+        """Where a run reads from: `since`, everything (`full`), the lookback before the
+        cursor, or `begin` for a stream that has read nothing yet."""
+        if since is not None:
+            return since
+        if full:
+            return None
+        if cursor is not None:
+            return cursor - self.lookback
+        return self.begin
+
+    def position(self, rows: RowPage[R]) -> datetime | None:
+        """The newest SystemModstamp of a committed page, capped at the run's start on
+        Salesforce's clock (the worker's start only when a response carried no Date)."""
+        if self.cap is None:
+            self.cap = rows.server_time or self.started
         stamps = [row.modstamp for row in rows if row.modstamp is not None]
         if not stamps:
             return None
+        cap = self.cap
         return min(max(stamps), cap) if cap is not None else max(stamps)
 
-    def read(self, start: datetime | None, run: SourceRun) -> None:
+    def backlog(self, rows: RowPage[R], before: datetime | None) -> datetime | None:
+        """The oldest change of the page not applied before this run: rows at or before the
+        starting cursor are the lookback's re-reads (None: a page of re-reads)."""
+        stamps = [
+            row.modstamp
+            for row in rows
+            if row.modstamp is not None and (before is None or row.modstamp > before)
+        ]
+        return min(stamps) if stamps else None
+
+    def read(self, start: datetime | None, run: SourceRun[datetime]) -> None:
         """The range from `start` in one query, or in time windows once it timed out."""
+        self.started, self.cap = run.started, None
         width: timedelta | None = None
         low = start
         while True:
@@ -127,7 +166,9 @@ class SoqlSource(Generic[R]):
                 return
             low = until
 
-    def _window(self, start: datetime | None, until: datetime | None, run: SourceRun) -> None:
+    def _window(
+        self, start: datetime | None, until: datetime | None, run: SourceRun[datetime]
+    ) -> None:
         origin = start
         for attempt in range(MAX_LOCATOR_RESTARTS + 1):
             try:
@@ -139,15 +180,16 @@ class SoqlSource(Generic[R]):
                     raise
                 start = self._restart_position(origin, run)
 
-    @staticmethod
-    def _restart_position(origin: datetime | None, run: SourceRun) -> datetime | None:
+    def _restart_position(
+        self, origin: datetime | None, run: SourceRun[datetime]
+    ) -> datetime | None:
         """The lookback before what this run committed, never before where it began. Not the
         stored cursor: a --full or --since run starts behind it, and restarting there would
         skip every record in between."""
         reached = run.reached()
         if reached is None:
             return origin
-        back = reached - run.lookback
+        back = reached - self.lookback
         return back if origin is None else max(origin, back)
 
     def _pages(

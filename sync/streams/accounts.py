@@ -6,6 +6,7 @@ Each page's customers are renamed and re-aliased, merges and moves applied
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Unpack
 
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import NotFound, Store
+from sfsync.models.operations.cursors import INSTANT
 from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, Stream
 from sfsync.sync.account_pages import AccountPage, prepare_accounts
@@ -33,11 +35,12 @@ from sfsync.sync.streams.base import IncrementalStream, Letter
 __all__ = ["AccountStream", "poll_accounts"]
 
 
-class AccountStream(IncrementalStream[AccountRow, AccountPage]):
+class AccountStream(IncrementalStream[AccountRow, AccountPage, datetime]):
     """Names and ingest aliases of provisioned customers follow their accounts."""
 
     name = Stream.ACCOUNTS
     task = "POLL_ACCOUNTS"
+    cursor = INSTANT
     letters = DeadLetterSource.ACCOUNT
     cause = ACCOUNT_STREAM
 
@@ -51,6 +54,8 @@ class AccountStream(IncrementalStream[AccountRow, AccountPage]):
             self.client,
             lambda start, until: account_query(self.rules, start, until=until),
             AccountRow.of,
+            lookback=timedelta(seconds=self.settings.sync_lookback_seconds),
+            begin=self.settings.sync_start,
             include_deleted=True,
         )
 

@@ -3,7 +3,9 @@
 A stream class says what it is (its `name`, the `task` that runs it, how often beat asks,
 which dead letters it replays); an instance is one run's state over a store, a client and
 the settings. `IncrementalStream` adds what the runner needs: a source of rows (the port),
-`prepare` (Salesforce look-ups before a page's transaction) and `apply` (inside it).
+`prepare` (Salesforce look-ups before a page's transaction) and `apply` (inside it), and
+the type of its cursor (`C`, with the `CursorCodec` that stores it): the runner keeps it
+opaque, the source positions it.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 import enum
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, ClassVar, Generic, TypeVar, Unpack
 
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from sfsync.config import Settings
 from sfsync.models import Store
 from sfsync.models.contracts.revisions import Change
-from sfsync.models.operations.cursors import INSTANT, CursorCodec
+from sfsync.models.operations.cursors import CursorCodec
 from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, RunTrigger, Stream
 from sfsync.sync.run_result import RunResult
@@ -31,6 +32,7 @@ __all__ = ["Cadence", "IncrementalStream", "Letter", "SyncStream"]
 
 R = TypeVar("R", bound=Row)
 P = TypeVar("P")
+C = TypeVar("C")
 
 
 class Cadence(enum.StrEnum):
@@ -91,11 +93,11 @@ class SyncStream(ABC):
         return cls.task.lower().replace("_", "-")
 
 
-class IncrementalStream(SyncStream, Generic[R, P]):
-    """A stream read page by page from a cursor, through `sync.runner`."""
+class IncrementalStream(SyncStream, Generic[R, P, C]):
+    """A stream read page by page from a cursor of type `C`, through `sync.runner`."""
 
-    #: How its cursor is stored and ordered.
-    cursor: ClassVar[CursorCodec[datetime]] = INSTANT
+    #: How its cursor is stored and ordered (a class attribute of each stream).
+    cursor: CursorCodec[C]
     #: Why it changes a contract outside a run (a replayed letter).
     cause: ClassVar[Change] = Change("sync")
 
@@ -105,7 +107,7 @@ class IncrementalStream(SyncStream, Generic[R, P]):
         self.change = self.cause
 
     @abstractmethod
-    def source(self) -> RecordSource[R]:
+    def source(self) -> RecordSource[R, C]:
         """Where this run's rows come from."""
 
     @abstractmethod
@@ -124,7 +126,7 @@ class IncrementalStream(SyncStream, Generic[R, P]):
 
     def run(self, **options: Unpack[RunOptions]) -> RunResult:
         stream = Stream(self.name)
-        spec: StreamSpec[R, P] = StreamSpec(
+        spec: StreamSpec[R, P, C] = StreamSpec(
             stream=stream,
             source=self.source(),
             prepare=self.prepare,

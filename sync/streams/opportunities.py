@@ -8,6 +8,7 @@ hierarchy cache, the aliases memo, the org's currency, the query rules) are its 
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, ClassVar, Unpack
 
@@ -16,10 +17,12 @@ from sqlalchemy.orm import Session
 from sfsync.config import Settings
 from sfsync.models import Store
 from sfsync.models.contracts.records import any_contracts
+from sfsync.models.operations.cursors import INSTANT
 from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, Stream
-from sfsync.sync.gone_deals import GoneDeal, apply_gone, gone_deals, unchanged_deals
-from sfsync.sync.mapping import AliasMemo, MappingRules
+from sfsync.sync.gone_deals import GoneDeal, apply_gone, counts, gone_deals, unchanged_deals
+from sfsync.sync.mapping import AliasMemo
+from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.opportunities import (
     OpportunityPage,
     apply_mapped,
@@ -38,7 +41,6 @@ from sfsync.sync.salesforce import (
     SoqlSource,
     check_opportunity_filter,
     counted_ids,
-    normalize_id,
     opportunity_query,
     org_multi_currency,
 )
@@ -48,11 +50,12 @@ from sfsync.sync.writeback import flush_writebacks
 __all__ = ["OpportunityStream", "poll_opportunities"]
 
 
-class OpportunityStream(IncrementalStream[OpportunityRow, OpportunityPage]):
+class OpportunityStream(IncrementalStream[OpportunityRow, OpportunityPage, datetime]):
     """Closed-won opportunities become customers and contracts."""
 
     name = Stream.OPPORTUNITIES
     task = "POLL_OPPORTUNITIES"
+    cursor = INSTANT
     letters = DeadLetterSource.OPPORTUNITY
     accepts_change: ClassVar[bool] = True
 
@@ -95,42 +98,43 @@ class OpportunityStream(IncrementalStream[OpportunityRow, OpportunityPage]):
                 self.rules, start, until=until, won_only=won_only
             ),
             OpportunityRow.of,
+            lookback=timedelta(seconds=self.settings.sync_lookback_seconds),
+            begin=self.settings.sync_start,
             include_deleted=True,
         )
 
     def prepare(self, rows: RowPage[OpportunityRow]) -> OpportunityPage:
         # In the runner's look-ahead thread: Salesforce look-ups and mapping overlap the
         # previous page's transaction. Records that are not deals cost one store look-up.
-        live = [r for r in rows if r.won and not r.deleted]
-        rest = [r for r in rows if not (r.won and not r.deleted)]
+        live = [r for r in rows if counts(r)]
+        rest = [r for r in rows if not counts(r)]
         if live and not self.won_only and self.settings.sf_opportunity_filter:
             # Asking Salesforce which won rows the filter keeps costs a call: not for rows
             # re-read in the lookback that their contract was written from already.
             with self.store.reader() as s:
-                same = unchanged_deals(s, [r.record for r in live])
+                same = unchanged_deals(s, live)
             live = [r for r in live if r.id not in same]
-            ids = [str(r.record["Id"]) for r in live]
+            ids = [r.id for r in live if r.id is not None]
             kept = counted_ids(self.client, self.rules, ids) if live else set()
-            rest += [r for r in live if normalize_id(str(r.record["Id"])) not in kept]
-            live = [r for r in live if normalize_id(str(r.record["Id"])) in kept]
+            rest += [r for r in live if r.id not in kept]
+            live = [r for r in live if r.id in kept]
         gone: list[GoneDeal] = []
         if rest:
             with self.store.reader() as s:
-                gone = gone_deals(s, [r.record for r in rest])
+                gone = gone_deals(s, rest)
         if self.settings.alias_include_suborgs:
             # The first page's total sizes the run, which decides between scan and IN-lists.
             self.hierarchies.start_page(rows.page)
-        records = [r.record for r in live]
         hierarchy = hierarchy_for(
             self.client,
             self.settings,
             self.rules,
-            records,
+            live,
             self.hierarchies,
             known_deals(self.store, live),
             self.org_currency,
         )
-        mapped = map_records(records, hierarchy, self.mapping, self.alias_memo)
+        mapped = map_records(live, hierarchy, self.mapping, self.alias_memo)
         return OpportunityPage(live, mapped, gone, len(rows))
 
     def apply(
@@ -140,8 +144,7 @@ class OpportunityStream(IncrementalStream[OpportunityRow, OpportunityPage]):
         page: OpportunityPage,
         counters: RunCounters,
     ) -> None:
-        records = [r.record for r in page.live]
-        apply_mapped(session, records, page.mapped, self.settings, counters, self.change)
+        apply_mapped(session, page.live, page.mapped, self.settings, counters, self.change)
         counters.records_seen += page.size - len(page.live)
         apply_gone(session, page.gone, self.change, counters)
 

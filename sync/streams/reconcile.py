@@ -173,7 +173,8 @@ class _Reconciliation:
             for page in self.client.query_pages(
                 opportunity_states_query(chunk), include_deleted=True
             ):
-                states.update((str(r["Id"]), OpportunityRow.of(r)) for r in page)
+                rows = (OpportunityRow.of(r) for r in page)
+                states.update((row.id, row) for row in rows if row.id is not None)
         won = [o for o, r in states.items() if r.won and not r.deleted]
         kept = (
             counted_ids(self.client, rules, won)

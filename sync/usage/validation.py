@@ -16,28 +16,19 @@ from sfsync.models.tables import MAX_EVENT_KEY
 from sfsync.models.usage.events import NewEvent
 from sfsync.sync.usage.errors import InvalidUsageEvent
 from sfsync.sync.usage.properties import (
-    MAX_NUMBER_DIGITS,
-    MAX_NUMBER_EXPONENT,
     MAX_PROPERTIES_DEPTH,
     encode_properties,
 )
-from sfsync.sync.usage.rules import Limits, UsageRules
+from sfsync.sync.usage.rules import Limits
 from sfsync.sync.usage.values import check_text, kind_of, parse_timestamp
 
 # The rules, single values and properties live in their own modules (rules, values,
 # properties); the names callers import from here stay importable here.
 __all__ = [
     "FIELDS",
-    "MAX_NUMBER_DIGITS",
-    "MAX_NUMBER_EXPONENT",
-    "MAX_PROPERTIES_DEPTH",
     "PAYLOAD_PREFIX",
-    "Limits",
     "Oversized",
     "Unparsable",
-    "UsageRules",
-    "encode_properties",
-    "parse_timestamp",
     "storable_payload",
     "validate_event",
 ]

@@ -20,7 +20,7 @@ from sfsync.models.tables import Contract, DeadLetter, TaskRuntime
 from sfsync.models.types import ApiScope, DeadLetterStatus, RunTrigger
 from sfsync.sandbox import SandboxOrg
 from sfsync.sandbox.client import loopback_session
-from sfsync.sync.mapping import parse_sf_datetime
+from sfsync.sync.record_values import parse_sf_datetime
 from sfsync.sync.salesforce import SalesforceClient
 from sfsync.sync.streams.opportunities import poll_opportunities
 from tests.api.conftest import LiveServer, start_server, stop_server

@@ -18,7 +18,7 @@ from sfsync.models import Store
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
 from sfsync.sandbox.client import loopback_session
-from sfsync.sync.runner import RunResult
+from sfsync.sync.run_result import RunResult
 from sfsync.sync.salesforce import SalesforceClient
 from sfsync.sync.streams.accounts import poll_accounts
 from sfsync.sync.streams.opportunities import poll_opportunities

@@ -19,7 +19,7 @@ from sfsync.models.customers.fields import (
 from sfsync.models.tables import Contract
 from sfsync.models.types import RunStatus
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.runner import RunResult
+from sfsync.sync.run_result import RunResult
 from sfsync.sync.salesforce import SalesforceClient
 from sfsync.sync.streams.opportunities import poll_opportunities
 

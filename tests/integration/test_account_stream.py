@@ -22,7 +22,7 @@ from sfsync.models.types import DeadLetterSource, utcnow
 from sfsync.models.usage.events import get_event
 from sfsync.sandbox import SandboxOrg
 from sfsync.sync.replay import replay_letter
-from sfsync.sync.runner import RunResult
+from sfsync.sync.run_result import RunResult
 from tests.integration.helpers import customer_aliases
 
 Poll = Callable[..., RunResult]

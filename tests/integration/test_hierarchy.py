@@ -6,10 +6,12 @@ from collections import defaultdict
 
 import pytest
 
-from sfsync.sync.mapping import MappingRules, map_opportunity
+from sfsync.sync.mapping import map_opportunity
+from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.salesforce import (
     AccountNode,
     HierarchyCache,
+    OpportunityRow,
     Page,
     QueryRules,
     SalesforceClient,
@@ -99,7 +101,7 @@ def test_a_deal_carries_its_sub_organisations_as_aliases(org, client) -> None:
     )
     record = client.query_all(opportunity_by_ids_query(rules(client), [opp]))[0]
     descendants = fetch_descendants(client, rules(client), [parent])[parent]
-    deal = map_opportunity(record, MappingRules.of(client.settings), descendants)
+    deal = map_opportunity(OpportunityRow.of(record), MappingRules.of(client.settings), descendants)
     assert deal.aliases == (parent, "parent-inc", child, "p-de")
 
 

@@ -33,7 +33,7 @@ from sfsync.models.operations.deadletters import list_letters
 from sfsync.models.operations.runs import list_runs
 from sfsync.models.types import DeadLetterSource, RunStatus, Stream
 from sfsync.sandbox import SandboxOrg
-from sfsync.sync.runner import RunResult
+from sfsync.sync.run_result import RunResult
 from sfsync.sync.salesforce import HierarchyCache, SalesforceClient
 from sfsync.sync.streams.opportunities import poll_opportunities
 from tests.integration.helpers import customer_aliases, provisioned, won_deal

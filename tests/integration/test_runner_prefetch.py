@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from sfsync.config import Settings
 from sfsync.models import Store
+from sfsync.models.operations.cursors import INSTANT
 from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import RunStatus, Stream
 from sfsync.sync.runner import StreamSpec, run_stream
@@ -48,15 +50,17 @@ def test_the_next_page_is_read_while_this_page_is_applied(
         counters.records_seen += len(records)
 
     rules = QueryRules.of(sf_settings, multi_currency=True)  # the sandbox org's default
-    spec: StreamSpec[OpportunityRow, int] = StreamSpec(
+    spec: StreamSpec[OpportunityRow, int, datetime] = StreamSpec(
         stream=Stream.OPPORTUNITIES,
         source=SoqlSource(
             client,
             lambda start, until: opportunity_query(rules, start, until=until),
             OpportunityRow.of,
+            lookback=timedelta(seconds=sf_settings.sync_lookback_seconds),
         ),
         prepare=prepare,
         apply=apply,
+        cursor=INSTANT,
     )
     result = leased_run(
         store,

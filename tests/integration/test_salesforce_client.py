@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sfsync.sync.errors import MappingError
-from sfsync.sync.mapping import Deal, MappingRules, map_opportunity
+from sfsync.sync.mapping import Deal, map_opportunity
+from sfsync.sync.mapping_rules import MappingRules
 from sfsync.sync.salesforce import (
     AuthMode,
+    OpportunityRow,
     QueryRules,
     SalesforceAuthError,
     SalesforcePermanentError,
@@ -267,7 +269,7 @@ def test_every_sandbox_deal_maps_or_gives_a_reason(org, mode_settings, make_clie
     ):
         for record in page:
             try:
-                deals.append(map_opportunity(record, rules))
+                deals.append(map_opportunity(OpportunityRow.of(record), rules))
             except MappingError as exc:
                 reasons.append(exc.reason)
     assert len(deals) + len(reasons) == 356

@@ -17,7 +17,7 @@ from sfsync.models.customers.fields import SFDC_OPPORTUNITY_ID
 from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import ContractStatus, RevisionKind
 from sfsync.sync.gone_deals import GoneDeal, apply_gone, gone_deals, unchanged_deals
-from sfsync.sync.salesforce import normalize_id
+from sfsync.sync.salesforce import OpportunityRow, normalize_id
 from tests.store.conftest import MakeCustomer, spec
 
 HELD, LATE, STRANGER = (normalize_id(f"006{n:012d}") for n in range(1, 4))
@@ -25,6 +25,10 @@ WON_AT = datetime(2026, 2, 1, tzinfo=UTC)
 STAMP = "2026-06-01T09:30:00.000+0000"
 AT = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 RUN = Change("opportunity stream", run_id=3)
+
+
+def rows(*records: dict[str, object]) -> list[OpportunityRow]:
+    return [OpportunityRow.of(r) for r in records]
 
 
 def _contract(store: Store, customer: uuid.UUID, opportunity: str, **terms: object) -> uuid.UUID:
@@ -45,12 +49,12 @@ def test_only_records_of_held_deals_are_gone_deals(
     """A held deal's record gives its contract and time; strangers and unreadable records
     give nothing."""
     contract = _contract(store, make_customer(), HELD)
-    records: list[dict[str, object]] = [
+    records = rows(
         {"Id": HELD, "SystemModstamp": STAMP, "IsDeleted": True},
         {"Id": STRANGER, "SystemModstamp": STAMP},
         {"Id": "not an id", "SystemModstamp": STAMP},
         {"Id": LATE, "SystemModstamp": "yesterday"},
-    ]
+    )
     with store.session() as s:
         assert gone_deals(s, records) == [GoneDeal(HELD, contract, AT, deleted=True)]
         assert gone_deals(s, records[1:]) == []
@@ -64,11 +68,11 @@ def test_a_record_with_the_stamp_its_contract_was_written_from_is_unchanged(
     _contract(store, customer, HELD)
     _contract(store, customer, LATE)
     won = "2026-02-01T00:00:00.000+0000"
-    records = [
+    records = rows(
         {"Id": HELD, "SystemModstamp": won},
         {"Id": LATE, "SystemModstamp": STAMP},
         {"Id": STRANGER, "SystemModstamp": won},
-    ]
+    )
     with store.session() as s:
         assert unchanged_deals(s, records) == {HELD}
 

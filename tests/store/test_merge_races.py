@@ -29,6 +29,7 @@ from sfsync.sync.mapping import Deal
 from sfsync.sync.opportunities import MappedPage, apply_mapped
 from sfsync.sync.provision import provision_deal
 from sfsync.sync.provision_batch import BatchItem
+from sfsync.sync.salesforce import OpportunityRow
 
 WINNER, LOSER = "001000000000WINAAA", "001000000000LOSAAA"
 PROVISIONERS = 4
@@ -70,9 +71,9 @@ def _provisioner(url: str, worker: int, barrier: Any) -> list[str]:
                 if worker % 2:
                     provision_deal(s, deal, settings)
                 else:  # the page path: screened, set-based, per deal when it must
-                    record = {"Id": deal.opportunity_id}
+                    row = OpportunityRow.of({"Id": deal.opportunity_id})
                     page = MappedPage([BatchItem(0, deal)], [])
-                    apply_mapped(s, [record], page, settings, RunCounters())
+                    apply_mapped(s, [row], page, settings, RunCounters())
     except Exception:
         errors.append(traceback.format_exc())
     finally:

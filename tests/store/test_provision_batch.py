@@ -31,8 +31,9 @@ from sfsync.models.operations.runs import RunCounters
 from sfsync.models.tables import Contract, Customer, IngestAlias, UsageEvent
 from sfsync.models.types import DeadLetterSource, DeadLetterStatus
 from sfsync.models.usage.events import get_event
-from sfsync.sync.opportunities import PageHierarchy, apply_records
-from sfsync.sync.salesforce import normalize_id
+from sfsync.sync.opportunities import apply_records
+from sfsync.sync.opportunity_hierarchy import PageHierarchy
+from sfsync.sync.salesforce import OpportunityRow, normalize_id
 
 WORKERS = 2
 
@@ -74,7 +75,9 @@ def _settings() -> Settings:
 def apply(store: Store, records: list[dict[str, Any]]) -> RunCounters:
     counters = RunCounters()
     with store.session() as s:
-        apply_records(s, records, PageHierarchy(), _settings(), counters)
+        apply_records(
+            s, [OpportunityRow.of(r) for r in records], PageHierarchy(), _settings(), counters
+        )
     return counters
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from sfsync.sync.gone_deals import GoneDeal, counts
+from sfsync.sync.salesforce import OpportunityRow
 
 
 @pytest.mark.parametrize(
@@ -25,7 +26,7 @@ def test_only_a_won_record_out_of_the_recycle_bin_counts(
     record: dict[str, object], expected: bool
 ) -> None:
     """Won (the boolean true, not a look-alike) and not deleted: a deal; anything else: gone."""
-    assert counts(record) is expected
+    assert counts(OpportunityRow.of(record)) is expected
 
 
 def test_a_gone_deal_says_whether_it_was_deleted_or_un_won() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,18 +12,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from sfsync.models.tables import MAX_ALIASES_PER_CUSTOMER
+from sfsync.sync.alias_mapping import account_aliases
 from sfsync.sync.errors import MappingError
-from sfsync.sync.mapping import (
-    Deal,
-    MappingRules,
-    account_aliases,
-    add_months,
-    map_opportunity,
-    parse_sf_date,
-    parse_sf_datetime,
-)
-from sfsync.sync.record_values import record_name
-from sfsync.sync.salesforce import AccountNode
+from sfsync.sync.mapping import AliasMemo, Deal, map_opportunity
+from sfsync.sync.mapping_rules import MappingRules
+from sfsync.sync.record_values import add_months, parse_sf_date, parse_sf_datetime, record_name
+from sfsync.sync.salesforce import AccountNode, OpportunityRow
 from tests.unit.factories import build_settings
 
 ACCOUNT_15 = "001D000000IqhSL"
@@ -31,6 +26,24 @@ OPP_18 = "006000000000001AAA"
 CHILD = AccountNode(
     id="001000000000002AAA", name="Child", parent_id=ACCOUNT_18, alias_values=("kid-1",)
 )
+
+
+def map_record(
+    record: dict[str, Any],
+    rules: MappingRules,
+    descendants: Sequence[AccountNode] = (),
+    *,
+    alias_memo: AliasMemo | None = None,
+    org_currency: str | None = None,
+) -> Deal:
+    """`map_opportunity` of the record as the stream parses it (`OpportunityRow.of`)."""
+    return map_opportunity(
+        OpportunityRow.of(record),
+        rules,
+        descendants,
+        alias_memo=alias_memo,
+        org_currency=org_currency,
+    )
 
 
 def mapping_rules(**settings: Any) -> MappingRules:
@@ -69,7 +82,7 @@ def rules():
 
 def test_a_complete_record_maps_to_a_deal(rules) -> None:
     """Ids normalised, aliases gathered, contract from CloseDate, amount exact, currency kept."""
-    deal = map_opportunity(opportunity(), rules, [CHILD])
+    deal = map_record(opportunity(), rules, [CHILD])
     assert isinstance(deal, Deal)
     assert deal.account_id == ACCOUNT_18
     assert deal.account_name == "Acme Corp"
@@ -86,7 +99,7 @@ def test_a_complete_record_maps_to_a_deal(rules) -> None:
 def test_missing_account_is_an_actionable_mapping_error(rules) -> None:
     """An opportunity without an Account cannot become a customer; the reason says what to do."""
     with pytest.raises(MappingError) as caught:
-        map_opportunity(opportunity(AccountId=None, Account=None), rules)
+        map_record(opportunity(AccountId=None, Account=None), rules)
     assert caught.value.reason == (
         "opportunity has no AccountId; set the Account on the opportunity in Salesforce"
     )
@@ -95,62 +108,60 @@ def test_missing_account_is_an_actionable_mapping_error(rules) -> None:
 def test_unreadable_account_names_the_access_problem(rules) -> None:
     """AccountId without the Account relationship means the user cannot read the account."""
     with pytest.raises(MappingError, match="read access"):
-        map_opportunity(opportunity(Account=None), rules)
+        map_record(opportunity(Account=None), rules)
 
 
 @pytest.mark.parametrize("name", ["", "   ", None])
 def test_an_unnamed_opportunity_is_rejected(rules, name: Any) -> None:
     """A contract needs a name."""
     with pytest.raises(MappingError, match="has no name"):
-        map_opportunity(opportunity(Name=name), rules)
+        map_record(opportunity(Name=name), rules)
 
 
 def test_a_name_over_160_characters_is_rejected_not_truncated(rules) -> None:
     """Truncation could merge distinct names; the reason asks for a shorter one."""
     with pytest.raises(MappingError, match="160"):
-        map_opportunity(opportunity(Name="x" * 161), rules)
-    assert (
-        map_opportunity(opportunity(Name=" " + "x" * 160 + " "), rules).contract.name == "x" * 160
-    )
+        map_record(opportunity(Name="x" * 161), rules)
+    assert map_record(opportunity(Name=" " + "x" * 160 + " "), rules).contract.name == "x" * 160
 
 
 def test_amount_goes_through_str_not_float_arithmetic(rules) -> None:
     """0.1 stays exactly 0.1 and null stays None."""
-    assert map_opportunity(opportunity(Amount=0.1), rules).contract.amount == Decimal("0.1")
-    assert map_opportunity(opportunity(Amount=None), rules).contract.amount is None
-    assert map_opportunity(opportunity(Amount=7), rules).contract.amount == Decimal(7)
+    assert map_record(opportunity(Amount=0.1), rules).contract.amount == Decimal("0.1")
+    assert map_record(opportunity(Amount=None), rules).contract.amount is None
+    assert map_record(opportunity(Amount=7), rules).contract.amount == Decimal(7)
 
 
 @pytest.mark.parametrize("amount", [-0.01, float("nan"), float("inf"), "abc", True])
 def test_bad_amounts_are_rejected(rules, amount: Any) -> None:
     """Negative, non-finite or non-numeric amounts cannot be a contract amount."""
     with pytest.raises(MappingError, match="Amount"):
-        map_opportunity(opportunity(Amount=amount), rules)
+        map_record(opportunity(Amount=amount), rules)
 
 
 def test_a_record_without_currency_takes_the_orgs_unless_overridden(rules) -> None:
     """Single-currency org: the org's default currency; SFSYNC_DEFAULT_CURRENCY overrides it."""
     record = opportunity()
     del record["CurrencyIsoCode"]
-    assert map_opportunity(record, rules, org_currency="EUR").contract.currency == "EUR"
+    assert map_record(record, rules, org_currency="EUR").contract.currency == "EUR"
     rules_gbp = mapping_rules(default_currency="GBP")
-    assert map_opportunity(record, rules_gbp, org_currency="EUR").contract.currency == "GBP"
+    assert map_record(record, rules_gbp, org_currency="EUR").contract.currency == "GBP"
     with pytest.raises(MappingError, match="SFSYNC_DEFAULT_CURRENCY"):
-        map_opportunity(record, rules)
+        map_record(record, rules)
 
 
 @pytest.mark.parametrize("currency", ["eur", "EURO", "E1R", 978])
 def test_malformed_currency_is_rejected(rules, currency: Any) -> None:
     """Currency must be three upper-case letters."""
     with pytest.raises(MappingError, match="ISO 4217"):
-        map_opportunity(opportunity(CurrencyIsoCode=currency), rules)
+        map_record(opportunity(CurrencyIsoCode=currency), rules)
 
 
 def test_a_datetime_start_field_keeps_its_instant() -> None:
     """A datetime start is not moved to midnight."""
     rules = mapping_rules(contract_start_field="Start__c")
     record = opportunity(Start__c="2026-12-01T09:30:00.000+0200")
-    assert map_opportunity(record, rules).contract.starting_at == datetime(
+    assert map_record(record, rules).contract.starting_at == datetime(
         2026, 12, 1, 7, 30, tzinfo=UTC
     )
 
@@ -159,27 +170,27 @@ def test_a_missing_start_names_the_field_and_setting() -> None:
     """An empty start field is a mapping error that says which setting chose it."""
     rules = mapping_rules(contract_start_field="Start__c")
     with pytest.raises(MappingError, match=r"Start__c.*SFSYNC_CONTRACT_START_FIELD"):
-        map_opportunity(opportunity(Start__c=None), rules)
+        map_record(opportunity(Start__c=None), rules)
 
 
 def test_a_date_end_field_is_inclusive_so_ending_before_is_the_next_midnight() -> None:
     """Salesforce end dates name the last day; ending_before is exclusive."""
     rules = mapping_rules(contract_end_field="End__c", contract_term_field="Term__c")
-    deal = map_opportunity(opportunity(End__c="2027-11-01", Term__c=3), rules)
+    deal = map_record(opportunity(End__c="2027-11-01", Term__c=3), rules)
     assert deal.contract.ending_before == datetime(2027, 11, 2, tzinfo=UTC)
 
 
 def test_the_term_applies_when_the_end_field_is_empty() -> None:
     """No end date: start plus the term in calendar months."""
     rules = mapping_rules(contract_end_field="End__c", contract_term_field="Term__c")
-    deal = map_opportunity(opportunity(End__c=None, Term__c=12.0, CloseDate="2026-01-31"), rules)
+    deal = map_record(opportunity(End__c=None, Term__c=12.0, CloseDate="2026-01-31"), rules)
     assert deal.contract.ending_before == datetime(2027, 1, 31, tzinfo=UTC)
 
 
 def test_a_term_ending_in_a_shorter_month_clamps_the_day() -> None:
     """January 31st plus one month is the last day of February."""
     rules = mapping_rules(contract_term_field="Term__c")
-    deal = map_opportunity(opportunity(Term__c=1, CloseDate="2028-01-31"), rules)
+    deal = map_record(opportunity(Term__c=1, CloseDate="2028-01-31"), rules)
     assert deal.contract.ending_before == datetime(2028, 2, 29, tzinfo=UTC)
 
 
@@ -188,14 +199,14 @@ def test_a_term_must_be_a_whole_positive_number_of_months(term: Any) -> None:
     """Fractions, zero, negatives and text are not terms."""
     rules = mapping_rules(contract_term_field="Term__c")
     with pytest.raises(MappingError, match="SFSYNC_CONTRACT_TERM_FIELD"):
-        map_opportunity(opportunity(Term__c=term), rules)
+        map_record(opportunity(Term__c=term), rules)
 
 
 def test_an_end_at_or_before_the_start_is_rejected() -> None:
     """A contract cannot end before it starts."""
     rules = mapping_rules(contract_end_field="End__c")
     with pytest.raises(MappingError, match="at or before it starts"):
-        map_opportunity(opportunity(End__c="2026-11-01T00:00:00.000+0000"), rules)
+        map_record(opportunity(End__c="2026-11-01T00:00:00.000+0000"), rules)
 
 
 def test_aliases_respect_the_include_switches() -> None:
@@ -203,7 +214,7 @@ def test_aliases_respect_the_include_switches() -> None:
     rules = mapping_rules(
         sf_alias_fields="Tenant_Key__c", alias_include_account_id=False, alias_include_suborgs=False
     )
-    assert map_opportunity(opportunity(), rules, [CHILD]).aliases == ("acme", "acme-eu")
+    assert map_record(opportunity(), rules, [CHILD]).aliases == ("acme", "acme-eu")
 
 
 def test_alias_values_split_on_semicolons_only_and_deduplicate_in_order(rules) -> None:
@@ -290,7 +301,7 @@ alias_tokens = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-_", min_si
 def test_any_nonnegative_amount_round_trips_exactly(amount: Decimal) -> None:
     """An amount sent as a JSON number (float) keeps its decimal digits."""
     record = opportunity(Amount=float(amount))
-    mapped = map_opportunity(record, mapping_rules()).contract.amount
+    mapped = map_record(record, mapping_rules()).contract.amount
     assert mapped == Decimal(str(float(amount)))
 
 

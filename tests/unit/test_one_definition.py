@@ -81,3 +81,34 @@ def test_pure_mapping_soql_and_validation_take_rules_not_settings() -> None:
                     if arg.annotation is not None and "Settings" in ast.unparse(arg.annotation):
                         takers.append(f"{path}:{node.name}")
     assert takers == []
+
+
+def _exported_not_defined(text: str) -> set[str]:
+    tree = ast.parse(text)
+    defined: set[str] = set()
+    exported: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            defined.add(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = {t.id for t in targets if isinstance(t, ast.Name)}
+            defined |= names
+            if "__all__" in names and isinstance(node.value, ast.List | ast.Tuple):
+                exported = [
+                    e.value
+                    for e in node.value.elts
+                    if isinstance(e, ast.Constant) and isinstance(e.value, str)
+                ]
+    return set(exported) - defined
+
+
+def test_a_module_exports_only_the_names_it_defines() -> None:
+    """No compatibility re-exports: each name is imported from the module that defines it
+    (package surfaces, `__init__.py`, are the exception)."""
+    found = {
+        path: names
+        for path, text in _sources().items()
+        if not path.endswith("__init__.py") and (names := _exported_not_defined(text))
+    }
+    assert found == {}

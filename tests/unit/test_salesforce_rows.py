@@ -45,3 +45,11 @@ def test_an_account_row_reads_its_parent_and_master() -> None:
     )
     assert row.id is not None and len(row.id) == 18
     assert (row.account, row.master, row.deleted) == (None, "001000000000002AAA", False)
+
+
+def test_a_row_keeps_the_id_as_sent_for_its_dead_letter() -> None:
+    """A dead letter names the record as Salesforce sent it, even an Id that is no id."""
+    assert OpportunityRow.of({"Id": OPP15}).reference == OPP15
+    assert OpportunityRow.of({"Id": "nope"}).reference == "nope"
+    assert AccountRow.of({"Id": "nope"}).reference == "nope"
+    assert AccountRow.of({"Id": ""}).reference is None

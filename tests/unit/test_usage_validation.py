@@ -14,11 +14,10 @@ from sfsync.config import Settings
 from sfsync.models import exactjson
 from sfsync.models.keys import canonical_key
 from sfsync.sync.usage import InvalidUsageEvent, UnreadableInput, UsageError
+from sfsync.sync.usage.rules import Limits, UsageRules
 from sfsync.sync.usage.validation import (
     PAYLOAD_PREFIX,
-    Limits,
     Unparsable,
-    UsageRules,
     _key,
     storable_payload,
     validate_event,
