@@ -6,7 +6,7 @@ Each page's customers are renamed and re-aliased, merges and moves applied
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from typing import Unpack
 
@@ -50,13 +50,8 @@ class AccountStream(IncrementalStream[AccountRow, AccountPage, datetime]):
         return QueryRules.of(self.settings)
 
     def source(self) -> SoqlSource[AccountRow]:
-        return SoqlSource(
-            self.client,
-            lambda start, until: account_query(self.rules, start, until=until),
-            AccountRow.of,
-            lookback=timedelta(seconds=self.settings.sync_lookback_seconds),
-            begin=self.settings.sync_start,
-            include_deleted=True,
+        return self.soql_source(
+            lambda start, until: account_query(self.rules, start, until=until), AccountRow.of
         )
 
     def prepare(self, rows: RowPage[AccountRow]) -> AccountPage:

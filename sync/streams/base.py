@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import enum
 from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Generic, TypeVar, Unpack
 
 from sqlalchemy.orm import Session
@@ -25,7 +27,7 @@ from sfsync.models.operations.runs import RunCounters
 from sfsync.models.types import DeadLetterSource, RunTrigger, Stream
 from sfsync.sync.run_result import RunResult
 from sfsync.sync.runner import RecordSource, RunOptions, StreamSpec, run_stream
-from sfsync.sync.salesforce import Row, RowPage, SalesforceClient
+from sfsync.sync.salesforce import Row, RowPage, SalesforceClient, SoqlSource
 from sfsync.sync.streams.lease import leased_run
 
 __all__ = ["Cadence", "IncrementalStream", "Letter", "SyncStream"]
@@ -78,10 +80,21 @@ class SyncStream(ABC):
     def run(self, **options: Unpack[RunOptions]) -> RunResult:
         """One run (under the stream's lease)."""
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The replay only reaches streams that declare `letters` (`Registry.replaying`):
+        # such a stream must say how they replay, checked when the class is defined.
+        if cls.letters is not None and cls.replay is SyncStream.replay:
+            raise TypeError(
+                f"stream {cls.__name__} writes {cls.letters.value} dead letters "
+                "but does not define replay()"
+            )
+
     def replay(self, letter: Letter, *, accept_change: bool = False) -> RunCounters:
         """Apply the stream again to the record `letter` is about; its counters say whether
-        it was dead-lettered again (the letter then holds the new error)."""
-        raise NotImplementedError(f"the {self.name} stream writes no dead letters")
+        it was dead-lettered again (the letter then holds the new error). Only a stream with
+        `letters` is asked, and such a stream defines it (`__init_subclass__`)."""
+        raise TypeError(f"the {self.name} stream writes no dead letters to replay")
 
     def after_run(self) -> dict[str, Any]:
         """Work done after a run that did not fail, added to the task's summary."""
@@ -117,6 +130,22 @@ class IncrementalStream(SyncStream, Generic[R, P, C]):
     @abstractmethod
     def apply(self, session: Session, rows: RowPage[R], page: P, counters: RunCounters) -> None:
         """Provision or dead-letter each row of the page, inside its transaction."""
+
+    def soql_source(
+        self,
+        query: Callable[[datetime | None, datetime | None], str],
+        row: Callable[[Mapping[str, Any]], R],
+    ) -> SoqlSource[R]:
+        """A SOQL source over every change (deleted rows too) since the cursor, less the
+        configured lookback, or since `SFSYNC_SYNC_START` on a first run."""
+        return SoqlSource(
+            self.client,
+            query,
+            row,
+            lookback=timedelta(seconds=self.settings.sync_lookback_seconds),
+            begin=self.settings.sync_start,
+            include_deleted=True,
+        )
 
     def preflight(self) -> None:
         """Salesforce checks before the first query; a failure is the run's error."""

@@ -8,7 +8,7 @@ hierarchy cache, the aliases memo, the org's currency, the query rules) are its 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cached_property
 from typing import Any, ClassVar, Unpack
 
@@ -92,15 +92,11 @@ class OpportunityStream(IncrementalStream[OpportunityRow, OpportunityPage, datet
 
     def source(self) -> SoqlSource[OpportunityRow]:
         won_only = self.won_only
-        return SoqlSource(
-            self.client,
+        return self.soql_source(
             lambda start, until: opportunity_query(
                 self.rules, start, until=until, won_only=won_only
             ),
             OpportunityRow.of,
-            lookback=timedelta(seconds=self.settings.sync_lookback_seconds),
-            begin=self.settings.sync_start,
-            include_deleted=True,
         )
 
     def prepare(self, rows: RowPage[OpportunityRow]) -> OpportunityPage:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -11,7 +12,7 @@ from sfsync.celery_app import create_app
 from sfsync.commands.sync import StreamChoice, stream_tasks
 from sfsync.config import Settings
 from sfsync.models.types import DeadLetterSource, Stream
-from sfsync.sync.streams.base import Cadence
+from sfsync.sync.streams.base import Cadence, SyncStream
 from sfsync.sync.streams.registry import STREAMS, Registry, UnknownStream
 from sfsync.tasks import names
 from sfsync.tasks.sync import STREAM_TASKS, register_stream_task
@@ -79,3 +80,16 @@ def test_a_stream_name_is_registered_once() -> None:
         registry.add(EchoStream)
     with pytest.raises(UnknownStream):
         registry["nope"]
+
+
+def test_a_stream_that_writes_letters_must_say_how_they_replay() -> None:
+    """Declaring `letters` without a `replay()` fails when the class is defined."""
+    with pytest.raises(TypeError, match="does not define replay"):
+
+        class Forgetful(SyncStream):
+            name = "forgetful"
+            task = "POLL_OPPORTUNITIES"
+            letters = DeadLetterSource.WRITEBACK
+
+            def run(self, **options: Any) -> Any:
+                raise AssertionError("never run")
